@@ -1,0 +1,25 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Release builds run the SIMD kernels; without a target CPU, LLVM scalarises SIMD16<Float> arithmetic
+// (DESIGN.md, "Kernels and speed"). SWIFTLET_TARGET_CPU overrides `native` for portable builds,
+// for example SWIFTLET_TARGET_CPU=x86-64-v3 swift build -c release.
+let targetCPU = Context.environment["SWIFTLET_TARGET_CPU"] ?? "native"
+let releaseFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", targetCPU], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Swiftlet",
+    products: [
+        .library(name: "Kernels", targets: ["Kernels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "Kernels", swiftSettings: releaseFlags),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

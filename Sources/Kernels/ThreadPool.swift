@@ -1,0 +1,163 @@
+import Glibc
+import Synchronization
+
+/// A persistent pool of worker threads for data-parallel kernels.
+///
+/// `run(tasks:_:)` calls `body(i)` once for every `i` in `0..<tasks`, spread over the workers and the calling
+/// thread (which works too), and returns when all calls have finished. Tasks are claimed one at a time from a
+/// shared counter, so uneven tasks balance themselves. Nothing is allocated per call.
+///
+/// Workers spin briefly after a job (kernels come in quick succession during a training step) and then sleep
+/// on a condition variable, so an idle pool costs no CPU.
+///
+/// The claim counter packs the job's generation (high 32 bits) with the next task index (low 32 bits): a worker
+/// that wakes late and still holds an old generation can never claim a task of a newer job.
+public final class ThreadPool: @unchecked Sendable {
+    /// The pool the kernels use unless given another. Replace it (for example from `--threads`) before any
+    /// kernel runs: `ThreadPool.shared = ThreadPool(threads: 1)`.
+    nonisolated(unsafe) public static var shared = ThreadPool(threads: ThreadPool.availableCores)
+
+    /// Online cores of this machine.
+    public static var availableCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// Threads that work on a job, the caller included.
+    public let threadCount: Int
+
+    private typealias Job = (Int) -> Void
+
+    private let claim = Atomic<UInt64>(0)       // generation << 32 | next task index
+    private let finished = Atomic<Int>(0)       // tasks of the current job that have returned
+    private let taskCount = Atomic<Int>(0)      // tasks in the current job
+    private let jobPointer = Atomic<UInt>(0)    // address of the current job's closure box
+    private let sleepers = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private var generation: UInt64 = 0          // touched by the submitting thread only
+
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var threads: [pthread_t] = []
+    private let submitLock = Mutex<Void>(())   // one job at a time
+
+    public init(threads: Int) {
+        precondition(threads >= 1, "a thread pool needs at least one thread")
+        threadCount = threads
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        for _ in 1..<threads {
+            var thread = pthread_t()
+            let context = Unmanaged.passRetained(self).toOpaque()
+            let status = pthread_create(&thread, nil, { raw in
+                let pool = Unmanaged<ThreadPool>.fromOpaque(raw!).takeRetainedValue()
+                pool.workerLoop()
+                return nil
+            }, context)
+            precondition(status == 0, "pthread_create failed: \(status)")
+            self.threads.append(thread)
+        }
+    }
+
+    /// Stops the workers. The shared pool lives for the whole process; other pools call this when done.
+    public func shutdown() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(&mutex)
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        for thread in threads { pthread_join(thread, nil) }
+        threads.removeAll()
+    }
+
+    /// Calls `body(i)` for every `i` in `0..<tasks`, in parallel, and waits for all of them.
+    public func run(tasks: Int, _ body: (Int) -> Void) {
+        if tasks <= 0 { return }
+        if tasks == 1 || threadCount == 1 {
+            for i in 0..<tasks { body(i) }
+            return
+        }
+        submitLock.withLock { _ in
+            withoutActuallyEscaping(body) { escapable in
+                var box: Job = escapable
+                withUnsafeMutablePointer(to: &box) { boxPointer in
+                    generation &+= 1
+                    let gen = generation & 0xFFFF_FFFF
+                    taskCount.store(tasks, ordering: .relaxed)
+                    finished.store(0, ordering: .relaxed)
+                    jobPointer.store(UInt(bitPattern: boxPointer), ordering: .relaxed)
+                    claim.store(gen << 32, ordering: .sequentiallyConsistent)
+                    if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                        pthread_mutex_lock(&mutex)
+                        pthread_cond_broadcast(&wake)
+                        pthread_mutex_unlock(&mutex)
+                    }
+                    drain(generation: gen)
+                    while finished.load(ordering: .acquiring) < tasks { spinPause() }
+                }
+            }
+        }
+    }
+
+    /// Splits `0..<count` into about `threadCount * chunksPerThread` contiguous ranges (each at least
+    /// `minimumChunk` long) and runs `body(range)` on each in parallel.
+    public func parallelFor(_ count: Int, minimumChunk: Int = 1, chunksPerThread: Int = 1,
+                            _ body: (Range<Int>) -> Void) {
+        if count <= 0 { return }
+        let wanted = max(1, threadCount * chunksPerThread)
+        let chunks = max(1, min(wanted, count / max(1, minimumChunk)))
+        if chunks == 1 { body(0..<count); return }
+        run(tasks: chunks) { i in
+            body((count * i / chunks)..<(count * (i + 1) / chunks))
+        }
+    }
+
+    // MARK: - Workers
+
+    /// Claims and runs tasks of job `gen` until none is left (or the job is no longer current).
+    private func drain(generation gen: UInt64) {
+        while true {
+            let state = claim.load(ordering: .acquiring)
+            if state >> 32 != gen { return }
+            let index = Int(state & 0xFFFF_FFFF)
+            let count = taskCount.load(ordering: .relaxed)
+            if index >= count { return }
+            let (exchanged, _) = claim.compareExchange(expected: state, desired: state + 1, ordering: .acquiringAndReleasing)
+            if !exchanged { continue }
+            // A claimed task keeps its job alive: the submitter waits for it before publishing another job.
+            let box = UnsafeMutablePointer<Job>(bitPattern: jobPointer.load(ordering: .relaxed))!
+            box.pointee(index)
+            finished.add(1, ordering: .releasing)
+        }
+    }
+
+    private func workerLoop() {
+        var seen: UInt64 = 0
+        while true {
+            // Spin a little: the next kernel of a training step usually follows within microseconds.
+            var spins = 0
+            var gen = claim.load(ordering: .acquiring) >> 32
+            while gen == seen && spins < 20_000 && !stopping.load(ordering: .relaxed) {
+                spinPause()
+                spins += 1
+                gen = claim.load(ordering: .acquiring) >> 32
+            }
+            if gen == seen {
+                pthread_mutex_lock(&mutex)
+                sleepers.add(1, ordering: .sequentiallyConsistent)
+                while claim.load(ordering: .sequentiallyConsistent) >> 32 == seen
+                        && !stopping.load(ordering: .sequentiallyConsistent) {
+                    pthread_cond_wait(&wake, &mutex)
+                }
+                sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                pthread_mutex_unlock(&mutex)
+                gen = claim.load(ordering: .acquiring) >> 32
+            }
+            if stopping.load(ordering: .relaxed) { return }
+            seen = gen
+            drain(generation: gen)
+        }
+    }
+}
+
+@inline(__always)
+private func spinPause() {
+    // A short pause between polls of a shared atomic; `sched_yield` keeps an oversubscribed machine fair.
+    sched_yield()
+}
