@@ -19,7 +19,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "Kernels", swiftSettings: releaseFlags),
+        .target(name: "Training", dependencies: ["Kernels"], swiftSettings: releaseFlags),
+        .target(name: "TerminalUI", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],
     swiftLanguageModes: [.v5]
 )

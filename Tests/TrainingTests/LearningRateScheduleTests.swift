@@ -1,0 +1,68 @@
+import Testing
+import Foundation
+@testable import Training
+
+@Suite struct LearningRateScheduleTests {
+    let schedule = LearningRateSchedule(maxLR: 1e-3, minLR: 1e-4, warmupSteps: 100, decaySteps: 2000)
+
+    @Test func warmsUpLinearly() {
+        #expect(abs(schedule.learningRate(atStep: 0) - 1e-5) < 1e-12)
+        #expect(abs(schedule.learningRate(atStep: 49) - 5e-4) < 1e-12)
+        #expect(abs(schedule.learningRate(atStep: 99) - 1e-3) < 1e-12)
+    }
+
+    @Test func decaysAlongACosineToTheFloor() {
+        #expect(abs(schedule.learningRate(atStep: 100) - 1e-3) < 1e-12)
+        // Halfway through the decay the cosine term is 0.5: lr = min + 0.5 (max - min).
+        #expect(abs(schedule.learningRate(atStep: 1050) - 5.5e-4) < 1e-12)
+        #expect(abs(schedule.learningRate(atStep: 2000) - 1e-4) < 1e-12)
+        #expect(abs(schedule.learningRate(atStep: 5000) - 1e-4) < 1e-12)
+        let lrs = (100...2000).map { schedule.learningRate(atStep: $0) }
+        #expect(zip(lrs, lrs.dropFirst()).allSatisfy { $0 >= $1 })
+    }
+}
+
+@Suite struct MetricsLogTests {
+    @Test func writesOneObjectALineWithTheDocumentedKeysAndTruncatesOnResume() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("metrics.jsonl")
+        do {
+            let log = try MetricsLog(url: url)
+            for step in 1...4 {
+                try log.append(MetricsRecord(step: step, trainLoss: 4.0 - Double(step) * 0.5, valLoss: step == 4 ? 2.25 : nil,
+                                             lr: 1e-3, tokensPerSecond: 1000, elapsedSeconds: Double(step),
+                                             extra: step == 4 ? ["accuracy": 0.5] : nil))
+            }
+        }
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        let last = try JSONSerialization.jsonObject(with: Data(lines[3].utf8)) as! [String: Any]
+        #expect(Set(last.keys) == ["step", "train_loss", "val_loss", "lr", "tokens_per_s", "elapsed_s", "accuracy"])
+        #expect(last["val_loss"] as? Double == 2.25)
+        #expect(try MetricsLog.read(url)[3].extra == ["accuracy": 0.5])
+
+        // Resuming from step 2 drops what came after it, then appends.
+        do {
+            let log = try MetricsLog(url: url, keepThrough: 2)
+            try log.append(MetricsRecord(step: 3, trainLoss: 9, elapsedSeconds: 3))
+        }
+        let records = try MetricsLog.read(url)
+        #expect(records.map(\.step) == [1, 2, 3])
+        #expect(records[2].trainLoss == 9)
+    }
+
+    @Test func lossCurveIsAnSVGWithBothSeries() {
+        let records = (0..<50).map { MetricsRecord(step: $0, trainLoss: 4 - Double($0) * 0.05,
+                                                   valLoss: $0 % 10 == 0 ? 4.1 - Double($0) * 0.05 : nil,
+                                                   elapsedSeconds: 0) }
+        let svg = LossCurveSVG.render(records: records, title: "tiny <run>")
+        #expect(svg.hasPrefix("<svg"))
+        #expect(svg.contains("tiny &lt;run&gt;"))
+        #expect(svg.components(separatedBy: "<polyline").count == 3)
+        // 50 train points and 5 validation points.
+        let polylines = svg.components(separatedBy: "points=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+        #expect(polylines.map { $0.split(separator: " ").count } == [50, 5])
+    }
+}

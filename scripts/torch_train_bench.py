@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `bench train`: times whole training steps of the same GPT-2 model on the CPU.
+
+The model is written the nanoGPT way (pre-LayerNorm blocks, fused qkv projection, causal
+scaled_dot_product_attention, tanh-GELU MLP, tied LM head), trained in eager fp32 with AdamW (fused=False,
+foreach=True, PyTorch's CPU default) and global-norm clipping 1.0, on random tokens. It prints one JSON
+object, in the format of `bench train --json`:
+
+  {"name": "train_reference", "tokens_per_s": .., "ms_per_step": .., "mfu": .., "peak_rss_mb": ..}
+
+  python3 scripts/torch_train_bench.py --layers 4 --heads 4 --width 128 --context 64 --batch-size 12 --vocab 65
+"""
+import argparse
+import json
+import math
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.ln_1 = nn.LayerNorm(width)
+        self.c_attn = nn.Linear(width, 3 * width)
+        self.attn_proj = nn.Linear(width, width)
+        self.ln_2 = nn.LayerNorm(width)
+        self.c_fc = nn.Linear(width, 4 * width)
+        self.mlp_proj = nn.Linear(4 * width, width)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.attn_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+class GPT(nn.Module):
+    def __init__(self, layers: int, heads: int, width: int, context: int, vocab: int):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, width)
+        self.wpe = nn.Embedding(context, width)
+        self.blocks = nn.ModuleList(Block(width, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(width)
+
+    def forward(self, idx, targets):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+        for block in self.blocks:
+            x = block(x)
+        logits = self.ln_f(x) @ self.wte.weight.t()
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+
+
+def training_flops_per_token(layers: int, width: int, context: int, vocab: int) -> float:
+    """6 flops per parameter-token for the matmuls (forward 2, backward 4), plus causal attention:
+    QK^T and PV cost 2*T*C each per token and layer in the forward for the full square; the causal half is
+    what a kernel that skips the mask does, and that is what both sides are credited with."""
+    matmul_params = layers * 12 * width * width + vocab * width
+    attention = layers * 2 * 2 * context * width / 2
+    return 6 * matmul_params + 3 * attention
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--context", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=12)
+    p.add_argument("--vocab", type=int, default=65)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--peak-gflops", type=float, default=500.0)
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = GPT(a.layers, a.heads, a.width, a.context, a.vocab)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+    tokens = torch.randint(0, a.vocab, (a.batch_size, a.context + 1))
+    x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
+
+    times = []
+    for step in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step >= a.warmup:
+            times.append(time.perf_counter() - t0)
+
+    step_s = statistics.median(times)
+    tokens_per_step = a.batch_size * a.context
+    flops = training_flops_per_token(a.layers, a.width, a.context, a.vocab) * tokens_per_step
+    print(json.dumps({
+        "name": "train_reference",
+        "tokens_per_s": round(tokens_per_step / step_s, 1),
+        "ms_per_step": round(step_s * 1e3, 3),
+        "mfu": round(flops / step_s / (a.peak_gflops * 1e9), 4),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "torch": torch.__version__,
+        "threads": a.threads,
+    }))
+
+
+if __name__ == "__main__":
+    main()
