@@ -13,6 +13,7 @@ let package = Package(
     name: "Swiftlet",
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
+        .executable(name: "bench", targets: ["bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,6 +21,10 @@ let package = Package(
     targets: [
         .target(name: "Kernels", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .executableTarget(
+            name: "bench",
+            dependencies: ["Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: releaseFlags),
     ],
     swiftLanguageModes: [.v5]
 )
