@@ -13,6 +13,17 @@ public enum GEMM {
                                 c: UnsafeMutablePointer<Float>, ldc: Int,
                                 bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
                                 pool: ThreadPool = .shared) {
+        multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                 c: c, ldc: ldc, bias: bias, accumulate: accumulate, pool: pool, tileColumns: GEMMMicroKernel.nr)
+    }
+
+    /// `multiply` with the micro-tile width (16 or 32) chosen by the caller (the tests run both).
+    static func multiply(m: Int, n: Int, k: Int,
+                         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+                         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                         c: UnsafeMutablePointer<Float>, ldc: Int,
+                         bias: UnsafePointer<Float>?, accumulate: Bool,
+                         pool: ThreadPool, tileColumns: Int) {
         assert(m >= 0 && n >= 0 && k >= 0, "GEMM: negative size")
         assert(lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n) && ldc >= n, "GEMM: stride below width")
         if m == 0 || n == 0 { return }
@@ -43,7 +54,7 @@ public enum GEMM {
         }
         GEMMBlocked.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
                              b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc,
-                             bias: bias, accumulate: accumulate, pool: pool)
+                             bias: bias, accumulate: accumulate, pool: pool, nr: tileColumns)
     }
 
     // MARK: - The three products of a linear layer (W stored [in, out], GPT-2's Conv1D layout)

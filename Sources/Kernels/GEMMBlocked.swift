@@ -16,17 +16,18 @@
 enum GEMMBlocked {
     static let kcMax = 256
     static let mcMax = 144   // MR multiple: 144 x 256 floats = 144 KiB of packed A
-    static let ncMax = 4096  // NR multiple: 256 x 4096 floats = 4 MiB of packed B
+    static let ncMax = 4096  // a multiple of both NR: 256 x 4096 floats = 4 MiB of packed B
 
-    static let packedAScratch = GEMMScratch(capacity: mcMax * kcMax + GEMMMicroKernel.mr * GEMMMicroKernel.nr)
+    static let packedAScratch = GEMMScratch(capacity: mcMax * kcMax + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR)
     static let packedBScratch = GEMMScratch(capacity: kcMax * ncMax)
 
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                          b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                          c: UnsafeMutablePointer<Float>, ldc: Int,
-                         bias: UnsafePointer<Float>?, accumulate: Bool, pool: ThreadPool) {
-        let mr = GEMMMicroKernel.mr, nr = GEMMMicroKernel.nr
+                         bias: UnsafePointer<Float>?, accumulate: Bool, pool: ThreadPool, nr: Int) {
+        assert(nr == 16 || nr == 32, "micro-tile width must be 16 or 32")
+        let mr = GEMMMicroKernel.mr
         let threads = pool.threadCount
 
         // K in nearly equal steps of at most KC; N in steps of at most NC (NR multiples).
@@ -52,7 +53,7 @@ enum GEMMBlocked {
                     let kc = min(kcStep, k - pc)
                     let first = pc == 0
                     pool.parallelFor(nPanels, minimumChunk: 2) { range in
-                        GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, p0: pc, kc: kc,
+                        GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
                                           j0: jc, columns: nc, panels: range, into: packedB)
                     }
                     pool.run(tasks: mBlocks * nSplit) { task in
@@ -65,7 +66,7 @@ enum GEMMBlocked {
                         packedAScratch.with { packedA in
                             GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: i0, rows: rows,
                                               p0: pc, kc: kc, into: packedA)
-                            macroKernel(kc: kc, packedA: packedA, rows: rows, packedB: packedB, panels: panels,
+                            macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB, panels: panels,
                                         columns: nc, c: c + i0 * ldc + jc, ldc: ldc,
                                         loadC: accumulate || !first, bias: first ? bias.map { $0 + jc } : nil,
                                         scratch: packedA + mcMax * kcMax)
@@ -80,11 +81,11 @@ enum GEMMBlocked {
 
     /// C[rows, panels of NR columns] from a packed A block and the packed B panels `panels`.
     @inline(__always)
-    static func macroKernel(kc: Int, packedA: UnsafePointer<Float>, rows: Int,
+    static func macroKernel(nr: Int, kc: Int, packedA: UnsafePointer<Float>, rows: Int,
                             packedB: UnsafePointer<Float>, panels: Range<Int>, columns: Int,
                             c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?,
                             scratch: UnsafeMutablePointer<Float>) {
-        let mr = GEMMMicroKernel.mr, nr = GEMMMicroKernel.nr
+        let mr = GEMMMicroKernel.mr
         for panel in panels {
             let j = panel * nr
             let width = min(nr, columns - j)
@@ -95,10 +96,10 @@ enum GEMMBlocked {
             while i < rows {
                 let height = min(mr, rows - i)
                 if height == mr && width == nr {
-                    GEMMMicroKernel.tile(kc: kc, a: aPanel, b: bPanel, c: c + i * ldc + j, ldc: ldc,
+                    GEMMMicroKernel.tile(nr: nr, kc: kc, a: aPanel, b: bPanel, c: c + i * ldc + j, ldc: ldc,
                                              loadC: loadC, bias: panelBias)
                 } else {
-                    GEMMMicroKernel.edgeTile(kc: kc, a: aPanel, b: bPanel, c: c + i * ldc + j, ldc: ldc,
+                    GEMMMicroKernel.edgeTile(nr: nr, kc: kc, a: aPanel, b: bPanel, c: c + i * ldc + j, ldc: ldc,
                                              rows: height, columns: width, loadC: loadC, bias: panelBias,
                                              scratch: scratch)
                 }

@@ -48,12 +48,11 @@ enum GEMMPacking {
         }
     }
 
-    /// Packs panels `panels` of op(B)[p0 ..< p0+kc, j0 ..< j0+columns], each kc x NR floats:
+    /// Packs panels `panels` (NR = `nr`, 16 or 32, wide) of op(B)[p0 ..< p0+kc, j0 ..< j0+columns], each kc x NR floats:
     /// dst[panel*kc*NR + p*NR + j] = op(B)[p0 + p, j0 + panel*NR + j]; columns past `columns` are zero.
     /// op(B)[p, j] = b[p*ldb + j], or with `transposed` (B stored [n, k]) b[j*ldb + p].
-    static func packB(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, p0: Int, kc: Int,
+    static func packB(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, nr: Int, p0: Int, kc: Int,
                       j0: Int, columns: Int, panels: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
-        let nr = GEMMMicroKernel.nr
         for panel in panels {
             let out = dst + panel * kc * nr
             let jStart = panel * nr

@@ -54,7 +54,7 @@ struct BenchKernels: ParsableCommand {
                     let pool = Pools.pool(threads: t)
                     let ours = GEMMBenchmark.gflops(product: product, shape: shape, pool: pool, repeats: repeats)
                     let theirs = reference?.gflops(shape: product.gemmShape(of: shape), threads: t)
-                    report.gemm(product: product, shape: shape, threads: t, gflops: ours, reference: theirs)
+                    report.gemm(product: product, shape: shape, threads: t, gflops: ours.median, best: ours.best, reference: theirs)
                 }
             }
         }

@@ -47,27 +47,28 @@ enum GEMMProduct: String, CaseIterable {
 }
 
 enum GEMMBenchmark {
-    /// Median GFLOP/s of `product` for a layer of this shape (2*M*K*N flop a call).
-    static func gflops(product: GEMMProduct, shape s: GEMMShape, pool: ThreadPool, repeats: Int) -> Double {
+    /// GFLOP/s (median run, fastest run) of `product` for a layer of this shape (2*M*K*N flop a call).
+    static func gflops(product: GEMMProduct, shape s: GEMMShape, pool: ThreadPool, repeats: Int) -> (median: Double, best: Double) {
         let x = randomBuffer(s.m * s.k), w = randomBuffer(s.k * s.n), y = randomBuffer(s.m * s.n)
         let bias = randomBuffer(s.n)
         defer { x.deallocate(); w.deallocate(); y.deallocate(); bias.deallocate() }
-        let seconds: Double
+        let seconds: RunTimes
         switch product {
         case .forward:
-            seconds = medianSeconds(repeats: repeats) {
+            seconds = runTimes(repeats: repeats) {
                 GEMM.forward(y: y, x: x, w: w, bias: bias, rows: s.m, inputs: s.k, outputs: s.n, pool: pool)
             }
         case .backwardInput:
-            seconds = medianSeconds(repeats: repeats) {
+            seconds = runTimes(repeats: repeats) {
                 GEMM.backwardInput(dx: x, dy: y, w: w, rows: s.m, inputs: s.k, outputs: s.n, accumulate: false, pool: pool)
             }
         case .backwardWeight:
-            seconds = medianSeconds(repeats: repeats) {
+            seconds = runTimes(repeats: repeats) {
                 GEMM.backwardWeight(dw: w, x: x, dy: y, rows: s.m, inputs: s.k, outputs: s.n, pool: pool)
             }
         }
-        return 2.0 * Double(s.m) * Double(s.k) * Double(s.n) / seconds / 1e9
+        let flop = 2.0 * Double(s.m) * Double(s.k) * Double(s.n)
+        return (flop / seconds.median / 1e9, flop / seconds.best / 1e9)
     }
 }
 

@@ -12,18 +12,21 @@ struct Report {
 
     func gemmHeader() {
         if json { return }
-        print("GEMM, GFLOP/s (ours: median; OpenBLAS: best of its runs, same m,k,n untransposed)")
-        print(pad("product", 16) + pad("MxKxN", 16) + pad("threads", 9) + pad("ours", 9) + pad("OpenBLAS", 10) + "ratio")
+        print("GEMM, GFLOP/s. ours: median and fastest run; OpenBLAS: fastest of its runs, on the untransposed")
+        print("product of the same m, k, n; ratio: ours (median) / OpenBLAS, and fastest / OpenBLAS")
+        print(pad("product", 16) + pad("MxKxN", 16) + pad("threads", 9) + pad("median", 9) + pad("best", 9)
+              + pad("OpenBLAS", 10) + pad("ratio", 7) + "best ratio")
     }
 
-    func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, gflops: Double, reference: Double?) {
+    func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, gflops: Double, best: Double, reference: Double?) {
         if json {
             print("{\"name\": \"gemm\", \"product\": \"\(product.rawValue)\", \"m\": \(shape.m), \"k\": \(shape.k), "
                   + "\"n\": \(shape.n), \"threads\": \(threads), \"gflops\": \(number(gflops)), "
-                  + "\"reference_gflops\": \(number(reference))}")
+                  + "\"best_gflops\": \(number(best)), \"reference_gflops\": \(number(reference))}")
         } else {
             print(pad(product.rawValue, 16) + pad(shape.description, 16) + pad(String(threads), 9)
-                  + pad(number(gflops), 9) + pad(reference.map { number($0) } ?? "-", 10) + ratio(gflops, reference))
+                  + pad(number(gflops), 9) + pad(number(best), 9) + pad(reference.map { number($0) } ?? "-", 10)
+                  + pad(ratio(gflops, reference), 7) + ratio(best, reference))
         }
         fflush(stdout)
     }

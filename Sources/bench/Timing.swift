@@ -7,8 +7,17 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// Median and shortest time of one run, in seconds.
+struct RunTimes {
+    let median: Double
+    let best: Double
+}
+
 /// Runs `body` once to warm up, then `repeats` times; returns the median time of one run in seconds.
-func medianSeconds(repeats: Int, _ body: () -> Void) -> Double {
+func medianSeconds(repeats: Int, _ body: () -> Void) -> Double { runTimes(repeats: repeats, body).median }
+
+/// Runs `body` once to warm up, then `repeats` times; the median and the shortest run.
+func runTimes(repeats: Int, _ body: () -> Void) -> RunTimes {
     body()
     var times: [Double] = []
     times.reserveCapacity(repeats)
@@ -19,5 +28,5 @@ func medianSeconds(repeats: Int, _ body: () -> Void) -> Double {
     }
     times.sort()
     let n = times.count
-    return n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2])
+    return RunTimes(median: n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]), best: times[0])
 }

@@ -26,7 +26,7 @@ import Testing
 
     /// Checks C = op(A) op(B) (+ bias) (+ old C) for one configuration; returns the number of bad elements.
     static func check(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, pad: Int,
-                      bias useBias: Bool, accumulate: Bool, threads: Int, seed: UInt64) -> Int {
+                      bias useBias: Bool, accumulate: Bool, threads: Int, tileColumns: Int, seed: UInt64) -> Int {
         var random = Random(state: seed)
         let lda = (transposeA ? m : k) + pad, ldb = (transposeB ? k : n) + pad, ldc = n + pad
         let a = random.array((transposeA ? k : m) * lda)
@@ -44,7 +44,7 @@ import Testing
                         GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: lda, transposeA: transposeA,
                                       b: pb.baseAddress!, ldb: ldb, transposeB: transposeB,
                                       c: pc.baseAddress!, ldc: ldc, bias: useBias ? pbias.baseAddress! : nil,
-                                      accumulate: accumulate, pool: pool)
+                                      accumulate: accumulate, pool: pool, tileColumns: tileColumns)
                     }
                 }
             }
@@ -74,23 +74,26 @@ import Testing
         return bad
     }
 
-    /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR = 16),
+    /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR),
     /// sizes just over the blocks (k = 257 > KC = 256, m = 150 > MC = 144, n = 4097 > NC = 4096), several KC steps.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 257),
         (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2),
     ]
 
-    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
-    func multiplyMatchesNaiveProduct(transposeA: Bool, transposeB: Bool) {
+    /// Every transposition, with both micro-tile widths (6x16 for AVX2, 6x32 for AVX-512; both run anywhere).
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)], [16, 32])
+    func multiplyMatchesNaiveProduct(transposes: (Bool, Bool), tileColumns: Int) {
+        let (transposeA, transposeB) = transposes
         var seed: UInt64 = 1
         for (m, n, k) in Self.shapes {
             for (pad, useBias, accumulate) in [(0, false, false), (3, true, false), (0, true, true), (5, false, true)] {
                 for threads in [1, 2] {
                     seed += 1
                     let bad = Self.check(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, pad: pad,
-                                         bias: useBias, accumulate: accumulate, threads: threads, seed: seed)
-                    #expect(bad == 0, "m \(m) n \(n) k \(k) pad \(pad) bias \(useBias) acc \(accumulate) threads \(threads)")
+                                         bias: useBias, accumulate: accumulate, threads: threads,
+                                         tileColumns: tileColumns, seed: seed)
+                    #expect(bad == 0, "m \(m) n \(n) k \(k) pad \(pad) bias \(useBias) acc \(accumulate) threads \(threads) NR \(tileColumns)")
                 }
             }
         }
