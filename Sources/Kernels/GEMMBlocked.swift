@@ -1,0 +1,114 @@
+/// The cache-blocked GEMM (Goto / BLIS loop structure), for all but the smallest M.
+///
+///   for jc in N by NC:                      B block of KC x NC lives in L3 (shared by the threads)
+///     for pc in K by KC:
+///       pack op(B)[pc, jc] -> packed B      (NR-wide panels; the threads pack panels in parallel)
+///       parallel over tasks (M block, N range):
+///         pack op(A)[ic, pc] -> packed A    (MR-high panels, MC x KC: stays in this core's L2)
+///         for jr over the NR panels of the range:      B micro-panel KC x NR stays in L1
+///           for ir over the MR panels of the M block:  A micro-panel streams from L2
+///             micro-kernel: C[MR, NR] (+)= A panel · B panel
+///
+/// The first KC step writes C (or adds to it when accumulating) and adds the bias; later steps add.
+/// Threads split M into blocks of equal numbers of MR panels (a multiple of the thread count), so each core
+/// keeps its own A block in its own L2 and the shared packed B is read by both; when M has too few panels
+/// to feed every thread, the N panels are split as well.
+enum GEMMBlocked {
+    static let kcMax = 256
+    static let mcMax = 144   // MR multiple: 144 x 256 floats = 144 KiB of packed A
+    static let ncMax = 4096  // a multiple of both NR: 256 x 4096 floats = 4 MiB of packed B
+
+    static let packedAScratch = GEMMScratch(capacity: mcMax * kcMax + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR)
+    static let packedBScratch = GEMMScratch(capacity: kcMax * ncMax)
+
+    static func multiply(m: Int, n: Int, k: Int,
+                         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+                         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                         c: UnsafeMutablePointer<Float>, ldc: Int,
+                         bias: UnsafePointer<Float>?, accumulate: Bool, pool: ThreadPool, nr: Int) {
+        assert(nr == 16 || nr == 32, "micro-tile width must be 16 or 32")
+        let mr = GEMMMicroKernel.mr
+        let threads = pool.threadCount
+
+        // K in nearly equal steps of at most KC; N in steps of at most NC (NR multiples).
+        let kSteps = ceilDiv(k, kcMax)
+        let kcStep = ceilDiv(k, kSteps)
+        let nSteps = ceilDiv(n, ncMax)
+        let ncStep = ceilDiv(ceilDiv(n, nSteps), nr) * nr
+
+        // M in blocks of equal numbers of MR panels, a multiple of the thread count when there are enough.
+        let mPanels = ceilDiv(m, mr)
+        var mBlocks = ceilDiv(mPanels * mr, mcMax)
+        if threads > 1 { mBlocks = min(mPanels, ceilDiv(mBlocks, threads) * threads) }
+
+        packedBScratch.with { packedB in
+            var jc = 0
+            while jc < n {
+                let nc = min(ncStep, n - jc)
+                let nPanels = ceilDiv(nc, nr)
+                // Too few M blocks for the threads: split the N panels too.
+                let nSplit = mBlocks >= threads ? 1 : min(nPanels, ceilDiv(threads, mBlocks))
+                var pc = 0
+                while pc < k {
+                    let kc = min(kcStep, k - pc)
+                    let first = pc == 0
+                    pool.parallelFor(nPanels, minimumChunk: 2) { range in
+                        GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
+                                          j0: jc, columns: nc, panels: range, into: packedB)
+                    }
+                    pool.run(tasks: mBlocks * nSplit) { task in
+                        let block = task / nSplit, part = task % nSplit
+                        let firstPanel = mPanels * block / mBlocks
+                        let endPanel = mPanels * (block + 1) / mBlocks
+                        let i0 = firstPanel * mr
+                        let rows = min(endPanel * mr, m) - i0
+                        let panels = (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit)
+                        packedAScratch.with { packedA in
+                            GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: i0, rows: rows,
+                                              p0: pc, kc: kc, into: packedA)
+                            macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB, panels: panels,
+                                        columns: nc, c: c + i0 * ldc + jc, ldc: ldc,
+                                        loadC: accumulate || !first, bias: first ? bias.map { $0 + jc } : nil,
+                                        scratch: packedA + mcMax * kcMax)
+                        }
+                    }
+                    pc += kc
+                }
+                jc += nc
+            }
+        }
+    }
+
+    /// C[rows, panels of NR columns] from a packed A block and the packed B panels `panels`.
+    @inline(__always)
+    static func macroKernel(nr: Int, kc: Int, packedA: UnsafePointer<Float>, rows: Int,
+                            packedB: UnsafePointer<Float>, panels: Range<Int>, columns: Int,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?,
+                            scratch: UnsafeMutablePointer<Float>) {
+        let mr = GEMMMicroKernel.mr
+        for panel in panels {
+            let j = panel * nr
+            let width = min(nr, columns - j)
+            let bPanel = packedB + panel * kc * nr
+            let panelBias = bias.map { $0 + j }
+            var i = 0
+            var aPanel = packedA
+            while i < rows {
+                let height = min(mr, rows - i)
+                if height == mr && width == nr {
+                    GEMMMicroKernel.tile(nr: nr, kc: kc, a: aPanel, b: bPanel, c: c + i * ldc + j, ldc: ldc,
+                                             loadC: loadC, bias: panelBias)
+                } else {
+                    GEMMMicroKernel.edgeTile(nr: nr, kc: kc, a: aPanel, b: bPanel, c: c + i * ldc + j, ldc: ldc,
+                                             rows: height, columns: width, loadC: loadC, bias: panelBias,
+                                             scratch: scratch)
+                }
+                i += mr
+                aPanel += kc * mr
+            }
+        }
+    }
+}
+
+@inline(__always)
+func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }

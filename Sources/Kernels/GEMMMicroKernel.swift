@@ -1,0 +1,150 @@
+import Glibc
+
+/// The register-blocked micro-kernels of the GEMM: one MR x NR tile of C from a packed A micro-panel and a
+/// packed B micro-panel.
+///
+///   packed A panel: kc steps of MR floats   (a[p*MR + i] = op(A)[i, p])
+///   packed B panel: kc steps of NR floats   (b[p*NR + j] = op(B)[p, j])
+///   C tile [MR, NR] with row stride ldc:  C (= | +=) sum_p a[p, :]^T b[p, :]  (+ bias[j])
+///
+/// Both kernels keep 12 vector accumulators, enough independent FMA chains to cover the FMA latency on two
+/// pipes, and fill the register file without spilling:
+/// - 6 x 32 (`tile6x32`) for CPUs with AVX-512: 12 `SIMD16` accumulators in zmm registers (32 of them);
+///   each step loads two `SIMD16` of B, broadcasts 6 floats of A and issues 12 zmm FMAs.
+/// - 6 x 16 (`tile6x16`) for AVX2 CPUs (16 ymm registers): 6 `SIMD16` accumulators that LLVM splits into 12
+///   ymm registers; each step loads one `SIMD16` of B (two ymm), broadcasts 6 floats of A, 12 ymm FMAs.
+/// Machine code (BENCHMARKS.md, "GEMM", has the command): on this machine (AVX2 only, no AVX-512 exposed)
+/// tile6x16's loop is 24 `vfmadd231ps` on ymm (unrolled twice), 0 on zmm, no stack spills; built with
+/// `-target-cpu znver4`, tile6x32's loop compiles to zmm FMAs.
+enum GEMMMicroKernel {
+    static let mr = 6
+    static let maxNR = 32
+
+    /// Whether this CPU executes AVX-512 (Linux: the `avx512f` flag of /proc/cpuinfo).
+    static let cpuHasAVX512: Bool = {
+        guard let file = fopen("/proc/cpuinfo", "r") else { return false }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix("flags") { return text.contains(" avx512f") }
+        }
+        return false
+    }()
+
+    /// Columns of the micro-tile on this CPU: 32 with AVX-512, else 16. (The tests run both widths through
+    /// `GEMM.multiply(..., tileColumns:)`.)
+    static let nr: Int = cpuHasAVX512 ? 32 : 16
+
+    /// Full tile with `nr` (16 or 32) columns. `loadC`: add the existing C tile; `bias`: nr floats or nil.
+    @inline(__always)
+    static func tile(nr: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        if nr == 32 {
+            tile6x32(kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        } else {
+            tile6x16(kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        }
+    }
+
+    @inline(never)
+    static func tile6x16(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
+        var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        for _ in 0..<kc {
+            let bv = pb.loadUnaligned(as: SIMD16<Float>.self)
+            c0 = c0.addingProduct(SIMD16<Float>(repeating: pa[0]), bv)
+            c1 = c1.addingProduct(SIMD16<Float>(repeating: pa[1]), bv)
+            c2 = c2.addingProduct(SIMD16<Float>(repeating: pa[2]), bv)
+            c3 = c3.addingProduct(SIMD16<Float>(repeating: pa[3]), bv)
+            c4 = c4.addingProduct(SIMD16<Float>(repeating: pa[4]), bv)
+            c5 = c5.addingProduct(SIMD16<Float>(repeating: pa[5]), bv)
+            pa += 6
+            pb += 64
+        }
+        if let bias {
+            let v = UnsafeRawPointer(bias).loadUnaligned(as: SIMD16<Float>.self)
+            c0 += v; c1 += v; c2 += v; c3 += v; c4 += v; c5 += v
+        }
+        let out = UnsafeMutableRawPointer(c)
+        let rowBytes = ldc * 4
+        @inline(__always) func put(_ row: Int, _ v: SIMD16<Float>) {
+            let p = out + row * rowBytes
+            p.storeBytes(of: loadC ? v + p.loadUnaligned(as: SIMD16<Float>.self) : v, as: SIMD16<Float>.self)
+        }
+        put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5)
+    }
+
+    @inline(never)
+    static func tile6x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
+        var c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+        var c20 = SIMD16<Float>(), c21 = SIMD16<Float>()
+        var c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+        var c40 = SIMD16<Float>(), c41 = SIMD16<Float>()
+        var c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        for _ in 0..<kc {
+            let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: pa[0])
+            c00 = c00.addingProduct(a0, b0); c01 = c01.addingProduct(a0, b1)
+            let a1 = SIMD16<Float>(repeating: pa[1])
+            c10 = c10.addingProduct(a1, b0); c11 = c11.addingProduct(a1, b1)
+            let a2 = SIMD16<Float>(repeating: pa[2])
+            c20 = c20.addingProduct(a2, b0); c21 = c21.addingProduct(a2, b1)
+            let a3 = SIMD16<Float>(repeating: pa[3])
+            c30 = c30.addingProduct(a3, b0); c31 = c31.addingProduct(a3, b1)
+            let a4 = SIMD16<Float>(repeating: pa[4])
+            c40 = c40.addingProduct(a4, b0); c41 = c41.addingProduct(a4, b1)
+            let a5 = SIMD16<Float>(repeating: pa[5])
+            c50 = c50.addingProduct(a5, b0); c51 = c51.addingProduct(a5, b1)
+            pa += 6
+            pb += 128
+        }
+        if let bias {
+            let raw = UnsafeRawPointer(bias)
+            let v0 = raw.loadUnaligned(as: SIMD16<Float>.self)
+            let v1 = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            c00 += v0; c10 += v0; c20 += v0; c30 += v0; c40 += v0; c50 += v0
+            c01 += v1; c11 += v1; c21 += v1; c31 += v1; c41 += v1; c51 += v1
+        }
+        let out = UnsafeMutableRawPointer(c)
+        let rowBytes = ldc * 4
+        @inline(__always) func put(_ row: Int, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>) {
+            let p = out + row * rowBytes
+            if loadC {
+                p.storeBytes(of: v0 + p.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                p.storeBytes(of: v1 + p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                             toByteOffset: 64, as: SIMD16<Float>.self)
+            } else {
+                p.storeBytes(of: v0, as: SIMD16<Float>.self)
+                p.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self)
+            }
+        }
+        put(0, c00, c01); put(1, c10, c11); put(2, c20, c21)
+        put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)
+    }
+
+    /// A partial tile (rows < MR or columns < NR at the edges of C): the full tile is computed into `scratch`
+    /// (MR x NR floats; the packed panels are zero-padded) and only its valid part is written to C.
+    static func edgeTile(nr: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int,
+                         loadC: Bool, bias: UnsafePointer<Float>?, scratch: UnsafeMutablePointer<Float>) {
+        tile(nr: nr, kc: kc, a: a, b: b, c: scratch, ldc: nr, loadC: false, bias: nil)
+        for i in 0..<rows {
+            let src = scratch + i * nr
+            let dst = c + i * ldc
+            for j in 0..<columns {
+                var v = src[j]
+                if let bias { v += bias[j] }
+                dst[j] = loadC ? dst[j] + v : v
+            }
+        }
+    }
+}

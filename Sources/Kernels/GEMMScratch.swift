@@ -1,0 +1,34 @@
+import Synchronization
+
+/// Reusable packing buffers for the GEMM. A task takes a buffer, packs into it and gives it back, so the
+/// number of buffers equals the most tasks ever running at once (one per thread) and they are allocated
+/// once, the first time they are needed; later calls allocate nothing.
+final class GEMMScratch: @unchecked Sendable {
+    /// Floats in each buffer.
+    let capacity: Int
+    private let free = Mutex<[UnsafeMutablePointer<Float>]>([])
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        free.withLock { $0.reserveCapacity(64) }
+    }
+
+    /// A buffer of `capacity` floats, 64-byte aligned, for the caller's exclusive use until `give(back:)`.
+    func take() -> UnsafeMutablePointer<Float> {
+        if let buffer = free.withLock({ $0.popLast() }) { return buffer }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
+        return raw.initializeMemory(as: Float.self, repeating: 0, count: capacity)
+    }
+
+    func give(back buffer: UnsafeMutablePointer<Float>) {
+        free.withLock { $0.append(buffer) }
+    }
+
+    /// Runs `body` with a buffer taken for its duration.
+    @inline(__always)
+    func with<R>(_ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let buffer = take()
+        defer { give(back: buffer) }
+        return body(buffer)
+    }
+}

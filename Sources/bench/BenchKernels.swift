@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+/// `bench kernels`: GEMM GFLOP/s for the three training products against OpenBLAS (run in the same
+/// benchmark through ../shared/bench/openblas_sgemm.py), matrix-vector GB/s against the memory bandwidth.
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "GEMM and matrix-vector speed against OpenBLAS and the memory bandwidth, measured in the same run.")
+
+    @Option(help: "Comma-separated thread counts.")
+    var threads: String = "1,2"
+
+    @Option(help: "Timed runs per measurement (the median is reported).")
+    var repeats: Int = 20
+
+    @Flag(help: "One JSON object a line instead of a table.")
+    var json = false
+
+    @Option(help: "OpenBLAS reference script (default: shared/bench/openblas_sgemm.py in the nearest parent directory that has one, e.g. ../shared from the package root).")
+    var referenceScript: String?
+
+    @Option(name: .customLong("shape"), help: "MxKxN layer shape (rows x inputs x outputs); may repeat. Default: the script's list.")
+    var shapes: [String] = []
+
+    @Flag(help: "Skip the OpenBLAS reference.")
+    var noReference = false
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--threads must be a comma-separated list of positive integers, got '\(threads)'")
+        }
+        for shape in shapes where GEMMShape(shape) == nil {
+            throw ValidationError("--shape must look like 2048x384x1152, got '\(shape)'")
+        }
+    }
+
+    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func run() throws {
+        let script = referenceScript ?? OpenBLASReference.defaultScript()
+        let reference = noReference ? nil : OpenBLASReference(script: script)
+        if !json, reference == nil || !(reference!.available) {
+            print("OpenBLAS reference: not available (\(script), python3 with numpy); reference columns are null")
+        }
+        let list = shapes.isEmpty ? GEMMShape.defaults(fromScript: script) : shapes.compactMap(GEMMShape.init)
+        let report = Report(json: json)
+        report.gemmHeader()
+        for shape in list {
+            for product in GEMMProduct.allCases {
+                for t in threadCounts {
+                    let pool = Pools.pool(threads: t)
+                    let ours = GEMMBenchmark.gflops(product: product, shape: shape, pool: pool, repeats: repeats)
+                    let theirs = reference?.gflops(shape: product.gemmShape(of: shape), threads: t)
+                    report.gemm(product: product, shape: shape, threads: t, gflops: ours.median, best: ours.best, reference: theirs)
+                }
+            }
+        }
+        report.bandwidthHeader()
+        var bandwidth: [Int: Double] = [:]
+        for t in threadCounts {
+            let gbs = MemoryBandwidth.measureReadGBs(threads: t)
+            bandwidth[t] = gbs
+            report.memory(threads: t, gbs: gbs)
+        }
+        for product in MatVecProduct.allCases {
+            for t in threadCounts {
+                let gbs = MatVecBenchmark.gbs(product: product, pool: Pools.pool(threads: t), repeats: repeats)
+                report.matvec(product: product, threads: t, gbs: gbs, reference: bandwidth[t])
+            }
+        }
+    }
+}
+
+/// One pool per thread count, kept for the whole run.
+enum Pools {
+    nonisolated(unsafe) static var pools: [Int: ThreadPool] = [:]
+    static func pool(threads: Int) -> ThreadPool {
+        if let pool = pools[threads] { return pool }
+        let pool = ThreadPool(threads: threads)
+        pools[threads] = pool
+        return pool
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Kernels
+
+/// A linear layer's shape: rows (M) x inputs (K) x outputs (N); its forward is the MxKxN product.
+struct GEMMShape: CustomStringConvertible {
+    let m: Int, k: Int, n: Int
+
+    init(m: Int, k: Int, n: Int) { self.m = m; self.k = k; self.n = n }
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 3, parts.allSatisfy({ $0 >= 1 }) else { return nil }
+        self.init(m: parts[0], k: parts[1], n: parts[2])
+    }
+
+    var description: String { "\(m)x\(k)x\(n)" }
+
+    /// The script's DEFAULT_SHAPES (read from it, so the two lists cannot drift), or the same list built in.
+    static func defaults(fromScript path: String) -> [GEMMShape] {
+        let builtIn = ["768x128x384", "768x128x512", "2048x384x1152", "2048x384x1536", "2048x1536x384", "1024x1024x1024"]
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let start = text.range(of: "DEFAULT_SHAPES = ["),
+              let end = text[start.upperBound...].range(of: "]") else { return builtIn.compactMap(GEMMShape.init) }
+        let block = text[start.upperBound..<end.lowerBound]
+        let found = block.split(separator: "\n").compactMap { line -> GEMMShape? in
+            guard let q1 = line.firstIndex(of: "\""), let q2 = line[line.index(after: q1)...].firstIndex(of: "\"") else { return nil }
+            return GEMMShape(String(line[line.index(after: q1)..<q2]))
+        }
+        return found.isEmpty ? builtIn.compactMap(GEMMShape.init) : found
+    }
+}
+
+/// The three products of a layer's training step.
+enum GEMMProduct: String, CaseIterable {
+    case forward, backwardInput, backwardWeight
+
+    /// The plain (untransposed) product with the same m, k, n: what OpenBLAS is timed on.
+    /// forward Y[M,N] = X[M,K] W[K,N]: MxKxN; backwardInput dX[M,K] = dY[M,N] W^T: MxNxK;
+    /// backwardWeight dW[K,N] = X^T[K,M] dY[M,N]: KxMxN.
+    func gemmShape(of s: GEMMShape) -> GEMMShape {
+        switch self {
+        case .forward: return s
+        case .backwardInput: return GEMMShape(m: s.m, k: s.n, n: s.k)
+        case .backwardWeight: return GEMMShape(m: s.k, k: s.m, n: s.n)
+        }
+    }
+}
+
+enum GEMMBenchmark {
+    /// GFLOP/s (median run, fastest run) of `product` for a layer of this shape (2*M*K*N flop a call).
+    static func gflops(product: GEMMProduct, shape s: GEMMShape, pool: ThreadPool, repeats: Int) -> (median: Double, best: Double) {
+        let x = randomBuffer(s.m * s.k), w = randomBuffer(s.k * s.n), y = randomBuffer(s.m * s.n)
+        let bias = randomBuffer(s.n)
+        defer { x.deallocate(); w.deallocate(); y.deallocate(); bias.deallocate() }
+        let seconds: RunTimes
+        switch product {
+        case .forward:
+            seconds = runTimes(repeats: repeats) {
+                GEMM.forward(y: y, x: x, w: w, bias: bias, rows: s.m, inputs: s.k, outputs: s.n, pool: pool)
+            }
+        case .backwardInput:
+            seconds = runTimes(repeats: repeats) {
+                GEMM.backwardInput(dx: x, dy: y, w: w, rows: s.m, inputs: s.k, outputs: s.n, accumulate: false, pool: pool)
+            }
+        case .backwardWeight:
+            seconds = runTimes(repeats: repeats) {
+                GEMM.backwardWeight(dw: w, x: x, dy: y, rows: s.m, inputs: s.k, outputs: s.n, pool: pool)
+            }
+        }
+        let flop = 2.0 * Double(s.m) * Double(s.k) * Double(s.n)
+        return (flop / seconds.median / 1e9, flop / seconds.best / 1e9)
+    }
+}
+
+/// Values in [-1, 1) from a fixed-seed generator.
+func randomBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(count)
+    for i in 0..<count {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        p[i] = Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max)
+    }
+    return p
+}
+
+/// OpenBLAS's fp32 GEMM through numpy, timed by the shared reference script in a subprocess.
+final class OpenBLASReference {
+    let script: String
+    private var cache: [String: Double?] = [:]
+    private(set) var available: Bool
+
+    /// The script asks OpenBLAS for its AVX-512 kernels, which die with SIGILL on a CPU without AVX-512
+    /// (this machine's VM exposes AVX2 only); there it is told to pick its kernels itself (`--coretype auto`).
+    let coretypeArguments: [String]
+
+    /// `shared/bench/openblas_sgemm.py` in the nearest parent of the working directory that has it
+    /// (../shared from a package checked out next to `shared`, ../../shared from a worktree one level deeper).
+    static func defaultScript() -> String {
+        var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        for _ in 0..<4 {
+            directory = directory.deletingLastPathComponent()
+            let candidate = directory.appendingPathComponent("shared/bench/openblas_sgemm.py").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return "../shared/bench/openblas_sgemm.py"
+    }
+
+    init(script: String) {
+        self.script = script
+        available = FileManager.default.fileExists(atPath: script)
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        coretypeArguments = cpuinfo.contains(" avx512f") ? [] : ["--coretype", "auto"]
+    }
+
+    /// GFLOP/s of C[M,N] = A[M,K] B[K,N] with `threads` threads, or nil when python3/numpy/the script fail.
+    func gflops(shape: GEMMShape, threads: Int) -> Double? {
+        guard available else { return nil }
+        let key = "\(shape) \(threads)"
+        if let known = cache[key] { return known }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--shape", shape.description, "--threads", String(threads)] + coretypeArguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        var value: Double? = nil
+        do {
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            if process.terminationStatus == 0, let text = String(data: data, encoding: .utf8),
+               let last = text.split(separator: "\n").last?.split(separator: " ").last {
+                value = Double(last)
+            }
+        } catch {
+            value = nil
+        }
+        if value == nil { available = false }
+        cache[key] = value
+        return value
+    }
+}

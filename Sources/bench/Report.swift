@@ -1,0 +1,60 @@
+import Foundation
+
+/// Prints the results as an aligned table, or as one JSON object a line (`--json`).
+struct Report {
+    let json: Bool
+
+    private func number(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "null" }
+    private func ratio(_ ours: Double, _ reference: Double?) -> String {
+        reference.map { String(format: "%.2f", ours / $0) } ?? "-"
+    }
+    private func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
+
+    func gemmHeader() {
+        if json { return }
+        print("GEMM, GFLOP/s. ours: median and fastest run; OpenBLAS: fastest of its runs, on the untransposed")
+        print("product of the same m, k, n; ratio: ours (median) / OpenBLAS, and fastest / OpenBLAS")
+        print(pad("product", 16) + pad("MxKxN", 16) + pad("threads", 9) + pad("median", 9) + pad("best", 9)
+              + pad("OpenBLAS", 10) + pad("ratio", 7) + "best ratio")
+    }
+
+    func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, gflops: Double, best: Double, reference: Double?) {
+        if json {
+            print("{\"name\": \"gemm\", \"product\": \"\(product.rawValue)\", \"m\": \(shape.m), \"k\": \(shape.k), "
+                  + "\"n\": \(shape.n), \"threads\": \(threads), \"gflops\": \(number(gflops)), "
+                  + "\"best_gflops\": \(number(best)), \"reference_gflops\": \(number(reference))}")
+        } else {
+            print(pad(product.rawValue, 16) + pad(shape.description, 16) + pad(String(threads), 9)
+                  + pad(number(gflops), 9) + pad(number(best), 9) + pad(reference.map { number($0) } ?? "-", 10)
+                  + pad(ratio(gflops, reference), 7) + ratio(best, reference))
+        }
+        fflush(stdout)
+    }
+
+    func bandwidthHeader() {
+        if json { return }
+        print("")
+        print("Memory bandwidth and matrix-vector (weights 4096x4096 = 64 MiB), GB/s")
+    }
+
+    func memory(threads: Int, gbs: Double) {
+        if json {
+            print("{\"name\": \"memory_read\", \"threads\": \(threads), \"gbs\": \(number(gbs))}")
+        } else {
+            print(pad("memory read", 22) + pad("threads \(threads)", 12) + number(gbs))
+        }
+        fflush(stdout)
+    }
+
+    func matvec(product: MatVecProduct, threads: Int, gbs: Double, reference: Double?) {
+        if json {
+            print("{\"name\": \"matvec\", \"product\": \"\(product.rawValue)\", \"k\": \(MatVecBenchmark.inputs), "
+                  + "\"n\": \(MatVecBenchmark.outputs), \"threads\": \(threads), \"gbs\": \(number(gbs)), "
+                  + "\"reference_gbs\": \(number(reference))}")
+        } else {
+            print(pad(product.rawValue, 22) + pad("threads \(threads)", 12) + pad(number(gbs), 9)
+                  + "x\(ratio(gbs, reference)) of memory read")
+        }
+        fflush(stdout)
+    }
+}

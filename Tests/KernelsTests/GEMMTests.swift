@@ -1,0 +1,221 @@
+import Testing
+@testable import Kernels
+
+/// GEMM against a naive triple loop in Double.
+///
+/// Error bound. Each element of C is a sum of k products (plus the bias and the old C when accumulating).
+/// Computed in Float in any order, with or without fused multiply-adds, the classic bound on a floating-point
+/// dot product (Higham, Accuracy and Stability of Numerical Algorithms, 3.1) is
+///     |c - exact| <= gamma_(k+2) * (sum_p |a_ip| |b_pj| + |bias_j| + |c_old|),  gamma_n = n u / (1 - n u),
+/// with u = 2^-24 the unit roundoff of Float (the +2 covers adding the bias and the old C). The tests check
+/// exactly that bound per element (the reference in Double is exact to far below it). A wrong index, a
+/// missed edge, a skipped or doubled K block, or a lost bias gives errors of the size of the terms
+/// themselves, orders of magnitude above the bound.
+@Suite struct GEMMTests {
+    /// Deterministic values in [-1, 1).
+    struct Random {
+        var state: UInt64
+        mutating func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int32(truncatingIfNeeded: state >> 32)) / 2_147_483_648
+        }
+        mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
+    }
+
+    static let sentinel: Float = 12345
+
+    /// Checks C = op(A) op(B) (+ bias) (+ old C) for one configuration; returns the number of bad elements.
+    static func check(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, pad: Int,
+                      bias useBias: Bool, accumulate: Bool, threads: Int, tileColumns: Int, seed: UInt64) -> Int {
+        var random = Random(state: seed)
+        let lda = (transposeA ? m : k) + pad, ldb = (transposeB ? k : n) + pad, ldc = n + pad
+        let a = random.array((transposeA ? k : m) * lda)
+        let b = random.array((transposeB ? n : k) * ldb)
+        let bias = random.array(n)
+        var c = random.array(m * ldc)
+        for i in 0..<m { for j in n..<ldc { c[i * ldc + j] = sentinel } }   // the padding must stay untouched
+        let old = c
+        let pool = ThreadPool(threads: threads)
+        defer { pool.shutdown() }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                bias.withUnsafeBufferPointer { pbias in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: lda, transposeA: transposeA,
+                                      b: pb.baseAddress!, ldb: ldb, transposeB: transposeB,
+                                      c: pc.baseAddress!, ldc: ldc, bias: useBias ? pbias.baseAddress! : nil,
+                                      accumulate: accumulate, pool: pool, tileColumns: tileColumns)
+                    }
+                }
+            }
+        }
+        let u = Double(Float.ulpOfOne) / 2
+        let gamma = Double(k + 2) * u / (1 - Double(k + 2) * u)
+        var bad = 0
+        for i in 0..<m {
+            for j in 0..<ldc {
+                let got = c[i * ldc + j]
+                if j >= n {
+                    if got != sentinel { bad += 1 }
+                    continue
+                }
+                var exact = 0.0, magnitude = 0.0
+                for p in 0..<k {
+                    let x = Double(transposeA ? a[p * lda + i] : a[i * lda + p])
+                    let y = Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
+                    exact += x * y
+                    magnitude += abs(x * y)
+                }
+                if useBias { exact += Double(bias[j]); magnitude += abs(Double(bias[j])) }
+                if accumulate { exact += Double(old[i * ldc + j]); magnitude += abs(Double(old[i * ldc + j])) }
+                if !(abs(Double(got) - exact) <= gamma * magnitude) { bad += 1 }
+            }
+        }
+        return bad
+    }
+
+    /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR),
+    /// sizes just over the blocks (k = 257 > KC = 256, m = 150 > MC = 144, n = 4097 > NC = 4096), several KC steps.
+    static let shapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 257),
+        (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2),
+    ]
+
+    /// Every transposition, with both micro-tile widths (6x16 for AVX2, 6x32 for AVX-512; both run anywhere).
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)], [16, 32])
+    func multiplyMatchesNaiveProduct(transposes: (Bool, Bool), tileColumns: Int) {
+        let (transposeA, transposeB) = transposes
+        var seed: UInt64 = 1
+        for (m, n, k) in Self.shapes {
+            for (pad, useBias, accumulate) in [(0, false, false), (3, true, false), (0, true, true), (5, false, true)] {
+                for threads in [1, 2] {
+                    seed += 1
+                    let bad = Self.check(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, pad: pad,
+                                         bias: useBias, accumulate: accumulate, threads: threads,
+                                         tileColumns: tileColumns, seed: seed)
+                    #expect(bad == 0, "m \(m) n \(n) k \(k) pad \(pad) bias \(useBias) acc \(accumulate) threads \(threads) NR \(tileColumns)")
+                }
+            }
+        }
+    }
+
+    @Test func emptySumWritesOrAddsTheBias() {
+        for accumulate in [false, true] {
+            var c: [Float] = [1, 2, 3, 4, 5, 6]
+            let bias: [Float] = [10, 20, 30]
+            let dummy: [Float] = [0]
+            GEMM.multiply(m: 2, n: 3, k: 0, a: dummy, lda: 0, b: dummy, ldb: 3, c: &c, ldc: 3, bias: bias,
+                          accumulate: accumulate)
+            #expect(c == (accumulate ? [11, 22, 33, 14, 25, 36] : [10, 20, 30, 10, 20, 30]))
+        }
+    }
+
+    /// The three products of a layer against the same naive loops, with the layer's own conventions:
+    /// forward writes (or adds) and adds the bias; backwardInput writes or adds; backwardWeight always adds.
+    @Test(arguments: [(1, 3, 5), (5, 16, 16), (7, 13, 29), (64, 48, 80), (150, 257, 33)])
+    func trainingProducts(rows: Int, inputs: Int, outputs: Int) {
+        var random = Random(state: UInt64(rows * 1000 + inputs * 10 + outputs))
+        let x = random.array(rows * inputs), w = random.array(inputs * outputs)
+        let dy = random.array(rows * outputs), bias = random.array(outputs)
+        let u = Double(Float.ulpOfOne) / 2
+        func within(_ got: Float, _ exact: Double, _ magnitude: Double, terms: Int) -> Bool {
+            abs(Double(got) - exact) <= Double(terms + 2) * u / (1 - Double(terms + 2) * u) * magnitude
+        }
+        for threads in [1, 2] {
+            let pool = ThreadPool(threads: threads)
+            defer { pool.shutdown() }
+            for accumulate in [false, true] {
+                // Y[rows,out] (+)= X W + bias
+                var y = random.array(rows * outputs)
+                let y0 = y
+                GEMM.forward(y: &y, x: x, w: w, bias: bias, rows: rows, inputs: inputs, outputs: outputs,
+                             accumulate: accumulate, pool: pool)
+                var bad = 0
+                for r in 0..<rows {
+                    for o in 0..<outputs {
+                        var exact = Double(bias[o]), magnitude = abs(Double(bias[o]))
+                        if accumulate { exact += Double(y0[r * outputs + o]); magnitude += abs(Double(y0[r * outputs + o])) }
+                        for i in 0..<inputs {
+                            let t = Double(x[r * inputs + i]) * Double(w[i * outputs + o])
+                            exact += t; magnitude += abs(t)
+                        }
+                        if !within(y[r * outputs + o], exact, magnitude, terms: inputs) { bad += 1 }
+                    }
+                }
+                #expect(bad == 0, "forward \(rows)x\(inputs)x\(outputs) threads \(threads) accumulate \(accumulate)")
+
+                // dX[rows,in] (+)= dY W^T
+                var dx = random.array(rows * inputs)
+                let dx0 = dx
+                GEMM.backwardInput(dx: &dx, dy: dy, w: w, rows: rows, inputs: inputs, outputs: outputs,
+                                   accumulate: accumulate, pool: pool)
+                bad = 0
+                for r in 0..<rows {
+                    for i in 0..<inputs {
+                        var exact = accumulate ? Double(dx0[r * inputs + i]) : 0
+                        var magnitude = abs(exact)
+                        for o in 0..<outputs {
+                            let t = Double(dy[r * outputs + o]) * Double(w[i * outputs + o])
+                            exact += t; magnitude += abs(t)
+                        }
+                        if !within(dx[r * inputs + i], exact, magnitude, terms: outputs) { bad += 1 }
+                    }
+                }
+                #expect(bad == 0, "backwardInput \(rows)x\(inputs)x\(outputs) threads \(threads) accumulate \(accumulate)")
+            }
+            // dW[in,out] += X^T dY
+            var dw = random.array(inputs * outputs)
+            let dw0 = dw
+            GEMM.backwardWeight(dw: &dw, x: x, dy: dy, rows: rows, inputs: inputs, outputs: outputs, pool: pool)
+            var bad = 0
+            for i in 0..<inputs {
+                for o in 0..<outputs {
+                    var exact = Double(dw0[i * outputs + o]), magnitude = abs(exact)
+                    for r in 0..<rows {
+                        let t = Double(x[r * inputs + i]) * Double(dy[r * outputs + o])
+                        exact += t; magnitude += abs(t)
+                    }
+                    if !within(dw[i * outputs + o], exact, magnitude, terms: rows) { bad += 1 }
+                }
+            }
+            #expect(bad == 0, "backwardWeight \(rows)x\(inputs)x\(outputs) threads \(threads)")
+        }
+    }
+
+    /// Matrix-vector products of generation: y = x W (+ bias) with W [in, out], and y = W x with W [out, in].
+    @Test(arguments: [(1, 1), (7, 15), (16, 16), (33, 130), (300, 257)])
+    func matrixVectorProducts(inputs: Int, outputs: Int) {
+        var random = Random(state: UInt64(inputs * 7919 + outputs))
+        let x = random.array(inputs), w = random.array(inputs * outputs), bias = random.array(outputs)
+        let u = Double(Float.ulpOfOne) / 2
+        let gamma = Double(inputs + 2) * u / (1 - Double(inputs + 2) * u)
+        for threads in [1, 2] {
+            let pool = ThreadPool(threads: threads)
+            defer { pool.shutdown() }
+            for accumulate in [false, true] {
+                var y1 = random.array(outputs), y2 = random.array(outputs)
+                let y10 = y1, y20 = y2
+                GEMM.vectorTimesMatrix(y: &y1, x: x, w: w, bias: bias, inputs: inputs, outputs: outputs,
+                                       accumulate: accumulate, pool: pool)
+                // The same W read as [out, in]: element (o, i) is w[o * inputs + i].
+                GEMM.matrixTimesVector(y: &y2, w: w, x: x, bias: bias, outputs: outputs, inputs: inputs,
+                                       accumulate: accumulate, pool: pool)
+                var bad = 0
+                for o in 0..<outputs {
+                    var e1 = Double(bias[o]) + (accumulate ? Double(y10[o]) : 0)
+                    var m1 = abs(Double(bias[o])) + (accumulate ? abs(Double(y10[o])) : 0)
+                    var e2 = Double(bias[o]) + (accumulate ? Double(y20[o]) : 0)
+                    var m2 = abs(Double(bias[o])) + (accumulate ? abs(Double(y20[o])) : 0)
+                    for i in 0..<inputs {
+                        let t1 = Double(x[i]) * Double(w[i * outputs + o])
+                        let t2 = Double(x[i]) * Double(w[o * inputs + i])
+                        e1 += t1; m1 += abs(t1); e2 += t2; m2 += abs(t2)
+                    }
+                    if !(abs(Double(y1[o]) - e1) <= gamma * m1) { bad += 1 }
+                    if !(abs(Double(y2[o]) - e2) <= gamma * m2) { bad += 1 }
+                }
+                #expect(bad == 0, "matvec \(inputs)x\(outputs) threads \(threads) accumulate \(accumulate)")
+            }
+        }
+    }
+}
