@@ -1,0 +1,285 @@
+import Synchronization
+
+/// Causal multi-head scaled dot-product attention.
+///
+/// qkv [B, T, 3C] holds q | k | v along each row (GPT-2's c_attn output); head h uses columns [h*hs, (h+1)*hs)
+/// of each part, hs = C / heads. out [B, T, C], heads concatenated. Per (batch, head), with s = 1/sqrt(hs):
+///   forward:  S = s Q K^T (only key j <= query i);  P = softmax_rows(S);  O = P V
+///   backward: dV = P^T dO;  dP = dO V^T;  dS = P * (dP - D), D_i = sum_j P_ij dP_ij = dO_i . O_i
+///             dQ = s dS K;  dK = s dS^T Q
+///
+/// Saved for the backward: the probabilities P, [B, heads, Tp, Tp] with Tp = T rounded up to 32 (only the
+/// lower triangle, padded to 8-row tiles, is meaningful): maxBatch * heads * Tp^2 * 4 bytes, 12.6 MB at
+/// B=8, T=256, 6 heads. Keeping P instead of the row log-sum-exp saves recomputing S and its exps.
+///
+/// Blocking: one (batch, head) is one unit of work; each worker thread gathers that head's Q (pre-scaled by s),
+/// K, V (and K^T, V^T, dO) into contiguous zero-padded scratch of its own (Tp x hsp, hsp = hs rounded up to
+/// 16; 64 KB each at T=256, hs=64, so a head's K/V stay in L2 while all its query tiles pass), then runs
+/// 8-row tiles through `AttentionTile` (8 x 32 register-blocked SIMD16 products). Query tile i0..i0+7 only
+/// touches key columns below i0+8 (rounded up to 16): the masked half is skipped, and the entries of P and dS
+/// above the diagonal inside a tile are stored as zeros so the tile products can run over whole tiles.
+public final class CausalSelfAttention {
+    public let maxBatch: Int
+    public let maxTime: Int
+    public let channels: Int
+    public let heads: Int
+    public let headSize: Int
+    let pool: ThreadPool
+
+    let paddedHead: Int          // hsp: hs rounded up to 16
+    let paddedMaxTime: Int       // maxTime rounded up to 32
+    let probabilities: UnsafeMutablePointer<Float>
+    let probabilitiesCount: Int
+    let workers: Int
+    let workspaceFloats: Int
+    let workspace: UnsafeMutablePointer<Float>
+    private let nextItem = Atomic<Int>(0)
+    private var savedBatch = -1
+    private var savedTime = -1
+
+    public init(maxBatch: Int, maxTime: Int, channels: Int, heads: Int, pool: ThreadPool = .shared) {
+        precondition(maxBatch >= 1 && maxTime >= 1 && heads >= 1 && channels % heads == 0,
+                     "attention needs positive sizes and heads dividing channels")
+        self.maxBatch = maxBatch
+        self.maxTime = maxTime
+        self.channels = channels
+        self.heads = heads
+        self.headSize = channels / heads
+        self.pool = pool
+        paddedHead = (headSize + 15) / 16 * 16
+        paddedMaxTime = (maxTime + 31) / 32 * 32
+        probabilitiesCount = maxBatch * heads * paddedMaxTime * paddedMaxTime
+        probabilities = .allocate(capacity: probabilitiesCount)
+        probabilities.initialize(repeating: 0, count: probabilitiesCount)
+        workers = pool.threadCount
+        let tp = paddedMaxTime, hp = paddedHead
+        // q, k, v, dO, O/dQ, dK, dV: [Tp, hsp]; K^T, V^T: [hsp, Tp]; dS: [Tp, Tp]; dP tile [8, Tp]; D [Tp].
+        workspaceFloats = 9 * tp * hp + tp * tp + 8 * tp + tp
+        workspace = .allocate(capacity: workers * workspaceFloats)
+        workspace.initialize(repeating: 0, count: workers * workspaceFloats)
+    }
+
+    deinit {
+        probabilities.deallocate()
+        workspace.deallocate()
+    }
+
+    public var allocatedBytes: Int { (probabilitiesCount + workers * workspaceFloats) * MemoryLayout<Float>.size }
+
+    /// One worker's scratch, carved out of `workspace`.
+    struct Scratch {
+        let q, k, v, dout, o, dk, dv, kT, vT, ds, tile, rowDot: UnsafeMutablePointer<Float>
+        init(_ base: UnsafeMutablePointer<Float>, tp: Int, hp: Int) {
+            let block = tp * hp
+            q = base; k = q + block; v = k + block; dout = v + block; o = dout + block
+            dk = o + block; dv = dk + block; kT = dv + block; vT = kT + block
+            ds = vT + block; tile = ds + tp * tp; rowDot = tile + 8 * tp
+        }
+    }
+
+    /// Runs `body(b, h, scratch)` for every (batch, head), spread over the pool; a worker keeps its own scratch.
+    private func forEachHead(batch: Int, _ body: (Int, Int, Scratch) -> Void) {
+        let items = batch * heads
+        let tasks = min(workers, items)
+        nextItem.store(0, ordering: .relaxed)
+        pool.run(tasks: tasks) { worker in
+            let scratch = Scratch(workspace + worker * workspaceFloats, tp: paddedMaxTime, hp: paddedHead)
+            while true {
+                let item = nextItem.add(1, ordering: .relaxed).oldValue
+                if item >= items { break }
+                body(item / heads, item % heads, scratch)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func probabilityBlock(_ b: Int, _ h: Int, tp: Int) -> UnsafeMutablePointer<Float> {
+        probabilities + (b * heads + h) * tp * tp
+    }
+
+    // MARK: - Forward
+
+    public func forward(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, batch: Int, time: Int) {
+        precondition(batch >= 1 && batch <= maxBatch && time >= 1 && time <= maxTime,
+                     "attention sized for \(maxBatch) x \(maxTime), called with \(batch) x \(time)")
+        savedBatch = batch
+        savedTime = time
+        forEachHead(batch: batch) { b, h, s in forwardHead(out: out, qkv: qkv, b: b, h: h, time: time, s: s) }
+    }
+
+    private func forwardHead(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, b: Int, h: Int,
+                             time: Int, s: Scratch) {
+        let c = channels, hs = headSize, hp = paddedHead
+        let tp = (time + 31) / 32 * 32
+        let tiles = (time + 7) / 8
+        let scale = 1 / Float(hs).squareRoot()
+        let p = probabilityBlock(b, h, tp: tp)
+        // Gather Q (scaled), K^T and V of this head, zero-padded to [tp, hp] / [hp, tp].
+        gather(s.q, from: qkv, b: b, part: 0, h: h, time: time, tp: tp, scale: scale)
+        gather(s.v, from: qkv, b: b, part: 2, h: h, time: time, tp: tp, scale: 1)
+        gatherTransposed(s.kT, from: qkv, b: b, part: 1, h: h, time: time, tp: tp)
+        for tile in 0..<tiles {
+            let i0 = tile * 8
+            let columns = (i0 + 8 + 15) / 16 * 16
+            let rowsP = p + i0 * tp
+            // S[i0..<i0+8, 0..<columns] = Qs K^T
+            AttentionTile.rows8(a: s.q + i0 * hp, rowStride: hp, kStride: 1, b: s.kT, ldb: tp, kRange: 0..<hp,
+                                c: rowsP, ldc: tp, columns: columns)
+            for r in 0..<8 { softmaxRow(rowsP + r * tp, query: i0 + r, time: time, columns: columns) }
+            // O[i0..<i0+8, :] = P V over keys 0..<min(i0+8, T)
+            AttentionTile.rows8(a: rowsP, rowStride: tp, kStride: 1, b: s.v, ldb: hp, kRange: 0..<min(i0 + 8, time),
+                                c: s.o + i0 * hp, ldc: hp, columns: hp)
+        }
+        for t in 0..<time {
+            let dst = out + (b * time + t) * c + h * hs, src = s.o + t * hp
+            for d in 0..<hs { dst[d] = src[d] }
+        }
+    }
+
+    /// Turns S[i, 0..<columns] into P in place: softmax over j <= i, exact zeros for j > i.
+    /// A padding query (i >= T) gets a zero row.
+    @inline(__always)
+    private func softmaxRow(_ row: UnsafeMutablePointer<Float>, query i: Int, time: Int, columns: Int) {
+        if i >= time {
+            row.update(repeating: 0, count: columns)
+            return
+        }
+        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let valid = i + 1
+        var m = Vector16(repeating: -.infinity)
+        var j = 0
+        while j + 16 <= valid { m = pointwiseMax(m, LayerVector.load(row + j)); j += 16 }
+        if j < valid {
+            var x = LayerVector.load(row + j)
+            x.replace(with: -.infinity, where: lanes .>= Int32(valid - j))
+            m = pointwiseMax(m, x)
+        }
+        let maximum = m.max()
+        var sum = Vector16()
+        j = 0
+        while j < columns {
+            var e = LayerVector.exp(LayerVector.load(row + j) - maximum)
+            if j + 16 > valid { e.replace(with: 0, where: lanes .>= Int32(valid - j)) }
+            sum += e
+            LayerVector.store(e, row + j)
+            j += 16
+        }
+        let inverse = 1 / sum.sum()
+        j = 0
+        while j < valid {
+            LayerVector.store(LayerVector.load(row + j) * inverse, row + j)
+            j += 16
+        }
+    }
+
+    // MARK: - Backward
+
+    public func backward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+                         out: UnsafePointer<Float>, batch: Int, time: Int, accumulate: Bool) {
+        precondition(batch == savedBatch && time == savedTime,
+                     "attention backward must follow a forward of the same shape")
+        forEachHead(batch: batch) { b, h, s in
+            backwardHead(dqkv: dqkv, dout: dout, qkv: qkv, out: out, b: b, h: h, time: time,
+                         accumulate: accumulate, s: s)
+        }
+    }
+
+    private func backwardHead(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                              qkv: UnsafePointer<Float>, out: UnsafePointer<Float>, b: Int, h: Int, time: Int,
+                              accumulate: Bool, s: Scratch) {
+        let c = channels, hs = headSize, hp = paddedHead
+        let tp = (time + 31) / 32 * 32
+        let tiles = (time + 7) / 8
+        let scale = 1 / Float(hs).squareRoot()
+        let p = probabilityBlock(b, h, tp: tp)
+        gather(s.q, from: qkv, b: b, part: 0, h: h, time: time, tp: tp, scale: scale)
+        gather(s.k, from: qkv, b: b, part: 1, h: h, time: time, tp: tp, scale: 1)
+        gatherTransposed(s.vT, from: qkv, b: b, part: 2, h: h, time: time, tp: tp)
+        // dO of this head, and D_i = dO_i . O_i
+        for t in 0..<tp {
+            let dst = s.dout + t * hp
+            if t < time {
+                let g = dout + (b * time + t) * c + h * hs, o = out + (b * time + t) * c + h * hs
+                var dot: Float = 0
+                for d in 0..<hs { dst[d] = g[d]; dot += g[d] * o[d] }
+                for d in hs..<hp { dst[d] = 0 }
+                s.rowDot[t] = dot
+            } else {
+                dst.update(repeating: 0, count: hp)
+                s.rowDot[t] = 0
+            }
+        }
+        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        for tile in 0..<tiles {
+            let i0 = tile * 8
+            let columns = (i0 + 8 + 15) / 16 * 16
+            // dP[i0..<i0+8, 0..<columns] = dO V^T
+            AttentionTile.rows8(a: s.dout + i0 * hp, rowStride: hp, kStride: 1, b: s.vT, ldb: tp, kRange: 0..<hp,
+                                c: s.tile, ldc: tp, columns: columns)
+            // dS = P * (dP - D) for j <= i, 0 above the diagonal and on padding queries
+            for r in 0..<8 {
+                let i = i0 + r
+                let dsRow = s.ds + i * tp, pRow = p + i * tp, dpRow = s.tile + r * tp
+                if i >= time { dsRow.update(repeating: 0, count: columns); continue }
+                let dot = s.rowDot[i]
+                var j = 0
+                while j < columns {
+                    var v = LayerVector.load(pRow + j) * (LayerVector.load(dpRow + j) - dot)
+                    if j + 16 > i { v.replace(with: 0, where: lanes .> Int32(i - j)) }
+                    LayerVector.store(v, dsRow + j)
+                    j += 16
+                }
+            }
+            // dQ/s [i0..<i0+8, :] = dS K over keys 0..<min(i0+8, T)
+            AttentionTile.rows8(a: s.ds + i0 * tp, rowStride: tp, kStride: 1, b: s.k, ldb: hp,
+                                kRange: 0..<min(i0 + 8, time), c: s.o + i0 * hp, ldc: hp, columns: hp)
+        }
+        for tile in 0..<tiles {
+            let j0 = tile * 8
+            // dK[j0..<j0+8, :] = dS^T Qs and dV[j0..<j0+8, :] = P^T dO, over queries j0..<T
+            AttentionTile.rows8(a: s.ds + j0, rowStride: 1, kStride: tp, b: s.q, ldb: hp, kRange: j0..<time,
+                                c: s.dk + j0 * hp, ldc: hp, columns: hp)
+            AttentionTile.rows8(a: p + j0, rowStride: 1, kStride: tp, b: s.dout, ldb: hp, kRange: j0..<time,
+                                c: s.dv + j0 * hp, ldc: hp, columns: hp)
+        }
+        for t in 0..<time {
+            let row = dqkv + (b * time + t) * 3 * c + h * hs
+            let dq = s.o + t * hp, dk = s.dk + t * hp, dv = s.dv + t * hp
+            if accumulate {
+                for d in 0..<hs { row[d] += scale * dq[d]; row[c + d] += dk[d]; row[2 * c + d] += dv[d] }
+            } else {
+                for d in 0..<hs { row[d] = scale * dq[d]; row[c + d] = dk[d]; row[2 * c + d] = dv[d] }
+            }
+        }
+    }
+
+    // MARK: - Gathering a head
+
+    /// dst[t, d] = scale * qkv[b, t, part*C + h*hs + d], zero for d >= hs and t >= time (dst is [tp, hsp]).
+    private func gather(_ dst: UnsafeMutablePointer<Float>, from qkv: UnsafePointer<Float>, b: Int, part: Int,
+                        h: Int, time: Int, tp: Int, scale: Float) {
+        let c = channels, hs = headSize, hp = paddedHead
+        for t in 0..<tp {
+            let d0 = dst + t * hp
+            if t < time {
+                let src = qkv + (b * time + t) * 3 * c + part * c + h * hs
+                for d in 0..<hs { d0[d] = scale * src[d] }
+                for d in hs..<hp { d0[d] = 0 }
+            } else {
+                d0.update(repeating: 0, count: hp)
+            }
+        }
+    }
+
+    /// dst[d, t] = qkv[b, t, part*C + h*hs + d], zero-padded (dst is [hsp, tp]).
+    private func gatherTransposed(_ dst: UnsafeMutablePointer<Float>, from qkv: UnsafePointer<Float>, b: Int,
+                                  part: Int, h: Int, time: Int, tp: Int) {
+        let c = channels, hs = headSize, hp = paddedHead
+        for d in hs..<hp { (dst + d * tp).update(repeating: 0, count: tp) }
+        for t in 0..<time {
+            let src = qkv + (b * time + t) * 3 * c + part * c + h * hs
+            for d in 0..<hs { dst[d * tp + t] = src[d] }
+        }
+        for d in 0..<hs { (dst + d * tp + time).update(repeating: 0, count: tp - time) }
+    }
+}

@@ -1,0 +1,135 @@
+import Testing
+import Glibc
+@testable import Kernels
+
+/// Plain causal attention in Double: qkv [B, T, 3C] -> out [B, T, C].
+private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels: Int, heads: Int) -> [Double] {
+    let hs = channels / heads
+    let scale = 1 / Double(hs).squareRoot()
+    var out = [Double](repeating: 0, count: batch * time * channels)
+    for b in 0..<batch {
+        for h in 0..<heads {
+            for i in 0..<time {
+                let q = (b * time + i) * 3 * channels + h * hs
+                var scores = [Double](repeating: 0, count: i + 1)
+                for j in 0...i {
+                    let k = (b * time + j) * 3 * channels + channels + h * hs
+                    var dot = 0.0
+                    for d in 0..<hs { dot += qkv[q + d] * qkv[k + d] }
+                    scores[j] = dot * scale
+                }
+                let m = scores.max()!
+                let e = scores.map { exp($0 - m) }
+                let sum = e.reduce(0, +)
+                for j in 0...i {
+                    let v = (b * time + j) * 3 * channels + 2 * channels + h * hs
+                    for d in 0..<hs { out[(b * time + i) * channels + h * hs + d] += e[j] / sum * qkv[v + d] }
+                }
+            }
+        }
+    }
+    return out
+}
+
+@Suite struct AttentionTests {
+    struct Shape: CustomStringConvertible {
+        let batch, time, channels, heads: Int
+        var description: String { "B\(batch) T\(time) C\(channels) H\(heads)" }
+    }
+
+    // Odd sizes: T not a multiple of the 8-row tile or the 16/32-column blocks, one and several heads,
+    // head sizes that are and are not multiples of 16.
+    static let shapes = [
+        Shape(batch: 1, time: 1, channels: 8, heads: 1),
+        Shape(batch: 2, time: 11, channels: 16, heads: 2),
+        Shape(batch: 1, time: 37, channels: 24, heads: 1),
+        Shape(batch: 2, time: 20, channels: 64, heads: 4),
+        Shape(batch: 1, time: 9, channels: 96, heads: 3),
+    ]
+
+    @Test(arguments: shapes, [1, 2])
+    func forwardMatchesReference(shape: Shape, threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        defer { pool.shutdown() }
+        var rng = LayerRandom(seed: 11)
+        let (b, t, c, h) = (shape.batch, shape.time, shape.channels, shape.heads)
+        // Sized larger than used, as the model does for shorter sequences.
+        let attention = CausalSelfAttention(maxBatch: b + 1, maxTime: t + 5, channels: c, heads: h, pool: pool)
+        var qkv = rng.floats(b * t * 3 * c, scale: 2)
+        var out = [Float](repeating: .nan, count: b * t * c)
+        attention.forward(out: &out, qkv: &qkv, batch: b, time: t)
+        let expected = referenceAttention(qkv.map(Double.init), batch: b, time: t, channels: c, heads: h)
+        #expect(layerWorstError(out, expected, atol: 1e-5, rtol: 1e-4) <= 1, "\(shape)")
+    }
+
+    @Test(arguments: shapes)
+    func backwardMatchesFiniteDifferences(shape: Shape) {
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        var rng = LayerRandom(seed: 12)
+        let (b, t, c, h) = (shape.batch, shape.time, shape.channels, shape.heads)
+        let attention = CausalSelfAttention(maxBatch: b, maxTime: t, channels: c, heads: h, pool: pool)
+        var qkv = rng.floats(b * t * 3 * c, scale: 2)
+        let upstream = rng.floats(b * t * c)
+        var out = [Float](repeating: 0, count: b * t * c)
+        attention.forward(out: &out, qkv: &qkv, batch: b, time: t)
+        // accumulate: true onto a known prefill checks both the gradient and the += contract.
+        let prefill = rng.floats(b * t * 3 * c)
+        var dqkv = prefill
+        attention.backward(dqkv: &dqkv, dout: upstream, qkv: qkv, out: out, batch: b, time: t, accumulate: true)
+        // L(qkv) = sum out(qkv) * upstream, in Double.
+        let g = upstream.map(Double.init)
+        // Finite differences at up to 240 coordinates spread over q, k and v (all of them for small shapes).
+        let probes = layerSampleIndices(qkv.count, limit: 240, rng: &rng)
+        let numeric = layerNumericalGradient(qkv.map(Double.init), at: probes) { x in
+            let o = referenceAttention(x, batch: b, time: t, channels: c, heads: h)
+            var s = 0.0
+            for i in 0..<o.count { s += o[i] * g[i] }
+            return s
+        }
+        let expected = probes.map { numeric[$0] + Double(prefill[$0]) }
+        // Float kernel against a Double reference: entries are O(1), sums over at most 37 * 32 terms.
+        #expect(layerWorstError(probes.map { dqkv[$0] }, expected, atol: 1e-4, rtol: 1e-4) <= 1, "\(shape)")
+
+        // accumulate: false overwrites.
+        var fresh = [Float](repeating: 123, count: dqkv.count)
+        attention.backward(dqkv: &fresh, dout: upstream, qkv: qkv, out: out, batch: b, time: t, accumulate: false)
+        #expect(layerWorstError(probes.map { fresh[$0] }, probes.map { numeric[$0] }, atol: 1e-4, rtol: 1e-4) <= 1,
+                "\(shape)")
+    }
+
+    @Test func futureTokensDoNotChangeEarlierOutputs() {
+        var rng = LayerRandom(seed: 13)
+        let (b, t, c, h) = (2, 19, 32, 2)
+        let attention = CausalSelfAttention(maxBatch: b, maxTime: t, channels: c, heads: h)
+        var qkv = rng.floats(b * t * 3 * c)
+        var before = [Float](repeating: 0, count: b * t * c)
+        attention.forward(out: &before, qkv: &qkv, batch: b, time: t)
+        // Change the k and v of token 9 in every sequence.
+        let changed = 9
+        for bi in 0..<b {
+            let row = (bi * t + changed) * 3 * c
+            for j in c..<(3 * c) { qkv[row + j] += 1.5 }
+        }
+        var after = [Float](repeating: 0, count: b * t * c)
+        attention.forward(out: &after, qkv: &qkv, batch: b, time: t)
+        for bi in 0..<b {
+            for ti in 0..<t {
+                let row = Array(before[((bi * t + ti) * c)..<((bi * t + ti + 1) * c)])
+                let rowAfter = Array(after[((bi * t + ti) * c)..<((bi * t + ti + 1) * c)])
+                if ti < changed {
+                    #expect(row == rowAfter, "b\(bi) t\(ti) must not see token \(changed)")
+                } else {
+                    #expect(row != rowAfter, "b\(bi) t\(ti) must see token \(changed)")
+                }
+            }
+        }
+    }
+
+    @Test func reportsItsMemory() {
+        let attention = CausalSelfAttention(maxBatch: 8, maxTime: 256, channels: 384, heads: 6, pool: ThreadPool(threads: 1))
+        // The saved probabilities alone: 8 * 6 * 256 * 256 floats.
+        #expect(attention.allocatedBytes >= 8 * 6 * 256 * 256 * 4)
+        #expect(attention.allocatedBytes < 8 * 6 * 256 * 256 * 4 + 4 << 20)
+    }
+}
