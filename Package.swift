@@ -13,6 +13,7 @@ let package = Package(
     name: "Swiftlet",
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "GPT", targets: ["GPT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,6 +21,8 @@ let package = Package(
     targets: [
         .target(name: "Kernels", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .target(name: "GPT", dependencies: ["Kernels"], swiftSettings: releaseFlags),
+        .testTarget(name: "GPTTests", dependencies: ["GPT"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
