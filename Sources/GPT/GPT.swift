@@ -28,7 +28,13 @@ public final class GPT {
     }
 
     /// A model with GPT-2's initialisation drawn from `generator` (which advances).
-    public init(config: GPTConfig, generator: inout SeededGenerator, pool: ThreadPool = .shared) throws {
+    public convenience init(config: GPTConfig, generator: inout SeededGenerator, pool: ThreadPool = .shared) throws {
+        try self.init(config: config, pool: pool)
+        initializeParameters(using: &generator)
+    }
+
+    /// A model with every parameter zero (to be loaded or initialised); moments zero.
+    public init(config: GPTConfig, pool: ThreadPool = .shared) throws {
         try config.validate()
         self.config = config
         self.pool = pool
@@ -37,7 +43,6 @@ public final class GPT {
         gradients = FloatBuffer(count: layout.totalCount)
         firstMoment = FloatBuffer(count: layout.totalCount)
         secondMoment = FloatBuffer(count: layout.totalCount)
-        initializeParameters(using: &generator)
     }
 
     // MARK: - Initialisation
