@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "Kernels", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .target(name: "GPT", dependencies: ["Kernels"], swiftSettings: releaseFlags),
-        .testTarget(name: "GPTTests", dependencies: ["GPT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GPTTests", dependencies: ["GPT"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

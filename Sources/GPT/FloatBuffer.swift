@@ -17,5 +17,8 @@ public final class FloatBuffer: @unchecked Sendable {
 
     public var bytes: Int { count * MemoryLayout<Float>.stride }
     public func zero() { pointer.update(repeating: 0, count: count) }
+    /// The memory as a buffer pointer: valid only while this object is alive (keep a reference).
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+    /// A copy of the contents.
+    public var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }

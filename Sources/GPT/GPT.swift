@@ -68,7 +68,13 @@ public final class GPT {
 
     // MARK: - Views
 
-    /// The parameters of one tensor (by Hugging Face name), or nil if there is none by that name.
+    /// A copy of one tensor's parameters (by Hugging Face name), or nil if there is none by that name.
+    public func parameterValues(named name: String) -> [Float]? { parameter(named: name).map { Array($0) } }
+    /// A copy of one tensor's gradient.
+    public func gradientValues(named name: String) -> [Float]? { gradient(named: name).map { Array($0) } }
+
+    /// The parameters of one tensor (by Hugging Face name), or nil if there is none by that name. The pointer
+    /// is valid while this model is alive.
     public func parameter(named name: String) -> UnsafeMutableBufferPointer<Float>? {
         layout.slot(named: name).map { UnsafeMutableBufferPointer(start: parameters.pointer + $0.offset, count: $0.count) }
     }

@@ -124,6 +124,34 @@ public struct HFConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// Encodes absent keys as omitted, except the token ids: GPT2Config defaults a missing bos/eos id to
+    /// 50256, so an unknown id is written as an explicit null.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(modelType, forKey: .modelType)
+        try c.encodeIfPresent(architectures, forKey: .architectures)
+        try c.encode(nLayer, forKey: .nLayer)
+        try c.encode(nHead, forKey: .nHead)
+        try c.encode(nEmbd, forKey: .nEmbd)
+        try c.encode(nPositions, forKey: .nPositions)
+        try c.encodeIfPresent(nCtx, forKey: .nCtx)
+        try c.encodeIfPresent(nInner, forKey: .nInner)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encodeIfPresent(layerNormEpsilon, forKey: .layerNormEpsilon)
+        try c.encodeIfPresent(activationFunction, forKey: .activationFunction)
+        try c.encodeIfPresent(tieWordEmbeddings, forKey: .tieWordEmbeddings)
+        try c.encodeIfPresent(residPdrop, forKey: .residPdrop)
+        try c.encodeIfPresent(embdPdrop, forKey: .embdPdrop)
+        try c.encodeIfPresent(attnPdrop, forKey: .attnPdrop)
+        try c.encode(bosTokenId, forKey: .bosTokenId)
+        try c.encode(eosTokenId, forKey: .eosTokenId)
+        try c.encodeIfPresent(scaleAttnWeights, forKey: .scaleAttnWeights)
+        try c.encodeIfPresent(scaleAttnByInverseLayerIdx, forKey: .scaleAttnByInverseLayerIdx)
+        try c.encodeIfPresent(reorderAndUpcastAttn, forKey: .reorderAndUpcastAttn)
+        try c.encodeIfPresent(torchDtype, forKey: .torchDtype)
+        try c.encodeIfPresent(swiftlet, forKey: .swiftlet)
+    }
+
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -89,9 +89,9 @@ import Testing
         let (tokens, targets, _) = Self.batch()
         model.zeroGradients()
         try model.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7)
-        let once = Array(model.gradients.buffer)
+        let once = model.gradients.values
         try model.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7)
-        let twice = Array(model.gradients.buffer)
+        let twice = model.gradients.values
         for i in 0..<once.count { #expect(abs(twice[i] - 2 * once[i]) <= 1e-6 + 1e-5 * abs(once[i])) }
         var covered = [Bool](repeating: false, count: model.layout.totalCount)
         for slot in model.layout.slots { for i in 0..<slot.count { covered[slot.offset + i] = true } }

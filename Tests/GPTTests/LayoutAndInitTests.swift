@@ -41,7 +41,7 @@ import Testing
         let c = GPTConfig(layers: 4, heads: 4, width: 64, context: 32, vocabSize: 300)
         let model = try GPT(config: c, seed: 1)
         func stats(_ name: String) -> (mean: Double, std: Double) {
-            let v = model.parameter(named: name)!.map(Double.init)
+            let v = model.parameterValues(named: name)!.map(Double.init)
             let mean = v.reduce(0, +) / Double(v.count)
             return (mean, (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)).squareRoot())
         }
@@ -54,13 +54,13 @@ import Testing
             #expect(abs(s.std - std) < 0.05 * std, "\(name) std \(s.std)")
             #expect(abs(s.mean) < 0.1 * std, "\(name) mean \(s.mean)")
         }
-        #expect(model.parameter(named: "transformer.h.0.ln_1.weight")!.allSatisfy { $0 == 1 })
-        #expect(model.parameter(named: "transformer.ln_f.bias")!.allSatisfy { $0 == 0 })
-        #expect(model.parameter(named: "transformer.h.2.mlp.c_fc.bias")!.allSatisfy { $0 == 0 })
+        #expect(model.parameterValues(named: "transformer.h.0.ln_1.weight")!.allSatisfy { $0 == 1 })
+        #expect(model.parameterValues(named: "transformer.ln_f.bias")!.allSatisfy { $0 == 0 })
+        #expect(model.parameterValues(named: "transformer.h.2.mlp.c_fc.bias")!.allSatisfy { $0 == 0 })
         // Same seed, same model; another seed, another model.
         let again = try GPT(config: c, seed: 1), other = try GPT(config: c, seed: 2)
-        #expect(Array(again.parameters.buffer) == Array(model.parameters.buffer))
-        #expect(Array(other.parameters.buffer) != Array(model.parameters.buffer))
+        #expect(again.parameters.values == model.parameters.values)
+        #expect(other.parameters.values != model.parameters.values)
     }
 
     @Test func generatorStateRestores() {
