@@ -10,6 +10,7 @@ Inputs in FIXTURE_DIR: checkpoint/ (config.json, model.safetensors written by Sw
 targets, batch, time and the AdamW settings). Outputs in FIXTURE_DIR:
     torch_reference.safetensors  "logits" [B, T, V] and "grad.<name>" for every parameter (F32)
     torch_reference.json         loss, the losses of the AdamW steps, versions
+    hf_saved/                    the loaded model written back by GPT2LMHeadModel.save_pretrained
 The optimizer mirrors Swiftlet: torch.optim.AdamW with weight decay on the 2-D tensors only, global-norm
 clipping of the gradient before every step, the same batch every step, loss = mean cross-entropy.
 """
@@ -36,6 +37,8 @@ def main(fixture_dir):
                                             torch_dtype=torch.float32, attn_implementation="eager")
     model.eval()  # dropout is 0 anyway; eval makes it certain
     assert model.lm_head.weight is model.transformer.wte.weight, "LM head must be tied"
+    # The same weights as transformers itself saves them, for Swiftlet's reader of Hugging Face checkpoints.
+    model.save_pretrained(os.path.join(fixture_dir, "hf_saved"), safe_serialization=True)
 
     def loss_of():
         logits = model(input_ids=tokens).logits  # [B, T, V]

@@ -77,8 +77,6 @@ extension GPT {
         let p = parameters.pointer
         let N = batch * time, C = config.width, V = config.vocabSize, R = a.maxRows
         let eps = config.layerNormEpsilon
-        lastBatch = batch
-        lastTime = time
 
         // encoded[N, C] = wte[token] + wpe[t]
         Embedding.forward(out: a.encoded, tokens: tokens, wte: p + layout.tokenEmbedding,

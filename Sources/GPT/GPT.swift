@@ -18,8 +18,6 @@ public final class GPT {
     public let secondMoment: FloatBuffer
     public let pool: ThreadPool
     var activations: Activations?
-    /// Shape of the last forward pass (backward uses it).
-    var lastBatch = 0, lastTime = 0
 
     /// A model with GPT-2's initialisation drawn from `seed`.
     public convenience init(config: GPTConfig, seed: UInt64, pool: ThreadPool = .shared) throws {

@@ -97,4 +97,25 @@ import Testing
         for slot in model.layout.slots { for i in 0..<slot.count { covered[slot.offset + i] = true } }
         for i in 0..<covered.count where !covered[i] { #expect(twice[i] == 0 && model.parameters.pointer[i] == 0) }
     }
+
+    /// Two micro-batches with the scale 1 / (all positions) accumulate the gradient of the whole batch.
+    @Test func microBatchesAccumulateToTheWholeBatch() throws {
+        let model = try Self.model()
+        let (tokens, targets, _) = Self.batch()   // 2 sequences of 7
+        model.zeroGradients()
+        let whole = try model.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7)
+        let expected = model.gradients.values
+        model.zeroGradients()
+        var sum = 0.0
+        for half in 0..<2 {
+            let range = (half * 7)..<(half * 7 + 7)
+            sum += try model.forwardBackward(tokens: Array(tokens[range]), targets: Array(targets[range]),
+                                             batch: 1, time: 7, gradientScale: 1.0 / 14)
+        }
+        #expect(abs(sum / 2 - whole) <= 1e-6 * abs(whole))
+        let actual = model.gradients.values
+        let scale = expected.map { abs($0) }.max()!
+        for i in 0..<expected.count { #expect(abs(actual[i] - expected[i]) <= 1e-5 * scale) }
+    }
 }
+

@@ -75,4 +75,14 @@ import Testing
         }
         print("step losses: swift \(losses)\n              torch \(reference.step_losses)")
     }
+
+    /// A directory written by transformers' save_pretrained (its own config.json keys and tensor order) loads
+    /// with the same weights.
+    @Test func readsACheckpointSavedByTransformers() throws {
+        let (model, _, _, _) = try Self.load()
+        let saved = try Checkpoint.load(from: ParityFixture.directory + "/hf_saved")
+        #expect(saved.model.config == model.config)
+        #expect(saved.model.parameters.values == model.parameters.values)
+        #expect(saved.trainingState == nil)
+    }
 }
