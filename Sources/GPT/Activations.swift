@@ -1,0 +1,60 @@
+import Kernels
+
+/// Every activation a training step keeps for backward, planned once for at most `maxBatch` x `maxTime`
+/// positions and carved out of one allocation (llm.c's ActivationTensors). Per-layer tensors are stored
+/// [L, maxRows, ...] with maxRows = maxBatch * maxTime; a smaller (batch, time) uses the first rows of each.
+final class Activations {
+    let maxBatch: Int, maxTime: Int
+    let storage: FloatBuffer
+    let attention: [CausalSelfAttention]   // one per layer: each keeps the statistics of its own forward
+
+    // Shapes with N = rows (batch * time), C = width, V = vocabulary.
+    let encoded: UnsafeMutablePointer<Float>      // [N, C]   wte + wpe
+    let ln1: UnsafeMutablePointer<Float>          // [L, N, C]
+    let ln1Mean, ln1Rstd: UnsafeMutablePointer<Float>   // [L, N]
+    let qkv: UnsafeMutablePointer<Float>          // [L, N, 3C]
+    let attentionOut: UnsafeMutablePointer<Float> // [L, N, C]  heads concatenated, before c_proj
+    let residual2: UnsafeMutablePointer<Float>    // [L, N, C]  x + attn(ln1(x))
+    let ln2: UnsafeMutablePointer<Float>          // [L, N, C]
+    let ln2Mean, ln2Rstd: UnsafeMutablePointer<Float>   // [L, N]
+    let fcPre: UnsafeMutablePointer<Float>        // [L, N, 4C] c_fc output
+    let fcGelu: UnsafeMutablePointer<Float>       // [L, N, 4C]
+    let residual3: UnsafeMutablePointer<Float>    // [L, N, C]  block output
+    let lnf: UnsafeMutablePointer<Float>          // [N, C]
+    let lnfMean, lnfRstd: UnsafeMutablePointer<Float>   // [N]
+    let logits: UnsafeMutablePointer<Float>       // [N, V]  (dlogits after forwardBackward)
+    let losses: UnsafeMutablePointer<Float>       // [N]
+    // Backward scratch, reused by every layer.
+    let dResidual: UnsafeMutablePointer<Float>    // [N, C]  gradient flowing down the residual stream
+    let dNarrow: UnsafeMutablePointer<Float>      // [N, C]  dln2 / dattentionOut / dln1 / dlnf
+    let dWide1: UnsafeMutablePointer<Float>       // [N, 4C] dfcGelu
+    let dWide2: UnsafeMutablePointer<Float>       // [N, 4C] dfcPre, then dqkv ([N, 3C])
+
+    init(config: GPTConfig, maxBatch: Int, maxTime: Int, pool: ThreadPool) {
+        self.maxBatch = maxBatch
+        self.maxTime = maxTime
+        let N = maxBatch * maxTime, C = config.width, L = config.layers, V = config.vocabSize
+        let sizes = [N * C, L * N * C, L * N, L * N, L * N * 3 * C, L * N * C, L * N * C, L * N * C, L * N, L * N,
+                     L * N * 4 * C, L * N * 4 * C, L * N * C, N * C, N, N, N * V, N,
+                     N * C, N * C, N * 4 * C, N * 4 * C]
+        storage = FloatBuffer(count: sizes.reduce(0) { $0 + ParameterLayout.aligned($1) })
+        var cursor = 0
+        var pointers: [UnsafeMutablePointer<Float>] = []
+        for size in sizes {
+            pointers.append(storage.pointer + cursor)
+            cursor += ParameterLayout.aligned(size)
+        }
+        encoded = pointers[0]; ln1 = pointers[1]; ln1Mean = pointers[2]; ln1Rstd = pointers[3]
+        qkv = pointers[4]; attentionOut = pointers[5]; residual2 = pointers[6]; ln2 = pointers[7]
+        ln2Mean = pointers[8]; ln2Rstd = pointers[9]; fcPre = pointers[10]; fcGelu = pointers[11]
+        residual3 = pointers[12]; lnf = pointers[13]; lnfMean = pointers[14]; lnfRstd = pointers[15]
+        logits = pointers[16]; losses = pointers[17]
+        dResidual = pointers[18]; dNarrow = pointers[19]; dWide1 = pointers[20]; dWide2 = pointers[21]
+        attention = (0..<L).map { _ in
+            CausalSelfAttention(maxBatch: maxBatch, maxTime: maxTime, channels: C, heads: config.heads, pool: pool)
+        }
+    }
+
+    var maxRows: Int { maxBatch * maxTime }
+    var bytes: Int { storage.bytes + attention.reduce(0) { $0 + $1.allocatedBytes } }
+}

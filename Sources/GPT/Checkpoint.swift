@@ -1,0 +1,174 @@
+import Foundation
+import Kernels
+
+/// A file the caller adds to a checkpoint directory (for example `tokenizer.model`), written inside the
+/// temporary directory before the atomic swap.
+public struct CheckpointFile {
+    public enum Contents {
+        case data(Data)
+        case copy(fromPath: String)
+    }
+    public let name: String
+    public let contents: Contents
+    public init(name: String, contents: Contents) {
+        self.name = name
+        self.contents = contents
+    }
+}
+
+/// A checkpoint read back: the model (AdamW moments restored when a training state was present), the
+/// config.json it came with, and the training state.
+public struct LoadedCheckpoint {
+    public let model: GPT
+    public let hfConfig: HFConfig
+    public let trainingState: TrainingState?
+}
+
+/// One directory that Hugging Face transformers can load (GPT2LMHeadModel.from_pretrained):
+///   config.json                  GPT-2 keys + "swiftlet"
+///   model.safetensors            GPT-2 names and shapes, F32, the tied LM head stored once as wte
+///   training_state.safetensors   optional: AdamW moments "m.<name>", "v.<name>"; TrainingState as JSON in
+///                                the metadata key "swiftlet_training_state"
+///   extra files                  given by the caller (tokenizer.model, ...)
+public enum Checkpoint {
+    public static let configFileName = "config.json"
+    public static let modelFileName = "model.safetensors"
+    public static let trainingStateFileName = "training_state.safetensors"
+    static let stateMetadataKey = "swiftlet_training_state"
+    static let reservedNames: Set<String> = [configFileName, modelFileName, trainingStateFileName]
+
+    /// Writes the checkpoint atomically: everything goes into a temporary sibling directory that then replaces
+    /// `directory` (a crash leaves the previous checkpoint intact).
+    public static func save(_ model: GPT, to directory: String, details: SwiftletDetails = SwiftletDetails(),
+                            trainingState: TrainingState? = nil, bosTokenId: Int? = nil, eosTokenId: Int? = nil,
+                            extraFiles: [CheckpointFile] = []) throws {
+        for file in extraFiles {
+            if file.name.isEmpty || file.name.contains("/") || file.name == "." || file.name == ".." {
+                throw CheckpointError.invalidFileName(name: file.name, reason: "must be a plain file name")
+            }
+            if reservedNames.contains(file.name) {
+                throw CheckpointError.invalidFileName(name: file.name, reason: "Swiftlet writes that file itself")
+            }
+            if case let .copy(source) = file.contents, !FileManager.default.fileExists(atPath: source) {
+                throw CheckpointError.missingFile(path: source)
+            }
+        }
+        let config = HFConfig(config: model.config, details: details, bosTokenId: bosTokenId, eosTokenId: eosTokenId)
+        let configData = try config.encoded()
+        try AtomicFiles.writeDirectory(at: directory) { temporary in
+            try AtomicFiles.writeFile(at: temporary + "/" + configFileName, data: configData)
+            try Safetensors.write(model.layout.slots.map {
+                Safetensors.Source(name: $0.name, shape: $0.shape, data: model.parameters.pointer + $0.offset)
+            }, metadata: ["format": "pt"], to: temporary + "/" + modelFileName)
+            if let trainingState {
+                let stateJSON = String(decoding: try JSONEncoder().encode(trainingState), as: UTF8.self)
+                var tensors: [Safetensors.Source] = []
+                for slot in model.layout.slots {
+                    tensors.append(.init(name: "m." + slot.name, shape: slot.shape, data: model.firstMoment.pointer + slot.offset))
+                }
+                for slot in model.layout.slots {
+                    tensors.append(.init(name: "v." + slot.name, shape: slot.shape, data: model.secondMoment.pointer + slot.offset))
+                }
+                try Safetensors.write(tensors, metadata: ["format": "pt", stateMetadataKey: stateJSON],
+                                      to: temporary + "/" + trainingStateFileName)
+            }
+            for file in extraFiles {
+                let path = temporary + "/" + file.name
+                switch file.contents {
+                case let .data(data): try AtomicFiles.writeFile(at: path, data: data)
+                case let .copy(source):
+                    let data: Data
+                    do { data = try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
+                        throw CheckpointError.unreadable(path: source, reason: error.localizedDescription)
+                    }
+                    try AtomicFiles.writeFile(at: path, data: data)
+                }
+            }
+        }
+    }
+
+    /// Reads config.json of a checkpoint directory and the model configuration it implies.
+    public static func readConfig(directory: String) throws -> (hf: HFConfig, model: GPTConfig) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw CheckpointError.missingFile(path: directory)
+        }
+        guard isDirectory.boolValue else { throw CheckpointError.notADirectory(path: directory) }
+        let path = directory + "/" + configFileName
+        let hf = try HFConfig.read(path: path)
+        return (hf, try hf.modelConfig(path: path))
+    }
+
+    /// Loads a checkpoint, validating every file against config.json. Also reads model.safetensors files
+    /// written by transformers: names with or without the "transformer." prefix, a separate lm_head.weight
+    /// (accepted only when it equals wte: the head is tied), and the attention-mask buffers (ignored).
+    /// The training state is read when present and `includeTrainingState` is true.
+    public static func load(from directory: String, includeTrainingState: Bool = true,
+                            pool: ThreadPool = .shared) throws -> LoadedCheckpoint {
+        let (hf, config) = try readConfig(directory: directory)
+        let model = try GPT(config: config, pool: pool)
+        try readWeights(into: model, path: directory + "/" + modelFileName)
+        let statePath = directory + "/" + trainingStateFileName
+        var state: TrainingState?
+        if includeTrainingState && FileManager.default.fileExists(atPath: statePath) {
+            state = try readTrainingState(into: model, path: statePath)
+        }
+        return LoadedCheckpoint(model: model, hfConfig: hf, trainingState: state)
+    }
+
+    static func readWeights(into model: GPT, path: String) throws {
+        let file = try Safetensors.File(path: path)
+        var nameInFile: [String: String] = [:]   // canonical name -> name in the file
+        var lmHead: String?
+        for name in file.entries.keys.sorted() {
+            if name == "lm_head.weight" { lmHead = name; continue }
+            let canonical = name.hasPrefix("transformer.") ? name : "transformer." + name
+            if isAttentionBuffer(canonical) { continue }
+            guard model.layout.slot(named: canonical) != nil, nameInFile[canonical] == nil else {
+                throw CheckpointError.unexpectedTensor(path: path, tensor: name)
+            }
+            nameInFile[canonical] = name
+        }
+        for slot in model.layout.slots {
+            guard let name = nameInFile[slot.name] else { throw CheckpointError.missingTensor(path: path, tensor: slot.name) }
+            try file.read(name, shape: slot.shape, into: model.parameters.pointer + slot.offset)
+        }
+        if let lmHead {
+            let wte = model.layout.slots[0]
+            let head = FloatBuffer(count: wte.count)
+            try file.read(lmHead, shape: wte.shape, into: head.pointer)
+            for i in 0..<wte.count where head.pointer[i] != model.parameters.pointer[wte.offset + i] {
+                throw CheckpointError.unsupported(path: path, detail: "lm_head.weight differs from transformer.wte.weight (an untied LM head)")
+            }
+        }
+    }
+
+    /// GPT-2's causal-mask buffers `h.N.attn.bias` / `h.N.attn.masked_bias` (not parameters).
+    static func isAttentionBuffer(_ canonical: String) -> Bool {
+        guard canonical.hasPrefix("transformer.h.") else { return false }
+        return canonical.hasSuffix(".attn.bias") || canonical.hasSuffix(".attn.masked_bias")
+    }
+
+    static func readTrainingState(into model: GPT, path: String) throws -> TrainingState {
+        let file = try Safetensors.File(path: path)
+        guard let json = file.metadata[stateMetadataKey] else {
+            throw CheckpointError.invalidHeader(path: path, detail: "no \(stateMetadataKey) in __metadata__")
+        }
+        let state: TrainingState
+        do { state = try JSONDecoder().decode(TrainingState.self, from: Data(json.utf8)) } catch {
+            throw CheckpointError.invalidHeader(path: path, detail: "\(stateMetadataKey) is not a valid training state")
+        }
+        guard SeededGenerator(state: state.generatorState) != nil, state.step >= 0 else {
+            throw CheckpointError.invalidHeader(path: path, detail: "invalid step or generator state")
+        }
+        let expected = Set(model.layout.slots.flatMap { ["m." + $0.name, "v." + $0.name] })
+        if let extra = file.entries.keys.sorted().first(where: { !expected.contains($0) }) {
+            throw CheckpointError.unexpectedTensor(path: path, tensor: extra)
+        }
+        for slot in model.layout.slots {
+            try file.read("m." + slot.name, shape: slot.shape, into: model.firstMoment.pointer + slot.offset)
+            try file.read("v." + slot.name, shape: slot.shape, into: model.secondMoment.pointer + slot.offset)
+        }
+        return state
+    }
+}

@@ -1,0 +1,39 @@
+/// Why a checkpoint could not be read or written. Every case names the file.
+public enum CheckpointError: Error, Equatable, CustomStringConvertible {
+    case missingFile(path: String)
+    case notADirectory(path: String)
+    case unreadable(path: String, reason: String)
+    case truncated(path: String, detail: String)
+    case invalidHeader(path: String, detail: String)
+    case wrongDtype(path: String, tensor: String, dtype: String)
+    case missingTensor(path: String, tensor: String)
+    case unexpectedTensor(path: String, tensor: String)
+    case wrongShape(path: String, tensor: String, expected: [Int], found: [Int])
+    case offsetsOutOfRange(path: String, tensor: String, detail: String)
+    case invalidConfig(path: String, detail: String)
+    case unsupported(path: String, detail: String)
+    case invalidFileName(name: String, reason: String)
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .missingFile(path): return "\(path): file not found"
+        case let .notADirectory(path): return "\(path): not a checkpoint directory"
+        case let .unreadable(path, reason): return "\(path): cannot read: \(reason)"
+        case let .truncated(path, detail): return "\(path): truncated file: \(detail)"
+        case let .invalidHeader(path, detail): return "\(path): invalid safetensors header: \(detail)"
+        case let .wrongDtype(path, tensor, dtype):
+            return "\(path): tensor '\(tensor)' has dtype \(dtype); only F32 is supported"
+        case let .missingTensor(path, tensor): return "\(path): tensor '\(tensor)' is missing"
+        case let .unexpectedTensor(path, tensor): return "\(path): unexpected tensor '\(tensor)'"
+        case let .wrongShape(path, tensor, expected, found):
+            return "\(path): tensor '\(tensor)' has shape \(found) but config.json implies \(expected)"
+        case let .offsetsOutOfRange(path, tensor, detail):
+            return "\(path): data offsets of tensor '\(tensor)' are invalid: \(detail)"
+        case let .invalidConfig(path, detail): return "\(path): \(detail)"
+        case let .unsupported(path, detail): return "\(path): unsupported: \(detail)"
+        case let .invalidFileName(name, reason): return "cannot add '\(name)' to a checkpoint: \(reason)"
+        case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
+        }
+    }
+}

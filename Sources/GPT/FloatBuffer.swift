@@ -1,0 +1,24 @@
+import Foundation
+
+/// A zero-initialised, 64-byte aligned block of Floats that this object owns.
+public final class FloatBuffer: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    public init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride,
+                                                   alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
+        pointer.initialize(repeating: 0, count: max(1, count))
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    public var bytes: Int { count * MemoryLayout<Float>.stride }
+    public func zero() { pointer.update(repeating: 0, count: count) }
+    /// The memory as a buffer pointer: valid only while this object is alive (keep a reference).
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+    /// A copy of the contents.
+    public var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}

@@ -1,0 +1,121 @@
+import Kernels
+
+extension GPT {
+    func checkShape(batch: Int, time: Int) throws {
+        if batch <= 0 || time <= 0 { throw GPTError.emptyBatch(batch: batch, time: time) }
+        if time > config.context { throw GPTError.sequenceLongerThanContext(time: time, context: config.context) }
+    }
+
+    func checkTokens(_ tokens: UnsafePointer<Int32>, count: Int, targets: Bool) throws {
+        let vocab = config.vocabSize
+        for i in 0..<count where tokens[i] < 0 || Int(tokens[i]) >= vocab {
+            throw targets ? GPTError.targetOutOfRange(token: tokens[i], position: i, vocabSize: vocab)
+                          : GPTError.tokenOutOfRange(token: tokens[i], position: i, vocabSize: vocab)
+        }
+    }
+
+    /// Runs the model on tokens [batch, time] and leaves logits [batch, time, vocab] in `logits`.
+    public func forward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) throws {
+        try checkShape(batch: batch, time: time)
+        try checkTokens(tokens, count: batch * time, targets: false)
+        planActivations(batch: batch, time: time)
+        runForward(tokens: tokens, batch: batch, time: time)
+    }
+
+    /// Mean cross-entropy of predicting `targets` [batch, time] (weighted mean when `weights` [batch, time] is
+    /// given; weight 0 leaves a position out). No gradients. Logits stay in `logits`.
+    public func loss(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>? = nil,
+                     batch: Int, time: Int) throws -> Double {
+        let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
+        planActivations(batch: batch, time: time)
+        runForward(tokens: tokens, batch: batch, time: time)
+        let a = activations!
+        let total = CrossEntropy.forward(losses: a.losses, logits: a.logits, targets: targets, weights: weights,
+                                         rows: batch * time, vocab: config.vocabSize, pool: pool)
+        return weightSum > 0 ? total / weightSum : 0
+    }
+
+    /// Forward, loss and backward: ADDS the gradient of `gradientScale * sum_n weight[n] * loss[n]` to
+    /// `gradients` (call `zeroGradients()` once per optimizer step). The default scale, 1 / sum of weights,
+    /// makes it the gradient of the (weighted) mean loss, which is returned. Gradient accumulation over k
+    /// micro-batches passes its own scale (for example 1 / (k * batch * time)).
+    @discardableResult
+    public func forwardBackward(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
+                                weights: UnsafePointer<Float>? = nil, batch: Int, time: Int,
+                                gradientScale: Float? = nil) throws -> Double {
+        let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
+        planActivations(batch: batch, time: time)
+        runForward(tokens: tokens, batch: batch, time: time)
+        let a = activations!
+        let scale = gradientScale ?? (weightSum > 0 ? Float(1 / weightSum) : 0)
+        let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: targets, weights: weights,
+                                                 rows: batch * time, vocab: config.vocabSize,
+                                                 gradientScale: scale, pool: pool)
+        runBackward(tokens: tokens, batch: batch, time: time)
+        return weightSum > 0 ? total / weightSum : 0
+    }
+
+    /// Validates a loss call and returns the sum of the weights (batch * time when there are none).
+    private func checkLossInputs(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
+                                 weights: UnsafePointer<Float>?, batch: Int, time: Int) throws -> Double {
+        try checkShape(batch: batch, time: time)
+        let n = batch * time
+        try checkTokens(tokens, count: n, targets: false)
+        try checkTokens(targets, count: n, targets: true)
+        guard let weights else { return Double(n) }
+        var sum = 0.0
+        for i in 0..<n {
+            if !(weights[i] >= 0) || !weights[i].isFinite { throw GPTError.invalidWeight(weight: weights[i], position: i) }
+            sum += Double(weights[i])
+        }
+        return sum
+    }
+
+    /// The forward pass proper (inputs already validated, activations planned).
+    func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
+        let a = activations!
+        let p = parameters.pointer
+        let N = batch * time, C = config.width, V = config.vocabSize, R = a.maxRows
+        let eps = config.layerNormEpsilon
+
+        // encoded[N, C] = wte[token] + wpe[t]
+        Embedding.forward(out: a.encoded, tokens: tokens, wte: p + layout.tokenEmbedding,
+                          wpe: p + layout.positionEmbedding, batch: batch, time: time, channels: C, pool: pool)
+        for l in 0..<config.layers {
+            let w = layout.blocks[l]
+            let input = l == 0 ? a.encoded : a.residual3 + (l - 1) * R * C
+            let ln1 = a.ln1 + l * R * C, ln1Mean = a.ln1Mean + l * R, ln1Rstd = a.ln1Rstd + l * R
+            let qkv = a.qkv + l * R * 3 * C, attn = a.attentionOut + l * R * C
+            let residual2 = a.residual2 + l * R * C
+            let ln2 = a.ln2 + l * R * C, ln2Mean = a.ln2Mean + l * R, ln2Rstd = a.ln2Rstd + l * R
+            let fcPre = a.fcPre + l * R * 4 * C, fcGelu = a.fcGelu + l * R * 4 * C
+            let residual3 = a.residual3 + l * R * C
+
+            // Attention half: residual2 = input + c_proj(attention(c_attn(ln_1(input))))
+            LayerNorm.forward(out: ln1, mean: ln1Mean, rstd: ln1Rstd, input: input, weight: p + w.ln1Weight,
+                              bias: p + w.ln1Bias, rows: N, channels: C, epsilon: eps, pool: pool)
+            GEMM.forward(y: qkv, x: ln1, w: p + w.attentionWeight, bias: p + w.attentionBias,
+                         rows: N, inputs: C, outputs: 3 * C, pool: pool)                      // [N, 3C]
+            a.attention[l].forward(out: attn, qkv: qkv, batch: batch, time: time)            // [N, C]
+            GEMM.forward(y: residual2, x: attn, w: p + w.attentionProjectionWeight,
+                         bias: p + w.attentionProjectionBias, rows: N, inputs: C, outputs: C, pool: pool)
+            Residual.accumulate(into: residual2, input, count: N * C, pool: pool)
+
+            // MLP half: residual3 = residual2 + c_proj(gelu(c_fc(ln_2(residual2))))
+            LayerNorm.forward(out: ln2, mean: ln2Mean, rstd: ln2Rstd, input: residual2, weight: p + w.ln2Weight,
+                              bias: p + w.ln2Bias, rows: N, channels: C, epsilon: eps, pool: pool)
+            GEMM.forward(y: fcPre, x: ln2, w: p + w.fullyConnectedWeight, bias: p + w.fullyConnectedBias,
+                         rows: N, inputs: C, outputs: 4 * C, pool: pool)                      // [N, 4C]
+            GELU.forward(out: fcGelu, input: fcPre, count: N * 4 * C, pool: pool)
+            GEMM.forward(y: residual3, x: fcGelu, w: p + w.mlpProjectionWeight, bias: p + w.mlpProjectionBias,
+                         rows: N, inputs: 4 * C, outputs: C, pool: pool)                      // [N, C]
+            Residual.accumulate(into: residual3, residual2, count: N * C, pool: pool)
+        }
+        let last = a.residual3 + (config.layers - 1) * R * C
+        LayerNorm.forward(out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: last, weight: p + layout.finalNormWeight,
+                          bias: p + layout.finalNormBias, rows: N, channels: C, epsilon: eps, pool: pool)
+        // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
+        GEMM.multiply(m: N, n: V, k: C, a: a.lnf, lda: C, b: p + layout.tokenEmbedding, ldb: C, transposeB: true,
+                      c: a.logits, ldc: V, pool: pool)
+    }
+}

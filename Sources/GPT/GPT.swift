@@ -1,0 +1,176 @@
+import Kernels
+
+/// A GPT-2 model on the CPU: parameters, gradients and AdamW moments in flat buffers (see `ParameterLayout`),
+/// activations planned once per (batch, time), and forward/backward through the Kernels target.
+///
+/// Forward, per block (x is the residual stream, N = batch * time rows, C channels):
+///   ln1 = LN(x); qkv = ln1 · Wattn + battn; a = attention(qkv); x2 = x + a · Wproj + bproj
+///   ln2 = LN(x2); h = gelu(ln2 · Wfc + bfc); x3 = x2 + h · Wmlp + bmlp
+/// then lnf = LN(x); logits = lnf · wte^T (the LM head is tied to the token embedding).
+/// Nothing is allocated inside forward, backward or the optimizer step once the activations are planned.
+public final class GPT {
+    public let config: GPTConfig
+    public let layout: ParameterLayout
+    public let parameters: FloatBuffer
+    public let gradients: FloatBuffer
+    /// AdamW first and second moments.
+    public let firstMoment: FloatBuffer
+    public let secondMoment: FloatBuffer
+    public let pool: ThreadPool
+    var activations: Activations?
+
+    /// A model with GPT-2's initialisation drawn from `seed`.
+    public convenience init(config: GPTConfig, seed: UInt64, pool: ThreadPool = .shared) throws {
+        var generator = SeededGenerator(seed: seed)
+        try self.init(config: config, generator: &generator, pool: pool)
+    }
+
+    /// A model with GPT-2's initialisation drawn from `generator` (which advances).
+    public convenience init(config: GPTConfig, generator: inout SeededGenerator, pool: ThreadPool = .shared) throws {
+        try self.init(config: config, pool: pool)
+        initializeParameters(using: &generator)
+    }
+
+    /// A model with every parameter zero (to be loaded or initialised); moments zero.
+    public init(config: GPTConfig, pool: ThreadPool = .shared) throws {
+        try config.validate()
+        self.config = config
+        self.pool = pool
+        layout = ParameterLayout(config: config)
+        parameters = FloatBuffer(count: layout.totalCount)
+        gradients = FloatBuffer(count: layout.totalCount)
+        firstMoment = FloatBuffer(count: layout.totalCount)
+        secondMoment = FloatBuffer(count: layout.totalCount)
+    }
+
+    // MARK: - Initialisation
+
+    /// GPT-2 / nanoGPT initialisation: every weight matrix and both embeddings ~ N(0, 0.02); the two residual
+    /// projections (attn.c_proj, mlp.c_proj) ~ N(0, 0.02 / sqrt(2 * layers)); biases 0; layer norms weight 1,
+    /// bias 0. Tensors are drawn in layout order.
+    public func initializeParameters(using generator: inout SeededGenerator) {
+        parameters.zero()
+        let residualStd = 0.02 / (2.0 * Double(config.layers)).squareRoot()
+        for slot in layout.slots {
+            let p = parameters.pointer + slot.offset
+            if slot.decayed {
+                let isResidualProjection = slot.name.hasSuffix("c_proj.weight")
+                let std = isResidualProjection ? residualStd : 0.02
+                for i in 0..<slot.count { p[i] = Float(generator.nextNormal() * std) }
+            } else if slot.name.hasSuffix("ln_1.weight") || slot.name.hasSuffix("ln_2.weight")
+                        || slot.name.hasSuffix("ln_f.weight") {
+                p.update(repeating: 1, count: slot.count)
+            }
+        }
+    }
+
+    // MARK: - Views
+
+    /// A copy of one tensor's parameters (by Hugging Face name), or nil if there is none by that name.
+    public func parameterValues(named name: String) -> [Float]? { parameter(named: name).map { Array($0) } }
+    /// A copy of one tensor's gradient.
+    public func gradientValues(named name: String) -> [Float]? { gradient(named: name).map { Array($0) } }
+
+    /// The parameters of one tensor (by Hugging Face name), or nil if there is none by that name. The pointer
+    /// is valid while this model is alive.
+    public func parameter(named name: String) -> UnsafeMutableBufferPointer<Float>? {
+        layout.slot(named: name).map { UnsafeMutableBufferPointer(start: parameters.pointer + $0.offset, count: $0.count) }
+    }
+    public func gradient(named name: String) -> UnsafeMutableBufferPointer<Float>? {
+        layout.slot(named: name).map { UnsafeMutableBufferPointer(start: gradients.pointer + $0.offset, count: $0.count) }
+    }
+
+    // MARK: - Activations
+
+    /// Makes sure activations exist for `batch` x `time`; reallocates only when a larger shape is asked.
+    func planActivations(batch: Int, time: Int) {
+        if let a = activations, batch <= a.maxBatch, time <= a.maxTime { return }
+        let maxBatch = max(batch, activations?.maxBatch ?? 0)
+        let maxTime = max(time, activations?.maxTime ?? 0)
+        activations = nil   // free the old plan before allocating the new one
+        activations = Activations(config: config, maxBatch: maxBatch, maxTime: maxTime, pool: pool)
+    }
+
+    /// Plans activations ahead of time (so the first training step does not allocate).
+    public func reserve(batch: Int, time: Int) throws {
+        try checkShape(batch: batch, time: time)
+        planActivations(batch: batch, time: time)
+    }
+
+    /// Logits [batch, time, vocab] of the last `forward`; overwritten by `forwardBackward` with dlogits.
+    public var logits: UnsafePointer<Float>? { activations.map { UnsafePointer($0.logits) } }
+
+    /// Per-position cross-entropy losses [batch, time] of the last loss computation (unweighted).
+    public var positionLosses: UnsafePointer<Float>? { activations.map { UnsafePointer($0.losses) } }
+
+    // MARK: - Optimizer
+
+    public func zeroGradients() { gradients.zero() }
+
+    /// Global L2 norm of all gradients.
+    public func gradientNorm() -> Double {
+        GradientClipping.globalNorm(gradients.pointer, count: layout.totalCount, pool: pool)
+    }
+
+    /// Scales the gradients so their global norm is at most `maxNorm`; returns the norm before clipping.
+    @discardableResult
+    public func clipGradients(maxNorm: Double) -> Double {
+        GradientClipping.clip(gradients.pointer, count: layout.totalCount, maxNorm: maxNorm, pool: pool)
+    }
+
+    /// One AdamW step (step is 1-based): weight decay on the 2-D region only, none on biases and layer norms.
+    public func update(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8,
+                       weightDecay: Float = 0, step: Int) {
+        let decayed = layout.decayedCount
+        AdamW.step(parameters: parameters.pointer, gradients: gradients.pointer,
+                   m: firstMoment.pointer, v: secondMoment.pointer, count: decayed,
+                   learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   weightDecay: weightDecay, step: step, pool: pool)
+        AdamW.step(parameters: parameters.pointer + decayed, gradients: gradients.pointer + decayed,
+                   m: firstMoment.pointer + decayed, v: secondMoment.pointer + decayed,
+                   count: layout.totalCount - decayed,
+                   learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   weightDecay: 0, step: step, pool: pool)
+    }
+
+    // MARK: - Memory
+
+    /// Bytes this model holds, by kind (activations as planned so far, attention scratch included).
+    public var memory: MemoryReport {
+        MemoryReport(parameterBytes: parameters.bytes, gradientBytes: gradients.bytes,
+                     momentBytes: firstMoment.bytes + secondMoment.bytes,
+                     activationBytes: activations?.bytes ?? 0)
+    }
+}
+
+/// Bytes held by a model, for the memory target (peak RSS should stay close to `totalBytes`).
+public struct MemoryReport: Equatable, Sendable {
+    public let parameterBytes: Int
+    public let gradientBytes: Int
+    public let momentBytes: Int
+    public let activationBytes: Int
+    public var totalBytes: Int { parameterBytes + gradientBytes + momentBytes + activationBytes }
+}
+
+/// A batch the model cannot run.
+public enum GPTError: Error, Equatable, CustomStringConvertible {
+    case emptyBatch(batch: Int, time: Int)
+    case sequenceLongerThanContext(time: Int, context: Int)
+    case tokenOutOfRange(token: Int32, position: Int, vocabSize: Int)
+    case targetOutOfRange(token: Int32, position: Int, vocabSize: Int)
+    case invalidWeight(weight: Float, position: Int)
+    case wrongInputCount(count: Int, batch: Int, time: Int)
+
+    public var description: String {
+        switch self {
+        case let .emptyBatch(b, t): return "batch \(b) x time \(t) is empty: both must be positive"
+        case let .sequenceLongerThanContext(t, c): return "sequence length \(t) exceeds the model's context \(c)"
+        case let .tokenOutOfRange(tok, pos, v):
+            return "token id \(tok) at position \(pos) is outside the vocabulary (size \(v))"
+        case let .targetOutOfRange(tok, pos, v):
+            return "target id \(tok) at position \(pos) is outside the vocabulary (size \(v))"
+        case let .invalidWeight(w, pos): return "loss weight \(w) at position \(pos) must be finite and >= 0"
+        case let .wrongInputCount(n, b, t): return "got \(n) values for a batch of \(b) x \(t) = \(b * t) positions"
+        }
+    }
+}

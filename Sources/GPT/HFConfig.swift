@@ -1,0 +1,160 @@
+import Foundation
+
+/// Swiftlet's own details inside config.json (under the key "swiftlet"); Hugging Face ignores the key.
+public struct SwiftletDetails: Codable, Equatable, Sendable {
+    /// Version of Swiftlet's checkpoint format.
+    public var formatVersion: Int
+    /// Dropout the model trains with (GPT-2's *_pdrop keys are written with the same value).
+    public var dropout: Float
+    /// The preset the model was made from, if any.
+    public var preset: String?
+    /// Free-form facts a caller records (tokenizer type, corpus, ...).
+    public var notes: [String: String]
+
+    public init(formatVersion: Int = 1, dropout: Float = 0, preset: String? = nil, notes: [String: String] = [:]) {
+        self.formatVersion = formatVersion
+        self.dropout = dropout
+        self.preset = preset
+        self.notes = notes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", dropout, preset, notes
+    }
+}
+
+/// config.json in Hugging Face's GPT-2 form (GPT2Config's keys), plus a "swiftlet" object.
+/// Reading accepts configs written by transformers (most keys optional, with GPT2Config's defaults).
+public struct HFConfig: Codable, Equatable, Sendable {
+    public var modelType: String? = "gpt2"
+    public var architectures: [String]? = ["GPT2LMHeadModel"]
+    public var nLayer: Int
+    public var nHead: Int
+    public var nEmbd: Int
+    public var nPositions: Int
+    public var nCtx: Int?
+    public var nInner: Int?
+    public var vocabSize: Int
+    public var layerNormEpsilon: Float? = 1e-5
+    public var activationFunction: String? = "gelu_new"
+    public var tieWordEmbeddings: Bool? = true
+    public var residPdrop: Float? = 0
+    public var embdPdrop: Float? = 0
+    public var attnPdrop: Float? = 0
+    public var bosTokenId: Int?
+    public var eosTokenId: Int?
+    public var scaleAttnWeights: Bool?
+    public var scaleAttnByInverseLayerIdx: Bool?
+    public var reorderAndUpcastAttn: Bool?
+    public var torchDtype: String?
+    public var swiftlet: SwiftletDetails?
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", architectures, nLayer = "n_layer", nHead = "n_head", nEmbd = "n_embd"
+        case nPositions = "n_positions", nCtx = "n_ctx", nInner = "n_inner", vocabSize = "vocab_size"
+        case layerNormEpsilon = "layer_norm_epsilon", activationFunction = "activation_function"
+        case tieWordEmbeddings = "tie_word_embeddings", residPdrop = "resid_pdrop", embdPdrop = "embd_pdrop"
+        case attnPdrop = "attn_pdrop", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
+        case scaleAttnWeights = "scale_attn_weights", scaleAttnByInverseLayerIdx = "scale_attn_by_inverse_layer_idx"
+        case reorderAndUpcastAttn = "reorder_and_upcast_attn", torchDtype = "torch_dtype", swiftlet
+    }
+
+    /// The config.json Swiftlet writes for `config`.
+    public init(config: GPTConfig, details: SwiftletDetails, bosTokenId: Int? = nil, eosTokenId: Int? = nil) {
+        nLayer = config.layers
+        nHead = config.heads
+        nEmbd = config.width
+        nPositions = config.context
+        nCtx = config.context
+        vocabSize = config.vocabSize
+        layerNormEpsilon = config.layerNormEpsilon
+        residPdrop = config.dropout
+        embdPdrop = config.dropout
+        attnPdrop = config.dropout
+        self.bosTokenId = bosTokenId
+        self.eosTokenId = eosTokenId
+        scaleAttnWeights = true
+        torchDtype = "float32"
+        var details = details
+        details.dropout = config.dropout
+        swiftlet = details
+    }
+
+    /// The model configuration this file describes, or a typed error naming `path` if Swiftlet cannot run it.
+    /// GPT-2's *_pdrop values from other tools are training settings: the model is built with Swiftlet's
+    /// own dropout (the "swiftlet" object), 0 when absent.
+    public func modelConfig(path: String) throws -> GPTConfig {
+        if let modelType, modelType != "gpt2" {
+            throw CheckpointError.unsupported(path: path, detail: "model_type '\(modelType)' (only gpt2)")
+        }
+        if let activationFunction, !["gelu_new", "gelu_pytorch_tanh"].contains(activationFunction) {
+            throw CheckpointError.unsupported(path: path, detail: "activation_function '\(activationFunction)' (only gelu_new)")
+        }
+        if let nInner, nInner != 4 * nEmbd {
+            throw CheckpointError.unsupported(path: path, detail: "n_inner \(nInner) (only 4 * n_embd)")
+        }
+        if tieWordEmbeddings == false {
+            throw CheckpointError.unsupported(path: path, detail: "tie_word_embeddings false (the LM head must be tied)")
+        }
+        if scaleAttnWeights == false || scaleAttnByInverseLayerIdx == true || reorderAndUpcastAttn == true {
+            throw CheckpointError.unsupported(path: path, detail: "attention scaling options other than GPT-2's default")
+        }
+        let config = GPTConfig(layers: nLayer, heads: nHead, width: nEmbd, context: nPositions, vocabSize: vocabSize,
+                               layerNormEpsilon: layerNormEpsilon ?? 1e-5, dropout: swiftlet?.dropout ?? 0)
+        do { try config.validate() } catch let error as GPTConfigError {
+            throw CheckpointError.invalidConfig(path: path, detail: error.description)
+        }
+        return config
+    }
+
+    /// Reads and decodes config.json.
+    public static func read(path: String) throws -> HFConfig {
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CheckpointError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        do { return try JSONDecoder().decode(HFConfig.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+            throw CheckpointError.invalidConfig(path: path, detail: "missing key '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw CheckpointError.invalidConfig(path: path, detail: "key '\(key)' has the wrong type")
+        } catch {
+            throw CheckpointError.invalidConfig(path: path, detail: "not valid JSON")
+        }
+    }
+
+    /// Encodes absent keys as omitted, except the token ids: GPT2Config defaults a missing bos/eos id to
+    /// 50256, so an unknown id is written as an explicit null.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(modelType, forKey: .modelType)
+        try c.encodeIfPresent(architectures, forKey: .architectures)
+        try c.encode(nLayer, forKey: .nLayer)
+        try c.encode(nHead, forKey: .nHead)
+        try c.encode(nEmbd, forKey: .nEmbd)
+        try c.encode(nPositions, forKey: .nPositions)
+        try c.encodeIfPresent(nCtx, forKey: .nCtx)
+        try c.encodeIfPresent(nInner, forKey: .nInner)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encodeIfPresent(layerNormEpsilon, forKey: .layerNormEpsilon)
+        try c.encodeIfPresent(activationFunction, forKey: .activationFunction)
+        try c.encodeIfPresent(tieWordEmbeddings, forKey: .tieWordEmbeddings)
+        try c.encodeIfPresent(residPdrop, forKey: .residPdrop)
+        try c.encodeIfPresent(embdPdrop, forKey: .embdPdrop)
+        try c.encodeIfPresent(attnPdrop, forKey: .attnPdrop)
+        try c.encode(bosTokenId, forKey: .bosTokenId)
+        try c.encode(eosTokenId, forKey: .eosTokenId)
+        try c.encodeIfPresent(scaleAttnWeights, forKey: .scaleAttnWeights)
+        try c.encodeIfPresent(scaleAttnByInverseLayerIdx, forKey: .scaleAttnByInverseLayerIdx)
+        try c.encodeIfPresent(reorderAndUpcastAttn, forKey: .reorderAndUpcastAttn)
+        try c.encodeIfPresent(torchDtype, forKey: .torchDtype)
+        try c.encodeIfPresent(swiftlet, forKey: .swiftlet)
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+}

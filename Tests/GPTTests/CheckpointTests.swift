@@ -1,0 +1,286 @@
+import Foundation
+import Testing
+@testable import GPT
+
+/// A fresh directory under the system temporary directory, removed by the caller.
+func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "swiftlet-gpt-tests-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite struct CheckpointTests {
+    static let config = GPTConfig(layers: 2, heads: 2, width: 8, context: 8, vocabSize: 11)
+
+    /// A model with non-trivial moments, saved with a training state and an extra file.
+    static func saved(in root: String) throws -> (GPT, TrainingState, String) {
+        let model = try GPT(config: config, seed: 5)
+        try model.forwardBackward(tokens: [1, 2, 3, 4], targets: [2, 3, 4, 5], batch: 1, time: 4)
+        model.update(learningRate: 1e-2, weightDecay: 0.1, step: 1)
+        let state = TrainingState(step: 1, generatorState: SeededGenerator(seed: 3).state, dataPosition: 12345,
+                                  configuration: #"{"lr": 0.01, "name": "a \"quoted\" run"}"#)
+        let directory = root + "/run"
+        try Checkpoint.save(model, to: directory, details: SwiftletDetails(preset: "test", notes: ["tokenizer": "char"]),
+                            trainingState: state, bosTokenId: 1, eosTokenId: 2,
+                            extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .data(Data("spm".utf8)))])
+        return (model, state, directory)
+    }
+
+    @Test func roundTripRestoresEverything() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (model, state, directory) = try Self.saved(in: root)
+        let loaded = try Checkpoint.load(from: directory)
+        #expect(loaded.model.config == model.config)
+        #expect(loaded.model.parameters.values == model.parameters.values)
+        #expect(loaded.model.firstMoment.values == model.firstMoment.values)
+        #expect(loaded.model.secondMoment.values == model.secondMoment.values)
+        #expect(loaded.trainingState == state)
+        #expect(loaded.hfConfig.swiftlet?.notes["tokenizer"] == "char")
+        #expect(loaded.hfConfig.bosTokenId == 1 && loaded.hfConfig.eosTokenId == 2)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/tokenizer.model")) == Data("spm".utf8))
+        // No temporary directories are left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["run"])
+        // Same logits after the round trip.
+        let tokens: [Int32] = [3, 1, 4, 1, 5, 9]
+        #expect(try loaded.model.forward(tokens: tokens, batch: 2, time: 3) == model.forward(tokens: tokens, batch: 2, time: 3))
+    }
+
+    @Test func configJSONHasTheHuggingFaceKeys() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (_, _, directory) = try Self.saved(in: root)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/config.json"))) as! [String: Any]
+        #expect(json["model_type"] as? String == "gpt2")
+        #expect(json["architectures"] as? [String] == ["GPT2LMHeadModel"])
+        #expect(json["n_layer"] as? Int == 2 && json["n_head"] as? Int == 2 && json["n_embd"] as? Int == 8)
+        #expect(json["n_positions"] as? Int == 8 && json["n_ctx"] as? Int == 8 && json["vocab_size"] as? Int == 11)
+        #expect(json["activation_function"] as? String == "gelu_new")
+        #expect(json["tie_word_embeddings"] as? Bool == true)
+        #expect((json["layer_norm_epsilon"] as? NSNumber)?.doubleValue == 1e-5)
+        #expect(json["resid_pdrop"] != nil && json["embd_pdrop"] != nil && json["attn_pdrop"] != nil)
+        #expect((json["swiftlet"] as? [String: Any])?["format_version"] as? Int == 1)
+    }
+
+    @Test func safetensorsLayoutIsStandard() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (model, _, directory) = try Self.saved(in: root)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/model.safetensors"))
+        let headerLength = Int(bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        #expect((8 + headerLength) % 8 == 0)
+        let header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
+        #expect(header["__metadata__"] as? [String: String] == ["format": "pt"])
+        #expect(header.count == model.layout.slots.count + 1)   // tied head stored once, as wte
+        #expect(header["lm_head.weight"] == nil)
+        let entry = header["transformer.h.1.mlp.c_fc.weight"] as! [String: Any]
+        #expect(entry["dtype"] as? String == "F32" && entry["shape"] as? [Int] == [8, 32])
+        let offsets = entry["data_offsets"] as! [Int]
+        let value = bytes.subdata(in: (8 + headerLength + offsets[0])..<(8 + headerLength + offsets[0] + 4))
+            .withUnsafeBytes { $0.loadUnaligned(as: Float.self) }
+        #expect(value == model.parameterValues(named: "transformer.h.1.mlp.c_fc.weight")![0])
+        #expect(bytes.count == 8 + headerLength + ParameterLayout.parameterCount(of: Self.config) * 4)
+    }
+
+    @Test func savingReplacesAnExistingCheckpoint() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (model, _, directory) = try Self.saved(in: root)
+        model.parameters.pointer[0] += 1
+        try Checkpoint.save(model, to: directory)   // no training state this time
+        let loaded = try Checkpoint.load(from: directory)
+        #expect(loaded.model.parameters.pointer[0] == model.parameters.pointer[0])
+        #expect(loaded.trainingState == nil)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/tokenizer.model"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["run"])
+    }
+
+    @Test func badExtraFilesAreRefusedBeforeWriting() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let model = try GPT(config: Self.config, seed: 1)
+        #expect(throws: CheckpointError.invalidFileName(name: "../x", reason: "must be a plain file name")) {
+            try Checkpoint.save(model, to: root + "/c", extraFiles: [CheckpointFile(name: "../x", contents: .data(Data()))])
+        }
+        #expect(throws: CheckpointError.missingFile(path: root + "/nope")) {
+            try Checkpoint.save(model, to: root + "/c", extraFiles: [CheckpointFile(name: "t", contents: .copy(fromPath: root + "/nope"))])
+        }
+        #expect(!FileManager.default.fileExists(atPath: root + "/c"))
+    }
+
+    // MARK: - Damaged checkpoints
+
+    /// Saves a good checkpoint, lets `damage` change it, and returns the error loading reports.
+    func loadError(_ damage: (String) throws -> Void) throws -> CheckpointError? {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (_, _, directory) = try Self.saved(in: root)
+        try damage(directory)
+        do { _ = try Checkpoint.load(from: directory) } catch let error as CheckpointError { return error }
+        return nil
+    }
+
+    /// Rewrites model.safetensors with `edit` applied to the tensor list (names, shapes, data).
+    static func rewriteWeights(_ directory: String, metadata: [String: String] = ["format": "pt"],
+                               _ edit: (inout [(String, [Int], [Float])]) -> Void) throws {
+        let path = directory + "/model.safetensors"
+        let file = try Safetensors.File(path: path)
+        var tensors = try file.entries.keys.sorted().map { ($0, file.entries[$0]!.shape, try file.floats($0)) }
+        edit(&tensors)
+        let buffers = tensors.map { t in t.2.withUnsafeBufferPointer { Array($0) } }
+        var sources: [Safetensors.Source] = []
+        var holders: [UnsafeMutablePointer<Float>] = []
+        for (i, t) in tensors.enumerated() {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, buffers[i].count))
+            p.initialize(from: buffers[i], count: buffers[i].count)
+            holders.append(p)
+            sources.append(Safetensors.Source(name: t.0, shape: t.1, data: p))
+        }
+        defer { holders.forEach { $0.deallocate() } }
+        try Safetensors.write(sources, metadata: metadata, to: path)
+    }
+
+    @Test func missingFiles() throws {
+        let weights = try loadError { try FileManager.default.removeItem(atPath: $0 + "/model.safetensors") }
+        #expect(weights.map { "\($0)" }?.hasSuffix("model.safetensors: file not found") == true)
+        let config = try loadError { try FileManager.default.removeItem(atPath: $0 + "/config.json") }
+        #expect(config.map { "\($0)" }?.hasSuffix("config.json: file not found") == true)
+        #expect(throws: CheckpointError.missingFile(path: "/nonexistent/ckpt")) { try Checkpoint.load(from: "/nonexistent/ckpt") }
+    }
+
+    @Test func truncatedFile() throws {
+        let error = try loadError { directory in
+            let path = directory + "/model.safetensors"
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            try data.prefix(data.count - 100).write(to: URL(fileURLWithPath: path))
+        }
+        guard case let .offsetsOutOfRange(path, _, detail)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(path.hasSuffix("model.safetensors") && detail.contains("truncated"))
+        let tiny = try loadError { try Data([1, 2, 3]).write(to: URL(fileURLWithPath: $0 + "/model.safetensors")) }
+        guard case .truncated? = tiny else { Issue.record("got \(String(describing: tiny))"); return }
+        let header = try loadError { directory in
+            let path = directory + "/model.safetensors"
+            try Data(contentsOf: URL(fileURLWithPath: path)).prefix(50).write(to: URL(fileURLWithPath: path))
+        }
+        guard case .truncated? = header else { Issue.record("got \(String(describing: header))"); return }
+    }
+
+    @Test func corruptHeader() throws {
+        let error = try loadError { directory in
+            let path = directory + "/model.safetensors"
+            var data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data[8] = UInt8(ascii: "[")   // the JSON no longer parses as an object
+            data[9] = UInt8(ascii: "x")
+            try data.write(to: URL(fileURLWithPath: path))
+        }
+        guard case let .invalidHeader(path, _)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(path.hasSuffix("model.safetensors"))
+    }
+
+    @Test func badConfigJSON() throws {
+        let error = try loadError { try Data("{\"n_layer\": 2}".utf8).write(to: URL(fileURLWithPath: $0 + "/config.json")) }
+        #expect(error.map { "\($0)" }?.contains("config.json: missing key") == true)
+        let heads = try loadError { directory in
+            let path = directory + "/config.json"
+            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            json["n_head"] = 3
+            try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+        }
+        #expect(heads.map { "\($0)" }?.contains("the number of heads (3) must divide the width (8)") == true)
+    }
+
+    @Test func wrongDtype() throws {
+        let error = try loadError { directory in
+            // Rewrite the header so ln_f.bias claims F16 (8 values of F16 = 16 bytes; shrink its range to match).
+            let path = directory + "/model.safetensors"
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let n = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+            var header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
+            var entry = header["transformer.ln_f.bias"] as! [String: Any]
+            let offsets = entry["data_offsets"] as! [Int]
+            entry["dtype"] = "F16"
+            entry["data_offsets"] = [offsets[0], offsets[0] + 16]
+            header["transformer.ln_f.bias"] = entry
+            var json = try JSONSerialization.data(withJSONObject: header)
+            while (json.count + 8) % 8 != 0 { json.append(UInt8(ascii: " ")) }
+            var out = Data()
+            withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+            out.append(json)
+            out.append(data.subdata(in: (8 + n)..<data.count))
+            try out.write(to: URL(fileURLWithPath: path))
+        }
+        guard case let .wrongDtype(_, tensor, dtype)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(tensor == "transformer.ln_f.bias" && dtype == "F16")
+    }
+
+    @Test func wrongShape() throws {
+        let error = try loadError { directory in
+            try Self.rewriteWeights(directory) { tensors in
+                let i = tensors.firstIndex { $0.0 == "transformer.h.0.attn.c_attn.weight" }!
+                tensors[i].1 = [24, 8]   // transposed: same size, wrong layout
+            }
+        }
+        #expect(error == .wrongShape(path: error.map { if case let .wrongShape(p, _, _, _) = $0 { return p }; return "" } ?? "",
+                                     tensor: "transformer.h.0.attn.c_attn.weight", expected: [8, 24], found: [24, 8]))
+    }
+
+    @Test func missingAndUnexpectedTensors() throws {
+        let missing = try loadError { directory in
+            try Self.rewriteWeights(directory) { $0.removeAll { $0.0 == "transformer.h.1.ln_2.weight" } }
+        }
+        guard case let .missingTensor(_, tensor)? = missing else { Issue.record("got \(String(describing: missing))"); return }
+        #expect(tensor == "transformer.h.1.ln_2.weight")
+        let unexpected = try loadError { directory in
+            try Self.rewriteWeights(directory) { $0.append(("transformer.h.7.ln_1.weight", [8], [Float](repeating: 1, count: 8))) }
+        }
+        guard case let .unexpectedTensor(_, extra)? = unexpected else { Issue.record("got \(String(describing: unexpected))"); return }
+        #expect(extra == "transformer.h.7.ln_1.weight")
+        let state = try loadError { directory in
+            try FileManager.default.removeItem(atPath: directory + "/training_state.safetensors")
+            try Data([0, 0, 0]).write(to: URL(fileURLWithPath: directory + "/training_state.safetensors"))
+        }
+        #expect(state.map { "\($0)" }?.contains("training_state.safetensors: truncated file") == true)
+    }
+
+    @Test func offsetsOutOfRange() throws {
+        let error = try loadError { directory in
+            let path = directory + "/model.safetensors"
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let n = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+            var header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
+            var entry = header["transformer.wpe.weight"] as! [String: Any]
+            entry["data_offsets"] = [40, 8]   // begin after end
+            header["transformer.wpe.weight"] = entry
+            var json = try JSONSerialization.data(withJSONObject: header)
+            while (json.count + 8) % 8 != 0 { json.append(UInt8(ascii: " ")) }
+            var out = Data()
+            withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+            out.append(json)
+            out.append(data.subdata(in: (8 + n)..<data.count))
+            try out.write(to: URL(fileURLWithPath: path))
+        }
+        guard case let .offsetsOutOfRange(_, tensor, _)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(tensor == "transformer.wpe.weight")
+    }
+
+    /// transformers-style files: names without "transformer.", a separate (equal) lm_head.weight, mask buffers.
+    @Test func readsHuggingFaceNaming() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (model, _, directory) = try Self.saved(in: root)
+        try Self.rewriteWeights(directory) { tensors in
+            let wte = tensors.first { $0.0 == "transformer.wte.weight" }!
+            tensors = tensors.map { (String($0.0.dropFirst("transformer.".count)), $0.1, $0.2) }
+            tensors.append(("lm_head.weight", wte.1, wte.2))
+            tensors.append(("h.0.attn.bias", [1, 1, 8, 8], [Float](repeating: 1, count: 64)))
+        }
+        let loaded = try Checkpoint.load(from: directory)
+        #expect(loaded.model.parameters.values == model.parameters.values)
+        // An lm_head that differs from wte cannot be represented by a tied model.
+        try Self.rewriteWeights(directory) { tensors in
+            let i = tensors.firstIndex { $0.0 == "lm_head.weight" }!
+            tensors[i].2[0] += 1
+        }
+        #expect(throws: CheckpointError.self) { try Checkpoint.load(from: directory) }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+@testable import GPT
+
+/// A plain, independent GPT-2 forward pass in Double (naive loops, no kernels), reading parameters from a
+/// [String: [Double]] keyed by Hugging Face names. Used for the finite-difference gradient check and to check
+/// the model's logits.
+struct ReferenceGPT {
+    let config: GPTConfig
+    var tensors: [String: [Double]]
+
+    init(model: GPT) {
+        config = model.config
+        var t: [String: [Double]] = [:]
+        for slot in model.layout.slots {
+            t[slot.name] = (0..<slot.count).map { Double(model.parameters.pointer[slot.offset + $0]) }
+        }
+        tensors = t
+    }
+
+    private func layerNorm(_ x: [Double], rows: Int, _ w: [Double], _ b: [Double]) -> [Double] {
+        let C = config.width
+        var out = x
+        for r in 0..<rows {
+            let row = x[(r * C)..<(r * C + C)]
+            let mean = row.reduce(0, +) / Double(C)
+            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(C)
+            let rstd = 1 / (variance + Double(config.layerNormEpsilon)).squareRoot()
+            for c in 0..<C { out[r * C + c] = (x[r * C + c] - mean) * rstd * w[c] + b[c] }
+        }
+        return out
+    }
+
+    /// y[rows, n] = x[rows, k] · w[k, n] + b[n]
+    private func linear(_ x: [Double], rows: Int, k: Int, n: Int, _ w: [Double], _ b: [Double]?) -> [Double] {
+        var y = [Double](repeating: 0, count: rows * n)
+        for r in 0..<rows { for j in 0..<n {
+            var s = b?[j] ?? 0
+            for i in 0..<k { s += x[r * k + i] * w[i * n + j] }
+            y[r * n + j] = s
+        } }
+        return y
+    }
+
+    func logits(tokens: [Int32], batch: Int, time: Int) -> [Double] {
+        let C = config.width, V = config.vocabSize, H = config.heads, hs = C / H, N = batch * time
+        let wte = tensors["transformer.wte.weight"]!, wpe = tensors["transformer.wpe.weight"]!
+        var x = [Double](repeating: 0, count: N * C)
+        for b in 0..<batch { for t in 0..<time { for c in 0..<C {
+            x[(b * time + t) * C + c] = wte[Int(tokens[b * time + t]) * C + c] + wpe[t * C + c]
+        } } }
+        for l in 0..<config.layers {
+            func p(_ name: String) -> [Double] { tensors["transformer.h.\(l).\(name)"]! }
+            let h1 = layerNorm(x, rows: N, p("ln_1.weight"), p("ln_1.bias"))
+            let qkv = linear(h1, rows: N, k: C, n: 3 * C, p("attn.c_attn.weight"), p("attn.c_attn.bias"))
+            var y = [Double](repeating: 0, count: N * C)
+            for b in 0..<batch { for h in 0..<H { for t in 0..<time {
+                var scores = [Double](repeating: 0, count: t + 1)
+                for s in 0...t {
+                    var dot = 0.0
+                    for i in 0..<hs { dot += qkv[(b * time + t) * 3 * C + h * hs + i] * qkv[(b * time + s) * 3 * C + C + h * hs + i] }
+                    scores[s] = dot / Double(hs).squareRoot()
+                }
+                let m = scores.max()!
+                let e = scores.map { exp($0 - m) }
+                let z = e.reduce(0, +)
+                for i in 0..<hs {
+                    var acc = 0.0
+                    for s in 0...t { acc += e[s] / z * qkv[(b * time + s) * 3 * C + 2 * C + h * hs + i] }
+                    y[(b * time + t) * C + h * hs + i] = acc
+                }
+            } } }
+            let a = linear(y, rows: N, k: C, n: C, p("attn.c_proj.weight"), p("attn.c_proj.bias"))
+            for i in 0..<(N * C) { x[i] += a[i] }
+            let h2 = layerNorm(x, rows: N, p("ln_2.weight"), p("ln_2.bias"))
+            var f = linear(h2, rows: N, k: C, n: 4 * C, p("mlp.c_fc.weight"), p("mlp.c_fc.bias"))
+            let k = (2 / Double.pi).squareRoot()
+            f = f.map { 0.5 * $0 * (1 + tanh(k * ($0 + 0.044715 * $0 * $0 * $0))) }
+            let m = linear(f, rows: N, k: 4 * C, n: C, p("mlp.c_proj.weight"), p("mlp.c_proj.bias"))
+            for i in 0..<(N * C) { x[i] += m[i] }
+        }
+        let hf = layerNorm(x, rows: N, tensors["transformer.ln_f.weight"]!, tensors["transformer.ln_f.bias"]!)
+        var out = [Double](repeating: 0, count: N * V)
+        for r in 0..<N { for v in 0..<V {
+            var s = 0.0
+            for c in 0..<C { s += hf[r * C + c] * wte[v * C + c] }
+            out[r * V + v] = s
+        } }
+        return out
+    }
+
+    /// Weighted mean cross-entropy.
+    func loss(tokens: [Int32], targets: [Int32], weights: [Float]?, batch: Int, time: Int) -> Double {
+        let V = config.vocabSize
+        let z = logits(tokens: tokens, batch: batch, time: time)
+        var total = 0.0, weightSum = 0.0
+        for r in 0..<(batch * time) {
+            let row = z[(r * V)..<(r * V + V)]
+            let m = row.max()!
+            let lse = log(row.reduce(0) { $0 + exp($1 - m) }) + m
+            let w = Double(weights?[r] ?? 1)
+            total += w * (lse - z[r * V + Int(targets[r])])
+            weightSum += w
+        }
+        return total / weightSum
+    }
+}
