@@ -123,6 +123,14 @@ import Testing
         _ = try model.forward(tokens: [Int32](repeating: 1, count: 8), batch: 1, time: 8)
         #expect(model.memory.activationBytes == grown)
         #expect(planned.parameterBytes == model.layout.totalCount * 4)
+        // A plan larger than the batch gives the same results as an exact one.
+        let exact = try GPT(config: model.config, seed: 0)
+        let tokens: [Int32] = [1, 2, 3, 4, 5, 6], targets: [Int32] = [2, 3, 4, 5, 6, 0]
+        exact.zeroGradients()
+        model.zeroGradients()
+        let a = try exact.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 3)
+        let b = try model.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 3)
+        #expect(a == b && exact.gradients.values == model.gradients.values)
         #expect(planned.momentBytes == 2 * planned.parameterBytes && planned.gradientBytes == planned.parameterBytes)
     }
 }
