@@ -13,6 +13,10 @@ let package = Package(
     name: "Swiftlet",
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "Tokenizer", targets: ["Tokenizer"]),
+        .library(name: "Training", targets: ["Training"]),
+        .executable(name: "pretrain", targets: ["pretrain"]),
+        .executable(name: "bench", targets: ["bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,6 +24,28 @@ let package = Package(
     targets: [
         .target(name: "Kernels", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+
+        // SentencePiece (Debian's libsentencepiece-dev) behind a small C API.
+        .target(name: "CSentencePiece",
+                cxxSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]),
+        .target(name: "Tokenizer", dependencies: ["CSentencePiece"], swiftSettings: releaseFlags),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+
+        .target(name: "Training", dependencies: ["Tokenizer", "Kernels"], swiftSettings: releaseFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tokenizer"]),
+
+        .executableTarget(name: "pretrain",
+                          dependencies: ["Training", "Tokenizer",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: releaseFlags),
+        .testTarget(name: "PretrainTests", dependencies: ["pretrain", "Tokenizer", "Training"]),
+
+        .executableTarget(name: "bench",
+                          dependencies: ["Training", "Tokenizer",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: releaseFlags),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )
