@@ -2,8 +2,10 @@ import CSentencePiece
 import Foundation
 
 /// How to train a SentencePiece model. The defaults keep text exact: identity normalization, spaces kept as
-/// they are, no dummy space in front of a line, every character of the corpus in the vocabulary, and a
-/// "\n" piece so that line breaks survive (SentencePiece itself trains and encodes line by line).
+/// they are, no dummy space in front of a line, every character of the corpus in the vocabulary, and
+/// "\n" and "\t" pieces: line breaks survive (SentencePiece itself trains and encodes line by line, so
+/// `encode` puts the "\n" id between lines) and so do tabs (which SentencePiece's trainer leaves out of the
+/// vocabulary, so they would become <unk>).
 public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
     public enum ModelType: String, Codable, CaseIterable, Sendable { case bpe, unigram, char, word }
 
@@ -16,8 +18,8 @@ public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
     public var byteFallback: Bool = false
     /// Pieces always kept whole (no commas inside: SentencePiece's flag is a comma-separated list).
     public var userDefinedSymbols: [String] = []
-    /// Adds "\n" as a user-defined piece, so that `encode` can put line breaks between lines.
-    public var lineBreakPiece: Bool = true
+    /// Adds "\n" and "\t" as user-defined pieces (ids 4 and 5 with the default special ids).
+    public var whitespacePieces: Bool = true
     public var unknownId: Int = 0
     public var bosId: Int = 1
     public var eosId: Int = 2
@@ -35,7 +37,9 @@ public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
     /// SentencePiece's training flags for these options.
     func flags(inputs: [String], modelPrefix: String) -> [(String, String)] {
         var symbols = userDefinedSymbols
-        if lineBreakPiece && !symbols.contains("\n") { symbols.insert("\n", at: 0) }
+        if whitespacePieces {
+            symbols = ["\n", "\t"] + symbols.filter { $0 != "\n" && $0 != "\t" }
+        }
         var flags: [(String, String)] = [
             ("input", inputs.joined(separator: ",")),
             ("model_prefix", modelPrefix),

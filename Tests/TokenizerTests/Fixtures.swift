@@ -4,7 +4,14 @@ import Foundation
 enum Fixtures {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let shakespeare = packageRoot.appendingPathComponent("../shared/data/tinyshakespeare.txt").standardized.path
+    /// The workspace's shared data sits beside the clone (CI) or two levels up (a git worktree under wt/).
+    static let sharedData: String = {
+        let candidates = ["../shared/data", "../../shared/data"].map {
+            packageRoot.appendingPathComponent($0).standardized.path
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+    }()
+    static let shakespeare = sharedData + "/tinyshakespeare.txt"
     static let kjv = packageRoot.appendingPathComponent("corpora/kjv.txt").path
 
     /// A fresh temporary directory for one test.
