@@ -41,12 +41,12 @@ import Testing
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let corpus = directory + "/words.txt"
-        try String(repeating: "the cat  sat\ton the mat.\n\nthe dog sat\n", count: 5).write(toFile: corpus, atomically: true, encoding: .utf8)
+        try String(repeating: "the cat  sat on the mat.\n\nthe dog sat\n", count: 5).write(toFile: corpus, atomically: true, encoding: .utf8)
         var options = TokenizerTrainingOptions()
         options.modelType = .word
-        options.vocabularySize = 13   // every word of the corpus, the 4 specials and the two whitespace pieces
+        options.vocabularySize = 14   // the 8 words of the corpus, 4 specials and the 2 whitespace pieces
         let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
-        let text = "the dog  sat on the mat.\n\tthe cat\n"
+        let text = "the dog  sat on the mat.\n\nthe cat\n"
         #expect(try tokenizer.decode(tokenizer.encode(text)) == text)
     }
 
