@@ -14,14 +14,23 @@ let package = Package(
     name: "Swiftlet",
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .library(name: "GPT", targets: ["GPT"]),
         .library(name: "Training", targets: ["Training"]),
+        .executable(name: "pretrain", targets: ["pretrain"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        // SentencePiece (Debian's libsentencepiece-dev) behind a small C API, and its Swift wrapper.
+        .target(name: "CSentencePiece",
+                cxxSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]),
+        .target(name: "Tokenizer", dependencies: ["CSentencePiece"], swiftSettings: releaseFlags),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+
         // Cache-blocked SIMD kernels (GEMM, layer forward/backward pairs, AdamW) and the thread pool.
         .target(name: "Kernels", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -30,15 +39,22 @@ let package = Package(
         .target(name: "GPT", dependencies: ["Kernels"], swiftSettings: releaseFlags),
         .testTarget(name: "GPTTests", dependencies: ["GPT"], exclude: ["Fixtures"]),
 
-        // Token files, batching, the training loop, metrics.
-        .target(name: "Training", dependencies: ["Kernels", "GPT"], swiftSettings: releaseFlags),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        // Token files, corpus preparation, batching, the training loop, metrics.
+        .target(name: "Training", dependencies: ["Tokenizer", "Kernels", "GPT"], swiftSettings: releaseFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tokenizer", "GPT"]),
 
         // Progress bars and Ctrl-C for the executables.
         .target(name: "TerminalUI", swiftSettings: releaseFlags),
 
-        .executableTarget(name: "bench", dependencies: ["Kernels", "GPT", "Training", argumentParser],
+        .executableTarget(name: "pretrain",
+                          dependencies: ["Training", "Tokenizer", "GPT", "TerminalUI", argumentParser],
+                          swiftSettings: releaseFlags),
+        .testTarget(name: "PretrainTests", dependencies: ["pretrain", "Tokenizer", "Training"]),
+
+        .executableTarget(name: "bench",
+                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", argumentParser],
                           swiftSettings: releaseFlags),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )

@@ -1,0 +1,236 @@
+// Implementation of the C API in include/CSentencePiece.h. Every entry point catches C++ exceptions and turns
+// them into an error status, so nothing unwinds into Swift.
+#include "CSentencePiece.h"
+
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sentencepiece {
+namespace logging {
+void SetMinLogLevel(int v);   // exported by libsentencepiece, not declared in Debian's public headers
+}
+}
+
+struct spm_processor { sentencepiece::SentencePieceProcessor sp; };
+struct spm_ids { std::vector<int> v; };
+struct spm_pieces { std::vector<std::string> v; };
+
+static char *copy_string(const std::string &s) {
+    char *out = static_cast<char *>(std::malloc(s.size() + 1));
+    if (out) { std::memcpy(out, s.data(), s.size()); out[s.size()] = 0; }
+    return out;
+}
+
+static void set_error(char **error, const std::string &message) {
+    if (error) *error = copy_string(message);
+}
+
+template <typename F>
+static int guarded(char **error, F body) {
+    try {
+        return body();
+    } catch (const std::exception &e) {
+        set_error(error, e.what());
+    } catch (...) {
+        set_error(error, "unknown C++ exception in SentencePiece");
+    }
+    return SPM_ERROR;
+}
+
+static int from_status(const sentencepiece::util::Status &status, char **error) {
+    if (status.ok()) return SPM_OK;
+    set_error(error, status.ToString());
+    return SPM_ERROR;
+}
+
+extern "C" {
+
+void spm_free_string(char *string) { std::free(string); }
+
+void spm_set_min_log_level(int level) { sentencepiece::logging::SetMinLogLevel(level); }
+
+int spm_train(const char *const *keys, const char *const *values, size_t count, char **error) {
+    return guarded(error, [&]() -> int {
+        std::unordered_map<std::string, std::string> kwargs;
+        for (size_t i = 0; i < count; i++) kwargs[keys[i]] = values[i];
+        return from_status(sentencepiece::SentencePieceTrainer::Train(kwargs), error);
+    });
+}
+
+spm_processor *spm_load(const char *path, char **error) {
+    spm_processor *p = nullptr;
+    int status = guarded(error, [&]() -> int {
+        auto *candidate = new spm_processor();
+        int s = from_status(candidate->sp.Load(path), error);
+        if (s == SPM_OK) p = candidate; else delete candidate;
+        return s;
+    });
+    return status == SPM_OK ? p : nullptr;
+}
+
+spm_processor *spm_load_from_bytes(const void *bytes, size_t length, char **error) {
+    spm_processor *p = nullptr;
+    int status = guarded(error, [&]() -> int {
+        auto *candidate = new spm_processor();
+        std::string_view serialized(static_cast<const char *>(bytes), length);
+        int s = from_status(candidate->sp.LoadFromSerializedProto(serialized), error);
+        if (s == SPM_OK) p = candidate; else delete candidate;
+        return s;
+    });
+    return status == SPM_OK ? p : nullptr;
+}
+
+void spm_free(spm_processor *processor) { delete processor; }
+
+int32_t spm_piece_count(const spm_processor *p) { return p->sp.GetPieceSize(); }
+int32_t spm_unk_id(const spm_processor *p) { return p->sp.unk_id(); }
+int32_t spm_bos_id(const spm_processor *p) { return p->sp.bos_id(); }
+int32_t spm_eos_id(const spm_processor *p) { return p->sp.eos_id(); }
+int32_t spm_pad_id(const spm_processor *p) { return p->sp.pad_id(); }
+
+int32_t spm_piece_to_id(const spm_processor *p, const char *piece, size_t length) {
+    return p->sp.PieceToId(std::string_view(piece, length));
+}
+
+int spm_has_piece(const spm_processor *p, const char *piece, size_t length) {
+    std::string_view s(piece, length);
+    int id = p->sp.PieceToId(s);
+    return p->sp.IdToPiece(id) == s ? 1 : 0;
+}
+
+const char *spm_id_to_piece(const spm_processor *p, int32_t id, size_t *length) {
+    if (id < 0 || id >= p->sp.GetPieceSize()) { *length = 0; return ""; }
+    const std::string &piece = p->sp.IdToPiece(id);
+    *length = piece.size();
+    return piece.data();
+}
+
+int spm_is_unknown(const spm_processor *p, int32_t id) { return p->sp.IsUnknown(id) ? 1 : 0; }
+int spm_is_control(const spm_processor *p, int32_t id) { return p->sp.IsControl(id) ? 1 : 0; }
+int spm_is_byte(const spm_processor *p, int32_t id) { return p->sp.IsByte(id) ? 1 : 0; }
+
+spm_ids *spm_ids_new(void) { return new spm_ids(); }
+void spm_ids_free(spm_ids *ids) { delete ids; }
+void spm_ids_clear(spm_ids *ids) { ids->v.clear(); }
+size_t spm_ids_count(const spm_ids *ids) { return ids->v.size(); }
+const int32_t *spm_ids_data(const spm_ids *ids) { return ids->v.data(); }
+
+spm_pieces *spm_pieces_new(void) { return new spm_pieces(); }
+void spm_pieces_free(spm_pieces *pieces) { delete pieces; }
+size_t spm_pieces_count(const spm_pieces *pieces) { return pieces->v.size(); }
+const char *spm_pieces_at(const spm_pieces *pieces, size_t index, size_t *length) {
+    const std::string &s = pieces->v[index];
+    *length = s.size();
+    return s.data();
+}
+
+// UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates, nothing above U+10FFFF.
+size_t spm_first_invalid_utf8(const char *text, size_t length) {
+    const unsigned char *s = reinterpret_cast<const unsigned char *>(text);
+    size_t i = 0;
+    while (i < length) {
+        // ASCII fast path, 8 bytes at a time.
+        while (i + 8 <= length) {
+            uint64_t word;
+            std::memcpy(&word, s + i, 8);
+            if (word & 0x8080808080808080ULL) break;
+            i += 8;
+        }
+        if (i >= length) break;
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t need;
+        unsigned char lo = 0x80, hi = 0xBF;   // allowed range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) need = 1;
+        else if (c == 0xE0) { need = 2; lo = 0xA0; }
+        else if (c >= 0xE1 && c <= 0xEC) need = 2;
+        else if (c == 0xED) { need = 2; hi = 0x9F; }
+        else if (c >= 0xEE && c <= 0xEF) need = 2;
+        else if (c == 0xF0) { need = 3; lo = 0x90; }
+        else if (c >= 0xF1 && c <= 0xF3) need = 3;
+        else if (c == 0xF4) { need = 3; hi = 0x8F; }
+        else return i;
+        if (i + need >= length) return i;   // truncated sequence
+        if (s[i + 1] < lo || s[i + 1] > hi) return i;
+        for (size_t k = 2; k <= need; k++)
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+        i += need + 1;
+    }
+    return length;
+}
+
+int spm_encode_ids(const spm_processor *p, const char *text, size_t length, spm_ids *out, char **error) {
+    return guarded(error, [&]() -> int {
+        std::vector<int> ids;
+        int s = from_status(p->sp.Encode(std::string_view(text, length), &ids), error);
+        if (s == SPM_OK) out->v.insert(out->v.end(), ids.begin(), ids.end());
+        return s;
+    });
+}
+
+int spm_encode_pieces(const spm_processor *p, const char *text, size_t length, spm_pieces *out,
+                      char **error) {
+    return guarded(error, [&]() -> int {
+        out->v.clear();
+        return from_status(p->sp.Encode(std::string_view(text, length), &out->v), error);
+    });
+}
+
+int spm_encode_lines(const spm_processor *p, const char *text, size_t length, int32_t newline_id,
+                     spm_ids *out, size_t *newlines, size_t *invalid_offset, char **error) {
+    *newlines = 0;
+    size_t bad = spm_first_invalid_utf8(text, length);
+    if (bad != length) { *invalid_offset = bad; return SPM_INVALID_UTF8; }
+    return guarded(error, [&]() -> int {
+        std::vector<int> ids;
+        size_t start = 0, count = 0;
+        while (true) {
+            const void *nl = std::memchr(text + start, '\n', length - start);
+            size_t end = nl ? static_cast<const char *>(nl) - text : length;
+            if (end > start) {
+                auto status = p->sp.Encode(std::string_view(text + start, end - start), &ids);
+                if (!status.ok()) return from_status(status, error);
+                out->v.insert(out->v.end(), ids.begin(), ids.end());
+            }
+            if (!nl) break;
+            out->v.push_back(newline_id);
+            count++;
+            start = end + 1;
+        }
+        *newlines = count;
+        return SPM_OK;
+    });
+}
+
+int spm_decode_ids(const spm_processor *p, const int32_t *ids, size_t count, char **text, size_t *length,
+                   char **error) {
+    return guarded(error, [&]() -> int {
+        std::vector<int> v(ids, ids + count);
+        const int size = p->sp.GetPieceSize();
+        for (size_t i = 0; i < count; i++) {
+            if (v[i] < 0 || v[i] >= size) {
+                set_error(error, "id " + std::to_string(v[i]) + " is outside the vocabulary (size " +
+                                     std::to_string(size) + ")");
+                return SPM_ERROR;
+            }
+        }
+        std::string out;
+        int s = from_status(p->sp.Decode(v, &out), error);
+        if (s != SPM_OK) return s;
+        *text = static_cast<char *>(std::malloc(out.size() + 1));
+        std::memcpy(*text, out.data(), out.size());
+        (*text)[out.size()] = 0;
+        *length = out.size();
+        return SPM_OK;
+    });
+}
+
+}  // extern "C"

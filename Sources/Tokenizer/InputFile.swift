@@ -1,0 +1,106 @@
+import CSentencePiece
+import Foundation
+
+/// Checks on input files before SentencePiece sees them, so that every problem becomes a clear error that
+/// names the file instead of a crash or a message from deep inside the library.
+public enum InputFile {
+    /// The file exists, is a regular file (not a directory) and can be opened for reading.
+    public static func checkReadable(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { throw TokenizerError.fileNotFound(path: path) }
+            throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw TokenizerError.notAFile(path: path) }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        close(fd)
+    }
+
+    /// What a scan of a text corpus found.
+    public struct Summary: Equatable, Sendable {
+        public var bytes: Int
+        public var lines: Int
+        /// 64-bit FNV-1a of the contents, as 16 hex digits: identifies an unchanged corpus.
+        public var contentHash: String
+        /// Modification time, seconds since 1970.
+        public var modified: Double
+    }
+
+    /// Reads a corpus once, in bounded chunks: checks it is a readable, non-empty, valid UTF-8 file and
+    /// fingerprints its contents. Throws `invalidUTF8` with the line of the first bad byte.
+    public static func scanCorpus(_ path: String, chunkBytes: Int = 1 << 20) throws -> Summary {
+        try checkReadable(path)
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        fstat(fd, &info)
+        let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+
+        // Keep up to 3 bytes of an unfinished UTF-8 sequence from one read to the next.
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes + 4, alignment: 16)
+        defer { buffer.deallocate() }
+        var carried = 0, total = 0, lines = 0
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        while true {
+            let got = read(fd, buffer + carried, chunkBytes)
+            if got < 0 { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+            let available = carried + got
+            let bytes = UnsafeRawBufferPointer(start: buffer, count: available)
+            // Hash and count only the new bytes (carried bytes were counted with their read).
+            let linesBefore = lines
+            for byte in bytes[carried...] {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+                if byte == 0x0A { lines += 1 }
+            }
+            let checkedLength = got == 0 ? available : completeUTF8Prefix(bytes)
+            let bad = spm_first_invalid_utf8(buffer.assumingMemoryBound(to: CChar.self), checkedLength)
+            if bad != checkedLength {
+                // Carried bytes belong to a multi-byte sequence, so they hold no line break.
+                let line = linesBefore + bytes[..<bad].lazy.filter { $0 == 0x0A }.count + 1
+                throw TokenizerError.invalidUTF8(path: path, line: line, byteOffset: total - carried + bad)
+            }
+            total += got
+            if got == 0 { break }
+            carried = available - checkedLength
+            if carried > 0 { (buffer).copyMemory(from: buffer + checkedLength, byteCount: carried) }
+        }
+        if total == 0 { throw TokenizerError.emptyFile(path: path) }
+        return Summary(bytes: total, lines: lines, contentHash: String(format: "%016llx", hash), modified: modified)
+    }
+
+    /// 64-bit FNV-1a of any file's bytes, as 16 hex digits (for binary files such as a .model).
+    public static func contentHash(of path: String) throws -> String {
+        try checkReadable(path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TokenizerError.unreadable(path: path, reason: "read failed")
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in data { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return String(format: "%016llx", hash)
+    }
+
+    /// Offset of the first byte that is not valid UTF-8, or nil when all of `bytes` is valid.
+    public static func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        let offset = spm_first_invalid_utf8(base.assumingMemoryBound(to: CChar.self), bytes.count)
+        return offset == bytes.count ? nil : offset
+    }
+
+    /// Length of the prefix that does not end inside a multi-byte UTF-8 sequence (at most 3 bytes cut).
+    static func completeUTF8Prefix(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var i = bytes.count
+        var back = 0
+        while i > 0 && back < 4 {
+            let byte = bytes[i - 1]
+            if byte & 0xC0 != 0x80 {   // a lead byte or ASCII
+                let need = byte < 0x80 ? 1 : byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                return back + 1 >= need ? bytes.count : i - 1
+            }
+            i -= 1
+            back += 1
+        }
+        return bytes.count
+    }
+}

@@ -1,0 +1,42 @@
+/// What went wrong with a tokenizer, a model file or a corpus. `description` is one line that names the file
+/// (where there is one) and what is wrong with it; the executables print it after "error: ".
+public enum TokenizerError: Error, CustomStringConvertible, Equatable {
+    case fileNotFound(path: String)
+    case notAFile(path: String)
+    case unreadable(path: String, reason: String)
+    case emptyFile(path: String)
+    case invalidUTF8(path: String, line: Int, byteOffset: Int)
+    case corruptModel(path: String, reason: String)
+    /// The corpus cannot support this many pieces; `maximum` is the largest size SentencePiece said it can.
+    case vocabularyTooLarge(corpus: String, requested: Int, maximum: Int)
+    case vocabularyTooSmall(corpus: String, requested: Int, reason: String)
+    case trainingFailed(corpus: String, reason: String)
+    case encodingFailed(reason: String)
+    case idOutOfRange(id: Int32, vocabularySize: Int)
+    /// The model has neither a "\n" piece nor byte fallback, so text with line breaks cannot round-trip.
+    case cannotRepresentLineBreaks(model: String)
+    case invalidOption(String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path): return "\(path): no such file"
+        case .notAFile(let path): return "\(path): is a directory, not a file"
+        case .unreadable(let path, let reason): return "\(path): cannot be read (\(reason))"
+        case .emptyFile(let path): return "\(path): the file is empty"
+        case .invalidUTF8(let path, let line, let offset):
+            return "\(path): line \(line) is not valid UTF-8 (bad byte at offset \(offset)); the corpus must be UTF-8 text"
+        case .corruptModel(let path, let reason):
+            return "\(path): not a valid SentencePiece model (\(reason))"
+        case .vocabularyTooLarge(let corpus, let requested, let maximum):
+            return "\(corpus): a vocabulary of \(requested) pieces is larger than this corpus supports; the largest is \(maximum) (use --vocab-size \(maximum) or less)"
+        case .vocabularyTooSmall(let corpus, let requested, let reason):
+            return "\(corpus): a vocabulary of \(requested) pieces is too small for this corpus (\(reason))"
+        case .trainingFailed(let corpus, let reason): return "\(corpus): tokenizer training failed (\(reason))"
+        case .encodingFailed(let reason): return "encoding failed (\(reason))"
+        case .idOutOfRange(let id, let size): return "token id \(id) is outside the vocabulary (size \(size))"
+        case .cannotRepresentLineBreaks(let model):
+            return "\(model): the tokenizer has no piece for a line break (\"\\n\") and no byte fallback, so line breaks would be lost; train it with Swiftlet or with --user_defined_symbols containing a newline"
+        case .invalidOption(let message): return message
+        }
+    }
+}

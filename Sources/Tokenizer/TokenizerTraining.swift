@@ -1,0 +1,138 @@
+import CSentencePiece
+import Foundation
+
+/// How to train a SentencePiece model. The defaults keep text exact: identity normalization, spaces kept as
+/// they are, no dummy space in front of a line, every character of the corpus in the vocabulary, and
+/// "\n" and "\t" pieces: line breaks survive (SentencePiece itself trains and encodes line by line, so
+/// `encode` puts the "\n" id between lines) and so do tabs (which SentencePiece's trainer leaves out of the
+/// vocabulary, so they would become <unk>).
+public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
+    public enum ModelType: String, Codable, CaseIterable, Sendable { case bpe, unigram, char, word }
+
+    public var modelType: ModelType = .bpe
+    /// For `char` an upper bound: the model holds the corpus's characters plus the special pieces.
+    public var vocabularySize: Int = 4096
+    /// Fraction of characters the vocabulary must cover; the rest become unknown (or bytes with byte fallback).
+    public var characterCoverage: Double = 1.0
+    /// Spell characters outside the vocabulary as UTF-8 bytes (<0xNN> pieces) instead of the unknown id.
+    public var byteFallback: Bool = false
+    /// Pieces always kept whole (no commas inside: SentencePiece's flag is a comma-separated list).
+    public var userDefinedSymbols: [String] = []
+    /// Adds "\n" and "\t" as user-defined pieces (ids 4 and 5 with the default special ids).
+    public var whitespacePieces: Bool = true
+    public var unknownId: Int = 0
+    public var bosId: Int = 1
+    public var eosId: Int = 2
+    public var padId: Int = 3
+    /// At most this many lines (sentences), sampled at random, are used for training; 0 uses all of them.
+    public var maximumSentences: Int = 2_000_000
+    /// NFKC would change the text (for example full-width letters); identity keeps it byte for byte.
+    public var normalization: String = "identity"
+    public var threads: Int = 2
+    /// Let SentencePiece print its progress on stderr.
+    public var verbose: Bool = false
+
+    public init() {}
+
+    /// SentencePiece's training flags for these options.
+    func flags(inputs: [String], modelPrefix: String) -> [(String, String)] {
+        var symbols = userDefinedSymbols
+        if whitespacePieces {
+            symbols = ["\n", "\t"] + symbols.filter { $0 != "\n" && $0 != "\t" }
+        }
+        var flags: [(String, String)] = [
+            ("input", inputs.joined(separator: ",")),
+            ("model_prefix", modelPrefix),
+            ("model_type", modelType.rawValue),
+            ("vocab_size", String(vocabularySize)),
+            ("character_coverage", String(characterCoverage)),
+            ("byte_fallback", String(byteFallback)),
+            ("normalization_rule_name", normalization),
+            ("remove_extra_whitespaces", "false"),
+            ("add_dummy_prefix", "false"),
+            ("unk_id", String(unknownId)), ("bos_id", String(bosId)),
+            ("eos_id", String(eosId)), ("pad_id", String(padId)),
+            ("num_threads", String(max(1, threads))),
+            ("minloglevel", verbose ? "0" : "2"),
+        ]
+        if maximumSentences > 0 {
+            flags.append(("input_sentence_size", String(maximumSentences)))
+            flags.append(("shuffle_input_sentence", "true"))
+        }
+        if !symbols.isEmpty { flags.append(("user_defined_symbols", symbols.joined(separator: ","))) }
+        return flags
+    }
+
+    func validate() throws {
+        if vocabularySize < 1 { throw TokenizerError.invalidOption("the vocabulary size must be positive (got \(vocabularySize))") }
+        if !(characterCoverage > 0 && characterCoverage <= 1) {
+            throw TokenizerError.invalidOption("character coverage must be in (0, 1] (got \(characterCoverage))")
+        }
+        if let bad = userDefinedSymbols.first(where: { $0.isEmpty || $0.contains(",") }) {
+            throw TokenizerError.invalidOption("user-defined symbol \"\(bad)\" is empty or holds a comma")
+        }
+    }
+}
+
+extension SentencePieceTokenizer {
+    /// Trains a model on text files (one sentence a line) and writes it to `modelPath` (a .model file).
+    /// Checks every file first (missing, directory, empty, not UTF-8). Nothing is left at `modelPath` on error.
+    public static func train(files: [String], modelPath: String,
+                             options: TokenizerTrainingOptions = .init()) throws -> SentencePieceTokenizer {
+        try options.validate()
+        guard !files.isEmpty else { throw TokenizerError.invalidOption("no corpus file given") }
+        for file in files { _ = try InputFile.scanCorpus(file) }
+        return try trainChecked(files: files, modelPath: modelPath, options: options)
+    }
+
+    /// `train` without the corpus scan, for callers that scanned the files already.
+    public static func trainChecked(files: [String], modelPath: String,
+                                    options: TokenizerTrainingOptions) throws -> SentencePieceTokenizer {
+        try options.validate()
+        let corpusName = files.joined(separator: ", ")
+        // SentencePiece writes PREFIX.model and PREFIX.vocab; train under a temporary prefix, then rename.
+        let prefix = modelPath + ".training-\(getpid())"
+        defer {
+            unlink(prefix + ".model")
+            unlink(prefix + ".vocab")
+        }
+        let flags = options.flags(inputs: files, modelPrefix: prefix)
+        var error: UnsafeMutablePointer<CChar>?
+        spm_set_min_log_level(options.verbose ? 0 : 2)
+        let status = withCStrings(flags.map(\.0)) { keys in
+            withCStrings(flags.map(\.1)) { values in spm_train(keys, values, flags.count, &error) }
+        }
+        if status != Int32(SPM_OK) {
+            throw trainingError(takeMessage(error), corpus: corpusName, requested: options.vocabularySize)
+        }
+        guard rename(prefix + ".model", modelPath) == 0 else {
+            throw TokenizerError.unreadable(path: modelPath, reason: "cannot write the model: \(String(cString: strerror(errno)))")
+        }
+        return try SentencePieceTokenizer(contentsOf: modelPath)
+    }
+
+    /// Turns SentencePiece's status message into a typed error; parses the size limit it states.
+    static func trainingError(_ message: String, corpus: String, requested: Int) -> TokenizerError {
+        // "Vocabulary size too high (5000). Please set it to a value <= 4559."
+        if let range = message.range(of: "Please set it to a value <= ") {
+            let digits = message[range.upperBound...].prefix(while: \.isNumber)
+            if let maximum = Int(digits) {
+                return .vocabularyTooLarge(corpus: corpus, requested: requested, maximum: maximum)
+            }
+        }
+        if message.contains("Vocabulary size is smaller than required_chars") {
+            let detail = message.components(separatedBy: "Vocabulary size is smaller than required_chars").last ?? ""
+            return .vocabularyTooSmall(corpus: corpus, requested: requested,
+                                       reason: "it needs room for every character and the special pieces\(detail.trimmingCharacters(in: .whitespaces).isEmpty ? "" : ": " + detail.trimmingCharacters(in: .whitespaces))")
+        }
+        return .trainingFailed(corpus: corpus, reason: message)
+    }
+}
+
+/// Calls `body` with a C array of C strings that live for the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import Tokenizer
+
+/// Turns corpus files into what pretraining reads: DIR/tokenizer.model, DIR/train.npy, DIR/val.npy and
+/// DIR/manifest.json.
+///
+/// The files are encoded in order with the end-of-sequence id between them, and the last `valFraction` of
+/// the tokens becomes the validation set (as nanoGPT splits Shakespeare). Everything is written into a
+/// temporary directory beside DIR and moved into place only when complete, so an error leaves nothing
+/// partial. A second run on unchanged corpora with the same settings reuses the output.
+public struct CorpusPreparation {
+    public var corpora: [String]
+    /// Training settings for a new tokenizer (ignored when `existingTokenizer` is given).
+    public var tokenizerOptions = TokenizerTrainingOptions()
+    /// A .model file to use instead of training one.
+    public var existingTokenizer: String?
+    public var valFraction = 0.1
+    public var outputDirectory: String
+    public var overwrite = false
+    /// Threads for encoding (and tokenizer training).
+    public var threads = 2
+    /// Progress messages (one line each).
+    public var log: (String) -> Void = { _ in }
+
+    public init(corpora: [String], outputDirectory: String) {
+        self.corpora = corpora
+        self.outputDirectory = outputDirectory
+    }
+
+    public struct Result: Sendable {
+        public var outputDirectory: String
+        /// True when an earlier run's output was reused.
+        public var reused: Bool
+        public var manifest: PreparationManifest
+        public var tokenizerPath: String { outputDirectory + "/tokenizer.model" }
+        public var trainPath: String { outputDirectory + "/train.npy" }
+        public var valPath: String { outputDirectory + "/val.npy" }
+        /// Seconds spent encoding (0 when reused).
+        public var encodeSeconds: Double
+    }
+
+    public static let outputFiles = ["tokenizer.model", "train.npy", "val.npy", PreparationManifest.fileName]
+
+    public func run() throws -> Result {
+        guard !corpora.isEmpty else { throw PreparationError.noCorpus }
+        guard valFraction >= 0 && valFraction < 1 else { throw PreparationError.invalidValFraction(valFraction) }
+
+        var summaries: [PreparationManifest.Corpus] = []
+        for path in corpora {
+            let summary = try InputFile.scanCorpus(path)
+            summaries.append(.init(path: path, bytes: summary.bytes, modified: summary.modified,
+                                   contentHash: summary.contentHash))
+        }
+        var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: valFraction)
+        if let existingTokenizer {
+            settings.existingTokenizerHash = try InputFile.contentHash(of: existingTokenizer)
+        } else {
+            var options = tokenizerOptions
+            options.threads = 0          // does not change the result
+            options.verbose = false
+            settings.tokenizer = options
+        }
+
+        if let reused = try reusableOutput(corpora: summaries, settings: settings) { return reused }
+
+        let fileManager = FileManager.default
+        let out = URL(fileURLWithPath: outputDirectory)
+        let parent = out.deletingLastPathComponent().path
+        do {
+            try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw PreparationError.writeFailed(path: parent, reason: "cannot create the directory")
+        }
+        let temporary = parent + "/." + out.lastPathComponent + ".prepare-\(getpid())"
+        try? fileManager.removeItem(atPath: temporary)
+        guard mkdir(temporary, 0o755) == 0 else {
+            throw PreparationError.writeFailed(path: temporary, reason: String(cString: strerror(errno)))
+        }
+        var installed = false
+        defer { if !installed { try? fileManager.removeItem(atPath: temporary) } }
+
+        // 1. The tokenizer.
+        let modelPath = temporary + "/tokenizer.model"
+        let tokenizer: SentencePieceTokenizer
+        if let existingTokenizer {
+            let loaded = try SentencePieceTokenizer(contentsOf: existingTokenizer)
+            do { try fileManager.copyItem(atPath: existingTokenizer, toPath: modelPath) } catch {
+                throw PreparationError.writeFailed(path: modelPath, reason: "cannot copy the tokenizer")
+            }
+            tokenizer = loaded
+            log("using tokenizer \(existingTokenizer) (\(tokenizer.vocabularySize) pieces)")
+        } else {
+            var options = tokenizerOptions
+            options.threads = threads
+            log("training a \(options.modelType.rawValue) tokenizer with \(options.vocabularySize) pieces on \(corpora.count) file(s)")
+            tokenizer = try SentencePieceTokenizer.trainChecked(files: corpora, modelPath: modelPath, options: options)
+        }
+        if tokenizer.newlineId == nil { throw TokenizerError.cannotRepresentLineBreaks(model: existingTokenizer ?? modelPath) }
+        if corpora.count > 1 && tokenizer.eosId == nil {
+            throw PreparationError.noEndOfSequenceId(tokenizer: existingTokenizer ?? modelPath)
+        }
+
+        // 2. Encode every corpus into train.npy, EOS between files; then move the tail into val.npy.
+        let dtype = TokenDType.fitting(vocabularySize: tokenizer.vocabularySize)
+        let train = try TokenFileWriter(path: temporary + "/train.npy", dtype: dtype)
+        let encoder = CorpusEncoder(tokenizer: tokenizer, threads: threads)
+        let unknownId = tokenizer.unknownId
+        var unknown = 0
+        let started = Date()
+        for (index, path) in corpora.enumerated() {
+            if index > 0, let eos = tokenizer.eosId { try train.append([eos]) }
+            let statistics = try encoder.encode(file: path) { ids in
+                for id in ids where id == unknownId { unknown += 1 }
+                try train.append(ids)
+            }
+            log("encoded \(path): \(statistics.bytes) bytes -> \(statistics.tokens) tokens")
+        }
+        let encodeSeconds = Date().timeIntervalSince(started)
+        let total = train.count
+        let trainCount = Int(Double(total) * (1 - valFraction))
+        let val = try TokenFileWriter(path: temporary + "/val.npy", dtype: dtype)
+        try train.moveTail(after: trainCount, to: val)
+        try train.finish()
+        try val.finish()
+        if unknown > 0 {
+            log("warning: \(unknown) tokens are unknown (<unk>), so decoding will not give back the corpus exactly; use --byte-fallback or --character-coverage 1")
+        }
+
+        let manifest = PreparationManifest(corpora: summaries, settings: settings,
+                                           vocabularySize: tokenizer.vocabularySize, dtype: dtype,
+                                           trainTokens: trainCount, valTokens: total - trainCount,
+                                           unknownTokens: unknown)
+        do {
+            try manifest.encoded().write(to: URL(fileURLWithPath: temporary + "/" + PreparationManifest.fileName))
+        } catch {
+            throw PreparationError.writeFailed(path: temporary, reason: "cannot write the manifest")
+        }
+
+        // 3. Move into place: the whole directory when it is new, else file by file with the manifest last
+        //    (an old manifest is removed first, so a half-replaced directory is never taken as reusable).
+        if !fileManager.fileExists(atPath: outputDirectory) {
+            guard rename(temporary, outputDirectory) == 0 else {
+                throw PreparationError.writeFailed(path: outputDirectory, reason: String(cString: strerror(errno)))
+            }
+        } else {
+            unlink(outputDirectory + "/" + PreparationManifest.fileName)
+            for name in Self.outputFiles {
+                guard rename(temporary + "/" + name, outputDirectory + "/" + name) == 0 else {
+                    throw PreparationError.writeFailed(path: outputDirectory + "/" + name, reason: String(cString: strerror(errno)))
+                }
+            }
+            rmdir(temporary)
+        }
+        installed = true
+        return Result(outputDirectory: outputDirectory, reused: false, manifest: manifest, encodeSeconds: encodeSeconds)
+    }
+
+    /// The earlier output when it was made from the same inputs; nil when there is nothing there (or it may be
+    /// overwritten); throws when the directory holds something else and `overwrite` is off.
+    private func reusableOutput(corpora: [PreparationManifest.Corpus],
+                                settings: PreparationManifest.Settings) throws -> Result? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory) else { return nil }
+        guard isDirectory.boolValue else { throw PreparationError.outputNotADirectory(path: outputDirectory) }
+        let contents = ((try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? []).sorted()
+        if contents.isEmpty { return nil }
+
+        let wanted = PreparationManifest(corpora: corpora, settings: settings, vocabularySize: 0, dtype: .uint16,
+                                         trainTokens: 0, valTokens: 0, unknownTokens: 0)
+        if let existing = PreparationManifest.read(from: outputDirectory + "/" + PreparationManifest.fileName) {
+            if existing.describesSameInput(as: wanted), outputsIntact(existing) {
+                log("\(outputDirectory): already prepared from the same corpus and options; reusing it")
+                return Result(outputDirectory: outputDirectory, reused: true, manifest: existing, encodeSeconds: 0)
+            }
+            if overwrite { return nil }
+            let reason = existing.describesSameInput(as: wanted)
+                ? "an incomplete or damaged preparation" : "a preparation of other corpus files or options"
+            throw PreparationError.outputHasOtherContents(path: outputDirectory, reason: reason)
+        }
+        if overwrite { return nil }
+        let listed = contents.prefix(3).joined(separator: ", ") + (contents.count > 3 ? ", ..." : "")
+        throw PreparationError.outputHasOtherContents(path: outputDirectory, reason: "other files (\(listed))")
+    }
+
+    /// The token files exist with the recorded counts and the tokenizer loads with the recorded size.
+    private func outputsIntact(_ manifest: PreparationManifest) -> Bool {
+        guard let train = try? TokenFile(path: outputDirectory + "/train.npy"),
+              let val = try? TokenFile(path: outputDirectory + "/val.npy"),
+              let tokenizer = try? SentencePieceTokenizer(contentsOf: outputDirectory + "/tokenizer.model")
+        else { return false }
+        return train.count == manifest.trainTokens && val.count == manifest.valTokens
+            && tokenizer.vocabularySize == manifest.vocabularySize
+    }
+}

@@ -1,0 +1,23 @@
+/// Problems `prepare` finds with its own arguments or output directory (tokenizer and file problems come as
+/// `TokenizerError` and `TokenFileError`).
+public enum PreparationError: Error, CustomStringConvertible, Equatable {
+    case noCorpus
+    case invalidValFraction(Double)
+    case outputNotADirectory(path: String)
+    case outputHasOtherContents(path: String, reason: String)
+    case noEndOfSequenceId(tokenizer: String)
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noCorpus: return "no corpus given: pass --corpus FILE"
+        case .invalidValFraction(let f): return "--val-fraction must be at least 0 and below 1 (got \(f))"
+        case .outputNotADirectory(let path): return "\(path): exists and is not a directory"
+        case .outputHasOtherContents(let path, let reason):
+            return "\(path): the output directory already holds \(reason); pass --overwrite to replace it, or choose another --out"
+        case .noEndOfSequenceId(let tokenizer):
+            return "\(tokenizer): the tokenizer has no end-of-sequence id to put between corpus files"
+        case .writeFailed(let path, let reason): return "\(path): cannot write (\(reason))"
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// A token file (.npy, 1-D uint16 or uint32) mapped read-only into memory. The header is checked when it is
+/// opened; ids are read straight from the mapping.
+public final class TokenFile: @unchecked Sendable {
+    public let path: String
+    public let dtype: TokenDType
+    /// Number of tokens.
+    public let count: Int
+    private let mapping: UnsafeMutableRawPointer?
+    private let mappedBytes: Int
+    /// The first token's bytes (little-endian, `dtype.byteWidth` each).
+    public let data: UnsafeRawPointer
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw TokenFileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw TokenFileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw TokenFileError.cannotOpen(path: path, reason: "it is a directory") }
+        let size = Int(info.st_size)
+        guard size >= 10 else { throw TokenFileError.notNumPy(path: path, reason: "only \(size) bytes long") }
+        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
+            throw TokenFileError.cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        do {
+            let header = try NumPyHeader.parse(UnsafeRawBufferPointer(start: map, count: size), path: path)
+            let expected = header.dataOffset + header.count * header.dtype.byteWidth
+            guard expected == size else { throw TokenFileError.sizeMismatch(path: path, expectedBytes: expected, actualBytes: size) }
+            dtype = header.dtype
+            count = header.count
+            data = UnsafeRawPointer(map + header.dataOffset)
+        } catch {
+            munmap(map, size)
+            throw error
+        }
+        mapping = map
+        mappedBytes = size
+        madvise(map, size, MADV_WILLNEED)
+    }
+
+    deinit { if let mapping { munmap(mapping, mappedBytes) } }
+
+    /// The id at `index` (0 ..< count).
+    @inline(__always)
+    public subscript(index: Int) -> Int32 {
+        precondition(index >= 0 && index < count, "token index out of range")
+        if dtype == .uint16 {
+            return Int32(UInt16(littleEndian: data.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)))
+        }
+        return Int32(bitPattern: UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
+    }
+
+    /// Copies `length` ids starting at `start` into `destination` as Int32 (for batches of (B, T+1) ids).
+    public func copy(from start: Int, count length: Int, into destination: UnsafeMutablePointer<Int32>) {
+        precondition(start >= 0 && length >= 0 && start + length <= count, "token range out of bounds")
+        if dtype == .uint16 {
+            let source = (data + 2 * start).assumingMemoryBound(to: UInt16.self)
+            for i in 0..<length { destination[i] = Int32(UInt16(littleEndian: source[i])) }
+        } else {
+            let source = (data + 4 * start).assumingMemoryBound(to: UInt32.self)
+            for i in 0..<length { destination[i] = Int32(bitPattern: UInt32(littleEndian: source[i])) }
+        }
+    }
+
+    /// All ids as an array (for tests and small files).
+    public func allTokens() -> [Int32] {
+        [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { copy(from: 0, count: count, into: buffer.baseAddress!) }
+            initialized = count
+        }
+    }
+}

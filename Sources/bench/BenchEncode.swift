@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Tokenizer
+import Training
+
+/// Encoding throughput of the preparation path (CorpusEncoder streaming into a token file) with 1 and 2
+/// threads, next to Debian's `spm_encode --output_format=id` on the same model and file in the same run.
+struct BenchEncode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode",
+        abstract: "Corpus encoding throughput (MB/s) against spm_encode on the same model and file."
+    )
+
+    @Option(name: .customLong("file"), help: "Corpus files to measure (default: ../shared/data/tinyshakespeare.txt and corpora/kjv.txt).")
+    var files: [String] = ["../shared/data/tinyshakespeare.txt", "corpora/kjv.txt"]
+
+    @Option(help: "Tokenizer model type trained for the measurement.")
+    var tokenizerType: TokenizerTrainingOptions.ModelType = .bpe
+
+    @Option(help: "Vocabulary size of the trained tokenizer.")
+    var vocabSize: Int = 4096
+
+    @Option(help: "Timed runs of each measurement (the median is reported).")
+    var runs: Int = 5
+
+    @Option(help: "spm_encode binary.")
+    var spmEncode: String = "/usr/bin/spm_encode"
+
+    @Flag(help: "Print one JSON object a line.")
+    var json = false
+
+    func run() throws {
+        guard FileManager.default.isExecutableFile(atPath: spmEncode) else {
+            printError("error: \(spmEncode): not found; install Debian's sentencepiece package (apt-get install sentencepiece)")
+            throw ExitCode.failure
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+        for file in files {
+            do {
+                try measure(file: file, scratch: scratch)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+        }
+    }
+
+    private func measure(file: String, scratch: String) throws {
+        let bytes = try InputFile.scanCorpus(file).bytes
+        var options = TokenizerTrainingOptions()
+        options.modelType = tokenizerType
+        options.vocabularySize = vocabSize
+        let model = scratch + "/bench.model"
+        let tokenizer = try SentencePieceTokenizer.train(files: [file], modelPath: model, options: options)
+
+        let spm = try median(runs) { try runSpmEncode(model: model, file: file) }
+        var ours: [Int: Double] = [:]
+        var tokens = 0
+        for threads in [1, 2] {
+            ours[threads] = try median(runs) {
+                let encoder = CorpusEncoder(tokenizer: tokenizer, threads: threads)
+                let writer = try TokenFileWriter(path: scratch + "/bench.npy", dtype: .fitting(vocabularySize: tokenizer.vocabularySize))
+                let start = DispatchTime.now().uptimeNanoseconds
+                try encoder.encode(file: file) { try writer.append($0) }
+                try writer.finish()
+                tokens = writer.count
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
+        }
+        let megabytes = Double(bytes) / 1e6
+        let name = URL(fileURLWithPath: file).lastPathComponent
+        let spmRate = megabytes / spm
+        for threads in [1, 2] {
+            let rate = megabytes / ours[threads]!
+            if json {
+                print("{\"bench\":\"encode\",\"file\":\"\(name)\",\"bytes\":\(bytes),\"tokens\":\(tokens),\"model\":\"\(tokenizerType.rawValue)\",\"vocab\":\(tokenizer.vocabularySize),\"threads\":\(threads),\"mb_per_s\":\(String(format: "%.2f", rate)),\"spm_encode_mb_per_s\":\(String(format: "%.2f", spmRate)),\"ratio\":\(String(format: "%.3f", rate / spmRate))}")
+            } else {
+                print(String(format: "%@  %@ %d  threads %d: %7.2f MB/s   spm_encode: %7.2f MB/s   ratio %.2fx",
+                             name, tokenizerType.rawValue, tokenizer.vocabularySize, threads, rate, spmRate, rate / spmRate))
+            }
+        }
+    }
+
+    /// Wall time of `spm_encode --model M --output_format=id < file > /dev/null`.
+    private func runSpmEncode(model: String, file: String) throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: spmEncode)
+        process.arguments = ["--model", model, "--output_format=id"]
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        let start = DispatchTime.now().uptimeNanoseconds
+        try process.run()
+        process.waitUntilExit()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard process.terminationStatus == 0 else {
+            throw TokenizerError.encodingFailed(reason: "spm_encode exited with status \(process.terminationStatus)")
+        }
+        return seconds
+    }
+
+    private func median(_ runs: Int, _ body: () throws -> Double) throws -> Double {
+        var times: [Double] = []
+        for _ in 0..<max(1, runs) { times.append(try body()) }
+        times.sort()
+        return times[times.count / 2]
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+extension TokenizerTrainingOptions.ModelType: ExpressibleByArgument {}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Tokenizer
+import Training
+
+struct Prepare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train (or load) a tokenizer and encode corpus files into train.npy and val.npy.",
+        discussion: """
+        With no arguments, prepares the default corpus corpora/kjv.txt (the King James Bible) with a \
+        4096-piece BPE tokenizer into checkpoints/data. Running it again on an unchanged corpus with the same \
+        options reuses what it made.
+        """
+    )
+
+    @Option(name: .customLong("corpus"), help: "A UTF-8 text file; repeat for several (joined with an end-of-sequence id).")
+    var corpora: [String] = ["corpora/kjv.txt"]
+
+    @Option(help: "Tokenizer model type: bpe, unigram, char or word.")
+    var tokenizerType: TokenizerTrainingOptions.ModelType = .bpe
+
+    @Option(help: "Vocabulary size of the tokenizer to train (for char: an upper bound).")
+    var vocabSize: Int = 4096
+
+    @Option(help: "Use this SentencePiece .model instead of training one.")
+    var tokenizer: String?
+
+    @Option(help: "Fraction of the tokens, taken from the end, kept for validation.")
+    var valFraction: Double = 0.1
+
+    @Option(help: "Fraction of characters the vocabulary must cover (1 keeps every character).")
+    var characterCoverage: Double = 1.0
+
+    @Flag(help: "Spell characters outside the vocabulary as bytes instead of <unk>.")
+    var byteFallback = false
+
+    @Option(help: "At most this many lines are sampled to train the tokenizer (0: all).")
+    var maxSentences: Int = 2_000_000
+
+    @Option(help: "Threads for training and encoding.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Replace an output directory that holds something else.")
+    var overwrite = false
+
+    @Flag(help: "Show SentencePiece's training log.")
+    var verbose = false
+
+    @Option(help: "Output directory.")
+    var out: String = "checkpoints/data"
+
+    func validate() throws {
+        guard vocabSize > 0 else { throw ValidationError("--vocab-size must be positive") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        guard maxSentences >= 0 else { throw ValidationError("--max-sentences must not be negative") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var preparation = CorpusPreparation(corpora: corpora, outputDirectory: out)
+            preparation.tokenizerOptions.modelType = tokenizerType
+            preparation.tokenizerOptions.vocabularySize = vocabSize
+            preparation.tokenizerOptions.characterCoverage = characterCoverage
+            preparation.tokenizerOptions.byteFallback = byteFallback
+            preparation.tokenizerOptions.maximumSentences = maxSentences
+            preparation.tokenizerOptions.verbose = verbose
+            preparation.existingTokenizer = tokenizer
+            preparation.valFraction = valFraction
+            preparation.overwrite = overwrite
+            preparation.threads = threads
+            preparation.log = { print($0) }
+            let result = try preparation.run()
+            let m = result.manifest
+            let bytes = m.corpora.reduce(0) { $0 + $1.bytes }
+            var line = "\(result.reused ? "reused" : "wrote") \(result.outputDirectory): tokenizer.model (\(m.vocabularySize) pieces), "
+                + "train.npy (\(m.trainTokens) tokens), val.npy (\(m.valTokens) tokens), \(m.dtype.rawValue)"
+            if !result.reused && result.encodeSeconds > 0 {
+                line += String(format: "; encoded %.1f MB at %.1f MB/s", Double(bytes) / 1e6, Double(bytes) / 1e6 / result.encodeSeconds)
+            }
+            print(line)
+        }
+    }
+}
+
+extension TokenizerTrainingOptions.ModelType: ExpressibleByArgument {}

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@Suite struct PrepareCommandTests {
+    @Test func preparesThenReuses() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 30_000, to: directory, name: "s.txt")
+        let arguments = ["prepare", "--corpus", corpus, "--tokenizer-type", "unigram", "--vocab-size", "300",
+                         "--val-fraction", "0.2", "--threads", "2", "--out", directory + "/data"]
+        let first = try PretrainCommand.run(arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("wrote \(directory)/data"))
+        for name in ["tokenizer.model", "train.npy", "val.npy", "manifest.json"] {
+            #expect(FileManager.default.fileExists(atPath: directory + "/data/" + name))
+        }
+        let second = try PretrainCommand.run(arguments)
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("reusing"), "\(second.stdout)")
+    }
+
+    /// Each bad input: exit status non-zero, one line "error: <file>: ..." on stderr, no output directory and
+    /// nothing else left in the working directory.
+    @Test func badInputsAreOneLineErrorsAndLeaveNothing() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "good.txt")
+        FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
+        FileManager.default.createFile(atPath: directory + "/latin1.txt", contents: Data("caf".utf8 + [0xE9] + Data("\n".utf8)))
+        FileManager.default.createFile(atPath: directory + "/corrupt.model", contents: Data("not a model".utf8))
+        try FileManager.default.createDirectory(atPath: directory + "/taken", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: directory + "/taken/mine.txt", contents: Data("keep".utf8))
+        let before = Set(try FileManager.default.contentsOfDirectory(atPath: directory))
+
+        let out = directory + "/data"
+        let cases: [(arguments: [String], file: String, says: String)] = [
+            (["--corpus", directory + "/missing.txt"], directory + "/missing.txt", "no such file"),
+            (["--corpus", directory + "/empty.txt"], directory + "/empty.txt", "empty"),
+            (["--corpus", directory + "/taken"], directory + "/taken", "is a directory"),
+            (["--corpus", directory + "/latin1.txt"], directory + "/latin1.txt", "line 1 is not valid UTF-8"),
+            (["--corpus", good, "--vocab-size", "50000"], good, "the largest is "),
+            (["--corpus", good, "--tokenizer", directory + "/corrupt.model"], directory + "/corrupt.model", "not a valid SentencePiece model"),
+        ]
+        for (arguments, file, says) in cases {
+            let result = try PretrainCommand.run(["prepare"] + arguments + ["--out", out])
+            #expect(result.status != 0, "\(arguments)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("error: \(file): ") && lines[0].contains(says),
+                    "\(arguments): \(result.stderr)")
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == before, "\(arguments) left files behind")
+        }
+
+        // The largest vocabulary named in the message really works.
+        let tooLarge = try PretrainCommand.run(["prepare", "--corpus", good, "--vocab-size", "50000", "--out", out])
+        let largest = try #require(Int(tooLarge.stderr.components(separatedBy: "the largest is ").last?.prefix(while: \.isNumber) ?? ""))
+        let fits = try PretrainCommand.run(["prepare", "--corpus", good, "--vocab-size", String(largest), "--out", out])
+        #expect(fits.status == 0, "\(fits.stderr)")
+
+        // An output directory with other contents is refused and left alone.
+        let taken = try PretrainCommand.run(["prepare", "--corpus", good, "--vocab-size", "200", "--out", directory + "/taken"])
+        #expect(taken.status != 0)
+        #expect(taken.stderr.hasPrefix("error: \(directory)/taken: the output directory already holds other files (mine.txt)"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/taken") == ["mine.txt"])
+        // And a prepared directory is not replaced by other options without --overwrite.
+        let changed = try PretrainCommand.run(["prepare", "--corpus", good, "--vocab-size", "200", "--out", out])
+        #expect(changed.status != 0 && changed.stderr.contains("--overwrite"))
+        let overwritten = try PretrainCommand.run(["prepare", "--corpus", good, "--vocab-size", "200", "--overwrite", "--out", out])
+        #expect(overwritten.status == 0 && overwritten.stdout.contains("200 pieces"), "\(overwritten.stderr)")
+    }
+}

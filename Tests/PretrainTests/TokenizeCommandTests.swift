@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+@Suite struct TokenizeCommandTests {
+    /// `pretrain tokenize` prints exactly what spm_encode prints, for ids and pieces.
+    @Test(arguments: ["ids", "pieces"])
+    func printsWhatSpmEncodePrints(format: String) throws {
+        let spmEncode = "/usr/bin/spm_encode"
+        try #require(FileManager.default.isExecutableFile(atPath: spmEncode),
+                     "\(spmEncode) is missing: install Debian's `sentencepiece` package (apt-get install sentencepiece)")
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "s.txt")
+        let prepared = try PretrainCommand.run(["prepare", "--corpus", corpus, "--vocab-size", "300", "--out", directory + "/data"])
+        try #require(prepared.status == 0, "\(prepared.stderr)")
+        let model = directory + "/data/tokenizer.model"
+
+        let ours = try PretrainCommand.run(["tokenize", "--tokenizer", model, "--input", corpus, "--format", format])
+        #expect(ours.status == 0, "\(ours.stderr)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: spmEncode)
+        process.arguments = ["--model", model, "--output_format=\(format == "ids" ? "id" : "piece")", "--input", corpus]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let theirs = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(ours.stdout == theirs)
+
+        // Standard input works the same way.
+        let piped = try PretrainCommand.run(["tokenize", "--tokenizer", model, "--format", format],
+                                            stdin: try String(contentsOfFile: corpus, encoding: .utf8))
+        #expect(piped.stdout == theirs)
+    }
+
+    @Test func badModelAndInput() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let missing = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/none.model"])
+        #expect(missing.status != 0 && missing.stderr == "error: \(directory)/none.model: no such file\n")
+        FileManager.default.createFile(atPath: directory + "/bad.model", contents: Data(repeating: 7, count: 64))
+        let corrupt = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/bad.model"])
+        #expect(corrupt.status != 0 && corrupt.stderr.hasPrefix("error: \(directory)/bad.model: not a valid SentencePiece model"))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import Tokenizer
+
+/// Ids (and pieces) must equal those of Debian's spm_encode for the same model, line by line.
+@Suite struct SpmEncodeParityTests {
+    static let spmEncode = "/usr/bin/spm_encode"
+
+    /// Runs spm_encode on a file and returns its output lines.
+    static func spmEncodeLines(model: String, input: String, format: String) throws -> [String] {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outputPath = directory + "/out.txt"
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: spmEncode)
+        process.arguments = ["--model", model, "--output_format=\(format)", "--input", input]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let text = try String(contentsOfFile: outputPath, encoding: .utf8)
+        var lines = text.components(separatedBy: "\n")
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
+    @Test(arguments: [(TokenizerTrainingOptions.ModelType.bpe, 600), (.unigram, 500), (.char, 200)])
+    func idsEqualSpmEncodeOnEveryLine(type: TokenizerTrainingOptions.ModelType, vocabulary: Int) throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.spmEncode),
+                     "\(Self.spmEncode) is missing: install Debian's `sentencepiece` package (apt-get install sentencepiece)")
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 60_000, to: directory, name: "corpus.txt")
+        var options = TokenizerTrainingOptions()
+        options.modelType = type
+        options.vocabularySize = vocabulary
+        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+
+        let expected = try Self.spmEncodeLines(model: directory + "/m.model", input: corpus, format: "id")
+        let lines = try String(contentsOfFile: corpus, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let corpusLines = lines.last == "" ? Array(lines.dropLast()) : Array(lines)
+        #expect(expected.count == corpusLines.count)
+        var mismatches = 0
+        for (line, spmLine) in zip(corpusLines, expected) {
+            let ours = try tokenizer.encode(String(line)).map(String.init).joined(separator: " ")
+            if ours != spmLine { mismatches += 1 }
+        }
+        #expect(mismatches == 0, "\(mismatches) of \(corpusLines.count) lines differ from spm_encode")
+
+        // Pieces too (first 200 lines).
+        let expectedPieces = try Self.spmEncodeLines(model: directory + "/m.model", input: corpus, format: "piece")
+        for (line, spmLine) in zip(corpusLines.prefix(200), expectedPieces) {
+            #expect(try tokenizer.encodeToPieces(String(line)).joined(separator: " ") == spmLine)
+        }
+    }
+
+    @Test func ksjvBPEMatchesSpmEncode() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.spmEncode),
+                     "\(Self.spmEncode) is missing: install Debian's `sentencepiece` package (apt-get install sentencepiece)")
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.kjv, bytes: 80_000, to: directory, name: "kjv.txt")
+        var options = TokenizerTrainingOptions()
+        options.vocabularySize = 800
+        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+        let expected = try Self.spmEncodeLines(model: directory + "/m.model", input: corpus, format: "id")
+        // The whole file at once (line breaks between lines) equals spm_encode's lines joined by the newline id.
+        let newline = try #require(tokenizer.newlineId)
+        let joined = expected.map { $0.split(separator: " ").map { Int32($0)! } }
+        let flat = joined.flatMap { $0 + [newline] }
+        #expect(try CorpusEncoder(tokenizer: tokenizer, threads: 2, chunkBytes: 1000).encode(file: corpus) == flat)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+@testable import Tokenizer
+
+@Suite struct TokenizerErrorTests {
+    @Test func vocabularyTooLargeNamesTheLargestSizeAndThatSizeWorks() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        var options = TokenizerTrainingOptions()
+        options.vocabularySize = 50_000
+        var maximum = 0
+        do {
+            _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+            Issue.record("training a 50000-piece vocabulary on 5 kB should fail")
+        } catch let TokenizerError.vocabularyTooLarge(name, requested, largest) {
+            #expect(name == corpus && requested == 50_000)
+            maximum = largest
+        }
+        #expect(maximum > 100 && maximum < 50_000)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/m.model"))
+        let message = TokenizerError.vocabularyTooLarge(corpus: corpus, requested: 50_000, maximum: maximum).description
+        #expect(message.contains("the largest is \(maximum)") && message.hasPrefix(corpus))
+        options.vocabularySize = maximum
+        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+        #expect(tokenizer.vocabularySize == maximum)
+    }
+
+    @Test func badCorpora() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = directory + "/m.model"
+        func train(_ file: String) throws { _ = try SentencePieceTokenizer.train(files: [file], modelPath: model) }
+
+        #expect(throws: TokenizerError.fileNotFound(path: directory + "/missing.txt")) { try train(directory + "/missing.txt") }
+        #expect(throws: TokenizerError.notAFile(path: directory)) { try train(directory) }
+        FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
+        #expect(throws: TokenizerError.emptyFile(path: directory + "/empty.txt")) { try train(directory + "/empty.txt") }
+        // Line 3 holds a Latin-1 byte.
+        FileManager.default.createFile(atPath: directory + "/latin1.txt", contents: Data("one\ntwo\nna".utf8 + [0xEF, 0x76, 0x65] + Data("\n".utf8)))
+        #expect(throws: TokenizerError.invalidUTF8(path: directory + "/latin1.txt", line: 3, byteOffset: 10)) {
+            try train(directory + "/latin1.txt")
+        }
+        #expect(!FileManager.default.fileExists(atPath: model))
+    }
+
+    @Test func corruptAndMissingModels() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corrupt = directory + "/corrupt.model"
+        FileManager.default.createFile(atPath: corrupt, contents: Data((0..<500).map { UInt8(truncatingIfNeeded: $0 &* 37) }))
+        do {
+            _ = try SentencePieceTokenizer(contentsOf: corrupt)
+            Issue.record("a corrupt model must not load")
+        } catch let TokenizerError.corruptModel(path, _) {
+            #expect(path == corrupt)
+        }
+        #expect(throws: TokenizerError.fileNotFound(path: directory + "/none.model")) {
+            try SentencePieceTokenizer(contentsOf: directory + "/none.model")
+        }
+        #expect(throws: TokenizerError.notAFile(path: directory)) { try SentencePieceTokenizer(contentsOf: directory) }
+    }
+
+    @Test func invalidUTF8InsideALargeFileIsFoundAtItsLineAcrossChunks() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // 2000 lines of "é" (2 bytes each) so that reads of 7 bytes cut sequences in half; a bad byte on line 1500.
+        var bytes: [UInt8] = []
+        for line in 1...2000 {
+            bytes += Array("é line é\n".utf8)
+            if line == 1499 { bytes += [0xC3, 0x28, 0x0A] }   // line 1500: lead byte without continuation
+        }
+        let path = directory + "/bad.txt"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let offset = 1499 * Array("é line é\n".utf8).count
+        #expect(throws: TokenizerError.invalidUTF8(path: path, line: 1500, byteOffset: offset)) {
+            try InputFile.scanCorpus(path, chunkBytes: 7)
+        }
+        // Without the bad line the same chunked scan accepts the file.
+        let good = directory + "/good.txt"
+        FileManager.default.createFile(atPath: good, contents: Data(String(repeating: "é line é\n", count: 2000).utf8))
+        let summary = try InputFile.scanCorpus(good, chunkBytes: 7)
+        #expect(summary.lines == 2000 && summary.bytes == 2000 * 11)
+    }
+
+    @Test func utf8Validator() {
+        func firstBad(_ bytes: [UInt8]) -> Int? { bytes.withUnsafeBytes { InputFile.firstInvalidUTF8($0) } }
+        #expect(firstBad(Array("plain ascii, é, 日本, 🙂".utf8)) == nil)
+        #expect(firstBad([0x41, 0xC0, 0x80]) == 1)              // overlong NUL
+        #expect(firstBad([0x41, 0x42, 0xED, 0xA0, 0x80]) == 2)  // UTF-16 surrogate
+        #expect(firstBad([0xF4, 0x90, 0x80, 0x80]) == 0)        // above U+10FFFF
+        #expect(firstBad([0x41, 0xE6, 0x97]) == 1)              // truncated at the end
+        #expect(firstBad([0x80]) == 0)                          // lone continuation byte
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+import Tokenizer
+@testable import Training
+
+@Suite struct CorpusPreparationTests {
+    func preparation(_ corpora: [String], _ out: String, vocabulary: Int = 300) -> CorpusPreparation {
+        var preparation = CorpusPreparation(corpora: corpora, outputDirectory: out)
+        preparation.tokenizerOptions.vocabularySize = vocabulary
+        return preparation
+    }
+
+    /// What is in a directory besides the given names (temporary directories of failed runs, partial files).
+    func leftovers(in directory: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    }
+
+    @Test func decodingTrainThenValGivesBackTheCorporaExactly() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 50_000, to: directory, name: "a.txt")
+        let second = directory + "/b.txt"
+        try "Second file:  two spaces,\ttab\n\nand no final newline".write(toFile: second, atomically: true, encoding: .utf8)
+        let out = directory + "/data"
+        let result = try preparation([first, second], out).run()
+        #expect(!result.reused)
+
+        let tokenizer = try SentencePieceTokenizer(contentsOf: out + "/tokenizer.model")
+        let train = try TokenFile(path: out + "/train.npy"), val = try TokenFile(path: out + "/val.npy")
+        let all = train.allTokens() + val.allTokens()
+        #expect(train.count == Int(Double(all.count) * 0.9))
+        #expect(result.manifest.trainTokens == train.count && result.manifest.valTokens == val.count)
+        // Exactly one EOS, between the files; it decodes to nothing.
+        let eos = try #require(tokenizer.eosId)
+        #expect(all.filter { $0 == eos }.count == 1)
+        let expected = try Data(contentsOf: URL(fileURLWithPath: first)) + Data(contentsOf: URL(fileURLWithPath: second))
+        #expect(try tokenizer.decodeToBytes(all) == Array(expected))
+        let eosAt = try #require(all.firstIndex(of: eos))
+        #expect(try tokenizer.decodeToBytes(Array(all[..<eosAt])) == Array(try Data(contentsOf: URL(fileURLWithPath: first))))
+        #expect(Set(leftovers(in: directory)) == ["a.txt", "b.txt", "data"])
+        #expect(Set(leftovers(in: out)) == Set(CorpusPreparation.outputFiles))
+    }
+
+    @Test func theWholeKJVRoundTripsByteForByte() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = directory + "/kjv"
+        var run = preparation([Fixtures.kjv], out, vocabulary: 2000)
+        run.tokenizerOptions.maximumSentences = 0
+        _ = try run.run()
+        let tokenizer = try SentencePieceTokenizer(contentsOf: out + "/tokenizer.model")
+        let all = try TokenFile(path: out + "/train.npy").allTokens() + TokenFile(path: out + "/val.npy").allTokens()
+        #expect(try tokenizer.decodeToBytes(all) == Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.kjv))))
+    }
+
+    @Test func aSecondRunReusesAndChangedInputsAreRefused() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 30_000, to: directory, name: "a.txt")
+        let out = directory + "/data"
+        let first = try preparation([corpus], out).run()
+        let trainBytes = try Data(contentsOf: URL(fileURLWithPath: out + "/train.npy"))
+        let again = try preparation([corpus], out).run()
+        #expect(again.reused && again.manifest == first.manifest)
+
+        // Other options: refused without --overwrite, and nothing changes.
+        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files or options")) {
+            try preparation([corpus], out, vocabulary: 250).run()
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/train.npy")) == trainBytes)
+        // A changed corpus: refused too.
+        try (try String(contentsOfFile: corpus, encoding: .utf8) + "One more line.\n").write(toFile: corpus, atomically: true, encoding: .utf8)
+        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files or options")) {
+            try preparation([corpus], out).run()
+        }
+        var overwrite = preparation([corpus], out, vocabulary: 250)
+        overwrite.overwrite = true
+        let replaced = try overwrite.run()
+        #expect(!replaced.reused && replaced.manifest.vocabularySize == 250)
+        #expect(try SentencePieceTokenizer(contentsOf: out + "/tokenizer.model").vocabularySize == 250)
+        #expect(Set(leftovers(in: directory)) == ["a.txt", "data"])
+
+        // A directory with unrelated files is refused.
+        let other = directory + "/other"
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: other + "/notes.txt", contents: Data("mine".utf8))
+        #expect(throws: PreparationError.outputHasOtherContents(path: other, reason: "other files (notes.txt)")) {
+            try preparation([corpus], other).run()
+        }
+    }
+
+    @Test func anExistingTokenizerIsUsedAndCopied() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "a.txt")
+        var options = TokenizerTrainingOptions()
+        options.modelType = .char
+        _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/char.model", options: options)
+        var run = preparation([corpus], directory + "/data")
+        run.existingTokenizer = directory + "/char.model"
+        run.valFraction = 0
+        let result = try run.run()
+        #expect(result.manifest.valTokens == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/data/tokenizer.model"))
+                == Data(contentsOf: URL(fileURLWithPath: directory + "/char.model")))
+        #expect(try TokenFile(path: directory + "/data/val.npy").count == 0)
+        // A char model gives one token per character (the slice is ASCII).
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: corpus)).count
+        #expect(result.manifest.trainTokens == bytes)
+    }
+
+    @Test func errorsLeaveNothingBehind() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "good.txt")
+        FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
+        FileManager.default.createFile(atPath: directory + "/binary.txt", contents: Data([0x41, 0x0A, 0xFF, 0xFE, 0x00]))
+        FileManager.default.createFile(atPath: directory + "/corrupt.model", contents: Data(repeating: 0x5A, count: 100))
+        let out = directory + "/data"
+        let before = Set(leftovers(in: directory))
+
+        #expect(throws: TokenizerError.fileNotFound(path: directory + "/missing.txt")) { try preparation([directory + "/missing.txt"], out).run() }
+        #expect(throws: TokenizerError.emptyFile(path: directory + "/empty.txt")) { try preparation([good, directory + "/empty.txt"], out).run() }
+        #expect(throws: TokenizerError.notAFile(path: directory)) { try preparation([directory], out).run() }
+        #expect(throws: TokenizerError.invalidUTF8(path: directory + "/binary.txt", line: 2, byteOffset: 2)) {
+            try preparation([directory + "/binary.txt"], out).run()
+        }
+        do {
+            _ = try preparation([good], out, vocabulary: 60_000).run()
+            Issue.record("a 60000-piece vocabulary on 5 kB must fail")
+        } catch let TokenizerError.vocabularyTooLarge(_, requested, maximum) {
+            #expect(requested == 60_000 && maximum < 60_000)
+        }
+        var corrupt = preparation([good], out)
+        corrupt.existingTokenizer = directory + "/corrupt.model"
+        do {
+            _ = try corrupt.run()
+            Issue.record("a corrupt tokenizer must be refused")
+        } catch let TokenizerError.corruptModel(path, _) {
+            #expect(path == directory + "/corrupt.model")
+        }
+        #expect(throws: PreparationError.invalidValFraction(1)) {
+            var run = preparation([good], out)
+            run.valFraction = 1
+            _ = try run.run()
+        }
+        #expect(Set(leftovers(in: directory)) == before, "a failed preparation left files behind")
+    }
+}
