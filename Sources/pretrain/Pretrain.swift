@@ -1,12 +1,13 @@
 import ArgumentParser
 
-/// `pretrain`: prepare a corpus (tokenizer + token files) and inspect tokenizers. The training command joins
-/// as the default subcommand: add it to `subcommands` and set `defaultSubcommand`.
+/// `pretrain`: train a GPT language model (the default subcommand), prepare a corpus (tokenizer + token files),
+/// inspect tokenizers.
 @main
 struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
         abstract: "Learn a tokenizer and a GPT language model from plain text.",
-        subcommands: [Prepare.self, Tokenize.self]
+        subcommands: [Train.self, Prepare.self, Tokenize.self],
+        defaultSubcommand: Train.self
     )
 }

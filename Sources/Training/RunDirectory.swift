@@ -1,0 +1,70 @@
+import Foundation
+import GPT
+
+/// The files of a training run:
+///
+///   DIR/latest/        the most recent checkpoint (what `--resume` continues from)
+///   DIR/best/          the checkpoint with the lowest validation loss so far
+///   DIR/metrics.jsonl  one JSON object per step
+///   DIR/loss.svg       the loss curve, drawn at the end
+///
+/// Checkpoints are leaf directories because each one is replaced as a whole, atomically.
+public struct RunDirectory: Sendable {
+    public let path: String
+    public init(path: String) { self.path = path }
+
+    public var latest: String { path + "/latest" }
+    public var best: String { path + "/best" }
+    public var metrics: String { path + "/metrics.jsonl" }
+    public var lossCurve: String { path + "/loss.svg" }
+
+    public enum Preference: Sendable { case best, latest }
+
+    /// The checkpoint directory a user means by `path`: `path` itself when it holds a config.json, else the run's
+    /// best (or latest) checkpoint. Throws a clear error when there is none.
+    public static func resolveCheckpoint(_ path: String, prefer: Preference) throws -> String {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CheckpointError.missingFile(path: path) }
+        guard isDirectory.boolValue else { throw CheckpointError.notADirectory(path: path) }
+        if fm.fileExists(atPath: path + "/" + Checkpoint.configFileName) { return path }
+        let run = RunDirectory(path: path)
+        let order = prefer == .best ? [run.best, run.latest] : [run.latest, run.best]
+        for candidate in order where fm.fileExists(atPath: candidate + "/" + Checkpoint.configFileName) {
+            return candidate
+        }
+        throw CheckpointError.missingFile(path: path + "/" + Checkpoint.configFileName)
+    }
+}
+
+/// What a run records in each checkpoint besides weights and moments (TrainingState.configuration).
+public struct RunRecord: Codable, Equatable, Sendable {
+    public var options: TrainingOptions
+    public var bestValLoss: Double?
+    public var bestStep: Int?
+    /// Wall-clock seconds spent training before this checkpoint (resumed runs keep counting).
+    public var elapsedSeconds: Double
+    /// The prepared data the run trains on (train.npy, val.npy).
+    public var dataDirectory: String
+
+    public init(options: TrainingOptions, bestValLoss: Double? = nil, bestStep: Int? = nil,
+                elapsedSeconds: Double = 0, dataDirectory: String) {
+        self.options = options
+        self.bestValLoss = bestValLoss
+        self.bestStep = bestStep
+        self.elapsedSeconds = elapsedSeconds
+        self.dataDirectory = dataDirectory
+    }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public static func decode(_ json: String, path: String) throws -> RunRecord {
+        do { return try JSONDecoder().decode(RunRecord.self, from: Data(json.utf8)) } catch {
+            throw CheckpointError.invalidHeader(path: path, detail: "the saved run configuration is not readable")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import GPT
+import Kernels
+
+/// The optimisation loop of a language model on token files (no files written, no terminal): each step draws
+/// `gradAccum` random micro-batches, sums their gradients (each scaled by 1 / (B * T * gradAccum), so the sum is
+/// the gradient of the mean loss over the whole effective batch), clips the global norm, and takes one AdamW step
+/// with the scheduled learning rate.
+///
+/// Everything a step depends on is the model (parameters and moments), `step` and `generator`: saving those
+/// and restoring them reproduces the remaining losses exactly.
+public final class Trainer {
+    public let model: GPT
+    public let options: TrainingOptions
+    public let train: BatchSampler
+    public let validation: BatchSampler?
+    /// Optimizer steps completed.
+    public private(set) var step: Int
+    /// Draws the training windows; part of the resumable state.
+    public private(set) var generator: SeededGenerator
+
+    private let inputs: UnsafeMutablePointer<Int32>
+    private let targets: UnsafeMutablePointer<Int32>
+    private let window: UnsafeMutablePointer<Int32>
+
+    public struct StepResult: Sendable {
+        public let step: Int            // the step just completed (1-based)
+        public let loss: Double         // mean training loss over the effective batch
+        public let learningRate: Double
+        public let gradientNorm: Double // before clipping
+    }
+
+    public init(model: GPT, train: TokenFile, validation: TokenFile?, options: TrainingOptions,
+                step: Int = 0, generator: SeededGenerator? = nil) throws {
+        try options.validate(modelContext: model.config.context)
+        self.model = model
+        self.options = options
+        self.train = try BatchSampler(tokens: train, batchSize: options.batchSize, context: options.context)
+        self.validation = try validation.map {
+            try BatchSampler(tokens: $0, batchSize: options.batchSize, context: options.context)
+        }
+        self.step = step
+        self.generator = generator ?? SeededGenerator(seed: options.seed)
+        let count = options.batchSize * options.context
+        inputs = .allocate(capacity: count)
+        targets = .allocate(capacity: count)
+        window = .allocate(capacity: options.context + 1)
+        try model.reserve(batch: options.batchSize, time: options.context)
+    }
+
+    deinit {
+        inputs.deallocate()
+        targets.deallocate()
+        window.deallocate()
+    }
+
+    public var isFinished: Bool { step >= options.steps }
+
+    /// Runs one optimizer step. A non-finite loss or gradient leaves the parameters untouched and throws.
+    public func runStep() throws -> StepResult {
+        let b = options.batchSize, t = options.context
+        let scale = Float(1.0 / Double(b * t * options.gradAccum))
+        model.zeroGradients()
+        var lossSum = 0.0
+        for _ in 0..<options.gradAccum {
+            train.fill(inputs: inputs, targets: targets, window: window, using: &generator)
+            lossSum += try model.forwardBackward(tokens: inputs, targets: targets, batch: b, time: t,
+                                                 gradientScale: scale)
+        }
+        let loss = lossSum / Double(options.gradAccum)
+        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss, checkpoint: nil) }
+        let norm = options.gradClip > 0 ? model.clipGradients(maxNorm: options.gradClip) : model.gradientNorm()
+        guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: step + 1, checkpoint: nil) }
+        let lr = options.schedule.learningRate(atStep: step)
+        model.update(learningRate: Float(lr), beta1: Float(options.beta1), beta2: Float(options.beta2),
+                     epsilon: Float(options.epsilon), weightDecay: Float(options.weightDecay), step: step + 1)
+        step += 1
+        return StepResult(step: step, loss: loss, learningRate: lr, gradientNorm: norm)
+    }
+
+    /// Mean validation loss over `evalBatches` batches. The batches are drawn from a generator seeded by the run's
+    /// seed alone, so every evaluation of a run sees the same windows (comparable numbers, and evaluating never
+    /// disturbs the training generator). Nil without validation data.
+    public func evaluate() throws -> Double? {
+        guard let validation else { return nil }
+        var evalGenerator = SeededGenerator(seed: options.seed ^ 0x5EED_0F_E7A1)
+        let b = options.batchSize, t = options.context
+        var sum = 0.0
+        for _ in 0..<options.evalBatches {
+            validation.fill(inputs: inputs, targets: targets, window: window, using: &evalGenerator)
+            sum += try model.loss(tokens: inputs, targets: targets, batch: b, time: t)
+        }
+        return sum / Double(options.evalBatches)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// The hyperparameters of a training run (saved with every checkpoint so that `--resume` continues the same run).
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var batchSize = 12
+    /// Micro-batches summed into one optimizer step (the effective batch is batchSize * gradAccum).
+    public var gradAccum = 1
+    /// Sequence length of a training window (at most the model's context).
+    public var context = 64
+    public var steps = 2000
+    public var learningRate = 1e-3
+    public var minLearningRate = 1e-4
+    public var warmupSteps = 100
+    public var weightDecay = 0.1
+    public var beta1 = 0.9
+    public var beta2 = 0.99
+    public var epsilon = 1e-8
+    /// Global gradient-norm bound; 0 turns clipping off.
+    public var gradClip = 1.0
+    public var evalEvery = 250
+    public var evalBatches = 20
+    /// Steps between checkpoints (besides the final one and the best one); 0 means only those.
+    public var checkpointEvery = 500
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    public var schedule: LearningRateSchedule {
+        LearningRateSchedule(maxLR: learningRate, minLR: minLearningRate, warmupSteps: warmupSteps, decaySteps: steps)
+    }
+
+    /// Tokens consumed by one optimizer step.
+    public var tokensPerStep: Int { batchSize * gradAccum * context }
+
+    /// Refuses values no run can use, with the option's name in the message.
+    public func validate(modelContext: Int) throws {
+        func check(_ ok: Bool, _ option: String, _ message: String) throws {
+            if !ok { throw TrainingError.invalidOption(option: option, message: message) }
+        }
+        try check(batchSize >= 1, "--batch-size", "must be at least 1 (got \(batchSize))")
+        try check(gradAccum >= 1, "--grad-accum", "must be at least 1 (got \(gradAccum))")
+        try check(context >= 1, "--context", "must be at least 1 (got \(context))")
+        try check(context <= modelContext, "--context",
+                  "\(context) is longer than the model's context of \(modelContext) positions")
+        try check(steps >= 1, "--steps", "must be at least 1 (got \(steps))")
+        try check(learningRate.isFinite && learningRate > 0, "--lr", "must be a positive number (got \(learningRate))")
+        try check(minLearningRate.isFinite && minLearningRate >= 0 && minLearningRate <= learningRate, "--min-lr",
+                  "must be between 0 and --lr (got \(minLearningRate))")
+        try check(warmupSteps >= 0, "--warmup-steps", "must not be negative (got \(warmupSteps))")
+        try check(weightDecay.isFinite && weightDecay >= 0, "--weight-decay", "must not be negative (got \(weightDecay))")
+        try check(beta1 >= 0 && beta1 < 1, "--beta1", "must be in [0, 1) (got \(beta1))")
+        try check(beta2 >= 0 && beta2 < 1, "--beta2", "must be in [0, 1) (got \(beta2))")
+        try check(gradClip.isFinite && gradClip >= 0, "--grad-clip", "must be 0 (off) or positive (got \(gradClip))")
+        try check(evalEvery >= 0, "--eval-every", "must be 0 (only at the end) or positive (got \(evalEvery))")
+        try check(evalBatches >= 1, "--eval-batches", "must be at least 1 (got \(evalBatches))")
+        try check(checkpointEvery >= 0, "--checkpoint-every", "must be 0 (only at the end) or positive (got \(checkpointEvery))")
+    }
+}
+
+/// Why a run stopped or could not start.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case invalidOption(option: String, message: String)
+    case dataTooShort(path: String, tokens: Int, needed: Int)
+    case vocabularyMismatch(path: String, maxId: Int, vocabularySize: Int)
+    case nonFiniteLoss(step: Int, loss: Double, checkpoint: String?)
+    case nonFiniteGradient(step: Int, checkpoint: String?)
+
+    public var description: String {
+        switch self {
+        case let .invalidOption(option, message): return "\(option): \(message)"
+        case let .dataTooShort(path, tokens, needed):
+            return "\(path): \(tokens) tokens is shorter than one training window (\(needed) tokens: context + 1); use a longer corpus or a smaller --context"
+        case let .vocabularyMismatch(path, maxId, vocabularySize):
+            return "\(path): holds token id \(maxId), outside the model's vocabulary of \(vocabularySize)"
+        case let .nonFiniteLoss(step, loss, checkpoint):
+            return "the loss became \(loss) at step \(step); stopped without saving it" + kept(checkpoint)
+        case let .nonFiniteGradient(step, checkpoint):
+            return "the gradient norm became non-finite at step \(step); stopped without saving it" + kept(checkpoint)
+        }
+    }
+
+    private func kept(_ checkpoint: String?) -> String {
+        checkpoint.map { " (the last good checkpoint is \($0))" } ?? " (no checkpoint had been written yet)"
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import GPT
+
+/// A training run on disk: drives a `Trainer`, appends `metrics.jsonl`, evaluates every `evalEvery` steps,
+/// keeps `latest/` every `checkpointEvery` steps and at the end (or on a stop request), keeps `best/` at each
+/// new best validation loss, and draws `loss.svg` when it stops.
+public final class TrainingRun {
+    public enum Event {
+        case step(Trainer.StepResult, tokensPerSecond: Double, elapsedSeconds: Double)
+        case evaluation(step: Int, validationLoss: Double, isBest: Bool)
+        case checkpoint(path: String, step: Int)
+    }
+
+    public enum Outcome: Equatable {
+        case finished(step: Int)
+        case stopped(step: Int)   // a stop request (Ctrl-C) was honoured; `latest/` holds this step
+    }
+
+    public let directory: RunDirectory
+    public let trainer: Trainer
+    public private(set) var record: RunRecord
+    /// Files every checkpoint carries besides the model (tokenizer.model, ...).
+    public let extraFiles: [CheckpointFile]
+    public let details: SwiftletDetails
+    public let bosTokenId: Int?
+    public let eosTokenId: Int?
+    private var lastCheckpoint: String?
+    private let log: MetricsLog
+
+    public init(directory: RunDirectory, trainer: Trainer, record: RunRecord, details: SwiftletDetails,
+                extraFiles: [CheckpointFile], bosTokenId: Int?, eosTokenId: Int?) throws {
+        self.directory = directory
+        self.trainer = trainer
+        self.record = record
+        self.details = details
+        self.extraFiles = extraFiles
+        self.bosTokenId = bosTokenId
+        self.eosTokenId = eosTokenId
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        // A resumed run drops metrics written after its checkpoint, so the log reads as one uninterrupted run.
+        log = try MetricsLog(url: URL(fileURLWithPath: directory.metrics),
+                             keepThrough: trainer.step > 0 ? trainer.step : nil)
+        if trainer.step > 0 { lastCheckpoint = directory.latest }
+    }
+
+    /// Trains until the last step or until `shouldStop()` returns true (checked between steps).
+    public func run(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Outcome {
+        let options = trainer.options
+        let clock = ContinuousClock()
+        let runStart = clock.now
+        let elapsedBefore = record.elapsedSeconds
+        func elapsed() -> Double { elapsedBefore + seconds(clock.now - runStart) }
+        defer { try? drawLossCurve() }
+
+        while !trainer.isFinished {
+            if shouldStop() {
+                try saveLatest(elapsed: elapsed(), observe: observe)
+                return .stopped(step: trainer.step)
+            }
+            let stepStart = clock.now
+            let result: Trainer.StepResult
+            do { result = try trainer.runStep() } catch let error as TrainingError {
+                throw error.withCheckpoint(lastCheckpoint)
+            }
+            let stepSeconds = seconds(clock.now - stepStart)
+            let tokensPerSecond = Double(options.tokensPerStep) / max(stepSeconds, 1e-9)
+            observe(.step(result, tokensPerSecond: tokensPerSecond, elapsedSeconds: elapsed()))
+
+            var valLoss: Double?
+            let step = result.step
+            if (options.evalEvery > 0 && step % options.evalEvery == 0) || trainer.isFinished {
+                valLoss = try trainer.evaluate()
+            }
+            try log.append(MetricsRecord(step: step, trainLoss: result.loss, valLoss: valLoss,
+                                         lr: result.learningRate, tokensPerSecond: tokensPerSecond,
+                                         elapsedSeconds: elapsed()))
+            if let valLoss {
+                let isBest = valLoss < (record.bestValLoss ?? .infinity)
+                if isBest {
+                    record.bestValLoss = valLoss
+                    record.bestStep = step
+                }
+                observe(.evaluation(step: step, validationLoss: valLoss, isBest: isBest))
+                if isBest { try save(to: directory.best, elapsed: elapsed(), observe: observe) }
+            }
+            if (options.checkpointEvery > 0 && step % options.checkpointEvery == 0) || trainer.isFinished {
+                try saveLatest(elapsed: elapsed(), observe: observe)
+            }
+        }
+        return .finished(step: trainer.step)
+    }
+
+    private func saveLatest(elapsed: Double, observe: (Event) -> Void) throws {
+        try save(to: directory.latest, elapsed: elapsed, observe: observe)
+        lastCheckpoint = directory.latest
+    }
+
+    private func save(to path: String, elapsed: Double, observe: (Event) -> Void) throws {
+        record.elapsedSeconds = elapsed
+        let state = TrainingState(step: trainer.step, generatorState: trainer.generator.state,
+                                  dataPosition: trainer.step * trainer.options.gradAccum, configuration: try record.json())
+        try Checkpoint.save(trainer.model, to: path, details: details, trainingState: state,
+                            bosTokenId: bosTokenId, eosTokenId: eosTokenId, extraFiles: extraFiles)
+        observe(.checkpoint(path: path, step: trainer.step))
+    }
+
+    private func drawLossCurve() throws {
+        let records = try MetricsLog.read(URL(fileURLWithPath: directory.metrics))
+        guard !records.isEmpty else { return }
+        let svg = LossCurveSVG.render(records: records, title: "Swiftlet: \(URL(fileURLWithPath: directory.path).lastPathComponent)")
+        try Data(svg.utf8).write(to: URL(fileURLWithPath: directory.lossCurve), options: .atomic)
+    }
+}
+
+extension TrainingError {
+    /// The same error, naming the checkpoint that is still good.
+    func withCheckpoint(_ path: String?) -> TrainingError {
+        switch self {
+        case let .nonFiniteLoss(step, loss, _): return .nonFiniteLoss(step: step, loss: loss, checkpoint: path)
+        case let .nonFiniteGradient(step, _): return .nonFiniteGradient(step: step, checkpoint: path)
+        default: return self
+        }
+    }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    let (s, attoseconds) = duration.components
+    return Double(s) + Double(attoseconds) * 1e-18
+}

@@ -1,0 +1,179 @@
+import Foundation
+import GPT
+import Kernels
+import Tokenizer
+import Training
+
+/// Builds the training run that `pretrain` drives: a new one (preparing the corpus when needed) or a resumed one.
+struct RunSetup {
+    let run: TrainingRun
+    let summary: String
+
+    /// Defaults of a new run: sized to finish in a few minutes on two cores with the `tiny` preset.
+    static var newRunDefaults: TrainingOptions {
+        var o = TrainingOptions()
+        o.batchSize = 16
+        o.steps = 1500
+        o.learningRate = 1e-3
+        o.minLearningRate = 1e-4
+        o.warmupSteps = 100
+        o.weightDecay = 0.1
+        o.beta1 = 0.9
+        o.beta2 = 0.99
+        o.gradClip = 1
+        o.evalEvery = 250
+        o.evalBatches = 20
+        o.checkpointEvery = 500
+        return o
+    }
+
+    static func make(command: Train) throws -> RunSetup {
+        command.resume ? try resumed(command) : try fresh(command)
+    }
+
+    // MARK: - A new run
+
+    private static func fresh(_ command: Train) throws -> RunSetup {
+        let directory = RunDirectory(path: command.out)
+        try clearPreviousRun(directory, overwrite: command.overwrite)
+        let dataDirectory = try prepareData(command.data, runDirectory: command.out)
+        let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
+
+        let m = command.model
+        if let dropout = m.dropout, dropout != 0 {
+            throw TrainingError.invalidOption(option: "--dropout", message: "only 0 is supported so far (got \(dropout))")
+        }
+        let config = try GPTConfig.preset(named: m.preset, vocabSize: tokenizer.vocabularySize)
+            .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context)
+        var (options, _) = command.hyper.applied(to: newRunDefaults)
+        if command.hyper.lr != nil && command.hyper.minLr == nil { options.minLearningRate = options.learningRate / 10 }
+        options.context = config.context
+        if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
+
+        let (train, val) = try openTokens(dataDirectory, vocabularySize: config.vocabSize)
+        let model = try GPT(config: config, seed: options.seed)
+        let trainer = try Trainer(model: model, train: train, validation: val, options: options,
+                                  generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
+        let record = RunRecord(options: options, dataDirectory: dataDirectory)
+        let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
+                              dataDirectory: dataDirectory, preset: m.preset)
+        let params = model.layout.parameterCount
+        let summary = "new run in \(command.out): \(m.preset) preset, \(config.layers) layers, \(config.heads) heads, "
+            + "\(config.width) wide, context \(config.context), vocabulary \(config.vocabSize) "
+            + String(format: "(%.2fM parameters)", Double(params) / 1e6)
+            + "; \(train.count) training tokens; batch \(options.batchSize) x \(options.gradAccum) x \(options.context); "
+            + "\(options.steps) steps; seed \(options.seed); \(ThreadPool.shared.threadCount) threads"
+        return RunSetup(run: run, summary: summary)
+    }
+
+    /// A new run may not silently replace an old one.
+    private static func clearPreviousRun(_ directory: RunDirectory, overwrite: Bool) throws {
+        let fm = FileManager.default
+        let previous = [directory.latest, directory.best, directory.metrics, directory.lossCurve].filter { fm.fileExists(atPath: $0) }
+        guard !previous.isEmpty else { return }
+        guard overwrite else {
+            throw TrainingError.invalidOption(option: "--out", message: "\(directory.path) already holds a run "
+                + "(\(previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))); "
+                + "continue it with --resume or replace it with --overwrite")
+        }
+        for path in previous { try fm.removeItem(atPath: path) }
+    }
+
+    /// The prepared data directory: --data as given, or the corpus files prepared into OUT/data.
+    private static func prepareData(_ data: DataOptions, runDirectory: String) throws -> String {
+        if let dir = data.data {
+            if !data.corpora.isEmpty {
+                throw TrainingError.invalidOption(option: "--data", message: "give either --data or --corpus, not both")
+            }
+            return dir
+        }
+        guard let type = TokenizerTrainingOptions.ModelType(rawValue: data.tokenizerType) else {
+            throw TrainingError.invalidOption(option: "--tokenizer-type",
+                                              message: "'\(data.tokenizerType)' is not one of bpe, unigram, char, word")
+        }
+        var preparation = CorpusPreparation(corpora: data.corpora.isEmpty ? ["corpora/kjv.txt"] : data.corpora,
+                                            outputDirectory: runDirectory + "/data")
+        preparation.tokenizerOptions.modelType = type
+        preparation.tokenizerOptions.vocabularySize = data.vocabSize
+        preparation.valFraction = data.valFraction
+        preparation.threads = ThreadPool.shared.threadCount
+        preparation.log = { print($0) }
+        let result = try preparation.run()
+        print("\(result.reused ? "reused" : "prepared") \(result.outputDirectory): \(result.manifest.trainTokens) training and \(result.manifest.valTokens) validation tokens")
+        return result.outputDirectory
+    }
+
+    // MARK: - A resumed run
+
+    private static func resumed(_ command: Train) throws -> RunSetup {
+        let directory = RunDirectory(path: command.out)
+        guard FileManager.default.fileExists(atPath: directory.latest + "/" + Checkpoint.configFileName) else {
+            throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
+        }
+        let m = command.model
+        if m.layers != nil || m.heads != nil || m.width != nil || m.context != nil || m.dropout != nil {
+            throw TrainingError.invalidOption(option: "--resume", message: "the model's shape cannot change when resuming")
+        }
+        if !command.data.corpora.isEmpty {
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its data; --corpus cannot change it")
+        }
+        let loaded = try Checkpoint.load(from: directory.latest)
+        let statePath = directory.latest + "/" + Checkpoint.trainingStateFileName
+        guard let state = loaded.trainingState, let generator = SeededGenerator(state: state.generatorState) else {
+            throw CheckpointError.missingFile(path: statePath)
+        }
+        var record = try RunRecord.decode(state.configuration, path: statePath)
+        let (options, given) = command.hyper.applied(to: record.options)
+        record.options = options
+        let dataDirectory = command.data.data ?? record.dataDirectory
+        record.dataDirectory = dataDirectory
+        let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
+        guard tokenizer.vocabularySize == loaded.model.config.vocabSize else {
+            throw TrainingError.vocabularyMismatch(path: dataDirectory + "/tokenizer.model",
+                                                   maxId: tokenizer.vocabularySize - 1,
+                                                   vocabularySize: loaded.model.config.vocabSize)
+        }
+        let (train, val) = try openTokens(dataDirectory, vocabularySize: loaded.model.config.vocabSize)
+        let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
+                                  step: state.step, generator: generator)
+        let preset = loaded.hfConfig.swiftlet?.preset ?? "custom"
+        let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
+                              dataDirectory: dataDirectory, preset: preset)
+        var summary = "resuming \(command.out) at step \(state.step) of \(options.steps)"
+        if !given.isEmpty { summary += "; overriding \(given.joined(separator: ", "))" }
+        return RunSetup(run: run, summary: summary)
+    }
+
+    // MARK: - Shared
+
+    private static func openTokens(_ dataDirectory: String, vocabularySize: Int) throws -> (TokenFile, TokenFile?) {
+        let train = try TokenFile(path: dataDirectory + "/train.npy")
+        try checkIds(train, vocabularySize: vocabularySize)
+        let valPath = dataDirectory + "/val.npy"
+        var val: TokenFile?
+        if FileManager.default.fileExists(atPath: valPath) {
+            let file = try TokenFile(path: valPath)
+            if file.count > 0 {
+                try checkIds(file, vocabularySize: vocabularySize)
+                val = file
+            }
+        }
+        return (train, val)
+    }
+
+    private static func checkIds(_ file: TokenFile, vocabularySize: Int) throws {
+        var maxId: Int32 = 0
+        for i in 0..<file.count { maxId = max(maxId, file[i]) }
+        if Int(maxId) >= vocabularySize {
+            throw TrainingError.vocabularyMismatch(path: file.path, maxId: Int(maxId), vocabularySize: vocabularySize)
+        }
+    }
+
+    private static func makeRun(_ directory: RunDirectory, trainer: Trainer, record: RunRecord,
+                                tokenizer: SentencePieceTokenizer, dataDirectory: String, preset: String) throws -> TrainingRun {
+        let details = SwiftletDetails(preset: preset, notes: ["data": dataDirectory])
+        return try TrainingRun(directory: directory, trainer: trainer, record: record, details: details,
+                               extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: tokenizer.path))],
+                               bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init))
+    }
+}

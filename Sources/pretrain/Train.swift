@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import GPT
+import Kernels
+import TerminalUI
+import Training
+
+/// `pretrain` (the default subcommand): train a GPT language model on prepared token files or on corpus files.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a GPT language model (the default when no subcommand is given).",
+        discussion: """
+        With no arguments, prepares corpora/kjv.txt (the King James Bible, 4096-piece BPE) and trains a small \
+        model on it for a few minutes, writing checkpoints/default. The run directory holds latest/ (resume \
+        point), best/ (lowest validation loss), metrics.jsonl and loss.svg. Ctrl-C saves latest/ and stops; \
+        --resume continues exactly where it stopped.
+        """)
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var hyper: HyperparameterOptions
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Run directory.")
+    var out: String = "checkpoints/default"
+
+    @Flag(help: "Continue the run in --out from its latest checkpoint (options given now override the saved ones).")
+    var resume = false
+
+    @Flag(help: "Start a new run even if --out already holds one (it is replaced).")
+    var overwrite = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+    }
+
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)   // keep stdout lines in order with the progress on stderr
+        try reportingErrors {
+            ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
+            let setup = try RunSetup.make(command: self)
+            try drive(setup)
+        }
+    }
+
+    private func drive(_ setup: RunSetup) throws {
+        let run = setup.run
+        let trainer = run.trainer
+        let options = trainer.options
+        let progress = ProgressBar(total: options.steps, startStep: trainer.step, plainEvery: max(1, options.steps / 100))
+        progress.log(setup.summary)
+        if trainer.isFinished {
+            progress.log("the run in \(out) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
+            return
+        }
+        Interrupt.install()
+        let outcome = try run.run(shouldStop: { Interrupt.isRequested }) { event in
+            switch event {
+            case let .step(result, tokensPerSecond, _):
+                progress.update(step: result.step, fields: [
+                    ("loss", String(format: "%.4f", result.loss)),
+                    ("lr", String(format: "%.2e", result.learningRate)),
+                    ("tok/s", Self.compact(tokensPerSecond)),
+                ])
+            case let .evaluation(step, loss, isBest):
+                progress.log(String(format: "step %d: validation loss %.4f (perplexity %.2f)%@", step, loss, exp(loss),
+                                    isBest ? " best so far" : ""))
+            case .checkpoint:
+                break
+            }
+        }
+        progress.finish()
+        let record = run.record
+        let best = record.bestValLoss.map { String(format: "best validation loss %.4f at step %d", $0, record.bestStep ?? 0) }
+            ?? "no validation data"
+        switch outcome {
+        case let .finished(step):
+            print("finished \(step) steps in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
+            print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
+        case let .stopped(step):
+            printError("stopped at step \(step): saved \(run.directory.latest); continue with: pretrain --resume --out \(out)")
+            throw ExitCode(130)
+        }
+    }
+
+    /// 21345 -> "21.3k".
+    static func compact(_ value: Double) -> String {
+        value >= 1000 ? String(format: "%.1fk", value / 1000) : String(format: "%.0f", value)
+    }
+}
+
+/// Where the tokens come from.
+struct DataOptions: ParsableArguments {
+    @Option(help: "A directory prepared by `pretrain prepare` (tokenizer.model, train.npy, val.npy).")
+    var data: String?
+
+    @Option(name: .customLong("corpus"), help: "Corpus text file(s) to prepare into OUT/data first (default: corpora/kjv.txt).")
+    var corpora: [String] = []
+
+    @Option(help: "Tokenizer type when preparing: bpe, unigram, char or word.")
+    var tokenizerType: String = "bpe"
+
+    @Option(help: "Tokenizer vocabulary size when preparing.")
+    var vocabSize: Int = 4096
+
+    @Option(help: "Fraction of the corpus (its end) kept for validation when preparing.")
+    var valFraction: Double = 0.1
+}
+
+/// The model's shape: a preset and overrides.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Model preset: tiny (4 layers, 4 heads, 128 wide, context 64), small (6, 6, 384, 256) or gpt2 (12, 12, 768, 1024).")
+    var preset: String = "tiny"
+    @Option(help: "Transformer blocks (overrides the preset).") var layers: Int?
+    @Option(help: "Attention heads (must divide --width).") var heads: Int?
+    @Option(help: "Embedding width.") var width: Int?
+    @Option(help: "Context length in tokens (the model's and the training windows').") var context: Int?
+    @Option(help: "Dropout probability (only 0 is supported so far).") var dropout: Float?
+}
+
+/// Optimisation settings; nil means "the default" for a new run and "as saved" for a resumed one.
+struct HyperparameterOptions: ParsableArguments {
+    @Option(help: "Sequences per micro-batch (default 16).") var batchSize: Int?
+    @Option(help: "Micro-batches accumulated per optimizer step (default 1).") var gradAccum: Int?
+    @Option(help: "Optimizer steps (default 1500).") var steps: Int?
+    @Option(help: "Peak learning rate (default 1e-3).") var lr: Double?
+    @Option(help: "Learning rate at the end of the cosine decay (default lr / 10).") var minLr: Double?
+    @Option(help: "Linear warm-up steps (default 100).") var warmupSteps: Int?
+    @Option(help: "AdamW weight decay on 2-D weights (default 0.1).") var weightDecay: Double?
+    @Option(help: "AdamW beta1 (default 0.9).") var beta1: Double?
+    @Option(help: "AdamW beta2 (default 0.99).") var beta2: Double?
+    @Option(help: "Global gradient-norm clip, 0 for none (default 1).") var gradClip: Double?
+    @Option(help: "Evaluate every N steps, 0 for only at the end (default 250).") var evalEvery: Int?
+    @Option(help: "Validation batches per evaluation (default 20).") var evalBatches: Int?
+    @Option(help: "Save latest/ every N steps, 0 for only at the end (default 500).") var checkpointEvery: Int?
+    @Option(help: "Random seed (default: random, printed).") var seed: UInt64?
+
+    /// `base` with every option given on the command line applied; the names of those options.
+    func applied(to base: TrainingOptions) -> (TrainingOptions, [String]) {
+        var o = base
+        var given: [String] = []
+        func set<T>(_ value: T?, _ name: String, _ key: WritableKeyPath<TrainingOptions, T>) {
+            if let value { o[keyPath: key] = value; given.append(name) }
+        }
+        set(batchSize, "--batch-size", \.batchSize)
+        set(gradAccum, "--grad-accum", \.gradAccum)
+        set(steps, "--steps", \.steps)
+        set(lr, "--lr", \.learningRate)
+        set(minLr, "--min-lr", \.minLearningRate)
+        set(warmupSteps, "--warmup-steps", \.warmupSteps)
+        set(weightDecay, "--weight-decay", \.weightDecay)
+        set(beta1, "--beta1", \.beta1)
+        set(beta2, "--beta2", \.beta2)
+        set(gradClip, "--grad-clip", \.gradClip)
+        set(evalEvery, "--eval-every", \.evalEvery)
+        set(evalBatches, "--eval-batches", \.evalBatches)
+        set(checkpointEvery, "--checkpoint-every", \.checkpointEvery)
+        set(seed, "--seed", \.seed)
+        return (o, given)
+    }
+}

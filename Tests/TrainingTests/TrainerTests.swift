@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+import GPT
+@testable import Training
+
+/// A very small model and a synthetic token stream, so that whole training runs take well under a second.
+private struct TinySetup {
+    let directory: URL
+    let train: TokenFile
+    let val: TokenFile
+    let config = GPTConfig(layers: 2, heads: 2, width: 16, context: 8, vocabSize: 23)
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // A learnable stream: a noisy counter modulo the vocabulary.
+        var generator = SeededGenerator(seed: 7)
+        let ids = (0..<3000).map { i in Int32((i + Int(generator.next() % 3 == 0 ? 5 : 0)) % 23) }
+        try TokenFileWriter.write(Array(ids[..<2700]), to: directory.appendingPathComponent("train.npy").path, dtype: .uint16)
+        try TokenFileWriter.write(Array(ids[2700...]), to: directory.appendingPathComponent("val.npy").path, dtype: .uint16)
+        train = try TokenFile(path: directory.appendingPathComponent("train.npy").path)
+        val = try TokenFile(path: directory.appendingPathComponent("val.npy").path)
+    }
+
+    func options(steps: Int, batch: Int = 3, accum: Int = 1) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.batchSize = batch
+        o.gradAccum = accum
+        o.context = 8
+        o.steps = steps
+        o.learningRate = 3e-3
+        o.minLearningRate = 3e-4
+        o.warmupSteps = 2
+        o.evalEvery = 3
+        o.evalBatches = 2
+        o.checkpointEvery = 0
+        o.seed = 11
+        return o
+    }
+
+    func trainer(_ options: TrainingOptions) throws -> Trainer {
+        try Trainer(model: try GPT(config: config, seed: 5), train: train, validation: val, options: options)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: directory) }
+}
+
+@Suite struct TrainerTests {
+    @Test func lossFallsOnALearnableStream() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        var options = setup.options(steps: 60)
+        options.learningRate = 1e-2
+        options.minLearningRate = 1e-3
+        let trainer = try setup.trainer(options)
+        let before = try #require(try trainer.evaluate())
+        var losses: [Double] = []
+        while !trainer.isFinished { losses.append(try trainer.runStep().loss) }
+        let after = try #require(try trainer.evaluate())
+        #expect(losses.count == 60)
+        #expect(after < before - 0.5, "validation loss \(before) -> \(after)")
+    }
+
+    /// k micro-batches of B rows draw the same windows as one batch of k*B rows, so one optimizer step must
+    /// give the same loss and the same parameters (up to float summation order).
+    @Test func gradientAccumulationEqualsOneLargerBatch() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let accumulated = try setup.trainer(setup.options(steps: 2, batch: 2, accum: 3))
+        let large = try setup.trainer(setup.options(steps: 2, batch: 6, accum: 1))
+        for _ in 0..<2 {
+            let a = try accumulated.runStep(), b = try large.runStep()
+            #expect(abs(a.loss - b.loss) <= 1e-5 * abs(b.loss))
+            #expect(abs(a.gradientNorm - b.gradientNorm) <= 1e-4 * b.gradientNorm)
+        }
+        let p = accumulated.model.parameters, q = large.model.parameters
+        var worst: Float = 0
+        for i in 0..<p.count { worst = max(worst, abs(p.pointer[i] - q.pointer[i])) }
+        #expect(worst < 1e-5, "largest parameter difference \(worst)")
+    }
+
+    /// Stopping after N steps, saving, loading and continuing gives bit-identical losses to 2N steps straight:
+    /// the checkpoint holds everything a step depends on (parameters, AdamW moments, step, generator state).
+    @Test func resumeContinuesBitForBit() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let options = setup.options(steps: 12)
+        let straight = try setup.trainer(options)
+        var straightLosses: [Double] = []
+        while !straight.isFinished { straightLosses.append(try straight.runStep().loss) }
+
+        let first = try setup.trainer(options)
+        let run = try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent("run").path),
+                                  trainer: first, record: RunRecord(options: options, dataDirectory: setup.directory.path),
+                                  details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        var steps = 0
+        let outcome = try run.run(shouldStop: { steps == 6 }) { event in if case .step = event { steps += 1 } }
+        #expect(outcome == .stopped(step: 6))
+
+        let loaded = try Checkpoint.load(from: run.directory.latest)
+        let state = try #require(loaded.trainingState)
+        let resumed = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
+                                  step: state.step, generator: try #require(SeededGenerator(state: state.generatorState)))
+        var resumedLosses: [Double] = []
+        while !resumed.isFinished { resumedLosses.append(try resumed.runStep().loss) }
+        #expect(resumedLosses == Array(straightLosses[6...]))
+        let metrics = try MetricsLog.read(URL(fileURLWithPath: run.directory.metrics))
+        #expect(metrics.map(\.step) == Array(1...6))
+        #expect(metrics.compactMap(\.trainLoss) == Array(straightLosses[..<6]))
+        #expect(metrics.filter { $0.valLoss != nil }.map(\.step) == [3, 6])
+    }
+
+    @Test func aRunWritesBestLatestMetricsAndACurve() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        var options = setup.options(steps: 9)
+        options.checkpointEvery = 4
+        let run = try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent("run").path),
+                                  trainer: try setup.trainer(options),
+                                  record: RunRecord(options: options, dataDirectory: setup.directory.path),
+                                  details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        var checkpoints: [Int] = []
+        var evaluations: [Int] = []
+        let outcome = try run.run { event in
+            if case let .checkpoint(path, step) = event, path == run.directory.latest { checkpoints.append(step) }
+            if case let .evaluation(step, _, _) = event { evaluations.append(step) }
+        }
+        #expect(outcome == .finished(step: 9))
+        #expect(checkpoints == [4, 8, 9])
+        #expect(evaluations == [3, 6, 9])
+        let best = try Checkpoint.load(from: run.directory.best)
+        let record = try RunRecord.decode(try #require(best.trainingState).configuration, path: "best")
+        #expect(record.bestStep == best.trainingState?.step)
+        #expect(try String(contentsOfFile: run.directory.lossCurve, encoding: .utf8).hasPrefix("<svg"))
+        #expect(try RunDirectory.resolveCheckpoint(run.directory.path, prefer: .best) == run.directory.best)
+    }
+
+    /// A NaN in the weights makes the loss NaN: the step is refused, named, and the parameters stay as they were.
+    @Test func nonFiniteLossStopsTheRunAndNamesTheStep() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let options = setup.options(steps: 5)
+        let trainer = try setup.trainer(options)
+        let run = try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent("run").path),
+                                  trainer: trainer, record: RunRecord(options: options, dataDirectory: setup.directory.path),
+                                  details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        var steps = 0
+        _ = try run.run(shouldStop: { steps == 2 }) { event in if case .step = event { steps += 1 } }
+        let saved = Array(trainer.model.parameters.buffer)
+        trainer.model.parameters.pointer[0] = .nan
+        #expect {
+            _ = try run.run()
+        } throws: { error in
+            guard case let .nonFiniteLoss(step, _, checkpoint) = error as? TrainingError else { return false }
+            return step == 3 && checkpoint == run.directory.latest
+        }
+        #expect(trainer.step == 2)
+        let onDisk = try Checkpoint.load(from: run.directory.latest)
+        #expect(Array(onDisk.model.parameters.buffer) == saved)
+    }
+
+    @Test func impossibleOptionsAreRefusedByName() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        var o = setup.options(steps: 5)
+        o.batchSize = 0
+        #expect(throws: TrainingError.invalidOption(option: "--batch-size", message: "must be at least 1 (got 0)")) {
+            _ = try setup.trainer(o)
+        }
+        o = setup.options(steps: 5)
+        o.context = 9
+        #expect(throws: TrainingError.invalidOption(option: "--context", message: "9 is longer than the model's context of 8 positions")) {
+            _ = try setup.trainer(o)
+        }
+        o = setup.options(steps: 5)
+        o.context = 8
+        let short = setup.directory.appendingPathComponent("short.npy").path
+        try TokenFileWriter.write([1, 2, 3], to: short, dtype: .uint16)
+        #expect(throws: TrainingError.dataTooShort(path: short, tokens: 3, needed: 9)) {
+            _ = try Trainer(model: try GPT(config: setup.config, seed: 1), train: try TokenFile(path: short),
+                            validation: nil, options: o)
+        }
+    }
+}
