@@ -11,8 +11,8 @@
 ///
 /// The first KC step writes C (or adds to it when accumulating) and adds the bias; later steps add.
 /// Threads split M into blocks of equal numbers of MR panels (a multiple of the thread count), so each core
-/// keeps its own A block in its own L2 and the shared packed B is read by both; when M has too few panels
-/// to feed every thread, the N panels are split as well.
+/// keeps its own A block in its own L2 and the shared packed B is read by both; when M has too few blocks
+/// for 4 tasks a thread, the N panels are split as well.
 enum GEMMBlocked {
     static let kcMax = 256
     static let mcMax = 144   // MR multiple: 144 x 256 floats = 144 KiB of packed A
@@ -46,8 +46,11 @@ enum GEMMBlocked {
             while jc < n {
                 let nc = min(ncStep, n - jc)
                 let nPanels = ceilDiv(nc, nr)
-                // Too few M blocks for the threads: split the N panels too.
-                let nSplit = mBlocks >= threads ? 1 : min(nPanels, ceilDiv(threads, mBlocks))
+                // With several threads, at least 4 tasks a thread (so a thread the OS delays is made up for
+                // by the others): when M has too few blocks, split the N panels too (A is then packed once
+                // per part, cheap next to the part's product).
+                let nSplit = threads == 1 || mBlocks >= 4 * threads
+                    ? 1 : max(1, min(nPanels / 2, ceilDiv(4 * threads, mBlocks)))
                 var pc = 0
                 while pc < k {
                     let kc = min(kcStep, k - pc)

@@ -8,86 +8,74 @@ enum GEMMSmall {
 
     /// C[m, n] (=|+=) op(A)[m, k] · B[k, n] (+ bias), B stored [k, n] (not transposed).
     /// op(A)[i, p] = a[i * aRowStride + p * aStepStride].
+    ///
+    /// Each thread owns a range of columns and walks down the rows of B through it, four rows a pass:
+    /// c_i[cols] += a_i[p] B[p, cols] + ... + a_i[p+3] B[p+3, cols]. Every row of B is read as long contiguous
+    /// segments (up to 8 KiB, which the hardware prefetchers follow), and the rows of C being summed (at most
+    /// 4 x 8 KiB) stay in cache.
     static func timesMatrix(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRowStride: Int, aStepStride: Int,
                             b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                             bias: UnsafePointer<Float>?, accumulate: Bool, pool: ThreadPool) {
-        // Column chunks of 128 floats: 512 contiguous bytes of each row of B per step.
-        let tiles = ceilDiv(n, 128)
-        pool.parallelFor(tiles, minimumChunk: max(1, 16_384 / max(1, k))) { range in
-            for tile in range {
-                let j0 = tile * 128
-                let width = min(128, n - j0)
+        let groups = ceilDiv(n, 16)   // columns are handed out 16 at a time
+        pool.parallelFor(groups, minimumChunk: max(1, 2048 / k)) { range in
+            let end = min(n, range.upperBound * 16)
+            var j0 = range.lowerBound * 16
+            while j0 < end {
+                let width = min(2048, end - j0)
                 for i in 0..<m {
-                    let aRow = a + i * aRowStride
-                    let cRow = c + i * ldc + j0
-                    if width == 128 {
-                        columns128(k: k, a: aRow, aStride: aStepStride, b: b + j0, ldb: ldb, c: cRow,
-                                   bias: bias.map { $0 + j0 }, accumulate: accumulate)
-                    } else {
-                        columnsAny(width: width, k: k, a: aRow, aStride: aStepStride, b: b + j0, ldb: ldb,
-                                   c: cRow, bias: bias.map { $0 + j0 }, accumulate: accumulate)
+                    let row = c + i * ldc + j0
+                    for j in 0..<width {
+                        let start: Float = bias?[j0 + j] ?? 0
+                        row[j] = accumulate ? row[j] + start : start
                     }
                 }
+                var p = 0
+                while p + 4 <= k {
+                    let b0 = b + p * ldb + j0
+                    for i in 0..<m {
+                        let ai = a + i * aRowStride + p * aStepStride
+                        addFourScaledRows(c + i * ldc + j0, count: width,
+                                          ai[0], b0, ai[aStepStride], b0 + ldb,
+                                          ai[2 * aStepStride], b0 + 2 * ldb, ai[3 * aStepStride], b0 + 3 * ldb)
+                    }
+                    p += 4
+                }
+                while p < k {
+                    let bp = b + p * ldb + j0
+                    for i in 0..<m {
+                        let x = a[i * aRowStride + p * aStepStride]
+                        let row = c + i * ldc + j0
+                        for j in 0..<width { row[j] += x * bp[j] }
+                    }
+                    p += 1
+                }
+                j0 += width
             }
         }
     }
 
-    /// c[0..<128] (=|+=) sum_p a[p*aStride] * b[p*ldb + 0..<128] (+ bias): 8 SIMD16 accumulators.
-    @inline(never)
-    static func columns128(k: Int, a: UnsafePointer<Float>, aStride: Int, b: UnsafePointer<Float>, ldb: Int,
-                           c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool) {
-        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
-        var s4 = SIMD16<Float>(), s5 = SIMD16<Float>(), s6 = SIMD16<Float>(), s7 = SIMD16<Float>()
-        var row = UnsafeRawPointer(b)
-        var pa = a
-        let rowBytes = ldb * 4
-        for _ in 0..<k {
-            let x = SIMD16<Float>(repeating: pa.pointee)
-            s0 = s0.addingProduct(x, row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self))
-            s1 = s1.addingProduct(x, row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-            s2 = s2.addingProduct(x, row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self))
-            s3 = s3.addingProduct(x, row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
-            s4 = s4.addingProduct(x, row.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self))
-            s5 = s5.addingProduct(x, row.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self))
-            s6 = s6.addingProduct(x, row.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self))
-            s7 = s7.addingProduct(x, row.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self))
-            row += rowBytes
-            pa += aStride
-        }
-        let out = UnsafeMutableRawPointer(c)
-        @inline(__always) func put(_ v: Int, _ sum: SIMD16<Float>) {
-            var s = sum
-            if let bias { s += UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: v * 64, as: SIMD16<Float>.self) }
-            if accumulate { s += out.loadUnaligned(fromByteOffset: v * 64, as: SIMD16<Float>.self) }
-            out.storeBytes(of: s, toByteOffset: v * 64, as: SIMD16<Float>.self)
-        }
-        put(0, s0); put(1, s1); put(2, s2); put(3, s3); put(4, s4); put(5, s5); put(6, s6); put(7, s7)
-    }
-
-    /// The same for fewer than 128 columns (the last tile): SIMD16 steps, then single floats.
-    static func columnsAny(width: Int, k: Int, a: UnsafePointer<Float>, aStride: Int, b: UnsafePointer<Float>,
-                           ldb: Int, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool) {
+    /// y[0..<count] += x0 r0 + x1 r1 + x2 r2 + x3 r3 (rows r of B), SIMD16 steps then single floats.
+    @inline(__always)
+    static func addFourScaledRows(_ y: UnsafeMutablePointer<Float>, count: Int,
+                                  _ x0: Float, _ r0: UnsafePointer<Float>, _ x1: Float, _ r1: UnsafePointer<Float>,
+                                  _ x2: Float, _ r2: UnsafePointer<Float>, _ x3: Float, _ r3: UnsafePointer<Float>) {
+        let v0 = SIMD16<Float>(repeating: x0), v1 = SIMD16<Float>(repeating: x1)
+        let v2 = SIMD16<Float>(repeating: x2), v3 = SIMD16<Float>(repeating: x3)
+        let out = UnsafeMutableRawPointer(y)
+        let p0 = UnsafeRawPointer(r0), p1 = UnsafeRawPointer(r1), p2 = UnsafeRawPointer(r2), p3 = UnsafeRawPointer(r3)
         var j = 0
-        while j + 16 <= width {
-            var s = SIMD16<Float>()
-            var row = UnsafeRawPointer(b + j)
-            var pa = a
-            for _ in 0..<k {
-                s = s.addingProduct(SIMD16<Float>(repeating: pa.pointee), row.loadUnaligned(as: SIMD16<Float>.self))
-                row += ldb * 4
-                pa += aStride
-            }
-            let out = UnsafeMutableRawPointer(c + j)
-            if let bias { s += UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD16<Float>.self) }
-            if accumulate { s += out.loadUnaligned(as: SIMD16<Float>.self) }
-            out.storeBytes(of: s, as: SIMD16<Float>.self)
+        while j + 16 <= count {
+            let o = j * 4
+            var s = out.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            s = s.addingProduct(v0, p0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+            s = s.addingProduct(v1, p1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+            s = s.addingProduct(v2, p2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+            s = s.addingProduct(v3, p3.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+            out.storeBytes(of: s, toByteOffset: o, as: SIMD16<Float>.self)
             j += 16
         }
-        while j < width {
-            var s: Float = 0
-            for p in 0..<k { s += a[p * aStride] * b[p * ldb + j] }
-            if let bias { s += bias[j] }
-            c[j] = accumulate ? c[j] + s : s
+        while j < count {
+            y[j] += x0 * r0[j] + x1 * r1[j] + x2 * r2[j] + x3 * r3[j]
             j += 1
         }
     }

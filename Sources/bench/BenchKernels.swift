@@ -29,7 +29,8 @@ struct BenchKernels: ParsableCommand {
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else {
+        let parts = threads.split(separator: ",", omittingEmptySubsequences: false)
+        guard !parts.isEmpty, threadCounts.count == parts.count, threadCounts.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--threads must be a comma-separated list of positive integers, got '\(threads)'")
         }
         for shape in shapes where GEMMShape(shape) == nil {

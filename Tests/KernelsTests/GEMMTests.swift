@@ -75,10 +75,11 @@ import Testing
     }
 
     /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR),
-    /// sizes just over the blocks (k = 257 > KC = 256, m = 150 > MC = 144, n = 4097 > NC = 4096), several KC steps.
+    /// sizes just over the blocks (k = 257 > KC = 256, m = 150 > MC = 144, n = 4097 > NC = 4096, n = 2100 over the
+    /// small-M path's 2048-column block), several KC steps.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 257),
-        (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2),
+        (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2), (2, 2100, 6),
     ]
 
     /// Every transposition, with both micro-tile widths (6x16 for AVX2, 6x32 for AVX-512; both run anywhere).
