@@ -20,6 +20,9 @@ let package = Package(
     targets: [
         .target(name: "Kernels", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .executableTarget(name: "bench", dependencies: [
+            "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: releaseFlags),
     ],
     swiftLanguageModes: [.v5]
 )
