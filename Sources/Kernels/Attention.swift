@@ -142,8 +142,7 @@ public final class CausalSelfAttention {
                                 c: s.o + i0 * hp, ldc: hp, columns: hp)
         }
         for t in 0..<time {
-            let dst = out + (b * time + t) * c + h * hs, src = s.o + t * hp
-            for d in 0..<hs { dst[d] = src[d] }
+            LayerVector.scaledCopy(out + (b * time + t) * c + h * hs, s.o + t * hp, hs, scale: 1)
         }
     }
 
@@ -166,23 +165,19 @@ public final class CausalSelfAttention {
             m = LayerVector.maximum(m, x)
         }
         let maximum = LayerVector.max(m)
-        var sum = Vector16()
+        // Plain loops (widened by the vectoriser, exp inlined): exps of the valid scores, exact zeros after.
+        for j in 0..<valid { row[j] = LayerVector.exp(row[j] - maximum) }
+        for j in valid..<columns { row[j] = 0 }
+        var s0 = Vector16(), s1 = Vector16()
         j = 0
-        while j < columns {
-            var e = LayerVector.exp(LayerVector.load(row + j) - maximum)
-            if j + 16 > valid {
-                e *= LayerVector.keepFirst(Swift.max(0, valid - j), table: LayerVector.onesThenZeros)
-            }
-            sum += e
-            LayerVector.store(e, row + j)
-            j += 16
+        while j + 32 <= valid {
+            s0 += LayerVector.load(row + j)
+            s1 += LayerVector.load(row + j + 16)
+            j += 32
         }
-        let inverse = 1 / LayerVector.sum(sum)
-        j = 0
-        while j < valid {
-            LayerVector.store(LayerVector.load(row + j) * inverse, row + j)
-            j += 16
-        }
+        while j < valid { s0 += LayerVector.load(row + j); j += 16 }   // zeros past `valid` add nothing
+        let inverse = 1 / LayerVector.sum(s0 + s1)
+        for j in 0..<valid { row[j] *= inverse }
     }
 
     // MARK: - Backward
@@ -213,10 +208,9 @@ public final class CausalSelfAttention {
             let dst = s.dout + t * hp
             if t < time {
                 let g = dout + (b * time + t) * c + h * hs, o = out + (b * time + t) * c + h * hs
-                var dot: Float = 0
-                for d in 0..<hs { dst[d] = g[d]; dot += g[d] * o[d] }
+                LayerVector.scaledCopy(dst, g, hs, scale: 1)
                 for d in hs..<hp { dst[d] = 0 }
-                s.rowDot[t] = dot
+                s.rowDot[t] = LayerVector.dot(g, o, hs)
             } else {
                 dst.update(repeating: 0, count: hp)
                 s.rowDot[t] = 0
@@ -259,11 +253,9 @@ public final class CausalSelfAttention {
         for t in 0..<time {
             let row = dqkv + (b * time + t) * 3 * c + h * hs
             let dq = s.o + t * hp, dk = s.dk + t * hp, dv = s.dv + t * hp
-            if accumulate {
-                for d in 0..<hs { row[d] += scale * dq[d]; row[c + d] += dk[d]; row[2 * c + d] += dv[d] }
-            } else {
-                for d in 0..<hs { row[d] = scale * dq[d]; row[c + d] = dk[d]; row[2 * c + d] = dv[d] }
-            }
+            LayerVector.scaledCopy(row, dq, hs, scale: scale, accumulate: accumulate)
+            LayerVector.scaledCopy(row + c, dk, hs, scale: 1, accumulate: accumulate)
+            LayerVector.scaledCopy(row + 2 * c, dv, hs, scale: 1, accumulate: accumulate)
         }
     }
 
@@ -276,8 +268,7 @@ public final class CausalSelfAttention {
         for t in 0..<tp {
             let d0 = dst + t * hp
             if t < time {
-                let src = qkv + (b * time + t) * 3 * c + part * c + h * hs
-                for d in 0..<hs { d0[d] = scale * src[d] }
+                LayerVector.scaledCopy(d0, qkv + (b * time + t) * 3 * c + part * c + h * hs, hs, scale: scale)
                 for d in hs..<hp { d0[d] = 0 }
             } else {
                 d0.update(repeating: 0, count: hp)
@@ -290,8 +281,21 @@ public final class CausalSelfAttention {
                                   part: Int, h: Int, time: Int, tp: Int) {
         let c = channels, hs = headSize, hp = paddedHead
         for d in hs..<hp { (dst + d * tp).update(repeating: 0, count: tp) }
-        for t in 0..<time {
-            let src = qkv + (b * time + t) * 3 * c + part * c + h * hs
+        let rowStride = 3 * c
+        let base = qkv + b * time * rowStride + part * c + h * hs
+        // 16 positions at a time: 16 strided loads fill one vector, stored contiguously along t.
+        var t0 = 0
+        while t0 + 16 <= time {
+            let src = base + t0 * rowStride
+            for d in 0..<hs {
+                var v = Vector16()
+                for l in 0..<16 { v[l] = src[l * rowStride + d] }
+                LayerVector.store(v, dst + d * tp + t0)
+            }
+            t0 += 16
+        }
+        for t in t0..<time {
+            let src = base + t * rowStride
             for d in 0..<hs { dst[d * tp + t] = src[d] }
         }
         for d in 0..<hs { (dst + d * tp + time).update(repeating: 0, count: tp - time) }

@@ -1,6 +1,6 @@
 /// The register-blocked product behind every attention matmul: a 6 x 16 output tile
 ///   C[r, 0..<16] = sum_{k in kRange} A(r, k) * B[k, 0..<16]        r in 0..<6
-/// with A(r, k) = a[r * rowStride + k * kStride] (A read row-wise, kStride = 1, or transposed, rowStride = 1)
+/// with A(r, k) = a[r * rowStride + k * kStride]: A read row-wise (kStride = 1) or transposed (rowStride = 1)
 /// and B rows of stride ldb. C is overwritten.
 ///
 /// Sized for AVX2 (this machine exposes no AVX-512): the six SIMD16 accumulators are twelve ymm registers,
@@ -15,19 +15,36 @@ enum AttentionTile {
                          c: UnsafeMutablePointer<Float>, ldc: Int) {
         var c0 = Vector16(), c1 = Vector16(), c2 = Vector16()
         var c3 = Vector16(), c4 = Vector16(), c5 = Vector16()
-        let rs = rowStride
-        var pa = a + kRange.lowerBound * kStride
         var pb = b + kRange.lowerBound * ldb
-        for _ in kRange {
-            let bv = LayerVector.load(pb)
-            c0 = c0.addingProduct(Vector16(repeating: pa[0]), bv)
-            c1 = c1.addingProduct(Vector16(repeating: pa[rs]), bv)
-            c2 = c2.addingProduct(Vector16(repeating: pa[2 * rs]), bv)
-            c3 = c3.addingProduct(Vector16(repeating: pa[3 * rs]), bv)
-            c4 = c4.addingProduct(Vector16(repeating: pa[4 * rs]), bv)
-            c5 = c5.addingProduct(Vector16(repeating: pa[5 * rs]), bv)
-            pa += kStride
-            pb += ldb
+        if kStride == 1 {
+            // A row-wise: six row pointers indexed by k.
+            let rs = rowStride
+            let a0 = a, a1 = a + rs, a2 = a + 2 * rs, a3 = a + 3 * rs, a4 = a + 4 * rs, a5 = a + 5 * rs
+            for k in kRange {
+                let bv = LayerVector.load(pb)
+                c0 = c0.addingProduct(Vector16(repeating: a0[k]), bv)
+                c1 = c1.addingProduct(Vector16(repeating: a1[k]), bv)
+                c2 = c2.addingProduct(Vector16(repeating: a2[k]), bv)
+                c3 = c3.addingProduct(Vector16(repeating: a3[k]), bv)
+                c4 = c4.addingProduct(Vector16(repeating: a4[k]), bv)
+                c5 = c5.addingProduct(Vector16(repeating: a5[k]), bv)
+                pb += ldb
+            }
+        } else {
+            // A transposed (rowStride 1): the six scalars of step k are contiguous.
+            precondition(rowStride == 1)
+            var pa = a + kRange.lowerBound * kStride
+            for _ in kRange {
+                let bv = LayerVector.load(pb)
+                c0 = c0.addingProduct(Vector16(repeating: pa[0]), bv)
+                c1 = c1.addingProduct(Vector16(repeating: pa[1]), bv)
+                c2 = c2.addingProduct(Vector16(repeating: pa[2]), bv)
+                c3 = c3.addingProduct(Vector16(repeating: pa[3]), bv)
+                c4 = c4.addingProduct(Vector16(repeating: pa[4]), bv)
+                c5 = c5.addingProduct(Vector16(repeating: pa[5]), bv)
+                pa += kStride
+                pb += ldb
+            }
         }
         LayerVector.store(c0, c); LayerVector.store(c1, c + ldc)
         LayerVector.store(c2, c + 2 * ldc); LayerVector.store(c3, c + 3 * ldc)

@@ -125,4 +125,29 @@ enum LayerVector {
     /// Multiplier keeping lanes 0..<k (k in 0...16) and zeroing the rest.
     @inline(__always)
     static func keepFirst(_ k: Int, table: UnsafeMutablePointer<Float>) -> Vector16 { load(table + 16 - k) }
+
+    /// dst[i] = scale * src[i] (or dst[i] += scale * src[i] when accumulating), i < n.
+    @inline(__always)
+    static func scaledCopy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int, scale: Float,
+                           accumulate: Bool = false) {
+        var i = 0
+        if accumulate {
+            while i + 16 <= n { store(load(dst + i) + scale * load(src + i), dst + i); i += 16 }
+            while i < n { dst[i] += scale * src[i]; i += 1 }
+        } else {
+            while i + 16 <= n { store(scale * load(src + i), dst + i); i += 16 }
+            while i < n { dst[i] = scale * src[i]; i += 1 }
+        }
+    }
+
+    /// sum_i a[i] * b[i], i < n.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Vector16()
+        var i = 0
+        while i + 16 <= n { acc = acc.addingProduct(load(a + i), load(b + i)); i += 16 }
+        var s = sum(acc)
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
 }

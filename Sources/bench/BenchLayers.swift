@@ -32,6 +32,7 @@ struct BenchLayers: ParsableCommand {
 
     func run() throws {
         let counts = parsedThreads ?? [1]
+        var fmaPeak: (timing: LayerTiming, gflops: Double, gflopsCPU: Double)?
         let report = LayerReport(json: json)
         if !json {
             print("Layer kernels, small shape: B=\(LayerShape.batch) T=\(LayerShape.time) C=\(LayerShape.channels) heads=\(LayerShape.heads) vocab=\(LayerShape.vocab)")
@@ -41,7 +42,14 @@ struct BenchLayers: ParsableCommand {
             let bandwidth = measureReadBandwidth(pool: pool)
             report.line(name: "read_bandwidth", threads: n, timing: bandwidth.timing,
                         extra: [("gbps", bandwidth.gbps), ("gbps_cpu", bandwidth.gbpsCPU)])
+            if n == 1 {
+                let peak = measureFMAPeak()
+                report.line(name: "fma_peak_reference", threads: 1, timing: peak.timing,
+                            extra: [("gflops", peak.gflops), ("gflops_cpu", peak.gflopsCPU)])
+                fmaPeak = peak
+            }
             LayerBenchmarks(pool: pool, threads: n, bandwidth: bandwidth.gbps, bandwidthCPU: bandwidth.gbpsCPU,
+                            fmaPeak: fmaPeak?.gflops, fmaPeakCPU: fmaPeak?.gflopsCPU,
                             report: report, only: only).runAll()
             pool.shutdown()
         }
@@ -122,6 +130,44 @@ fileprivate func measure(_ body: () -> Void) -> LayerTiming {
     return LayerTiming(wall: walls[walls.count / 2], cpu: cpus[cpus.count / 2])
 }
 
+/// The compute reference: the attention's register block (6 x 16 floats of SIMD16 accumulators, 12 FMAs per
+/// step) on L1-resident operands, one thread: what this core sustains for that instruction mix right now.
+fileprivate func measureFMAPeak() -> (timing: LayerTiming, gflops: Double, gflopsCPU: Double) {
+    let kc = 256, reps = 2000
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: 6 * kc), b = UnsafeMutablePointer<Float>.allocate(capacity: 16 * kc)
+    let c = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+    defer { a.deallocate(); b.deallocate(); c.deallocate() }
+    a.initialize(repeating: 1e-3, count: 6 * kc)
+    b.initialize(repeating: 1e-3, count: 16 * kc)
+    c.initialize(repeating: 0, count: 16)
+    let timing = measure {
+        for _ in 0..<reps { fmaTile(a, b, c, kc) }
+    }
+    let flops = Double(reps * kc * 6 * 16 * 2)
+    return (timing, flops / (timing.wall * 1e6), flops / (timing.cpu * 1e6))
+}
+
+@inline(never)
+fileprivate func fmaTile(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ kc: Int) {
+    var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
+    var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    for _ in 0..<kc {
+        let bv = pb.loadUnaligned(as: SIMD16<Float>.self)
+        c0 = c0.addingProduct(SIMD16<Float>(repeating: pa[0]), bv)
+        c1 = c1.addingProduct(SIMD16<Float>(repeating: pa[1]), bv)
+        c2 = c2.addingProduct(SIMD16<Float>(repeating: pa[2]), bv)
+        c3 = c3.addingProduct(SIMD16<Float>(repeating: pa[3]), bv)
+        c4 = c4.addingProduct(SIMD16<Float>(repeating: pa[4]), bv)
+        c5 = c5.addingProduct(SIMD16<Float>(repeating: pa[5]), bv)
+        pa += 6
+        pb += 64
+    }
+    let sum = (c0 + c1) + (c2 + c3) + (c4 + c5) + UnsafeRawPointer(c).loadUnaligned(as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(c).storeBytes(of: sum, as: SIMD16<Float>.self)
+}
+
 /// The memory-bandwidth reference: a SIMD16 read-sum over a 256 MiB buffer, split over the pool.
 fileprivate func measureReadBandwidth(pool: ThreadPool) -> (timing: LayerTiming, gbps: Double, gbpsCPU: Double) {
     let count = 256 << 20 / 4
@@ -152,6 +198,8 @@ fileprivate struct LayerBenchmarks {
     let threads: Int
     let bandwidth: Double
     let bandwidthCPU: Double
+    let fmaPeak: Double?
+    let fmaPeakCPU: Double?
     let report: LayerReport
     let only: String?
 
@@ -253,9 +301,13 @@ fileprivate struct LayerBenchmarks {
         for (name, timing, products) in [("attention_forward", forward, 2.0), ("attention_backward", backward, 4.0),
                                          ("attention_forward_backward", both, 6.0)] {
             // gflops_cpu is per thread (CPU time summed over the threads).
-            report.line(name: name, threads: threads, timing: timing,
-                        extra: [("gflops", products * productFlops / (timing.wall * 1e6)),
-                                ("gflops_cpu", products * productFlops / (timing.cpu * 1e6))])
+            let gflops = products * productFlops / (timing.wall * 1e6)
+            let gflopsCPU = products * productFlops / (timing.cpu * 1e6)
+            var extra = [("gflops", gflops), ("gflops_cpu", gflopsCPU)]
+            if threads == 1, let fmaPeak, let fmaPeakCPU {
+                extra += [("peak_ratio", gflops / fmaPeak), ("peak_ratio_cpu", gflopsCPU / fmaPeakCPU)]
+            }
+            report.line(name: name, threads: threads, timing: timing, extra: extra)
         }
         }
 
