@@ -8,15 +8,16 @@ import Synchronization
 ///   backward: dV = P^T dO;  dP = dO V^T;  dS = P * (dP - D), D_i = sum_j P_ij dP_ij = dO_i . O_i
 ///             dQ = s dS K;  dK = s dS^T Q
 ///
-/// Saved for the backward: the probabilities P, [B, heads, Tp, Tp] with Tp = T rounded up to 32 (only the
-/// lower triangle, padded to 8-row tiles, is meaningful): maxBatch * heads * Tp^2 * 4 bytes, 12.6 MB at
-/// B=8, T=256, 6 heads. Keeping P instead of the row log-sum-exp saves recomputing S and its exps.
+/// Saved for the backward: the probabilities P, [B, heads, Tp, Tp] with Tp = T rounded up to whole 6-row tiles
+/// and then to 16 (only the lower triangle, padded to the tiles, is meaningful): maxBatch * heads * Tp^2 * 4
+/// bytes, 14.2 MB at B=8, T=256 (Tp=272), 6 heads. Keeping P instead of the row log-sum-exp saves recomputing
+/// S and its exps in the backward.
 ///
 /// Blocking: one (batch, head) is one unit of work; each worker thread gathers that head's Q (pre-scaled by s),
 /// K, V (and K^T, V^T, dO) into contiguous zero-padded scratch of its own (Tp x hsp, hsp = hs rounded up to
 /// 16; 64 KB each at T=256, hs=64, so a head's K/V stay in L2 while all its query tiles pass), then runs
-/// 8-row tiles through `AttentionTile` (8 x 32 register-blocked SIMD16 products). Query tile i0..i0+7 only
-/// touches key columns below i0+8 (rounded up to 16): the masked half is skipped, and the entries of P and dS
+/// 6-row tiles through `AttentionTile` (6 x 16 register-blocked SIMD16 products). Query tile i0..i0+5 only
+/// touches key columns below i0+6 (rounded up to 16): the masked half is skipped, and the entries of P and dS
 /// above the diagonal inside a tile are stored as zeros so the tile products can run over whole tiles.
 public final class CausalSelfAttention {
     public let maxBatch: Int
@@ -27,7 +28,7 @@ public final class CausalSelfAttention {
     let pool: ThreadPool
 
     let paddedHead: Int          // hsp: hs rounded up to 16
-    let paddedMaxTime: Int       // maxTime rounded up to 32
+    let paddedMaxTime: Int       // paddedStride(maxTime)
     let probabilities: UnsafeMutablePointer<Float>
     let probabilitiesCount: Int
     let workers: Int
@@ -47,14 +48,14 @@ public final class CausalSelfAttention {
         self.headSize = channels / heads
         self.pool = pool
         paddedHead = (headSize + 15) / 16 * 16
-        paddedMaxTime = (maxTime + 31) / 32 * 32
+        paddedMaxTime = CausalSelfAttention.paddedStride(maxTime)
         probabilitiesCount = maxBatch * heads * paddedMaxTime * paddedMaxTime
         probabilities = .allocate(capacity: probabilitiesCount)
         probabilities.initialize(repeating: 0, count: probabilitiesCount)
         workers = pool.threadCount
         let tp = paddedMaxTime, hp = paddedHead
-        // q, k, v, dO, O/dQ, dK, dV: [Tp, hsp]; K^T, V^T: [hsp, Tp]; dS: [Tp, Tp]; dP tile [8, Tp]; D [Tp].
-        workspaceFloats = 9 * tp * hp + tp * tp + 8 * tp + tp
+        // q, k, v, dO, O/dQ, dK, dV: [Tp, hsp]; K^T, V^T: [hsp, Tp]; dS: [Tp, Tp]; dP tile [6, Tp]; D [Tp].
+        workspaceFloats = 9 * tp * hp + tp * tp + AttentionTile.rows * tp + tp
         workspace = .allocate(capacity: workers * workspaceFloats)
         workspace.initialize(repeating: 0, count: workers * workspaceFloats)
     }
@@ -66,6 +67,16 @@ public final class CausalSelfAttention {
 
     public var allocatedBytes: Int { (probabilitiesCount + workers * workspaceFloats) * MemoryLayout<Float>.size }
 
+    /// Rows of a query tile (the register block of `AttentionTile`).
+    private let R = AttentionTile.rows
+
+    /// Row stride of P and the scratch at sequence length `time`: T rounded up to whole tiles, then to 16
+    /// columns, so every tile's last 16-column block stays inside the row.
+    static func paddedStride(_ time: Int) -> Int {
+        let r = AttentionTile.rows
+        return ((time + r - 1) / r * r + 15) / 16 * 16
+    }
+
     /// One worker's scratch, carved out of `workspace`.
     struct Scratch {
         let q, k, v, dout, o, dk, dv, kT, vT, ds, tile, rowDot: UnsafeMutablePointer<Float>
@@ -73,7 +84,7 @@ public final class CausalSelfAttention {
             let block = tp * hp
             q = base; k = q + block; v = k + block; dout = v + block; o = dout + block
             dk = o + block; dv = dk + block; kT = dv + block; vT = kT + block
-            ds = vT + block; tile = ds + tp * tp; rowDot = tile + 8 * tp
+            ds = vT + block; tile = ds + tp * tp; rowDot = tile + AttentionTile.rows * tp
         }
     }
 
@@ -110,8 +121,8 @@ public final class CausalSelfAttention {
     private func forwardHead(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, b: Int, h: Int,
                              time: Int, s: Scratch) {
         let c = channels, hs = headSize, hp = paddedHead
-        let tp = (time + 31) / 32 * 32
-        let tiles = (time + 7) / 8
+        let tp = CausalSelfAttention.paddedStride(time)
+        let tiles = (time + R - 1) / R
         let scale = 1 / Float(hs).squareRoot()
         let p = probabilityBlock(b, h, tp: tp)
         // Gather Q (scaled), K^T and V of this head, zero-padded to [tp, hp] / [hp, tp].
@@ -119,20 +130,19 @@ public final class CausalSelfAttention {
         gather(s.v, from: qkv, b: b, part: 2, h: h, time: time, tp: tp, scale: 1)
         gatherTransposed(s.kT, from: qkv, b: b, part: 1, h: h, time: time, tp: tp)
         for tile in 0..<tiles {
-            let i0 = tile * 8
-            let columns = (i0 + 8 + 15) / 16 * 16
+            let i0 = tile * R
+            let columns = (i0 + R + 15) / 16 * 16
             let rowsP = p + i0 * tp
-            // S[i0..<i0+8, 0..<columns] = Qs K^T
-            AttentionTile.rows8(a: s.q + i0 * hp, rowStride: hp, kStride: 1, b: s.kT, ldb: tp, kRange: 0..<hp,
+            // S[i0..<i0+6, 0..<columns] = Qs K^T
+            AttentionTile.rows6(a: s.q + i0 * hp, rowStride: hp, kStride: 1, b: s.kT, ldb: tp, kRange: 0..<hp,
                                 c: rowsP, ldc: tp, columns: columns)
-            for r in 0..<8 { softmaxRow(rowsP + r * tp, query: i0 + r, time: time, columns: columns) }
-            // O[i0..<i0+8, :] = P V over keys 0..<min(i0+8, T)
-            AttentionTile.rows8(a: rowsP, rowStride: tp, kStride: 1, b: s.v, ldb: hp, kRange: 0..<min(i0 + 8, time),
+            for r in 0..<R { softmaxRow(rowsP + r * tp, query: i0 + r, time: time, columns: columns) }
+            // O[i0..<i0+6, :] = P V over keys 0..<min(i0+6, T)
+            AttentionTile.rows6(a: rowsP, rowStride: tp, kStride: 1, b: s.v, ldb: hp, kRange: 0..<min(i0 + R, time),
                                 c: s.o + i0 * hp, ldc: hp, columns: hp)
         }
         for t in 0..<time {
-            let dst = out + (b * time + t) * c + h * hs, src = s.o + t * hp
-            for d in 0..<hs { dst[d] = src[d] }
+            LayerVector.scaledCopy(out + (b * time + t) * c + h * hs, s.o + t * hp, hs, scale: 1)
         }
     }
 
@@ -144,32 +154,30 @@ public final class CausalSelfAttention {
             row.update(repeating: 0, count: columns)
             return
         }
-        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let valid = i + 1
         var m = Vector16(repeating: -.infinity)
         var j = 0
-        while j + 16 <= valid { m = pointwiseMax(m, LayerVector.load(row + j)); j += 16 }
+        while j + 16 <= valid { m = LayerVector.maximum(m, LayerVector.load(row + j)); j += 16 }
         if j < valid {
-            var x = LayerVector.load(row + j)
-            x.replace(with: -.infinity, where: lanes .>= Int32(valid - j))
-            m = pointwiseMax(m, x)
+            // Lanes at or past `valid` become -inf (adding -inf to a finite score).
+            let x = LayerVector.load(row + j)
+                + LayerVector.load(LayerVector.zerosThenNegativeInfinity + 16 - (valid - j))
+            m = LayerVector.maximum(m, x)
         }
-        let maximum = m.max()
-        var sum = Vector16()
+        let maximum = LayerVector.max(m)
+        // Plain loops (widened by the vectoriser, exp inlined): exps of the valid scores, exact zeros after.
+        for j in 0..<valid { row[j] = LayerVector.exp(row[j] - maximum) }
+        for j in valid..<columns { row[j] = 0 }
+        var s0 = Vector16(), s1 = Vector16()
         j = 0
-        while j < columns {
-            var e = LayerVector.exp(LayerVector.load(row + j) - maximum)
-            if j + 16 > valid { e.replace(with: 0, where: lanes .>= Int32(valid - j)) }
-            sum += e
-            LayerVector.store(e, row + j)
-            j += 16
+        while j + 32 <= valid {
+            s0 += LayerVector.load(row + j)
+            s1 += LayerVector.load(row + j + 16)
+            j += 32
         }
-        let inverse = 1 / sum.sum()
-        j = 0
-        while j < valid {
-            LayerVector.store(LayerVector.load(row + j) * inverse, row + j)
-            j += 16
-        }
+        while j < valid { s0 += LayerVector.load(row + j); j += 16 }   // zeros past `valid` add nothing
+        let inverse = 1 / LayerVector.sum(s0 + s1)
+        for j in 0..<valid { row[j] *= inverse }
     }
 
     // MARK: - Backward
@@ -188,8 +196,8 @@ public final class CausalSelfAttention {
                               qkv: UnsafePointer<Float>, out: UnsafePointer<Float>, b: Int, h: Int, time: Int,
                               accumulate: Bool, s: Scratch) {
         let c = channels, hs = headSize, hp = paddedHead
-        let tp = (time + 31) / 32 * 32
-        let tiles = (time + 7) / 8
+        let tp = CausalSelfAttention.paddedStride(time)
+        let tiles = (time + R - 1) / R
         let scale = 1 / Float(hs).squareRoot()
         let p = probabilityBlock(b, h, tp: tp)
         gather(s.q, from: qkv, b: b, part: 0, h: h, time: time, tp: tp, scale: scale)
@@ -200,24 +208,22 @@ public final class CausalSelfAttention {
             let dst = s.dout + t * hp
             if t < time {
                 let g = dout + (b * time + t) * c + h * hs, o = out + (b * time + t) * c + h * hs
-                var dot: Float = 0
-                for d in 0..<hs { dst[d] = g[d]; dot += g[d] * o[d] }
+                LayerVector.scaledCopy(dst, g, hs, scale: 1)
                 for d in hs..<hp { dst[d] = 0 }
-                s.rowDot[t] = dot
+                s.rowDot[t] = LayerVector.dot(g, o, hs)
             } else {
                 dst.update(repeating: 0, count: hp)
                 s.rowDot[t] = 0
             }
         }
-        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         for tile in 0..<tiles {
-            let i0 = tile * 8
-            let columns = (i0 + 8 + 15) / 16 * 16
-            // dP[i0..<i0+8, 0..<columns] = dO V^T
-            AttentionTile.rows8(a: s.dout + i0 * hp, rowStride: hp, kStride: 1, b: s.vT, ldb: tp, kRange: 0..<hp,
+            let i0 = tile * R
+            let columns = (i0 + R + 15) / 16 * 16
+            // dP[i0..<i0+6, 0..<columns] = dO V^T
+            AttentionTile.rows6(a: s.dout + i0 * hp, rowStride: hp, kStride: 1, b: s.vT, ldb: tp, kRange: 0..<hp,
                                 c: s.tile, ldc: tp, columns: columns)
             // dS = P * (dP - D) for j <= i, 0 above the diagonal and on padding queries
-            for r in 0..<8 {
+            for r in 0..<R {
                 let i = i0 + r
                 let dsRow = s.ds + i * tp, pRow = p + i * tp, dpRow = s.tile + r * tp
                 if i >= time { dsRow.update(repeating: 0, count: columns); continue }
@@ -225,31 +231,31 @@ public final class CausalSelfAttention {
                 var j = 0
                 while j < columns {
                     var v = LayerVector.load(pRow + j) * (LayerVector.load(dpRow + j) - dot)
-                    if j + 16 > i { v.replace(with: 0, where: lanes .> Int32(i - j)) }
+                    if j + 16 > i + 1 {
+                        v *= LayerVector.keepFirst(Swift.max(0, i + 1 - j), table: LayerVector.onesThenZeros)
+                    }
                     LayerVector.store(v, dsRow + j)
                     j += 16
                 }
             }
-            // dQ/s [i0..<i0+8, :] = dS K over keys 0..<min(i0+8, T)
-            AttentionTile.rows8(a: s.ds + i0 * tp, rowStride: tp, kStride: 1, b: s.k, ldb: hp,
-                                kRange: 0..<min(i0 + 8, time), c: s.o + i0 * hp, ldc: hp, columns: hp)
+            // dQ/s [i0..<i0+6, :] = dS K over keys 0..<min(i0+6, T)
+            AttentionTile.rows6(a: s.ds + i0 * tp, rowStride: tp, kStride: 1, b: s.k, ldb: hp,
+                                kRange: 0..<min(i0 + R, time), c: s.o + i0 * hp, ldc: hp, columns: hp)
         }
         for tile in 0..<tiles {
-            let j0 = tile * 8
-            // dK[j0..<j0+8, :] = dS^T Qs and dV[j0..<j0+8, :] = P^T dO, over queries j0..<T
-            AttentionTile.rows8(a: s.ds + j0, rowStride: 1, kStride: tp, b: s.q, ldb: hp, kRange: j0..<time,
+            let j0 = tile * R
+            // dK[j0..<j0+6, :] = dS^T Qs and dV[j0..<j0+6, :] = P^T dO, over queries j0..<T
+            AttentionTile.rows6(a: s.ds + j0, rowStride: 1, kStride: tp, b: s.q, ldb: hp, kRange: j0..<time,
                                 c: s.dk + j0 * hp, ldc: hp, columns: hp)
-            AttentionTile.rows8(a: p + j0, rowStride: 1, kStride: tp, b: s.dout, ldb: hp, kRange: j0..<time,
+            AttentionTile.rows6(a: p + j0, rowStride: 1, kStride: tp, b: s.dout, ldb: hp, kRange: j0..<time,
                                 c: s.dv + j0 * hp, ldc: hp, columns: hp)
         }
         for t in 0..<time {
             let row = dqkv + (b * time + t) * 3 * c + h * hs
             let dq = s.o + t * hp, dk = s.dk + t * hp, dv = s.dv + t * hp
-            if accumulate {
-                for d in 0..<hs { row[d] += scale * dq[d]; row[c + d] += dk[d]; row[2 * c + d] += dv[d] }
-            } else {
-                for d in 0..<hs { row[d] = scale * dq[d]; row[c + d] = dk[d]; row[2 * c + d] = dv[d] }
-            }
+            LayerVector.scaledCopy(row, dq, hs, scale: scale, accumulate: accumulate)
+            LayerVector.scaledCopy(row + c, dk, hs, scale: 1, accumulate: accumulate)
+            LayerVector.scaledCopy(row + 2 * c, dv, hs, scale: 1, accumulate: accumulate)
         }
     }
 
@@ -262,8 +268,7 @@ public final class CausalSelfAttention {
         for t in 0..<tp {
             let d0 = dst + t * hp
             if t < time {
-                let src = qkv + (b * time + t) * 3 * c + part * c + h * hs
-                for d in 0..<hs { d0[d] = scale * src[d] }
+                LayerVector.scaledCopy(d0, qkv + (b * time + t) * 3 * c + part * c + h * hs, hs, scale: scale)
                 for d in hs..<hp { d0[d] = 0 }
             } else {
                 d0.update(repeating: 0, count: hp)
@@ -276,8 +281,21 @@ public final class CausalSelfAttention {
                                   part: Int, h: Int, time: Int, tp: Int) {
         let c = channels, hs = headSize, hp = paddedHead
         for d in hs..<hp { (dst + d * tp).update(repeating: 0, count: tp) }
-        for t in 0..<time {
-            let src = qkv + (b * time + t) * 3 * c + part * c + h * hs
+        let rowStride = 3 * c
+        let base = qkv + b * time * rowStride + part * c + h * hs
+        // 16 positions at a time: 16 strided loads fill one vector, stored contiguously along t.
+        var t0 = 0
+        while t0 + 16 <= time {
+            let src = base + t0 * rowStride
+            for d in 0..<hs {
+                var v = Vector16()
+                for l in 0..<16 { v[l] = src[l * rowStride + d] }
+                LayerVector.store(v, dst + d * tp + t0)
+            }
+            t0 += 16
+        }
+        for t in t0..<time {
+            let src = base + t * rowStride
             for d in 0..<hs { dst[d * tp + t] = src[d] }
         }
         for d in 0..<hs { (dst + d * tp + time).update(repeating: 0, count: tp - time) }

@@ -24,8 +24,13 @@ public enum CrossEntropy {
                 x.update(repeating: 0, count: vocab)
                 return 0
             }
-            let (maximum, sum) = maxAndSumOfExps(UnsafePointer(x), vocab)
-            let loss = Float(Double(maximum) + log(Double(sum)) - Double(x[target]))
+            // Pass 1: the maximum. Pass 2: x <- exp(x - max) in place. Pass 3: their sum. Pass 4: the gradient,
+            // scaled in place. The row (32 KB at V = 8192) stays in L1/L2 between the passes.
+            let maximum = rowMaximum(UnsafePointer(x), vocab)
+            let logitOfTarget = x[target]
+            for i in 0..<vocab { x[i] = LayerVector.exp(x[i] - maximum) }
+            let sum = rowSum(UnsafePointer(x), vocab)
+            let loss = Float(Double(maximum) + log(Double(sum)) - Double(logitOfTarget))
             losses[row] = loss
             if w == 0 {
                 x.update(repeating: 0, count: vocab)
@@ -33,15 +38,7 @@ public enum CrossEntropy {
             }
             let scale = w * gradientScale
             let factor = scale / sum
-            var i = 0
-            while i + 16 <= vocab {
-                LayerVector.store(LayerVector.exp(LayerVector.load(x + i) - maximum) * factor, x + i)
-                i += 16
-            }
-            if i < vocab {
-                let e = LayerVector.exp(tail(UnsafePointer(x), from: i, count: vocab) - maximum) * factor
-                for j in i..<vocab { x[j] = e[j - i] }
-            }
+            for i in 0..<vocab { x[i] *= factor }
             x[target] -= scale
             return Double(w) * Double(loss)
         }
@@ -82,35 +79,50 @@ public enum CrossEntropy {
         }
     }
 
-    /// The lanes x[from..<count] of a short tail, padded with -inf (whose exps are masked to 0 by the callers).
-    @inline(__always)
-    private static func tail(_ x: UnsafePointer<Float>, from: Int, count: Int) -> Vector16 {
-        var v = Vector16(repeating: -.infinity)
-        for j in from..<count { v[j - from] = x[j] }
-        return v
+    /// (max_v x[v], sum_v exp(x[v] - max)) without writing x: exps of 512-element blocks go through a stack
+    /// buffer (an elementwise loop the vectoriser widens), then are summed with SIMD16 accumulators.
+    private static func maxAndSumOfExps(_ x: UnsafePointer<Float>, _ vocab: Int) -> (Float, Float) {
+        let maximum = rowMaximum(x, vocab)
+        let block = 512
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { buffer in
+            let e = buffer.baseAddress!
+            var sum: Float = 0
+            var start = 0
+            while start < vocab {
+                let n = min(block, vocab - start)
+                for i in 0..<n { e[i] = LayerVector.exp(x[start + i] - maximum) }
+                sum += rowSum(UnsafePointer(e), n)
+                start += n
+            }
+            return (maximum, sum)
+        }
     }
 
-    /// (max_v x[v], sum_v exp(x[v] - max)).
     @inline(__always)
-    private static func maxAndSumOfExps(_ x: UnsafePointer<Float>, _ vocab: Int) -> (Float, Float) {
-        var m = Vector16(repeating: -.infinity)
+    private static func rowMaximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m0 = Vector16(repeating: -.infinity), m1 = m0
         var i = 0
-        while i + 16 <= vocab { m = pointwiseMax(m, LayerVector.load(x + i)); i += 16 }
-        var maximum = m.max()
-        while i < vocab { maximum = max(maximum, x[i]); i += 1 }
-        var s0 = Vector16(), s1 = Vector16()
-        i = 0
-        while i + 32 <= vocab {
-            s0 += LayerVector.exp(LayerVector.load(x + i) - maximum)
-            s1 += LayerVector.exp(LayerVector.load(x + i + 16) - maximum)
+        while i + 32 <= n {
+            m0 = LayerVector.maximum(m0, LayerVector.load(x + i))
+            m1 = LayerVector.maximum(m1, LayerVector.load(x + i + 16))
             i += 32
         }
-        while i + 16 <= vocab { s0 += LayerVector.exp(LayerVector.load(x + i) - maximum); i += 16 }
-        if i < vocab {
-            let lanes = vocab - i
-            let e = LayerVector.exp(tail(x, from: i, count: vocab) - maximum)
-            for j in 0..<lanes { s1[j] += e[j] }
+        var m = LayerVector.max(LayerVector.maximum(m0, m1))
+        while i < n { m = x[i] > m ? x[i] : m; i += 1 }
+        return m
+    }
+
+    @inline(__always)
+    private static func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s0 = Vector16(), s1 = Vector16()
+        var i = 0
+        while i + 32 <= n {
+            s0 += LayerVector.load(x + i)
+            s1 += LayerVector.load(x + i + 16)
+            i += 32
         }
-        return (maximum, (s0 + s1).sum())
+        var s = LayerVector.sum(s0 + s1)
+        while i < n { s += x[i]; i += 1 }
+        return s
     }
 }

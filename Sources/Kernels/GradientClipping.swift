@@ -47,7 +47,7 @@ public enum GradientClipping {
                 acc1 += b * b
                 i += 32
             }
-            var block = Double((acc0 + acc1).sum())
+            var block = Double(LayerVector.sum(acc0 + acc1))
             while i < end { block += Double(x[i]) * Double(x[i]); i += 1 }
             total += block
             start = end

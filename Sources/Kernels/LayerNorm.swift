@@ -25,7 +25,7 @@ public enum LayerNorm {
                     s2 += d * d
                     i += 16
                 }
-                var t1 = s1.sum(), t2 = s2.sum()
+                var t1 = LayerVector.sum(s1), t2 = LayerVector.sum(s2)
                 while i < c { let d = x[i] - shift; t1 += d; t2 += d * d; i += 1 }
                 let m1 = t1 / Float(c)
                 let variance = max(0, t2 / Float(c) - m1 * m1)
@@ -87,7 +87,7 @@ public enum LayerNorm {
             LayerVector.store(LayerVector.load(db + i) + d, db + i)
             i += 16
         }
-        var tg = sg.sum(), tgx = sgx.sum()
+        var tg = LayerVector.sum(sg), tgx = LayerVector.sum(sgx)
         while i < c {
             let xhat = (x[i] - mu) * r
             let g = dy[i] * weight[i]

@@ -22,7 +22,7 @@ enum LayerVector {
     /// result is finite and positive (e^-87 ~ 1.6e-38); callers that need an exact 0 mask it themselves.
     @inline(__always)
     static func exp(_ x: Vector16) -> Vector16 {
-        let clamped = x.clamped(lowerBound: Vector16(repeating: -87), upperBound: Vector16(repeating: 88))
+        let clamped = minimum(maximum(x, Vector16(repeating: -87)), Vector16(repeating: 88))
         // Round to nearest by the 1.5 * 2^23 trick: after the add, the low mantissa bits hold n itself.
         let shifted = clamped * 1.442_695_04 + 12_582_912
         let n = shifted - 12_582_912
@@ -41,13 +41,113 @@ enum LayerVector {
         return p * unsafeBitCast(bits, to: Vector16.self)
     }
 
+    /// The same e^x on one Float, for plain loops that LLVM's loop vectoriser widens (every operation is a
+    /// select, multiply-add or integer op, so a loop over memory becomes 8-lane ymm code). The SIMD16 `exp`
+    /// above is for values already in registers; in streaming loops this scalar spelling compiles better.
+    @inline(__always)
+    static func exp(_ x: Float) -> Float {
+        let clamped = x < -87 ? -87 : (x > 88 ? 88 : x)
+        let shifted = clamped * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        var f = clamped - n * 0.693_359_375
+        f = f + n * 2.121_944_4e-4
+        var p: Float = 1.0 / 720
+        p = p * f + 1.0 / 120
+        p = p * f + 1.0 / 24
+        p = p * f + 1.0 / 6
+        p = p * f + 0.5
+        p = p * f + 1
+        p = p * f + 1
+        let bits = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
+        return p * Float(bitPattern: bits)
+    }
+
+    /// tanh(x) = 1 - 2 / (e^{2x} + 1); saturates cleanly to +-1.
+    @inline(__always)
+    static func tanh(_ x: Float) -> Float {
+        1 - 2 / (exp(x + x) + 1)
+    }
+
     /// tanh(x) = 1 - 2 / (e^{2x} + 1); saturates cleanly to +-1.
     @inline(__always)
     static func tanh(_ x: Vector16) -> Vector16 {
         1 - 2 / (exp(x + x) + 1)
     }
 
-    /// Horizontal sum.
+    // The standard library's pointwiseMax/Min, .max(), .sum() and SIMD-mask `replace` compile to per-lane
+    // loops through the stack here; these spellings compile to vmaxps / vminps / shuffles.
+
     @inline(__always)
-    static func sum(_ v: Vector16) -> Float { v.sum() }
+    static func maximum(_ a: Vector16, _ b: Vector16) -> Vector16 {
+        var r = a
+        for i in 0..<16 { r[i] = a[i] > b[i] ? a[i] : b[i] }
+        return r
+    }
+
+    @inline(__always)
+    static func minimum(_ a: Vector16, _ b: Vector16) -> Vector16 {
+        var r = a
+        for i in 0..<16 { r[i] = a[i] < b[i] ? a[i] : b[i] }
+        return r
+    }
+
+    /// Horizontal sum by halving.
+    @inline(__always)
+    static func sum(_ v: Vector16) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        let c = b.lowHalf + b.highHalf
+        return c[0] + c[1]
+    }
+
+    /// Horizontal maximum.
+    @inline(__always)
+    static func max(_ v: Vector16) -> Float {
+        var m = v[0]
+        for i in 1..<16 { m = m > v[i] ? m : v[i] }
+        return m
+    }
+
+    /// 16 ones then 16 zeros: `keepFirst(k)` loads lanes (1 for lane < k, 0 after), for k in 0...16.
+    static let onesThenZeros: UnsafeMutablePointer<Float> = {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+        for i in 0..<32 { p[i] = i < 16 ? 1 : 0 }
+        return p
+    }()
+
+    /// 16 zeros then 16 -inf: `negativeInfinityFrom(k)` is 0 for lane < k and -inf after.
+    static let zerosThenNegativeInfinity: UnsafeMutablePointer<Float> = {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+        for i in 0..<32 { p[i] = i < 16 ? 0 : -.infinity }
+        return p
+    }()
+
+    /// Multiplier keeping lanes 0..<k (k in 0...16) and zeroing the rest.
+    @inline(__always)
+    static func keepFirst(_ k: Int, table: UnsafeMutablePointer<Float>) -> Vector16 { load(table + 16 - k) }
+
+    /// dst[i] = scale * src[i] (or dst[i] += scale * src[i] when accumulating), i < n.
+    @inline(__always)
+    static func scaledCopy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int, scale: Float,
+                           accumulate: Bool = false) {
+        var i = 0
+        if accumulate {
+            while i + 16 <= n { store(load(dst + i) + scale * load(src + i), dst + i); i += 16 }
+            while i < n { dst[i] += scale * src[i]; i += 1 }
+        } else {
+            while i + 16 <= n { store(scale * load(src + i), dst + i); i += 16 }
+            while i < n { dst[i] = scale * src[i]; i += 1 }
+        }
+    }
+
+    /// sum_i a[i] * b[i], i < n.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Vector16()
+        var i = 0
+        while i + 16 <= n { acc = acc.addingProduct(load(a + i), load(b + i)); i += 16 }
+        var s = sum(acc)
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
 }

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Swiftlet benchmarks: speeds measured against a reference in the same run.",
-        subcommands: [BenchKernels.self, BenchEncode.self])
+        abstract: "Swiftlet benchmarks (build with -c release): speeds measured against a reference in the same run.",
+        subcommands: [BenchKernels.self, BenchLayers.self, BenchEncode.self])
 }
