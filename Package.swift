@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "CSentencePiece",
                 cxxSettings: [.unsafeFlags(["-O2"])],
                 linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]),
-        .target(name: "Tokenizer", dependencies: ["CSentencePiece"], swiftSettings: releaseFlags),
+        .target(name: "Tokenizer", dependencies: ["CSentencePiece", "Kernels"], swiftSettings: releaseFlags),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
 
         .target(name: "Training", dependencies: ["Tokenizer", "Kernels"], swiftSettings: releaseFlags),
