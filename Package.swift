@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "CSentencePiece",
                 cxxSettings: [.unsafeFlags(["-O2"])],
                 linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]),
-        .target(name: "Tokenizer", dependencies: ["CSentencePiece"], swiftSettings: releaseFlags),
+        .target(name: "Tokenizer", dependencies: ["CSentencePiece", "Kernels"], swiftSettings: releaseFlags),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
 
         // Cache-blocked SIMD kernels (GEMM, layer forward/backward pairs, AdamW) and the thread pool.

@@ -19,7 +19,12 @@ void SetMinLogLevel(int v);   // exported by libsentencepiece, not declared in D
 }
 }
 
-struct spm_processor { sentencepiece::SentencePieceProcessor sp; };
+struct spm_processor {
+    sentencepiece::SentencePieceProcessor sp;
+    // True when a line's ids are the concatenation of the ids of its space-led segments ("a", " b", " c"),
+    // so that segments may be cached (see segments_are_independent).
+    bool segment_cache = false;
+};
 struct spm_ids { std::vector<int> v; };
 struct spm_pieces { std::vector<std::string> v; };
 
@@ -51,6 +56,94 @@ static int from_status(const sentencepiece::util::Status &status, char **error) 
     return SPM_ERROR;
 }
 
+// --- Reading the few fields of the serialized ModelProto that decide whether caching is exact. ---
+// sentencepiece_model.proto: ModelProto { pieces = 1; trainer_spec = 2; normalizer_spec = 3; }
+// TrainerSpec { model_type = 3 (UNIGRAM 1, BPE 2, WORD 3, CHAR 4; default UNIGRAM) }
+// NormalizerSpec { name = 1; add_dummy_prefix = 3 (default true); remove_extra_whitespaces = 4 (default true) }
+namespace {
+struct ProtoReader {
+    const unsigned char *p, *end;
+    bool ok = true;
+    uint64_t varint() {
+        uint64_t v = 0;
+        for (int shift = 0; shift < 64 && p < end; shift += 7) {
+            unsigned char b = *p++;
+            v |= uint64_t(b & 0x7F) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        ok = false;
+        return 0;
+    }
+    // Calls field(number, wire_type, reader-of-length-delimited-payload, varint value) for each field.
+    template <typename F> void each(F field) {
+        while (ok && p < end) {
+            uint64_t key = varint();
+            int number = int(key >> 3), wire = int(key & 7);
+            if (wire == 0) { uint64_t v = varint(); field(number, wire, std::string_view(), v); }
+            else if (wire == 2) {
+                uint64_t n = varint();
+                if (!ok || n > uint64_t(end - p)) { ok = false; return; }
+                field(number, wire, std::string_view(reinterpret_cast<const char *>(p), n), 0);
+                p += n;
+            } else if (wire == 5) { p += 4; }
+            else if (wire == 1) { p += 8; }
+            else { ok = false; return; }
+            if (p > end) { ok = false; return; }
+        }
+    }
+};
+
+ProtoReader reader(std::string_view bytes) {
+    auto *b = reinterpret_cast<const unsigned char *>(bytes.data());
+    return ProtoReader{b, b + bytes.size()};
+}
+
+// Segments are independent when: the model is BPE, CHAR or WORD (UNIGRAM's Viterbi sums float scores over the
+// whole line, so a split could flip a near tie); normalization is identity with no dummy prefix and spaces
+// kept (so " b" normalizes alone as it does inside the line); and no piece holds the space mark U+2581
+// anywhere but at its start (so no piece, merge or user-defined symbol spans two segments).
+bool segments_are_independent(const sentencepiece::SentencePieceProcessor &sp) {
+    std::string serialized = sp.serialized_model_proto();
+    int model_type = 1;
+    std::string normalizer_name;
+    bool add_dummy_prefix = true, remove_extra_whitespaces = true;
+    ProtoReader top = reader(serialized);
+    top.each([&](int number, int wire, std::string_view payload, uint64_t) {
+        if (number == 2 && wire == 2) {
+            ProtoReader trainer = reader(payload);
+            trainer.each([&](int n, int w, std::string_view, uint64_t v) { if (n == 3 && w == 0) model_type = int(v); });
+            top.ok = top.ok && trainer.ok;
+        } else if (number == 3 && wire == 2) {
+            ProtoReader normalizer = reader(payload);
+            normalizer.each([&](int n, int w, std::string_view text, uint64_t v) {
+                if (n == 1 && w == 2) normalizer_name = std::string(text);
+                if (n == 3 && w == 0) add_dummy_prefix = v != 0;
+                if (n == 4 && w == 0) remove_extra_whitespaces = v != 0;
+            });
+            top.ok = top.ok && normalizer.ok;
+        }
+    });
+    if (!top.ok || model_type == 1 || normalizer_name != "identity" || add_dummy_prefix || remove_extra_whitespaces)
+        return false;
+    static const std::string space_mark = "\xE2\x96\x81";
+    for (int id = 0; id < sp.GetPieceSize(); id++) {
+        const std::string &piece = sp.IdToPiece(id);
+        size_t found = piece.find(space_mark, 1);
+        if (found != std::string::npos) return false;
+        if (piece.find(' ') != std::string::npos) return false;
+    }
+    return true;
+}
+
+// One cache per thread (the encoder's workers), for the processor it last served; bounded in size.
+struct SegmentCache {
+    const spm_processor *owner = nullptr;
+    std::unordered_map<std::string, std::vector<int>> ids;
+};
+thread_local SegmentCache segment_cache;
+constexpr size_t kMaxCachedSegments = 1 << 18;
+}  // namespace
+
 extern "C" {
 
 void spm_free_string(char *string) { std::free(string); }
@@ -70,7 +163,8 @@ spm_processor *spm_load(const char *path, char **error) {
     int status = guarded(error, [&]() -> int {
         auto *candidate = new spm_processor();
         int s = from_status(candidate->sp.Load(path), error);
-        if (s == SPM_OK) p = candidate; else delete candidate;
+        if (s == SPM_OK) { candidate->segment_cache = segments_are_independent(candidate->sp); p = candidate; }
+        else delete candidate;
         return s;
     });
     return status == SPM_OK ? p : nullptr;
@@ -82,13 +176,22 @@ spm_processor *spm_load_from_bytes(const void *bytes, size_t length, char **erro
         auto *candidate = new spm_processor();
         std::string_view serialized(static_cast<const char *>(bytes), length);
         int s = from_status(candidate->sp.LoadFromSerializedProto(serialized), error);
-        if (s == SPM_OK) p = candidate; else delete candidate;
+        if (s == SPM_OK) { candidate->segment_cache = segments_are_independent(candidate->sp); p = candidate; }
+        else delete candidate;
         return s;
     });
     return status == SPM_OK ? p : nullptr;
 }
 
-void spm_free(spm_processor *processor) { delete processor; }
+void spm_free(spm_processor *processor) {
+    if (segment_cache.owner == processor) { segment_cache.owner = nullptr; segment_cache.ids.clear(); }
+    delete processor;
+}
+
+int spm_uses_segment_cache(const spm_processor *processor) { return processor->segment_cache ? 1 : 0; }
+void spm_set_segment_cache(spm_processor *processor, int enabled) {
+    processor->segment_cache = enabled && segments_are_independent(processor->sp);
+}
 
 int32_t spm_piece_count(const spm_processor *p) { return p->sp.GetPieceSize(); }
 int32_t spm_unk_id(const spm_processor *p) { return p->sp.unk_id(); }
@@ -195,7 +298,34 @@ int spm_encode_lines(const spm_processor *p, const char *text, size_t length, in
         while (true) {
             const void *nl = std::memchr(text + start, '\n', length - start);
             size_t end = nl ? static_cast<const char *>(nl) - text : length;
-            if (end > start) {
+            if (end > start && p->segment_cache) {
+                if (segment_cache.owner != p || segment_cache.ids.size() > kMaxCachedSegments) {
+                    segment_cache.ids.clear();
+                    segment_cache.owner = p;
+                }
+                // Segments: the text before the first space, then each space with what follows up to the next.
+                // SentencePiece merges adjacent unknown pieces into one <unk>; do the same across segments.
+                const int unk = p->sp.unk_id();
+                const size_t line_start = out->v.size();
+                size_t a = start;
+                while (a < end) {
+                    size_t b = a + 1;
+                    while (b < end && text[b] != ' ') b++;
+                    std::string key(text + a, b - a);
+                    auto found = segment_cache.ids.find(key);
+                    if (found == segment_cache.ids.end()) {
+                        auto status = p->sp.Encode(key, &ids);
+                        if (!status.ok()) return from_status(status, error);
+                        found = segment_cache.ids.emplace(std::move(key), ids).first;
+                    }
+                    auto first = found->second.begin();
+                    if (first != found->second.end() && *first == unk && out->v.size() > line_start &&
+                        out->v.back() == unk)
+                        ++first;
+                    out->v.insert(out->v.end(), first, found->second.end());
+                    a = b;
+                }
+            } else if (end > start) {
                 auto status = p->sp.Encode(std::string_view(text + start, end - start), &ids);
                 if (!status.ok()) return from_status(status, error);
                 out->v.insert(out->v.end(), ids.begin(), ids.end());

@@ -1,12 +1,12 @@
-import Dispatch
 import Foundation
-import Synchronization
+import Kernels
+
 
 /// Encodes a whole text file fast and in bounded memory.
 ///
 /// The file is read in batches of `threads * chunksPerThread` chunks of about `chunkBytes` each, cut at line
 /// breaks (a line never straddles two chunks). The chunks of a batch are encoded in parallel (workers claim
-/// chunks from a shared counter) and handed to the sink in file order, so the output equals
+/// chunks from a shared counter, on a `ThreadPool` of `threads` threads) and handed to the sink in file order, so the output equals
 /// `tokenizer.encode(wholeFile)`. At most one batch of text and its ids are held at a time.
 public struct CorpusEncoder: Sendable {
     public let tokenizer: SentencePieceTokenizer
@@ -44,6 +44,8 @@ public struct CorpusEncoder: Sendable {
         var statistics = Statistics()
         var batchOffset = 0     // file offset of text[0]
         let outputs = (0..<(threads * chunksPerThread)).map { _ in IdBuffer() }
+        let pool = ThreadPool(threads: threads)
+        defer { pool.shutdown() }
 
         while !atEnd || filled > 0 {
             // Fill the buffer; a single line longer than the buffer grows it (the only unbounded case).
@@ -75,7 +77,7 @@ public struct CorpusEncoder: Sendable {
                 continue
             }
             let firstLine = statistics.lineBreaks + 1
-            let results = try encodeParallel(text, chunks, outputs, path: path, firstLine: firstLine,
+            let results = try encodeParallel(text, chunks, outputs, pool: pool, path: path, firstLine: firstLine,
                                              fileOffset: batchOffset)
             for (index, _) in chunks.enumerated() {
                 statistics.lineBreaks += results[index]
@@ -103,7 +105,7 @@ public struct CorpusEncoder: Sendable {
     }
 
     /// Encodes the chunks on `threads` workers; returns the line-break count of each chunk.
-    private func encodeParallel(_ text: [UInt8], _ chunks: [Range<Int>], _ outputs: [IdBuffer],
+    private func encodeParallel(_ text: [UInt8], _ chunks: [Range<Int>], _ outputs: [IdBuffer], pool: ThreadPool,
                                 path: String, firstLine: Int, fileOffset: Int) throws -> [Int] {
         let state = ChunkState(count: chunks.count)
         text.withUnsafeBytes { bytes in
@@ -117,18 +119,8 @@ public struct CorpusEncoder: Sendable {
                     state.errors[index] = error
                 }
             }
-            let workers = min(threads, chunks.count)
-            if workers == 1 {
-                for index in chunks.indices { work(index) }
-            } else {
-                DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                    while true {
-                        let index = state.next.add(1, ordering: .relaxed).oldValue
-                        if index >= chunks.count { break }
-                        work(index)
-                    }
-                }
-            }
+            // The pool hands out chunk indices one at a time, so uneven chunks balance themselves.
+            pool.run(tasks: chunks.count) { index in work(index) }
         }
         // Report the first failing chunk, with its line counted from the start of the file.
         var linesBefore = firstLine - 1
@@ -146,10 +138,9 @@ public struct CorpusEncoder: Sendable {
     }
 }
 
-/// Per-batch results written by the workers (each slot by exactly one worker; plain memory, no array
+/// Per-batch results written by the workers (each slot by exactly one task; plain memory, no array
 /// copy-on-write checks racing between threads).
 private final class ChunkState: @unchecked Sendable {
-    let next = Atomic<Int>(0)
     let newlines: UnsafeMutableBufferPointer<Int>
     let errors: UnsafeMutableBufferPointer<Error?>
     init(count: Int) {

@@ -57,6 +57,15 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
 
     deinit { spm_free(handle) }
 
+    /// Whether encoding caches the ids of space-led segments ("a", " b", ...) per thread: it does only for
+    /// models where that gives exactly SentencePiece's ids (BPE, char or word models trained with Swiftlet's
+    /// exact-text settings). Words repeat, so a cache hit skips most of SentencePiece's work.
+    /// Set it to false to always call SentencePiece (setting true again re-checks the model).
+    public var usesSegmentCache: Bool {
+        get { spm_uses_segment_cache(handle) != 0 }
+        set { spm_set_segment_cache(handle, newValue ? 1 : 0) }
+    }
+
     // MARK: - Pieces and ids
 
     /// The piece of an id ("" for an id outside the vocabulary).

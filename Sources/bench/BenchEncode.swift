@@ -38,7 +38,10 @@ struct BenchEncode: ParsableCommand {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
 
-        for file in files {
+        for given in files {
+            // The shared data sits beside the clone, or two levels up from a git worktree.
+            let file = FileManager.default.fileExists(atPath: given) || !given.hasPrefix("../shared/")
+                ? given : "../" + given
             do {
                 try measure(file: file, scratch: scratch)
             } catch {
@@ -56,20 +59,25 @@ struct BenchEncode: ParsableCommand {
         let model = scratch + "/bench.model"
         let tokenizer = try SentencePieceTokenizer.train(files: [file], modelPath: model, options: options)
 
-        let spm = try median(runs) { try runSpmEncode(model: model, file: file) }
-        var ours: [Int: Double] = [:]
+        // Interleave the three measurements run by run, so that a change in the machine's load (it is shared)
+        // hits all of them alike; report medians.
+        let dtype = TokenDType.fitting(vocabularySize: tokenizer.vocabularySize)
+        var spmTimes: [Double] = [], oursTimes: [Int: [Double]] = [1: [], 2: []]
         var tokens = 0
-        for threads in [1, 2] {
-            ours[threads] = try median(runs) {
+        for _ in 0..<max(1, runs) {
+            spmTimes.append(try runSpmEncode(model: model, file: file))
+            for threads in [1, 2] {
                 let encoder = CorpusEncoder(tokenizer: tokenizer, threads: threads)
-                let writer = try TokenFileWriter(path: scratch + "/bench.npy", dtype: .fitting(vocabularySize: tokenizer.vocabularySize))
+                let writer = try TokenFileWriter(path: scratch + "/bench.npy", dtype: dtype)
                 let start = DispatchTime.now().uptimeNanoseconds
                 try encoder.encode(file: file) { try writer.append($0) }
                 try writer.finish()
+                oursTimes[threads]!.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                 tokens = writer.count
-                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             }
         }
+        let spm = median(spmTimes)
+        let ours = oursTimes.mapValues(median)
         let megabytes = Double(bytes) / 1e6
         let name = URL(fileURLWithPath: file).lastPathComponent
         let spmRate = megabytes / spm
@@ -101,11 +109,9 @@ struct BenchEncode: ParsableCommand {
         return seconds
     }
 
-    private func median(_ runs: Int, _ body: () throws -> Double) throws -> Double {
-        var times: [Double] = []
-        for _ in 0..<max(1, runs) { times.append(try body()) }
-        times.sort()
-        return times[times.count / 2]
+    private func median(_ times: [Double]) -> Double {
+        let sorted = times.sorted()
+        return sorted[sorted.count / 2]
     }
 }
 

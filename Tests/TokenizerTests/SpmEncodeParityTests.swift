@@ -55,15 +55,50 @@ import Testing
         }
     }
 
+    /// The segment cache is on for the models it is exact for, off for unigram, and gives the same ids as
+    /// SentencePiece without it on the whole of tinyshakespeare.
+    @Test(arguments: TokenizerTrainingOptions.ModelType.allCases)
+    func segmentCacheGivesSentencePiecesIds(type: TokenizerTrainingOptions.ModelType) throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 100_000, to: directory, name: "s.txt")
+        var options = TokenizerTrainingOptions()
+        options.modelType = type
+        options.vocabularySize = type == .word ? 1000 : 500
+        options.byteFallback = type == .bpe
+        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+        #expect(tokenizer.usesSegmentCache == (type != .unigram))
+        let cached = try CorpusEncoder(tokenizer: tokenizer, threads: 2).encode(file: Fixtures.shakespeare)
+        tokenizer.usesSegmentCache = false
+        #expect(!tokenizer.usesSegmentCache)
+        let plain = try CorpusEncoder(tokenizer: tokenizer, threads: 2).encode(file: Fixtures.shakespeare)
+        #expect(cached == plain)
+    }
+
+    /// NFKC normalization (or a dummy prefix) turns the cache off.
+    @Test func segmentCacheIsOffForOtherNormalizations() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "s.txt")
+        var options = TokenizerTrainingOptions()
+        options.normalization = "nmt_nfkc"
+        options.vocabularySize = 300
+        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+        #expect(!tokenizer.usesSegmentCache)
+        tokenizer.usesSegmentCache = true
+        #expect(!tokenizer.usesSegmentCache)
+    }
+
     @Test func ksjvBPEMatchesSpmEncode() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.spmEncode),
                      "\(Self.spmEncode) is missing: install Debian's `sentencepiece` package (apt-get install sentencepiece)")
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let corpus = try Fixtures.slice(of: Fixtures.kjv, bytes: 80_000, to: directory, name: "kjv.txt")
+        let corpus = try Fixtures.slice(of: Fixtures.kjv, bytes: 600_000, to: directory, name: "kjv.txt")
         var options = TokenizerTrainingOptions()
-        options.vocabularySize = 800
+        options.vocabularySize = 2000
         let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+        #expect(tokenizer.usesSegmentCache)
         let expected = try Self.spmEncodeLines(model: directory + "/m.model", input: corpus, format: "id")
         // The whole file at once (line breaks between lines) equals spm_encode's lines joined by the newline id.
         let newline = try #require(tokenizer.newlineId)

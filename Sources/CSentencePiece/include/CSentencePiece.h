@@ -36,6 +36,13 @@ spm_processor *spm_load(const char *path, char **error);
 spm_processor *spm_load_from_bytes(const void *bytes, size_t length, char **error);
 void spm_free(spm_processor *processor);
 
+/// Whether spm_encode_lines caches the ids of space-led segments ("a", " b", ...) per thread. It does only when
+/// that gives exactly SentencePiece's ids: BPE, CHAR or WORD models with identity normalization, no dummy
+/// prefix, spaces kept, and no piece holding a space mark past its first character.
+int spm_uses_segment_cache(const spm_processor *processor);
+/// Turns the cache off (0) or back on (1, only where it is exact).
+void spm_set_segment_cache(spm_processor *processor, int enabled);
+
 int32_t spm_piece_count(const spm_processor *processor);
 int32_t spm_unk_id(const spm_processor *processor);
 int32_t spm_bos_id(const spm_processor *processor);
