@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import GPT
+import Kernels
+import Training
+
+/// `bench train`: whole training steps (forward, backward, clipping, AdamW) of a GPT on random tokens, next to
+/// PyTorch on the same model and batch in the same run (scripts/torch_train_bench.py, when torch is installed).
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Time training steps; compare with PyTorch (eager, fp32, same threads) in the same run.")
+
+    @Option(help: "Model preset: tiny, small or gpt2.") var preset: String = "tiny"
+    @Option(help: "Transformer blocks (overrides the preset).") var layers: Int?
+    @Option(help: "Attention heads.") var heads: Int?
+    @Option(help: "Embedding width.") var width: Int?
+    @Option(help: "Context length (default: the preset's).") var context: Int?
+    @Option(help: "Sequences per step (default 12 for tiny, 8 otherwise).") var batchSize: Int?
+    @Option(help: "Vocabulary size (65: the characters of tinyshakespeare).") var vocab: Int = 65
+    @Option(help: "Worker threads.") var threads: Int = ThreadPool.availableCores
+    @Option(help: "Timed steps (after 3 warm-up steps); the median is reported.") var steps: Int = 20
+    @Option(help: "Machine peak for the FLOPs utilisation, GFLOP/s.") var peakGflops: Double = 500
+    @Option(help: "PyTorch reference script.") var referenceScript: String = "scripts/torch_train_bench.py"
+    @Flag(help: "Skip the PyTorch reference.") var noReference = false
+    @Flag(help: "One JSON object a line.") var json = false
+
+    func run() throws {
+        ThreadPool.shared = ThreadPool(threads: threads)
+        let config = try GPTConfig.preset(named: preset, vocabSize: vocab)
+            .overriding(layers: layers, heads: heads, width: width, context: context)
+        let batch = batchSize ?? (preset == "tiny" ? 12 : 8)
+        let result = try measure(config: config, batch: batch)
+        var reference: [String: Any]?
+        if !noReference { reference = torchReference(config: config, batch: batch) }
+
+        let flopsPerToken = Self.trainingFlopsPerToken(config)
+        let tokensPerStep = Double(batch * config.context)
+        let tokensPerSecond = tokensPerStep / result.stepSeconds
+        let mfu = flopsPerToken * tokensPerSecond / (peakGflops * 1e9)
+        let modelMB = Double(result.modelBytes) / 1_048_576
+        if json {
+            print(#"{"name": "train", "preset": "\#(preset)", "layers": \#(config.layers), "width": \#(config.width), "context": \#(config.context), "batch": \#(batch), "vocab": \#(vocab), "threads": \#(threads), "tokens_per_s": \#(f1(tokensPerSecond)), "ms_per_step": \#(f3(result.stepSeconds * 1e3)), "mfu": \#(f4(mfu)), "peak_rss_mb": \#(f1(result.peakRSSMB)), "model_state_mb": \#(f1(modelMB))}"#)
+            if let reference, let data = try? JSONSerialization.data(withJSONObject: reference, options: [.sortedKeys]) {
+                print(String(decoding: data, as: UTF8.self))
+            }
+            return
+        }
+        print("training step: \(config.layers) layers, \(config.heads) heads, \(config.width) wide, context \(config.context), "
+              + "vocabulary \(vocab), batch \(batch), \(threads) thread(s); median of \(steps) steps")
+        print(String(format: "  swiftlet  %9.0f tokens/s  %8.2f ms/step  %5.1f GFLOP/s  MFU %.3f (of %.0f GFLOP/s)",
+                     tokensPerSecond, result.stepSeconds * 1e3, flopsPerToken * tokensPerSecond / 1e9, mfu, peakGflops))
+        if let reference, let refTokens = reference["tokens_per_s"] as? Double, let refMs = reference["ms_per_step"] as? Double {
+            print(String(format: "  pytorch   %9.0f tokens/s  %8.2f ms/step  %5.1f GFLOP/s  (torch %@)",
+                         refTokens, refMs, flopsPerToken * refTokens / 1e9, (reference["torch"] as? String) ?? "?"))
+            print(String(format: "  ratio     %.2fx PyTorch's tokens/s", tokensPerSecond / refTokens))
+        } else if !noReference {
+            print("  pytorch   not measured (python3 with torch not found; pip install 'torch==2.13.0+cpu')")
+        }
+        print(String(format: "  memory    peak RSS %.1f MB; parameters + gradients + AdamW moments + activations = %.1f MB (ratio %.2f)",
+                     result.peakRSSMB, modelMB, result.peakRSSMB / modelMB))
+    }
+
+    struct Measurement {
+        let stepSeconds: Double
+        let peakRSSMB: Double
+        let modelBytes: Int
+    }
+
+    /// Median seconds of a full optimizer step through `Trainer` (batch sampling included) on random tokens.
+    private func measure(config: GPTConfig, batch: Int) throws -> Measurement {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-train-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var generator = SeededGenerator(seed: 1)
+        let tokens = (0..<max(100_000, 4 * batch * (config.context + 1))).map { _ in Int32(generator.next() % UInt64(config.vocabSize)) }
+        let path = directory.appendingPathComponent("train.npy").path
+        try TokenFileWriter.write(tokens, to: path, dtype: config.vocabSize <= 65536 ? .uint16 : .uint32)
+
+        var options = TrainingOptions()
+        options.batchSize = batch
+        options.context = config.context
+        options.steps = steps + 3
+        options.seed = 1
+        let trainer = try Trainer(model: try GPT(config: config, seed: 1), train: try TokenFile(path: path),
+                                  validation: nil, options: options)
+        var times: [Double] = []
+        for step in 0..<(steps + 3) {
+            let start = monotonicSeconds()
+            _ = try trainer.runStep()
+            if step >= 3 { times.append(monotonicSeconds() - start) }
+        }
+        times.sort()
+        let median = times.count % 2 == 1 ? times[times.count / 2] : 0.5 * (times[times.count / 2 - 1] + times[times.count / 2])
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Measurement(stepSeconds: median, peakRSSMB: Double(usage.ru_maxrss) / 1024,
+                           modelBytes: trainer.model.memory.totalBytes)
+    }
+
+    /// The PyTorch figures for the same model, or nil when python3/torch are missing.
+    private func torchReference(config: GPTConfig, batch: Int) -> [String: Any]? {
+        guard FileManager.default.fileExists(atPath: referenceScript) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", referenceScript, "--layers", "\(config.layers)", "--heads", "\(config.heads)",
+                             "--width", "\(config.width)", "--context", "\(config.context)", "--batch-size", "\(batch)",
+                             "--vocab", "\(config.vocabSize)", "--threads", "\(threads)", "--steps", "\(steps)",
+                             "--peak-gflops", "\(peakGflops)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        guard (try? process.run()) != nil else { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        return object
+    }
+
+    /// Model FLOPs per trained token: 6 per weight of every matrix product (2 forward, 4 backward; the tied LM head
+    /// counts V*C), plus causal attention's QK^T and PV: 2*T*C each per token and layer forward over the full
+    /// square, half of that unmasked, times 3 for forward + backward. Same formula as the PyTorch script.
+    static func trainingFlopsPerToken(_ c: GPTConfig) -> Double {
+        let matmulWeights = Double(c.layers * 12 * c.width * c.width + c.vocabSize * c.width)
+        let attention = Double(c.layers) * 2 * Double(c.context * c.width)
+        return 6 * matmulWeights + 3 * attention
+    }
+}
+
+private func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+private func f3(_ x: Double) -> String { String(format: "%.3f", x) }
+private func f4(_ x: Double) -> String { String(format: "%.4f", x) }
