@@ -9,6 +9,11 @@ public enum Interrupt {
 
     /// Installs the handler. Call once at start-up.
     public static func install() {
+        // A parent may have started us with SIGINT blocked (the mask survives exec): unblock it.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in
             if Interrupt.requested.add(1, ordering: .sequentiallyConsistent).newValue >= 2 {
                 _exit(130)
