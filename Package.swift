@@ -13,6 +13,7 @@ let package = Package(
     name: "Swiftlet",
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "FineTuneData", targets: ["FineTuneData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,6 +21,8 @@ let package = Package(
     targets: [
         .target(name: "Kernels", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .target(name: "FineTuneData", swiftSettings: releaseFlags),
+        .testTarget(name: "FineTuneDataTests", dependencies: ["FineTuneData"]),
     ],
     swiftLanguageModes: [.v5]
 )
