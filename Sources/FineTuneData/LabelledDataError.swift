@@ -51,7 +51,7 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
         case .badHeader(let file, let line, let message): return "\(file):\(line): \(message)"
         case .badRow(let problem): return problem.description
         case .noUsableRows(let file, let skipped, let first):
-            let example = first.map { " (first: \($0.line): \($0.message))" } ?? ""
+            let example = first.map { " (the first, on line \($0.line): \($0.message))" } ?? ""
             return "\(file): no usable rows: all \(skipped) rows are malformed\(example)"
         case .singleLabel(let file, let label):
             return "\(file): every training example has the label '\(label)'; a classifier needs at least two labels"
