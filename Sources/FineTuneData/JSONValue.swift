@@ -71,6 +71,13 @@ public indirect enum JSONValue: Equatable, Sendable {
         if x == x.rounded(), abs(x) < 1e15 { return .number(String(Int64(x))) }
         return .number("\(x)")
     }
+
+    /// A JSON number for a Float, in Float's own shortest form (0.1 stays "0.1", not 0.10000000149011612).
+    public static func number(_ x: Float) -> JSONValue {
+        guard x.isFinite else { return .null }
+        if x == x.rounded(), abs(x) < 1e7 { return .number(String(Int32(x))) }
+        return .number("\(x)")
+    }
 }
 
 /// One member of a JSON object (or one column of a CSV/TSV row), in input order.

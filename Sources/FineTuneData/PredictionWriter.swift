@@ -41,9 +41,20 @@ public final class PredictionWriter {
 
     /// One output line. `probabilities` pairs each label with its probability, in label-id order.
     public func write(fields: [JSONField], predictedLabel: String, probabilities: [(label: String, probability: Double)]) throws {
+        try write(fields: fields, predictedLabel: predictedLabel,
+                  probabilities: probabilities.map { JSONField(key: $0.label, value: .number($0.probability)) })
+    }
+
+    /// The same with Float probabilities (as the model computes them), written in Float's shortest form.
+    public func write(fields: [JSONField], predictedLabel: String, probabilities: [(label: String, probability: Float)]) throws {
+        try write(fields: fields, predictedLabel: predictedLabel,
+                  probabilities: probabilities.map { JSONField(key: $0.label, value: .number($0.probability)) })
+    }
+
+    private func write(fields: [JSONField], predictedLabel: String, probabilities: [JSONField]) throws {
         var object = fields
         Self.set(&object, "predicted_label", .string(predictedLabel))
-        Self.set(&object, "probabilities", .object(probabilities.map { JSONField(key: $0.label, value: .number($0.probability)) }))
+        Self.set(&object, "probabilities", .object(probabilities))
         buffer.append(contentsOf: JSONValue.object(object).serialized.utf8)
         buffer.append(0x0A)
         linesWritten += 1
