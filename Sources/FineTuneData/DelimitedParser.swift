@@ -82,7 +82,7 @@ enum DelimitedParser {
     /// `\t`, `\n`, `\r` and `\\` are decoded and any other backslash is kept. Empty lines are skipped.
     static func tsvRecords(_ file: SourceFile) -> [DelimitedRecord] {
         var records: [DelimitedRecord] = []
-        for number in 1...max(file.lines.count, 1) where number <= file.lines.count {
+        for number in stride(from: 1, through: file.lines.count, by: 1) {
             let bytes = file.line(number)
             if bytes.isEmpty { continue }
             guard file.isValidUTF8(line: number) else {

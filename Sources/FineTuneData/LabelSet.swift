@@ -8,6 +8,7 @@ public struct LabelSet: Equatable, Sendable {
     /// Builds the set from the training examples; fewer than two distinct labels is an error (nothing to learn).
     public init(training examples: [ClassificationExample], file: String) throws {
         let distinct = Set(examples.map(\.label))
+        guard !distinct.isEmpty else { throw LabelledDataError.noExamples(file: file) }
         guard distinct.count >= 2 else {
             throw LabelledDataError.singleLabel(file: file, label: distinct.first ?? "")
         }

@@ -30,6 +30,8 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
     case badRow(RowProblem)
     /// Every row was malformed and skipped.
     case noUsableRows(file: String, skipped: Int, first: RowProblem?)
+    /// An empty set of training examples.
+    case noExamples(file: String)
     /// A training set whose rows all carry the same label: there is nothing to learn.
     case singleLabel(file: String, label: String)
     case invalidValidationFraction(Double)
@@ -53,6 +55,7 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
         case .noUsableRows(let file, let skipped, let first):
             let example = first.map { " (the first, on line \($0.line): \($0.message))" } ?? ""
             return "\(file): no usable rows: all \(skipped) rows are malformed\(example)"
+        case .noExamples(let file): return "\(file): no training examples"
         case .singleLabel(let file, let label):
             return "\(file): every training example has the label '\(label)'; a classifier needs at least two labels"
         case .invalidValidationFraction(let fraction):

@@ -27,7 +27,7 @@ enum RowReader {
     /// Each non-blank line must hold one JSON object.
     static func jsonlRows(_ file: SourceFile) -> RowSource {
         var rows: [RawRow] = []
-        for number in 1...max(file.lines.count, 1) where number <= file.lines.count {
+        for number in stride(from: 1, through: file.lines.count, by: 1) {
             if file.isBlank(line: number) { continue }
             guard file.isValidUTF8(line: number) else {
                 rows.append(RawRow(line: number, fields: .failure(DelimitedParser.invalidUTF8(file, number, number))))
@@ -42,7 +42,12 @@ enum RowReader {
                         message: "expected a JSON object, found \(describeKind(other))"))
                 }
             } catch {
-                result = .failure(RowProblem(file: file.path, line: number, message: error.message))
+                // A pretty-printed JSON document (an array of objects, or one object over several lines)
+                // fails on its first line; say what the format expects.
+                let opening = Array(file.line(number).filter { $0 != 0x20 && $0 != 0x09 }.prefix(2))
+                let looksLikeDocument = rows.isEmpty && (opening == [0x5B] || opening == [0x7B] || opening == [0x5B, 0x7B])
+                let hint = looksLikeDocument ? " (expected JSON Lines: one complete JSON object per line)" : ""
+                result = .failure(RowProblem(file: file.path, line: number, message: error.message + hint))
             }
             rows.append(RawRow(line: number, fields: result))
         }

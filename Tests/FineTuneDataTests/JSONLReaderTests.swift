@@ -64,6 +64,13 @@ import Testing
                 == "\(path):2: the row is not valid UTF-8 text")
     }
 
+    @Test func prettyPrintedJSONGetsAHint() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.write("data.json", "[\n  {\"text\": \"a\", \"label\": \"b\"}\n]\n")
+        #expect(errorMessage { _ = try LabelledDataReader().readClassification(path: path) }
+                == "\(path):1: invalid JSON at column 2: unexpected end of line (expected JSON Lines: one complete JSON object per line)")
+    }
+
     @Test func skipBadRowsCountsAndKeepsTheFirstReasons() throws {
         let dir = TemporaryDirectory()
         var lines: [String] = []

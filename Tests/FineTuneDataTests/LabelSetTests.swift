@@ -22,6 +22,7 @@ import Testing
     @Test func singleLabelTrainingSetIsAnError() {
         #expect(errorMessage { _ = try LabelSet(training: examples(["spam", "spam", "spam"]), file: "train.csv") }
                 == "train.csv: every training example has the label 'spam'; a classifier needs at least two labels")
+        #expect(errorMessage { _ = try LabelSet(training: [], file: "train.csv") } == "train.csv: no training examples")
     }
 
     @Test func unknownLabelsAtEvaluationAreCountedNotFatal() throws {
