@@ -49,4 +49,14 @@ public struct LabelledData<Example: Sendable>: Sendable {
     public var skippedRows: Int
     /// The first problems met (at most `LabelledDataReader.maxReportedProblems`), in file order.
     public var problems: [RowProblem]
+
+    /// What the command line prints after a read with skipped rows (nil when none were skipped):
+    /// a count, then the first reasons, one per line.
+    public var skipSummary: String? {
+        guard skippedRows > 0 else { return nil }
+        var lines = ["\(file): skipped \(skippedRows) malformed row\(skippedRows == 1 ? "" : "s"), kept \(examples.count)"]
+        lines += problems.map { "  \($0)" }
+        if skippedRows > problems.count { lines.append("  ... and \(skippedRows - problems.count) more") }
+        return lines.joined(separator: "\n")
+    }
 }

@@ -84,6 +84,10 @@ import Testing
         #expect(data.skippedRows == 6)
         #expect(data.problems.map(\.line) == [2, 4, 6, 8, 10])  // only the first five reasons are kept
         #expect(data.problems[0].description == "\(path):2: missing field 'label' (the row has 'text')")
+        let summary = try #require(data.skipSummary).split(separator: "\n").map(String.init)
+        #expect(summary.first == "\(path): skipped 6 malformed rows, kept 6")
+        #expect(summary.count == 7)
+        #expect(summary.last == "  ... and 1 more")
     }
 
     @Test func everyRowBadWithSkipIsAnError() throws {
