@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .library(name: "GPT", targets: ["GPT"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "FineTuneData", targets: ["FineTuneData"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
@@ -42,6 +43,10 @@ let package = Package(
         // Token files, corpus preparation, batching, the training loop, metrics.
         .target(name: "Training", dependencies: ["Tokenizer", "Kernels", "GPT"], swiftSettings: releaseFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tokenizer", "GPT"]),
+
+        // Labelled data for fine-tuning: JSONL/CSV/TSV readers, label sets, splits, metrics, prediction output.
+        .target(name: "FineTuneData", swiftSettings: releaseFlags),
+        .testTarget(name: "FineTuneDataTests", dependencies: ["FineTuneData"]),
 
         // Progress bars and Ctrl-C for the executables.
         .target(name: "TerminalUI", swiftSettings: releaseFlags),

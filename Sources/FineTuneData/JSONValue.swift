@@ -1,0 +1,92 @@
+/// A JSON value that keeps what the readers need to carry a row through unchanged: object members stay in
+/// their order, and numbers keep their literal text (so the label `7` stays "7" and `1.50` stays "1.50").
+public indirect enum JSONValue: Equatable, Sendable {
+    case string(String)
+    /// The number's literal text as it appeared in the input (already checked against JSON's grammar).
+    case number(String)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([JSONField])
+
+    /// The value serialised as compact JSON.
+    public var serialized: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    func write(to out: inout String) {
+        switch self {
+        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .number(let literal): out += literal
+        case .bool(let b): out += b ? "true" : "false"
+        case .null: out += "null"
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(to: &out)
+            }
+            out += "]"
+        case .object(let fields):
+            out += "{"
+            for (i, field) in fields.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.writeString(field.key, to: &out)
+                out += ":"
+                field.value.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped (RFC 8259, section 7).
+    static func writeString(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    /// A JSON number for a Double (shortest round-trip form); null for NaN and infinities, which JSON lacks.
+    public static func number(_ x: Double) -> JSONValue {
+        guard x.isFinite else { return .null }
+        if x == x.rounded(), abs(x) < 1e15 { return .number(String(Int64(x))) }
+        return .number("\(x)")
+    }
+
+    /// A JSON number for a Float, in Float's own shortest form (0.1 stays "0.1", not 0.10000000149011612).
+    public static func number(_ x: Float) -> JSONValue {
+        guard x.isFinite else { return .null }
+        if x == x.rounded(), abs(x) < 1e7 { return .number(String(Int32(x))) }
+        return .number("\(x)")
+    }
+}
+
+/// One member of a JSON object (or one column of a CSV/TSV row), in input order.
+public struct JSONField: Equatable, Sendable {
+    public var key: String
+    public var value: JSONValue
+
+    public init(key: String, value: JSONValue) {
+        self.key = key
+        self.value = value
+    }
+}

@@ -1,0 +1,107 @@
+/// Reads labelled examples from JSONL, CSV or TSV files, with the field names the caller chooses.
+///
+/// Field values: strings are taken as they are; a JSON number is accepted and kept as its literal text
+/// (so numeric labels such as `3` become the label "3"); booleans, null, arrays and objects are malformed.
+/// A text, label or completion that is empty or only white space is malformed; a prompt may be empty
+/// (an unconditional completion). Blank lines are skipped and never counted as rows.
+///
+/// Without `skipBadRows` the first malformed row stops reading with `LabelledDataError.badRow`
+/// (`FILE:LINE: what is wrong`). With it, malformed rows are skipped and counted. Problems with the file
+/// itself (missing, a directory, empty, a bad CSV/TSV header, a missing column) always stop reading.
+public struct LabelledDataReader: Sendable {
+    public var format: LabelledDataFormat?
+    public var skipBadRows: Bool
+    public static let maxReportedProblems = 5
+
+    /// `format` nil: take it from the file's extension.
+    public init(format: LabelledDataFormat? = nil, skipBadRows: Bool = false) {
+        self.format = format
+        self.skipBadRows = skipBadRows
+    }
+
+    public func readClassification(path: String, textField: String = "text",
+                                   labelField: String = "label") throws -> LabelledData<ClassificationExample> {
+        try read(path: path, required: [textField, labelField]) { row, value in
+            let text = try value(textField, false)
+            let label = try value(labelField, false)
+            return ClassificationExample(text: text, label: label, line: row.line, fields: row.fields)
+        }
+    }
+
+    public func readCompletion(path: String, promptField: String = "prompt",
+                               completionField: String = "completion") throws -> LabelledData<CompletionExample> {
+        try read(path: path, required: [promptField, completionField]) { row, value in
+            let prompt = try value(promptField, true)
+            let completion = try value(completionField, false)
+            return CompletionExample(prompt: prompt, completion: completion, line: row.line)
+        }
+    }
+
+    /// Texts to classify; any other fields (a label too, if present) are only carried along.
+    public func readUnlabelled(path: String, textField: String = "text") throws -> LabelledData<UnlabelledExample> {
+        try read(path: path, required: [textField]) { row, value in
+            UnlabelledExample(text: try value(textField, false), line: row.line, fields: row.fields)
+        }
+    }
+
+    struct Row {
+        let line: Int
+        let fields: [JSONField]
+    }
+
+    /// Reads the rows, checks that a CSV/TSV header has every required column, and builds one example per
+    /// row with `make`, which asks for a field's string value (and whether it may be empty).
+    private func read<Example>(path: String, required: [String],
+                               make: (Row, (String, Bool) throws -> String) throws -> Example)
+        throws -> LabelledData<Example> {
+        let source = try RowReader.read(path: path, format: try LabelledDataFormat.resolve(path: path, explicit: format))
+        if let columns = source.columns {
+            for name in required where !columns.contains(name) {
+                let list = columns.map { "'\($0)'" }.joined(separator: ", ")
+                throw LabelledDataError.badHeader(file: path, line: source.headerLine,
+                                                  message: "no column named '\(name)' (the header has \(list))")
+            }
+        }
+        var examples: [Example] = []
+        var skipped = 0
+        var problems: [RowProblem] = []
+        for raw in source.rows {
+            do {
+                let fields = try raw.fields.get()
+                let row = Row(line: raw.line, fields: fields)
+                examples.append(try make(row) { name, mayBeEmpty in
+                    try Self.stringValue(of: name, in: row, file: path, mayBeEmpty: mayBeEmpty)
+                })
+            } catch let problem as RowProblem {
+                guard skipBadRows else { throw LabelledDataError.badRow(problem) }
+                skipped += 1
+                if problems.count < Self.maxReportedProblems { problems.append(problem) }
+            }
+        }
+        if examples.isEmpty {
+            if skipped > 0 { throw LabelledDataError.noUsableRows(file: path, skipped: skipped, first: problems.first) }
+            throw source.columns == nil ? LabelledDataError.emptyFile(file: path) : LabelledDataError.headerOnly(file: path)
+        }
+        return LabelledData(file: path, examples: examples, skippedRows: skipped, problems: problems)
+    }
+
+    static func stringValue(of name: String, in row: Row, file: String, mayBeEmpty: Bool) throws(RowProblem) -> String {
+        guard let field = row.fields.first(where: { $0.key == name }) else {
+            let present = row.fields.map { "'\($0.key)'" }.joined(separator: ", ")
+            throw RowProblem(file: file, line: row.line,
+                             message: "missing field '\(name)' (the row has \(present.isEmpty ? "no fields" : present))")
+        }
+        let text: String
+        switch field.value {
+        case .string(let s): text = s
+        case .number(let literal): text = literal
+        case let other:
+            throw RowProblem(file: file, line: row.line,
+                             message: "field '\(name)' is \(RowReader.describeKind(other)), expected a string")
+        }
+        if !mayBeEmpty, text.isBlankText {
+            throw RowProblem(file: file, line: row.line, message: "field '\(name)' is empty")
+        }
+        return text
+    }
+}

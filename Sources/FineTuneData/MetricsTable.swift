@@ -1,0 +1,45 @@
+/// Renders classification metrics as plain-text tables for the terminal.
+public enum MetricsTable {
+    /// Names longer than this are cut (with "…") so the table stays readable.
+    public static let maxNameWidth = 24
+
+    public static func render(_ metrics: ClassificationMetrics) -> String {
+        let names = metrics.labels.map(shorten)
+        let nameWidth = max(5, names.map(\.count).max() ?? 0)
+        var out = "examples \(metrics.exampleCount)   accuracy \(fixed(metrics.accuracy))   macro F1 \(fixed(metrics.macroF1))\n\n"
+        out += pad("label", nameWidth) + "  " + ["precision", "recall", "f1", "support"].map { leftPad($0, 9) }.joined(separator: " ") + "\n"
+        for (name, s) in zip(names, metrics.perLabel) {
+            out += pad(name, nameWidth) + "  "
+            out += [fixed(s.precision), fixed(s.recall), fixed(s.f1), String(s.support)].map { leftPad($0, 9) }.joined(separator: " ")
+            out += "\n"
+        }
+        out += "\nconfusion matrix (rows: gold label, columns: predicted label)\n"
+        let cellWidth = max(names.map(\.count).max() ?? 1,
+                            metrics.confusion.flatMap { $0 }.map { String($0).count }.max() ?? 1)
+        out += pad("", nameWidth) + "  " + names.map { leftPad($0, cellWidth) }.joined(separator: " ") + "\n"
+        for (name, row) in zip(names, metrics.confusion) {
+            out += pad(name, nameWidth) + "  " + row.map { leftPad(String($0), cellWidth) }.joined(separator: " ") + "\n"
+        }
+        return out
+    }
+
+    static func shorten(_ name: String) -> String {
+        name.count <= maxNameWidth ? name : String(name.prefix(maxNameWidth - 1)) + "…"
+    }
+
+    /// Four decimals, rounded half away from zero (no Foundation formatting needed).
+    static func fixed(_ x: Double) -> String {
+        guard x.isFinite else { return String(x) }
+        let scaled = Int64((abs(x) * 10_000).rounded())
+        let fraction = String(scaled % 10_000)
+        return (x < 0 && scaled != 0 ? "-" : "") + "\(scaled / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
+    }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+
+    static func leftPad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// Writes `predict`'s output: one JSON object per line holding the input row's fields in their order, then
+/// `predicted_label` and `probabilities` ({label: p} in label-id order). An input field already named
+/// `predicted_label` or `probabilities` is replaced in place.
+///
+/// Nothing is overwritten unless asked: `init` refuses an existing path without `overwrite`. Lines go to a
+/// temporary file next to the output, renamed over it by `finish()`, so an interrupted run never leaves a
+/// half-written file under the output's name.
+public final class PredictionWriter {
+    public let path: String
+    private let temporaryPath: String
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var finished = false
+    public private(set) var linesWritten = 0
+
+    public init(path: String, overwrite: Bool) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw LabelledDataError.isDirectory(file: path) }
+            if !overwrite { throw LabelledDataError.outputExists(file: path) }
+        }
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        temporaryPath = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)").path
+        guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporaryPath) else {
+            throw LabelledDataError.writeFailed(file: path, reason: "cannot create a file in its directory")
+        }
+        self.handle = handle
+    }
+
+    deinit {
+        if !finished {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+        }
+    }
+
+    /// One output line. `probabilities` pairs each label with its probability, in label-id order.
+    public func write(fields: [JSONField], predictedLabel: String, probabilities: [(label: String, probability: Double)]) throws {
+        try write(fields: fields, predictedLabel: predictedLabel,
+                  probabilities: probabilities.map { JSONField(key: $0.label, value: .number($0.probability)) })
+    }
+
+    /// The same with Float probabilities (as the model computes them), written in Float's shortest form.
+    public func write(fields: [JSONField], predictedLabel: String, probabilities: [(label: String, probability: Float)]) throws {
+        try write(fields: fields, predictedLabel: predictedLabel,
+                  probabilities: probabilities.map { JSONField(key: $0.label, value: .number($0.probability)) })
+    }
+
+    private func write(fields: [JSONField], predictedLabel: String, probabilities: [JSONField]) throws {
+        var object = fields
+        Self.set(&object, "predicted_label", .string(predictedLabel))
+        Self.set(&object, "probabilities", .object(probabilities))
+        buffer.append(contentsOf: JSONValue.object(object).serialized.utf8)
+        buffer.append(0x0A)
+        linesWritten += 1
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    /// Flushes, closes and renames the temporary file to the output path.
+    public func finish() throws {
+        guard !finished else { return }
+        try flush()
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            throw LabelledDataError.writeFailed(file: path, reason: error.localizedDescription)
+        }
+        // rename(2) replaces an existing output atomically (overwrite was allowed at init).
+        guard rename(temporaryPath, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+            finished = true
+            throw LabelledDataError.writeFailed(file: path, reason: reason)
+        }
+        finished = true
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            throw LabelledDataError.writeFailed(file: path, reason: error.localizedDescription)
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private static func set(_ fields: inout [JSONField], _ key: String, _ value: JSONValue) {
+        if let i = fields.firstIndex(where: { $0.key == key }) {
+            fields[i].value = value
+        } else {
+            fields.append(JSONField(key: key, value: value))
+        }
+    }
+}

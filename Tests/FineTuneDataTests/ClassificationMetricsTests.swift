@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+@testable import FineTuneData
+
+@Suite struct ClassificationMetricsTests {
+    /// Five labels a..e. Hand computation:
+    ///   gold = [a, a, a, b, b, c, c], pred = [a, a, b, b, d, a, d]
+    ///   confusion [gold][pred]:   a  b  c  d  e
+    ///                          a  2  1  0  0  0
+    ///                          b  0  1  0  1  0
+    ///                          c  1  0  0  1  0
+    ///                          d  0  0  0  0  0
+    ///                          e  0  0  0  0  0
+    ///   accuracy = (2 + 1) / 7 = 3/7
+    ///   a: TP 2, predicted 3, gold 3 -> P 2/3, R 2/3, F1 2/3
+    ///   b: TP 1, predicted 2, gold 2 -> P 1/2, R 1/2, F1 1/2
+    ///   c: never predicted           -> P 0 (zero_division=0), R 0/2 = 0, F1 0
+    ///   d: never in gold, predicted 2 -> P 0/2 = 0, R 0 (zero_division=0), F1 = 0/(0+2+0) = 0
+    ///   e: in neither                -> all 0, and left out of the macro average
+    ///   macro F1 = (2/3 + 1/2 + 0 + 0) / 4 = 7/24 (scikit-learn: f1_score(gold, pred, average="macro"))
+    let labels = ["a", "b", "c", "d", "e"]
+    let gold = [0, 0, 0, 1, 1, 2, 2]
+    let predicted = [0, 0, 1, 1, 3, 0, 3]
+
+    @Test func handComputedExampleWithNeverPredictedAndNeverPresentLabels() throws {
+        let m = try ClassificationMetrics(gold: gold, predicted: predicted, labelCount: 5, labelNames: labels)
+        #expect(m.confusion == [[2, 1, 0, 0, 0], [0, 1, 0, 1, 0], [1, 0, 0, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
+        #expect(abs(m.accuracy - 3.0 / 7.0) < 1e-12)
+        let expected: [(Double, Double, Double, Int)] = [
+            (2.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0, 3), (0.5, 0.5, 0.5, 2), (0, 0, 0, 2), (0, 0, 0, 0), (0, 0, 0, 0)]
+        for (scores, (p, r, f, support)) in zip(m.perLabel, expected) {
+            #expect(abs(scores.precision - p) < 1e-12)
+            #expect(abs(scores.recall - r) < 1e-12)
+            #expect(abs(scores.f1 - f) < 1e-12)
+            #expect(scores.support == support)
+        }
+        #expect(m.averagedLabelIDs == [0, 1, 2, 3])
+        #expect(abs(m.macroF1 - 7.0 / 24.0) < 1e-12)
+        #expect(m.exampleCount == 7)
+    }
+
+    /// F1 is the harmonic mean of precision and recall when both are defined: P = 1/3, R = 1/2 -> F1 = 2/5.
+    @Test func f1IsTheHarmonicMean() throws {
+        // Label 1: gold at positions 0, 1; predicted at 0, 2, 3 -> TP 1, FP 2, FN 1.
+        let m = try ClassificationMetrics(gold: [1, 1, 0, 0], predicted: [1, 0, 1, 1], labelCount: 2)
+        #expect(abs(m.perLabel[1].precision - 1.0 / 3.0) < 1e-12)
+        #expect(abs(m.perLabel[1].recall - 0.5) < 1e-12)
+        #expect(abs(m.perLabel[1].f1 - 0.4) < 1e-12)
+        #expect(m.labels == ["0", "1"])
+        // Label 0: TP 0, FP 1, FN 2 -> everything 0; macro F1 = (0 + 0.4) / 2.
+        #expect(abs(m.macroF1 - 0.2) < 1e-12)
+        #expect(m.accuracy == 0.25)
+    }
+
+    @Test func perfectPredictions() throws {
+        let m = try ClassificationMetrics(gold: [2, 0, 1, 2], predicted: [2, 0, 1, 2], labelCount: 3)
+        #expect(m.accuracy == 1)
+        #expect(m.macroF1 == 1)
+        #expect(m.perLabel.map(\.support) == [1, 1, 2])
+    }
+
+    @Test func invalidInputsAreErrors() {
+        #expect(errorMessage { _ = try ClassificationMetrics(gold: [], predicted: [], labelCount: 2) } == "no examples to evaluate")
+        #expect(errorMessage { _ = try ClassificationMetrics(gold: [0], predicted: [0, 1], labelCount: 2) }
+                == "1 gold labels but 2 predictions")
+        #expect(errorMessage { _ = try ClassificationMetrics(gold: [0, 2], predicted: [0, 1], labelCount: 2) }
+                == "label id 2 is outside 0..<2")
+        #expect(errorMessage { _ = try ClassificationMetrics(gold: [0], predicted: [0], labelCount: 2, labelNames: ["x"]) }
+                == "1 label names for 2 labels")
+    }
+
+    @Test func jsonReportHasTheDocumentedKeys() throws {
+        let m = try ClassificationMetrics(gold: gold, predicted: predicted, labelCount: 5, labelNames: labels)
+        var report = m.report
+        report.unknownLabels = 2
+        let json = try report.jsonString()
+        #expect(!json.contains("\n"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["accuracy", "macro_f1", "examples", "per_label", "confusion", "unknown_labels"])
+        #expect(abs((object["macro_f1"] as? Double ?? -1) - 7.0 / 24.0) < 1e-12)
+        let perLabel = try #require(object["per_label"] as? [String: [String: Any]])
+        #expect(Set(perLabel.keys) == Set(labels))
+        #expect(perLabel["b"]?["precision"] as? Double == 0.5)
+        #expect(perLabel["a"]?["support"] as? Int == 3)
+        let confusion = try #require(object["confusion"] as? [String: Any])
+        #expect(confusion["labels"] as? [String] == labels)
+        #expect(confusion["matrix"] as? [[Int]] == m.confusion)
+        // Round trip through Codable.
+        #expect(try JSONDecoder().decode(ClassificationReport.self, from: Data(json.utf8)) == report)
+    }
+
+    @Test func textTable() throws {
+        let m = try ClassificationMetrics(gold: gold, predicted: predicted, labelCount: 5, labelNames: labels)
+        let lines = MetricsTable.render(m).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines[0] == "examples 7   accuracy 0.4286   macro F1 0.2917")
+        #expect(lines[2] == "label  precision    recall        f1   support")
+        #expect(lines[3] == "a         0.6667    0.6667    0.6667         3")
+        #expect(lines[5] == "c         0.0000    0.0000    0.0000         2")
+        #expect(lines[9] == "confusion matrix (rows: gold label, columns: predicted label)")
+        #expect(lines[10] == "       a b c d e")
+        #expect(lines[11] == "a      2 1 0 0 0")
+        #expect(lines[13] == "c      1 0 0 1 0")
+        #expect(MetricsTable.fixed(2.0 / 3.0) == "0.6667")
+        #expect(MetricsTable.fixed(1) == "1.0000")
+        #expect(MetricsTable.fixed(0.00005) == "0.0001")
+    }
+}
+
+@Suite struct CompletionReportTests {
+    @Test func lossAndPerplexity() throws {
+        // 3 tokens with losses summing to 3 ln 2: mean ln 2, perplexity 2.
+        let report = CompletionReport(lossSum: 3 * log(2.0), tokens: 3, examples: 1)
+        #expect(abs(report.valLoss - log(2.0)) < 1e-12)
+        #expect(abs(report.perplexity - 2) < 1e-12)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(report.jsonString().utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["val_loss", "perplexity", "tokens", "examples"])
+        #expect(report.text == "examples 1   completion tokens 3   val loss 0.6931   perplexity 2.0000")
+        let none = try CompletionReport(lossSum: 0, tokens: 0, examples: 0).jsonString()
+        #expect(none == #"{"examples":0,"perplexity":"NaN","tokens":0,"val_loss":"NaN"}"#)
+    }
+}
