@@ -46,18 +46,19 @@ enum LayerVector {
     /// above is for values already in registers; in streaming loops this scalar spelling compiles better.
     @inline(__always)
     static func exp(_ x: Float) -> Float {
+        // Fused multiply-adds spelled out (Swift does not contract a * b + c): half the instructions.
         let clamped = x < -87 ? -87 : (x > 88 ? 88 : x)
-        let shifted = clamped * 1.442_695_04 + 12_582_912
+        let shifted = Float(12_582_912).addingProduct(clamped, 1.442_695_04)
         let n = shifted - 12_582_912
-        var f = clamped - n * 0.693_359_375
-        f = f + n * 2.121_944_4e-4
+        var f = clamped.addingProduct(n, -0.693_359_375)
+        f = f.addingProduct(n, 2.121_944_4e-4)
         var p: Float = 1.0 / 720
-        p = p * f + 1.0 / 120
-        p = p * f + 1.0 / 24
-        p = p * f + 1.0 / 6
-        p = p * f + 0.5
-        p = p * f + 1
-        p = p * f + 1
+        p = Float(1.0 / 120).addingProduct(p, f)
+        p = Float(1.0 / 24).addingProduct(p, f)
+        p = Float(1.0 / 6).addingProduct(p, f)
+        p = Float(0.5).addingProduct(p, f)
+        p = Float(1).addingProduct(p, f)
+        p = Float(1).addingProduct(p, f)
         let bits = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
         return p * Float(bitPattern: bits)
     }
