@@ -46,6 +46,8 @@ public struct CorpusEncoder: Sendable {
         let outputs = (0..<(threads * chunksPerThread)).map { _ in IdBuffer() }
         let pool = ThreadPool(threads: threads)
         defer { pool.shutdown() }
+        tokenizer.resetSegmentCaches()
+        defer { tokenizer.resetSegmentCaches() }
 
         while !atEnd || filled > 0 {
             // Fill the buffer; a single line longer than the buffer grows it (the only unbounded case).
