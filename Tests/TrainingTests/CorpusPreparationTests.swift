@@ -109,6 +109,20 @@ import Tokenizer
         #expect(result.manifest.trainTokens == bytes)
     }
 
+    @Test func aTokenizerWithoutALineBreakPieceIsRefused() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 10_000, to: directory, name: "a.txt")
+        var options = TokenizerTrainingOptions()
+        options.whitespacePieces = false
+        options.vocabularySize = 200
+        _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/plain.model", options: options)
+        var run = preparation([corpus], directory + "/data")
+        run.existingTokenizer = directory + "/plain.model"
+        #expect(throws: TokenizerError.cannotRepresentLineBreaks(model: directory + "/plain.model")) { try run.run() }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/data"))
+    }
+
     @Test func errorsLeaveNothingBehind() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
