@@ -5,6 +5,7 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -24,7 +25,12 @@ struct spm_processor {
     // True when a line's ids are the concatenation of the ids of its space-led segments ("a", " b", " c"),
     // so that segments may be cached (see segments_are_independent).
     bool segment_cache = false;
+    std::atomic<uint64_t> cache_epoch{0};   // bumping it empties every thread's cache for this processor
+    // Identifies the processor to the thread caches (an address could be reused by a later processor).
+    const uint64_t uid = next_uid.fetch_add(1, std::memory_order_relaxed);
+    static std::atomic<uint64_t> next_uid;
 };
+std::atomic<uint64_t> spm_processor::next_uid{1};
 struct spm_ids { std::vector<int> v; };
 struct spm_pieces { std::vector<std::string> v; };
 
@@ -137,7 +143,8 @@ bool segments_are_independent(const sentencepiece::SentencePieceProcessor &sp) {
 
 // One cache per thread (the encoder's workers), for the processor it last served; bounded in size.
 struct SegmentCache {
-    const spm_processor *owner = nullptr;
+    uint64_t owner = 0;   // uid of the processor it serves
+    uint64_t epoch = 0;
     std::unordered_map<std::string, std::vector<int>> ids;
 };
 thread_local SegmentCache segment_cache;
@@ -184,8 +191,12 @@ spm_processor *spm_load_from_bytes(const void *bytes, size_t length, char **erro
 }
 
 void spm_free(spm_processor *processor) {
-    if (segment_cache.owner == processor) { segment_cache.owner = nullptr; segment_cache.ids.clear(); }
+    if (segment_cache.owner == processor->uid) { segment_cache.owner = 0; segment_cache.ids.clear(); }
     delete processor;
+}
+
+void spm_reset_segment_caches(spm_processor *processor) {
+    processor->cache_epoch.fetch_add(1, std::memory_order_relaxed);
 }
 
 int spm_uses_segment_cache(const spm_processor *processor) { return processor->segment_cache ? 1 : 0; }
@@ -299,9 +310,12 @@ int spm_encode_lines(const spm_processor *p, const char *text, size_t length, in
             const void *nl = std::memchr(text + start, '\n', length - start);
             size_t end = nl ? static_cast<const char *>(nl) - text : length;
             if (end > start && p->segment_cache) {
-                if (segment_cache.owner != p || segment_cache.ids.size() > kMaxCachedSegments) {
+                const uint64_t epoch = p->cache_epoch.load(std::memory_order_relaxed);
+                if (segment_cache.owner != p->uid || segment_cache.epoch != epoch ||
+                    segment_cache.ids.size() > kMaxCachedSegments) {
                     segment_cache.ids.clear();
-                    segment_cache.owner = p;
+                    segment_cache.owner = p->uid;
+                    segment_cache.epoch = epoch;
                 }
                 // Segments: the text before the first space, then each space with what follows up to the next.
                 // SentencePiece merges adjacent unknown pieces into one <unk>; do the same across segments.

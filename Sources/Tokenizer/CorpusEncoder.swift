@@ -1,13 +1,14 @@
 import Foundation
 import Kernels
 
-
 /// Encodes a whole text file fast and in bounded memory.
 ///
 /// The file is read in batches of `threads * chunksPerThread` chunks of about `chunkBytes` each, cut at line
-/// breaks (a line never straddles two chunks). The chunks of a batch are encoded in parallel (workers claim
-/// chunks from a shared counter, on a `ThreadPool` of `threads` threads) and handed to the sink in file order, so the output equals
-/// `tokenizer.encode(wholeFile)`. At most one batch of text and its ids are held at a time.
+/// breaks (a line never straddles two chunks). The chunks of a batch are encoded in parallel on a
+/// `ThreadPool` of `threads` threads (which claim chunks one at a time) and handed to the sink in file
+/// order, so the output equals `tokenizer.encode(wholeFile)`. At most one batch of text and its ids are
+/// held at a time. Each worker keeps its own segment cache (see `SentencePieceTokenizer.usesSegmentCache`),
+/// emptied at the start and end of every file.
 public struct CorpusEncoder: Sendable {
     public let tokenizer: SentencePieceTokenizer
     public let threads: Int
@@ -46,6 +47,8 @@ public struct CorpusEncoder: Sendable {
         let outputs = (0..<(threads * chunksPerThread)).map { _ in IdBuffer() }
         let pool = ThreadPool(threads: threads)
         defer { pool.shutdown() }
+        tokenizer.resetSegmentCaches()
+        defer { tokenizer.resetSegmentCaches() }
 
         while !atEnd || filled > 0 {
             // Fill the buffer; a single line longer than the buffer grows it (the only unbounded case).

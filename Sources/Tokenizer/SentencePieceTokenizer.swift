@@ -66,6 +66,9 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         set { spm_set_segment_cache(handle, newValue ? 1 : 0) }
     }
 
+    /// Empties the segment caches (each encoding of a corpus starts cold, so runs are alike and memory is freed).
+    public func resetSegmentCaches() { spm_reset_segment_caches(handle) }
+
     // MARK: - Pieces and ids
 
     /// The piece of an id ("" for an id outside the vocabulary).

@@ -26,6 +26,9 @@ struct BenchEncode: ParsableCommand {
     @Option(help: "spm_encode binary.")
     var spmEncode: String = "/usr/bin/spm_encode"
 
+    @Flag(help: "Measure without Swiftlet's segment cache (SentencePiece's own encoding on every line).")
+    var noSegmentCache = false
+
     @Flag(help: "Print one JSON object a line.")
     var json = false
 
@@ -58,6 +61,8 @@ struct BenchEncode: ParsableCommand {
         options.vocabularySize = vocabSize
         let model = scratch + "/bench.model"
         let tokenizer = try SentencePieceTokenizer.train(files: [file], modelPath: model, options: options)
+        if noSegmentCache { tokenizer.usesSegmentCache = false }
+        let cache = tokenizer.usesSegmentCache
 
         // Interleave the three measurements run by run, so that a change in the machine's load (it is shared)
         // hits all of them alike; report medians.
@@ -84,10 +89,11 @@ struct BenchEncode: ParsableCommand {
         for threads in [1, 2] {
             let rate = megabytes / ours[threads]!
             if json {
-                print("{\"bench\":\"encode\",\"file\":\"\(name)\",\"bytes\":\(bytes),\"tokens\":\(tokens),\"model\":\"\(tokenizerType.rawValue)\",\"vocab\":\(tokenizer.vocabularySize),\"threads\":\(threads),\"mb_per_s\":\(String(format: "%.2f", rate)),\"spm_encode_mb_per_s\":\(String(format: "%.2f", spmRate)),\"ratio\":\(String(format: "%.3f", rate / spmRate))}")
+                print("{\"bench\":\"encode\",\"file\":\"\(name)\",\"bytes\":\(bytes),\"tokens\":\(tokens),\"model\":\"\(tokenizerType.rawValue)\",\"vocab\":\(tokenizer.vocabularySize),\"threads\":\(threads),\"segment_cache\":\(cache),\"mb_per_s\":\(String(format: "%.2f", rate)),\"spm_encode_mb_per_s\":\(String(format: "%.2f", spmRate)),\"ratio\":\(String(format: "%.3f", rate / spmRate))}")
             } else {
-                print(String(format: "%@  %@ %d  threads %d: %7.2f MB/s   spm_encode: %7.2f MB/s   ratio %.2fx",
-                             name, tokenizerType.rawValue, tokenizer.vocabularySize, threads, rate, spmRate, rate / spmRate))
+                print(String(format: "%@  %@ %d  cache %@  threads %d: %7.2f MB/s   spm_encode: %7.2f MB/s   ratio %.2fx",
+                             name, tokenizerType.rawValue, tokenizer.vocabularySize, cache ? "on " : "off", threads,
+                             rate, spmRate, rate / spmRate))
             }
         }
     }

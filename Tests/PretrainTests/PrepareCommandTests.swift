@@ -25,11 +25,11 @@ import Testing
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let good = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "good.txt")
-        FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
-        FileManager.default.createFile(atPath: directory + "/latin1.txt", contents: Data("caf".utf8 + [0xE9] + Data("\n".utf8)))
-        FileManager.default.createFile(atPath: directory + "/corrupt.model", contents: Data("not a model".utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
+        _ = FileManager.default.createFile(atPath: directory + "/latin1.txt", contents: Data("caf".utf8 + [0xE9] + Data("\n".utf8)))
+        _ = FileManager.default.createFile(atPath: directory + "/corrupt.model", contents: Data("not a model".utf8))
         try FileManager.default.createDirectory(atPath: directory + "/taken", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: directory + "/taken/mine.txt", contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/taken/mine.txt", contents: Data("keep".utf8))
         let before = Set(try FileManager.default.contentsOfDirectory(atPath: directory))
 
         let out = directory + "/data"

@@ -38,7 +38,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let missing = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/none.model"])
         #expect(missing.status != 0 && missing.stderr == "error: \(directory)/none.model: no such file\n")
-        FileManager.default.createFile(atPath: directory + "/bad.model", contents: Data(repeating: 7, count: 64))
+        _ = FileManager.default.createFile(atPath: directory + "/bad.model", contents: Data(repeating: 7, count: 64))
         let corrupt = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/bad.model"])
         #expect(corrupt.status != 0 && corrupt.stderr.hasPrefix("error: \(directory)/bad.model: not a valid SentencePiece model"))
     }

@@ -11,7 +11,7 @@ import Testing
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let outputPath = directory + "/out.txt"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: spmEncode)
         process.arguments = ["--model", model, "--output_format=\(format)", "--input", input]
@@ -73,6 +73,28 @@ import Testing
         #expect(!tokenizer.usesSegmentCache)
         let plain = try CorpusEncoder(tokenizer: tokenizer, threads: 2).encode(file: Fixtures.shakespeare)
         #expect(cached == plain)
+    }
+
+    /// A thread's cache never serves a model other than the one that filled it, even when a freed model's
+    /// memory is reused by the next one.
+    @Test func cachesAreNeverSharedBetweenModels() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 30_000, to: directory, name: "s.txt")
+        let line = "First Citizen: Before we proceed any further, hear me speak."
+        var options = TokenizerTrainingOptions()
+        for size in [300, 500] {
+            options.vocabularySize = size
+            _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m\(size).model", options: options)
+        }
+        for _ in 0..<3 {
+            for size in [300, 500] {
+                let tokenizer = try SentencePieceTokenizer(contentsOf: directory + "/m\(size).model")
+                let cached = try tokenizer.encode(line)
+                tokenizer.usesSegmentCache = false
+                #expect(cached == (try tokenizer.encode(line)), "vocabulary \(size)")
+            }
+        }
     }
 
     /// NFKC normalization (or a dummy prefix) turns the cache off.

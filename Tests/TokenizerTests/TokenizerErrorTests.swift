@@ -34,10 +34,10 @@ import Testing
 
         #expect(throws: TokenizerError.fileNotFound(path: directory + "/missing.txt")) { try train(directory + "/missing.txt") }
         #expect(throws: TokenizerError.notAFile(path: directory)) { try train(directory) }
-        FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
+        _ = FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
         #expect(throws: TokenizerError.emptyFile(path: directory + "/empty.txt")) { try train(directory + "/empty.txt") }
         // Line 3 holds a Latin-1 byte.
-        FileManager.default.createFile(atPath: directory + "/latin1.txt", contents: Data("one\ntwo\nna".utf8 + [0xEF, 0x76, 0x65] + Data("\n".utf8)))
+        _ = FileManager.default.createFile(atPath: directory + "/latin1.txt", contents: Data("one\ntwo\nna".utf8 + [0xEF, 0x76, 0x65] + Data("\n".utf8)))
         #expect(throws: TokenizerError.invalidUTF8(path: directory + "/latin1.txt", line: 3, byteOffset: 10)) {
             try train(directory + "/latin1.txt")
         }
@@ -48,7 +48,7 @@ import Testing
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let corrupt = directory + "/corrupt.model"
-        FileManager.default.createFile(atPath: corrupt, contents: Data((0..<500).map { UInt8(truncatingIfNeeded: $0 &* 37) }))
+        _ = FileManager.default.createFile(atPath: corrupt, contents: Data((0..<500).map { UInt8(truncatingIfNeeded: $0 &* 37) }))
         do {
             _ = try SentencePieceTokenizer(contentsOf: corrupt)
             Issue.record("a corrupt model must not load")
@@ -71,14 +71,14 @@ import Testing
             if line == 1499 { bytes += [0xC3, 0x28, 0x0A] }   // line 1500: lead byte without continuation
         }
         let path = directory + "/bad.txt"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let offset = 1499 * Array("é line é\n".utf8).count
         #expect(throws: TokenizerError.invalidUTF8(path: path, line: 1500, byteOffset: offset)) {
             try InputFile.scanCorpus(path, chunkBytes: 7)
         }
         // Without the bad line the same chunked scan accepts the file.
         let good = directory + "/good.txt"
-        FileManager.default.createFile(atPath: good, contents: Data(String(repeating: "é line é\n", count: 2000).utf8))
+        _ = FileManager.default.createFile(atPath: good, contents: Data(String(repeating: "é line é\n", count: 2000).utf8))
         let summary = try InputFile.scanCorpus(good, chunkBytes: 7)
         #expect(summary.lines == 2000 && summary.bytes == 2000 * 11)
     }

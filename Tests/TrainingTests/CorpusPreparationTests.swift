@@ -83,7 +83,7 @@ import Tokenizer
         // A directory with unrelated files is refused.
         let other = directory + "/other"
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: other + "/notes.txt", contents: Data("mine".utf8))
+        _ = FileManager.default.createFile(atPath: other + "/notes.txt", contents: Data("mine".utf8))
         #expect(throws: PreparationError.outputHasOtherContents(path: other, reason: "other files (notes.txt)")) {
             try preparation([corpus], other).run()
         }
@@ -109,13 +109,27 @@ import Tokenizer
         #expect(result.manifest.trainTokens == bytes)
     }
 
+    @Test func aTokenizerWithoutALineBreakPieceIsRefused() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 10_000, to: directory, name: "a.txt")
+        var options = TokenizerTrainingOptions()
+        options.whitespacePieces = false
+        options.vocabularySize = 200
+        _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/plain.model", options: options)
+        var run = preparation([corpus], directory + "/data")
+        run.existingTokenizer = directory + "/plain.model"
+        #expect(throws: TokenizerError.cannotRepresentLineBreaks(model: directory + "/plain.model")) { try run.run() }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/data"))
+    }
+
     @Test func errorsLeaveNothingBehind() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let good = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "good.txt")
-        FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
-        FileManager.default.createFile(atPath: directory + "/binary.txt", contents: Data([0x41, 0x0A, 0xFF, 0xFE, 0x00]))
-        FileManager.default.createFile(atPath: directory + "/corrupt.model", contents: Data(repeating: 0x5A, count: 100))
+        _ = FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
+        _ = FileManager.default.createFile(atPath: directory + "/binary.txt", contents: Data([0x41, 0x0A, 0xFF, 0xFE, 0x00]))
+        _ = FileManager.default.createFile(atPath: directory + "/corrupt.model", contents: Data(repeating: 0x5A, count: 100))
         let out = directory + "/data"
         let before = Set(leftovers(in: directory))
 

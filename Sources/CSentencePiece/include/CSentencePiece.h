@@ -40,6 +40,8 @@ void spm_free(spm_processor *processor);
 /// that gives exactly SentencePiece's ids: BPE, CHAR or WORD models with identity normalization, no dummy
 /// prefix, spaces kept, and no piece holding a space mark past its first character.
 int spm_uses_segment_cache(const spm_processor *processor);
+/// Empties every thread's cache for this processor (before their next use).
+void spm_reset_segment_caches(spm_processor *processor);
 /// Turns the cache off (0) or back on (1, only where it is exact).
 void spm_set_segment_cache(spm_processor *processor, int enabled);
 
