@@ -237,7 +237,9 @@ public final class Sampler {
         let v = vocabularySize
         let w = weights
         let a = selection
-        let cutoff = (1 - topP) * survivorMass / Double(survivors - 1)
+        // Capped at the largest weight (1): when topP < 1 / survivors the cutoff can exceed it, and then the
+        // most probable token(s) alone reach the target.
+        let cutoff = min((1 - topP) * survivorMass / Double(survivors - 1), 1)
         var n = 0
         var smallest = Float.infinity
         for i in 0..<v {
