@@ -23,10 +23,12 @@ import Foundation
 /// the token is drawn from it with probability proportional to p_i (one uniform draw, then a walk in id
 /// order).
 ///
-/// Cost: the thresholds are found by partial selection, never by sorting the vocabulary. Top-k uses a
-/// bounded min-heap of k values (k <= 256) or a three-way quickselect; top-p first drops tokens that cannot
-/// be in the nucleus (p < (1 - topP) / (n - 1) of the mass, llama2.c's cutoff), then runs a weighted
-/// quickselect on the rest (expected O(V), also on a nearly flat distribution where the cutoff drops nothing).
+/// Cost: a few vectorized passes over [V] (SIMD16 max, exp, masked sums); the thresholds are found by
+/// partial selection, never by sorting the vocabulary. Top-k uses a bounded min-heap of k values (k <= 256),
+/// otherwise a threshold search; top-p starts above llama2.c's cutoff (tokens with p < (1 - topP) / (n - 1)
+/// cannot be in the nucleus), bisects the threshold with masked-sum passes until at most 256 tokens remain
+/// undecided, then finishes with a weighted three-way quickselect on those — also fast on a nearly flat
+/// distribution, where the cutoff drops nothing.
 public final class Sampler {
     public let vocabularySize: Int
     /// The seed of the current stream (the one drawn at random when none was given).
@@ -73,22 +75,38 @@ public final class Sampler {
         guard let threshold = prepare(logits: logits, settings: settings, previousTokens: previousTokens) else {
             return greedyToken()
         }
-        let w = weights
+        return draw(threshold: threshold)
+    }
+
+    /// One uniform draw r in [0, kept mass), then a walk in id order to the token where the cumulative kept
+    /// mass passes r; chunks of 256 are skipped whole by their sums (the same sums as the total's).
+    private func draw(threshold: Float) -> Int32 {
+        let w = UnsafePointer(weights)
         let v = vocabularySize
-        var mass = 0.0
-        for i in 0..<v where w[i] >= threshold { mass += Double(w[i]) }
-        let r = random.nextUnitDouble() * mass
+        let chunk = VectorMath.chunk
+        let r = random.nextUnitDouble() * VectorMath.measure(w, v, atOrAbove: threshold).mass
         var cumulative = 0.0
+        var i = 0
+        while i < v {
+            let mass = VectorMath.chunkMeasure(w, i, min(chunk, v - i), atOrAbove: threshold).mass
+            if cumulative + mass > r { break }
+            cumulative += mass
+            i += chunk
+        }
         var last = -1
-        for i in 0..<v {
-            let x = w[i]
+        for j in i..<min(i + chunk, v) {
+            let x = w[j]
             if x >= threshold && x > 0 {
                 cumulative += Double(x)
-                if r < cumulative { return Int32(i) }
-                last = i
+                if r < cumulative { return Int32(j) }
+                last = j
             }
         }
-        return Int32(max(last, 0)) // only reached when rounding leaves r at the very top of the mass
+        if last >= 0 { return Int32(last) } // rounding inside the chunk: its last kept token
+        // Only reached when rounding leaves r at the very top of the mass: the last kept token.
+        var j = v - 1
+        while j > 0 && !(w[j] >= threshold && w[j] > 0) { j -= 1 }
+        return Int32(j)
     }
 
     /// Array convenience (allocates; for tests and tools, not the generation loop).
@@ -127,34 +145,28 @@ public final class Sampler {
         if settings.temperature == 0 { return nil }
 
         // Softmax numerator: w_i = exp((l_i - max) / T); the maximum weight is exactly 1.
-        var maximum = -Float.infinity
-        for i in 0..<v where w[i] > maximum { maximum = w[i] }
+        let maximum = VectorMath.maximum(w, v)
         guard maximum.isFinite else { return nil } // all -inf/NaN, or a +inf logit: take the argmax
-        let inverseT = 1 / settings.temperature
-        var total = 0.0
-        for i in 0..<v {
-            let e = Foundation.exp((w[i] - maximum) * inverseT)
-            let x = e.isNaN ? 0 : e
-            w[i] = x
-            total += Double(x)
-        }
+        let total = VectorMath.exponentiate(w, v, shift: maximum, scale: 1 / settings.temperature)
 
         var threshold: Float = 0
         // The surviving set so far is {w >= threshold}: its size and mass.
         var survivors = v
         var survivorMass = total
         if settings.topK > 0 && settings.topK < v {
-            threshold = kthLargestWeight(settings.topK)
-            survivors = 0
-            survivorMass = 0
-            for i in 0..<v where w[i] >= threshold {
-                survivors += 1
-                survivorMass += Double(w[i])
-            }
+            threshold = settings.topK <= Sampler.heapLimit
+                ? kthLargestByHeap(settings.topK)
+                : largestThreshold(goal: Double(settings.topK), byMass: false, from: 0)
+            (survivorMass, survivors) = VectorMath.measure(w, v, atOrAbove: threshold)
         }
         if settings.topP < 1 && survivors > 1 {
-            threshold = max(threshold, nucleusThreshold(topP: Double(settings.topP), floor: threshold,
-                                                        survivors: survivors, survivorMass: survivorMass))
+            // llama2.c's cutoff c = (1 - topP) * mass / (survivors - 1): when the largest weight is >= c, at
+            // most survivors - 1 tokens lie below c, together holding less than (1 - topP) of the mass, so the
+            // tokens >= c already reach topP. Capped at the largest weight (1): when topP < 1 / survivors the
+            // cutoff can exceed it, and then the most probable token(s) alone reach the target.
+            let topP = Double(settings.topP)
+            let cutoff = Float(min((1 - topP) * survivorMass / Double(survivors - 1), 1)).nextDown
+            threshold = largestThreshold(goal: topP * survivorMass, byMass: true, from: max(threshold, cutoff))
         }
         if settings.minP > 0 {
             threshold = max(threshold, settings.minP) // minP * max weight, and the max weight is 1
@@ -195,76 +207,117 @@ public final class Sampler {
 
     // MARK: - Selection
 
-    /// The k-th largest of weights[0..<V] (1 <= k < V), counting repeated values.
-    private func kthLargestWeight(_ k: Int) -> Float {
+    /// The k-th largest of weights[0..<V] (1 <= k < V), counting repeated values: a min-heap of the k
+    /// largest seen so far, whose root is the answer; blocks of 16 with nothing above the root are skipped.
+    private func kthLargestByHeap(_ k: Int) -> Float {
         let v = vocabularySize
         let w = weights
-        let a = selection
-        if k <= Sampler.heapLimit {
-            // Min-heap of the k largest seen so far; its root is the k-th largest.
-            a.update(from: w, count: k)
-            var i = k / 2 - 1
-            while i >= 0 { siftDown(a, i, k); i -= 1 }
-            var root = a[0]
-            for j in k..<v where w[j] > root {
-                a[0] = w[j]
-                siftDown(a, 0, k)
-                root = a[0]
-            }
-            return root
-        }
-        a.update(from: w, count: v)
-        var lo = 0, hi = v, above = 0
-        while lo < hi {
-            let (gt, lt, _, _) = partitionDescending(a, lo, hi, pivot: medianOfThree(a, lo, hi))
-            let greater = gt - lo, equal = lt - gt
-            if above + greater >= k {
-                hi = gt
-            } else if above + greater + equal >= k {
-                return a[gt]
-            } else {
-                above += greater + equal
-                lo = lt
+        let h = selection
+        h.update(from: w, count: k)
+        var i = k / 2 - 1
+        while i >= 0 { siftDown(h, i, k); i -= 1 }
+        var root = h[0]
+        func offer(_ j: Int) {
+            if w[j] > root {
+                h[0] = w[j]
+                siftDown(h, 0, k)
+                root = h[0]
             }
         }
-        return a[max(lo - 1, 0)] // unreachable for 1 <= k <= V
+        var j = k
+        while j < v && j % VectorMath.width != 0 { offer(j); j += 1 }
+        while j + VectorMath.width <= v {
+            if any(VectorMath.load(w, j) .> VectorMath.Vector(repeating: root)) {
+                for t in j..<(j + VectorMath.width) { offer(t) }
+            }
+            j += VectorMath.width
+        }
+        while j < v { offer(j); j += 1 }
+        return root
     }
 
-    /// The smallest weight w* such that the weights >= w* among the survivors (weights >= floor) reach
-    /// topP * survivorMass. Candidates below llama2.c's cutoff (1 - topP) * mass / (survivors - 1) cannot
-    /// matter: together they hold less than (1 - topP) of the mass, so the rest already reaches topP.
-    private func nucleusThreshold(topP: Double, floor: Float, survivors: Int, survivorMass: Double) -> Float {
+    /// Gathering and exact selection take over once at most this many weights are left in the interval.
+    static let gatherLimit = 256
+
+    /// The largest weight t >= `start` whose measure — the mass (byMass) or the count of the weights >= t —
+    /// is >= goal; that is the n-th largest weight, n the smallest count reaching the goal. Requires
+    /// measure(>= start) >= goal (if rounding breaks that, every weight >= start is kept).
+    /// Vectorized measuring passes narrow [lo, hi) until few weights remain in it — interpolation probes,
+    /// alternating with bisection on the bit patterns (ordered like the positive floats) so that progress
+    /// never stalls — and a three-way quickselect on those weights finishes exactly.
+    private func largestThreshold(goal: Double, byMass: Bool, from start: Float) -> Float {
         let v = vocabularySize
-        let w = weights
+        let w = UnsafePointer(weights)
+        var lo = start
+        var hi = Float(1).nextUp
+        var atLo = VectorMath.measure(w, v, atOrAbove: lo)
+        var atHi = (mass: 0.0, count: 0)
+        func value(_ m: (mass: Double, count: Int)) -> Double { byMass ? m.mass : Double(m.count) }
+        if value(atLo) < goal { return lo }
+        func probe(_ t: Float) {
+            guard t > lo && t < hi else { return }
+            let m = VectorMath.measure(w, v, atOrAbove: t)
+            if value(m) >= goal { lo = t; atLo = m } else { hi = t; atHi = m }
+        }
+        var step = 0
+        while atLo.count - atHi.count > Sampler.gatherLimit {
+            let before = (lo, hi)
+            if step % 2 == 0 {
+                // Interpolate the answer as if the weights were spread evenly over [lo, hi), and probe just
+                // either side of it, a quarter of the gather limit's worth of weights apart: on smooth data
+                // the answer lands between the two probes and both ends are tight at once.
+                let fraction = Float((value(atLo) - goal) / (value(atLo) - value(atHi)))
+                let span = hi - lo
+                let guess = lo + span * fraction
+                let margin = span * Float(Sampler.gatherLimit / 8) / Float(atLo.count - atHi.count)
+                probe(guess - margin)
+                probe(guess + margin)
+            } else {
+                // Bisection on the bit patterns guarantees progress on any distribution.
+                probe(Float(bitPattern: lo.bitPattern / 2 + hi.bitPattern / 2 + (lo.bitPattern & hi.bitPattern & 1)))
+            }
+            if before == (lo, hi) && step % 2 == 1 { break } // no float left strictly inside
+            step += 1
+        }
+        // Exact finish among the weights in [lo, hi).
         let a = selection
-        // Capped at the largest weight (1): when topP < 1 / survivors the cutoff can exceed it, and then the
-        // most probable token(s) alone reach the target.
-        let cutoff = min((1 - topP) * survivorMass / Double(survivors - 1), 1)
         var n = 0
-        var smallest = Float.infinity
-        for i in 0..<v {
+        var smallest = hi
+        func gather(_ i: Int) {
             let x = w[i]
-            if x >= floor && Double(x) >= cutoff {
+            if x >= lo && x < hi {
                 a[n] = x
                 n += 1
                 smallest = min(smallest, x)
             }
         }
-        let target = topP * survivorMass
-        var lo = 0, hi = n
-        var above = 0.0 // mass of the candidates known to be larger than a[lo..<hi]
-        while lo < hi {
-            let (gt, lt, greaterMass, equalMass) = partitionDescending(a, lo, hi, pivot: medianOfThree(a, lo, hi))
-            if above + greaterMass >= target {
-                hi = gt
-            } else if above + greaterMass + equalMass >= target {
+        let width = VectorMath.width
+        let low = VectorMath.Vector(repeating: lo), high = VectorMath.Vector(repeating: hi)
+        var i = 0
+        while i + width <= v {
+            let x = VectorMath.load(w, i)
+            if any((x .>= low) .& (x .< high)) {
+                for j in i..<(i + width) { gather(j) }
+            }
+            i += width
+        }
+        while i < v { gather(i); i += 1 }
+        var first = 0, last = n
+        var above = value(atHi) // measure of the weights known to be larger than a[first..<last]
+        while first < last {
+            let (gt, lt, greaterMass, equalMass) = partitionDescending(a, first, last, pivot: medianOfThree(a, first, last))
+            let greater = byMass ? greaterMass : Double(gt - first)
+            let equal = byMass ? equalMass : Double(lt - gt)
+            if above + greater >= goal {
+                last = gt
+            } else if above + greater + equal >= goal {
                 return a[gt]
             } else {
-                above += greaterMass + equalMass
-                lo = lt
+                above += greater + equal
+                first = lt
             }
         }
-        return smallest // rounding left the candidates just short of the target: keep them all
+        return n > 0 ? smallest : lo // rounding left the sums just short of the goal: keep them all
     }
 
     /// Three-way partition of a[lo..<hi] around `pivot`, descending: a[lo..<gt] > pivot,
