@@ -189,20 +189,23 @@ public final class Sampler {
         }
     }
 
-    /// Argmax of `weights` (the penalized logits on the greedy path), lowest id on ties, NaN skipped.
+    /// Argmax of `weights` (the penalized logits on the greedy path), lowest id on ties, NaN skipped
+    /// (0 when every value is NaN): a vectorized maximum, then the first position holding it.
     private func greedyToken() -> Int32 {
-        var best = 0
-        var bestValue = -Float.infinity
-        var found = false
-        for i in 0..<vocabularySize {
-            let x = weights[i]
-            if x > bestValue || (!found && x == bestValue) {
-                best = i
-                bestValue = x
-                found = true
-            }
+        let w = UnsafePointer(weights)
+        let v = vocabularySize
+        let m = VectorMath.maximum(w, v)
+        let target = VectorMath.Vector(repeating: m)
+        var i = 0
+        while i + VectorMath.width <= v {
+            if any(VectorMath.load(w, i) .== target) { break }
+            i += VectorMath.width
         }
-        return Int32(best)
+        while i < v {
+            if w[i] == m { return Int32(i) }
+            i += 1
+        }
+        return 0
     }
 
     // MARK: - Selection
@@ -248,7 +251,9 @@ public final class Sampler {
     private func largestThreshold(goal: Double, byMass: Bool, from start: Float) -> Float {
         let v = vocabularySize
         let w = UnsafePointer(weights)
-        var lo = start
+        // Raising lo to the smallest weight >= start changes no measure and lets interpolation see the data.
+        var lo = max(start, VectorMath.minimum(w, v, atOrAbove: start))
+        if !lo.isFinite { lo = start }
         var hi = Float(1).nextUp
         var atLo = VectorMath.measure(w, v, atOrAbove: lo)
         var atHi = (mass: 0.0, count: 0)
@@ -263,15 +268,16 @@ public final class Sampler {
         while atLo.count - atHi.count > Sampler.gatherLimit {
             let before = (lo, hi)
             if step % 2 == 0 {
-                // Interpolate the answer as if the weights were spread evenly over [lo, hi), and probe just
-                // either side of it, a quarter of the gather limit's worth of weights apart: on smooth data
-                // the answer lands between the two probes and both ends are tight at once.
-                let fraction = Float((value(atLo) - goal) / (value(atLo) - value(atHi)))
-                let span = hi - lo
-                let guess = lo + span * fraction
-                let margin = span * Float(Sampler.gatherLimit / 8) / Float(atLo.count - atHi.count)
-                probe(guess - margin)
-                probe(guess + margin)
+                // Interpolate the answer as if the measure were spread evenly over the bit patterns of
+                // [lo, hi) (linear within an octave, logarithmic across octaves), and probe just either side
+                // of it, a third of the gather limit's worth of weights apart: on smooth data the answer
+                // lands between the two probes and both ends are tight at once.
+                let fraction = (value(atLo) - goal) / (value(atLo) - value(atHi))
+                let span = Double(hi.bitPattern - lo.bitPattern)
+                let guess = Double(lo.bitPattern) + span * fraction
+                let margin = max(1, span * Double(Sampler.gatherLimit / 3) / Double(atLo.count - atHi.count))
+                probe(Float(bitPattern: UInt32(max(Double(lo.bitPattern), (guess - margin).rounded()))))
+                probe(Float(bitPattern: UInt32(min(Double(hi.bitPattern), (guess + margin).rounded()))))
             } else {
                 // Bisection on the bit patterns guarantees progress on any distribution.
                 probe(Float(bitPattern: lo.bitPattern / 2 + hi.bitPattern / 2 + (lo.bitPattern & hi.bitPattern & 1)))

@@ -33,28 +33,28 @@ enum VectorMath {
         return result
     }
 
-    /// p[i] = exp((p[i] - shift) * scale) in place (NaN and values below -87 become 0); returns the sum.
-    static func exponentiate(_ p: UnsafeMutablePointer<Float>, _ n: Int, shift: Float, scale: Float) -> Double {
-        var total = 0.0
+    /// Smallest value >= t (+inf when there is none).
+    static func minimum(_ p: UnsafePointer<Float>, _ n: Int, atOrAbove t: Float) -> Float {
+        let threshold = Vector(repeating: t)
+        var m = Vector(repeating: .infinity)
         var i = 0
         while i + width <= n {
-            // Lane sums in Float over one chunk, then into the Double total.
-            var sum = Vector(repeating: 0)
-            let end = min(i + chunk, n)
-            while i + width <= end {
-                let y = exp((load(p, i) - shift) * scale)
-                UnsafeMutableRawPointer(p + i).storeBytes(of: y, as: Vector.self)
-                sum += y
-                i += width
-            }
-            total += Double(sum.sum())
+            let x = load(p, i)
+            m.replace(with: x, where: (x .< m) .& (x .>= threshold))
+            i += width
         }
-        for j in i..<n {
-            let y = exp((Vector(repeating: p[j]) - shift) * scale)[0]
-            p[j] = y
-            total += Double(y)
-        }
-        return total
+        var result = Float.infinity
+        for j in 0..<width where m[j] < result { result = m[j] }
+        for j in i..<n where p[j] >= t && p[j] < result { result = p[j] }
+        return result
+    }
+
+    /// p[i] = exp((p[i] - shift) * scale) in place (NaN and values below -87 become 0); returns the sum.
+    /// The exp loop is plain scalar code without branches, which LLVM vectorizes at the target's full width;
+    /// the sum is a separate masked-sum pass (a Float reduction inside the loop would block vectorization).
+    static func exponentiate(_ p: UnsafeMutablePointer<Float>, _ n: Int, shift: Float, scale: Float) -> Double {
+        for i in 0..<n { p[i] = exp((p[i] - shift) * scale) }
+        return measure(p, n, atOrAbove: 0).mass
     }
 
     /// Values per chunk of the masked sums: summed in Float SIMD lanes, then added to a Double total.
@@ -103,25 +103,22 @@ enum VectorMath {
     /// reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r (Cephes' expf coefficients,
     /// about 1 ulp), and 2^n built in the exponent bits. x < -87 or NaN gives 0 (masked tokens stay 0).
     @inline(__always)
-    static func exp(_ x: Vector) -> Vector {
-        let valid = x .>= Vector(repeating: -87)
-        let xc = x.replacing(with: 0, where: .!valid)
+    static func exp(_ x: Float) -> Float {
+        let valid = x >= -87
+        let xc = valid ? x : 0
         // Round to nearest by adding 1.5 * 2^23: the integer n then sits in the low mantissa bits of t.
-        let magic = Vector(repeating: 12_582_912)
-        let t = xc * 1.442_695_04 + magic
-        let n = t - magic
-        var r = xc - n * 0.693_359_375
-        r = r - n * -2.121_944_4e-4
-        var y = Vector(repeating: 1.987_569_15e-4)
+        let t = xc * 1.442_695_04 + 12_582_912
+        let n = t - 12_582_912
+        let r = (xc - n * 0.693_359_375) - n * -2.121_944_4e-4
+        var y: Float = 1.987_569_15e-4
         y = y * r + 1.398_199_95e-3
         y = y * r + 8.333_451_9e-3
         y = y * r + 4.166_579_59e-2
         y = y * r + 1.666_666_55e-1
         y = y * r + 5.000_000_12e-1
         y = y * (r * r) + r + 1
-        let nInt = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000 // bit pattern of the magic number
-        let exponent = (nInt &+ 127) &<< 23
-        let scaled = y * unsafeBitCast(exponent, to: Vector.self)
-        return scaled.replacing(with: 0, where: .!valid)
+        let exponent = (t.bitPattern &- 0x4B40_0000 &+ 127) &<< 23 // n + 127 in the exponent field
+        let scaled = y * Float(bitPattern: exponent)
+        return valid ? scaled : 0
     }
 }
