@@ -1,5 +1,6 @@
 #include "CLineEdit.h"
 
+#include <errno.h>
 #include <histedit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,12 @@ int swiftlet_le_read(swiftlet_line_editor *editor, const char *prompt, const cha
     editor->prompt = NULL;
     if (editor->interrupted) {
         fputs("^C\n", editor->output);
+        fflush(editor->output);
+        return SWIFTLET_LE_INTERRUPTED;
+    }
+    if (!text && count < 0 && errno == EINTR) {
+        // A signal from outside (kill -INT) interrupted the read: treat it like Ctrl-C, not as the end.
+        fputs("\n", editor->output);
         fflush(editor->output);
         return SWIFTLET_LE_INTERRUPTED;
     }
