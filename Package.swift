@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "GPT", targets: ["GPT"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "FineTuneData", targets: ["FineTuneData"]),
+        .library(name: "Sampling", targets: ["Sampling"]),
+        .library(name: "LineEditor", targets: ["LineEditor"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
@@ -47,6 +49,15 @@ let package = Package(
         // Labelled data for fine-tuning: JSONL/CSV/TSV readers, label sets, splits, metrics, prediction output.
         .target(name: "FineTuneData", swiftSettings: releaseFlags),
         .testTarget(name: "FineTuneDataTests", dependencies: ["FineTuneData"]),
+
+        // Token sampling, stop strings, UTF-8 streaming, prompt files and batch output (model-independent).
+        .target(name: "Sampling", swiftSettings: releaseFlags),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        // Debian's libedit (apt-get install libedit-dev) behind a tiny C shim: el_set is variadic, which
+        // Swift cannot call, so the shim wraps the few calls LineEditor needs.
+        .target(name: "CLineEdit", linkerSettings: [.linkedLibrary("edit")]),
+        .target(name: "LineEditor", dependencies: ["CLineEdit"], swiftSettings: releaseFlags),
+        .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
 
         // Progress bars and Ctrl-C for the executables.
         .target(name: "TerminalUI", swiftSettings: releaseFlags),
