@@ -12,7 +12,8 @@
 /// The first KC step writes C (or adds to it when accumulating) and adds the bias; later steps add.
 /// Threads split M into blocks of equal numbers of MR panels (a multiple of the thread count), so each core
 /// keeps its own A block in its own L2 and the shared packed B is read by both; when M has too few blocks
-/// for 4 tasks a thread, the N panels are split as well.
+/// for 4 tasks a thread, the N panels are split as well. With a single M block (small M), each task packs
+/// its own B micro-panels just before using them instead of the shared packing pass.
 enum GEMMBlocked {
     /// KC: the B micro-panel (KC x NR floats) is read once per MR rows and must stay in L1 with room to spare:
     /// 24 KiB, so 384 steps for NR = 16 and 192 for NR = 32. (Measured here with NR = 16, in CPU seconds
@@ -23,7 +24,9 @@ enum GEMMBlocked {
     static let mcMax = 144   // MR multiple: 144 x 384 floats = 216 KiB of packed A, in the 512 KiB L2
     static let ncMax = 4096  // a multiple of both NR: 384 x 4096 floats = 6 MiB of packed B, in L3
 
-    static let packedAScratch = GEMMScratch(capacity: mcMax * kcLimit + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR)
+    /// Per task: the packed A block, an MR x NR edge tile, and one B micro-panel (packed in the task).
+    static let packedAScratch = GEMMScratch(capacity: mcMax * kcLimit + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR
+                                                + kcLimit * GEMMMicroKernel.maxNR)
     static let packedBScratch = GEMMScratch(capacity: kcLimit * ncMax)
 
     static func multiply(m: Int, n: Int, k: Int,
@@ -46,6 +49,10 @@ enum GEMMBlocked {
         var mBlocks = ceilDiv(mPanels * mr, mcMax)
         if threads > 1 { mBlocks = min(mPanels, ceilDiv(mBlocks, threads) * threads) }
 
+        // With a single M block every B micro-panel is used by one task only: the tasks pack their own panels
+        // right before use (no shared packing pass, no wait between packing and computing, B never leaves L1).
+        let packBInTasks = mBlocks == 1
+
         packedBScratch.with { packedB in
             var jc = 0
             while jc < n {
@@ -60,9 +67,11 @@ enum GEMMBlocked {
                 while pc < k {
                     let kc = min(kcStep, k - pc)
                     let first = pc == 0
-                    pool.parallelFor(nPanels, minimumChunk: 2) { range in
-                        GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
-                                          j0: jc, columns: nc, panels: range, into: packedB)
+                    if !packBInTasks {
+                        pool.parallelFor(nPanels, minimumChunk: 2) { range in
+                            GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
+                                              j0: jc, columns: nc, panels: range, into: packedB)
+                        }
                     }
                     pool.run(tasks: mBlocks * nSplit) { task in
                         let block = task / nSplit, part = task % nSplit
@@ -74,10 +83,26 @@ enum GEMMBlocked {
                         packedAScratch.with { packedA in
                             GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: i0, rows: rows,
                                               p0: pc, kc: kc, into: packedA)
-                            macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB, panels: panels,
-                                        columns: nc, c: c + i0 * ldc + jc, ldc: ldc,
-                                        loadC: accumulate || !first, bias: first ? bias.map { $0 + jc } : nil,
-                                        scratch: packedA + mcMax * kcLimit)
+                            let scratch = packedA + mcMax * kcLimit
+                            if packBInTasks {
+                                // Each B micro-panel is packed just before its only use, into L1.
+                                let panelB = scratch + mr * GEMMMicroKernel.maxNR
+                                for panel in panels {
+                                    let j = jc + panel * nr
+                                    let width = min(nr, nc - panel * nr)
+                                    GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
+                                                      j0: j, columns: width, panels: 0..<1, into: panelB)
+                                    macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: panelB,
+                                                panels: 0..<1, columns: width, c: c + i0 * ldc + j, ldc: ldc,
+                                                loadC: accumulate || !first, bias: first ? bias.map { $0 + j } : nil,
+                                                scratch: scratch)
+                                }
+                            } else {
+                                macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB,
+                                            panels: panels, columns: nc, c: c + i0 * ldc + jc, ldc: ldc,
+                                            loadC: accumulate || !first, bias: first ? bias.map { $0 + jc } : nil,
+                                            scratch: scratch)
+                            }
                         }
                     }
                     pc += kc
