@@ -12,7 +12,7 @@
 /// The first KC step writes C (or adds to it when accumulating) and adds the bias; later steps add.
 /// Threads split M into blocks of equal numbers of MR panels (a multiple of the thread count), so each core
 /// keeps its own A block in its own L2 and the shared packed B is read by both; when M has too few blocks
-/// for 4 tasks a thread, the N panels are split as well. With a single M block (small M), each task packs
+/// for 4 tasks a thread, the N panels are split as well. With at most 3 M blocks (small M), each task packs
 /// its own B micro-panels just before using them instead of the shared packing pass.
 enum GEMMBlocked {
     /// KC: the B micro-panel (KC x NR floats) is read once per MR rows and must stay in L1 with room to spare:
@@ -49,9 +49,11 @@ enum GEMMBlocked {
         var mBlocks = ceilDiv(mPanels * mr, mcMax)
         if threads > 1 { mBlocks = min(mPanels, ceilDiv(mBlocks, threads) * threads) }
 
-        // With a single M block every B micro-panel is used by one task only: the tasks pack their own panels
-        // right before use (no shared packing pass, no wait between packing and computing, B never leaves L1).
-        let packBInTasks = mBlocks == 1
+        // With at most 3 M blocks (small M, e.g. backwardWeight where M is the layer's width), the tasks pack
+        // their own B micro-panels right before use: each panel is packed at most 3 times, into L1, instead of
+        // once into a shared buffer that goes through L3, and there is no wait between packing and computing.
+        // Measured here (CPU time, one thread, backwardWeight 2048x384x1152): 70 GFLOP/s against 66 shared.
+        let packBInTasks = mBlocks <= 3
 
         packedBScratch.with { packedB in
             var jc = 0
