@@ -12,8 +12,8 @@
 /// The first KC step writes C (or adds to it when accumulating) and adds the bias; later steps add.
 /// Threads split M into blocks of equal numbers of MR panels (a multiple of the thread count), so each core
 /// keeps its own A block in its own L2 and the shared packed B is read by both; when M has too few blocks
-/// for 4 tasks a thread, the N panels are split as well. With at most 3 M blocks (small M), each task packs
-/// its own B micro-panels just before using them instead of the shared packing pass.
+/// for 4 tasks a thread, the N panels are split as well. With a single M block (small M), each task packs its
+/// own B micro-panels just before using them instead of the shared packing pass.
 enum GEMMBlocked {
     /// KC: the B micro-panel (KC x NR floats) is read once per MR rows and must stay in L1 with room to spare:
     /// 24 KiB, so 384 steps for NR = 16 and 192 for NR = 32. (Measured here with NR = 16, in CPU seconds
@@ -49,11 +49,12 @@ enum GEMMBlocked {
         var mBlocks = ceilDiv(mPanels * mr, mcMax)
         if threads > 1 { mBlocks = min(mPanels, ceilDiv(mBlocks, threads) * threads) }
 
-        // With at most 3 M blocks (small M, e.g. backwardWeight where M is the layer's width), the tasks pack
-        // their own B micro-panels right before use: each panel is packed at most 3 times, into L1, instead of
-        // once into a shared buffer that goes through L3, and there is no wait between packing and computing.
-        // Measured here (CPU time, one thread, backwardWeight 2048x384x1152): 70 GFLOP/s against 66 shared.
-        let packBInTasks = mBlocks <= 3
+        // With a single M block (small M, e.g. backwardWeight where M is the layer's width) every B micro-panel
+        // is used by one task only: the tasks pack their own panels right before use, into L1 (no shared pass
+        // through L3, no wait between packing and computing). Measured here in CPU time, one thread:
+        // backwardWeight 768x128x512 went from 49-64 to 64-80 GFLOP/s. With 3 blocks (each panel packed 3
+        // times) it was slower than the shared pass in an interleaved A/B run (70 against 73 GFLOP/s).
+        let packBInTasks = mBlocks == 1
 
         packedBScratch.with { packedB in
             var jc = 0
