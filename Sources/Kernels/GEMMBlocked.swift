@@ -51,9 +51,9 @@ enum GEMMBlocked {
 
         // With a single M block (small M, e.g. backwardWeight where M is the layer's width) every B micro-panel
         // is used by one task only: the tasks pack their own panels right before use, into L1 (no shared pass
-        // through L3, no wait between packing and computing). Measured here in CPU time, one thread:
-        // backwardWeight 768x128x512 went from 49-64 to 64-80 GFLOP/s. With 3 blocks (each panel packed 3
-        // times) it was slower than the shared pass in an interleaved A/B run (70 against 73 GFLOP/s).
+        // through L3, no wait between packing and computing). Interleaved A/B runs here, CPU time, one thread:
+        // backwardWeight 768x128x512 at 69-74 GFLOP/s against 56-62 with the shared pass; with 3 blocks (each
+        // panel packed 3 times, 2048x384x1152) it was slower than the shared pass (70 against 73 GFLOP/s).
         let packBInTasks = mBlocks == 1
 
         packedBScratch.with { packedB in
