@@ -12,14 +12,22 @@
 /// The first KC step writes C (or adds to it when accumulating) and adds the bias; later steps add.
 /// Threads split M into blocks of equal numbers of MR panels (a multiple of the thread count), so each core
 /// keeps its own A block in its own L2 and the shared packed B is read by both; when M has too few blocks
-/// for 4 tasks a thread, the N panels are split as well.
+/// for 4 tasks a thread, the N panels are split as well. With a single M block (small M), each task packs its
+/// own B micro-panels just before using them instead of the shared packing pass.
 enum GEMMBlocked {
-    static let kcMax = 256
-    static let mcMax = 144   // MR multiple: 144 x 256 floats = 144 KiB of packed A
-    static let ncMax = 4096  // a multiple of both NR: 256 x 4096 floats = 4 MiB of packed B
+    /// KC: the B micro-panel (KC x NR floats) is read once per MR rows and must stay in L1 with room to spare:
+    /// 24 KiB, so 384 steps for NR = 16 and 192 for NR = 32. (Measured here with NR = 16, in CPU seconds
+    /// against OpenBLAS: KC = 384 beat 256 and 128 on the default shapes; a K that fits in one KC step also
+    /// spares a pass of loads and stores over C.)
+    static func kcMax(nr: Int) -> Int { 24 * 1024 / (4 * nr) }
+    static let kcLimit = 384
+    static let mcMax = 144   // MR multiple: 144 x 384 floats = 216 KiB of packed A, in the 512 KiB L2
+    static let ncMax = 4096  // a multiple of both NR: 384 x 4096 floats = 6 MiB of packed B, in L3
 
-    static let packedAScratch = GEMMScratch(capacity: mcMax * kcMax + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR)
-    static let packedBScratch = GEMMScratch(capacity: kcMax * ncMax)
+    /// Per task: the packed A block, an MR x NR edge tile, and one B micro-panel (packed in the task).
+    static let packedAScratch = GEMMScratch(capacity: mcMax * kcLimit + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR
+                                                + kcLimit * GEMMMicroKernel.maxNR)
+    static let packedBScratch = GEMMScratch(capacity: kcLimit * ncMax)
 
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
@@ -31,7 +39,7 @@ enum GEMMBlocked {
         let threads = pool.threadCount
 
         // K in nearly equal steps of at most KC; N in steps of at most NC (NR multiples).
-        let kSteps = ceilDiv(k, kcMax)
+        let kSteps = ceilDiv(k, kcMax(nr: nr))
         let kcStep = ceilDiv(k, kSteps)
         let nSteps = ceilDiv(n, ncMax)
         let ncStep = ceilDiv(ceilDiv(n, nSteps), nr) * nr
@@ -40,6 +48,13 @@ enum GEMMBlocked {
         let mPanels = ceilDiv(m, mr)
         var mBlocks = ceilDiv(mPanels * mr, mcMax)
         if threads > 1 { mBlocks = min(mPanels, ceilDiv(mBlocks, threads) * threads) }
+
+        // With a single M block (small M, e.g. backwardWeight where M is the layer's width) every B micro-panel
+        // is used by one task only: the tasks pack their own panels right before use, into L1 (no shared pass
+        // through L3, no wait between packing and computing). Interleaved A/B runs here, CPU time, one thread:
+        // backwardWeight 768x128x512 at 69-74 GFLOP/s against 56-62 with the shared pass; with 3 blocks (each
+        // panel packed 3 times, 2048x384x1152) it was slower than the shared pass (70 against 73 GFLOP/s).
+        let packBInTasks = mBlocks == 1
 
         packedBScratch.with { packedB in
             var jc = 0
@@ -55,9 +70,11 @@ enum GEMMBlocked {
                 while pc < k {
                     let kc = min(kcStep, k - pc)
                     let first = pc == 0
-                    pool.parallelFor(nPanels, minimumChunk: 2) { range in
-                        GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
-                                          j0: jc, columns: nc, panels: range, into: packedB)
+                    if !packBInTasks {
+                        pool.parallelFor(nPanels, minimumChunk: 2) { range in
+                            GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
+                                              j0: jc, columns: nc, panels: range, into: packedB)
+                        }
                     }
                     pool.run(tasks: mBlocks * nSplit) { task in
                         let block = task / nSplit, part = task % nSplit
@@ -69,10 +86,26 @@ enum GEMMBlocked {
                         packedAScratch.with { packedA in
                             GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: i0, rows: rows,
                                               p0: pc, kc: kc, into: packedA)
-                            macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB, panels: panels,
-                                        columns: nc, c: c + i0 * ldc + jc, ldc: ldc,
-                                        loadC: accumulate || !first, bias: first ? bias.map { $0 + jc } : nil,
-                                        scratch: packedA + mcMax * kcMax)
+                            let scratch = packedA + mcMax * kcLimit
+                            if packBInTasks {
+                                // Each B micro-panel is packed just before its only use, into L1.
+                                let panelB = scratch + mr * GEMMMicroKernel.maxNR
+                                for panel in panels {
+                                    let j = jc + panel * nr
+                                    let width = min(nr, nc - panel * nr)
+                                    GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
+                                                      j0: j, columns: width, panels: 0..<1, into: panelB)
+                                    macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: panelB,
+                                                panels: 0..<1, columns: width, c: c + i0 * ldc + j, ldc: ldc,
+                                                loadC: accumulate || !first, bias: first ? bias.map { $0 + j } : nil,
+                                                scratch: scratch)
+                                }
+                            } else {
+                                macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB,
+                                            panels: panels, columns: nc, c: c + i0 * ldc + jc, ldc: ldc,
+                                            loadC: accumulate || !first, bias: first ? bias.map { $0 + jc } : nil,
+                                            scratch: scratch)
+                            }
                         }
                     }
                     pc += kc

@@ -7,6 +7,8 @@ import Glibc
 ///   packed B panel: kc steps of NR floats   (b[p*NR + j] = op(B)[p, j])
 ///   C tile [MR, NR] with row stride ldc:  C (= | +=) sum_p a[p, :]^T b[p, :]  (+ bias[j])
 ///
+/// When adding to C, the accumulators start from the C tile (loaded before the k loop, so a cache miss on C
+/// overlaps the start of the loop instead of stalling the stores at the end); the tile is stored once.
 /// Both kernels keep 12 vector accumulators, enough independent FMA chains to cover the FMA latency on two
 /// pipes, and fill the register file without spilling:
 /// - 6 x 32 (`tile6x32`) for CPUs with AVX-512: 12 `SIMD16` accumulators in zmm registers (32 of them);
@@ -52,6 +54,16 @@ enum GEMMMicroKernel {
                          c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
         var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
         var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
+        let out = UnsafeMutableRawPointer(c)
+        let rowBytes = ldc * 4
+        if loadC {
+            c0 = out.loadUnaligned(as: SIMD16<Float>.self)
+            c1 = (out + rowBytes).loadUnaligned(as: SIMD16<Float>.self)
+            c2 = (out + 2 * rowBytes).loadUnaligned(as: SIMD16<Float>.self)
+            c3 = (out + 3 * rowBytes).loadUnaligned(as: SIMD16<Float>.self)
+            c4 = (out + 4 * rowBytes).loadUnaligned(as: SIMD16<Float>.self)
+            c5 = (out + 5 * rowBytes).loadUnaligned(as: SIMD16<Float>.self)
+        }
         var pa = a
         var pb = UnsafeRawPointer(b)
         for _ in 0..<kc {
@@ -69,11 +81,8 @@ enum GEMMMicroKernel {
             let v = UnsafeRawPointer(bias).loadUnaligned(as: SIMD16<Float>.self)
             c0 += v; c1 += v; c2 += v; c3 += v; c4 += v; c5 += v
         }
-        let out = UnsafeMutableRawPointer(c)
-        let rowBytes = ldc * 4
         @inline(__always) func put(_ row: Int, _ v: SIMD16<Float>) {
-            let p = out + row * rowBytes
-            p.storeBytes(of: loadC ? v + p.loadUnaligned(as: SIMD16<Float>.self) : v, as: SIMD16<Float>.self)
+            (out + row * rowBytes).storeBytes(of: v, as: SIMD16<Float>.self)
         }
         put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5)
     }
@@ -87,6 +96,15 @@ enum GEMMMicroKernel {
         var c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
         var c40 = SIMD16<Float>(), c41 = SIMD16<Float>()
         var c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+        let out = UnsafeMutableRawPointer(c)
+        let rowBytes = ldc * 4
+        if loadC {
+            @inline(__always) func get(_ row: Int, _ half: Int) -> SIMD16<Float> {
+                (out + row * rowBytes).loadUnaligned(fromByteOffset: half * 64, as: SIMD16<Float>.self)
+            }
+            c00 = get(0, 0); c01 = get(0, 1); c10 = get(1, 0); c11 = get(1, 1); c20 = get(2, 0); c21 = get(2, 1)
+            c30 = get(3, 0); c31 = get(3, 1); c40 = get(4, 0); c41 = get(4, 1); c50 = get(5, 0); c51 = get(5, 1)
+        }
         var pa = a
         var pb = UnsafeRawPointer(b)
         for _ in 0..<kc {
@@ -114,18 +132,10 @@ enum GEMMMicroKernel {
             c00 += v0; c10 += v0; c20 += v0; c30 += v0; c40 += v0; c50 += v0
             c01 += v1; c11 += v1; c21 += v1; c31 += v1; c41 += v1; c51 += v1
         }
-        let out = UnsafeMutableRawPointer(c)
-        let rowBytes = ldc * 4
         @inline(__always) func put(_ row: Int, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>) {
             let p = out + row * rowBytes
-            if loadC {
-                p.storeBytes(of: v0 + p.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                p.storeBytes(of: v1 + p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
-                             toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                p.storeBytes(of: v0, as: SIMD16<Float>.self)
-                p.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self)
-            }
+            p.storeBytes(of: v0, as: SIMD16<Float>.self)
+            p.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self)
         }
         put(0, c00, c01); put(1, c10, c11); put(2, c20, c21)
         put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)

@@ -24,14 +24,23 @@ struct BenchKernels: ParsableCommand {
     @Option(name: .customLong("shape"), help: "MxKxN layer shape (rows x inputs x outputs); may repeat. Default: the script's list.")
     var shapes: [String] = []
 
+    @Option(name: .customLong("product"), help: "forward, backwardInput or backwardWeight; may repeat. Default: all three.")
+    var products: [String] = []
+
     @Flag(help: "Skip the OpenBLAS reference.")
     var noReference = false
+
+    @Flag(help: "GEMM only: skip the memory-bandwidth and matrix-vector measurements.")
+    var gemmOnly = false
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         let parts = threads.split(separator: ",", omittingEmptySubsequences: false)
         guard !parts.isEmpty, threadCounts.count == parts.count, threadCounts.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--threads must be a comma-separated list of positive integers, got '\(threads)'")
+        }
+        for product in products where GEMMProduct(rawValue: product) == nil {
+            throw ValidationError("--product must be forward, backwardInput or backwardWeight, got '\(product)'")
         }
         for shape in shapes where GEMMShape(shape) == nil {
             throw ValidationError("--shape must look like 2048x384x1152, got '\(shape)'")
@@ -50,7 +59,7 @@ struct BenchKernels: ParsableCommand {
         let report = Report(json: json)
         report.gemmHeader()
         for shape in list {
-            for product in GEMMProduct.allCases {
+            for product in products.isEmpty ? GEMMProduct.allCases : products.compactMap(GEMMProduct.init) {
                 for t in threadCounts {
                     let pool = Pools.pool(threads: t)
                     let ours = GEMMBenchmark.gflops(product: product, shape: shape, pool: pool, repeats: repeats)
@@ -59,6 +68,7 @@ struct BenchKernels: ParsableCommand {
                 }
             }
         }
+        if gemmOnly { return }
         report.bandwidthHeader()
         var bandwidth: [Int: Double] = [:]
         for t in threadCounts {
