@@ -3,11 +3,12 @@ import Foundation
 import Kernels
 
 /// `bench kernels`: GEMM GFLOP/s for the three training products against OpenBLAS (run in the same
-/// benchmark through ../shared/bench/openblas_sgemm.py), matrix-vector GB/s against the memory bandwidth.
+/// benchmark through ../shared/bench/openblas_sgemm.py), matrix-vector GB/s against the memory bandwidth,
+/// then every layer kernel at the small shape (`bench layers`).
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
-        abstract: "GEMM and matrix-vector speed against OpenBLAS and the memory bandwidth, measured in the same run.")
+        abstract: "GEMM, matrix-vector and layer kernels against OpenBLAS and the memory bandwidth, measured in the same run.")
 
     @Option(help: "Comma-separated thread counts.")
     var threads: String = "1,2"
@@ -30,7 +31,7 @@ struct BenchKernels: ParsableCommand {
     @Flag(help: "Skip the OpenBLAS reference.")
     var noReference = false
 
-    @Flag(help: "GEMM only: skip the memory-bandwidth and matrix-vector measurements.")
+    @Flag(help: "GEMM only: skip the memory-bandwidth, matrix-vector and layer-kernel measurements.")
     var gemmOnly = false
 
     func validate() throws {
@@ -82,6 +83,9 @@ struct BenchKernels: ParsableCommand {
                 report.matvec(product: product, threads: t, gbs: gbs, reference: bandwidth[t])
             }
         }
+        // Then a line per layer kernel at the small shape (the same as `bench layers`).
+        if !json { print("") }
+        try BenchLayers.parse(["--threads", threads] + (json ? ["--json"] : [])).run()
     }
 }
 
