@@ -18,8 +18,10 @@ let package = Package(
         .library(name: "GPT", targets: ["GPT"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "FineTuneData", targets: ["FineTuneData"]),
+        .library(name: "FineTuning", targets: ["FineTuning"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "finetune", targets: ["finetune"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +50,10 @@ let package = Package(
         .target(name: "FineTuneData", swiftSettings: releaseFlags),
         .testTarget(name: "FineTuneDataTests", dependencies: ["FineTuneData"]),
 
+        // Fine-tuning tasks (a classifier, prompt -> completion) driven by Training's run loop.
+        .target(name: "FineTuning", dependencies: ["FineTuneData", "GPT", "Training", "Tokenizer", "Kernels"],
+                swiftSettings: releaseFlags),
+
         // Progress bars and Ctrl-C for the executables.
         .target(name: "TerminalUI", swiftSettings: releaseFlags),
 
@@ -55,6 +61,13 @@ let package = Package(
                           dependencies: ["Training", "Tokenizer", "GPT", "TerminalUI", argumentParser],
                           swiftSettings: releaseFlags),
         .testTarget(name: "PretrainTests", dependencies: ["pretrain", "Tokenizer", "Training"]),
+
+        .executableTarget(name: "finetune",
+                          dependencies: ["FineTuning", "FineTuneData", "Training", "Tokenizer", "GPT", "TerminalUI",
+                                         argumentParser],
+                          swiftSettings: releaseFlags),
+        .testTarget(name: "FinetuneTests", dependencies: ["finetune", "FineTuning", "FineTuneData", "GPT", "Tokenizer", "Training"],
+                    exclude: ["Fixtures"]),
 
         .executableTarget(name: "bench",
                           dependencies: ["Kernels", "GPT", "Training", "Tokenizer", argumentParser],
