@@ -41,13 +41,14 @@ public final class CompletionTask: TrainingTask {
     public var dataPosition: Int { position }
     public var examplesInLastStep: Int? { options.batchSize * options.gradAccum }
 
-    /// Inputs, targets and loss weights [batch, time] for a list of examples.
-    struct Batch {
-        var inputs: [Int32], targets: [Int32], weights: [Float]
-        var time: Int, counted: Int, tokens: Int
+    /// Inputs, targets and loss weights [batch, time] for a list of examples (right-padded with the pad id;
+    /// weight 1 exactly on completion targets), the number of counted targets and of real input tokens.
+    public struct Batch {
+        public var inputs: [Int32], targets: [Int32], weights: [Float]
+        public var time: Int, counted: Int, tokens: Int
     }
 
-    static func makeBatch(_ examples: [EncodedCompletion], pad: Int32) -> Batch {
+    public static func makeBatch(_ examples: [EncodedCompletion], pad: Int32) -> Batch {
         let time = max(1, (examples.map(\.sequence.count).max() ?? 2) - 1)
         let n = examples.count * time
         var batch = Batch(inputs: .init(repeating: pad, count: n), targets: .init(repeating: pad, count: n),
