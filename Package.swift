@@ -70,7 +70,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
 
         .executableTarget(name: "bench",
-                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", argumentParser],
+                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", "FineTuning", "FineTuneData",
+                                         argumentParser],
                           swiftSettings: releaseFlags),
     ],
     swiftLanguageModes: [.v5],
