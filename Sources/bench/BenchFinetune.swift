@@ -51,9 +51,12 @@ struct BenchFinetune: ParsableCommand {
         let majority = try baseline.metrics(gold: testSet.map(\.label), labelCount: labels.count, labelNames: labels.labels)
         let lmTokensPerSecond = try pretrainingThroughput(start: start)
 
-        print(String(format: "  %-28@ macro F1 %.4f   accuracy %.4f", "fine-tuned from pretrained" as NSString, pretrained.macroF1, pretrained.accuracy))
-        print(String(format: "  %-28@ macro F1 %.4f   accuracy %.4f", "same model from random init" as NSString, scratch.macroF1, scratch.accuracy))
-        print(String(format: "  %-28@ macro F1 %.4f   accuracy %.4f", "majority class" as NSString, majority.macroF1, majority.accuracy))
+        for (name, m) in [("fine-tuned from pretrained", (pretrained.macroF1, pretrained.accuracy)),
+                          ("same model from random init", (scratch.macroF1, scratch.accuracy)),
+                          ("majority class", (majority.macroF1, majority.accuracy))] {
+            print("  " + name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                  + String(format: " macro F1 %.4f   accuracy %.4f", m.0, m.1))
+        }
         print(String(format: "  pretraining pays off: %+.4f macro F1 over random init; random init %+.4f over the majority class",
                      pretrained.macroF1 - scratch.macroF1, scratch.macroF1 - majority.macroF1))
         print(String(format: "  throughput: fine-tuning %.1f examples/s (%.0f tokens/s, mean %.1f tokens a verse); "
