@@ -80,6 +80,43 @@ import Training
         #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
     }
 
+    /// Ctrl-C saves latest/ and exits 130; --resume finishes with the training losses of an uninterrupted run.
+    @Test func ctrlCThenResumeMatchesAnUninterruptedRun() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 40, as: "train.jsonl")
+        let arguments = ["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                         "--val-fraction", "0.25", "--steps", "30", "--eval-every", "10", "--lm-loss-weight", "0.3"] + Self.quick
+        let straight = try FinetuneCommand.run(arguments + ["--out", scratch.path + "/straight"])
+        #expect(straight.status == 0, "\(straight.stderr)")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(FinetuneCommand.executable))
+        process.arguments = arguments + ["--out", scratch.path + "/interrupted"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let metrics = scratch.path + "/interrupted/metrics.jsonl"
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: metrics, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
+            usleep(2_000)
+        }
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        func trainLosses(_ run: String) throws -> [Double] {
+            try MetricsLog.readLines(scratch.path + "/" + run + "/metrics.jsonl").compactMap { $0["train_loss"] as? Double }
+        }
+        let stoppedAt = try trainLosses("interrupted").count
+        #expect(stoppedAt >= 3 && stoppedAt < 30, "stopped after \(stoppedAt) steps")
+        let resumed = try FinetuneCommand.run(["--resume", "--out", scratch.path + "/interrupted", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try trainLosses("interrupted") == (try trainLosses("straight")))
+        let a = try ClassifierCheckpoint.load(from: scratch.path + "/interrupted/latest").classifier
+        let b = try ClassifierCheckpoint.load(from: scratch.path + "/straight/latest").classifier
+        #expect(a.score.values == b.score.values && a.model.parameters.values == b.model.parameters.values)
+    }
+
     @Test func completionTrainAndEvaluate() throws {
         let scratch = Scratch()
         let data = try scratch.head(of: Fixture.shippedCompletion, 30, as: "pairs.jsonl")
