@@ -45,6 +45,8 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// The best evaluation's objective (lower is better; for language models the validation loss, for a
     /// classifier minus macro F1). Nil in runs saved before it existed: bestValLoss stands in.
     public var bestObjective: Double?
+    /// Evaluations since the best one (for early stopping across a resume).
+    public var evaluationsSinceBest: Int?
     /// Task-specific settings of a fine-tuning run as JSON (nil for pretraining).
     public var task: String?
     /// Wall-clock seconds spent training before this checkpoint (resumed runs keep counting).

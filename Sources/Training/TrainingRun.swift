@@ -57,6 +57,7 @@ public final class TrainingRun {
         log = try MetricsLog(url: URL(fileURLWithPath: directory.metrics),
                              keepThrough: trainer.step > 0 ? trainer.step : nil)
         if trainer.step > 0 { lastCheckpoint = directory.latest }
+        evaluationsWithoutImprovement = record.evaluationsSinceBest ?? 0
     }
 
     /// Trains until the last step or until `shouldStop()` returns true (checked between steps).
@@ -104,8 +105,10 @@ public final class TrainingRun {
                     record.bestObjective = evaluation.objective
                     record.bestStep = step
                     evaluationsWithoutImprovement = 0
+                    record.evaluationsSinceBest = 0
                 } else {
                     evaluationsWithoutImprovement += 1
+                    record.evaluationsSinceBest = evaluationsWithoutImprovement
                     stopEarly = patience > 0 && evaluationsWithoutImprovement >= patience && !trainer.isFinished
                 }
                 observe(.evaluation(step: step, validationLoss: evaluation.validationLoss, isBest: isBest))

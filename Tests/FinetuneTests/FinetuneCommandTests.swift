@@ -117,6 +117,22 @@ import Training
         #expect(a.score.values == b.score.values && a.model.parameters.values == b.model.parameters.values)
     }
 
+    /// --patience: the run stops after that many evaluations without a new best (a learning rate too small to
+    /// change any prediction keeps macro F1 flat after the first evaluation).
+    @Test func patienceStopsEarly() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 24, as: "train.jsonl")
+        let out = scratch.path + "/run"
+        let run = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                           "--val-fraction", "0.25", "--steps", "20", "--eval-every", "1", "--patience", "2",
+                                           "--lr", "1e-9", "--out", out] + Self.quick)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        #expect(run.stdout.contains("stopped early (patience 2) after 3 steps"), "stdout: \(run.stdout)")
+        #expect(try MetricsLog.readLines(out + "/metrics.jsonl").count == 3)
+        #expect(try ClassifierCheckpoint.load(from: out + "/best").trainingState?.step == 1)
+        #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
+    }
+
     @Test func completionTrainAndEvaluate() throws {
         let scratch = Scratch()
         let data = try scratch.head(of: Fixture.shippedCompletion, 30, as: "pairs.jsonl")
