@@ -20,8 +20,10 @@ let package = Package(
         .library(name: "FineTuneData", targets: ["FineTuneData"]),
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "LineEditor", targets: ["LineEditor"]),
+        .library(name: "FineTuning", targets: ["FineTuning"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "finetune", targets: ["finetune"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,6 +60,9 @@ let package = Package(
         .target(name: "CLineEdit", linkerSettings: [.linkedLibrary("edit")]),
         .target(name: "LineEditor", dependencies: ["CLineEdit"], swiftSettings: releaseFlags),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
+        // Fine-tuning tasks (a classifier, prompt -> completion) driven by Training's run loop.
+        .target(name: "FineTuning", dependencies: ["FineTuneData", "GPT", "Training", "Tokenizer", "Kernels"],
+                swiftSettings: releaseFlags),
 
         // Progress bars and Ctrl-C for the executables.
         .target(name: "TerminalUI", swiftSettings: releaseFlags),
@@ -67,8 +72,16 @@ let package = Package(
                           swiftSettings: releaseFlags),
         .testTarget(name: "PretrainTests", dependencies: ["pretrain", "Tokenizer", "Training"]),
 
+        .executableTarget(name: "finetune",
+                          dependencies: ["FineTuning", "FineTuneData", "Training", "Tokenizer", "GPT", "TerminalUI",
+                                         argumentParser],
+                          swiftSettings: releaseFlags),
+        .testTarget(name: "FinetuneTests", dependencies: ["finetune", "FineTuning", "FineTuneData", "GPT", "Tokenizer", "Training"],
+                    exclude: ["Fixtures"]),
+
         .executableTarget(name: "bench",
-                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", argumentParser],
+                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", "FineTuning", "FineTuneData",
+                                         argumentParser],
                           swiftSettings: releaseFlags),
     ],
     swiftLanguageModes: [.v5],

@@ -116,12 +116,14 @@ public enum Checkpoint {
         return LoadedCheckpoint(model: model, hfConfig: hf, trainingState: state)
     }
 
-    static func readWeights(into model: GPT, path: String) throws {
+    /// `ignoring`: tensor names a caller reads itself (a task head such as score.weight).
+    static func readWeights(into model: GPT, path: String, ignoring: Set<String> = []) throws {
         let file = try Safetensors.File(path: path)
         var nameInFile: [String: String] = [:]   // canonical name -> name in the file
         var lmHead: String?
         for name in file.entries.keys.sorted() {
             if name == "lm_head.weight" { lmHead = name; continue }
+            if ignoring.contains(name) { continue }
             let canonical = name.hasPrefix("transformer.") ? name : "transformer." + name
             if isAttentionBuffer(canonical) { continue }
             guard model.layout.slot(named: canonical) != nil, nameInFile[canonical] == nil else {
@@ -149,7 +151,7 @@ public enum Checkpoint {
         return canonical.hasSuffix(".attn.bias") || canonical.hasSuffix(".attn.masked_bias")
     }
 
-    static func readTrainingState(into model: GPT, path: String) throws -> TrainingState {
+    static func readTrainingState(into model: GPT, path: String, ignoring: Set<String> = []) throws -> TrainingState {
         let file = try Safetensors.File(path: path)
         guard let json = file.metadata[stateMetadataKey] else {
             throw CheckpointError.invalidHeader(path: path, detail: "no \(stateMetadataKey) in __metadata__")
@@ -161,7 +163,7 @@ public enum Checkpoint {
         guard SeededGenerator(state: state.generatorState) != nil, state.step >= 0 else {
             throw CheckpointError.invalidHeader(path: path, detail: "invalid step or generator state")
         }
-        let expected = Set(model.layout.slots.flatMap { ["m." + $0.name, "v." + $0.name] })
+        let expected = Set(model.layout.slots.flatMap { ["m." + $0.name, "v." + $0.name] }).union(ignoring)
         if let extra = file.entries.keys.sorted().first(where: { !expected.contains($0) }) {
             throw CheckpointError.unexpectedTensor(path: path, tensor: extra)
         }

@@ -7,14 +7,24 @@ extension GPT {
     func runBackward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
         let a = activations!
         let p = parameters.pointer, g = gradients.pointer
-        let N = batch * time, C = config.width, V = config.vocabSize, R = a.maxRows
-        let dres = a.dResidual, dnarrow = a.dNarrow
+        let N = batch * time, C = config.width, V = config.vocabSize
+        let dnarrow = a.dNarrow
 
         // Tied LM head, logits = lnf · wte^T:  dwte[V, C] += dlogits^T · lnf;  dlnf[N, C] = dlogits · wte
         GEMM.backwardWeight(dw: g + layout.tokenEmbedding, x: a.logits, dy: a.lnf, rows: N, inputs: V, outputs: C,
                             pool: pool)
         GEMM.forward(y: dnarrow, x: a.logits, w: p + layout.tokenEmbedding, bias: nil, rows: N, inputs: V,
                      outputs: C, pool: pool)
+        runBackwardFromFinalNorm(tokens: tokens, batch: batch, time: time)
+    }
+
+    /// Backward from the gradient of the final hidden state (after ln_f), dlnf [N, C], held in `dNarrow`:
+    /// through ln_f, the blocks and the embeddings. A task head (GPT+Hidden.swift) enters here.
+    func runBackwardFromFinalNorm(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
+        let a = activations!
+        let p = parameters.pointer, g = gradients.pointer
+        let N = batch * time, C = config.width, R = a.maxRows
+        let dres = a.dResidual, dnarrow = a.dNarrow
         let last = a.residual3 + (config.layers - 1) * R * C
         LayerNorm.backward(dinput: dres, dweight: g + layout.finalNormWeight, dbias: g + layout.finalNormBias,
                            dout: dnarrow, input: last, weight: p + layout.finalNormWeight, mean: a.lnfMean,

@@ -71,8 +71,9 @@ extension GPT {
         return sum
     }
 
-    /// The forward pass proper (inputs already validated, activations planned).
-    func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
+    /// The forward pass proper (inputs already validated, activations planned). `computeLogits` false stops
+    /// after ln_f (a task head reads the final hidden state instead of the LM logits).
+    func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, computeLogits: Bool = true) {
         let a = activations!
         let p = parameters.pointer
         let N = batch * time, C = config.width, V = config.vocabSize, R = a.maxRows
@@ -114,6 +115,7 @@ extension GPT {
         let last = a.residual3 + (config.layers - 1) * R * C
         LayerNorm.forward(out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: last, weight: p + layout.finalNormWeight,
                           bias: p + layout.finalNormBias, rows: N, channels: C, epsilon: eps, pool: pool)
+        guard computeLogits else { return }
         // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
         GEMM.multiply(m: N, n: V, k: C, a: a.lnf, lda: C, b: p + layout.tokenEmbedding, ldb: C, transposeB: true,
                       c: a.logits, ldc: V, pool: pool)

@@ -42,9 +42,16 @@ public struct RunRecord: Codable, Equatable, Sendable {
     public var options: TrainingOptions
     public var bestValLoss: Double?
     public var bestStep: Int?
+    /// The best evaluation's objective (lower is better; for language models the validation loss, for a
+    /// classifier minus macro F1). Nil in runs saved before it existed: bestValLoss stands in.
+    public var bestObjective: Double?
+    /// Evaluations since the best one (for early stopping across a resume).
+    public var evaluationsSinceBest: Int?
+    /// Task-specific settings of a fine-tuning run as JSON (nil for pretraining).
+    public var task: String?
     /// Wall-clock seconds spent training before this checkpoint (resumed runs keep counting).
     public var elapsedSeconds: Double
-    /// The prepared data the run trains on (train.npy, val.npy).
+    /// The prepared data the run trains on (train.npy, val.npy), or a fine-tuning run's data file.
     public var dataDirectory: String
 
     public init(options: TrainingOptions, bestValLoss: Double? = nil, bestStep: Int? = nil,

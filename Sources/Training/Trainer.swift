@@ -28,6 +28,13 @@ public final class Trainer {
         public let loss: Double         // mean training loss over the effective batch
         public let learningRate: Double
         public let gradientNorm: Double // before clipping
+
+        public init(step: Int, loss: Double, learningRate: Double, gradientNorm: Double) {
+            self.step = step
+            self.loss = loss
+            self.learningRate = learningRate
+            self.gradientNorm = gradientNorm
+        }
     }
 
     public init(model: GPT, train: TokenFile, validation: TokenFile?, options: TrainingOptions,

@@ -1,9 +1,11 @@
 import Foundation
 import GPT
 
-/// A training run on disk: drives a `Trainer`, appends `metrics.jsonl`, evaluates every `evalEvery` steps,
-/// keeps `latest/` every `checkpointEvery` steps and at the end (or on a stop request), keeps `best/` at each
-/// new best validation loss, and draws `loss.svg` when it stops.
+/// A training run on disk: drives a `TrainingTask` (a `Trainer`, or a fine-tuning task), appends
+/// `metrics.jsonl`, evaluates every `evalEvery` steps, keeps `latest/` every `checkpointEvery` steps and at the
+/// end (or on a stop request), keeps `best/` at each new best evaluation (lowest objective: the validation loss
+/// for language models), stops early after `patience` evaluations without a new best (0: never), and draws
+/// `loss.svg` when it stops.
 public final class TrainingRun {
     public enum Event {
         case step(Trainer.StepResult, tokensPerSecond: Double, elapsedSeconds: Double)
@@ -17,8 +19,15 @@ public final class TrainingRun {
     }
 
     public let directory: RunDirectory
-    public let trainer: Trainer
+    public let task: any TrainingTask
     public private(set) var record: RunRecord
+    /// Evaluations without a new best after which the run stops (0: never stops early).
+    public let patience: Int
+    /// True when the run ended because `patience` evaluations brought no new best.
+    public private(set) var stoppedEarly = false
+    /// The most recent evaluation.
+    public private(set) var lastEvaluation: TaskEvaluation?
+    private var evaluationsWithoutImprovement = 0
     /// Files every checkpoint carries besides the model (tokenizer.model, ...).
     public let extraFiles: [CheckpointFile]
     public let details: SwiftletDetails
@@ -27,10 +36,17 @@ public final class TrainingRun {
     private var lastCheckpoint: String?
     private let log: MetricsLog
 
-    public init(directory: RunDirectory, trainer: Trainer, record: RunRecord, details: SwiftletDetails,
-                extraFiles: [CheckpointFile], bosTokenId: Int?, eosTokenId: Int?) throws {
+    public convenience init(directory: RunDirectory, trainer: Trainer, record: RunRecord, details: SwiftletDetails,
+                            extraFiles: [CheckpointFile], bosTokenId: Int?, eosTokenId: Int?) throws {
+        try self.init(directory: directory, task: trainer, record: record, details: details, extraFiles: extraFiles,
+                      bosTokenId: bosTokenId, eosTokenId: eosTokenId)
+    }
+
+    public init(directory: RunDirectory, task trainer: any TrainingTask, record: RunRecord, details: SwiftletDetails,
+                extraFiles: [CheckpointFile], bosTokenId: Int?, eosTokenId: Int?, patience: Int = 0) throws {
         self.directory = directory
-        self.trainer = trainer
+        self.task = trainer
+        self.patience = patience
         self.record = record
         self.details = details
         self.extraFiles = extraFiles
@@ -41,10 +57,12 @@ public final class TrainingRun {
         log = try MetricsLog(url: URL(fileURLWithPath: directory.metrics),
                              keepThrough: trainer.step > 0 ? trainer.step : nil)
         if trainer.step > 0 { lastCheckpoint = directory.latest }
+        evaluationsWithoutImprovement = record.evaluationsSinceBest ?? 0
     }
 
     /// Trains until the last step or until `shouldStop()` returns true (checked between steps).
     public func run(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Outcome {
+        let trainer = task
         let options = trainer.options
         let clock = ContinuousClock()
         let runStart = clock.now
@@ -63,25 +81,43 @@ public final class TrainingRun {
                 throw error.withCheckpoint(lastCheckpoint)
             }
             let stepSeconds = seconds(clock.now - stepStart)
-            let tokensPerSecond = Double(options.tokensPerStep) / max(stepSeconds, 1e-9)
+            let tokensPerSecond = Double(trainer.tokensInLastStep) / max(stepSeconds, 1e-9)
             observe(.step(result, tokensPerSecond: tokensPerSecond, elapsedSeconds: elapsed()))
 
-            var valLoss: Double?
+            var evaluation: TaskEvaluation?
             let step = result.step
             if (options.evalEvery > 0 && step % options.evalEvery == 0) || trainer.isFinished {
-                valLoss = try trainer.evaluate()
+                evaluation = try trainer.evaluateTask()
             }
-            try log.append(MetricsRecord(step: step, trainLoss: result.loss, valLoss: valLoss,
+            var extra = evaluation?.metrics ?? [:]
+            if let examples = trainer.examplesInLastStep {   // fine-tuning tasks also report examples/s
+                extra["examples_per_s"] = Double(examples) / max(stepSeconds, 1e-9)
+            }
+            try log.append(MetricsRecord(step: step, trainLoss: result.loss, valLoss: evaluation?.validationLoss,
                                          lr: result.learningRate, tokensPerSecond: tokensPerSecond,
-                                         elapsedSeconds: elapsed()))
-            if let valLoss {
-                let isBest = valLoss < (record.bestValLoss ?? .infinity)
+                                         elapsedSeconds: elapsed(), extra: extra.isEmpty ? nil : extra))
+            var stopEarly = false
+            if let evaluation {
+                lastEvaluation = evaluation
+                let isBest = evaluation.objective < (record.bestObjective ?? record.bestValLoss ?? .infinity)
                 if isBest {
-                    record.bestValLoss = valLoss
+                    record.bestValLoss = evaluation.validationLoss
+                    record.bestObjective = evaluation.objective
                     record.bestStep = step
+                    evaluationsWithoutImprovement = 0
+                    record.evaluationsSinceBest = 0
+                } else {
+                    evaluationsWithoutImprovement += 1
+                    record.evaluationsSinceBest = evaluationsWithoutImprovement
+                    stopEarly = patience > 0 && evaluationsWithoutImprovement >= patience && !trainer.isFinished
                 }
-                observe(.evaluation(step: step, validationLoss: valLoss, isBest: isBest))
+                observe(.evaluation(step: step, validationLoss: evaluation.validationLoss, isBest: isBest))
                 if isBest { try save(to: directory.best, elapsed: elapsed(), observe: observe) }
+            }
+            if stopEarly {
+                stoppedEarly = true
+                try saveLatest(elapsed: elapsed(), observe: observe)
+                return .finished(step: trainer.step)
             }
             if (options.checkpointEvery > 0 && step % options.checkpointEvery == 0) || trainer.isFinished {
                 try saveLatest(elapsed: elapsed(), observe: observe)
@@ -97,11 +133,11 @@ public final class TrainingRun {
 
     private func save(to path: String, elapsed: Double, observe: (Event) -> Void) throws {
         record.elapsedSeconds = elapsed
-        let state = TrainingState(step: trainer.step, generatorState: trainer.generator.state,
-                                  dataPosition: trainer.step * trainer.options.gradAccum, configuration: try record.json())
-        try Checkpoint.save(trainer.model, to: path, details: details, trainingState: state,
-                            bosTokenId: bosTokenId, eosTokenId: eosTokenId, extraFiles: extraFiles)
-        observe(.checkpoint(path: path, step: trainer.step))
+        let state = TrainingState(step: task.step, generatorState: task.generatorState,
+                                  dataPosition: task.dataPosition, configuration: try record.json())
+        try task.saveCheckpoint(to: path, details: details, state: state, bosTokenId: bosTokenId,
+                                eosTokenId: eosTokenId, extraFiles: extraFiles)
+        observe(.checkpoint(path: path, step: task.step))
     }
 
     private func drawLossCurve() throws {

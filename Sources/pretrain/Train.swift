@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
 
     private func drive(_ setup: RunSetup) throws {
         let run = setup.run
-        let trainer = run.trainer
+        let trainer = run.task
         let options = trainer.options
         let progress = ProgressBar(total: options.steps, startStep: trainer.step, plainEvery: max(1, options.steps / 100))
         progress.log(setup.summary)

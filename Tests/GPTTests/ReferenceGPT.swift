@@ -42,7 +42,21 @@ struct ReferenceGPT {
     }
 
     func logits(tokens: [Int32], batch: Int, time: Int) -> [Double] {
-        let C = config.width, V = config.vocabSize, H = config.heads, hs = C / H, N = batch * time
+        let C = config.width, V = config.vocabSize, N = batch * time
+        let wte = tensors["transformer.wte.weight"]!
+        let hf = hidden(tokens: tokens, batch: batch, time: time)
+        var out = [Double](repeating: 0, count: N * V)
+        for r in 0..<N { for v in 0..<V {
+            var s = 0.0
+            for c in 0..<C { s += hf[r * C + c] * wte[v * C + c] }
+            out[r * V + v] = s
+        } }
+        return out
+    }
+
+    /// The final hidden state after ln_f, [batch * time, width].
+    func hidden(tokens: [Int32], batch: Int, time: Int) -> [Double] {
+        let C = config.width, H = config.heads, hs = C / H, N = batch * time
         let wte = tensors["transformer.wte.weight"]!, wpe = tensors["transformer.wpe.weight"]!
         var x = [Double](repeating: 0, count: N * C)
         for b in 0..<batch { for t in 0..<time { for c in 0..<C {
@@ -78,14 +92,7 @@ struct ReferenceGPT {
             let m = linear(f, rows: N, k: 4 * C, n: C, p("mlp.c_proj.weight"), p("mlp.c_proj.bias"))
             for i in 0..<(N * C) { x[i] += m[i] }
         }
-        let hf = layerNorm(x, rows: N, tensors["transformer.ln_f.weight"]!, tensors["transformer.ln_f.bias"]!)
-        var out = [Double](repeating: 0, count: N * V)
-        for r in 0..<N { for v in 0..<V {
-            var s = 0.0
-            for c in 0..<C { s += hf[r * C + c] * wte[v * C + c] }
-            out[r * V + v] = s
-        } }
-        return out
+        return layerNorm(x, rows: N, tensors["transformer.ln_f.weight"]!, tensors["transformer.ln_f.bias"]!)
     }
 
     /// Weighted mean cross-entropy.

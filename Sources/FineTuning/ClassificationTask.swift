@@ -1,0 +1,151 @@
+import Foundation
+import FineTuneData
+import GPT
+import Training
+
+/// Fine-tunes a `SequenceClassifier`: each optimizer step takes `gradAccum` micro-batches of `batchSize`
+/// texts in a seeded per-epoch shuffle, sums their gradients (each micro-batch's mean loss scaled by
+/// 1 / gradAccum), zeroes the frozen tensors' gradients, clips, and takes one AdamW step. Evaluation
+/// classifies the validation texts: accuracy, macro F1 (the objective: higher is better) and the mean loss.
+public final class ClassificationTask: TrainingTask {
+    public let classifier: SequenceClassifier
+    public let options: TrainingOptions
+    public let settings: TaskSettings
+    public let train: [EncodedText]
+    public let validation: [EncodedText]
+    public private(set) var step: Int
+    public private(set) var tokensInLastStep = 0
+    /// Examples consumed so far (the data position).
+    public private(set) var position: Int
+    private var order: EpochOrder
+    private let classWeights: [Float]?
+
+    public init(classifier: SequenceClassifier, train: [EncodedText], validation: [EncodedText],
+                options: TrainingOptions, settings: TaskSettings, step: Int = 0, position: Int = 0) throws {
+        try options.validate(modelContext: classifier.model.config.context)
+        try settings.validate(layers: classifier.model.config.layers)
+        guard !train.isEmpty else { throw FineTuneError.invalidOption(option: "--data", message: "no training examples") }
+        self.classifier = classifier
+        self.options = options
+        self.settings = settings
+        self.train = train
+        self.validation = validation
+        self.step = step
+        self.position = position
+        order = EpochOrder(count: train.count, seed: options.seed)
+        classWeights = settings.classWeights == "balanced"
+            ? ClassWeights.balanced(labelIDs: train.map(\.label), labelCount: classifier.labelCount) : nil
+        let longest = train.map(\.tokens.count).max() ?? 1
+        try classifier.model.reserve(batch: options.batchSize, time: longest)
+    }
+
+    public var isFinished: Bool { step >= options.steps }
+    public var generatorState: [UInt64] { SeededGenerator(seed: options.seed).state }
+    public var dataPosition: Int { position }
+    public var examplesInLastStep: Int? { options.batchSize * options.gradAccum }
+
+    public func runStep() throws -> Trainer.StepResult {
+        classifier.zeroGradients()
+        var lossSum = 0.0
+        var tokens = 0
+        for _ in 0..<options.gradAccum {
+            var sequences: [[Int32]] = [], labels: [Int] = []
+            for _ in 0..<options.batchSize {
+                let example = train[order.index(at: position)]
+                position += 1
+                sequences.append(example.tokens)
+                labels.append(example.label)
+            }
+            let batch = PaddedBatch(sequences, pad: classifier.padTokenId)
+            tokens += batch.lengths.reduce(0, +)
+            let losses = try batch.tokens.withUnsafeBufferPointer {
+                try classifier.forwardBackward(tokens: $0.baseAddress!, lengths: batch.lengths, labels: labels,
+                                               batch: sequences.count, time: batch.time, classWeights: classWeights,
+                                               lmLossWeight: Float(settings.lmLossWeight),
+                                               gradientScale: Float(1.0 / Double(options.gradAccum)))
+            }
+            lossSum += losses.total
+        }
+        tokensInLastStep = tokens
+        let loss = lossSum / Double(options.gradAccum)
+        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss, checkpoint: nil) }
+        classifier.model.zeroFrozenGradients(frozenLayers: settings.freezeLayers)
+        let norm = options.gradClip > 0 ? classifier.clipGradients(maxNorm: options.gradClip) : classifier.gradientNorm()
+        guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: step + 1, checkpoint: nil) }
+        let lr = options.schedule.learningRate(atStep: step)
+        classifier.update(learningRate: Float(lr), beta1: Float(options.beta1), beta2: Float(options.beta2),
+                          epsilon: Float(options.epsilon), weightDecay: Float(options.weightDecay), step: step + 1,
+                          frozenLayers: settings.freezeLayers)
+        step += 1
+        return Trainer.StepResult(step: step, loss: loss, learningRate: lr, gradientNorm: norm)
+    }
+
+    public func evaluateTask() throws -> TaskEvaluation? {
+        guard !validation.isEmpty else { return nil }
+        let result = try ClassifierInference.evaluate(classifier, texts: validation, batchSize: options.batchSize)
+        let m = result.metrics
+        return TaskEvaluation(validationLoss: result.meanLoss, objective: -m.macroF1,
+                              metrics: ["accuracy": m.accuracy, "macro_f1": m.macroF1])
+    }
+
+    public func saveCheckpoint(to path: String, details: SwiftletDetails, state: TrainingState, bosTokenId: Int?,
+                               eosTokenId: Int?, extraFiles: [CheckpointFile]) throws {
+        try ClassifierCheckpoint.save(classifier, to: path, details: details, trainingState: state,
+                                      bosTokenId: bosTokenId, eosTokenId: eosTokenId, extraFiles: extraFiles)
+    }
+}
+
+/// Batched classification of encoded texts.
+public enum ClassifierInference {
+    /// Label probabilities [texts][labels], in the texts' order.
+    public static func probabilities(_ classifier: SequenceClassifier, texts: [[Int32]], batchSize: Int) throws -> [[Float]] {
+        var out: [[Float]] = []
+        out.reserveCapacity(texts.count)
+        var start = 0
+        while start < texts.count {
+            let chunk = Array(texts[start..<min(start + max(1, batchSize), texts.count)])
+            let batch = PaddedBatch(chunk, pad: classifier.padTokenId)
+            let p = try batch.tokens.withUnsafeBufferPointer {
+                try classifier.probabilities(tokens: $0.baseAddress!, lengths: batch.lengths, batch: chunk.count, time: batch.time)
+            }
+            let K = classifier.labelCount
+            for b in 0..<chunk.count { out.append(Array(p[(b * K)..<((b + 1) * K)])) }
+            start += chunk.count
+        }
+        return out
+    }
+
+    public struct Evaluation {
+        public var metrics: ClassificationMetrics
+        /// Mean cross-entropy of the gold labels.
+        public var meanLoss: Double
+        public var probabilities: [[Float]]
+    }
+
+    /// Predicts every text with a known label (label >= 0) and scores the predictions.
+    public static func evaluate(_ classifier: SequenceClassifier, texts: [EncodedText], batchSize: Int) throws -> Evaluation {
+        let known = texts.filter { $0.label >= 0 }
+        let probabilities = try Self.probabilities(classifier, texts: known.map(\.tokens), batchSize: batchSize)
+        var loss = 0.0
+        var predicted: [Int] = []
+        for (text, p) in zip(known, probabilities) {
+            loss -= Double(max(p[text.label], Float.leastNormalMagnitude)).logarithm
+            predicted.append(argmax(p))
+        }
+        let metrics = try ClassificationMetrics(gold: known.map(\.label), predicted: predicted,
+                                                labelCount: classifier.labelCount, labelNames: classifier.labels)
+        return Evaluation(metrics: metrics, meanLoss: known.isEmpty ? 0 : loss / Double(known.count),
+                          probabilities: probabilities)
+    }
+
+    /// The index of the largest value (the first on ties).
+    public static func argmax(_ p: [Float]) -> Int {
+        var best = 0
+        for k in p.indices where p[k] > p[best] { best = k }
+        return best
+    }
+}
+
+extension Double {
+    var logarithm: Double { Foundation.log(self) }
+}

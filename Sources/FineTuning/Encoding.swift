@@ -1,0 +1,53 @@
+import FineTuneData
+import Tokenizer
+
+/// A text to classify as token ids (at most the model's context), with its label id (-1: none/unknown).
+public struct EncodedText: Sendable {
+    public var tokens: [Int32]
+    public var label: Int
+}
+
+/// A prompt -> completion pair as one token sequence: inputs = sequence[0..<n-1], targets = sequence[1..<n],
+/// and target j counts in the loss only when it is a completion token (j + 1 >= promptCount).
+public struct EncodedCompletion: Sendable {
+    public var sequence: [Int32]
+    /// Tokens of the (templated) prompt at the start of `sequence`.
+    public var promptCount: Int
+    /// Completion tokens counted in the loss (including the EOS).
+    public var completionCount: Int { sequence.count - promptCount }
+}
+
+public enum TaskEncoding {
+    /// Encodes texts to at most `context` tokens (the first ones: the classifier pools the last kept token).
+    public static func texts(_ texts: [(text: String, label: Int, line: Int)], file: String,
+                             tokenizer: SentencePieceTokenizer, context: Int) throws -> [EncodedText] {
+        try texts.map { item in
+            let ids = try tokenizer.encode(item.text)
+            if ids.isEmpty { throw FineTuneError.emptyText(file: file, line: item.line) }
+            return EncodedText(tokens: Array(ids.prefix(context)), label: item.label)
+        }
+    }
+
+    /// Lays out `template` (with `{prompt}` replaced) + completion + EOS. When the sequence is longer than
+    /// context + 1 tokens (context inputs, each with its next-token target), the prompt is cut from the LEFT
+    /// first (its end, next to the completion, matters most); if the completion alone is still too long it is
+    /// cut from the right (the EOS then falls off).
+    public static func completion(prompt: String, completion: String, template: String,
+                                  tokenizer: SentencePieceTokenizer, eos: Int32, context: Int) throws -> EncodedCompletion {
+        var promptIds = try tokenizer.encode(applying(template, to: prompt))
+        var completionIds = try tokenizer.encode(completion) + [eos]
+        let limit = context + 1
+        if promptIds.count + completionIds.count > limit {
+            let overflow = promptIds.count + completionIds.count - limit
+            promptIds.removeFirst(min(overflow, promptIds.count))
+            if completionIds.count > limit { completionIds.removeLast(completionIds.count - limit) }
+        }
+        // A sequence needs one input: with no prompt left, the first completion token is only an input.
+        return EncodedCompletion(sequence: promptIds + completionIds, promptCount: promptIds.count)
+    }
+
+    /// The template with its `{prompt}` placeholder replaced (as `sample` does for a completion model).
+    public static func applying(_ template: String, to prompt: String) -> String {
+        template.replacingOccurrences(of: TaskSettings.placeholder, with: prompt)
+    }
+}

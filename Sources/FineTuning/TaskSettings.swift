@@ -1,0 +1,84 @@
+import Foundation
+
+/// What kind of fine-tuning a run does.
+public enum FineTuneTask: String, Codable, Sendable, CaseIterable {
+    case classify, complete
+}
+
+/// The settings of a fine-tuning run beyond the optimiser's (saved in RunRecord.task so `--resume`
+/// continues the same run).
+public struct TaskSettings: Codable, Equatable, Sendable {
+    public var task: FineTuneTask
+    /// Classification: the label names in id order (built from the training data).
+    public var labels: [String] = []
+    /// Classification: "none" or "balanced".
+    public var classWeights: String = "none"
+    /// Weight of the auxiliary language-modelling loss on the texts (classification; 0 = off).
+    public var lmLossWeight: Double = 0
+    /// Embeddings and the lowest N blocks stay fixed.
+    public var freezeLayers: Int = 0
+    /// Completion: how a prompt is laid out before its completion; `{prompt}` is replaced by the prompt.
+    public var template: String = TaskSettings.defaultTemplate
+    /// Evaluations without a new best before stopping (0 = never).
+    public var patience: Int = 0
+    /// The training and validation data.
+    public var dataFile: String = ""
+    public var valFile: String?
+    public var valFraction: Double?
+    public var textField = "text", labelField = "label", promptField = "prompt", completionField = "completion"
+    public var skipBadRows = false
+    /// The checkpoint the run started from and whether its weights were used (false: `--from-scratch`).
+    public var startCheckpoint: String = ""
+    public var fromScratch = false
+
+    public static let defaultTemplate = "{prompt}\n"
+    public static let placeholder = "{prompt}"
+    /// The note key under which a completion checkpoint stores its template (SwiftletDetails.notes).
+    public static let templateNoteKey = "prompt_template"
+
+    public init(task: FineTuneTask) { self.task = task }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public static func decode(_ json: String) -> TaskSettings? {
+        try? JSONDecoder().decode(TaskSettings.self, from: Data(json.utf8))
+    }
+
+    /// Refuses settings no run can use, naming the option.
+    public func validate(layers: Int) throws {
+        func check(_ ok: Bool, _ option: String, _ message: String) throws {
+            if !ok { throw FineTuneError.invalidOption(option: option, message: message) }
+        }
+        try check(freezeLayers >= 0 && freezeLayers <= layers, "--freeze-layers",
+                  "must be between 0 and the model's \(layers) layers (got \(freezeLayers))")
+        try check(lmLossWeight.isFinite && lmLossWeight >= 0, "--lm-loss-weight", "must be 0 or positive (got \(lmLossWeight))")
+        try check(["none", "balanced"].contains(classWeights), "--class-weights", "must be none or balanced (got '\(classWeights)')")
+        try check(patience >= 0, "--patience", "must be 0 (off) or positive (got \(patience))")
+        if task == .complete {
+            try check(template.components(separatedBy: Self.placeholder).count == 2, "--template",
+                      "must contain \(Self.placeholder) exactly once (got '\(template)')")
+        }
+    }
+}
+
+/// Why fine-tuning cannot start or go on.
+public enum FineTuneError: Error, Equatable, CustomStringConvertible {
+    case invalidOption(option: String, message: String)
+    case noEndOfSequence(tokenizer: String)
+    case emptyText(file: String, line: Int)
+    case wrongTask(path: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidOption(option, message): return "\(option): \(message)"
+        case let .noEndOfSequence(path):
+            return "\(path): the tokenizer has no end-of-sequence id; prompt -> completion fine-tuning ends each completion with one"
+        case let .emptyText(file, line): return "\(file):\(line): the text encodes to no tokens"
+        case let .wrongTask(path, expected): return "\(path): \(expected)"
+        }
+    }
+}

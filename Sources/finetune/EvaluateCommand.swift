@@ -1,0 +1,102 @@
+import ArgumentParser
+import FineTuneData
+import FineTuning
+import Foundation
+import GPT
+import Kernels
+import Training
+
+/// `finetune evaluate`: score a fine-tuned checkpoint on labelled data.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a fine-tuned checkpoint on labelled data.",
+        discussion: """
+        A classifier: accuracy, macro F1, precision/recall/F1 per label and the confusion matrix; rows whose \
+        label the model does not know are reported and counted, not scored. A completion model: the mean \
+        loss per completion token and its perplexity. --json prints one JSON object instead.
+        """)
+
+    @Option(help: "A checkpoint directory or a run directory (its best/).") var checkpoint: String
+    @Option(help: "Labelled data (.jsonl, .csv or .tsv).") var data: String
+    @OptionGroup var fields: FieldOptions
+    @Option(help: "completion models: the template (default: the one stored in the checkpoint).") var template: String?
+    @Option(help: "Examples per batch.") var batchSize: Int = 32
+    @Flag(help: "Print the results as one JSON object.") var json = false
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        try reportingErrors {
+            ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
+            let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
+            if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
+                try evaluateClassifier(directory)
+            } else {
+                try evaluateCompletion(directory)
+            }
+        }
+    }
+
+    private func evaluateClassifier(_ directory: String) throws {
+        let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
+        let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+        let read = try fields.reader.readClassification(path: data, textField: fields.textField ?? "text",
+                                                        labelField: fields.labelField ?? "label")
+        if let s = read.skipSummary { printError(s) }
+        guard let labelSet = LabelSet(id2label: classifier.labels) else {
+            throw CheckpointError.invalidConfig(path: directory, detail: "id2label names are not distinct")
+        }
+        let encoded = labelSet.encode(read.examples, file: data)
+        if encoded.unknownCount > 0 {
+            let counts = encoded.unknownCounts.sorted { $0.key < $1.key }.map { "'\($0.key)' x\($0.value)" }
+            printError("\(data): \(encoded.unknownCount) of \(read.examples.count) examples have labels the model does not know (\(counts.joined(separator: ", "))); they are counted, not scored")
+            for problem in encoded.unknownProblems { printError("  \(problem)") }
+        }
+        guard !encoded.ids.isEmpty else {
+            throw FineTuneError.invalidOption(option: "--data", message: "\(data) has no example with a label the model knows (\(classifier.labels.joined(separator: ", ")))")
+        }
+        let texts = try TaskEncoding.texts(zip(encoded.examples, encoded.ids).map { ($0.text, $1, $0.line) }, file: data,
+                                           tokenizer: tokenizer, context: classifier.model.config.context)
+        let result = try ClassifierInference.evaluate(classifier, texts: texts, batchSize: batchSize)
+        var report = result.metrics.report
+        report.unknownLabels = encoded.unknownCount
+        if json {
+            print(try report.jsonString())
+        } else {
+            print(MetricsTable.render(result.metrics))
+            print(String(format: "examples %d, unknown labels %d, mean loss %.4f", result.metrics.exampleCount,
+                         encoded.unknownCount, result.meanLoss))
+        }
+    }
+
+    private func evaluateCompletion(_ directory: String) throws {
+        let loaded = try Checkpoint.load(from: directory, includeTrainingState: false)
+        let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+        guard let eos = tokenizer.eosId else { throw FineTuneError.noEndOfSequence(tokenizer: tokenizer.path) }
+        let stored = loaded.hfConfig.swiftlet?.notes[TaskSettings.templateNoteKey]
+        let template = self.template ?? stored ?? TaskSettings.defaultTemplate
+        if stored == nil && self.template == nil {
+            printError("note: \(directory) stores no prompt template (not a completion fine-tune?); using \(String(reflecting: template))")
+        }
+        var settings = TaskSettings(task: .complete)
+        settings.template = template
+        try settings.validate(layers: loaded.model.config.layers)
+        let read = try fields.reader.readCompletion(path: data, promptField: fields.promptField ?? "prompt",
+                                                    completionField: fields.completionField ?? "completion")
+        if let s = read.skipSummary { printError(s) }
+        let examples = try read.examples.map {
+            try TaskEncoding.completion(prompt: $0.prompt, completion: $0.completion, template: template,
+                                        tokenizer: tokenizer, eos: eos, context: loaded.model.config.context)
+        }
+        let (sum, tokens) = try CompletionTask.lossSum(loaded.model, examples: examples, batchSize: batchSize,
+                                                       pad: TaskData.padId(tokenizer))
+        let report = CompletionReport(lossSum: sum, tokens: tokens, examples: examples.count)
+        print(json ? try report.jsonString() : report.text)
+    }
+}

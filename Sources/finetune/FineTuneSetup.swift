@@ -1,0 +1,204 @@
+import FineTuneData
+import FineTuning
+import Foundation
+import GPT
+import Tokenizer
+import Training
+
+/// Builds the run that `finetune` drives: a new one from a starting checkpoint, or a resumed one.
+struct FineTuneSetup {
+    let run: TrainingRun
+    let settings: TaskSettings
+    let summary: String
+
+    /// Defaults of a new fine-tuning run (the steps come from --epochs when --steps is not given).
+    static var defaults: TrainingOptions {
+        var o = TrainingOptions()
+        o.batchSize = 16
+        o.learningRate = 3e-4
+        o.minLearningRate = 3e-5
+        o.weightDecay = 0.01
+        o.beta1 = 0.9
+        o.beta2 = 0.99
+        o.gradClip = 1
+        o.checkpointEvery = 0
+        o.seed = 0
+        return o
+    }
+
+    static func make(_ command: TrainCommand) throws -> FineTuneSetup {
+        command.resume ? try resumed(command) : try fresh(command)
+    }
+
+    // MARK: - A new run
+
+    private static func fresh(_ c: TrainCommand) throws -> FineTuneSetup {
+        let directory = RunDirectory(path: c.out ?? "")
+        try clearPreviousRun(directory, overwrite: c.overwrite)
+        let start = try RunDirectory.resolveCheckpoint(c.checkpoint, prefer: .best)
+        let tokenizer = try openTokenizer(checkpoint: start)
+        let (model, hf) = try ClassifierCheckpoint.loadBody(from: start)
+
+        var settings = TaskSettings(task: FineTuneTask(rawValue: c.task ?? "") ?? .classify)
+        settings.dataFile = c.data ?? ""
+        settings.valFile = c.valFile
+        settings.valFraction = c.valFile == nil ? (c.valFraction ?? 0.1) : nil
+        settings.textField = c.fields.textField ?? settings.textField
+        settings.labelField = c.fields.labelField ?? settings.labelField
+        settings.promptField = c.fields.promptField ?? settings.promptField
+        settings.completionField = c.fields.completionField ?? settings.completionField
+        settings.skipBadRows = c.fields.skipBadRows
+        settings.lmLossWeight = c.lmLossWeight ?? 0
+        settings.classWeights = c.classWeights ?? "none"
+        settings.template = c.template ?? TaskSettings.defaultTemplate
+        settings.freezeLayers = c.freezeLayers ?? 0
+        settings.patience = c.patience ?? 0
+        settings.startCheckpoint = start
+        settings.fromScratch = c.fromScratch
+        if settings.task == .classify && (c.template != nil) {
+            throw FineTuneError.invalidOption(option: "--template", message: "applies to --task complete only")
+        }
+        if settings.task == .complete && (c.lmLossWeight != nil || c.classWeights != nil) {
+            throw FineTuneError.invalidOption(option: c.lmLossWeight != nil ? "--lm-loss-weight" : "--class-weights",
+                                              message: "applies to --task classify only")
+        }
+        try settings.validate(layers: model.config.layers)
+
+        var options = defaults
+        options.context = model.config.context
+        options.seed = c.seed ?? 0
+        if c.fromScratch {
+            var generator = SeededGenerator(seed: options.seed ^ 0x5C2A_7C4E)
+            model.initializeParameters(using: &generator)
+        }
+        let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context, labels: nil)
+        options = apply(c, to: options, trainCount: data.trainCount)
+        try options.validate(modelContext: model.config.context)
+
+        var details = hf.swiftlet ?? SwiftletDetails()
+        details.notes["finetune_task"] = settings.task.rawValue
+        details.notes["finetuned_from"] = c.fromScratch ? "random initialisation (shape of \(start))" : start
+        var record = RunRecord(options: options, dataDirectory: settings.dataFile)
+        record.task = try settings.json()
+        let task = try data.makeTask(model: model, classifier: nil, options: options, settings: settings, step: 0,
+                                     position: 0, seed: options.seed)
+        let run = try makeRun(directory, task: task, record: record, details: details, tokenizer: tokenizer,
+                              settings: settings, hf: hf)
+        let origin = c.fromScratch ? "random initialisation (shape of \(start))" : start
+        return FineTuneSetup(run: run, settings: settings, summary: summary(settings, data, options, origin: origin))
+    }
+
+    /// Command-line hyperparameters over `base`; steps from --epochs (default 3) unless --steps is given.
+    static func apply(_ c: TrainCommand, to base: TrainingOptions, trainCount: Int) -> TrainingOptions {
+        var o = base
+        if let v = c.batchSize { o.batchSize = v }
+        if let v = c.gradAccum { o.gradAccum = v }
+        let perStep = max(1, o.batchSize * o.gradAccum)
+        let stepsPerEpoch = max(1, Int((Double(trainCount) / Double(perStep)).rounded(.up)))
+        if let v = c.steps { o.steps = v } else {
+            o.steps = max(1, Int((Double(stepsPerEpoch) * (c.epochs ?? 3)).rounded(.up)))
+        }
+        if let v = c.lr { o.learningRate = v; o.minLearningRate = v / 10 }
+        if let v = c.minLr { o.minLearningRate = v }
+        o.warmupSteps = c.warmupSteps ?? o.steps / 20
+        if let v = c.weightDecay { o.weightDecay = v }
+        if let v = c.gradClip { o.gradClip = v }
+        o.evalEvery = c.evalEvery ?? max(1, stepsPerEpoch / 2)
+        if let v = c.checkpointEvery { o.checkpointEvery = v }
+        return o
+    }
+
+    // MARK: - A resumed run
+
+    private static func resumed(_ c: TrainCommand) throws -> FineTuneSetup {
+        let directory = RunDirectory(path: c.out ?? "")
+        let latest = directory.latest
+        guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {
+            throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) holds no run to resume (no latest/config.json)")
+        }
+        let tokenizer = try openTokenizer(checkpoint: latest)
+        var classifier: SequenceClassifier?
+        let model: GPT
+        let hf: HFConfig
+        let state: TrainingState?
+        if try ClassifierCheckpoint.readClassifierConfig(directory: latest) != nil {
+            let loaded = try ClassifierCheckpoint.load(from: latest)
+            classifier = loaded.classifier
+            model = loaded.classifier.model
+            hf = loaded.hfConfig
+            state = loaded.trainingState
+        } else {
+            let loaded = try Checkpoint.load(from: latest)
+            model = loaded.model
+            hf = loaded.hfConfig
+            state = loaded.trainingState
+        }
+        guard let state else {
+            throw FineTuneError.invalidOption(option: "--resume", message: "\(latest) has no training state to resume from")
+        }
+        let statePath = latest + "/" + Checkpoint.trainingStateFileName
+        var record = try RunRecord.decode(state.configuration, path: statePath)
+        guard let json = record.task, var settings = TaskSettings.decode(json) else {
+            throw CheckpointError.invalidHeader(path: statePath, detail: "not a fine-tuning run (no task settings)")
+        }
+        if let task = c.task, task != settings.task.rawValue {
+            throw FineTuneError.invalidOption(option: "--task", message: "the run in \(directory.path) is a '\(settings.task.rawValue)' run")
+        }
+        if let v = c.patience { settings.patience = v }
+        var options = record.options
+        if let v = c.steps { options.steps = v }
+        if let v = c.evalEvery { options.evalEvery = v }
+        if let v = c.checkpointEvery { options.checkpointEvery = v }
+        try options.validate(modelContext: model.config.context)
+        record.options = options
+        record.task = try settings.json()
+
+        let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context,
+                                     labels: classifier?.labels)
+        let task = try data.makeTask(model: model, classifier: classifier, options: options, settings: settings,
+                                     step: state.step, position: state.dataPosition, seed: options.seed)
+        let run = try makeRun(directory, task: task, record: record, details: hf.swiftlet ?? SwiftletDetails(),
+                              tokenizer: tokenizer, settings: settings, hf: hf)
+        return FineTuneSetup(run: run, settings: settings,
+                             summary: "resuming \(directory.path) at step \(state.step) of \(options.steps)")
+    }
+
+    // MARK: - Pieces
+
+    static func openTokenizer(checkpoint: String) throws -> SentencePieceTokenizer {
+        let path = checkpoint + "/tokenizer.model"
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
+        return try SentencePieceTokenizer(contentsOf: path)
+    }
+
+    private static func makeRun(_ directory: RunDirectory, task: TrainingTask, record: RunRecord,
+                                details: SwiftletDetails, tokenizer: SentencePieceTokenizer, settings: TaskSettings,
+                                hf: HFConfig) throws -> TrainingRun {
+        try TrainingRun(directory: directory, task: task, record: record, details: details,
+                        extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: tokenizer.path))],
+                        bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init),
+                        patience: settings.patience)
+    }
+
+    private static func clearPreviousRun(_ directory: RunDirectory, overwrite: Bool) throws {
+        let fm = FileManager.default
+        let previous = [directory.latest, directory.best, directory.metrics, directory.lossCurve].filter { fm.fileExists(atPath: $0) }
+        guard !previous.isEmpty else { return }
+        guard overwrite else {
+            throw FineTuneError.invalidOption(option: "--out", message: "\(directory.path) already holds a run "
+                + "(\(previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))); "
+                + "continue it with --resume or replace it with --overwrite")
+        }
+        for path in previous { try fm.removeItem(atPath: path) }
+    }
+
+    private static func summary(_ s: TaskSettings, _ data: TaskData, _ o: TrainingOptions, origin: String) -> String {
+        let what = s.task == .classify ? "classifier (\(s.labels.count) labels: \(s.labels.joined(separator: ", ")))"
+            : "prompt -> completion (template \(String(reflecting: s.template)))"
+        var line = "fine-tuning a \(what) from \(origin): \(data.trainCount) training / \(data.validationCount) validation examples; "
+            + "\(o.steps) steps of \(o.batchSize * o.gradAccum) examples (\(String(format: "%.2f", Double(o.steps * o.batchSize * o.gradAccum) / Double(max(1, data.trainCount)))) epochs), lr \(o.learningRate), seed \(o.seed)"
+        if s.freezeLayers > 0 { line += ", embeddings and \(s.freezeLayers) blocks frozen" }
+        for note in data.notes { line += "\n" + note }
+        return line
+    }
+}

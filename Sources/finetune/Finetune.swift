@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// `finetune`: adapt a pretrained checkpoint to labelled text (the default subcommand), evaluate the result,
+/// predict with a classifier.
+@main
+struct Finetune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Fine-tune a GPT checkpoint on labelled text: a classifier or prompt -> completion pairs.",
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self],
+        defaultSubcommand: TrainCommand.self
+    )
+}

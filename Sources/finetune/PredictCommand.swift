@@ -1,0 +1,56 @@
+import ArgumentParser
+import FineTuneData
+import FineTuning
+import Foundation
+import GPT
+import Kernels
+import Training
+
+/// `finetune predict`: label new texts with a fine-tuned classifier.
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Classify the texts of a file with a fine-tuned classifier.",
+        discussion: """
+        Writes one JSON object per input row: the row's fields, then predicted_label and probabilities \
+        (every label's probability). The output is never overwritten unless --overwrite is given.
+        """)
+
+    @Option(help: "A classifier checkpoint directory or a run directory (its best/).") var checkpoint: String
+    @Option(help: "Texts to classify (.jsonl, .csv or .tsv); other fields are carried to the output.") var input: String
+    @Option(help: "Output file (JSON lines).") var out: String
+    @Option(help: "Field holding the text.") var textField: String = "text"
+    @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.") var skipBadRows = false
+    @Flag(help: "Replace --out if it exists.") var overwrite = false
+    @Option(help: "Texts per batch.") var batchSize: Int = 32
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        try reportingErrors {
+            ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
+            let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
+            let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
+            let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+            let read = try LabelledDataReader(skipBadRows: skipBadRows).readUnlabelled(path: input, textField: textField)
+            if let s = read.skipSummary { printError(s) }
+            let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,
+                                               tokenizer: tokenizer, context: classifier.model.config.context)
+            let writer = try PredictionWriter(path: out, overwrite: overwrite)
+            let probabilities = try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),
+                                                                      batchSize: batchSize)
+            for (example, p) in zip(read.examples, probabilities) {
+                try writer.write(fields: example.fields,
+                                 predictedLabel: classifier.labels[ClassifierInference.argmax(p)],
+                                 probabilities: zip(classifier.labels, p).map { (label: $0, probability: $1) })
+            }
+            try writer.finish()
+            print("wrote \(writer.linesWritten) predictions to \(out)")
+        }
+    }
+}

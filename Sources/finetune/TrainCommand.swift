@@ -1,0 +1,134 @@
+import ArgumentParser
+import FineTuneData
+import FineTuning
+import Foundation
+import Kernels
+import TerminalUI
+import Training
+
+/// `finetune` (the default subcommand): fine-tune a checkpoint on a classification or completion data set.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune a checkpoint (the default when no subcommand is given).",
+        discussion: """
+        --task classify: a linear head on the final hidden state of each text's last token (transformers' \
+        GPT2ForSequenceClassification). --task complete: prompt -> completion pairs, the loss counted on \
+        completion tokens only. The run directory holds latest/ (resume point), best/ (best validation metric: \
+        macro F1 or completion loss), metrics.jsonl and loss.svg. Ctrl-C saves latest/ and stops; --resume \
+        continues exactly where it stopped.
+        """)
+
+    @Option(help: "classify or complete.") var task: String?
+    @Option(help: "Starting checkpoint: a checkpoint directory or a run directory (its best/).")
+    var checkpoint: String = "checkpoints/default"
+    @Flag(help: "Random initialisation of the checkpoint's shape instead of its weights (for comparison).")
+    var fromScratch = false
+    @Option(help: "Training data (.jsonl, .csv or .tsv).") var data: String?
+    @Option(help: "Validation data file.") var valFile: String?
+    @Option(help: "Fraction of --data kept for validation (stratified by label for classify; default 0.1 without --val-file).")
+    var valFraction: Double?
+    @OptionGroup var fields: FieldOptions
+
+    @Option(help: "classify: weight of the auxiliary language-modelling loss on the texts (default 0).") var lmLossWeight: Double?
+    @Option(help: "classify: none or balanced (n / (labels * count) per label).") var classWeights: String?
+    @Option(help: "complete: how a prompt is laid out before its completion; {prompt} marks the prompt (default \"{prompt}\\n\").")
+    var template: String?
+    @Option(help: "Keep the embeddings and the lowest N blocks fixed (default 0).") var freezeLayers: Int?
+
+    @Option(help: "Passes over the training data (default 3; --steps overrides).") var epochs: Double?
+    @Option(help: "Optimizer steps.") var steps: Int?
+    @Option(help: "Peak learning rate (default 3e-4).") var lr: Double?
+    @Option(help: "Learning rate at the end of the cosine decay (default lr / 10).") var minLr: Double?
+    @Option(help: "Linear warm-up steps (default: 5% of the steps).") var warmupSteps: Int?
+    @Option(help: "Examples per micro-batch (default 16).") var batchSize: Int?
+    @Option(help: "Micro-batches per optimizer step (default 1).") var gradAccum: Int?
+    @Option(help: "AdamW weight decay on 2-D weights (default 0.01).") var weightDecay: Double?
+    @Option(help: "Global gradient-norm clip, 0 for none (default 1).") var gradClip: Double?
+    @Option(help: "Evaluate every N steps, 0 for only at the end (default: twice an epoch).") var evalEvery: Int?
+    @Option(help: "Stop after N evaluations without a new best (default 0: never).") var patience: Int?
+    @Option(help: "Save latest/ every N steps, 0 for only at the end (default 0).") var checkpointEvery: Int?
+    @Option(help: "Random seed (default 0).") var seed: UInt64?
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    @Option(help: "Run directory.") var out: String?
+    @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
+    @Flag(help: "Start a new run even if --out already holds one (it is replaced).") var overwrite = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+        if out == nil { throw ValidationError("give the run directory with --out") }
+        if !resume {
+            if task == nil { throw ValidationError("give --task classify or --task complete") }
+            if data == nil { throw ValidationError("give the training data with --data") }
+        }
+        if let task, FineTuneTask(rawValue: task) == nil {
+            throw ValidationError("--task must be classify or complete (got '\(task)')")
+        }
+        if valFile != nil && valFraction != nil { throw ValidationError("give either --val-file or --val-fraction, not both") }
+        if let epochs, !(epochs > 0) || !epochs.isFinite { throw ValidationError("--epochs must be positive (got \(epochs))") }
+        if epochs != nil && steps != nil { throw ValidationError("give either --epochs or --steps, not both") }
+    }
+
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        try reportingErrors {
+            ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
+            let setup = try FineTuneSetup.make(self)
+            try drive(setup)
+        }
+    }
+
+    private func drive(_ setup: FineTuneSetup) throws {
+        let run = setup.run
+        let task = run.task
+        let options = task.options
+        let progress = ProgressBar(total: options.steps, startStep: task.step, plainEvery: max(1, options.steps / 50))
+        progress.log(setup.summary)
+        if task.isFinished {
+            progress.log("the run in \(run.directory.path) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
+            return
+        }
+        let isClassifier = setup.settings.task == .classify
+        Interrupt.install()
+        let outcome = try run.run(shouldStop: { Interrupt.isRequested }) { event in
+            switch event {
+            case let .step(result, tokensPerSecond, _):
+                let examplesPerSecond = tokensPerSecond * Double(task.examplesInLastStep ?? 0) / Double(max(1, task.tokensInLastStep))
+                progress.update(step: result.step, fields: [
+                    ("loss", String(format: "%.4f", result.loss)),
+                    ("lr", String(format: "%.2e", result.learningRate)),
+                    ("ex/s", String(format: "%.1f", examplesPerSecond)),
+                ])
+            case let .evaluation(step, loss, isBest):
+                let metrics = run.lastEvaluation?.metrics ?? [:]
+                let line = isClassifier
+                    ? String(format: "step %d: accuracy %.4f, macro F1 %.4f, validation loss %.4f", step,
+                             metrics["accuracy"] ?? 0, metrics["macro_f1"] ?? 0, loss)
+                    : String(format: "step %d: validation loss %.4f (perplexity %.2f)", step, loss, exp(loss))
+                progress.log(line + (isBest ? " best so far" : ""))
+            case .checkpoint:
+                break
+            }
+        }
+        progress.finish()
+        let record = run.record
+        let best: String
+        if let objective = record.bestObjective {
+            best = isClassifier ? String(format: "best macro F1 %.4f at step %d", -objective, record.bestStep ?? 0)
+                : String(format: "best validation loss %.4f at step %d", objective, record.bestStep ?? 0)
+        } else {
+            best = "no validation data"
+        }
+        switch outcome {
+        case let .finished(step):
+            let how = run.stoppedEarly ? "stopped early (patience \(run.patience)) after" : "finished"
+            print("\(how) \(step) steps in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
+            print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
+        case let .stopped(step):
+            printError("stopped at step \(step): saved \(run.directory.latest); continue with: finetune --resume --out \(run.directory.path)")
+            throw ExitCode(130)
+        }
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+import FineTuneData
+import GPT
+import Training
+
+/// The `finetune` executable end to end on the tiny fixture model (quick in debug builds): train, evaluate,
+/// predict, resume; and bad input, each ending with one `error: ...` line naming the file (and line).
+@Suite(.serialized) struct FinetuneCommandTests {
+    static let quick = ["--batch-size", "4", "--threads", "1"]
+
+    func expectError(_ output: FinetuneCommand.Output, startsWith prefix: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(output.status == 1, sourceLocation: sourceLocation)
+        #expect(output.stderr.hasPrefix("error: " + prefix), "stderr: \(output.stderr)", sourceLocation: sourceLocation)
+        #expect(output.stderr.split(separator: "\n").count == 1, "stderr: \(output.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func classifyTrainEvaluatePredict() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 48, as: "train.jsonl")
+        let out = scratch.path + "/run"
+        let train = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                             "--val-fraction", "0.25", "--steps", "4", "--eval-every", "2",
+                                             "--lm-loss-weight", "0.5", "--class-weights", "balanced",
+                                             "--freeze-layers", "1", "--out", out] + Self.quick)
+        #expect(train.status == 0, "stderr: \(train.stderr)")
+        #expect(train.stdout.contains("finished 4 steps"))
+        let records = try MetricsLog.readLines(out + "/metrics.jsonl")
+        #expect(records.map { $0["step"] as? Int } == [1, 2, 3, 4])
+        #expect(records[1]["macro_f1"] != nil && records[1]["accuracy"] != nil && records[1]["val_loss"] != nil)
+        #expect(records[0]["examples_per_s"] != nil && records[0]["macro_f1"] == nil)
+        let loaded = try ClassifierCheckpoint.load(from: out + "/best")
+        #expect(loaded.classifier.labelCount >= 2)
+        // Frozen: embeddings and block 0 equal the starting checkpoint's.
+        let start = try Checkpoint.load(from: Fixture.languageModel, includeTrainingState: false).model
+        #expect(loaded.classifier.model.parameterValues(named: "transformer.wte.weight") == start.parameterValues(named: "transformer.wte.weight"))
+        #expect(loaded.classifier.model.parameterValues(named: "transformer.h.0.mlp.c_fc.weight") == start.parameterValues(named: "transformer.h.0.mlp.c_fc.weight"))
+        #expect(loaded.classifier.model.parameterValues(named: "transformer.h.1.mlp.c_fc.weight") != start.parameterValues(named: "transformer.h.1.mlp.c_fc.weight"))
+
+        let evaluation = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--json"])
+        #expect(evaluation.status == 0, "stderr: \(evaluation.stderr)")
+        let report = try JSONDecoder().decode(ClassificationReport.self, from: Data(evaluation.stdout.utf8))
+        #expect(report.examples == 48 && report.unknownLabels == 0)
+        #expect(report.confusion.matrix.flatMap { $0 }.reduce(0, +) == 48)
+        let table = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data])
+        #expect(table.stdout.contains("macro F1") && table.stdout.contains("confusion"))
+
+        let predictions = scratch.path + "/predictions.jsonl"
+        let predict = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", predictions])
+        #expect(predict.status == 0, "stderr: \(predict.stderr)")
+        let lines = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 48)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["text"] != nil && first["label"] != nil)
+        let probabilities = try #require(first["probabilities"] as? [String: Double])
+        #expect(Set(probabilities.keys) == Set(loaded.classifier.labels))
+        #expect(abs(probabilities.values.reduce(0, +) - 1) < 1e-4)
+        #expect(probabilities[first["predicted_label"] as? String ?? ""] == probabilities.values.max())
+        // The output is never clobbered silently.
+        let again = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", predictions])
+        expectError(again, startsWith: predictions)
+    }
+
+    @Test func resumeContinuesTheRun() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 40, as: "train.jsonl")
+        let out = scratch.path + "/run"
+        let common = ["--data", data, "--val-fraction", "0.25", "--eval-every", "2", "--out", out] + Self.quick
+        let first = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2"] + common)
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let before = try MetricsLog.readLines(out + "/metrics.jsonl")
+        let exists = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2"] + common)
+        expectError(exists, startsWith: "--out: \(out) already holds a run")
+        let resumed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--threads", "1"])
+        #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming \(out) at step 2"))
+        let after = try MetricsLog.readLines(out + "/metrics.jsonl")
+        #expect(after.map { $0["step"] as? Int } == [1, 2, 3])
+        #expect((after[0]["train_loss"] as? Double) == (before[0]["train_loss"] as? Double))
+        #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
+    }
+
+    /// Ctrl-C saves latest/ and exits 130; --resume finishes with the training losses of an uninterrupted run.
+    @Test func ctrlCThenResumeMatchesAnUninterruptedRun() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 40, as: "train.jsonl")
+        let arguments = ["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                         "--val-fraction", "0.25", "--steps", "30", "--eval-every", "10", "--lm-loss-weight", "0.3"] + Self.quick
+        let straight = try FinetuneCommand.run(arguments + ["--out", scratch.path + "/straight"])
+        #expect(straight.status == 0, "\(straight.stderr)")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(FinetuneCommand.executable))
+        process.arguments = arguments + ["--out", scratch.path + "/interrupted"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let metrics = scratch.path + "/interrupted/metrics.jsonl"
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: metrics, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
+            usleep(2_000)
+        }
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        func trainLosses(_ run: String) throws -> [Double] {
+            try MetricsLog.readLines(scratch.path + "/" + run + "/metrics.jsonl").compactMap { $0["train_loss"] as? Double }
+        }
+        let stoppedAt = try trainLosses("interrupted").count
+        #expect(stoppedAt >= 3 && stoppedAt < 30, "stopped after \(stoppedAt) steps")
+        let resumed = try FinetuneCommand.run(["--resume", "--out", scratch.path + "/interrupted", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try trainLosses("interrupted") == (try trainLosses("straight")))
+        let a = try ClassifierCheckpoint.load(from: scratch.path + "/interrupted/latest").classifier
+        let b = try ClassifierCheckpoint.load(from: scratch.path + "/straight/latest").classifier
+        #expect(a.score.values == b.score.values && a.model.parameters.values == b.model.parameters.values)
+    }
+
+    /// --patience: the run stops after that many evaluations without a new best (a learning rate too small to
+    /// change any prediction keeps macro F1 flat after the first evaluation).
+    @Test func patienceStopsEarly() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 24, as: "train.jsonl")
+        let out = scratch.path + "/run"
+        let run = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                           "--val-fraction", "0.25", "--steps", "20", "--eval-every", "1", "--patience", "2",
+                                           "--lr", "1e-9", "--out", out] + Self.quick)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        #expect(run.stdout.contains("stopped early (patience 2) after 3 steps"), "stdout: \(run.stdout)")
+        #expect(try MetricsLog.readLines(out + "/metrics.jsonl").count == 3)
+        #expect(try ClassifierCheckpoint.load(from: out + "/best").trainingState?.step == 1)
+        #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
+    }
+
+    @Test func completionTrainAndEvaluate() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedCompletion, 30, as: "pairs.jsonl")
+        let out = scratch.path + "/run"
+        let train = try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
+                                             "--template", "Q: {prompt}\n", "--steps", "3", "--eval-every", "3",
+                                             "--out", out] + Self.quick)
+        #expect(train.status == 0, "stderr: \(train.stderr)")
+        let loaded = try Checkpoint.load(from: out + "/best")
+        #expect(loaded.hfConfig.swiftlet?.notes["prompt_template"] == "Q: {prompt}\n")
+        let evaluation = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--json"])
+        #expect(evaluation.status == 0, "stderr: \(evaluation.stderr)")
+        let report = try JSONDecoder().decode(CompletionReport.self, from: Data(evaluation.stdout.utf8))
+        #expect(report.examples == 30 && report.tokens > 30 && report.valLoss > 0)
+        #expect(abs(report.perplexity - exp(report.valLoss)) < 1e-6 * report.perplexity)
+        // A completion model is not a classifier.
+        let predict = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", scratch.path + "/p.jsonl"])
+        expectError(predict, startsWith: "\(out)/best: not a classifier checkpoint")
+        let bad = try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
+                                           "--template", "no placeholder", "--out", scratch.path + "/x"] + Self.quick)
+        expectError(bad, startsWith: "--template: must contain {prompt} exactly once")
+    }
+
+    @Test func malformedRowsNameFileAndLine() throws {
+        let scratch = Scratch()
+        let good = #"{"text": "In the beginning", "label": "law"}"# + "\n" + #"{"text": "Jesus wept", "label": "gospels"}"# + "\n"
+        let cases: [(String, String)] = [
+            ("bad.jsonl", good + #"{"text": "unterminated"# + "\n"),
+            ("missing.jsonl", good + #"{"text": "no label here"}"# + "\n"),
+            ("bad.csv", "text,label\nIn the beginning,law\nJesus wept,gospels\n\"never closed,law\n"),
+            ("bad.tsv", "text\tlabel\nIn the beginning\tlaw\nJesus wept\tgospels\nonly one field\n"),
+        ]
+        for (name, contents) in cases {
+            let file = scratch.write(name, contents)
+            let output = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", file,
+                                                  "--steps", "1", "--out", scratch.path + "/run-" + name] + Self.quick)
+            let line = name == "bad.csv" ? 4 : (name == "bad.tsv" ? 4 : 3)
+            expectError(output, startsWith: "\(file):\(line): ")
+        }
+        // --skip-bad-rows: the bad row is skipped and reported; the two good ones train.
+        let file = scratch.write("skip.jsonl", good + "not json\n" + good)
+        let skipped = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", file,
+                                               "--skip-bad-rows", "--val-fraction", "0.25", "--steps", "1",
+                                               "--out", scratch.path + "/skip"] + Self.quick)
+        #expect(skipped.status == 0, "stderr: \(skipped.stderr)")
+        #expect(skipped.stderr.contains("\(file): skipped 1 malformed row, kept 4"))
+        #expect(skipped.stderr.contains("\(file):3: "))
+    }
+
+    @Test func singleLabelAndUnknownLabels() throws {
+        let scratch = Scratch()
+        let single = scratch.write("single.jsonl", (0..<6).map { #"{"text": "verse \#($0)", "label": "law"}"# }.joined(separator: "\n"))
+        let output = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", single,
+                                              "--val-file", single, "--steps", "1", "--out", scratch.path + "/run"] + Self.quick)
+        expectError(output, startsWith: single)
+        #expect(output.stderr.contains("law"))
+
+        // Evaluation data with labels the classifier never saw: reported on stderr and counted, not scored.
+        let classifier = try ClassifierCheckpoint.load(from: Fixture.classifier).classifier
+        let known = classifier.labels[0]
+        let eval = scratch.write("eval.jsonl", [
+            #"{"text": "In the beginning", "label": "\#(known)"}"#,
+            #"{"text": "Jesus wept", "label": "psalms"}"#,
+            #"{"text": "Amen", "label": "psalms"}"#,
+            #"{"text": "Selah", "label": "hymns"}"#,
+        ].joined(separator: "\n"))
+        let evaluation = try FinetuneCommand.run(["evaluate", "--checkpoint", Fixture.classifier, "--data", eval, "--json"])
+        #expect(evaluation.status == 0, "stderr: \(evaluation.stderr)")
+        #expect(evaluation.stderr.contains("3 of 4 examples have labels the model does not know ('hymns' x1, 'psalms' x2)"))
+        #expect(evaluation.stderr.contains("\(eval):2: label 'psalms'"))
+        let report = try JSONDecoder().decode(ClassificationReport.self, from: Data(evaluation.stdout.utf8))
+        #expect(report.unknownLabels == 3 && report.examples == 1)
+    }
+
+    @Test func badOptionsAndCheckpoints() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 16, as: "train.jsonl")
+        let base = ["--task", "classify", "--data", data, "--steps", "1", "--out", scratch.path + "/run"] + Self.quick
+        expectError(try FinetuneCommand.run(base + ["--checkpoint", scratch.path + "/nowhere"]), startsWith: "\(scratch.path)/nowhere")
+        expectError(try FinetuneCommand.run(base + ["--checkpoint", Fixture.languageModel, "--freeze-layers", "3"]),
+                    startsWith: "--freeze-layers: must be between 0 and the model's 2 layers")
+        expectError(try FinetuneCommand.run(base + ["--checkpoint", Fixture.languageModel, "--template", "{prompt}"]),
+                    startsWith: "--template: applies to --task complete only")
+        expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", Fixture.classifier, "--data", scratch.path + "/none.jsonl"]),
+                    startsWith: "\(scratch.path)/none.jsonl")
+    }
+}
+
+extension MetricsLog {
+    /// metrics.jsonl as dictionaries (extra keys included).
+    static func readLines(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+        }
+    }
+}

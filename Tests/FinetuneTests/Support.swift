@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// Fixture paths (committed, made by scripts/classifier_parity.py and the commands in its docstring) and a
+/// runner for the built `finetune` executable.
+enum Fixture {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+    /// A tiny pretrained language model (2 layers, width 16, context 24, 96-piece BPE of KJV text).
+    static var languageModel: String { directory + "/tiny-lm" }
+    /// A classifier fine-tuned from it on KJV verses (8 labels).
+    static var classifier: String { directory + "/tiny-classifier" }
+    static var parityLogits: String { directory + "/classifier-logits.json" }
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+    static var shippedTrain: String { repository + "/corpora/kjv-sections-train.jsonl" }
+    static var shippedCompletion: String { repository + "/corpora/proverbs-completion.jsonl" }
+}
+
+/// A fresh directory per test, removed when the value goes away.
+final class Scratch {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "FinetuneTests-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    @discardableResult
+    func write(_ name: String, _ contents: String) -> String {
+        let file = path + "/" + name
+        FileManager.default.createFile(atPath: file, contents: Data(contents.utf8))
+        return file
+    }
+
+    /// The first `count` lines of a shipped file, written here.
+    func head(of file: String, _ count: Int, as name: String) throws -> String {
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").prefix(count)
+        return write(name, lines.joined(separator: "\n") + "\n")
+    }
+}
+
+enum FinetuneCommand {
+    static let executable: String? = {
+        let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for directory in candidates {
+            let path = directory.appendingPathComponent("finetune").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Output {
+        let binary = try #require(executable, "the finetune executable was not found next to the test bundle")
+        let scratch = Scratch()
+        let outPath = scratch.write("stdout", ""), errPath = scratch.write("stderr", "")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus,
+                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
+                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+    }
+}
