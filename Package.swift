@@ -29,12 +29,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        // Helpers shared by the test targets: fixture paths and running the built executables.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         // SentencePiece (Debian's libsentencepiece-dev) behind a small C API, and its Swift wrapper.
         .target(name: "CSentencePiece",
                 cxxSettings: [.unsafeFlags(["-O2"])],
                 linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]),
         .target(name: "Tokenizer", dependencies: ["CSentencePiece", "Kernels"], swiftSettings: releaseFlags),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"]),
 
         // Cache-blocked SIMD kernels (GEMM, layer forward/backward pairs, AdamW) and the thread pool.
         .target(name: "Kernels", swiftSettings: releaseFlags),
@@ -46,7 +49,7 @@ let package = Package(
 
         // Token files, corpus preparation, batching, the training loop, metrics.
         .target(name: "Training", dependencies: ["Tokenizer", "Kernels", "GPT"], swiftSettings: releaseFlags),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tokenizer", "GPT"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Tokenizer", "GPT"]),
 
         // Labelled data for fine-tuning: JSONL/CSV/TSV readers, label sets, splits, metrics, prediction output.
         .target(name: "FineTuneData", swiftSettings: releaseFlags),
@@ -70,13 +73,13 @@ let package = Package(
         .executableTarget(name: "pretrain",
                           dependencies: ["Training", "Tokenizer", "GPT", "TerminalUI", argumentParser],
                           swiftSettings: releaseFlags),
-        .testTarget(name: "PretrainTests", dependencies: ["pretrain", "Tokenizer", "Training"]),
+        .testTarget(name: "PretrainTests", dependencies: ["TestSupport", "pretrain", "Tokenizer", "Training"]),
 
         .executableTarget(name: "finetune",
                           dependencies: ["FineTuning", "FineTuneData", "Training", "Tokenizer", "GPT", "TerminalUI",
                                          argumentParser],
                           swiftSettings: releaseFlags),
-        .testTarget(name: "FinetuneTests", dependencies: ["finetune", "FineTuning", "FineTuneData", "GPT", "Tokenizer", "Training"],
+        .testTarget(name: "FinetuneTests", dependencies: ["TestSupport", "finetune", "FineTuning", "FineTuneData", "GPT", "Tokenizer", "Training"],
                     exclude: ["Fixtures"]),
 
         .executableTarget(name: "bench",

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 import FineTuneData
@@ -9,7 +10,7 @@ import Training
 @Suite(.serialized) struct FinetuneCommandTests {
     static let quick = ["--batch-size", "4", "--threads", "1"]
 
-    func expectError(_ output: FinetuneCommand.Output, startsWith prefix: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectError(_ output: BuiltExecutable.Output, startsWith prefix: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(output.status == 1, sourceLocation: sourceLocation)
         #expect(output.stderr.hasPrefix("error: " + prefix), "stderr: \(output.stderr)", sourceLocation: sourceLocation)
         #expect(output.stderr.split(separator: "\n").count == 1, "stderr: \(output.stderr)", sourceLocation: sourceLocation)
@@ -90,7 +91,7 @@ import Training
         #expect(straight.status == 0, "\(straight.stderr)")
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(FinetuneCommand.executable))
+        process.executableURL = URL(fileURLWithPath: try #require(FinetuneCommand.path))
         process.arguments = arguments + ["--out", scratch.path + "/interrupted"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Fixture paths (committed, made by scripts/classifier_parity.py and the commands in its docstring) and a
 /// runner for the built `finetune` executable.
@@ -39,37 +40,5 @@ final class Scratch {
     }
 }
 
-enum FinetuneCommand {
-    static let executable: String? = {
-        let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
-                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        for directory in candidates {
-            let path = directory.appendingPathComponent("finetune").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }()
-
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String]) throws -> Output {
-        let binary = try #require(executable, "the finetune executable was not found next to the test bundle")
-        let scratch = Scratch()
-        let outPath = scratch.write("stdout", ""), errPath = scratch.write("stderr", "")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus,
-                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
-    }
-}
+/// The built `finetune` executable.
+let FinetuneCommand = BuiltExecutable("finetune")

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 import Glibc
@@ -51,7 +52,7 @@ import Glibc
 
         // Start the same run, interrupt it once a few steps are logged.
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(PretrainCommand.executable))
+        process.executableURL = URL(fileURLWithPath: try #require(PretrainCommand.path))
         process.arguments = arguments + ["--out", dir + "/interrupted"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -1,28 +1,28 @@
 import Foundation
 
 /// Paths shared by the tests: the package root (from this file's path) and the workspace's shared data.
-enum Fixtures {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum Fixtures {
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     /// The workspace's shared data sits beside the clone (CI) or two levels up (a git worktree under wt/).
-    static let sharedData: String = {
+    public static let sharedData: String = {
         let candidates = ["../shared/data", "../../shared/data"].map {
             packageRoot.appendingPathComponent($0).standardized.path
         }
         return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
     }()
-    static let shakespeare = sharedData + "/tinyshakespeare.txt"
-    static let kjv = packageRoot.appendingPathComponent("corpora/kjv.txt").path
+    public static let shakespeare = sharedData + "/tinyshakespeare.txt"
+    public static let kjv = packageRoot.appendingPathComponent("corpora/kjv.txt").path
 
     /// A fresh temporary directory for one test.
-    static func temporaryDirectory() throws -> String {
+    public static func temporaryDirectory() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
     /// The first `bytes` of a file, cut at a line break, written to `directory/name`.
-    static func slice(of source: String, bytes: Int, to directory: String, name: String) throws -> String {
+    public static func slice(of source: String, bytes: Int, to directory: String, name: String) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: source))
         var end = min(bytes, data.count)
         while end < data.count && data[end - 1] != 0x0A { end += 1 }

@@ -1,0 +1,58 @@
+import Foundation
+
+/// One of the package's executables as built next to the test bundle (.build/<config>/NAME), run with its
+/// standard output and error captured.
+public struct BuiltExecutable: Sendable {
+    public let name: String
+    public init(_ name: String) { self.name = name }
+
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    public struct NotBuilt: Error, CustomStringConvertible {
+        public let name: String
+        public var description: String { "the \(name) executable was not found next to the test bundle (\(Bundle.main.bundleURL.path))" }
+    }
+
+    /// Its path, or nil when it was not built.
+    public var path: String? {
+        let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for directory in candidates {
+            let path = directory.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// Runs it to completion with `stdin` as standard input (else /dev/null), in `directory` if given.
+    public func run(_ arguments: [String], stdin: String? = nil, in directory: String? = nil) throws -> Output {
+        guard let binary = path else { throw NotBuilt(name: name) }
+        let scratch = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let outPath = scratch + "/stdout", errPath = scratch + "/stderr"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        if let stdin {
+            let inPath = scratch + "/stdin"
+            try stdin.write(toFile: inPath, atomically: true, encoding: .utf8)
+            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus,
+                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
+                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+    }
+}
