@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "FineTuneData", targets: ["FineTuneData"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
         .executable(name: "bench", targets: ["bench"]),
+        .library(name: "Sampling", targets: ["Sampling"]),
+        .library(name: "LineEditor", targets: ["LineEditor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -59,6 +61,14 @@ let package = Package(
         .executableTarget(name: "bench",
                           dependencies: ["Kernels", "GPT", "Training", "Tokenizer", argumentParser],
                           swiftSettings: releaseFlags),
+        // Token sampling, stop strings, UTF-8 streaming, prompt files and batch output (model-independent).
+        .target(name: "Sampling", swiftSettings: releaseFlags),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        // Debian's libedit (apt-get install libedit-dev) behind a tiny C shim: el_set is variadic, which
+        // Swift cannot call, so the shim wraps the few calls LineEditor needs.
+        .target(name: "CLineEdit", linkerSettings: [.linkedLibrary("edit")]),
+        .target(name: "LineEditor", dependencies: ["CLineEdit"], swiftSettings: releaseFlags),
+        .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

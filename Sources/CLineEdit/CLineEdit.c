@@ -1,0 +1,110 @@
+#include "CLineEdit.h"
+
+#include <histedit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct swiftlet_line_editor {
+    EditLine *el;
+    History *history;
+    HistEvent event;
+    FILE *input, *output;
+    const char *prompt;
+    int interrupted;
+    char *line;          // the last line read, without its newline
+    size_t line_capacity;
+};
+
+static char *prompt_function(EditLine *el) {
+    struct swiftlet_line_editor *editor = NULL;
+    el_get(el, EL_CLIENTDATA, &editor);
+    return (char *)(editor && editor->prompt ? editor->prompt : "");
+}
+
+// Bound to ^C: show "^C" at the end of the line, mark the line cancelled, and end it.
+static unsigned char interrupt_function(EditLine *el, int ch) {
+    (void)ch;
+    struct swiftlet_line_editor *editor = NULL;
+    el_get(el, EL_CLIENTDATA, &editor);
+    const LineInfo *info = el_line(el);
+    el_cursor(el, (int)(info->lastchar - info->cursor));
+    el_insertstr(el, "^C");
+    if (editor) editor->interrupted = 1;
+    return CC_NEWLINE;
+}
+
+swiftlet_line_editor *swiftlet_le_open(const char *program, int input_fd, int output_fd, int history_size) {
+    struct swiftlet_line_editor *editor = calloc(1, sizeof *editor);
+    if (!editor) return NULL;
+    int in = dup(input_fd), out = dup(output_fd);
+    editor->input = in >= 0 ? fdopen(in, "r") : NULL;
+    editor->output = out >= 0 ? fdopen(out, "w") : NULL;
+    if (!editor->input || !editor->output) goto fail;
+    editor->el = el_init(program, editor->input, editor->output, stderr);
+    editor->history = history_init();
+    if (!editor->el || !editor->history) goto fail;
+    history(editor->history, &editor->event, H_SETSIZE, history_size > 0 ? history_size : 1000);
+    history(editor->history, &editor->event, H_SETUNIQUE, 1);
+    el_set(editor->el, EL_CLIENTDATA, editor);
+    el_set(editor->el, EL_EDITOR, "emacs");
+    el_set(editor->el, EL_SIGNAL, 1);
+    el_set(editor->el, EL_PROMPT, prompt_function);
+    el_set(editor->el, EL_HIST, history, editor->history);
+    el_set(editor->el, EL_ADDFN, "swiftlet-interrupt", "Cancel the current line", interrupt_function);
+    // While editing, ^C is a key (bound above) rather than SIGINT.
+    const char *setty[] = {"setty", "-d", "-isig", NULL};
+    el_parse(editor->el, 3, setty);
+    el_set(editor->el, EL_BIND, "^C", "swiftlet-interrupt", NULL);
+    return editor;
+fail:
+    swiftlet_le_close(editor);
+    return NULL;
+}
+
+void swiftlet_le_close(swiftlet_line_editor *editor) {
+    if (!editor) return;
+    if (editor->el) el_end(editor->el);
+    if (editor->history) history_end(editor->history);
+    if (editor->input) fclose(editor->input);
+    if (editor->output) fclose(editor->output);
+    free(editor->line);
+    free(editor);
+}
+
+int swiftlet_le_read(swiftlet_line_editor *editor, const char *prompt, const char **line, int *length) {
+    editor->prompt = prompt;
+    editor->interrupted = 0;
+    int count = 0;
+    const char *text = el_gets(editor->el, &count);
+    editor->prompt = NULL;
+    if (editor->interrupted) return SWIFTLET_LE_INTERRUPTED;
+    if (!text) return count < 0 ? SWIFTLET_LE_ERROR : SWIFTLET_LE_EOF;
+    if (count == 0) return SWIFTLET_LE_EOF;
+    size_t n = (size_t)count;
+    if (n > 0 && text[n - 1] == '\n') n -= 1;
+    if (n + 1 > editor->line_capacity) {
+        char *grown = realloc(editor->line, n + 1);
+        if (!grown) return SWIFTLET_LE_ERROR;
+        editor->line = grown;
+        editor->line_capacity = n + 1;
+    }
+    memcpy(editor->line, text, n);
+    editor->line[n] = '\0';
+    *line = editor->line;
+    *length = (int)n;
+    return SWIFTLET_LE_LINE;
+}
+
+void swiftlet_le_add_history(swiftlet_line_editor *editor, const char *line) {
+    history(editor->history, &editor->event, H_ENTER, line);
+}
+
+int swiftlet_le_load_history(swiftlet_line_editor *editor, const char *path) {
+    return history(editor->history, &editor->event, H_LOAD, path) < 0 ? -1 : 0;
+}
+
+int swiftlet_le_save_history(swiftlet_line_editor *editor, const char *path) {
+    return history(editor->history, &editor->event, H_SAVE, path) < 0 ? -1 : 0;
+}

@@ -1,0 +1,283 @@
+import Foundation
+import Glibc
+
+/// Which sample of which prompt (both 0-based).
+public struct SampleKey: Hashable, Sendable, Comparable {
+    public let promptIndex: Int
+    public let sampleIndex: Int
+    public init(promptIndex: Int, sampleIndex: Int) {
+        self.promptIndex = promptIndex
+        self.sampleIndex = sampleIndex
+    }
+    public static func < (a: SampleKey, b: SampleKey) -> Bool {
+        (a.promptIndex, a.sampleIndex) < (b.promptIndex, b.sampleIndex)
+    }
+}
+
+/// One finished sample of a batch run.
+public struct BatchSample: Sendable {
+    public var key: SampleKey
+    public var prompt: String
+    public var completion: String
+    /// Number of generated tokens.
+    public var tokenCount: Int
+    public var settings: SamplingSettings
+    /// The seed this sample was generated with (reproduces it).
+    public var seed: UInt64
+    /// Why generation ended, e.g. "eos", "stop", "length"; omitted from the output when nil.
+    public var finishReason: String?
+    /// Fields carried from the prompts file (JSONL input).
+    public var extraFields: [JSONField]
+
+    public init(key: SampleKey, prompt: String, completion: String, tokenCount: Int, settings: SamplingSettings,
+                seed: UInt64, finishReason: String? = nil, extraFields: [JSONField] = []) {
+        self.key = key
+        self.prompt = prompt
+        self.completion = completion
+        self.tokenCount = tokenCount
+        self.settings = settings
+        self.seed = seed
+        self.finishReason = finishReason
+        self.extraFields = extraFields
+    }
+}
+
+/// What to do when the output already exists.
+public enum ExistingOutputPolicy: Sendable {
+    /// Stop with an error (the default: an output is never clobbered silently).
+    case refuse
+    /// Start over: truncate the JSONL file / delete the sample files of the directory.
+    case overwrite
+    /// Keep what is there; `completed` tells which samples to skip.
+    case resume
+}
+
+/// A problem with the output; `description` names the file.
+public struct BatchOutputError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Writes the results of batch generation, one sample at a time, so that a run that stops (Ctrl-C, crash)
+/// keeps everything finished so far and can be resumed.
+///
+/// JSONL output: one object a line, appended and flushed to the OS (one `write`) per sample:
+/// `{"index": 3, "sample": 1, "prompt": ..., "completion": ..., "tokens": 57, "finish_reason": "eos",
+///   "seed": 123, "settings": {...}, <carried fields>}`. Carried fields whose name is one of these keys are
+/// written as "input_<name>". On resume, an unfinished last line (no newline: the run died mid-write) is cut
+/// off (`droppedPartialLine`).
+///
+/// Directory output: one UTF-8 text file per sample holding the prompt followed by the completion, named
+/// `prompt-IIII-sample-S.txt` (`fileName(for:)`: prompt index zero-padded to 4 digits, both 0-based), written
+/// to a `.partial` file first and renamed, so a file that exists is complete.
+public final class BatchOutputWriter {
+    public enum Destination: Sendable, Equatable {
+        case jsonLines(path: String)
+        case directory(path: String)
+    }
+
+    public let destination: Destination
+    /// Samples already in the output (resume); empty otherwise.
+    public private(set) var completed: Set<SampleKey> = []
+    /// Resume found an unfinished last line and removed it.
+    public private(set) var droppedPartialLine = false
+    /// Prompt text of each completed JSONL sample, to check the output belongs to the same prompts.
+    private var completedPrompts: [Int: String] = [:]
+    private var descriptor: Int32 = -1
+
+    static let reservedKeys: Set<String> = ["index", "sample", "prompt", "completion", "tokens", "finish_reason",
+                                            "seed", "settings"]
+
+    public init(destination: Destination, existing: ExistingOutputPolicy) throws {
+        self.destination = destination
+        switch destination {
+        case .jsonLines(let path): try openJSONLines(path, existing)
+        case .directory(let path): try openDirectory(path, existing)
+        }
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    /// The file name of a sample in directory mode, e.g. `prompt-0003-sample-1.txt`.
+    public static func fileName(for key: SampleKey) -> String {
+        let index = String(key.promptIndex)
+        return "prompt-" + String(repeating: "0", count: max(0, 4 - index.count)) + index
+            + "-sample-\(key.sampleIndex).txt"
+    }
+
+    /// Throws if a resumed output holds a sample whose prompt differs from the prompt at that index now
+    /// (it was made from another prompts file), or an index beyond the prompts.
+    public func checkMatches(_ prompts: [PromptRecord]) throws {
+        guard case .jsonLines(let path) = destination else { return }
+        for (index, prompt) in completedPrompts.sorted(by: { $0.key < $1.key }) {
+            guard index < prompts.count else {
+                throw BatchOutputError(message: "\(path): holds prompt index \(index), but there are only \(prompts.count) prompts; it was made from another prompts file (use --overwrite to start over)")
+            }
+            if prompts[index].prompt != prompt {
+                throw BatchOutputError(message: "\(path): the prompt of index \(index) differs from line \(prompts[index].line) of the prompts file; it was made from another prompts file (use --overwrite to start over)")
+            }
+        }
+    }
+
+    /// Appends one sample (JSONL) or writes its file (directory); flushed before returning.
+    public func write(_ sample: BatchSample) throws {
+        switch destination {
+        case .jsonLines(let path):
+            try writeAll(BatchOutputWriter.jsonLine(for: sample) + "\n", to: descriptor, path: path)
+        case .directory(let directory):
+            let final = (directory as NSString).appendingPathComponent(BatchOutputWriter.fileName(for: sample.key))
+            let partial = final + ".partial"
+            let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw systemError("cannot create", partial) }
+            do {
+                try writeAll(sample.prompt + sample.completion, to: fd, path: partial)
+            } catch {
+                close(fd)
+                throw error
+            }
+            close(fd)
+            guard rename(partial, final) == 0 else { throw systemError("cannot rename to \(final)", partial) }
+        }
+        completed.insert(sample.key)
+    }
+
+    /// The JSONL line of a sample (without the newline).
+    public static func jsonLine(for sample: BatchSample) -> String {
+        var parts = [
+            "\"index\": \(sample.key.promptIndex)",
+            "\"sample\": \(sample.key.sampleIndex)",
+            "\"prompt\": " + JSONText.quoted(sample.prompt),
+            "\"completion\": " + JSONText.quoted(sample.completion),
+            "\"tokens\": \(sample.tokenCount)",
+        ]
+        if let reason = sample.finishReason { parts.append("\"finish_reason\": " + JSONText.quoted(reason)) }
+        parts.append("\"seed\": \(sample.seed)")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let data = try? encoder.encode(sample.settings) {
+            parts.append("\"settings\": " + String(decoding: data, as: UTF8.self))
+        }
+        for field in sample.extraFields {
+            let name = reservedKeys.contains(field.name) ? "input_" + field.name : field.name
+            parts.append(JSONText.quoted(name) + ": " + field.rawValue)
+        }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
+
+    // MARK: - Opening
+
+    private func openJSONLines(_ path: String, _ existing: ExistingOutputPolicy) throws {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if exists && isDirectory.boolValue {
+            throw BatchOutputError(message: "\(path): is a directory; give a file name for --out (or use --out-dir)")
+        }
+        var flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+        switch existing {
+        case .refuse:
+            if exists {
+                throw BatchOutputError(message: "\(path): already exists; pass --overwrite to replace it or --resume to continue it")
+            }
+            flags |= O_EXCL
+        case .overwrite:
+            flags |= O_TRUNC
+        case .resume:
+            if exists { try readCompletedLines(path) }
+        }
+        descriptor = open(path, flags, 0o644)
+        if descriptor < 0 { throw systemError("cannot open for writing", path) }
+    }
+
+    /// Resume: collects (index, sample) of every complete line; cuts off an unfinished last line.
+    private func readCompletedLines(_ path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatchOutputError(message: "\(path): cannot be read to resume it")
+        }
+        var bytes = Array(data)
+        if let last = bytes.last, last != UInt8(ascii: "\n") {
+            let keep = (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+            guard truncate(path, off_t(keep)) == 0 else { throw systemError("cannot cut off its unfinished last line", path) }
+            bytes.removeSubrange(keep...)
+            droppedPartialLine = true
+        }
+        var lineNumber = 0
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
+                  let index = object["index"] as? Int, let sample = object["sample"] as? Int,
+                  index >= 0, sample >= 0, let prompt = object["prompt"] as? String else {
+                throw BatchOutputError(message: "\(path):\(lineNumber): not an output line of this program (expected a JSON object with \"index\", \"sample\" and \"prompt\"); refusing to resume into it")
+            }
+            completed.insert(SampleKey(promptIndex: index, sampleIndex: sample))
+            completedPrompts[index] = prompt
+        }
+    }
+
+    private func openDirectory(_ path: String, _ existing: ExistingOutputPolicy) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if !isDirectory.boolValue { throw BatchOutputError(message: "\(path): exists and is not a directory") }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw BatchOutputError(message: "\(path): cannot create the output directory")
+            }
+        }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw BatchOutputError(message: "\(path): cannot list the output directory")
+        }
+        var samples: [(String, SampleKey)] = []
+        for name in names {
+            if name.hasSuffix(".txt.partial"), BatchOutputWriter.parseFileName(String(name.dropLast(8))) != nil {
+                try? FileManager.default.removeItem(atPath: (path as NSString).appendingPathComponent(name))
+            } else if let key = BatchOutputWriter.parseFileName(name) {
+                samples.append((name, key))
+            }
+        }
+        guard !samples.isEmpty else { return }
+        switch existing {
+        case .refuse:
+            throw BatchOutputError(message: "\(path): already holds \(samples.count) sample file(s); pass --overwrite to replace them or --resume to continue")
+        case .overwrite:
+            for (name, _) in samples {
+                let file = (path as NSString).appendingPathComponent(name)
+                guard unlink(file) == 0 else { throw systemError("cannot remove", file) }
+            }
+        case .resume:
+            completed = Set(samples.map { $0.1 })
+        }
+    }
+
+    /// The key of a `prompt-IIII-sample-S.txt` name, nil for any other name.
+    static func parseFileName(_ name: String) -> SampleKey? {
+        guard name.hasPrefix("prompt-"), name.hasSuffix(".txt") else { return nil }
+        let middle = name.dropFirst(7).dropLast(4)
+        let parts = middle.components(separatedBy: "-sample-")
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let p = Int(parts[0]), let s = Int(parts[1]) else { return nil }
+        return SampleKey(promptIndex: p, sampleIndex: s)
+    }
+
+    // MARK: - Writing
+
+    private func writeAll(_ text: String, to fd: Int32, path: String) throws {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw systemError("cannot write", path)
+            }
+            offset += n
+        }
+        bytes.removeAll()
+    }
+
+    private func systemError(_ what: String, _ path: String) -> BatchOutputError {
+        BatchOutputError(message: "\(path): \(what): \(String(cString: strerror(errno)))")
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// One prompt of a batch: its position among the prompts and in the file, and the fields to carry along.
+public struct PromptRecord: Sendable, Equatable {
+    /// 0-based position among the prompts of the file (blank lines are not counted).
+    public let index: Int
+    /// 1-based line number in the file.
+    public let line: Int
+    public let prompt: String
+    /// JSONL only: the other members of the line's object, in order, as raw JSON.
+    public let extraFields: [JSONField]
+
+    public init(index: Int, line: Int, prompt: String, extraFields: [JSONField] = []) {
+        self.index = index
+        self.line = line
+        self.prompt = prompt
+        self.extraFields = extraFields
+    }
+}
+
+/// How a prompts file is read.
+/// - `plainText`: one prompt a line, exactly as written (leading and trailing spaces kept) except the line
+///   ending (LF or CRLF); lines that are empty or only whitespace are skipped. A prompt cannot span lines:
+///   use JSONL for that.
+/// - `jsonLines`: one JSON object a line with a string member "prompt"; every other member is carried into
+///   the output unchanged. Blank lines are skipped.
+public enum PromptFileFormat: Sendable, Equatable {
+    case plainText
+    case jsonLines
+
+    /// `.jsonl` and `.ndjson` files are JSON Lines, anything else plain text.
+    public static func inferred(fromPath path: String) -> PromptFileFormat {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") ? .jsonLines : .plainText
+    }
+}
+
+/// A problem with a prompts file: `description` is "path:line: message" (or "path: message").
+public struct PromptFileError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let line: Int?
+    public let message: String
+    public var description: String {
+        if let line { return "\(path):\(line): \(message)" }
+        return "\(path): \(message)"
+    }
+}
+
+public enum PromptFileReader {
+    /// Reads every prompt of the file at `path` (format from the extension unless given).
+    public static func read(path: String, format: PromptFileFormat? = nil) throws -> [PromptRecord] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw PromptFileError(path: path, line: nil, message: "no such file")
+        }
+        if isDirectory.boolValue { throw PromptFileError(path: path, line: nil, message: "is a directory, not a prompts file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PromptFileError(path: path, line: nil, message: "cannot be read (permission denied?)")
+        }
+        return try parse(Array(data), path: path, format: format ?? .inferred(fromPath: path))
+    }
+
+    /// Parses the bytes of a prompts file; `path` only names it in errors.
+    public static func parse(_ bytes: [UInt8], path: String, format: PromptFileFormat) throws -> [PromptRecord] {
+        var body = bytes[...]
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) } // UTF-8 byte order mark
+        if body.isEmpty { throw PromptFileError(path: path, line: nil, message: "is empty: no prompts to generate from") }
+
+        var records: [PromptRecord] = []
+        var lineNumber = 0
+        for rawLine in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var lineBytes = rawLine
+            if lineBytes.last == UInt8(ascii: "\r") { lineBytes = lineBytes.dropLast() }
+            guard let line = String(validating: lineBytes, as: UTF8.self) else {
+                throw PromptFileError(path: path, line: lineNumber, message: "is not valid UTF-8 text")
+            }
+            if line.allSatisfy({ $0.isWhitespace }) { continue }
+            switch format {
+            case .plainText:
+                records.append(PromptRecord(index: records.count, line: lineNumber, prompt: line))
+            case .jsonLines:
+                records.append(try jsonRecord(line, index: records.count, lineNumber: lineNumber, path: path))
+            }
+        }
+        if records.isEmpty {
+            throw PromptFileError(path: path, line: nil, message: "holds only blank lines: no prompts to generate from")
+        }
+        return records
+    }
+
+    private static func jsonRecord(_ line: String, index: Int, lineNumber: Int, path: String) throws -> PromptRecord {
+        func fail(_ message: String) -> PromptFileError { PromptFileError(path: path, line: lineNumber, message: message) }
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
+        } catch {
+            throw fail("malformed JSON (each line must be one JSON object, like {\"prompt\": \"...\"})")
+        }
+        guard parsed is [String: Any], let fields = JSONText.members(ofObject: line) else {
+            throw fail("expected a JSON object like {\"prompt\": \"...\"}, found \(JSONText.typeName(ofRaw: line.trimmingCharacters(in: .whitespaces)))")
+        }
+        guard let promptField = fields.last(where: { $0.name == "prompt" }) else {
+            throw fail("missing \"prompt\" (each line needs {\"prompt\": \"...\"})")
+        }
+        guard promptField.rawValue.first == "\"",
+              let prompt = try? JSONDecoder().decode(String.self, from: Data(promptField.rawValue.utf8)) else {
+            throw fail("\"prompt\" must be a string, found \(JSONText.typeName(ofRaw: promptField.rawValue))")
+        }
+        return PromptRecord(index: index, line: lineNumber, prompt: prompt,
+                            extraFields: fields.filter { $0.name != "prompt" })
+    }
+}

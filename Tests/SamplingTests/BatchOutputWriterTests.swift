@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import Sampling
+
+@Suite struct BatchOutputWriterTests {
+    func sample(_ p: Int, _ s: Int, prompt: String = "Once", completion: String = " upon a \"time\"\n\tend",
+                extra: [JSONField] = []) -> BatchSample {
+        BatchSample(key: SampleKey(promptIndex: p, sampleIndex: s), prompt: prompt, completion: completion,
+                    tokenCount: 5, settings: SamplingSettings(topK: 40, seed: 3), seed: 99 + UInt64(s),
+                    finishReason: "length", extraFields: extra)
+    }
+
+    func lines(_ path: String) -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    func failure(_ body: () throws -> Void) -> String? {
+        do { try body(); return nil } catch { return "\(error)" }
+    }
+
+    @Test func writesOneParsableLinePerSampleWithCarriedFields() throws {
+        let path = temporaryDirectory() + "/out.jsonl"
+        let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse)
+        try writer.write(sample(0, 0, extra: [JSONField(name: "answer", rawValue: "1.50"),
+                                              JSONField(name: "index", rawValue: "\"theirs\"")]))
+        try writer.write(sample(0, 1, completion: "é\u{1}"))
+        // Appended and flushed: readable while the writer is still open.
+        let objects = lines(path)
+        #expect(objects.count == 2)
+        #expect(objects[0]["index"] as? Int == 0 && objects[0]["sample"] as? Int == 0)
+        #expect(objects[0]["prompt"] as? String == "Once")
+        #expect(objects[0]["completion"] as? String == " upon a \"time\"\n\tend")
+        #expect(objects[0]["tokens"] as? Int == 5 && objects[0]["seed"] as? Int == 99)
+        #expect(objects[0]["finish_reason"] as? String == "length")
+        #expect((objects[0]["settings"] as? [String: Any])?["top_k"] as? Int == 40)
+        #expect(objects[0]["input_index"] as? String == "theirs")
+        #expect(objects[1]["completion"] as? String == "é\u{1}")
+        let raw = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(raw.contains("\"answer\": 1.50"))
+    }
+
+    @Test func existingOutputIsNeverClobberedSilently() throws {
+        let path = temporaryDirectory() + "/out.jsonl"
+        try "precious\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let message = failure { _ = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse) }
+        #expect(message == "\(path): already exists; pass --overwrite to replace it or --resume to continue it")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious\n")
+        // Resuming into a file that is not ours is refused too, naming the line.
+        let resume = failure { _ = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume) }
+        #expect(resume?.hasPrefix("\(path):1: not an output line of this program") == true)
+        // Overwrite replaces it.
+        let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .overwrite)
+        try writer.write(sample(2, 0))
+        #expect(lines(path).count == 1 && lines(path)[0]["index"] as? Int == 2)
+    }
+
+    @Test func resumeReportsDoneSamplesAndCutsAnUnfinishedLine() throws {
+        let path = temporaryDirectory() + "/out.jsonl"
+        do {
+            let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse)
+            try writer.write(sample(0, 0))
+            try writer.write(sample(0, 1))
+            try writer.write(sample(1, 0, prompt: "Second"))
+        }
+        // A crash in the middle of a write leaves half a line.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"index\": 1, \"sam".utf8))
+        handle.closeFile()
+
+        let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume)
+        #expect(writer.completed == [SampleKey(promptIndex: 0, sampleIndex: 0), SampleKey(promptIndex: 0, sampleIndex: 1),
+                                     SampleKey(promptIndex: 1, sampleIndex: 0)])
+        #expect(writer.droppedPartialLine)
+        try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once"), PromptRecord(index: 1, line: 2, prompt: "Second")])
+        let mismatch = failure { try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once"),
+                                                          PromptRecord(index: 1, line: 3, prompt: "Other")]) }
+        #expect(mismatch?.contains("the prompt of index 1 differs from line 3") == true)
+        let fewer = failure { try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once")]) }
+        #expect(fewer?.contains("only 1 prompts") == true)
+        try writer.write(sample(1, 1, prompt: "Second"))
+        let objects = lines(path)
+        #expect(objects.count == 4 && objects.allSatisfy { $0["index"] is Int })
+        #expect(objects[3]["sample"] as? Int == 1)
+        // Resuming a missing file just starts it.
+        let fresh = try BatchOutputWriter(destination: .jsonLines(path: path + ".new"), existing: .resume)
+        #expect(fresh.completed.isEmpty)
+    }
+
+    @Test func directoryModeOneFilePerSample() throws {
+        #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 3, sampleIndex: 1)) == "prompt-0003-sample-1.txt")
+        #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 12345, sampleIndex: 0)) == "prompt-12345-sample-0.txt")
+        let directory = temporaryDirectory() + "/samples/nested"
+        do {
+            let writer = try BatchOutputWriter(destination: .directory(path: directory), existing: .refuse)
+            try writer.write(sample(3, 1, prompt: "Hi", completion: " there"))
+            try writer.write(sample(0, 0))
+        }
+        let file = directory + "/prompt-0003-sample-1.txt"
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "Hi there")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(names == ["prompt-0000-sample-0.txt", "prompt-0003-sample-1.txt"])
+
+        let refused = failure { _ = try BatchOutputWriter(destination: .directory(path: directory), existing: .refuse) }
+        #expect(refused == "\(directory): already holds 2 sample file(s); pass --overwrite to replace them or --resume to continue")
+        let resumed = try BatchOutputWriter(destination: .directory(path: directory), existing: .resume)
+        #expect(resumed.completed == [SampleKey(promptIndex: 3, sampleIndex: 1), SampleKey(promptIndex: 0, sampleIndex: 0)])
+        _ = try BatchOutputWriter(destination: .directory(path: directory), existing: .overwrite)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+
+        let notADirectory = temporaryDirectory() + "/file"
+        try "x".write(toFile: notADirectory, atomically: true, encoding: .utf8)
+        #expect(failure { _ = try BatchOutputWriter(destination: .directory(path: notADirectory), existing: .refuse) }
+            == "\(notADirectory): exists and is not a directory")
+    }
+}
