@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "bench", targets: ["bench"]),
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "LineEditor", targets: ["LineEditor"]),
+        .library(name: "Generation", targets: ["Generation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -59,7 +60,7 @@ let package = Package(
         .testTarget(name: "PretrainTests", dependencies: ["pretrain", "Tokenizer", "Training"]),
 
         .executableTarget(name: "bench",
-                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", argumentParser],
+                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", "Sampling", argumentParser],
                           swiftSettings: releaseFlags),
         // Token sampling, stop strings, UTF-8 streaming, prompt files and batch output (model-independent).
         .target(name: "Sampling", swiftSettings: releaseFlags),
@@ -69,6 +70,12 @@ let package = Package(
         .target(name: "CLineEdit", linkerSettings: [.linkedLibrary("edit")]),
         .target(name: "LineEditor", dependencies: ["CLineEdit"], swiftSettings: releaseFlags),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
+
+        // Text generation: prompts -> tokens -> BatchDecoder (GPT's KV cache) -> Sampler -> streamed text.
+        .target(name: "Generation", dependencies: ["GPT", "Sampling", "Tokenizer"], swiftSettings: releaseFlags),
+        .testTarget(name: "GenerationTests",
+                    dependencies: ["Generation", "GPT", "Sampling", "Tokenizer", "Training"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -73,9 +73,20 @@ extension GPT {
 
     /// The forward pass proper (inputs already validated, activations planned).
     func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
+        runBlocks(tokens: tokens, batch: batch, time: time)
+        let a = activations!
+        // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
+        GEMM.multiply(m: batch * time, n: config.vocabSize, k: config.width, a: a.lnf, lda: config.width,
+                      b: parameters.pointer + layout.tokenEmbedding, ldb: config.width, transposeB: true,
+                      c: a.logits, ldc: config.vocabSize, pool: pool)
+    }
+
+    /// Embedding, every block and the final layer norm (into `lnf`); everything but the LM head. Generation's
+    /// prefill runs this and then the head on the last row only.
+    func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
         let a = activations!
         let p = parameters.pointer
-        let N = batch * time, C = config.width, V = config.vocabSize, R = a.maxRows
+        let N = batch * time, C = config.width, R = a.maxRows
         let eps = config.layerNormEpsilon
 
         // encoded[N, C] = wte[token] + wpe[t]
@@ -114,8 +125,5 @@ extension GPT {
         let last = a.residual3 + (config.layers - 1) * R * C
         LayerNorm.forward(out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: last, weight: p + layout.finalNormWeight,
                           bias: p + layout.finalNormBias, rows: N, channels: C, epsilon: eps, pool: pool)
-        // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
-        GEMM.multiply(m: N, n: V, k: C, a: a.lnf, lda: C, b: p + layout.tokenEmbedding, ldb: C, transposeB: true,
-                      c: a.logits, ldc: V, pool: pool)
     }
 }
