@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "LineEditor", targets: ["LineEditor"]),
         .library(name: "Generation", targets: ["Generation"]),
+        .executable(name: "sample", targets: ["sample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -73,8 +74,12 @@ let package = Package(
 
         // Text generation: prompts -> tokens -> BatchDecoder (GPT's KV cache) -> Sampler -> streamed text.
         .target(name: "Generation", dependencies: ["GPT", "Sampling", "Tokenizer"], swiftSettings: releaseFlags),
+        .executableTarget(name: "sample",
+                          dependencies: ["Generation", "GPT", "Sampling", "Tokenizer", "Training", "TerminalUI",
+                                         "LineEditor", argumentParser],
+                          swiftSettings: releaseFlags),
         .testTarget(name: "GenerationTests",
-                    dependencies: ["Generation", "GPT", "Sampling", "Tokenizer", "Training"],
+                    dependencies: ["Generation", "GPT", "Sampling", "Tokenizer", "Training", "sample"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5],

@@ -4,9 +4,9 @@ import Tokenizer
 /// look-up: a normal piece with SentencePiece's "▁" as a space, a byte-fallback piece `<0xHH>` as that byte,
 /// control pieces (bos, eos, pad) as nothing, the unknown piece as SentencePiece's " ⁇ ".
 ///
-/// Concatenating the bytes of a token sequence gives SentencePiece's decoding of it except for the one
-/// leading space SentencePiece strips at the very start of a text (a continuation keeps it: the space
-/// before a generated word belongs to the answer).
+/// Concatenating the bytes of a token sequence gives SentencePiece's decoding of it for Swiftlet's
+/// tokenizers (identity normalization, no dummy prefix). With a dummy prefix SentencePiece would strip one
+/// leading space at the start of a text; a continuation keeps it, as the space belongs to the answer.
 public struct PieceBytes: Sendable {
     private let bytes: [UInt8]
     private let starts: [Int]   // [V + 1]: the bytes of id i are bytes[starts[i] ..< starts[i + 1]]

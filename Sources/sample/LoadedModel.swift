@@ -1,0 +1,35 @@
+import Foundation
+import Generation
+import GPT
+import Tokenizer
+import Training
+
+/// A checkpoint ready to generate from: the model, its tokenizer and the generator over them.
+struct LoadedModel {
+    let directory: String
+    let generator: TextGenerator
+
+    /// `path` is a checkpoint directory or a run directory (its best/ checkpoint, else latest/).
+    /// Errors name the checkpoint and what is wrong with it.
+    static func load(path: String, maxBatch: Int) throws -> LoadedModel {
+        let directory = try RunDirectory.resolveCheckpoint(path, prefer: .best)
+        let checkpoint = try Checkpoint.load(from: directory, includeTrainingState: false)
+        let tokenizerPath = directory + "/tokenizer.model"
+        guard FileManager.default.fileExists(atPath: tokenizerPath) else {
+            throw CheckpointError.missingFile(path: tokenizerPath)
+        }
+        let tokenizer = try SentencePieceTokenizer(contentsOf: tokenizerPath)
+        do {
+            let generator = try TextGenerator(model: checkpoint.model, tokenizer: tokenizer, maxBatch: maxBatch)
+            return LoadedModel(directory: directory, generator: generator)
+        } catch let error as GenerationError {
+            throw SampleError(message: "\(directory): \(error)")
+        }
+    }
+}
+
+/// A problem the user can fix; `message` is the whole line after "error: ".
+struct SampleError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
