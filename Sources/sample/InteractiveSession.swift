@@ -109,7 +109,7 @@ final class InteractiveSession {
         let prompt = transcript.isEmpty ? line : transcript + "\n" + line
         let start = Date()
         var tokens = 0
-        Interrupt.reset()
+        // No Interrupt.reset() here: a Ctrl-C typed right after Enter must stop this answer too.
         let completion = try model.generator.generate(
             prompt: prompt, settings: settings,
             seed: SeedDerivation.seed(base: seed, promptIndex: answers, sampleIndex: 0),

@@ -74,6 +74,7 @@ struct Sample: ParsableCommand {
             if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
             Interrupt.install()
             let settings = sampling.settings
+            try settings.validate()   // "error: top-p must be in (0, 1] ..." like every other user error
             if let prompts {
                 let model = try LoadedModel.load(path: checkpoint, maxBatch: batch)
                 try BatchRun(model: model, promptsPath: prompts, out: out, outDir: outDir,

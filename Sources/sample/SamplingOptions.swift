@@ -25,8 +25,4 @@ struct SamplingOptions: ParsableArguments {
                          repetitionPenalty: repetitionPenalty, maxNewTokens: maxTokens, seed: seed,
                          stopStrings: stopStrings)
     }
-
-    func validate() throws {
-        do { try settings.validate() } catch { throw ValidationError("\(error)") }
-    }
 }
