@@ -48,6 +48,8 @@ public final class BatchDecoder {
     public let cache: KVCache
     public let slots: Int
     public let slideKeep: Int
+    public let weights: DecoderWeights
+    private let bf16: BFloat16Weights?
 
     private let windowTokens: UnsafeMutablePointer<Int32>   // [slots, T]  tokens of each slot's window
     private let lengths: UnsafeMutablePointer<Int>          // [slots]  tokens in the window (0: empty)
@@ -71,8 +73,9 @@ public final class BatchDecoder {
     private let rowLogits: UnsafeMutablePointer<Float> // [B, V]  logits by row of the last step
     private let slotLogits: UnsafeMutablePointer<Float> // [slots, V]  logits by slot
 
-    /// `slideKeep` defaults to three quarters of the context (at least 1).
-    public init(model: GPT, slots: Int, slideKeep: Int? = nil) throws {
+    /// `slideKeep` defaults to three quarters of the context (at least 1). With `.bfloat16` weights the
+    /// steps read a bf16 copy of the matrices (made now; the prefill stays fp32).
+    public init(model: GPT, slots: Int, slideKeep: Int? = nil, weights: DecoderWeights = .float32) throws {
         let config = model.config
         let T = config.context, C = config.width, V = config.vocabSize, H = config.heads
         if slots <= 0 { throw DecoderError.slotOutOfRange(slot: slots, slots: slots) }
@@ -81,6 +84,8 @@ public final class BatchDecoder {
         self.model = model
         self.slots = slots
         self.slideKeep = keep
+        self.weights = weights
+        bf16 = weights == .bfloat16 ? BFloat16Weights(model: model) : nil
         cache = KVCache(layers: config.layers, slots: slots, context: T, width: C)
         windowTokens = .allocate(capacity: slots * T)
         windowTokens.initialize(repeating: 0, count: slots * T)
@@ -235,8 +240,8 @@ public final class BatchDecoder {
             let w = layout.blocks[l]
             LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + w.ln1Weight,
                               bias: p + w.ln1Bias, rows: M, channels: C, epsilon: eps, pool: pool)
-            GEMM.forward(y: qkv, x: normed, w: p + w.attentionWeight, bias: p + w.attentionBias,
-                         rows: M, inputs: C, outputs: 3 * C, pool: pool)
+            linear(y: qkv, x: normed, w: p + w.attentionWeight, bf16: bf16?.blocks[l].attention,
+                   bias: p + w.attentionBias, rows: M, inputs: C, outputs: 3 * C, accumulate: false)
             for r in 0..<M {
                 let offset = cache.offset(layer: l, slot: rowSlot[r], position: rowPosition[r])
                 (cache.keys.pointer + offset).update(from: qkv + r * 3 * C + C, count: C)
@@ -244,24 +249,42 @@ public final class BatchDecoder {
             }
             attend(layer: l, rows: M)
             // x += attended · Wproj + bproj
-            GEMM.forward(y: x, x: attended, w: p + w.attentionProjectionWeight, bias: p + w.attentionProjectionBias,
-                         rows: M, inputs: C, outputs: C, accumulate: true, pool: pool)
+            linear(y: x, x: attended, w: p + w.attentionProjectionWeight, bf16: bf16?.blocks[l].attentionProjection,
+                   bias: p + w.attentionProjectionBias, rows: M, inputs: C, outputs: C, accumulate: true)
             LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + w.ln2Weight,
                               bias: p + w.ln2Bias, rows: M, channels: C, epsilon: eps, pool: pool)
-            GEMM.forward(y: fc, x: normed, w: p + w.fullyConnectedWeight, bias: p + w.fullyConnectedBias,
-                         rows: M, inputs: C, outputs: 4 * C, pool: pool)
+            linear(y: fc, x: normed, w: p + w.fullyConnectedWeight, bf16: bf16?.blocks[l].fullyConnected,
+                   bias: p + w.fullyConnectedBias, rows: M, inputs: C, outputs: 4 * C, accumulate: false)
             GELU.forward(out: fcGelu, input: fc, count: M * 4 * C, pool: pool)
             // x += gelu · Wmlp + bmlp
-            GEMM.forward(y: x, x: fcGelu, w: p + w.mlpProjectionWeight, bias: p + w.mlpProjectionBias,
-                         rows: M, inputs: 4 * C, outputs: C, accumulate: true, pool: pool)
+            linear(y: x, x: fcGelu, w: p + w.mlpProjectionWeight, bf16: bf16?.blocks[l].mlpProjection,
+                   bias: p + w.mlpProjectionBias, rows: M, inputs: 4 * C, outputs: C, accumulate: true)
         }
         LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + layout.finalNormWeight,
                           bias: p + layout.finalNormBias, rows: M, channels: C, epsilon: eps, pool: pool)
         // Tied LM head: logits[M, V] = normed[M, C] · wte[V, C]^T
-        GEMM.multiply(m: M, n: V, k: C, a: normed, lda: C, b: wte, ldb: C, transposeB: true,
-                      c: rowLogits, ldc: V, pool: pool)
+        if let bf16 {
+            BFloat16Weights.timesTransposedMatrix(y: rowLogits, x: normed, w: bf16.storage + bf16.tokenEmbedding,
+                                                  rows: M, inputs: C, outputs: V, pool: pool)
+        } else {
+            GEMM.multiply(m: M, n: V, k: C, a: normed, lda: C, b: wte, ldb: C, transposeB: true,
+                          c: rowLogits, ldc: V, pool: pool)
+        }
         for r in 0..<M {
             (slotLogits + rowSlot[r] * V).update(from: rowLogits + r * V, count: V)
+        }
+    }
+
+    /// y[M, out] (+)= x[M, in] · W[in, out] + bias, from the fp32 parameters or their bf16 copy.
+    @inline(__always)
+    private func linear(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bf16 offset: Int?,
+                        bias: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, accumulate: Bool) {
+        if let bf16, let offset {
+            BFloat16Weights.timesMatrix(y: y, x: x, w: bf16.storage + offset, bias: bias, rows: rows, inputs: inputs,
+                                        outputs: outputs, accumulate: accumulate, pool: model.pool)
+        } else {
+            GEMM.forward(y: y, x: x, w: w, bias: bias, rows: rows, inputs: inputs, outputs: outputs,
+                         accumulate: accumulate, pool: model.pool)
         }
     }
 
