@@ -266,9 +266,11 @@ public final class BatchDecoder {
         if let bf16 {
             BFloat16Weights.timesTransposedMatrix(y: rowLogits, x: normed, w: bf16.storage + bf16.tokenEmbedding,
                                                   rows: M, inputs: C, outputs: V, pool: pool)
-        } else {
+        } else if M <= Self.matrixVectorRows {
             GEMM.multiply(m: M, n: V, k: C, a: normed, lda: C, b: wte, ldb: C, transposeB: true,
                           c: rowLogits, ldc: V, pool: pool)
+        } else {
+            DecoderHead.logits(y: rowLogits, x: normed, wte: wte, rows: M, width: C, vocab: V, pool: pool)
         }
         for r in 0..<M {
             (slotLogits + rowSlot[r] * V).update(from: rowLogits + r * V, count: V)
@@ -283,10 +285,21 @@ public final class BatchDecoder {
             BFloat16Weights.timesMatrix(y: y, x: x, w: bf16.storage + offset, bias: bias, rows: rows, inputs: inputs,
                                         outputs: outputs, accumulate: accumulate, pool: model.pool)
         } else {
-            GEMM.forward(y: y, x: x, w: w, bias: bias, rows: rows, inputs: inputs, outputs: outputs,
-                         accumulate: accumulate, pool: model.pool)
+            // GEMM's matrix-vector path (W streamed once, unpacked) takes up to 4 rows; more rows go through it
+            // 4 at a time: a block's matrices (at most 4C^2 floats) are still in cache for the next 4 rows,
+            // where the packed GEMM would repack W on every step.
+            var r0 = 0
+            while r0 < rows {
+                let n = min(Self.matrixVectorRows, rows - r0)
+                GEMM.forward(y: y + r0 * outputs, x: x + r0 * inputs, w: w, bias: bias, rows: n, inputs: inputs,
+                             outputs: outputs, accumulate: accumulate, pool: model.pool)
+                r0 += n
+            }
         }
     }
+
+    /// Rows GEMM runs as matrix-vector products (GEMMSmall.maxRows).
+    static let matrixVectorRows = 4
 
     /// attended[r, head h] = softmax_t(q·k_t / sqrt(hs)) · v_t over the slot's positions t = 0...position,
     /// q = qkv[r, h*hs ..< (h+1)*hs]; one task per (row, head).
@@ -297,7 +310,12 @@ public final class BatchDecoder {
         let keys = UnsafePointer(cache.keys.pointer), values = UnsafePointer(cache.values.pointer)
         let qkv = UnsafePointer(self.qkv), attended = self.attended, scores = self.scores
         let rowSlot = self.rowSlot, rowPosition = self.rowPosition, cache = self.cache
-        model.pool.parallelFor(M * H, minimumChunk: 1, chunksPerThread: 2) { range in
+        // A task costs about 4 * positions * hs flops: short contexts run on the calling thread (a dispatch
+        // costs more than the work).
+        var longest = 0
+        for r in 0..<M { longest = max(longest, rowPosition[r] + 1) }
+        let minimumChunk = max(1, 16_384 / (longest * hs))
+        model.pool.parallelFor(M * H, minimumChunk: minimumChunk, chunksPerThread: 2) { range in
             for task in range {
                 let r = task / H, h = task % H
                 let n = rowPosition[r] + 1

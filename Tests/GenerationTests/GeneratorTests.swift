@@ -15,10 +15,16 @@ import Testing
         }
         let alone = try Fixtures.generator(maxBatch: 1)
         let single = try requests.map { try alone.generate([$0], settings: settings)[0]! }
-        let batched = try Fixtures.generator(maxBatch: 3).generate(requests, settings: settings)
-        for i in requests.indices {
-            #expect(batched[i]?.text == single[i].text, "prompt \(i)")
-            #expect(batched[i]?.tokenCount == single[i].tokenCount)
+        // 3 slots (the matrix-vector path) and 6 slots (more rows than it takes: 4 at a time, and the
+        // decoder's own head), with 8 requests so that slots are reused.
+        let all = requests + requests.map { GenerationRequest(prompt: $0.prompt + " and", seed: $0.seed &+ 1) }
+        let singles = try all.map { try alone.generate([$0], settings: settings)[0]! }
+        for slots in [3, 6] {
+            let batched = try Fixtures.generator(maxBatch: slots).generate(all, settings: settings)
+            for i in all.indices {
+                #expect(batched[i]?.text == singles[i].text, "\(slots) slots, prompt \(i)")
+                #expect(batched[i]?.tokenCount == singles[i].tokenCount)
+            }
         }
         // Different seeds give different texts (the seed is used).
         #expect(Set(single.map(\.text)).count == requests.count)
