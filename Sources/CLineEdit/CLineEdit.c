@@ -1,5 +1,6 @@
 #include "CLineEdit.h"
 
+#include <errno.h>
 #include <histedit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +24,11 @@ static char *prompt_function(EditLine *el) {
     return (char *)(editor && editor->prompt ? editor->prompt : "");
 }
 
-// Bound to ^C: show "^C" at the end of the line, mark the line cancelled, and end it.
+// Bound to ^C: mark the line cancelled and end it (swiftlet_le_read then shows "^C" and a newline).
 static unsigned char interrupt_function(EditLine *el, int ch) {
     (void)ch;
     struct swiftlet_line_editor *editor = NULL;
     el_get(el, EL_CLIENTDATA, &editor);
-    const LineInfo *info = el_line(el);
-    el_cursor(el, (int)(info->lastchar - info->cursor));
-    el_insertstr(el, "^C");
     if (editor) editor->interrupted = 1;
     return CC_NEWLINE;
 }
@@ -79,7 +77,17 @@ int swiftlet_le_read(swiftlet_line_editor *editor, const char *prompt, const cha
     int count = 0;
     const char *text = el_gets(editor->el, &count);
     editor->prompt = NULL;
-    if (editor->interrupted) return SWIFTLET_LE_INTERRUPTED;
+    if (editor->interrupted) {
+        fputs("^C\n", editor->output);
+        fflush(editor->output);
+        return SWIFTLET_LE_INTERRUPTED;
+    }
+    if (!text && count < 0 && errno == EINTR) {
+        // A signal from outside (kill -INT) interrupted the read: treat it like Ctrl-C, not as the end.
+        fputs("\n", editor->output);
+        fflush(editor->output);
+        return SWIFTLET_LE_INTERRUPTED;
+    }
     if (!text) return count < 0 ? SWIFTLET_LE_ERROR : SWIFTLET_LE_EOF;
     if (count == 0) return SWIFTLET_LE_EOF;
     size_t n = (size_t)count;

@@ -6,7 +6,7 @@
 public struct SamplingSettings: Codable, Equatable, Sendable {
     /// Softmax temperature; 0 means greedy (argmax, every other filter is then irrelevant).
     public var temperature: Float = 1
-    /// Keep the k most probable tokens (ties with the k-th all kept); 0 turns it off.
+    /// Keep the k most probable tokens (ties with the k-th all kept); 0 turns it off, k >= V keeps all.
     public var topK: Int = 0
     /// Nucleus sampling: keep the smallest set of most probable tokens whose mass reaches topP; 1 turns it off.
     public var topP: Float = 0.9

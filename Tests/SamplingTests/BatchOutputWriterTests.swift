@@ -40,6 +40,7 @@ import Testing
         #expect(objects[1]["completion"] as? String == "é\u{1}")
         let raw = try String(contentsOfFile: path, encoding: .utf8)
         #expect(raw.contains("\"answer\": 1.50"))
+        #expect(raw.contains("\"top_p\":0.9}")) // Floats written as typed, not 0.899999976
     }
 
     @Test func existingOutputIsNeverClobberedSilently() throws {
