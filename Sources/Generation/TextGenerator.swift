@@ -64,7 +64,7 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible {
 
 /// Text in, text out: tokenizes prompts, runs `BatchDecoder` over up to `maxBatch` sequences at once
 /// (a finished sequence's slot takes the next waiting prompt), samples each sequence with its own seeded
-/// `Sampler`, and streams the text through a UTF-8 decoder and a stop-string matcher.
+/// `Sampler`, and streams the text through `GeneratedTextStream` (UTF-8 decoding, stop strings).
 ///
 /// Each sequence's logits do not depend on the other sequences in the batch (rows of the step are computed
 /// independently, bit for bit for up to 4 rows), and each has its own random stream, so a prompt gives the
@@ -118,8 +118,8 @@ public final class TextGenerator {
 
         func finish(slot: Int, _ reason: FinishReason) {
             guard var state = running[slot] else { return }
-            let tail = state.stops.feed(state.utf8.finish()).emit + state.stops.finish()
-            if !tail.isEmpty && reason != .stopString {
+            let tail = state.stream.finish()
+            if !tail.isEmpty {
                 state.text += tail
                 onEvent(.text(index: state.index, tail))
             }
@@ -143,7 +143,7 @@ public final class TextGenerator {
                     try decoder.prefill(slot: slot, tokens: tokens)
                     samplers[slot].reseed(request.seed)
                     running[slot] = Running(index: next, seed: request.seed, promptTokenCount: tokens.count,
-                                            dropped: dropped, stops: StopStringMatcher(stopStrings: settings.stopStrings))
+                                            dropped: dropped, stream: GeneratedTextStream(stopStrings: settings.stopStrings))
                     next += 1
                 }
             }
@@ -155,8 +155,7 @@ public final class TextGenerator {
                                                   previousTokens: decoder.window(slot: slot))
                 running[slot]!.tokenCount += 1
                 if let eos = tokenizer.eosId, token == eos { finish(slot: slot, .endOfText); continue }
-                let text = running[slot]!.utf8.decode(pieces[token])
-                let (emit, stopped) = running[slot]!.stops.feed(text)
+                let (emit, stopped) = running[slot]!.stream.append(pieces[token])
                 if !emit.isEmpty {
                     running[slot]!.text += emit
                     onEvent(.text(index: running[slot]!.index, emit))
@@ -194,17 +193,16 @@ private struct Running {
     let seed: UInt64
     let promptTokenCount: Int
     let dropped: Int
-    var stops: StopStringMatcher
-    var utf8 = UTF8StreamDecoder()
+    var stream: GeneratedTextStream
     var text = ""
     var tokenCount = 0
     var reportedSlide = false
 
-    init(index: Int, seed: UInt64, promptTokenCount: Int, dropped: Int, stops: StopStringMatcher) {
+    init(index: Int, seed: UInt64, promptTokenCount: Int, dropped: Int, stream: GeneratedTextStream) {
         self.index = index
         self.seed = seed
         self.promptTokenCount = promptTokenCount
         self.dropped = dropped
-        self.stops = stops
+        self.stream = stream
     }
 }
