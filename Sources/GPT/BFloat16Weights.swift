@@ -55,14 +55,16 @@ final class BFloat16Weights {
         return UInt16((bits &+ rounding) >> 16)
     }
 
+    /// out[i] = the float whose top 16 bits are w[i] (a plain loop: LLVM widens it to vpmovzxwd + vpslld).
     @inline(__always)
-    static func widen(_ v: SIMD16<UInt16>) -> SIMD16<Float> {
-        unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: v) &<< 16, to: SIMD16<Float>.self)
+    static func widen(_ w: UnsafePointer<UInt16>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        let bits = UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt32.self)
+        for i in 0..<count { bits[i] = UInt32(w[i]) &<< 16 }
     }
 
     /// y[M, n] (+)= x[M, k] · W[k, n] (+ bias), W bf16 stored [k, n]. Threads own column ranges (multiples of
-    /// 16); each walks down the rows of W once, widening 16 weights at a time and adding them, scaled, into
-    /// every row of y (M rows x 16 columns stay in L1).
+    /// 16); each walks down the rows of W once, widening its segment of a row into an fp32 buffer on the
+    /// stack and adding it, scaled, into every row of y (M rows of the segment stay in L1).
     static func timesMatrix(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<UInt16>,
                             bias: UnsafePointer<Float>?, rows M: Int, inputs k: Int, outputs n: Int,
                             accumulate: Bool, pool: ThreadPool) {
@@ -76,54 +78,50 @@ final class BFloat16Weights {
                     row[j] = accumulate ? row[j] + start : start
                 }
             }
-            let fullEnd = j0 + (j1 - j0) / 16 * 16
-            for p in 0..<k {
-                let wRow = UnsafeRawPointer(w + p * n)
-                var j = j0
-                while j < fullEnd {
-                    let wv = widen(wRow.loadUnaligned(fromByteOffset: j * 2, as: SIMD16<UInt16>.self))
+            let width = j1 - j0
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, width)) { segmentBuffer in
+                let segment = segmentBuffer.baseAddress!
+                for p in 0..<k {
+                    widen(w + p * n + j0, into: segment, count: width)
                     for i in 0..<M {
-                        let out = UnsafeMutableRawPointer(y + i * n + j)
-                        let s = out.loadUnaligned(as: SIMD16<Float>.self)
-                        out.storeBytes(of: s.addingProduct(SIMD16(repeating: x[i * k + p]), wv), as: SIMD16<Float>.self)
+                        let a = x[i * k + p], out = y + i * n + j0
+                        for j in 0..<width { out[j] += a * segment[j] }
                     }
-                    j += 16
-                }
-                while j < j1 {
-                    let wj = Float(bitPattern: UInt32(w[p * n + j]) << 16)
-                    for i in 0..<M { y[i * n + j] += x[i * k + p] * wj }
-                    j += 1
                 }
             }
         }
     }
 
     /// y[M, n] = x[M, k] · W^T with W bf16 stored [n, k] (the tied head: logits = wte · x). Threads own
-    /// ranges of W's rows; each row (k values) is dotted with every row of x while it is in L1.
+    /// ranges of W's rows; each row (k values) is widened into an fp32 buffer on the stack and dotted with
+    /// every row of x.
     static func timesTransposedMatrix(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<UInt16>,
                                       rows M: Int, inputs k: Int, outputs n: Int, pool: ThreadPool) {
         pool.parallelFor(n, minimumChunk: max(1, 16_384 / max(1, k)), chunksPerThread: 4) { range in
-            for j in range {
-                let wRow = UnsafeRawPointer(w + j * k)
-                for i in 0..<M {
-                    let xi = UnsafeRawPointer(x + i * k)
-                    var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
-                    var p = 0
-                    while p + 32 <= k {
-                        s0 = s0.addingProduct(widen(wRow.loadUnaligned(fromByteOffset: p * 2, as: SIMD16<UInt16>.self)),
-                                              xi.loadUnaligned(fromByteOffset: p * 4, as: SIMD16<Float>.self))
-                        s1 = s1.addingProduct(widen(wRow.loadUnaligned(fromByteOffset: p * 2 + 32, as: SIMD16<UInt16>.self)),
-                                              xi.loadUnaligned(fromByteOffset: p * 4 + 64, as: SIMD16<Float>.self))
-                        p += 32
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { rowBuffer in
+                let row = rowBuffer.baseAddress!
+                for j in range {
+                    widen(w + j * k, into: row, count: k)
+                    for i in 0..<M {
+                        let xi = UnsafeRawPointer(x + i * k), wr = UnsafeRawPointer(row)
+                        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
+                        var p = 0
+                        while p + 32 <= k {
+                            s0 = s0.addingProduct(wr.loadUnaligned(fromByteOffset: p * 4, as: SIMD16<Float>.self),
+                                                  xi.loadUnaligned(fromByteOffset: p * 4, as: SIMD16<Float>.self))
+                            s1 = s1.addingProduct(wr.loadUnaligned(fromByteOffset: p * 4 + 64, as: SIMD16<Float>.self),
+                                                  xi.loadUnaligned(fromByteOffset: p * 4 + 64, as: SIMD16<Float>.self))
+                            p += 32
+                        }
+                        while p + 16 <= k {
+                            s0 = s0.addingProduct(wr.loadUnaligned(fromByteOffset: p * 4, as: SIMD16<Float>.self),
+                                                  xi.loadUnaligned(fromByteOffset: p * 4, as: SIMD16<Float>.self))
+                            p += 16
+                        }
+                        var s = (s0 + s1).sum()
+                        while p < k { s += row[p] * x[i * k + p]; p += 1 }
+                        y[i * n + j] = s
                     }
-                    while p + 16 <= k {
-                        s0 = s0.addingProduct(widen(wRow.loadUnaligned(fromByteOffset: p * 2, as: SIMD16<UInt16>.self)),
-                                              xi.loadUnaligned(fromByteOffset: p * 4, as: SIMD16<Float>.self))
-                        p += 16
-                    }
-                    var s = (s0 + s1).sum()
-                    while p < k { s += Float(bitPattern: UInt32(w[j * k + p]) << 16) * x[i * k + p]; p += 1 }
-                    y[i * n + j] = s
                 }
             }
         }
