@@ -38,7 +38,7 @@ struct BatchRun {
         if keys.isEmpty { Output.note("nothing to do: every sample is already in the output"); return }
 
         let requests = keys.map {
-            GenerationRequest(prompt: prompts[$0.promptIndex].prompt,
+            GenerationRequest(prompt: model.layout(prompts[$0.promptIndex].prompt),
                               seed: SeedDerivation.seed(base: base, promptIndex: $0.promptIndex, sampleIndex: $0.sampleIndex))
         }
         let progress = ProgressBar(total: keys.count, plainEvery: max(1, keys.count / 20))

@@ -106,7 +106,8 @@ final class InteractiveSession {
     }
 
     func answer(_ line: String) throws {
-        let prompt = transcript.isEmpty ? line : transcript + "\n" + line
+        let turn = model.layout(line)
+        let prompt = transcript.isEmpty ? turn : transcript + (model.template == nil ? "\n" : "") + turn
         let start = Date()
         var tokens = 0
         // No Interrupt.reset() here: a Ctrl-C typed right after Enter must stop this answer too.

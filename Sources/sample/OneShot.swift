@@ -28,7 +28,10 @@ struct OneShot {
         }
     }
 
-    private func generate(prompt: String, seed: UInt64) throws {
+    /// Prints the prompt as the model sees it (laid out by a completion checkpoint's template), then the
+    /// completion.
+    private func generate(prompt userPrompt: String, seed: UInt64) throws {
+        let prompt = model.layout(userPrompt)
         var printedPrompt = false
         try model.generator.generate(prompt: prompt, settings: settings, seed: seed, onEvent: { event in
             if let warning = Output.warning(for: event) { Output.note(warning) }

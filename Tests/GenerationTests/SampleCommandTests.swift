@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 import Testing
 
 @Suite(.serialized) struct SampleCommandTests {
@@ -142,5 +143,27 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/o.jsonl"))
         #expect(try String(contentsOfFile: directory + "/taken.jsonl", encoding: .utf8) == "{}\n")
+    }
+}
+
+/// A completion checkpoint (made by `finetune`) stores its prompt layout in config.json; `sample` applies it.
+@Suite struct PromptTemplateTests {
+    @Test func completionCheckpointTemplateIsApplied() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for name in ["model.safetensors", "tokenizer.model"] {
+            try FileManager.default.copyItem(atPath: Fixtures.directory + "/" + name, toPath: directory + "/" + name)
+        }
+        let config = try String(contentsOfFile: Fixtures.directory + "/config.json", encoding: .utf8)
+        try config.replacingOccurrences(of: "\"notes\" : {", with: "\"notes\" : {\n      \"prompt_template\" : \"Q: {prompt}\\nA:\",")
+            .write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+        let result = try SampleCommand.run(["--checkpoint", directory, "--prompt", "Who begat Enos", "--temperature", "0",
+                                            "--max-tokens", "8"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let generator = try Fixtures.generator()
+        var settings = SamplingSettings.greedy
+        settings.maxNewTokens = 8
+        let expected = try #require(try generator.generate(prompt: "Q: Who begat Enos\nA:", settings: settings, seed: 0))
+        #expect(result.stdout == "Q: Who begat Enos\nA:" + expected.text + "\n")
     }
 }
