@@ -1,3 +1,4 @@
+import GPT
 import Foundation
 import Sampling
 import Testing
@@ -126,6 +127,11 @@ import Testing
         for name in ["model.safetensors", "config.json"] {
             try FileManager.default.copyItem(atPath: Self.checkpoint + "/" + name, toPath: noTokenizer + "/" + name)
         }
+        // A valid checkpoint whose tokenizer (256 pieces) does not match its vocabulary (300).
+        let otherVocabulary = directory + "/othervocab"
+        try Checkpoint.save(try GPT(config: GPTConfig(layers: 1, heads: 2, width: 16, context: 8, vocabSize: 300), seed: 1),
+                            to: otherVocabulary,
+                            extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
         FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
         try "{\"prompt\": \"ok\"}\n{\"prompt\": 3}\n".write(toFile: directory + "/bad.jsonl", atomically: true, encoding: .utf8)
         try "x\n".write(toFile: directory + "/p.txt", atomically: true, encoding: .utf8)
@@ -135,6 +141,8 @@ import Testing
             (["--checkpoint", directory + "/missing", "--prompt", "x"], "\(directory)/missing"),
             (["--checkpoint", mismatched, "--prompt", "x"], "\(mismatched)/model.safetensors"),
             (["--checkpoint", noTokenizer, "--prompt", "x"], "\(noTokenizer)/tokenizer.model"),
+            (["--checkpoint", otherVocabulary, "--prompt", "x"],
+             "\(otherVocabulary): the tokenizer has 256 tokens but the model's vocabulary has 300"),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/empty.txt", "--out", directory + "/o.jsonl"],
              "\(directory)/empty.txt: is empty"),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/bad.jsonl", "--out", directory + "/o.jsonl"],
