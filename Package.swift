@@ -18,12 +18,14 @@ let package = Package(
         .library(name: "GPT", targets: ["GPT"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "FineTuneData", targets: ["FineTuneData"]),
-        .library(name: "Sampling", targets: ["Sampling"]),
-        .library(name: "LineEditor", targets: ["LineEditor"]),
         .library(name: "FineTuning", targets: ["FineTuning"]),
+        .library(name: "Sampling", targets: ["Sampling"]),
+        .library(name: "Generation", targets: ["Generation"]),
+        .library(name: "LineEditor", targets: ["LineEditor"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
-        .executable(name: "bench", targets: ["bench"]),
         .executable(name: "finetune", targets: ["finetune"]),
+        .executable(name: "sample", targets: ["sample"]),
+        .executable(name: "bench", targets: ["bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,7 +45,8 @@ let package = Package(
         .target(name: "Kernels", swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
 
-        // The GPT-2 model: configuration, parameter layout, forward/backward, checkpoints.
+        // The GPT-2 model: configuration, parameter layout, forward/backward, checkpoints, the classifier head,
+        // KV-cache decoding.
         .target(name: "GPT", dependencies: ["Kernels"], swiftSettings: releaseFlags),
         .testTarget(name: "GPTTests", dependencies: ["GPT"], exclude: ["Fixtures"]),
 
@@ -54,18 +57,21 @@ let package = Package(
         // Labelled data for fine-tuning: JSONL/CSV/TSV readers, label sets, splits, metrics, prediction output.
         .target(name: "FineTuneData", swiftSettings: releaseFlags),
         .testTarget(name: "FineTuneDataTests", dependencies: ["FineTuneData"]),
+        // Fine-tuning tasks (a classifier, prompt -> completion) driven by Training's run loop.
+        .target(name: "FineTuning", dependencies: ["FineTuneData", "GPT", "Training", "Tokenizer", "Kernels"],
+                swiftSettings: releaseFlags),
 
         // Token sampling, stop strings, UTF-8 streaming, prompt files and batch output (model-independent).
         .target(name: "Sampling", swiftSettings: releaseFlags),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        // Text generation: prompts -> tokens -> BatchDecoder (GPT's KV cache) -> Sampler -> streamed text.
+        .target(name: "Generation", dependencies: ["GPT", "Sampling", "Tokenizer"], swiftSettings: releaseFlags),
+
         // Debian's libedit (apt-get install libedit-dev) behind a tiny C shim: el_set is variadic, which
         // Swift cannot call, so the shim wraps the few calls LineEditor needs.
         .target(name: "CLineEdit", linkerSettings: [.linkedLibrary("edit")]),
         .target(name: "LineEditor", dependencies: ["CLineEdit"], swiftSettings: releaseFlags),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
-        // Fine-tuning tasks (a classifier, prompt -> completion) driven by Training's run loop.
-        .target(name: "FineTuning", dependencies: ["FineTuneData", "GPT", "Training", "Tokenizer", "Kernels"],
-                swiftSettings: releaseFlags),
 
         // Progress bars and Ctrl-C for the executables.
         .target(name: "TerminalUI", swiftSettings: releaseFlags),
@@ -79,12 +85,21 @@ let package = Package(
                           dependencies: ["FineTuning", "FineTuneData", "Training", "Tokenizer", "GPT", "TerminalUI",
                                          argumentParser],
                           swiftSettings: releaseFlags),
-        .testTarget(name: "FinetuneTests", dependencies: ["TestSupport", "finetune", "FineTuning", "FineTuneData", "GPT", "Tokenizer", "Training"],
+        .testTarget(name: "FinetuneTests",
+                    dependencies: ["TestSupport", "finetune", "FineTuning", "FineTuneData", "GPT", "Tokenizer", "Training"],
+                    exclude: ["Fixtures"]),
+
+        .executableTarget(name: "sample",
+                          dependencies: ["Generation", "GPT", "Sampling", "Tokenizer", "Training", "TerminalUI",
+                                         "LineEditor", argumentParser],
+                          swiftSettings: releaseFlags),
+        .testTarget(name: "GenerationTests",
+                    dependencies: ["TestSupport", "Generation", "GPT", "Sampling", "Tokenizer", "Training", "sample"],
                     exclude: ["Fixtures"]),
 
         .executableTarget(name: "bench",
-                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", "FineTuning", "FineTuneData",
-                                         argumentParser],
+                          dependencies: ["Kernels", "GPT", "Training", "Tokenizer", "Sampling", "FineTuning",
+                                         "FineTuneData", argumentParser],
                           swiftSettings: releaseFlags),
     ],
     swiftLanguageModes: [.v5],

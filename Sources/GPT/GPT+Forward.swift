@@ -74,9 +74,21 @@ extension GPT {
     /// The forward pass proper (inputs already validated, activations planned). `computeLogits` false stops
     /// after ln_f (a task head reads the final hidden state instead of the LM logits).
     func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, computeLogits: Bool = true) {
+        runBlocks(tokens: tokens, batch: batch, time: time)
+        guard computeLogits else { return }
+        let a = activations!
+        // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
+        GEMM.multiply(m: batch * time, n: config.vocabSize, k: config.width, a: a.lnf, lda: config.width,
+                      b: parameters.pointer + layout.tokenEmbedding, ldb: config.width, transposeB: true,
+                      c: a.logits, ldc: config.vocabSize, pool: pool)
+    }
+
+    /// Embedding, every block and the final layer norm (into `lnf`); everything but the LM head. Generation's
+    /// prefill runs this and then the head on the last row only.
+    func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
         let a = activations!
         let p = parameters.pointer
-        let N = batch * time, C = config.width, V = config.vocabSize, R = a.maxRows
+        let N = batch * time, C = config.width, R = a.maxRows
         let eps = config.layerNormEpsilon
 
         // encoded[N, C] = wte[token] + wpe[t]
@@ -115,9 +127,5 @@ extension GPT {
         let last = a.residual3 + (config.layers - 1) * R * C
         LayerNorm.forward(out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: last, weight: p + layout.finalNormWeight,
                           bias: p + layout.finalNormBias, rows: N, channels: C, epsilon: eps, pool: pool)
-        guard computeLogits else { return }
-        // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
-        GEMM.multiply(m: N, n: V, k: C, a: a.lnf, lda: C, b: p + layout.tokenEmbedding, ldb: C, transposeB: true,
-                      c: a.logits, ldc: V, pool: pool)
     }
 }

@@ -1,0 +1,377 @@
+import Foundation
+import Kernels
+
+/// A sequence the decoder cannot take.
+public enum DecoderError: Error, Equatable, CustomStringConvertible {
+    case slotOutOfRange(slot: Int, slots: Int)
+    case emptyPrompt
+    case promptLongerThanContext(length: Int, context: Int)
+    case tokenOutOfRange(token: Int32, vocabSize: Int)
+    case slotNotPrefilled(slot: Int)
+    case tokenAlreadyPending(slot: Int)
+    case invalidSlideKeep(keep: Int, context: Int)
+
+    public var description: String {
+        switch self {
+        case let .slotOutOfRange(s, n): return "decoder slot \(s) is outside 0..<\(n)"
+        case .emptyPrompt: return "the prompt has no tokens: generation needs at least one"
+        case let .promptLongerThanContext(n, c):
+            return "the prompt has \(n) tokens, more than the model's context of \(c) (truncate it first)"
+        case let .tokenOutOfRange(t, v): return "token id \(t) is outside the vocabulary (size \(v))"
+        case let .slotNotPrefilled(s): return "decoder slot \(s) has no prompt yet (prefill it first)"
+        case let .tokenAlreadyPending(s): return "decoder slot \(s) already has a token waiting for advance()"
+        case let .invalidSlideKeep(k, c): return "the sliding window must keep 1...\(c) tokens (got \(k))"
+        }
+    }
+}
+
+/// Generation over a KV cache for up to `slots` sequences decoded together.
+///
+/// - `prefill(slot:tokens:)` runs a prompt [n] through the model in one batched forward pass (the training
+///   forward's GEMMs, M = n rows), stores every layer's keys and values for positions 0..<n and leaves the
+///   logits of the last position.
+/// - `append(_:to:)` stages one new token per slot; `advance()` then runs all staged slots together: one
+///   row per slot through each layer (M = staged slots in every GEMM, the matrix-vector path when M is
+///   small), the attention of that one query over the slot's cached keys and values, and the tied LM head
+///   W·x over the vocabulary. Afterwards `logits(slot:)` holds each slot's next-token logits.
+///
+/// Sliding: a slot whose window already holds `context` tokens cannot take position `context`. Appending to
+/// it keeps the newest `slideKeep - 1` tokens plus the new one and recomputes the cache for that window with
+/// a prefill (every position shifts, so the cached keys are stale). The logits are then exactly those of a
+/// full forward pass over the kept window; the next `context - slideKeep` tokens are cheap steps again.
+/// `slideCount(slot:)` counts the slides so the caller can say so.
+///
+/// Nothing is allocated by `append` or `advance` (scratch, cache and the prefill activations are sized at
+/// init).
+public final class BatchDecoder {
+    public let model: GPT
+    public let cache: KVCache
+    public let slots: Int
+    public let slideKeep: Int
+    public let weights: DecoderWeights
+    private let bf16: BFloat16Weights?
+
+    private let windowTokens: UnsafeMutablePointer<Int32>   // [slots, T]  tokens of each slot's window
+    private let lengths: UnsafeMutablePointer<Int>          // [slots]  tokens in the window (0: empty)
+    private let slides: UnsafeMutablePointer<Int>           // [slots]
+    private let pending: UnsafeMutablePointer<Int32>        // [slots]  staged token, -1 when none
+    // One row per slot being stepped: its slot and the position its token takes.
+    private let rowSlot: UnsafeMutablePointer<Int>          // [slots]
+    private let rowPosition: UnsafeMutablePointer<Int>      // [slots]
+    private let rowToken: UnsafeMutablePointer<Int32>       // [slots]
+
+    private let scratch: FloatBuffer
+    private let x: UnsafeMutablePointer<Float>         // [B, C]  residual stream
+    private let normed: UnsafeMutablePointer<Float>    // [B, C]  layer-norm output
+    private let mean: UnsafeMutablePointer<Float>      // [B]
+    private let rstd: UnsafeMutablePointer<Float>      // [B]
+    private let qkv: UnsafeMutablePointer<Float>       // [B, 3C]
+    private let attended: UnsafeMutablePointer<Float>  // [B, C]  heads concatenated
+    private let fc: UnsafeMutablePointer<Float>        // [B, 4C]
+    private let fcGelu: UnsafeMutablePointer<Float>    // [B, 4C]
+    private let scores: UnsafeMutablePointer<Float>    // [B, H, T]  attention weights of one query
+    private let rowLogits: UnsafeMutablePointer<Float> // [B, V]  logits by row of the last step
+    private let slotLogits: UnsafeMutablePointer<Float> // [slots, V]  logits by slot
+
+    /// `slideKeep` defaults to three quarters of the context (at least 1). With `.bfloat16` weights the
+    /// steps read a bf16 copy of the matrices (made now; the prefill stays fp32).
+    public init(model: GPT, slots: Int, slideKeep: Int? = nil, weights: DecoderWeights = .float32) throws {
+        let config = model.config
+        let T = config.context, C = config.width, V = config.vocabSize, H = config.heads
+        if slots <= 0 { throw DecoderError.slotOutOfRange(slot: slots, slots: slots) }
+        let keep = slideKeep ?? max(1, T - T / 4)
+        if keep < 1 || keep > T { throw DecoderError.invalidSlideKeep(keep: keep, context: T) }
+        self.model = model
+        self.slots = slots
+        self.slideKeep = keep
+        self.weights = weights
+        bf16 = weights == .bfloat16 ? BFloat16Weights(model: model) : nil
+        cache = KVCache(layers: config.layers, slots: slots, context: T, width: C)
+        windowTokens = .allocate(capacity: slots * T)
+        windowTokens.initialize(repeating: 0, count: slots * T)
+        lengths = .allocate(capacity: slots); lengths.initialize(repeating: 0, count: slots)
+        slides = .allocate(capacity: slots); slides.initialize(repeating: 0, count: slots)
+        pending = .allocate(capacity: slots); pending.initialize(repeating: -1, count: slots)
+        rowSlot = .allocate(capacity: slots); rowSlot.initialize(repeating: 0, count: slots)
+        rowPosition = .allocate(capacity: slots); rowPosition.initialize(repeating: 0, count: slots)
+        rowToken = .allocate(capacity: slots); rowToken.initialize(repeating: 0, count: slots)
+        let B = slots
+        let sizes = [B * C, B * C, B, B, B * 3 * C, B * C, B * 4 * C, B * 4 * C, B * H * T, B * V, B * V]
+        scratch = FloatBuffer(count: sizes.reduce(0) { $0 + ParameterLayout.aligned($1) })
+        var cursor = 0
+        var pointers: [UnsafeMutablePointer<Float>] = []
+        for size in sizes {
+            pointers.append(scratch.pointer + cursor)
+            cursor += ParameterLayout.aligned(size)
+        }
+        x = pointers[0]; normed = pointers[1]; mean = pointers[2]; rstd = pointers[3]; qkv = pointers[4]
+        attended = pointers[5]; fc = pointers[6]; fcGelu = pointers[7]; scores = pointers[8]
+        rowLogits = pointers[9]; slotLogits = pointers[10]
+        // The prefill runs the training forward for one sequence of up to T tokens: plan it now.
+        model.planActivations(batch: 1, time: T)
+    }
+
+    deinit {
+        windowTokens.deallocate(); lengths.deallocate(); slides.deallocate(); pending.deallocate()
+        rowSlot.deallocate(); rowPosition.deallocate(); rowToken.deallocate()
+    }
+
+    // MARK: - State of a slot
+
+    /// Tokens in the slot's window (its next token takes position `length`).
+    public func length(slot: Int) -> Int { lengths[slot] }
+    /// The slot's window: the tokens the next logits condition on.
+    public func window(slot: Int) -> UnsafeBufferPointer<Int32> {
+        UnsafeBufferPointer(start: windowTokens + slot * model.config.context, count: lengths[slot])
+    }
+    /// Next-token logits [V] of the slot (after its prefill or the last `advance()` that stepped it).
+    public func logits(slot: Int) -> UnsafePointer<Float> { UnsafePointer(slotLogits + slot * model.config.vocabSize) }
+    /// How many times the slot's window slid since its prefill.
+    public func slideCount(slot: Int) -> Int { slides[slot] }
+
+    /// Empties a slot.
+    public func reset(slot: Int) {
+        guard slot >= 0 && slot < slots else { return }
+        lengths[slot] = 0
+        slides[slot] = 0
+        pending[slot] = -1
+    }
+
+    // MARK: - Prefill
+
+    /// Replaces the slot's content with `tokens` (1...context of them) and computes its next-token logits.
+    public func prefill(slot: Int, tokens: UnsafeBufferPointer<Int32>) throws {
+        try checkSlot(slot)
+        let T = model.config.context
+        guard let base = tokens.baseAddress, tokens.count > 0 else { throw DecoderError.emptyPrompt }
+        if tokens.count > T { throw DecoderError.promptLongerThanContext(length: tokens.count, context: T) }
+        for token in tokens { try checkToken(token) }
+        let window = windowTokens + slot * T
+        window.update(from: base, count: tokens.count)
+        lengths[slot] = tokens.count
+        slides[slot] = 0
+        pending[slot] = -1
+        prefillWindow(slot: slot)
+    }
+
+    public func prefill(slot: Int, tokens: [Int32]) throws {
+        try tokens.withUnsafeBufferPointer { try prefill(slot: slot, tokens: $0) }
+    }
+
+    /// Runs the slot's window (lengths[slot] tokens, already in windowTokens) through the training forward:
+    /// copies each layer's keys and values (columns C..<3C of qkv) into the cache and applies the LM head to
+    /// the last position only.
+    private func prefillWindow(slot: Int) {
+        let config = model.config
+        let T = config.context, C = config.width, V = config.vocabSize
+        let n = lengths[slot]
+        let window = UnsafePointer(windowTokens + slot * T)
+        model.planActivations(batch: 1, time: n)
+        model.runBlocks(tokens: window, batch: 1, time: n)
+        let a = model.activations!
+        let R = a.maxRows
+        for l in 0..<config.layers {
+            let layerQKV = a.qkv + l * R * 3 * C
+            let keys = cache.keys.pointer + cache.offset(layer: l, slot: slot, position: 0)
+            let values = cache.values.pointer + cache.offset(layer: l, slot: slot, position: 0)
+            for t in 0..<n {
+                (keys + t * C).update(from: layerQKV + t * 3 * C + C, count: C)
+                (values + t * C).update(from: layerQKV + t * 3 * C + 2 * C, count: C)
+            }
+        }
+        GEMM.matrixTimesVector(y: slotLogits + slot * V, w: model.parameters.pointer + model.layout.tokenEmbedding,
+                               x: a.lnf + (n - 1) * C, outputs: V, inputs: C, pool: model.pool)
+    }
+
+    // MARK: - Incremental steps
+
+    /// Stages `token` as the slot's next token; `advance()` computes the logits after it.
+    public func append(_ token: Int32, to slot: Int) throws {
+        try checkSlot(slot)
+        try checkToken(token)
+        if lengths[slot] == 0 { throw DecoderError.slotNotPrefilled(slot: slot) }
+        if pending[slot] >= 0 { throw DecoderError.tokenAlreadyPending(slot: slot) }
+        pending[slot] = token
+    }
+
+    /// Steps every slot with a staged token; full windows slide first (see the type's comment).
+    public func advance() {
+        let T = model.config.context
+        var rows = 0
+        for slot in 0..<slots where pending[slot] >= 0 {
+            let token = pending[slot]
+            pending[slot] = -1
+            let window = windowTokens + slot * T
+            if lengths[slot] == T {
+                // Keep the newest slideKeep - 1 tokens, add the new one, and recompute the window.
+                let kept = slideKeep - 1
+                if kept > 0 { window.update(from: window + (T - kept), count: kept) }
+                window[kept] = token
+                lengths[slot] = slideKeep
+                slides[slot] += 1
+                prefillWindow(slot: slot)
+                continue
+            }
+            rowSlot[rows] = slot
+            rowPosition[rows] = lengths[slot]
+            rowToken[rows] = token
+            window[lengths[slot]] = token
+            lengths[slot] += 1
+            rows += 1
+        }
+        if rows > 0 { step(rows: rows) }
+    }
+
+    /// One position for each of `rows` rows (row r: slot rowSlot[r], token rowToken[r] at rowPosition[r]).
+    /// Shapes: x [M, C]; per layer qkv [M, 3C], attended [M, C], fc [M, 4C]; logits [M, V].
+    private func step(rows M: Int) {
+        let config = model.config
+        let C = config.width, V = config.vocabSize, eps = config.layerNormEpsilon
+        let p = UnsafePointer(model.parameters.pointer)
+        let layout = model.layout, pool = model.pool
+        let wte = p + layout.tokenEmbedding, wpe = p + layout.positionEmbedding
+
+        // x[r] = wte[token_r] + wpe[position_r]
+        for r in 0..<M {
+            let e = wte + Int(rowToken[r]) * C, q = wpe + rowPosition[r] * C, out = x + r * C
+            for c in 0..<C { out[c] = e[c] + q[c] }
+        }
+        for l in 0..<config.layers {
+            let w = layout.blocks[l]
+            LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + w.ln1Weight,
+                              bias: p + w.ln1Bias, rows: M, channels: C, epsilon: eps, pool: pool)
+            linear(y: qkv, x: normed, w: p + w.attentionWeight, bf16: bf16?.blocks[l].attention,
+                   bias: p + w.attentionBias, rows: M, inputs: C, outputs: 3 * C, accumulate: false)
+            for r in 0..<M {
+                let offset = cache.offset(layer: l, slot: rowSlot[r], position: rowPosition[r])
+                (cache.keys.pointer + offset).update(from: qkv + r * 3 * C + C, count: C)
+                (cache.values.pointer + offset).update(from: qkv + r * 3 * C + 2 * C, count: C)
+            }
+            attend(layer: l, rows: M)
+            // x += attended · Wproj + bproj
+            linear(y: x, x: attended, w: p + w.attentionProjectionWeight, bf16: bf16?.blocks[l].attentionProjection,
+                   bias: p + w.attentionProjectionBias, rows: M, inputs: C, outputs: C, accumulate: true)
+            LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + w.ln2Weight,
+                              bias: p + w.ln2Bias, rows: M, channels: C, epsilon: eps, pool: pool)
+            linear(y: fc, x: normed, w: p + w.fullyConnectedWeight, bf16: bf16?.blocks[l].fullyConnected,
+                   bias: p + w.fullyConnectedBias, rows: M, inputs: C, outputs: 4 * C, accumulate: false)
+            GELU.forward(out: fcGelu, input: fc, count: M * 4 * C, pool: pool)
+            // x += gelu · Wmlp + bmlp
+            linear(y: x, x: fcGelu, w: p + w.mlpProjectionWeight, bf16: bf16?.blocks[l].mlpProjection,
+                   bias: p + w.mlpProjectionBias, rows: M, inputs: 4 * C, outputs: C, accumulate: true)
+        }
+        LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + layout.finalNormWeight,
+                          bias: p + layout.finalNormBias, rows: M, channels: C, epsilon: eps, pool: pool)
+        // Tied LM head: logits[M, V] = normed[M, C] · wte[V, C]^T
+        if let bf16 {
+            BFloat16Weights.timesTransposedMatrix(y: rowLogits, x: normed, w: bf16.storage + bf16.tokenEmbedding,
+                                                  rows: M, inputs: C, outputs: V, pool: pool)
+        } else if M <= Self.matrixVectorRows {
+            GEMM.multiply(m: M, n: V, k: C, a: normed, lda: C, b: wte, ldb: C, transposeB: true,
+                          c: rowLogits, ldc: V, pool: pool)
+        } else {
+            DecoderHead.logits(y: rowLogits, x: normed, wte: wte, rows: M, width: C, vocab: V, pool: pool)
+        }
+        for r in 0..<M {
+            (slotLogits + rowSlot[r] * V).update(from: rowLogits + r * V, count: V)
+        }
+    }
+
+    /// y[M, out] (+)= x[M, in] · W[in, out] + bias, from the fp32 parameters or their bf16 copy.
+    @inline(__always)
+    private func linear(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bf16 offset: Int?,
+                        bias: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, accumulate: Bool) {
+        if let bf16, let offset {
+            BFloat16Weights.timesMatrix(y: y, x: x, w: bf16.storage + offset, bias: bias, rows: rows, inputs: inputs,
+                                        outputs: outputs, accumulate: accumulate, pool: model.pool)
+        } else {
+            // GEMM's matrix-vector path (W streamed once, unpacked) takes up to 4 rows; more rows go through it
+            // 4 at a time: a block's matrices (at most 4C^2 floats) are still in cache for the next 4 rows,
+            // where the packed GEMM would repack W on every step.
+            var r0 = 0
+            while r0 < rows {
+                let n = min(Self.matrixVectorRows, rows - r0)
+                GEMM.forward(y: y + r0 * outputs, x: x + r0 * inputs, w: w, bias: bias, rows: n, inputs: inputs,
+                             outputs: outputs, accumulate: accumulate, pool: model.pool)
+                r0 += n
+            }
+        }
+    }
+
+    /// Rows GEMM runs as matrix-vector products (GEMMSmall.maxRows).
+    static let matrixVectorRows = 4
+
+    /// attended[r, head h] = softmax_t(q·k_t / sqrt(hs)) · v_t over the slot's positions t = 0...position,
+    /// q = qkv[r, h*hs ..< (h+1)*hs]; one task per (row, head).
+    private func attend(layer l: Int, rows M: Int) {
+        let config = model.config
+        let C = config.width, H = config.heads, hs = config.headSize, T = config.context
+        let scale = 1 / Float(hs).squareRoot()
+        let keys = UnsafePointer(cache.keys.pointer), values = UnsafePointer(cache.values.pointer)
+        let qkv = UnsafePointer(self.qkv), attended = self.attended, scores = self.scores
+        let rowSlot = self.rowSlot, rowPosition = self.rowPosition, cache = self.cache
+        // A task costs about 4 * positions * hs flops: short contexts run on the calling thread (a dispatch
+        // costs more than the work).
+        var longest = 0
+        for r in 0..<M { longest = max(longest, rowPosition[r] + 1) }
+        let minimumChunk = max(1, 16_384 / (longest * hs))
+        model.pool.parallelFor(M * H, minimumChunk: minimumChunk, chunksPerThread: 2) { range in
+            for task in range {
+                let r = task / H, h = task % H
+                let n = rowPosition[r] + 1
+                let q = qkv + r * 3 * C + h * hs
+                let base = cache.offset(layer: l, slot: rowSlot[r], position: 0) + h * hs
+                let k = keys + base, v = values + base
+                let s = scores + task * T
+                var maximum = -Float.infinity
+                for t in 0..<n {
+                    let score = Self.dot(q, k + t * C, count: hs) * scale
+                    s[t] = score
+                    maximum = max(maximum, score)
+                }
+                var sum: Float = 0
+                for t in 0..<n {
+                    let e = Foundation.exp(s[t] - maximum)
+                    s[t] = e
+                    sum += e
+                }
+                let inverse = 1 / sum
+                let out = attended + r * C + h * hs
+                out.update(repeating: 0, count: hs)
+                for t in 0..<n {
+                    let weight = s[t] * inverse
+                    let vt = v + t * C
+                    for i in 0..<hs { out[i] += weight * vt[i] }
+                }
+            }
+        }
+    }
+
+    /// sum_i a[i] b[i], eight lanes at a time.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var i = 0
+        while i + 8 <= count {
+            acc = acc.addingProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                                    rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    // MARK: - Validation
+
+    private func checkSlot(_ slot: Int) throws {
+        if slot < 0 || slot >= slots { throw DecoderError.slotOutOfRange(slot: slot, slots: slots) }
+    }
+
+    private func checkToken(_ token: Int32) throws {
+        if token < 0 || Int(token) >= model.config.vocabSize {
+            throw DecoderError.tokenOutOfRange(token: token, vocabSize: model.config.vocabSize)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import GPT
+import Kernels
+import Sampling
+
+/// `bench sample`: generation speed on random weights of a given shape, in one run: greedy decoding as the
+/// reference for the sampling cost, the requested sampler, the memory read bandwidth as the ceiling of a
+/// bandwidth-bound decoder, prefill against a training forward pass, and the time to the first token.
+struct BenchSample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Time KV-cache generation on random weights (default: llama2.c's 15M model shape).")
+
+    @Option(help: "Transformer blocks.") var layers: Int = 6
+    @Option(help: "Attention heads.") var heads: Int = 6
+    @Option(help: "Embedding width.") var width: Int = 288
+    @Option(help: "Context length.") var context: Int = 256
+    @Option(help: "Vocabulary size.") var vocab: Int = 32000
+    @Option(help: "Sequences decoded together.") var batch: Int = 1
+    @Option(help: "Worker threads.") var threads: Int = ThreadPool.availableCores
+    @Option(help: "New tokens per sequence in each timed run (after a 1-token prompt).") var tokens: Int = 200
+    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 1
+    @Option(name: .customLong("top-p"), help: "Top-p of the sampler.") var topP: Float = 0.9
+    @Option(help: "Weight storage for the decoding steps: fp32 or bf16.") var weights: String = "fp32"
+    @Option(help: "Timed runs; medians are reported.") var repeats: Int = 5
+    @Flag(help: "One JSON object a line.") var json = false
+
+    func validate() throws {
+        for (name, value) in [("layers", layers), ("heads", heads), ("width", width), ("context", context),
+                              ("vocab", vocab), ("batch", batch), ("threads", threads), ("tokens", tokens),
+                              ("repeats", repeats)] where value < 1 {
+            throw ValidationError("--\(name) must be at least 1 (got \(value))")
+        }
+        if weights != "fp32" && weights != "bf16" { throw ValidationError("--weights must be fp32 or bf16 (got \(weights))") }
+        do { try SamplingSettings(temperature: temperature, topP: topP).validate() } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() throws {
+        ThreadPool.shared = ThreadPool(threads: threads)
+        let config = try GPTConfig(layers: layers, heads: heads, width: width, context: context, vocabSize: vocab)
+            .overriding()
+        let model = try GPT(config: config, seed: 1)
+        let storage: DecoderWeights = weights == "bf16" ? .bfloat16 : .float32
+
+        // Time to the first token: decoder set-up (cache, scratch, prefill plan), a 16-token prefill, one sample.
+        let firstToken = runTimes(repeats: repeats) {
+            let decoder = try! BatchDecoder(model: model, slots: batch, weights: storage)
+            try! decoder.prefill(slot: 0, tokens: (0..<16).map { Int32($0 % vocab) })
+            _ = Sampler(vocabularySize: vocab, seed: 1).sample(logits: decoder.logits(slot: 0), settings: .greedy)
+        }.median
+
+        let decoder = try BatchDecoder(model: model, slots: batch, weights: storage)
+        let samplers = (0..<batch).map { Sampler(vocabularySize: vocab, seed: UInt64($0)) }
+        let sampled = SamplingSettings(temperature: temperature, topP: topP)
+        func decode(_ settings: SamplingSettings) -> Double {
+            medianSeconds(repeats: repeats) {
+                for slot in 0..<batch { try! decoder.prefill(slot: slot, tokens: [Int32(slot % vocab)]) }
+                for _ in 0..<tokens {
+                    for slot in 0..<batch {
+                        let next = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
+                                                         previousTokens: decoder.window(slot: slot))
+                        try! decoder.append(next, to: slot)
+                    }
+                    decoder.advance()
+                }
+            }
+        }
+        let greedySeconds = decode(.greedy)
+        let sampledSeconds = decode(sampled)
+        let greedyRate = Double(batch * tokens) / greedySeconds
+        let sampledRate = Double(batch * tokens) / sampledSeconds
+        // Weights read once per step (every sequence of the batch shares the read): 4 matrices a block and
+        // the tied head.
+        let bytesPerWeight = storage == .bfloat16 ? 2.0 : 4.0
+        let weightBytes = Double(config.layers * 12 * width * width + vocab * width) * bytesPerWeight
+        let stepsPerSecond = Double(tokens) / sampledSeconds
+        let weightGBs = weightBytes * stepsPerSecond / 1e9
+
+        // Prefill of a full context against the training forward pass (logits of every position, batch 1).
+        let prompt = (0..<context).map { Int32(($0 * 7919) % vocab) }
+        let prefillSeconds = medianSeconds(repeats: repeats) { try! decoder.prefill(slot: 0, tokens: prompt) }
+        let forwardSeconds = medianSeconds(repeats: repeats) { _ = try! model.forward(tokens: prompt, batch: 1, time: context) }
+        let memoryGBs = MemoryBandwidth.measureReadGBs(threads: threads)
+
+        if json {
+            print(#"{"name": "sample", "layers": \#(layers), "width": \#(width), "context": \#(context), "vocab": \#(vocab), "batch": \#(batch), "threads": \#(threads), "weights": "\#(weights)", "temperature": \#(temperature), "top_p": \#(topP), "tokens_per_s": \#(f1(sampledRate)), "greedy_tokens_per_s": \#(f1(greedyRate)), "weight_gb_per_s": \#(f1(weightGBs)), "memory_read_gb_per_s": \#(f1(memoryGBs)), "first_token_s": \#(f4(firstToken)), "prefill_tokens_per_s": \#(f1(Double(context) / prefillSeconds)), "forward_tokens_per_s": \#(f1(Double(context) / forwardSeconds))}"#)
+            return
+        }
+        print("generation: \(layers) layers, \(heads) heads, \(width) wide, context \(context), vocabulary \(vocab), "
+              + "batch \(batch), \(weights) weights, \(threads) thread(s); \(tokens) new tokens a sequence, median of \(repeats)")
+        print(String(format: "  greedy              %8.1f tokens/s", greedyRate))
+        print(String(format: "  temperature %.2g top-p %.2g  %8.1f tokens/s  (%.2f of greedy)", temperature, topP, sampledRate,
+                     sampledRate / greedyRate))
+        print(String(format: "  weight reads        %8.1f GB/s  (memory read here: %.1f GB/s, ratio %.2f)", weightGBs,
+                     memoryGBs, weightGBs / memoryGBs))
+        print(String(format: "  prefill %d tokens   %8.1f tokens/s  (training forward: %.1f tokens/s, ratio %.2f)", context,
+                     Double(context) / prefillSeconds, Double(context) / forwardSeconds, forwardSeconds / prefillSeconds))
+        print(String(format: "  first token         %8.4f s  (decoder set-up, 16-token prefill, one sample)", firstToken))
+    }
+
+    private func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+    private func f4(_ x: Double) -> String { String(format: "%.4f", x) }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Generation
+import Sampling
+import TerminalUI
+
+/// `--prompts FILE --out FILE.jsonl | --out-dir DIR`: every sample of every prompt, decoded `--batch` at a
+/// time, each written (and flushed) as soon as it is finished, so Ctrl-C or a crash loses only the samples
+/// in flight and `--resume` picks up the rest. Sample s of prompt i uses seed derive(base, i, s): the same
+/// text whatever the batch size or the order of the run.
+struct BatchRun {
+    let model: LoadedModel
+    let promptsPath: String
+    let out: String?
+    let outDir: String?
+    let samplesPerPrompt: Int
+    let resume: Bool
+    let overwrite: Bool
+    let settings: SamplingSettings
+
+    func run() throws {
+        let prompts = try PromptFileReader.read(path: promptsPath)
+        let destination: BatchOutputWriter.Destination = out.map { .jsonLines(path: $0) } ?? .directory(path: outDir!)
+        let writer = try BatchOutputWriter(destination: destination,
+                                           existing: resume ? .resume : (overwrite ? .overwrite : .refuse))
+        try writer.checkMatches(prompts)
+        if writer.droppedPartialLine { Output.note("note: dropped an unfinished last line of the output (a run was cut short)") }
+        let base = settings.seed ?? SeedDerivation.randomSeed()
+
+        var keys: [SampleKey] = []
+        for record in prompts {
+            for s in 0..<samplesPerPrompt {
+                let key = SampleKey(promptIndex: record.index, sampleIndex: s)
+                if !writer.completed.contains(key) { keys.append(key) }
+            }
+        }
+        let skipped = prompts.count * samplesPerPrompt - keys.count
+        if skipped > 0 { Output.note("resuming: \(skipped) samples already in the output, \(keys.count) to go") }
+        if keys.isEmpty { Output.note("nothing to do: every sample is already in the output"); return }
+
+        let requests = keys.map {
+            GenerationRequest(prompt: model.layout(prompts[$0.promptIndex].prompt),
+                              seed: SeedDerivation.seed(base: base, promptIndex: $0.promptIndex, sampleIndex: $0.sampleIndex))
+        }
+        let progress = ProgressBar(total: keys.count, plainEvery: max(1, keys.count / 20))
+        let start = Date()
+        var tokens = 0, done = 0
+        var writeError: Error?
+        var warnedPrompts = Set<Int>()
+        try model.generator.generate(requests, settings: settings, onEvent: { event in
+            switch event {
+            case let .promptTruncated(index, dropped, context):
+                let record = prompts[keys[index].promptIndex]
+                if warnedPrompts.insert(record.index).inserted {
+                    progress.log("warning: \(promptsPath):\(record.line): the prompt is longer than the model's context of \(context) tokens; its first \(dropped) tokens were dropped")
+                }
+            case let .finished(index, completion):
+                let key = keys[index]
+                let record = prompts[key.promptIndex]
+                var used = settings
+                used.seed = completion.seed
+                if completion.finishReason != .cancelled && writeError == nil {
+                    do {
+                        try writer.write(BatchSample(key: key, prompt: record.prompt, completion: completion.text,
+                                                     tokenCount: completion.tokenCount, settings: used,
+                                                     seed: completion.seed, finishReason: completion.finishReason.rawValue,
+                                                     extraFields: record.extraFields))
+                        done += 1
+                    } catch { writeError = error }
+                }
+                tokens += completion.tokenCount
+                let seconds = Date().timeIntervalSince(start)
+                progress.update(step: done, fields: [("tokens", "\(tokens)"),
+                                                     ("tok/s", String(format: "%.1f", Double(tokens) / max(seconds, 1e-9)))])
+            case .text, .contextSlid:
+                break
+            }
+        }, shouldStop: { Interrupt.isRequested || writeError != nil })
+        progress.finish()
+        if let writeError { throw writeError }
+        let target = out ?? outDir!
+        if Interrupt.isRequested {
+            Output.note("stopped: \(done) of \(keys.count) samples written to \(target); --resume continues")
+        } else {
+            Output.note("wrote \(done) samples (\(tokens) tokens) to \(target)")
+        }
+    }
+}

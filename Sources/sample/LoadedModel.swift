@@ -1,0 +1,54 @@
+import Foundation
+import Generation
+import GPT
+import Tokenizer
+import Training
+
+/// A checkpoint ready to generate from: the model, its tokenizer and the generator over them.
+struct LoadedModel {
+    let directory: String
+    let generator: TextGenerator
+    /// A completion checkpoint's prompt layout (from `finetune`: config.json swiftlet.notes.prompt_template,
+    /// "{prompt}" standing for the user's prompt), or nil for a plain language model.
+    let template: String?
+
+    static let templateNoteKey = "prompt_template"
+    static let placeholder = "{prompt}"
+
+    /// The text the model is given for a user's prompt.
+    func layout(_ prompt: String) -> String {
+        guard let template else { return prompt }
+        return template.replacingOccurrences(of: Self.placeholder, with: prompt)
+    }
+
+    /// `path` is a checkpoint directory or a run directory (its best/ checkpoint, else latest/).
+    /// Errors name the checkpoint and what is wrong with it.
+    static func load(path: String, maxBatch: Int) throws -> LoadedModel {
+        let directory = try RunDirectory.resolveCheckpoint(path, prefer: .best)
+        let checkpoint = try Checkpoint.load(from: directory, includeTrainingState: false)
+        let tokenizerPath = directory + "/tokenizer.model"
+        guard FileManager.default.fileExists(atPath: tokenizerPath) else {
+            throw CheckpointError.missingFile(path: tokenizerPath)
+        }
+        let tokenizer = try SentencePieceTokenizer(contentsOf: tokenizerPath)
+        do {
+            let generator = try TextGenerator(model: checkpoint.model, tokenizer: tokenizer, maxBatch: maxBatch)
+            var template: String?
+            if let note = checkpoint.hfConfig.swiftlet?.notes[templateNoteKey] {
+                guard note.components(separatedBy: placeholder).count == 2 else {
+                    throw SampleError(message: "\(directory)/config.json: the prompt template must contain \(placeholder) exactly once (got \(String(reflecting: note)))")
+                }
+                template = note
+            }
+            return LoadedModel(directory: directory, generator: generator, template: template)
+        } catch let error as GenerationError {
+            throw SampleError(message: "\(directory): \(error)")
+        }
+    }
+}
+
+/// A problem the user can fix; `message` is the whole line after "error: ".
+struct SampleError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Generation
+import LineEditor
+import Sampling
+import TerminalUI
+
+/// `--prompt`, `--prompt-file`, and prompts piped on stdin (one a line): prints each prompt followed by its
+/// completion, streamed as it is generated. Ctrl-C stops the current completion.
+struct OneShot {
+    let model: LoadedModel
+    let settings: SamplingSettings
+
+    func run(prompt: String) throws {
+        let seed = settings.seed ?? SeedDerivation.randomSeed()
+        try generate(prompt: prompt, seed: seed)
+    }
+
+    /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n).
+    func runLines() throws {
+        let editor = LineEditor(program: "sample")
+        let base = settings.seed ?? SeedDerivation.randomSeed()
+        var index = 0
+        while case let .line(line) = editor.readLine(prompt: "") {
+            if line.allSatisfy({ $0.isWhitespace }) { continue }
+            try generate(prompt: line, seed: SeedDerivation.seed(base: base, promptIndex: index, sampleIndex: 0))
+            index += 1
+            if Interrupt.isRequested { break }
+        }
+    }
+
+    /// Prints the prompt as the model sees it (laid out by a completion checkpoint's template), then the
+    /// completion.
+    private func generate(prompt userPrompt: String, seed: UInt64) throws {
+        let prompt = model.layout(userPrompt)
+        var printedPrompt = false
+        try model.generator.generate(prompt: prompt, settings: settings, seed: seed, onEvent: { event in
+            if let warning = Output.warning(for: event) { Output.note(warning) }
+            if !printedPrompt { Output.write(prompt); printedPrompt = true }
+            if case let .text(_, text) = event { Output.write(text) }
+        }, shouldStop: { Interrupt.isRequested })
+        if !printedPrompt { Output.write(prompt) }
+        Output.write("\n")
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Generation
+import Glibc
+
+/// Streamed text goes to stdout unbuffered (each piece is visible at once); notes go to stderr.
+enum Output {
+    static func write(_ text: String) {
+        fputs(text, stdout)
+        fflush(stdout)
+    }
+
+    static func note(_ text: String) {
+        fputs(text + "\n", stderr)
+    }
+
+    /// The warnings a generation event calls for (nil for text and the end of a completion).
+    static func warning(for event: GenerationEvent, prompt: String? = nil) -> String? {
+        switch event {
+        case let .promptTruncated(_, dropped, context):
+            return "warning: the prompt is longer than the model's context of \(context) tokens; its first \(dropped) tokens were dropped"
+        case let .contextSlid(_, kept, context):
+            return "note: the text reached the model's context of \(context) tokens; generation continues from the last \(kept)"
+        case .text, .finished:
+            return nil
+        }
+    }
+}

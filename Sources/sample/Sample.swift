@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Generation
+import Kernels
+import Sampling
+import TerminalUI
+
+/// `sample`: generate text from a checkpoint, interactively, once, line by line from stdin, or in batch.
+@main
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Generate text from a trained checkpoint.",
+        discussion: """
+        Modes: with no prompt and a terminal on stdin, an interactive session (type /help); --prompt or \
+        --prompt-file generates once and exits; with stdin not a terminal, every line of stdin is a prompt; \
+        --prompts FILE with --out FILE.jsonl (or --out-dir DIR) generates for every prompt of a plain-text or \
+        JSONL file, with a progress bar, --resume and --samples-per-prompt.
+        """)
+
+    @Option(help: "Checkpoint directory, or a run directory (its best/ checkpoint, else latest/).")
+    var checkpoint: String
+
+    @Option(help: "Generate once from this prompt and exit.")
+    var prompt: String?
+
+    @Option(name: .customLong("prompt-file"), help: "Generate once from the whole content of this file.")
+    var promptFile: String?
+
+    @Option(help: "Batch mode: a prompts file, one prompt a line (plain text) or JSONL with a \"prompt\" field.")
+    var prompts: String?
+
+    @Option(help: "Batch mode: write one JSON line per sample to this file.")
+    var out: String?
+
+    @Option(name: .customLong("out-dir"), help: "Batch mode: write one text file per sample to this directory.")
+    var outDir: String?
+
+    @Option(name: .customLong("samples-per-prompt"), help: "Batch mode: samples for each prompt.")
+    var samplesPerPrompt: Int = 1
+
+    @Option(help: "Batch mode: sequences decoded together.")
+    var batch: Int = 4
+
+    @Flag(help: "Batch mode: keep the existing output and skip the samples it already holds.")
+    var resume = false
+
+    @Flag(help: "Batch mode: replace an existing output.")
+    var overwrite = false
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @OptionGroup var sampling: SamplingOptions
+
+    func validate() throws {
+        if [prompt != nil, promptFile != nil, prompts != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give only one of --prompt, --prompt-file and --prompts")
+        }
+        if prompts != nil && (out == nil) == (outDir == nil) {
+            throw ValidationError("--prompts needs exactly one of --out FILE.jsonl and --out-dir DIR")
+        }
+        if prompts == nil && (out != nil || outDir != nil || resume || overwrite) {
+            throw ValidationError("--out, --out-dir, --resume and --overwrite belong to batch mode (--prompts)")
+        }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+        if samplesPerPrompt < 1 { throw ValidationError("--samples-per-prompt must be at least 1 (got \(samplesPerPrompt))") }
+        if batch < 1 { throw ValidationError("--batch must be at least 1 (got \(batch))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
+            Interrupt.install()
+            let settings = sampling.settings
+            try settings.validate()   // "error: top-p must be in (0, 1] ..." like every other user error
+            if let prompts {
+                let model = try LoadedModel.load(path: checkpoint, maxBatch: batch)
+                try BatchRun(model: model, promptsPath: prompts, out: out, outDir: outDir,
+                             samplesPerPrompt: samplesPerPrompt, resume: resume, overwrite: overwrite,
+                             settings: settings).run()
+                return
+            }
+            if let promptFile {
+                guard let data = FileManager.default.contents(atPath: promptFile) else {
+                    throw SampleError(message: "\(promptFile): no such file or not readable")
+                }
+                guard let text = String(data: data, encoding: .utf8) else {
+                    throw SampleError(message: "\(promptFile): not valid UTF-8 text")
+                }
+                let model = try LoadedModel.load(path: checkpoint, maxBatch: 1)
+                try OneShot(model: model, settings: settings).run(prompt: text)
+                return
+            }
+            if let prompt {
+                let model = try LoadedModel.load(path: checkpoint, maxBatch: 1)
+                try OneShot(model: model, settings: settings).run(prompt: prompt)
+                return
+            }
+            let model = try LoadedModel.load(path: checkpoint, maxBatch: 1)
+            if Terminal.isInteractive(fileDescriptor: STDIN_FILENO) {
+                try InteractiveSession(model: model, settings: settings).run()
+            } else {
+                try OneShot(model: model, settings: settings).runLines()
+            }
+        }
+    }
+}

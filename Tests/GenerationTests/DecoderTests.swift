@@ -1,0 +1,92 @@
+import GPT
+import Testing
+
+/// KV-cache decoding against full recomputation: after every prefill and every step, a slot's next-token
+/// logits must equal the last row of `GPT.forward` over the slot's window (the tokens it conditions on).
+/// Tolerance: |kv - full| <= 1e-4 + 1e-4 |full| per logit; the two differ only by summation order (a
+/// matrix-vector kernel against the packed GEMM, one-query attention against the tiled kernel).
+@Suite struct DecoderTests {
+    static let config = GPTConfig(layers: 2, heads: 2, width: 32, context: 12, vocabSize: 40)
+
+    static func expectMatchesFullForward(_ model: GPT, _ decoder: BatchDecoder, slot: Int,
+                                         _ label: String) throws {
+        let window = Array(decoder.window(slot: slot))
+        let full = try model.forward(tokens: window, batch: 1, time: window.count)
+        let V = model.config.vocabSize
+        let last = Array(full[(window.count - 1) * V ..< window.count * V])
+        let cached = Array(UnsafeBufferPointer(start: decoder.logits(slot: slot), count: V))
+        var worst: Float = 0
+        for v in 0..<V { worst = max(worst, abs(cached[v] - last[v]) / (1 + abs(last[v]))) }
+        #expect(worst <= 1e-4, "\(label): slot \(slot), window \(window.count): max scaled difference \(worst)")
+    }
+
+    /// Larger weights than GPT-2's 0.02 init so that attention is far from uniform and errors would show.
+    static func model(seed: UInt64) throws -> GPT {
+        let model = try GPT(config: config, seed: seed)
+        for i in 0..<model.layout.decayedCount { model.parameters.pointer[i] *= 10 }
+        return model
+    }
+
+    @Test func singleSequenceEveryPositionAndAcrossSlides() throws {
+        let model = try Self.model(seed: 1)
+        let decoder = try BatchDecoder(model: model, slots: 1, slideKeep: 8)
+        try decoder.prefill(slot: 0, tokens: [3, 17, 5, 9])
+        try Self.expectMatchesFullForward(model, decoder, slot: 0, "prefill")
+        var generator = SeededGenerator(seed: 7)
+        for step in 0..<20 {   // runs past the context of 12: two slides
+            try decoder.append(Int32(generator.next() % 40), to: 0)
+            decoder.advance()
+            #expect(decoder.length(slot: 0) <= 12)
+            try Self.expectMatchesFullForward(model, decoder, slot: 0, "step \(step)")
+        }
+        // 4 + 8 steps fill the 12 positions; step 9 slides to 8 tokens; steps 14 and 19 slide again.
+        #expect(decoder.slideCount(slot: 0) == 3)
+    }
+
+    @Test func batchWithPromptsOfDifferentLengths() throws {
+        let model = try Self.model(seed: 2)
+        let decoder = try BatchDecoder(model: model, slots: 3)
+        let prompts: [[Int32]] = [[1, 2, 3, 4, 5, 6, 7], [8], [9, 10, 11]]
+        for (slot, prompt) in prompts.enumerated() {
+            try decoder.prefill(slot: slot, tokens: prompt)
+            try Self.expectMatchesFullForward(model, decoder, slot: slot, "prefill")
+        }
+        var generator = SeededGenerator(seed: 3)
+        for step in 0..<10 {
+            for slot in 0..<3 where !(slot == 1 && step % 3 == 2) {   // slot 1 skips some steps
+                try decoder.append(Int32(generator.next() % 40), to: slot)
+            }
+            decoder.advance()
+            for slot in 0..<3 { try Self.expectMatchesFullForward(model, decoder, slot: slot, "step \(step)") }
+        }
+        // Slot 0: 7 + 5 steps fill the context; the default window keeps 9, so steps 6 and 10 slide.
+        #expect(decoder.slideCount(slot: 0) == 2)
+    }
+
+    /// A step with five or more rows runs the projections 4 rows at a time and the head with DecoderHead.
+    @Test func batchOfSixRunsFourRowsAtATimeAndItsOwnHead() throws {
+        let model = try Self.model(seed: 4)
+        let decoder = try BatchDecoder(model: model, slots: 6)
+        for slot in 0..<6 { try decoder.prefill(slot: slot, tokens: Array(Int32(slot)...Int32(slot + slot))) }
+        for step in 0..<3 {
+            for slot in 0..<6 { try decoder.append(Int32(step + slot), to: slot) }
+            decoder.advance()
+            for slot in 0..<6 { try Self.expectMatchesFullForward(model, decoder, slot: slot, "step \(step)") }
+        }
+    }
+
+    @Test func refusesBadInput() throws {
+        let model = try Self.model(seed: 5)
+        let decoder = try BatchDecoder(model: model, slots: 2)
+        #expect(throws: DecoderError.emptyPrompt) { try decoder.prefill(slot: 0, tokens: []) }
+        #expect(throws: DecoderError.promptLongerThanContext(length: 13, context: 12)) {
+            try decoder.prefill(slot: 0, tokens: [Int32](repeating: 1, count: 13))
+        }
+        #expect(throws: DecoderError.tokenOutOfRange(token: 40, vocabSize: 40)) { try decoder.prefill(slot: 0, tokens: [40]) }
+        #expect(throws: DecoderError.slotOutOfRange(slot: 2, slots: 2)) { try decoder.prefill(slot: 2, tokens: [1]) }
+        #expect(throws: DecoderError.slotNotPrefilled(slot: 1)) { try decoder.append(1, to: 1) }
+        #expect(throws: DecoderError.invalidSlideKeep(keep: 13, context: 12)) {
+            _ = try BatchDecoder(model: model, slots: 1, slideKeep: 13)
+        }
+    }
+}

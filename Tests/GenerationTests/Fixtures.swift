@@ -1,0 +1,24 @@
+import Foundation
+import Generation
+import GPT
+import Tokenizer
+
+/// The committed tiny checkpoint (scripts/make-generation-fixture.sh) and temporary directories.
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/tiny-kjv").path
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    static func generator(maxBatch: Int = 1) throws -> TextGenerator {
+        let checkpoint = try Checkpoint.load(from: directory, includeTrainingState: false)
+        let tokenizer = try SentencePieceTokenizer(contentsOf: directory + "/tokenizer.model")
+        return try TextGenerator(model: checkpoint.model, tokenizer: tokenizer, maxBatch: maxBatch)
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-gen-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

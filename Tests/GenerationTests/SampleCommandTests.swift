@@ -1,0 +1,186 @@
+import GPT
+import Foundation
+import Sampling
+import Testing
+
+@Suite(.serialized) struct SampleCommandTests {
+    static let checkpoint = Fixtures.directory
+
+    /// Every line is typed only once the prompt "> " is shown (libedit may flush input typed earlier,
+    /// when it puts the terminal in its editing mode).
+    @Test func interactiveSessionOnATerminal() throws {
+        let session = try TerminalSession(arguments: ["--checkpoint", Self.checkpoint, "--max-tokens", "12", "--seed", "4"])
+        var mark = session.transcript.startIndex
+        func type(_ line: String) {
+            #expect(session.waitFor("> ", after: mark), "no prompt: \(session.transcript)")
+            // libedit prints the prompt and then switches the terminal to its editing mode; a key typed in
+            // between is handled by the kernel's cooked mode (a Ctrl-D there is lost). A person never types
+            // that fast: give it a moment.
+            Thread.sleep(forTimeInterval: 0.2)
+            mark = session.transcript.endIndex
+            session.send(line)
+        }
+        #expect(session.waitFor("/help for commands"), "\(session.transcript)")
+        // A command.
+        type("/temperature 0.5\r")
+        #expect(session.waitFor("temperature 0.5, top-k 0", after: mark), "\(session.transcript)")
+        // A question: the answer streams, then a line with tokens and tokens/s.
+        type("And God said\r")
+        #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains("[12 tokens, "))
+        // A long answer stopped by Ctrl-C: the session goes on.
+        type("/max-tokens 1000000\r")
+        #expect(session.waitFor("max-tokens 1000000", after: mark))
+        type("The LORD\r")
+        #expect(session.waitFor("The LORD", after: mark))
+        let answerStart = session.transcript.endIndex
+        // Ctrl-C once the answer has been streaming for a while (40 characters).
+        #expect(session.waitFor(count: 40, after: answerStart), "the answer should stream: \(session.transcript)")
+        session.send("\u{03}")
+        #expect(session.waitFor("tokens/s, stopped]", after: answerStart), "\(session.transcript)")
+        type("/settings\r")
+        #expect(session.waitFor("max-tokens 1000000", after: mark), "the session should still run: \(session.transcript)")
+        // Ctrl-D leaves.
+        type("\u{04}")
+        var status = session.waitForExit(timeout: 5)
+        for _ in 0..<3 where status == nil {   // a very slow machine: the first Ctrl-D may still be too early
+            session.send("\u{04}")
+            status = session.waitForExit(timeout: 5)
+        }
+        #expect(status == 0, "\(session.transcript)")
+    }
+
+    @Test func oneShotAndStdinLines() throws {
+        let once = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", GoldenTests.prompt,
+                                          "--temperature", "0", "--max-tokens", "60"])
+        #expect(once.status == 0, "\(once.stderr)")
+        #expect(once.stdout == GoldenTests.prompt + GoldenTests.golden + "\n")
+        #expect(once.stderr.hasPrefix("note: the text reached the model's context of 32 tokens"), "\(once.stderr)")
+        let lines = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "5", "--seed", "1"],
+                                          stdin: "And God said\n\nBlessed\n")
+        #expect(lines.status == 0, "\(lines.stderr)")
+        let out = lines.stdout.split(separator: "\n")
+        #expect(out.count == 2 && out[0].hasPrefix("And God said") && out[1].hasPrefix("Blessed"), "\(lines.stdout)")
+    }
+
+    @Test func batchToJSONLinesWithResumeAndCarriedFields() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/prompts.jsonl", out = directory + "/out.jsonl"
+        try "{\"prompt\": \"And God said\", \"id\": 7}\n{\"prompt\": \"Blessed\"}\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let arguments = ["--checkpoint", Self.checkpoint, "--prompts", prompts, "--out", out, "--samples-per-prompt", "2",
+                         "--max-tokens", "6", "--seed", "9"]
+        let first = try SampleCommand.run(arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["prompt"] is String && object["completion"] is String && object["tokens"] as? Int == 6)
+            #expect(object["seed"] is NSNumber && object["settings"] is [String: Any])
+        }
+        #expect(lines[0].contains("\"id\": 7") && !lines[2].contains("\"id\""))
+        // Never overwritten without --overwrite; --resume with everything done does nothing.
+        let again = try SampleCommand.run(arguments)
+        #expect(again.status != 0 && again.stderr == "error: \(out): already exists; pass --overwrite to replace it or --resume to continue it\n")
+        // Remove the last sample: --resume regenerates exactly it (same seed, same text).
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+        let resumed = try SampleCommand.run(arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") == lines)
+    }
+
+    @Test func batchToDirectory() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "And God said\nBlessed\n".write(toFile: directory + "/p.txt", atomically: true, encoding: .utf8)
+        let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt",
+                                            "--out-dir", directory + "/out", "--max-tokens", "4"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/out").sorted()
+        #expect(files == ["prompt-0000-sample-0.txt", "prompt-0001-sample-0.txt"])
+        #expect(try String(contentsOfFile: directory + "/out/prompt-0001-sample-0.txt", encoding: .utf8).hasPrefix("Blessed"))
+    }
+
+    @Test func longPromptIsTruncatedWithAWarning() throws {
+        let long = String(repeating: "and the LORD spake unto Moses, saying ", count: 20)
+        let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", long, "--max-tokens", "3"])
+        #expect(result.status == 0)
+        #expect(result.stderr.hasPrefix("warning: the prompt is longer than the model's context of 32 tokens; its first "), "\(result.stderr)")
+    }
+
+    /// Bad input: one line "error: ..." naming the file, non-zero status, no trap.
+    @Test func badInputIsOneClearLine() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A checkpoint whose tokenizer does not belong to the model (vocabulary 256 vs a model of 100).
+        let mismatched = directory + "/mismatched"
+        try FileManager.default.createDirectory(atPath: mismatched, withIntermediateDirectories: true)
+        for name in ["model.safetensors", "tokenizer.model"] {
+            try FileManager.default.copyItem(atPath: Self.checkpoint + "/" + name, toPath: mismatched + "/" + name)
+        }
+        let config = try String(contentsOfFile: Self.checkpoint + "/config.json", encoding: .utf8)
+        try config.replacingOccurrences(of: "\"n_embd\" : 64", with: "\"n_embd\" : 32")
+            .write(toFile: mismatched + "/config.json", atomically: true, encoding: .utf8)
+        let noTokenizer = directory + "/notokenizer"
+        try FileManager.default.createDirectory(atPath: noTokenizer, withIntermediateDirectories: true)
+        for name in ["model.safetensors", "config.json"] {
+            try FileManager.default.copyItem(atPath: Self.checkpoint + "/" + name, toPath: noTokenizer + "/" + name)
+        }
+        // A valid checkpoint whose tokenizer (256 pieces) does not match its vocabulary (300).
+        let otherVocabulary = directory + "/othervocab"
+        try Checkpoint.save(try GPT(config: GPTConfig(layers: 1, heads: 2, width: 16, context: 8, vocabSize: 300), seed: 1),
+                            to: otherVocabulary,
+                            extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
+        FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
+        try "{\"prompt\": \"ok\"}\n{\"prompt\": 3}\n".write(toFile: directory + "/bad.jsonl", atomically: true, encoding: .utf8)
+        try "x\n".write(toFile: directory + "/p.txt", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: directory + "/taken.jsonl", contents: Data("{}\n".utf8))
+
+        let cases: [(arguments: [String], says: String)] = [
+            (["--checkpoint", directory + "/missing", "--prompt", "x"], "\(directory)/missing"),
+            (["--checkpoint", mismatched, "--prompt", "x"], "\(mismatched)/model.safetensors"),
+            (["--checkpoint", noTokenizer, "--prompt", "x"], "\(noTokenizer)/tokenizer.model"),
+            (["--checkpoint", otherVocabulary, "--prompt", "x"],
+             "\(otherVocabulary): the tokenizer has 256 tokens but the model's vocabulary has 300"),
+            (["--checkpoint", Self.checkpoint, "--prompts", directory + "/empty.txt", "--out", directory + "/o.jsonl"],
+             "\(directory)/empty.txt: is empty"),
+            (["--checkpoint", Self.checkpoint, "--prompts", directory + "/bad.jsonl", "--out", directory + "/o.jsonl"],
+             "\(directory)/bad.jsonl:2: "),
+            (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/taken.jsonl"],
+             "\(directory)/taken.jsonl: already exists"),
+            (["--checkpoint", Self.checkpoint, "--prompt", "x", "--top-p", "2"], "top-p must be in (0, 1]"),
+        ]
+        for (arguments, says) in cases {
+            let result = try SampleCommand.run(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count >= 1 && lines[0].hasPrefix("error: ") && lines[0].contains(says), "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.contains("Fatal error"), "\(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/o.jsonl"))
+        #expect(try String(contentsOfFile: directory + "/taken.jsonl", encoding: .utf8) == "{}\n")
+    }
+}
+
+/// A completion checkpoint (made by `finetune`) stores its prompt layout in config.json; `sample` applies it.
+@Suite struct PromptTemplateTests {
+    @Test func completionCheckpointTemplateIsApplied() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for name in ["model.safetensors", "tokenizer.model"] {
+            try FileManager.default.copyItem(atPath: Fixtures.directory + "/" + name, toPath: directory + "/" + name)
+        }
+        let config = try String(contentsOfFile: Fixtures.directory + "/config.json", encoding: .utf8)
+        try config.replacingOccurrences(of: "\"notes\" : {", with: "\"notes\" : {\n      \"prompt_template\" : \"Q: {prompt}\\nA:\",")
+            .write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+        let result = try SampleCommand.run(["--checkpoint", directory, "--prompt", "Who begat Enos", "--temperature", "0",
+                                            "--max-tokens", "8"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let generator = try Fixtures.generator()
+        var settings = SamplingSettings.greedy
+        settings.maxNewTokens = 8
+        let expected = try #require(try generator.generate(prompt: "Q: Who begat Enos\nA:", settings: settings, seed: 0))
+        #expect(result.stdout == "Q: Who begat Enos\nA:" + expected.text + "\n")
+    }
+}
