@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import GPT
 import Testing
@@ -25,8 +26,8 @@ import Testing
     /// bf16 weights: perplexity of held-out text (the end of kjv.txt, which the fixture never trained on)
     /// within 0.5% of fp32's, and logits within 2% of the largest logit.
     @Test func perplexityWithinHalfAPercentOfFloat32() throws {
-        let generator = try Fixtures.generator()
-        let text = try String(contentsOfFile: Fixtures.packageRoot + "/corpora/kjv.txt", encoding: .utf8)
+        let generator = try TinyCheckpoint.generator()
+        let text = try String(contentsOfFile: Fixtures.packageRoot.path + "/corpora/kjv.txt", encoding: .utf8)
         let tokens = Array(try generator.tokenizer.encode(String(text.suffix(2000))).prefix(120))
         let fp32 = try BatchDecoder(model: generator.model, slots: 1)
         let bf16 = try BatchDecoder(model: generator.model, slots: 1, weights: .bfloat16)

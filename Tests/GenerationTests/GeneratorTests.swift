@@ -13,14 +13,14 @@ import Testing
         let requests = Self.prompts.enumerated().map {
             GenerationRequest(prompt: $0.element, seed: SeedDerivation.seed(base: 11, promptIndex: $0.offset, sampleIndex: 0))
         }
-        let alone = try Fixtures.generator(maxBatch: 1)
+        let alone = try TinyCheckpoint.generator(maxBatch: 1)
         let single = try requests.map { try alone.generate([$0], settings: settings)[0]! }
         // 3 slots (the matrix-vector path) and 6 slots (more rows than it takes: 4 at a time, and the
         // decoder's own head), with 8 requests so that slots are reused.
         let all = requests + requests.map { GenerationRequest(prompt: $0.prompt + " and", seed: $0.seed &+ 1) }
         let singles = try all.map { try alone.generate([$0], settings: settings)[0]! }
         for slots in [3, 6] {
-            let batched = try Fixtures.generator(maxBatch: slots).generate(all, settings: settings)
+            let batched = try TinyCheckpoint.generator(maxBatch: slots).generate(all, settings: settings)
             for i in all.indices {
                 #expect(batched[i]?.text == singles[i].text, "\(slots) slots, prompt \(i)")
                 #expect(batched[i]?.tokenCount == singles[i].tokenCount)
@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func sameSeedSameTextAndStopStringsAreNeverPrinted() throws {
-        let generator = try Fixtures.generator()
+        let generator = try TinyCheckpoint.generator()
         let settings = SamplingSettings(temperature: 0.8, maxNewTokens: 30)
         let a = try #require(try generator.generate(prompt: "And God said", settings: settings, seed: 3))
         let b = try #require(try generator.generate(prompt: "And God said", settings: settings, seed: 3))
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func cancellationStopsAtOnce() throws {
-        let generator = try Fixtures.generator()
+        let generator = try TinyCheckpoint.generator()
         var checks = 0
         let c = try #require(try generator.generate(prompt: "And", settings: SamplingSettings(maxNewTokens: 100), seed: 1,
                                                     shouldStop: { checks += 1; return checks >= 5 }))
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func longPromptsAreLeftTruncatedWithAWarning() throws {
-        let generator = try Fixtures.generator()
+        let generator = try TinyCheckpoint.generator()
         let long = String(repeating: "and the LORD spake unto Moses, saying ", count: 20)
         let tokens = try generator.tokenizer.encode(long)
         var dropped: Int?
@@ -71,7 +71,7 @@ import Testing
     }
 
     @Test func invalidSettingsAreRefused() throws {
-        let generator = try Fixtures.generator()
+        let generator = try TinyCheckpoint.generator()
         #expect(throws: SamplingSettingsError.self) {
             try generator.generate(prompt: "x", settings: SamplingSettings(topP: 1.5), seed: 1)
         }

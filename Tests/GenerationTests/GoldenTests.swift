@@ -10,7 +10,7 @@ import Testing
     static let golden = ", and the fle, and the fle, and the fe, and the fe, and the fle, and the fle, and the fle, and the fle, and the fle, and the fle, and"
 
     @Test func greedyTextOfTheTinyCheckpoint() throws {
-        let generator = try Fixtures.generator()
+        let generator = try TinyCheckpoint.generator()
         var settings = SamplingSettings.greedy
         settings.maxNewTokens = 60
         var streamed = ""
@@ -28,7 +28,7 @@ import Testing
     /// The per-token byte table gives SentencePiece's own decoding, byte-fallback pieces and spaces included
     /// (Swiftlet's tokenizers add no dummy prefix, so not even a leading space differs).
     @Test func pieceBytesMatchTheTokenizer() throws {
-        let generator = try Fixtures.generator()
+        let generator = try TinyCheckpoint.generator()
         for text in ["In the beginning God created", "caf\u{E9} \u{2603} \u{1D11E} na\u{EF}ve", "  two  spaces\tand tab"] {
             let ids = try generator.tokenizer.encode(text)
             let decoded = String(decoding: generator.pieces.bytes(of: ids), as: UTF8.self)

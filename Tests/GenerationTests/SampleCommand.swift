@@ -1,52 +1,10 @@
+import TestSupport
 import Foundation
 import Glibc
 import Testing
 
-/// Runs the built `sample` executable (next to the test bundle in .build/<config>).
-enum SampleCommand {
-    static let executable: String? = {
-        var candidates: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        for directory in candidates {
-            let path = directory.appendingPathComponent("sample").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }()
-
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs with stdin from `stdin` (or /dev/null), stdout and stderr captured.
-    static func run(_ arguments: [String], stdin: String? = nil) throws -> Output {
-        let binary = try #require(executable, "the sample executable was not found next to the test bundle")
-        let scratch = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let outPath = scratch + "/stdout", errPath = scratch + "/stderr"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        if let stdin {
-            let inPath = scratch + "/stdin"
-            try stdin.write(toFile: inPath, atomically: true, encoding: .utf8)
-            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        try process.run()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus,
-                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
-    }
-}
+/// The built `sample` executable.
+let SampleCommand = BuiltExecutable("sample")
 
 /// `sample` on a pseudo-terminal: openpty, then the child runs under `setsid --ctty` so the terminal is its
 /// controlling terminal and a Ctrl-C byte written to the master raises SIGINT in it, as a user's would.
@@ -56,7 +14,7 @@ final class TerminalSession {
     private(set) var transcript = ""
 
     init(arguments: [String]) throws {
-        let binary = try #require(SampleCommand.executable)
+        let binary = try #require(SampleCommand.path)
         var masterFD: Int32 = -1, slaveFD: Int32 = -1
         #expect(openpty(&masterFD, &slaveFD, nil, nil, nil) == 0)
         master = masterFD

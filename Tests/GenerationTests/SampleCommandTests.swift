@@ -1,10 +1,11 @@
+import TestSupport
 import GPT
 import Foundation
 import Sampling
 import Testing
 
 @Suite(.serialized) struct SampleCommandTests {
-    static let checkpoint = Fixtures.directory
+    static let checkpoint = TinyCheckpoint.directory
 
     /// Every line is typed only once the prompt "> " is shown (libedit may flush input typed earlier,
     /// when it puts the terminal in its editing mode).
@@ -169,15 +170,15 @@ import Testing
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for name in ["model.safetensors", "tokenizer.model"] {
-            try FileManager.default.copyItem(atPath: Fixtures.directory + "/" + name, toPath: directory + "/" + name)
+            try FileManager.default.copyItem(atPath: TinyCheckpoint.directory + "/" + name, toPath: directory + "/" + name)
         }
-        let config = try String(contentsOfFile: Fixtures.directory + "/config.json", encoding: .utf8)
+        let config = try String(contentsOfFile: TinyCheckpoint.directory + "/config.json", encoding: .utf8)
         try config.replacingOccurrences(of: "\"notes\" : {", with: "\"notes\" : {\n      \"prompt_template\" : \"Q: {prompt}\\nA:\",")
             .write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
         let result = try SampleCommand.run(["--checkpoint", directory, "--prompt", "Who begat Enos", "--temperature", "0",
                                             "--max-tokens", "8"])
         #expect(result.status == 0, "\(result.stderr)")
-        let generator = try Fixtures.generator()
+        let generator = try TinyCheckpoint.generator()
         var settings = SamplingSettings.greedy
         settings.maxNewTokens = 8
         let expected = try #require(try generator.generate(prompt: "Q: Who begat Enos\nA:", settings: settings, seed: 0))
