@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
 
         // Progress bars and Ctrl-C for the executables.
-        .target(name: "TerminalUI", swiftSettings: releaseFlags),
+        .target(name: "TerminalUI", dependencies: [argumentParser], swiftSettings: releaseFlags),
 
         .executableTarget(name: "pretrain",
                           dependencies: ["Training", "Tokenizer", "GPT", "TerminalUI", argumentParser],

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 /// Runs a command body; a thrown error becomes one line "error: <message>" on stderr and exit status 1.
-func reportingErrors(_ body: () throws -> Void) throws {
+public func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ExitCode {
@@ -13,6 +13,6 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-func printError(_ message: String) {
+public func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
