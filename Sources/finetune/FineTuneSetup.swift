@@ -111,6 +111,22 @@ struct FineTuneSetup {
     // MARK: - A resumed run
 
     private static func resumed(_ c: TrainCommand) throws -> FineTuneSetup {
+        // A resumed run keeps its data, task and hyperparameters; say so rather than ignore what was given.
+        let fixed: [(String, Bool)] = [
+            ("--from-scratch", c.fromScratch), ("--data", c.data != nil),
+            ("--val-file", c.valFile != nil), ("--val-fraction", c.valFraction != nil),
+            ("--lm-loss-weight", c.lmLossWeight != nil), ("--class-weights", c.classWeights != nil),
+            ("--template", c.template != nil), ("--freeze-layers", c.freezeLayers != nil), ("--epochs", c.epochs != nil),
+            ("--lr", c.lr != nil), ("--min-lr", c.minLr != nil), ("--warmup-steps", c.warmupSteps != nil),
+            ("--batch-size", c.batchSize != nil), ("--grad-accum", c.gradAccum != nil),
+            ("--weight-decay", c.weightDecay != nil), ("--grad-clip", c.gradClip != nil), ("--seed", c.seed != nil),
+        ]
+        let given = fixed.filter(\.1).map(\.0)
+        if !given.isEmpty {
+            throw FineTuneError.invalidOption(option: "--resume", message: "a resumed run keeps its settings; "
+                + "\(given.joined(separator: ", ")) cannot change (only --steps, --eval-every, --checkpoint-every, "
+                + "--patience and --threads can)")
+        }
         let directory = RunDirectory(path: c.out ?? "")
         let latest = directory.latest
         guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {

@@ -72,6 +72,9 @@ import Training
         let before = try MetricsLog.readLines(out + "/metrics.jsonl")
         let exists = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2"] + common)
         expectError(exists, startsWith: "--out: \(out) already holds a run")
+        // Settings a resumed run keeps are refused by name, not ignored.
+        let changed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--lr", "0.1"])
+        expectError(changed, startsWith: "--resume: a resumed run keeps its settings; --lr cannot change")
         let resumed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--threads", "1"])
         #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming \(out) at step 2"))
