@@ -4,13 +4,20 @@ import Glibc
 
 /// Streamed text goes to stdout unbuffered (each piece is visible at once); notes go to stderr.
 enum Output {
+    /// Whether the streamed text so far ends inside a line: on a terminal (stdout and stderr both on it) a note
+    /// then starts on a line of its own instead of running into the text.
+    nonisolated(unsafe) private static var midLine = false
+
     static func write(_ text: String) {
         fputs(text, stdout)
         fflush(stdout)
+        if let last = text.last { midLine = last != "\n" }
     }
 
     static func note(_ text: String) {
-        fputs(text + "\n", stderr)
+        let breakLine = midLine && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+        fputs((breakLine ? "\n" : "") + text + "\n", stderr)
+        midLine = false
     }
 
     /// The warnings a generation event calls for (nil for text and the end of a completion).
