@@ -68,16 +68,11 @@ public final class ClassificationTask: TrainingTask {
         }
         tokensInLastStep = tokens
         let loss = lossSum / Double(options.gradAccum)
-        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss, checkpoint: nil) }
         classifier.model.zeroFrozenGradients(frozenLayers: settings.freezeLayers)
-        let norm = options.gradClip > 0 ? classifier.clipGradients(maxNorm: options.gradClip) : classifier.gradientNorm()
-        guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: step + 1, checkpoint: nil) }
-        let lr = options.schedule.learningRate(atStep: step)
-        classifier.update(learningRate: Float(lr), beta1: Float(options.beta1), beta2: Float(options.beta2),
-                          epsilon: Float(options.epsilon), weightDecay: Float(options.weightDecay), step: step + 1,
-                          frozenLayers: settings.freezeLayers)
+        let result = try options.finishStep(classifier, loss: loss, completedSteps: step,
+                                            frozenLayers: settings.freezeLayers)
         step += 1
-        return Trainer.StepResult(step: step, loss: loss, learningRate: lr, gradientNorm: norm)
+        return result
     }
 
     public func evaluateTask() throws -> TaskEvaluation? {

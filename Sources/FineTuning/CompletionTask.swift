@@ -90,16 +90,10 @@ public final class CompletionTask: TrainingTask {
         }
         tokensInLastStep = micro.reduce(0) { $0 + $1.tokens }
         let loss = counted > 0 ? lossSum / Double(counted) : 0
-        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss, checkpoint: nil) }
         model.zeroFrozenGradients(frozenLayers: settings.freezeLayers)
-        let norm = options.gradClip > 0 ? model.clipGradients(maxNorm: options.gradClip) : model.gradientNorm()
-        guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: step + 1, checkpoint: nil) }
-        let lr = options.schedule.learningRate(atStep: step)
-        model.update(learningRate: Float(lr), beta1: Float(options.beta1), beta2: Float(options.beta2),
-                     epsilon: Float(options.epsilon), weightDecay: Float(options.weightDecay), step: step + 1,
-                     frozenLayers: settings.freezeLayers)
+        let result = try options.finishStep(model, loss: loss, completedSteps: step, frozenLayers: settings.freezeLayers)
         step += 1
-        return Trainer.StepResult(step: step, loss: loss, learningRate: lr, gradientNorm: norm)
+        return result
     }
 
     public func evaluateTask() throws -> TaskEvaluation? {

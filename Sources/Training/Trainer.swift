@@ -74,15 +74,9 @@ public final class Trainer {
             lossSum += try model.forwardBackward(tokens: inputs, targets: targets, batch: b, time: t,
                                                  gradientScale: scale)
         }
-        let loss = lossSum / Double(options.gradAccum)
-        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss, checkpoint: nil) }
-        let norm = options.gradClip > 0 ? model.clipGradients(maxNorm: options.gradClip) : model.gradientNorm()
-        guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: step + 1, checkpoint: nil) }
-        let lr = options.schedule.learningRate(atStep: step)
-        model.update(learningRate: Float(lr), beta1: Float(options.beta1), beta2: Float(options.beta2),
-                     epsilon: Float(options.epsilon), weightDecay: Float(options.weightDecay), step: step + 1)
+        let result = try options.finishStep(model, loss: lossSum / Double(options.gradAccum), completedSteps: step)
         step += 1
-        return StepResult(step: step, loss: loss, learningRate: lr, gradientNorm: norm)
+        return result
     }
 
     /// Mean validation loss over `evalBatches` batches. The batches are drawn from a generator seeded by the run's

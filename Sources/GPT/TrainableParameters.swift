@@ -1,0 +1,13 @@
+/// What one optimizer step updates: a language model, or a model with a task head.
+public protocol TrainableParameters: AnyObject {
+    /// Global L2 norm of all gradients.
+    func gradientNorm() -> Double
+    /// Scales the gradients so their global norm is at most `maxNorm`; returns the norm before clipping.
+    func clipGradients(maxNorm: Double) -> Double
+    /// One AdamW step (1-based `step`) on every tensor but the embeddings and lowest `frozenLayers` blocks.
+    func update(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float,
+                step: Int, frozenLayers: Int)
+}
+
+extension GPT: TrainableParameters {}
+extension SequenceClassifier: TrainableParameters {}
