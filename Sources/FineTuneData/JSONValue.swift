@@ -1,3 +1,4 @@
+import JSONLiteral
 /// A JSON value that keeps what the readers need to carry a row through unchanged: object members stay in
 /// their order, and numbers keep their literal text (so the label `7` stays "7" and `1.50` stays "1.50").
 public indirect enum JSONValue: Equatable, Sendable {
@@ -18,7 +19,7 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     func write(to out: inout String) {
         switch self {
-        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .string(let s): out += jsonStringLiteral(s)
         case .number(let literal): out += literal
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
@@ -33,7 +34,7 @@ public indirect enum JSONValue: Equatable, Sendable {
             out += "{"
             for (i, field) in fields.enumerated() {
                 if i > 0 { out += "," }
-                JSONValue.writeString(field.key, to: &out)
+                out += jsonStringLiteral(field.key)
                 out += ":"
                 field.value.write(to: &out)
             }
@@ -41,29 +42,6 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped (RFC 8259, section 7).
-    static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-    }
 
     /// A JSON number for a Double (shortest round-trip form); null for NaN and infinities, which JSON lacks.
     public static func number(_ x: Double) -> JSONValue {

@@ -1,3 +1,4 @@
+import JSONLiteral
 import Foundation
 import Glibc
 
@@ -146,11 +147,11 @@ public final class BatchOutputWriter {
         var parts = [
             "\"index\": \(sample.key.promptIndex)",
             "\"sample\": \(sample.key.sampleIndex)",
-            "\"prompt\": " + JSONText.quoted(sample.prompt),
-            "\"completion\": " + JSONText.quoted(sample.completion),
+            "\"prompt\": " + jsonStringLiteral(sample.prompt),
+            "\"completion\": " + jsonStringLiteral(sample.completion),
             "\"tokens\": \(sample.tokenCount)",
         ]
-        if let reason = sample.finishReason { parts.append("\"finish_reason\": " + JSONText.quoted(reason)) }
+        if let reason = sample.finishReason { parts.append("\"finish_reason\": " + jsonStringLiteral(reason)) }
         parts.append("\"seed\": \(sample.seed)")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -159,7 +160,7 @@ public final class BatchOutputWriter {
         }
         for field in sample.extraFields {
             let name = reservedKeys.contains(field.name) ? "input_" + field.name : field.name
-            parts.append(JSONText.quoted(name) + ": " + field.rawValue)
+            parts.append(jsonStringLiteral(name) + ": " + field.rawValue)
         }
         return "{" + parts.joined(separator: ", ") + "}"
     }

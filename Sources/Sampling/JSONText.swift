@@ -1,4 +1,5 @@
 import Foundation
+import JSONLiteral
 
 /// One member of a JSON object, its value kept as the exact JSON text it had in the input, so that fields
 /// carried from a prompts file into the output are copied byte for byte (numbers keep their digits).
@@ -14,31 +15,6 @@ public struct JSONField: Sendable, Equatable {
 }
 
 enum JSONText {
-    /// `s` as a JSON string literal (quotes included); control characters escaped, the rest kept as UTF-8.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
     /// The top-level members of a JSON object text, in order, values as raw text. The text must already be
     /// known to be a valid JSON object (parse it with JSONSerialization first); returns nil otherwise.
     static func members(ofObject text: String) -> [JSONField]? {
