@@ -27,7 +27,7 @@ final class Activations {
     // Backward scratch, reused by every layer.
     let dResidual: UnsafeMutablePointer<Float>    // [N, C]  gradient flowing down the residual stream
     let dNarrow: UnsafeMutablePointer<Float>      // [N, C]  dln2 / dattentionOut / dln1 / dlnf
-    let dWide1: UnsafeMutablePointer<Float>       // [N, 4C] dfcGelu
+    let dWide1: UnsafeMutablePointer<Float>       // [N, 4C] dfcGelu; with dropout also the attention branch's masked gradient [N, C]
     let dWide2: UnsafeMutablePointer<Float>       // [N, 4C] dfcPre, then dqkv ([N, 3C])
 
     init(config: GPTConfig, maxBatch: Int, maxTime: Int, pool: ThreadPool) {

@@ -4,7 +4,7 @@ extension GPT {
     /// Backward through the layers in reverse order (llm.c's gpt2_backward). Expects dlogits [N, V] in the
     /// logits buffer (CrossEntropy.forwardBackward leaves them there) and the activations of the forward pass
     /// just run on the same tokens. Parameter gradients accumulate into `gradients`.
-    func runBackward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
+    func runBackward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
         let p = parameters.pointer, g = gradients.pointer
         let N = batch * time, C = config.width, V = config.vocabSize
@@ -15,12 +15,13 @@ extension GPT {
                             pool: pool)
         GEMM.forward(y: dnarrow, x: a.logits, w: p + layout.tokenEmbedding, bias: nil, rows: N, inputs: V,
                      outputs: C, pool: pool)
-        runBackwardFromFinalNorm(tokens: tokens, batch: batch, time: time)
+        runBackwardFromFinalNorm(tokens: tokens, batch: batch, time: time, dropout: dropout)
     }
 
     /// Backward from the gradient of the final hidden state (after ln_f), dlnf [N, C], held in `dNarrow`:
     /// through ln_f, the blocks and the embeddings. A task head (GPT+Hidden.swift) enters here.
-    func runBackwardFromFinalNorm(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
+    /// `dropout` must be the forward pass's (its masks are regenerated here).
+    func runBackwardFromFinalNorm(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
         let p = parameters.pointer, g = gradients.pointer
         let N = batch * time, C = config.width, R = a.maxRows
@@ -41,11 +42,17 @@ extension GPT {
             let fcPre = a.fcPre + l * R * 4 * C, fcGelu = a.fcGelu + l * R * 4 * C
             let dFcGelu = a.dWide1, dFcPre = a.dWide2, dqkv = a.dWide2
 
-            // MLP half. d(mlp c_proj output) = dres.
-            GEMM.backwardWeight(dw: g + w.mlpProjectionWeight, x: fcGelu, dy: dres, rows: N, inputs: 4 * C,
+            // MLP half. d(mlp c_proj output) = dres (through the dropout mask, into dnarrow, when training
+            // with dropout).
+            var dMLP = UnsafePointer(dres)
+            if let dropout {
+                dropout.backward(dinput: dnarrow, dout: dres, count: N * C, site: .mlp(layer: l), pool: pool)
+                dMLP = UnsafePointer(dnarrow)
+            }
+            GEMM.backwardWeight(dw: g + w.mlpProjectionWeight, x: fcGelu, dy: dMLP, rows: N, inputs: 4 * C,
                                 outputs: C, pool: pool)
-            Bias.backward(dbias: g + w.mlpProjectionBias, dy: dres, rows: N, columns: C, pool: pool)
-            GEMM.backwardInput(dx: dFcGelu, dy: dres, w: p + w.mlpProjectionWeight, rows: N, inputs: 4 * C,
+            Bias.backward(dbias: g + w.mlpProjectionBias, dy: dMLP, rows: N, columns: C, pool: pool)
+            GEMM.backwardInput(dx: dFcGelu, dy: dMLP, w: p + w.mlpProjectionWeight, rows: N, inputs: 4 * C,
                                outputs: C, accumulate: false, pool: pool)                    // [N, 4C]
             GELU.backward(dinput: dFcPre, input: fcPre, dout: dFcGelu, count: N * 4 * C, accumulate: false, pool: pool)
             GEMM.backwardWeight(dw: g + w.fullyConnectedWeight, x: ln2, dy: dFcPre, rows: N, inputs: C,
@@ -58,11 +65,17 @@ extension GPT {
                                input: residual2, weight: p + w.ln2Weight, mean: ln2Mean, rstd: ln2Rstd,
                                rows: N, channels: C, accumulate: true, pool: pool)
 
-            // Attention half. d(attn c_proj output) = dres.
-            GEMM.backwardWeight(dw: g + w.attentionProjectionWeight, x: attn, dy: dres, rows: N, inputs: C,
+            // Attention half. d(attn c_proj output) = dres (through the dropout mask, into the free dWide1,
+            // when training with dropout).
+            var dAttention = UnsafePointer(dres)
+            if let dropout {
+                dropout.backward(dinput: a.dWide1, dout: dres, count: N * C, site: .attention(layer: l), pool: pool)
+                dAttention = UnsafePointer(a.dWide1)
+            }
+            GEMM.backwardWeight(dw: g + w.attentionProjectionWeight, x: attn, dy: dAttention, rows: N, inputs: C,
                                 outputs: C, pool: pool)
-            Bias.backward(dbias: g + w.attentionProjectionBias, dy: dres, rows: N, columns: C, pool: pool)
-            GEMM.backwardInput(dx: dnarrow, dy: dres, w: p + w.attentionProjectionWeight, rows: N, inputs: C,
+            Bias.backward(dbias: g + w.attentionProjectionBias, dy: dAttention, rows: N, columns: C, pool: pool)
+            GEMM.backwardInput(dx: dnarrow, dy: dAttention, w: p + w.attentionProjectionWeight, rows: N, inputs: C,
                                outputs: C, accumulate: false, pool: pool)                    // dattn [N, C]
             a.attention[l].backward(dqkv: dqkv, dout: dnarrow, qkv: qkv, out: attn, batch: batch, time: time,
                                     accumulate: false)                                       // [N, 3C]
@@ -76,6 +89,7 @@ extension GPT {
                                input: input, weight: p + w.ln1Weight, mean: ln1Mean, rstd: ln1Rstd,
                                rows: N, channels: C, accumulate: true, pool: pool)
         }
+        dropout?.backward(dinput: dres, dout: dres, count: N * C, site: .embedding, pool: pool)
         Embedding.backward(dwte: g + layout.tokenEmbedding, dwpe: g + layout.positionEmbedding, dout: dres,
                            tokens: tokens, batch: batch, time: time, channels: C, pool: pool)
     }

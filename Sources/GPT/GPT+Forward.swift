@@ -39,19 +39,23 @@ extension GPT {
     /// `gradients` (call `zeroGradients()` once per optimizer step). The default scale, 1 / sum of weights,
     /// makes it the gradient of the (weighted) mean loss, which is returned. Gradient accumulation over k
     /// micro-batches passes its own scale (for example 1 / (k * batch * time)).
+    ///
+    /// With `dropoutKey` and a configured dropout > 0, the pass is a training pass with dropout (see
+    /// `dropoutSites`); the key picks the masks, so the same key gives the same loss and gradients.
     @discardableResult
     public func forwardBackward(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
                                 weights: UnsafePointer<Float>? = nil, batch: Int, time: Int,
-                                gradientScale: Float? = nil) throws -> Double {
+                                gradientScale: Float? = nil, dropoutKey: UInt64? = nil) throws -> Double {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
         planActivations(batch: batch, time: time)
-        runForward(tokens: tokens, batch: batch, time: time)
+        let dropout = activeDropout(key: dropoutKey)
+        runForward(tokens: tokens, batch: batch, time: time, dropout: dropout)
         let a = activations!
         let scale = gradientScale ?? (weightSum > 0 ? Float(1 / weightSum) : 0)
         let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: targets, weights: weights,
                                                  rows: batch * time, vocab: config.vocabSize,
                                                  gradientScale: scale, pool: pool)
-        runBackward(tokens: tokens, batch: batch, time: time)
+        runBackward(tokens: tokens, batch: batch, time: time, dropout: dropout)
         return weightSum > 0 ? total / weightSum : 0
     }
 
@@ -73,8 +77,9 @@ extension GPT {
 
     /// The forward pass proper (inputs already validated, activations planned). `computeLogits` false stops
     /// after ln_f (a task head reads the final hidden state instead of the LM logits).
-    func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, computeLogits: Bool = true) {
-        runBlocks(tokens: tokens, batch: batch, time: time)
+    func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, computeLogits: Bool = true,
+                    dropout: ActiveDropout? = nil) {
+        runBlocks(tokens: tokens, batch: batch, time: time, dropout: dropout)
         guard computeLogits else { return }
         let a = activations!
         // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
@@ -84,8 +89,9 @@ extension GPT {
     }
 
     /// Embedding, every block and the final layer norm (into `lnf`); everything but the LM head. Generation's
-    /// prefill runs this and then the head on the last row only.
-    func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int) {
+    /// prefill runs this and then the head on the last row only. `dropout` (training only) masks the embedding
+    /// output and each block's two branch outputs before they join the residual stream.
+    func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
         let p = parameters.pointer
         let N = batch * time, C = config.width, R = a.maxRows
@@ -94,6 +100,7 @@ extension GPT {
         // encoded[N, C] = wte[token] + wpe[t]
         Embedding.forward(out: a.encoded, tokens: tokens, wte: p + layout.tokenEmbedding,
                           wpe: p + layout.positionEmbedding, batch: batch, time: time, channels: C, pool: pool)
+        dropout?.forward(a.encoded, count: N * C, site: .embedding, pool: pool)
         for l in 0..<config.layers {
             let w = layout.blocks[l]
             let input = l == 0 ? a.encoded : a.residual3 + (l - 1) * R * C
@@ -112,6 +119,7 @@ extension GPT {
             a.attention[l].forward(out: attn, qkv: qkv, batch: batch, time: time)            // [N, C]
             GEMM.forward(y: residual2, x: attn, w: p + w.attentionProjectionWeight,
                          bias: p + w.attentionProjectionBias, rows: N, inputs: C, outputs: C, pool: pool)
+            dropout?.forward(residual2, count: N * C, site: .attention(layer: l), pool: pool)
             Residual.accumulate(into: residual2, input, count: N * C, pool: pool)
 
             // MLP half: residual3 = residual2 + c_proj(gelu(c_fc(ln_2(residual2))))
@@ -122,6 +130,7 @@ extension GPT {
             GELU.forward(out: fcGelu, input: fcPre, count: N * 4 * C, pool: pool)
             GEMM.forward(y: residual3, x: fcGelu, w: p + w.mlpProjectionWeight, bias: p + w.mlpProjectionBias,
                          rows: N, inputs: 4 * C, outputs: C, pool: pool)                      // [N, C]
+            dropout?.forward(residual3, count: N * C, site: .mlp(layer: l), pool: pool)
             Residual.accumulate(into: residual3, residual2, count: N * C, pool: pool)
         }
         let last = a.residual3 + (config.layers - 1) * R * C

@@ -25,10 +25,11 @@ extension GPT {
     /// 4. Backward from dh through ln_f, the blocks and the embeddings; parameter gradients accumulate.
     ///
     /// Returns the LM loss as a weighted mean over the positions (0 without `lmTargets` or with all weights 0).
+    /// `dropoutKey`: as in the language-model `forwardBackward` (dropout when the configuration has some).
     @discardableResult
     public func forwardBackward(tokens: UnsafePointer<Int32>, batch: Int, time: Int,
                                 lmTargets: UnsafePointer<Int32>? = nil, lmWeights: UnsafePointer<Float>? = nil,
-                                lmGradientScale: Float = 0,
+                                lmGradientScale: Float = 0, dropoutKey: UInt64? = nil,
                                 head: (_ hidden: UnsafePointer<Float>, _ dHidden: UnsafeMutablePointer<Float>) throws -> Void)
         throws -> Double {
         try checkShape(batch: batch, time: time)
@@ -36,6 +37,7 @@ extension GPT {
         try checkTokens(tokens, count: n, targets: false)
         planActivations(batch: batch, time: time)
         let a = activations!
+        let dropout = activeDropout(key: dropoutKey)
         var lmLoss = 0.0
         if let lmTargets {
             try checkTokens(lmTargets, count: n, targets: true)
@@ -49,7 +51,7 @@ extension GPT {
                     weightSum += Double(lmWeights[i])
                 }
             }
-            runForward(tokens: tokens, batch: batch, time: time, computeLogits: true)
+            runForward(tokens: tokens, batch: batch, time: time, computeLogits: true, dropout: dropout)
             let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: lmTargets,
                                                      weights: lmWeights, rows: n, vocab: config.vocabSize,
                                                      gradientScale: lmGradientScale, pool: pool)
@@ -61,11 +63,11 @@ extension GPT {
             GEMM.forward(y: a.dNarrow, x: a.logits, w: parameters.pointer + layout.tokenEmbedding, bias: nil,
                          rows: n, inputs: V, outputs: C, pool: pool)
         } else {
-            runForward(tokens: tokens, batch: batch, time: time, computeLogits: false)
+            runForward(tokens: tokens, batch: batch, time: time, computeLogits: false, dropout: dropout)
             a.dNarrow.update(repeating: 0, count: n * config.width)
         }
         try head(UnsafePointer(a.lnf), a.dNarrow)
-        runBackwardFromFinalNorm(tokens: tokens, batch: batch, time: time)
+        runBackwardFromFinalNorm(tokens: tokens, batch: batch, time: time, dropout: dropout)
         return lmLoss
     }
 }

@@ -11,7 +11,8 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     /// Tokens in the vocabulary (vocab_size).
     public var vocabSize: Int
     public var layerNormEpsilon: Float
-    /// Dropout probability. Only 0 is supported for now: `validate()` refuses anything else.
+    /// Dropout probability of training passes (embedding output and each block's two branch outputs; see
+    /// `ActiveDropout`). 0 turns dropout off.
     public var dropout: Float
 
     public init(layers: Int, heads: Int, width: Int, context: Int, vocabSize: Int,
@@ -70,7 +71,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     }
 
     /// Throws the first problem found: sizes must be positive, heads must divide the width, token ids must fit
-    /// in Int32, epsilon must be positive and finite, and dropout must be 0 (dropout is not implemented yet).
+    /// in Int32, epsilon must be positive and finite, and dropout must be in [0, 1).
     public func validate() throws {
         for (name, value) in [("layers", layers), ("heads", heads), ("width", width),
                               ("context", context), ("vocabulary size", vocabSize)] where value <= 0 {
@@ -82,7 +83,6 @@ public struct GPTConfig: Codable, Equatable, Sendable {
             throw GPTConfigError.invalidEpsilon(layerNormEpsilon)
         }
         if !(dropout >= 0 && dropout < 1) { throw GPTConfigError.invalidDropout(dropout) }
-        if dropout != 0 { throw GPTConfigError.dropoutNotSupported(dropout) }
         // Keep every buffer's element count comfortably inside Int (and the parameter count inside Int32 range
         // for safetensors offsets is not needed: offsets are 64-bit).
         let parameters = ParameterLayout.parameterCount(of: self)
@@ -97,7 +97,6 @@ public enum GPTConfigError: Error, Equatable, CustomStringConvertible {
     case vocabularyTooLarge(Int)
     case invalidEpsilon(Float)
     case invalidDropout(Float)
-    case dropoutNotSupported(Float)
     case tooLarge(Int)
     case unknownPreset(String, known: [String])
 
@@ -109,7 +108,6 @@ public enum GPTConfigError: Error, Equatable, CustomStringConvertible {
         case let .vocabularyTooLarge(size): return "vocabulary size \(size) does not fit 32-bit token ids"
         case let .invalidEpsilon(eps): return "layer-norm epsilon must be positive and finite (got \(eps))"
         case let .invalidDropout(p): return "dropout must be in [0, 1) (got \(p))"
-        case let .dropoutNotSupported(p): return "dropout \(p) is not supported yet: only dropout 0 is implemented"
         case let .tooLarge(count): return "the model would have \(count) parameters, more than Swiftlet supports"
         case let .unknownPreset(name, known):
             return "unknown preset '\(name)' (known: \(known.joined(separator: ", ")))"

@@ -69,14 +69,22 @@ public final class Trainer {
         let scale = Float(1.0 / Double(b * t * options.gradAccum))
         model.zeroGradients()
         var lossSum = 0.0
-        for _ in 0..<options.gradAccum {
+        for micro in 0..<options.gradAccum {
             train.fill(inputs: inputs, targets: targets, window: window, using: &generator)
             lossSum += try model.forwardBackward(tokens: inputs, targets: targets, batch: b, time: t,
-                                                 gradientScale: scale)
+                                                 gradientScale: scale,
+                                                 dropoutKey: Self.dropoutKey(seed: options.seed, step: step, microBatch: micro))
         }
         let result = try options.finishStep(model, loss: lossSum / Double(options.gradAccum), completedSteps: step)
         step += 1
         return result
+    }
+
+    /// The key of a micro-batch's dropout masks: a function of the run's seed, the step and the micro-batch, so
+    /// a resumed run draws the masks the uninterrupted run would have (nothing to save).
+    static func dropoutKey(seed: UInt64, step: Int, microBatch: Int) -> UInt64 {
+        var generator = SeededGenerator(seed: seed ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(microBatch) << 48)
+        return generator.next()
     }
 
     /// Mean validation loss over `evalBatches` batches. The batches are drawn from a generator seeded by the run's

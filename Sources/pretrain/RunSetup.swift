@@ -40,11 +40,8 @@ struct RunSetup {
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
 
         let m = command.model
-        if let dropout = m.dropout, dropout != 0 {
-            throw TrainingError.invalidOption(option: "--dropout", message: "only 0 is supported so far (got \(dropout))")
-        }
         let config = try GPTConfig.preset(named: m.preset, vocabSize: tokenizer.vocabularySize)
-            .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context)
+            .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context, dropout: m.dropout)
         var (options, _) = command.hyper.applied(to: newRunDefaults)
         if command.hyper.lr != nil && command.hyper.minLr == nil { options.minLearningRate = options.learningRate / 10 }
         options.context = config.context

@@ -23,8 +23,8 @@ import Testing
     }
 
     /// A model whose biases and layer norms are randomised too, so their gradients are not special.
-    static func model() throws -> GPT {
-        let model = try GPT(config: config, seed: 42)
+    static func model(dropout: Float = 0) throws -> GPT {
+        let model = try GPT(config: config.overriding(dropout: dropout), seed: 42)
         var generator = SeededGenerator(seed: 43)
         for slot in model.layout.slots where !slot.decayed {
             for i in 0..<slot.count {
@@ -40,12 +40,24 @@ import Testing
 
     @Test(arguments: [false, true])
     func gradientsMatchFiniteDifferences(weighted: Bool) throws {
-        let model = try Self.model()
+        try checkGradients(weighted: weighted, dropout: nil)
+    }
+
+    /// A training pass with dropout: the masks are a function of the key, so the pass is a deterministic
+    /// function of the parameters and the reference applies the same masks.
+    @Test func gradientsMatchFiniteDifferencesWithDropout() throws {
+        try checkGradients(weighted: true, dropout: (probability: 0.25, key: 99))
+    }
+
+    private func checkGradients(weighted: Bool, dropout: (probability: Float, key: UInt64)?) throws {
+        let model = try Self.model(dropout: dropout?.probability ?? 0)
         let (tokens, targets, weights) = Self.batch()
         let w: [Float]? = weighted ? weights : nil
         model.zeroGradients()
-        let loss = try model.forwardBackward(tokens: tokens, targets: targets, weights: w, batch: 2, time: 7)
+        let loss = try model.forwardBackward(tokens: tokens, targets: targets, weights: w, batch: 2, time: 7,
+                                             dropoutKey: dropout?.key)
         var reference = ReferenceGPT(model: model)
+        reference.dropout = dropout
         let referenceLoss = reference.loss(tokens: tokens, targets: targets, weights: w, batch: 2, time: 7)
         #expect(abs(loss - referenceLoss) <= 1e-5 * abs(referenceLoss))
 
@@ -71,7 +83,27 @@ import Testing
             }
         }
         #expect(checked >= 5 * model.layout.slots.count - 20)
-        print("gradient check (weighted: \(weighted)): \(checked) entries, worst relative error \(worst)")
+        print("gradient check (weighted: \(weighted), dropout: \(dropout?.probability ?? 0)): \(checked) entries, worst relative error \(worst)")
+    }
+
+    /// Dropout is a training-pass matter: without a key (or with probability 0) the loss is the evaluation
+    /// loss; with a key it is not, and the same key gives the same loss.
+    @Test func dropoutOnlyWithAKey() throws {
+        let model = try Self.model(dropout: 0.25)
+        let (tokens, targets, _) = Self.batch()
+        let evaluation = try model.loss(tokens: tokens, targets: targets, batch: 2, time: 7)
+        let plain = try model.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7)
+        let dropped = try model.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7, dropoutKey: 5)
+        let again = try model.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7, dropoutKey: 5)
+        let other = try model.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7, dropoutKey: 6)
+        #expect(abs(plain - evaluation) <= 1e-6 * evaluation)
+        #expect(abs(dropped - evaluation) > 1e-3 * evaluation)
+        #expect(dropped == again)
+        #expect(other != dropped)
+        let noDropout = try Self.model()
+        let keyed = try noDropout.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7, dropoutKey: 5)
+        let unkeyed = try noDropout.loss(tokens: tokens, targets: targets, batch: 2, time: 7)
+        #expect(abs(keyed - unkeyed) <= 1e-6 * unkeyed)
     }
 
     @Test func logitsMatchReference() throws {

@@ -85,8 +85,8 @@ import Testing
         }
         #expect(throws: GPTConfigError.notPositive("layers", 0)) { try GPTConfig.tiny(vocabSize: 65).overriding(layers: 0) }
         #expect(throws: GPTConfigError.notPositive("vocabulary size", -1)) { try GPTConfig.tiny(vocabSize: -1).validate() }
-        #expect(throws: GPTConfigError.dropoutNotSupported(0.1)) { try GPTConfig.tiny(vocabSize: 65).overriding(dropout: 0.1) }
         #expect(throws: GPTConfigError.invalidDropout(1.5)) { try GPTConfig.tiny(vocabSize: 65).overriding(dropout: 1.5) }
+        #expect(throws: GPTConfigError.invalidDropout(-0.1)) { try GPTConfig.tiny(vocabSize: 65).overriding(dropout: -0.1) }
         #expect(throws: GPTConfigError.invalidEpsilon(0)) { try GPTConfig.tiny(vocabSize: 65).overriding(layerNormEpsilon: 0) }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import GPT
+import Kernels
 
 /// A plain, independent GPT-2 forward pass in Double (naive loops, no kernels), reading parameters from a
 /// [String: [Double]] keyed by Hugging Face names. Used for the finite-difference gradient check and to check
@@ -7,6 +8,8 @@ import Foundation
 struct ReferenceGPT {
     let config: GPTConfig
     var tensors: [String: [Double]]
+    /// The dropout of a training pass (the masks of Kernels' `Dropout` at the model's sites); nil: none.
+    var dropout: (probability: Float, key: UInt64)? = nil
 
     init(model: GPT) {
         config = model.config
@@ -62,6 +65,7 @@ struct ReferenceGPT {
         for b in 0..<batch { for t in 0..<time { for c in 0..<C {
             x[(b * time + t) * C + c] = wte[Int(tokens[b * time + t]) * C + c] + wpe[t * C + c]
         } } }
+        applyDropout(&x, site: .embedding)
         for l in 0..<config.layers {
             func p(_ name: String) -> [Double] { tensors["transformer.h.\(l).\(name)"]! }
             let h1 = layerNorm(x, rows: N, p("ln_1.weight"), p("ln_1.bias"))
@@ -83,16 +87,28 @@ struct ReferenceGPT {
                     y[(b * time + t) * C + h * hs + i] = acc
                 }
             } } }
-            let a = linear(y, rows: N, k: C, n: C, p("attn.c_proj.weight"), p("attn.c_proj.bias"))
+            var a = linear(y, rows: N, k: C, n: C, p("attn.c_proj.weight"), p("attn.c_proj.bias"))
+            applyDropout(&a, site: .attention(layer: l))
             for i in 0..<(N * C) { x[i] += a[i] }
             let h2 = layerNorm(x, rows: N, p("ln_2.weight"), p("ln_2.bias"))
             var f = linear(h2, rows: N, k: C, n: 4 * C, p("mlp.c_fc.weight"), p("mlp.c_fc.bias"))
             let k = (2 / Double.pi).squareRoot()
             f = f.map { 0.5 * $0 * (1 + tanh(k * ($0 + 0.044715 * $0 * $0 * $0))) }
-            let m = linear(f, rows: N, k: 4 * C, n: C, p("mlp.c_proj.weight"), p("mlp.c_proj.bias"))
+            var m = linear(f, rows: N, k: 4 * C, n: C, p("mlp.c_proj.weight"), p("mlp.c_proj.bias"))
+            applyDropout(&m, site: .mlp(layer: l))
             for i in 0..<(N * C) { x[i] += m[i] }
         }
         return layerNorm(x, rows: N, tensors["transformer.ln_f.weight"]!, tensors["transformer.ln_f.bias"]!)
+    }
+
+    /// x = x ⊙ mask / (1 - p) at a dropout site (nothing without dropout).
+    private func applyDropout(_ x: inout [Double], site: ActiveDropout.Site) {
+        guard let dropout else { return }
+        let scale = 1 / (1 - Double(dropout.probability))
+        for i in 0..<x.count {
+            let kept = Dropout.isKept(index: i, probability: dropout.probability, key: dropout.key, site: site.index)
+            x[i] = kept ? x[i] * scale : 0
+        }
     }
 
     /// Weighted mean cross-entropy.

@@ -93,7 +93,7 @@ import Glibc
         try expectError(["--corpus", dir + "/missing.txt"] + out, "missing.txt")
         try expectError(["--data", data, "--heads", "3", "--width", "16"] + out, "heads (3) must divide the width (16)")
         try expectError(["--data", data, "--batch-size", "0"] + out, "--batch-size: must be at least 1")
-        try expectError(["--data", data, "--dropout", "0.1"] + out, "--dropout")
+        try expectError(["--data", data, "--dropout", "1.5"] + out, "dropout must be in [0, 1) (got 1.5)")
         try expectError(["--data", data, "--lr=-1"] + out, "--lr")
         try expectError(["--corpus", dir + "/short.txt", "--tokenizer-type", "char", "--vocab-size", "100", "--context", "64"] + out,
                         "shorter than one training window")

@@ -8,9 +8,10 @@ private struct TinySetup {
     let directory: URL
     let train: TokenFile
     let val: TokenFile
-    let config = GPTConfig(layers: 2, heads: 2, width: 16, context: 8, vocabSize: 23)
+    let config: GPTConfig
 
-    init() throws {
+    init(dropout: Float = 0) throws {
+        config = GPTConfig(layers: 2, heads: 2, width: 16, context: 8, vocabSize: 23, dropout: dropout)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // A learnable stream: a noisy counter modulo the vocabulary.
@@ -80,9 +81,11 @@ private struct TinySetup {
     }
 
     /// Stopping after N steps, saving, loading and continuing gives bit-identical losses to 2N steps straight:
-    /// the checkpoint holds everything a step depends on (parameters, AdamW moments, step, generator state).
-    @Test func resumeContinuesBitForBit() throws {
-        let setup = try TinySetup()
+    /// the checkpoint holds everything a step depends on (parameters, AdamW moments, step, generator state;
+    /// dropout masks are a function of the seed and the step).
+    @Test(arguments: [Float(0), 0.2])
+    func resumeContinuesBitForBit(dropout: Float) throws {
+        let setup = try TinySetup(dropout: dropout)
         defer { setup.remove() }
         let options = setup.options(steps: 12)
         let straight = try setup.trainer(options)
@@ -98,6 +101,7 @@ private struct TinySetup {
         #expect(outcome == .stopped(step: 6))
 
         let loaded = try Checkpoint.load(from: run.directory.latest)
+        #expect(loaded.model.config.dropout == dropout)
         let state = try #require(loaded.trainingState)
         let resumed = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
                                   step: state.step, generator: try #require(SeededGenerator(state: state.generatorState)))

@@ -1,0 +1,47 @@
+import Kernels
+
+/// The dropout of one training pass: its probability and the key its masks are drawn from (Kernels' `Dropout`
+/// derives every mask from the key and the site, so the backward pass regenerates them).
+///
+/// Sites, as GPT-2's embd_pdrop and resid_pdrop: the embedding output, and each block's attention and MLP
+/// branch outputs before they are added to the residual stream. (The attention weights themselves, GPT-2's
+/// attn_pdrop, are not dropped.)
+struct ActiveDropout {
+    enum Site {
+        case embedding
+        case attention(layer: Int)
+        case mlp(layer: Int)
+
+        var index: Int {
+            switch self {
+            case .embedding: return 0
+            case let .attention(l): return 1 + 2 * l
+            case let .mlp(l): return 2 + 2 * l
+            }
+        }
+    }
+
+    let probability: Float
+    let key: UInt64
+
+    /// x [count] = x ⊙ mask / (1 - p), in place.
+    func forward(_ x: UnsafeMutablePointer<Float>, count: Int, site: Site, pool: ThreadPool) {
+        Dropout.forward(out: x, input: x, count: count, probability: probability, key: key, site: site.index, pool: pool)
+    }
+
+    /// dinput [count] = dout ⊙ mask / (1 - p) (may alias).
+    func backward(dinput: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count: Int, site: Site,
+                  pool: ThreadPool) {
+        Dropout.backward(dinput: dinput, dout: dout, count: count, probability: probability, key: key,
+                         site: site.index, pool: pool)
+    }
+}
+
+extension GPT {
+    /// The dropout of a training pass with this key: nil (no dropout) without a key or when the configured
+    /// probability is 0.
+    func activeDropout(key: UInt64?) -> ActiveDropout? {
+        guard let key, config.dropout > 0 else { return nil }
+        return ActiveDropout(probability: config.dropout, key: key)
+    }
+}

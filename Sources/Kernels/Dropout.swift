@@ -1,0 +1,83 @@
+/// Inverted dropout with a counter-based mask.
+///
+/// Element i of a tensor at dropout site s is kept when hash(key, s, i) >= p * 2^32 (probability 1 - p), and a
+/// kept element is scaled by 1 / (1 - p), so the expected value is unchanged and evaluation needs no rescaling.
+/// The mask is a pure function of (key, site, i): the backward pass regenerates it instead of storing it, and
+/// a training run that derives the key from (seed, step, micro-batch) draws the same masks after a resume.
+///
+/// The hash: h = i * 0x9E3779B1 + k_s (k_s: 32 bits of SplitMix64(key, site)), then MurmurHash3's 32-bit
+/// finaliser (xor-shift, multiply, xor-shift, multiply, xor-shift), eight lanes at a time.
+public enum Dropout {
+    /// Forward, x [count]: out = x ⊙ mask / (1 - p) (out may alias x).
+    public static func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
+                               probability: Float, key: UInt64, site: Int, pool: ThreadPool = .shared) {
+        applyMask(out: out, input: input, count: count, probability: probability, key: key, site: site, pool: pool)
+    }
+
+    /// Backward: dinput = dout ⊙ mask / (1 - p), with the mask of the forward call with the same key and
+    /// site (dinput may alias dout).
+    public static func backward(dinput: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count: Int,
+                                probability: Float, key: UInt64, site: Int, pool: ThreadPool = .shared) {
+        applyMask(out: dinput, input: dout, count: count, probability: probability, key: key, site: site, pool: pool)
+    }
+
+    /// Whether element `index` is kept (the mask the kernels apply, one element at a time; for tests).
+    public static func isKept(index: Int, probability: Float, key: UInt64, site: Int) -> Bool {
+        hash(UInt32(truncatingIfNeeded: index), siteKey: siteKey(key: key, site: site)) >= threshold(probability)
+    }
+
+    private static func applyMask(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
+                                  probability: Float, key: UInt64, site: Int, pool: ThreadPool) {
+        let limit = threshold(probability), k = siteKey(key: key, site: site)
+        let scale = 1 / (1 - probability)
+        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+        pool.parallelFor(ceilDiv(count, 8), minimumChunk: 2048) { range in
+            let end = min(count, range.upperBound * 8)
+            var i = range.lowerBound * 8
+            while i + 8 <= end {
+                let h = hash(SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: i)) &+ lanes, siteKey: k)
+                let x = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self) * scale
+                let y = SIMD8<Float>(repeating: 0).replacing(with: x, where: h .>= limit)
+                UnsafeMutableRawPointer(out + i).storeBytes(of: y, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < end {
+                out[i] = hash(UInt32(truncatingIfNeeded: i), siteKey: k) >= limit ? input[i] * scale : 0
+                i += 1
+            }
+        }
+    }
+
+    /// p * 2^32, clamped to UInt32 (p in [0, 1)).
+    private static func threshold(_ probability: Float) -> UInt32 {
+        UInt32(min(Double(probability) * 4_294_967_296, 4_294_967_295))
+    }
+
+    /// 32 bits of SplitMix64 over the key and the site.
+    private static func siteKey(key: UInt64, site: Int) -> UInt32 {
+        var z = key &+ UInt64(truncatingIfNeeded: site) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return UInt32(truncatingIfNeeded: (z ^ (z >> 31)) >> 32)
+    }
+
+    @inline(__always)
+    private static func hash(_ index: SIMD8<UInt32>, siteKey: UInt32) -> SIMD8<UInt32> {
+        var h = index &* 0x9E37_79B1 &+ siteKey
+        h ^= h &>> 16
+        h = h &* 0x85EB_CA6B
+        h ^= h &>> 13
+        h = h &* 0xC2B2_AE35
+        return h ^ (h &>> 16)
+    }
+
+    @inline(__always)
+    private static func hash(_ index: UInt32, siteKey: UInt32) -> UInt32 {
+        var h = index &* 0x9E37_79B1 &+ siteKey
+        h ^= h >> 16
+        h = h &* 0x85EB_CA6B
+        h ^= h >> 13
+        h = h &* 0xC2B2_AE35
+        return h ^ (h >> 16)
+    }
+}
