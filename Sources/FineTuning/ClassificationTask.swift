@@ -48,7 +48,7 @@ public final class ClassificationTask: TrainingTask {
         classifier.zeroGradients()
         var lossSum = 0.0
         var tokens = 0
-        for _ in 0..<options.gradAccum {
+        for micro in 0..<options.gradAccum {
             var sequences: [[Int32]] = [], labels: [Int] = []
             for _ in 0..<options.batchSize {
                 let example = train[order.index(at: position)]
@@ -62,7 +62,8 @@ public final class ClassificationTask: TrainingTask {
                 try classifier.forwardBackward(tokens: $0.baseAddress!, lengths: batch.lengths, labels: labels,
                                                batch: sequences.count, time: batch.time, classWeights: classWeights,
                                                lmLossWeight: Float(settings.lmLossWeight),
-                                               gradientScale: Float(1.0 / Double(options.gradAccum)))
+                                               gradientScale: Float(1.0 / Double(options.gradAccum)),
+                                               dropoutKey: Trainer.dropoutKey(seed: options.seed, step: step, microBatch: micro))
             }
             lossSum += losses.total
         }

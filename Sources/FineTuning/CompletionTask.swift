@@ -83,9 +83,11 @@ public final class CompletionTask: TrainingTask {
         let counted = micro.reduce(0) { $0 + $1.counted }
         let scale = counted > 0 ? Float(1.0 / Double(counted)) : 0
         var lossSum = 0.0
-        for batch in micro {
+        for (index, batch) in micro.enumerated() {
             let mean = try model.forwardBackward(tokens: batch.inputs, targets: batch.targets, weights: batch.weights,
-                                                 batch: options.batchSize, time: batch.time, gradientScale: scale)
+                                                 batch: options.batchSize, time: batch.time, gradientScale: scale,
+                                                 dropoutKey: Trainer.dropoutKey(seed: options.seed, step: step,
+                                                                                microBatch: index))
             lossSum += mean * Double(batch.counted)
         }
         tokensInLastStep = micro.reduce(0) { $0 + $1.tokens }

@@ -112,10 +112,11 @@ public final class SequenceClassifier {
     ///
     /// where CE_b = -log softmax(logits[b])[y_b], w the class weights (1 when nil), and LM the mean
     /// next-token loss over every real position that has a real next token (GPT-1's auxiliary objective).
+    /// `dropoutKey`: a training pass with the model's configured dropout (see GPT's `forwardBackward`).
     @discardableResult
     public func forwardBackward(tokens: UnsafePointer<Int32>, lengths: [Int], labels targets: [Int], batch: Int,
                                 time: Int, classWeights: [Float]? = nil, lmLossWeight: Float = 0,
-                                gradientScale: Float = 1) throws -> Losses {
+                                gradientScale: Float = 1, dropoutKey: UInt64? = nil) throws -> Losses {
         try checkBatch(tokens: tokens, lengths: lengths, batch: batch, time: time)
         guard targets.count == batch else { throw GPTError.wrongInputCount(count: targets.count, batch: batch, time: 1) }
         for (b, y) in targets.enumerated() where y < 0 || y >= labelCount {
@@ -179,11 +180,12 @@ public final class SequenceClassifier {
             lm = try lmTargets.withUnsafeBufferPointer { t in
                 try lmWeights.withUnsafeBufferPointer { w in
                     try model.forwardBackward(tokens: tokens, batch: batch, time: time, lmTargets: t.baseAddress,
-                                              lmWeights: w.baseAddress, lmGradientScale: lmScale, head: head)
+                                              lmWeights: w.baseAddress, lmGradientScale: lmScale,
+                                              dropoutKey: dropoutKey, head: head)
                 }
             }
         } else {
-            lm = try model.forwardBackward(tokens: tokens, batch: batch, time: time, head: head)
+            lm = try model.forwardBackward(tokens: tokens, batch: batch, time: time, dropoutKey: dropoutKey, head: head)
         }
         let cls = weightSum > 0 ? classification / Double(weightSum) : 0
         return Losses(classification: cls, languageModel: lm, total: cls + Double(lmLossWeight) * lm)

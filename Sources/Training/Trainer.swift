@@ -82,7 +82,7 @@ public final class Trainer {
 
     /// The key of a micro-batch's dropout masks: a function of the run's seed, the step and the micro-batch, so
     /// a resumed run draws the masks the uninterrupted run would have (nothing to save).
-    static func dropoutKey(seed: UInt64, step: Int, microBatch: Int) -> UInt64 {
+    public static func dropoutKey(seed: UInt64, step: Int, microBatch: Int) -> UInt64 {
         var generator = SeededGenerator(seed: seed ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(microBatch) << 48)
         return generator.next()
     }
