@@ -54,19 +54,19 @@ let package = Package(
         .target(name: "Training", dependencies: ["Tokenizer", "Kernels", "GPT"], swiftSettings: releaseFlags),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Tokenizer", "GPT"]),
 
-        // A JSON string literal writer shared by the targets that write JSON lines by hand.
-        .target(name: "JSONLiteral", swiftSettings: releaseFlags),
+        // JSON lines: a strict parser that keeps member order and number literals, values, a string-literal writer.
+        .target(name: "JSON", swiftSettings: releaseFlags),
 
         // Labelled data for fine-tuning: JSONL/CSV/TSV readers, label sets, splits, metrics, prediction output.
-        .target(name: "FineTuneData", dependencies: ["JSONLiteral"], swiftSettings: releaseFlags),
-        .testTarget(name: "FineTuneDataTests", dependencies: ["FineTuneData"]),
+        .target(name: "FineTuneData", dependencies: ["JSON"], swiftSettings: releaseFlags),
+        .testTarget(name: "FineTuneDataTests", dependencies: ["FineTuneData", "JSON"]),
         // Fine-tuning tasks (a classifier, prompt -> completion) driven by Training's run loop.
         .target(name: "FineTuning", dependencies: ["FineTuneData", "GPT", "Training", "Tokenizer", "Kernels"],
                 swiftSettings: releaseFlags),
 
         // Token sampling, stop strings, UTF-8 streaming, prompt files and batch output (model-independent).
-        .target(name: "Sampling", dependencies: ["JSONLiteral"], swiftSettings: releaseFlags),
-        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .target(name: "Sampling", dependencies: ["JSON"], swiftSettings: releaseFlags),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "JSON"]),
         // Text generation: prompts -> tokens -> BatchDecoder (GPT's KV cache) -> Sampler -> streamed text.
         .target(name: "Generation", dependencies: ["GPT", "Sampling", "Tokenizer"], swiftSettings: releaseFlags),
 

@@ -1,3 +1,4 @@
+import JSON
 /// A text with its label, from one row of a data file.
 public struct ClassificationExample: Equatable, Sendable {
     public var text: String

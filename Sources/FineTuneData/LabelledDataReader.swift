@@ -1,3 +1,4 @@
+import JSON
 /// Reads labelled examples from JSONL, CSV or TSV files, with the field names the caller chooses.
 ///
 /// Field values: strings are taken as they are; a JSON number is accepted and kept as its literal text
@@ -97,7 +98,7 @@ public struct LabelledDataReader: Sendable {
         case .number(let literal): text = literal
         case let other:
             throw RowProblem(file: file, line: row.line,
-                             message: "field '\(name)' is \(RowReader.describeKind(other)), expected a string")
+                             message: "field '\(name)' is \(other.kindDescription), expected a string")
         }
         if !mayBeEmpty, text.isBlankText {
             throw RowProblem(file: file, line: row.line, message: "field '\(name)' is empty")

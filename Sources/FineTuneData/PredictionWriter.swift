@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Writes `predict`'s output: one JSON object per line holding the input row's fields in their order, then
 /// `predicted_label` and `probabilities` ({label: p} in label-id order). An input field already named

@@ -1,3 +1,4 @@
+import JSON
 /// One row of a data file as named fields in file order, or the problem that makes it unreadable.
 struct RawRow {
     let line: Int
@@ -39,7 +40,7 @@ enum RowReader {
                 case .object(let fields): result = .success(fields)
                 case let other:
                     result = .failure(RowProblem(file: file.path, line: number,
-                        message: "expected a JSON object, found \(describeKind(other))"))
+                        message: "expected a JSON object, found \(other.kindDescription)"))
                 }
             } catch {
                 // A pretty-printed JSON document (an array of objects, or one object over several lines)
@@ -87,17 +88,6 @@ enum RowReader {
             }
         }
         return RowSource(file: file.path, columns: columns, headerLine: header.line, rows: rows)
-    }
-
-    static func describeKind(_ value: JSONValue) -> String {
-        switch value {
-        case .string: return "a string"
-        case .number: return "a number"
-        case .bool: return "a boolean"
-        case .null: return "null"
-        case .array: return "an array"
-        case .object: return "an object"
-        }
     }
 }
 

@@ -1,5 +1,5 @@
-import JSONLiteral
 import Foundation
+import JSON
 import Glibc
 
 /// Which sample of which prompt (both 0-based).
@@ -159,8 +159,8 @@ public final class BatchOutputWriter {
             parts.append("\"settings\": " + String(decoding: data, as: UTF8.self))
         }
         for field in sample.extraFields {
-            let name = reservedKeys.contains(field.name) ? "input_" + field.name : field.name
-            parts.append(jsonStringLiteral(name) + ": " + field.rawValue)
+            let name = reservedKeys.contains(field.key) ? "input_" + field.key : field.key
+            parts.append(jsonStringLiteral(name) + ": " + field.value.serialized)
         }
         return "{" + parts.joined(separator: ", ") + "}"
     }

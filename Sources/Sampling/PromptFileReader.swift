@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One prompt of a batch: its position among the prompts and in the file, and the fields to carry along.
 public struct PromptRecord: Sendable, Equatable {
@@ -7,7 +8,7 @@ public struct PromptRecord: Sendable, Equatable {
     /// 1-based line number in the file.
     public let line: Int
     public let prompt: String
-    /// JSONL only: the other members of the line's object, in order, as raw JSON.
+    /// JSONL only: the other members of the line's object, in order (numbers keep their literal text).
     public let extraFields: [JSONField]
 
     public init(index: Int, line: Int, prompt: String, extraFields: [JSONField] = []) {
@@ -91,23 +92,21 @@ public enum PromptFileReader {
 
     private static func jsonRecord(_ line: String, index: Int, lineNumber: Int, path: String) throws -> PromptRecord {
         func fail(_ message: String) -> PromptFileError { PromptFileError(path: path, line: lineNumber, message: message) }
-        let parsed: Any
+        let value: JSONValue
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
+            value = try JSONLineParser.parse(ArraySlice(line.utf8))
         } catch {
-            throw fail("malformed JSON (each line must be one JSON object, like {\"prompt\": \"...\"})")
+            throw fail("\(error.message) (each line must be one JSON object, like {\"prompt\": \"...\"})")
         }
-        guard parsed is [String: Any], let fields = JSONText.members(ofObject: line) else {
-            throw fail("expected a JSON object like {\"prompt\": \"...\"}, found \(JSONText.typeName(ofRaw: line.trimmingCharacters(in: .whitespaces)))")
+        guard case .object(let fields) = value else {
+            throw fail("expected a JSON object like {\"prompt\": \"...\"}, found \(value.kindDescription)")
         }
-        guard let promptField = fields.last(where: { $0.name == "prompt" }) else {
+        guard let promptField = fields.last(where: { $0.key == "prompt" }) else {
             throw fail("missing \"prompt\" (each line needs {\"prompt\": \"...\"})")
         }
-        guard promptField.rawValue.first == "\"",
-              let prompt = try? JSONDecoder().decode(String.self, from: Data(promptField.rawValue.utf8)) else {
-            throw fail("\"prompt\" must be a string, found \(JSONText.typeName(ofRaw: promptField.rawValue))")
+        guard case .string(let prompt) = promptField.value else {
+            throw fail("\"prompt\" must be a string, found \(promptField.value.kindDescription)")
         }
-        return PromptRecord(index: index, line: lineNumber, prompt: prompt,
-                            extraFields: fields.filter { $0.name != "prompt" })
+        return PromptRecord(index: index, line: lineNumber, prompt: prompt, extraFields: fields.filter { $0.key != "prompt" })
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import JSON
 @testable import Sampling
 
 @Suite struct BatchOutputWriterTests {
@@ -24,8 +25,8 @@ import Testing
     @Test func writesOneParsableLinePerSampleWithCarriedFields() throws {
         let path = temporaryDirectory() + "/out.jsonl"
         let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse)
-        try writer.write(sample(0, 0, extra: [JSONField(name: "answer", rawValue: "1.50"),
-                                              JSONField(name: "index", rawValue: "\"theirs\"")]))
+        try writer.write(sample(0, 0, extra: [JSONField(key: "answer", value: .number("1.50")),
+                                              JSONField(key: "index", value: .string("theirs"))]))
         try writer.write(sample(0, 1, completion: "é\u{1}"))
         // Appended and flushed: readable while the writer is still open.
         let objects = lines(path)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import JSON
 @testable import Sampling
 
 /// A fresh temporary directory per test.
@@ -33,7 +34,8 @@ func temporaryDirectory() -> String {
         #expect(try PromptFileReader.read(path: write("{\"prompt\": 1}\n", "p.txt")).first?.prompt == "{\"prompt\": 1}")
     }
 
-    @Test func jsonLinesCarryTheOtherFieldsVerbatim() throws {
+    /// Carried values keep their JSON types, member order and number literals (1.50 stays 1.50).
+    @Test func jsonLinesCarryTheOtherFields() throws {
         let text = """
         {"prompt": "Q: 2+2?\\nA:", "answer": 4, "score": 1.50, "meta": {"tags": ["a", "b"]}, "id": "x1"}
 
@@ -42,18 +44,18 @@ func temporaryDirectory() -> String {
         let records = try PromptFileReader.read(path: write(text, "prompts.jsonl"))
         #expect(records.count == 2)
         #expect(records[0].prompt == "Q: 2+2?\nA:")
-        #expect(records[0].extraFields == [JSONField(name: "answer", rawValue: "4"),
-                                            JSONField(name: "score", rawValue: "1.50"),
-                                            JSONField(name: "meta", rawValue: "{\"tags\": [\"a\", \"b\"]}"),
-                                            JSONField(name: "id", rawValue: "\"x1\"")])
+        #expect(records[0].extraFields == [JSONField(key: "answer", value: .number("4")),
+                                            JSONField(key: "score", value: .number("1.50")),
+                                            JSONField(key: "meta", value: .object([JSONField(key: "tags", value: .array([.string("a"), .string("b")]))])),
+                                            JSONField(key: "id", value: .string("x1"))])
         #expect(records[1].prompt == "café ✓" && records[1].line == 3 && records[1].index == 1)
-        #expect(records[1].extraFields == [JSONField(name: "id", rawValue: "7")])
+        #expect(records[1].extraFields == [JSONField(key: "id", value: .number("7"))])
     }
 
     @Test func jsonErrorsNameTheFileAndLine() {
         let ok = "{\"prompt\": \"fine\"}\n"
         let malformed = write(ok + ok + "{\"prompt\": \"broken\"\n", "a.jsonl")
-        #expect(error(malformed)?.description == "\(malformed):3: malformed JSON (each line must be one JSON object, like {\"prompt\": \"...\"})")
+        #expect(error(malformed)?.description == "\(malformed):3: invalid JSON at column 20: unterminated object (each line must be one JSON object, like {\"prompt\": \"...\"})")
         let missing = write(ok + "{\"question\": \"where?\"}\n", "b.jsonl")
         #expect(error(missing)?.description == "\(missing):2: missing \"prompt\" (each line needs {\"prompt\": \"...\"})")
         let number = write("{\"prompt\": 12}\n", "c.jsonl")

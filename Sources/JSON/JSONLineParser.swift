@@ -1,8 +1,8 @@
 /// A strict JSON (RFC 8259) parser for one line of JSONL, over its UTF-8 bytes. Errors are plain messages
 /// with the column (1-based byte offset) where parsing failed; the caller adds the file and line.
-struct JSONLineParser {
-    struct Failure: Error {
-        let message: String
+public struct JSONLineParser {
+    public struct Failure: Error {
+        public let message: String
     }
 
     private let bytes: ArraySlice<UInt8>
@@ -16,7 +16,7 @@ struct JSONLineParser {
     }
 
     /// Parses the whole line as one JSON value (surrounding whitespace allowed, nothing else after it).
-    static func parse(_ bytes: ArraySlice<UInt8>) throws(Failure) -> JSONValue {
+    public static func parse(_ bytes: ArraySlice<UInt8>) throws(Failure) -> JSONValue {
         var parser = JSONLineParser(bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)

@@ -1,4 +1,4 @@
-import JSONLiteral
+import JSON
 /// A JSON value that keeps what the readers need to carry a row through unchanged: object members stay in
 /// their order, and numbers keep their literal text (so the label `7` stays "7" and `1.50` stays "1.50").
 public indirect enum JSONValue: Equatable, Sendable {
@@ -9,6 +9,18 @@ public indirect enum JSONValue: Equatable, Sendable {
     case null
     case array([JSONValue])
     case object([JSONField])
+
+    /// "a string", "a number", ... (for error messages).
+    public var kindDescription: String {
+        switch self {
+        case .string: return "a string"
+        case .number: return "a number"
+        case .bool: return "a boolean"
+        case .null: return "null"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
 
     /// The value serialised as compact JSON.
     public var serialized: String {
