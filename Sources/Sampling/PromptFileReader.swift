@@ -24,7 +24,7 @@ public struct PromptRecord: Sendable, Equatable {
 ///   ending (LF or CRLF); lines that are empty or only whitespace are skipped. A prompt cannot span lines:
 ///   use JSONL for that.
 /// - `jsonLines`: one JSON object a line with a string member "prompt"; every other member is carried into
-///   the output unchanged. Blank lines are skipped.
+///   the output (same values, written compactly; numbers keep their literal text). Blank lines are skipped.
 public enum PromptFileFormat: Sendable, Equatable {
     case plainText
     case jsonLines
