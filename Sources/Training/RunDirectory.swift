@@ -20,6 +20,20 @@ public struct RunDirectory: Sendable {
 
     public enum Preference: Sendable { case best, latest }
 
+    /// Before a new run writes here: refuses (naming what is there) when the directory already holds a run,
+    /// unless `overwrite`, in which case the old run's checkpoints, metrics and curve are removed.
+    public func clearPreviousRun(overwrite: Bool) throws {
+        let fm = FileManager.default
+        let previous = [latest, best, metrics, lossCurve].filter { fm.fileExists(atPath: $0) }
+        guard !previous.isEmpty else { return }
+        guard overwrite else {
+            throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run "
+                + "(\(previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))); "
+                + "continue it with --resume or replace it with --overwrite")
+        }
+        for item in previous { try fm.removeItem(atPath: item) }
+    }
+
     /// The checkpoint directory a user means by `path`: `path` itself when it holds a config.json, else the run's
     /// best (or latest) checkpoint. Throws a clear error when there is none.
     public static func resolveCheckpoint(_ path: String, prefer: Preference) throws -> String {

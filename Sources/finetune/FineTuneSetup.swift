@@ -34,7 +34,7 @@ struct FineTuneSetup {
 
     private static func fresh(_ c: TrainCommand) throws -> FineTuneSetup {
         let directory = RunDirectory(path: c.out ?? "")
-        try clearPreviousRun(directory, overwrite: c.overwrite)
+        try directory.clearPreviousRun(overwrite: c.overwrite)
         let start = try RunDirectory.resolveCheckpoint(c.checkpoint, prefer: .best)
         let tokenizer = try openTokenizer(checkpoint: start)
         let (model, hf) = try ClassifierCheckpoint.loadBody(from: start)
@@ -194,18 +194,6 @@ struct FineTuneSetup {
                         extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: tokenizer.path))],
                         bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init),
                         patience: settings.patience)
-    }
-
-    private static func clearPreviousRun(_ directory: RunDirectory, overwrite: Bool) throws {
-        let fm = FileManager.default
-        let previous = [directory.latest, directory.best, directory.metrics, directory.lossCurve].filter { fm.fileExists(atPath: $0) }
-        guard !previous.isEmpty else { return }
-        guard overwrite else {
-            throw FineTuneError.invalidOption(option: "--out", message: "\(directory.path) already holds a run "
-                + "(\(previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))); "
-                + "continue it with --resume or replace it with --overwrite")
-        }
-        for path in previous { try fm.removeItem(atPath: path) }
     }
 
     private static func summary(_ s: TaskSettings, _ data: TaskData, _ o: TrainingOptions, origin: String) -> String {

@@ -35,7 +35,7 @@ struct RunSetup {
 
     private static func fresh(_ command: Train) throws -> RunSetup {
         let directory = RunDirectory(path: command.out)
-        try clearPreviousRun(directory, overwrite: command.overwrite)
+        try directory.clearPreviousRun(overwrite: command.overwrite)
         let dataDirectory = try prepareData(command.data, runDirectory: command.out)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
 
@@ -61,19 +61,6 @@ struct RunSetup {
             + "; \(train.count) training tokens; batch \(options.batchSize) x \(options.gradAccum) x \(options.context); "
             + "\(options.steps) steps; seed \(options.seed); \(ThreadPool.shared.threadCount) threads"
         return RunSetup(run: run, summary: summary)
-    }
-
-    /// A new run may not silently replace an old one.
-    private static func clearPreviousRun(_ directory: RunDirectory, overwrite: Bool) throws {
-        let fm = FileManager.default
-        let previous = [directory.latest, directory.best, directory.metrics, directory.lossCurve].filter { fm.fileExists(atPath: $0) }
-        guard !previous.isEmpty else { return }
-        guard overwrite else {
-            throw TrainingError.invalidOption(option: "--out", message: "\(directory.path) already holds a run "
-                + "(\(previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))); "
-                + "continue it with --resume or replace it with --overwrite")
-        }
-        for path in previous { try fm.removeItem(atPath: path) }
     }
 
     /// The prepared data directory: --data as given, or the corpus files prepared into OUT/data.
