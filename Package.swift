@@ -42,7 +42,9 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"]),
 
         // Cache-blocked SIMD kernels (GEMM, layer forward/backward pairs, AdamW) and the thread pool.
-        .target(name: "Kernels", swiftSettings: releaseFlags),
+        // The CPU's spin-wait hint (x86 `pause`) for the thread pool, behind a one-line C header.
+        .target(name: "CSpinHint"),
+        .target(name: "Kernels", dependencies: ["CSpinHint"], swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
 
         // The GPT-2 model: configuration, parameter layout, forward/backward, checkpoints, the classifier head,
