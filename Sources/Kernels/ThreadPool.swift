@@ -1,4 +1,4 @@
-import CSpinHint
+import CPUHints
 import Glibc
 import Synchronization
 
