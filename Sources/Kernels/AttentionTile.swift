@@ -9,7 +9,9 @@
 enum AttentionTile {
     static let rows = 6
 
-    @inline(__always)
+    /// Not inlined: inside the large head functions LLVM ran out of registers and reloaded the row stride from
+    /// the stack for every broadcast; on its own the loop keeps everything in registers.
+    @inline(never)
     static func rows6x16(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                          b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
                          c: UnsafeMutablePointer<Float>, ldc: Int) {
