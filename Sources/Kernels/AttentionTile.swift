@@ -9,7 +9,9 @@
 enum AttentionTile {
     static let rows = 6
 
-    @inline(__always)
+    /// Not inlined: inside the large head functions LLVM ran out of registers and reloaded the row stride from
+    /// the stack for every broadcast; on its own the loop keeps everything in registers.
+    @inline(never)
     static func rows6x16(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                          b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
                          c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -17,17 +19,20 @@ enum AttentionTile {
         var c3 = Vector16(), c4 = Vector16(), c5 = Vector16()
         var pb = b + kRange.lowerBound * ldb
         if kStride == 1 {
-            // A row-wise: six row pointers indexed by k.
+            // A row-wise: two pointers (rows 0 and 3) walking along k; rows 1, 2 and 4, 5 are at +rs and +2 rs,
+            // which x86 addresses as base + index * 4 or * 8. (Six row pointers indexed by k made LLVM chain the
+            // six addresses through dependent `lea`s each step.)
             let rs = rowStride
-            let a0 = a, a1 = a + rs, a2 = a + 2 * rs, a3 = a + 3 * rs, a4 = a + 4 * rs, a5 = a + 5 * rs
-            for k in kRange {
+            var p = a + kRange.lowerBound, q = a + 3 * rs + kRange.lowerBound
+            for _ in kRange {
                 let bv = LayerVector.load(pb)
-                c0 = c0.addingProduct(Vector16(repeating: a0[k]), bv)
-                c1 = c1.addingProduct(Vector16(repeating: a1[k]), bv)
-                c2 = c2.addingProduct(Vector16(repeating: a2[k]), bv)
-                c3 = c3.addingProduct(Vector16(repeating: a3[k]), bv)
-                c4 = c4.addingProduct(Vector16(repeating: a4[k]), bv)
-                c5 = c5.addingProduct(Vector16(repeating: a5[k]), bv)
+                c0 = c0.addingProduct(Vector16(repeating: p[0]), bv)
+                c1 = c1.addingProduct(Vector16(repeating: p[rs]), bv)
+                c2 = c2.addingProduct(Vector16(repeating: p[2 * rs]), bv)
+                c3 = c3.addingProduct(Vector16(repeating: q[0]), bv)
+                c4 = c4.addingProduct(Vector16(repeating: q[rs]), bv)
+                c5 = c5.addingProduct(Vector16(repeating: q[2 * rs]), bv)
+                p += 1; q += 1
                 pb += ldb
             }
         } else {

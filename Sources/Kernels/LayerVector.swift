@@ -1,3 +1,4 @@
+import CPUHints
 /// SIMD16 helpers shared by the layer kernels: unaligned loads/stores and a vectorised exp.
 typealias Vector16 = SIMD16<Float>
 
@@ -139,6 +140,14 @@ enum LayerVector {
             while i + 16 <= n { store(scale * load(src + i), dst + i); i += 16 }
             while i < n { dst[i] = scale * src[i]; i += 1 }
         }
+    }
+
+    /// Prefetches the cache lines of `count` floats from `p` (one hint per 16 floats; harmless past the data).
+    @inline(__always)
+    static func prefetch(_ p: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i < count { swiftlet_prefetch(p + i); i += 16 }
+        swiftlet_prefetch(p + count - 1)
     }
 
     /// sum_i a[i] * b[i], i < n.

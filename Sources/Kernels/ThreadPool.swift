@@ -1,3 +1,4 @@
+import CPUHints
 import Glibc
 import Synchronization
 
@@ -8,7 +9,9 @@ import Synchronization
 /// shared counter, so uneven tasks balance themselves. Nothing is allocated per call.
 ///
 /// Workers spin briefly after a job (kernels come in quick succession during a training step) and then sleep
-/// on a condition variable, so an idle pool costs no CPU.
+/// on a condition variable, so an idle pool costs no CPU. Every wait polls with the CPU's spin hint first
+/// (a hand-off is noticed within a fraction of a microsecond) and only then with `sched_yield` (which keeps
+/// an oversubscribed machine fair but costs a system call a poll); see `SpinWait`.
 ///
 /// The claim counter packs the job's generation (high 32 bits) with the next task index (low 32 bits): a worker
 /// that wakes late and still holds an old generation can never claim a task of a newer job.
@@ -89,7 +92,8 @@ public final class ThreadPool: @unchecked Sendable {
                         pthread_mutex_unlock(&mutex)
                     }
                     drain(generation: gen)
-                    while finished.load(ordering: .acquiring) < tasks { spinPause() }
+                    var wait = SpinWait()
+                    while finished.load(ordering: .acquiring) < tasks { wait.pause() }
                 }
             }
         }
@@ -131,11 +135,10 @@ public final class ThreadPool: @unchecked Sendable {
         var seen: UInt64 = 0
         while true {
             // Spin a little: the next kernel of a training step usually follows within microseconds.
-            var spins = 0
+            var wait = SpinWait()
             var gen = claim.load(ordering: .acquiring) >> 32
-            while gen == seen && spins < 20_000 && !stopping.load(ordering: .relaxed) {
-                spinPause()
-                spins += 1
+            while gen == seen && wait.polls < SpinWait.pollsBeforeSleeping && !stopping.load(ordering: .relaxed) {
+                wait.pause()
                 gen = claim.load(ordering: .acquiring) >> 32
             }
             if gen == seen {
@@ -156,8 +159,19 @@ public final class ThreadPool: @unchecked Sendable {
     }
 }
 
-@inline(__always)
-private func spinPause() {
-    // A short pause between polls of a shared atomic; `sched_yield` keeps an oversubscribed machine fair.
-    sched_yield()
+/// The pause between two polls of a shared atomic. The first `hintedPolls` polls only issue the CPU's spin hint
+/// (x86 `pause`, tens of nanoseconds): the other threads of a training step hand work over every few
+/// microseconds, and a `sched_yield` per poll made the poll itself a system call (about 7% of a `tiny`
+/// training step in `perf`, the caller noticing the end of a job late). After that, polls yield the core, so
+/// a thread waiting for one that the OS has descheduled lets it run.
+private struct SpinWait {
+    static let hintedPolls = 2_000          // about 50-100 microseconds of `pause` on current x86 cores
+    static let pollsBeforeSleeping = 20_000 // then `sched_yield` polls; a worker sleeps after these
+    private(set) var polls = 0
+
+    @inline(__always)
+    mutating func pause() {
+        if polls < SpinWait.hintedPolls { swiftlet_spin_hint() } else { sched_yield() }
+        polls += 1
+    }
 }
