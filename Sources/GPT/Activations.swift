@@ -51,7 +51,8 @@ final class Activations {
         logits = pointers[16]; losses = pointers[17]
         dResidual = pointers[18]; dNarrow = pointers[19]; dWide1 = pointers[20]; dWide2 = pointers[21]
         attention = (0..<L).map { _ in
-            CausalSelfAttention(maxBatch: maxBatch, maxTime: maxTime, channels: C, heads: config.heads, pool: pool)
+            CausalSelfAttention(maxBatch: maxBatch, maxTime: maxTime, channels: C, heads: config.heads,
+                                dropsWeights: config.dropout > 0, pool: pool)
         }
     }
 

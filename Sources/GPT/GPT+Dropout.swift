@@ -3,26 +3,31 @@ import Kernels
 /// The dropout of one training pass: its probability and the key its masks are drawn from (Kernels' `Dropout`
 /// derives every mask from the key and the site, so the backward pass regenerates them).
 ///
-/// Sites, as GPT-2's embd_pdrop and resid_pdrop: the embedding output, and each block's attention and MLP
-/// branch outputs before they are added to the residual stream. (The attention weights themselves, GPT-2's
-/// attn_pdrop, are not dropped.)
+/// Sites, as GPT-2's embd_pdrop, attn_pdrop and resid_pdrop (all with the one configured probability): the
+/// embedding output, each block's attention weights (inside the attention kernel), and each block's attention
+/// and MLP branch outputs before they are added to the residual stream.
 struct ActiveDropout {
     enum Site {
         case embedding
+        case attentionWeights(layer: Int)
         case attention(layer: Int)
         case mlp(layer: Int)
 
         var index: Int {
             switch self {
             case .embedding: return 0
-            case let .attention(l): return 1 + 2 * l
-            case let .mlp(l): return 2 + 2 * l
+            case let .attentionWeights(l): return 1 + 3 * l
+            case let .attention(l): return 2 + 3 * l
+            case let .mlp(l): return 3 + 3 * l
             }
         }
     }
 
     let probability: Float
     let key: UInt64
+
+    /// The mask of a site, for kernels that apply it inside their own loops (attention weights).
+    func mask(_ site: Site) -> DropoutMask { DropoutMask(probability: probability, key: key, site: site.index) }
 
     /// x [count] = x ⊙ mask / (1 - p), in place.
     func forward(_ x: UnsafeMutablePointer<Float>, count: Int, site: Site, pool: ThreadPool) {

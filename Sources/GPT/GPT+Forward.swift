@@ -90,7 +90,7 @@ extension GPT {
 
     /// Embedding, every block and the final layer norm (into `lnf`); everything but the LM head. Generation's
     /// prefill runs this and then the head on the last row only. `dropout` (training only) masks the embedding
-    /// output and each block's two branch outputs before they join the residual stream.
+    /// output, the attention weights and each block's two branch outputs before they join the residual stream.
     func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
         let p = parameters.pointer
@@ -116,7 +116,8 @@ extension GPT {
                               bias: p + w.ln1Bias, rows: N, channels: C, epsilon: eps, pool: pool)
             GEMM.forward(y: qkv, x: ln1, w: p + w.attentionWeight, bias: p + w.attentionBias,
                          rows: N, inputs: C, outputs: 3 * C, pool: pool)                      // [N, 3C]
-            a.attention[l].forward(out: attn, qkv: qkv, batch: batch, time: time)            // [N, C]
+            a.attention[l].forward(out: attn, qkv: qkv, batch: batch, time: time,
+                                   dropout: dropout?.mask(.attentionWeights(layer: l)))      // [N, C]
             GEMM.forward(y: residual2, x: attn, w: p + w.attentionProjectionWeight,
                          bias: p + w.attentionProjectionBias, rows: N, inputs: C, outputs: C, pool: pool)
             dropout?.forward(residual2, count: N * C, site: .attention(layer: l), pool: pool)

@@ -70,7 +70,7 @@ public struct HFConfig: Codable, Equatable, Sendable {
         layerNormEpsilon = config.layerNormEpsilon
         residPdrop = config.dropout
         embdPdrop = config.dropout
-        attnPdrop = 0   // Swiftlet does not drop attention weights (see ActiveDropout)
+        attnPdrop = config.dropout
         self.bosTokenId = bosTokenId
         self.eosTokenId = eosTokenId
         scaleAttnWeights = true

@@ -13,6 +13,11 @@ private let prefetchRows = 8
 ///   backward: dV = P^T dO;  dP = dO V^T;  dS = P * (dP - D), D_i = sum_j P_ij dP_ij = dO_i . O_i
 ///             dQ = s dS K;  dK = s dS^T Q
 ///
+/// With dropout on the attention weights (training; GPT-2's attn_pdrop), O = P' V with P' = P * M / (1 - p),
+/// M the mask of `DropoutMask` at element index ((b * heads + h) * T + i) * T + j. Then dV = P'^T dO,
+/// dP' = dO V^T, and since P * dP = P' * dP' elementwise, dS = P' * dP' - P * D with D_i = dO_i . O_i as before.
+/// P' is kept beside P (a second buffer of the same size, allocated only when `dropsWeights`).
+///
 /// Saved for the backward: the probabilities P, [B, heads, Tp, Tp] with Tp = T rounded up to whole 6-row tiles
 /// and then to 16 (only the lower triangle, padded to the tiles, is meaningful): maxBatch * heads * Tp^2 * 4
 /// bytes, 14.2 MB at B=8, T=256 (Tp=272), 6 heads. Keeping P instead of the row log-sum-exp saves recomputing
@@ -35,6 +40,8 @@ public final class CausalSelfAttention {
     let paddedHead: Int          // hsp: hs rounded up to 16
     let paddedMaxTime: Int       // paddedStride(maxTime)
     let probabilities: UnsafeMutablePointer<Float>
+    /// P' (the dropped probabilities) of the last forward with dropout; nil unless made with `dropsWeights`.
+    let droppedProbabilities: UnsafeMutablePointer<Float>?
     let probabilitiesCount: Int
     let workers: Int
     let workspaceFloats: Int
@@ -42,8 +49,11 @@ public final class CausalSelfAttention {
     private let nextItem = Atomic<Int>(0)
     private var savedBatch = -1
     private var savedTime = -1
+    private var savedDropout = false
 
-    public init(maxBatch: Int, maxTime: Int, channels: Int, heads: Int, pool: ThreadPool = .shared) {
+    /// `dropsWeights`: reserve the buffer that forward passes with a dropout mask need.
+    public init(maxBatch: Int, maxTime: Int, channels: Int, heads: Int, dropsWeights: Bool = false,
+                pool: ThreadPool = .shared) {
         precondition(maxBatch >= 1 && maxTime >= 1 && heads >= 1 && channels % heads == 0,
                      "attention needs positive sizes and heads dividing channels")
         self.maxBatch = maxBatch
@@ -57,6 +67,8 @@ public final class CausalSelfAttention {
         probabilitiesCount = maxBatch * heads * paddedMaxTime * paddedMaxTime
         probabilities = .allocate(capacity: probabilitiesCount)
         probabilities.initialize(repeating: 0, count: probabilitiesCount)
+        droppedProbabilities = dropsWeights ? .allocate(capacity: probabilitiesCount) : nil
+        droppedProbabilities?.initialize(repeating: 0, count: probabilitiesCount)
         workers = pool.threadCount
         let tp = paddedMaxTime, hp = paddedHead
         // q, k, v, dO, O/dQ, dK, dV: [Tp, hsp]; K^T, V^T: [hsp, Tp]; dS: [Tp, Tp]; dP tile [6, Tp]; D [Tp].
@@ -67,10 +79,14 @@ public final class CausalSelfAttention {
 
     deinit {
         probabilities.deallocate()
+        droppedProbabilities?.deallocate()
         workspace.deallocate()
     }
 
-    public var allocatedBytes: Int { (probabilitiesCount + workers * workspaceFloats) * MemoryLayout<Float>.size }
+    public var allocatedBytes: Int {
+        let saved = probabilitiesCount * (droppedProbabilities == nil ? 1 : 2)
+        return (saved + workers * workspaceFloats) * MemoryLayout<Float>.size
+    }
 
     /// Rows of a query tile (the register block of `AttentionTile`).
     private let R = AttentionTile.rows
@@ -113,23 +129,36 @@ public final class CausalSelfAttention {
         probabilities + (b * heads + h) * tp * tp
     }
 
+    /// P' of (b, h) when the last forward dropped weights, else P itself.
+    @inline(__always)
+    private func droppedBlock(_ b: Int, _ h: Int, tp: Int) -> UnsafeMutablePointer<Float> {
+        guard savedDropout, let dropped = droppedProbabilities else { return probabilityBlock(b, h, tp: tp) }
+        return dropped + (b * heads + h) * tp * tp
+    }
+
     // MARK: - Forward
 
-    public func forward(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, batch: Int, time: Int) {
+    /// `dropout`: drop attention weights with this mask (training); needs `dropsWeights` at init.
+    public func forward(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, batch: Int, time: Int,
+                        dropout: DropoutMask? = nil) {
         precondition(batch >= 1 && batch <= maxBatch && time >= 1 && time <= maxTime,
                      "attention sized for \(maxBatch) x \(maxTime), called with \(batch) x \(time)")
+        precondition(dropout == nil || droppedProbabilities != nil, "attention made without dropsWeights")
         savedBatch = batch
         savedTime = time
-        forEachHead(batch: batch) { b, h, s in forwardHead(out: out, qkv: qkv, b: b, h: h, time: time, s: s) }
+        savedDropout = dropout != nil
+        forEachHead(batch: batch) { b, h, s in
+            forwardHead(out: out, qkv: qkv, b: b, h: h, time: time, dropout: dropout, s: s)
+        }
     }
 
     private func forwardHead(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, b: Int, h: Int,
-                             time: Int, s: Scratch) {
+                             time: Int, dropout: DropoutMask?, s: Scratch) {
         let c = channels, hs = headSize, hp = paddedHead
         let tp = CausalSelfAttention.paddedStride(time)
         let tiles = (time + R - 1) / R
         let scale = 1 / Float(hs).squareRoot()
-        let p = probabilityBlock(b, h, tp: tp)
+        let p = probabilityBlock(b, h, tp: tp), pd = droppedBlock(b, h, tp: tp)
         // Gather Q (scaled), K^T and V of this head, zero-padded to [tp, hp] / [hp, tp].
         gather(s.q, from: qkv, b: b, part: 0, h: h, time: time, tp: tp, scale: scale)
         gather(s.v, from: qkv, b: b, part: 2, h: h, time: time, tp: tp, scale: 1)
@@ -142,8 +171,15 @@ public final class CausalSelfAttention {
             AttentionTile.rows6(a: s.q + i0 * hp, rowStride: hp, kStride: 1, b: s.kT, ldb: tp, kRange: 0..<hp,
                                 c: rowsP, ldc: tp, columns: columns)
             for r in 0..<R { softmaxRow(rowsP + r * tp, query: i0 + r, time: time, columns: columns) }
-            // O[i0..<i0+6, :] = P V over keys 0..<min(i0+6, T)
-            AttentionTile.rows6(a: rowsP, rowStride: tp, kStride: 1, b: s.v, ldb: hp, kRange: 0..<min(i0 + R, time),
+            if let dropout {
+                // P' rows (zero rows stay zero; entries past the diagonal are zero in P, whatever their mask)
+                for r in 0..<R {
+                    dropout.apply(out: pd + (i0 + r) * tp, input: rowsP + r * tp, count: columns,
+                                  firstIndex: ((b * heads + h) * time + i0 + r) * time)
+                }
+            }
+            // O[i0..<i0+6, :] = P' V over keys 0..<min(i0+6, T)  (P' = P without dropout)
+            AttentionTile.rows6(a: pd + i0 * tp, rowStride: tp, kStride: 1, b: s.v, ldb: hp, kRange: 0..<min(i0 + R, time),
                                 c: s.o + i0 * hp, ldc: hp, columns: hp)
         }
         for t in 0..<time {
@@ -205,7 +241,7 @@ public final class CausalSelfAttention {
         let tp = CausalSelfAttention.paddedStride(time)
         let tiles = (time + R - 1) / R
         let scale = 1 / Float(hs).squareRoot()
-        let p = probabilityBlock(b, h, tp: tp)
+        let p = probabilityBlock(b, h, tp: tp), pd = droppedBlock(b, h, tp: tp)
         gather(s.q, from: qkv, b: b, part: 0, h: h, time: time, tp: tp, scale: scale)
         gather(s.k, from: qkv, b: b, part: 1, h: h, time: time, tp: tp, scale: 1)
         gatherTransposed(s.vT, from: qkv, b: b, part: 2, h: h, time: time, tp: tp)
@@ -229,18 +265,21 @@ public final class CausalSelfAttention {
         for tile in 0..<tiles {
             let i0 = tile * R
             let columns = (i0 + R + 15) / 16 * 16
-            // dP[i0..<i0+6, 0..<columns] = dO V^T
+            // dP'[i0..<i0+6, 0..<columns] = dO V^T  (dP without dropout)
             AttentionTile.rows6(a: s.dout + i0 * hp, rowStride: hp, kStride: 1, b: s.vT, ldb: tp, kRange: 0..<hp,
                                 c: s.tile, ldc: tp, columns: columns)
-            // dS = P * (dP - D) for j <= i, 0 above the diagonal and on padding queries
+            // dS = P * (dP - D), or P' * dP' - P * D with dropout, for j <= i; 0 above the diagonal and on
+            // padding queries
             for r in 0..<R {
                 let i = i0 + r
-                let dsRow = s.ds + i * tp, pRow = p + i * tp, dpRow = s.tile + r * tp
+                let dsRow = s.ds + i * tp, pRow = p + i * tp, pdRow = pd + i * tp, dpRow = s.tile + r * tp
                 if i >= time { dsRow.update(repeating: 0, count: columns); continue }
                 let dot = s.rowDot[i]
                 var j = 0
                 while j < columns {
-                    var v = LayerVector.load(pRow + j) * (LayerVector.load(dpRow + j) - dot)
+                    var v = savedDropout
+                        ? LayerVector.load(pdRow + j) * LayerVector.load(dpRow + j) - LayerVector.load(pRow + j) * dot
+                        : LayerVector.load(pRow + j) * (LayerVector.load(dpRow + j) - dot)
                     if j + 16 > i + 1 {
                         v *= LayerVector.keepFirst(Swift.max(0, i + 1 - j), table: LayerVector.onesThenZeros)
                     }
@@ -254,10 +293,10 @@ public final class CausalSelfAttention {
         }
         for tile in 0..<tiles {
             let j0 = tile * R
-            // dK[j0..<j0+6, :] = dS^T Qs and dV[j0..<j0+6, :] = P^T dO, over queries j0..<T
+            // dK[j0..<j0+6, :] = dS^T Qs and dV[j0..<j0+6, :] = P'^T dO, over queries j0..<T
             AttentionTile.rows6(a: s.ds + j0, rowStride: 1, kStride: tp, b: s.q, ldb: hp, kRange: j0..<time,
                                 c: s.dk + j0 * hp, ldc: hp, columns: hp)
-            AttentionTile.rows6(a: p + j0, rowStride: 1, kStride: tp, b: s.dout, ldb: hp, kRange: j0..<time,
+            AttentionTile.rows6(a: pd + j0, rowStride: 1, kStride: tp, b: s.dout, ldb: hp, kRange: j0..<time,
                                 c: s.dv + j0 * hp, ldc: hp, columns: hp)
         }
         for t in 0..<time {

@@ -28,33 +28,20 @@ public enum Dropout {
 
     private static func applyMask(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
                                   probability: Float, key: UInt64, site: Int, pool: ThreadPool) {
-        let limit = threshold(probability), k = siteKey(key: key, site: site)
-        let scale = 1 / (1 - probability)
-        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+        let mask = DropoutMask(probability: probability, key: key, site: site)
         pool.parallelFor(ceilDiv(count, 8), minimumChunk: 2048) { range in
-            let end = min(count, range.upperBound * 8)
-            var i = range.lowerBound * 8
-            while i + 8 <= end {
-                let h = hash(SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: i)) &+ lanes, siteKey: k)
-                let x = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self) * scale
-                let y = SIMD8<Float>(repeating: 0).replacing(with: x, where: h .>= limit)
-                UnsafeMutableRawPointer(out + i).storeBytes(of: y, as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < end {
-                out[i] = hash(UInt32(truncatingIfNeeded: i), siteKey: k) >= limit ? input[i] * scale : 0
-                i += 1
-            }
+            let start = range.lowerBound * 8, end = min(count, range.upperBound * 8)
+            mask.apply(out: out + start, input: input + start, count: end - start, firstIndex: start)
         }
     }
 
     /// p * 2^32, clamped to UInt32 (p in [0, 1)).
-    private static func threshold(_ probability: Float) -> UInt32 {
+    static func threshold(_ probability: Float) -> UInt32 {
         UInt32(min(Double(probability) * 4_294_967_296, 4_294_967_295))
     }
 
     /// 32 bits of SplitMix64 over the key and the site.
-    private static func siteKey(key: UInt64, site: Int) -> UInt32 {
+    static func siteKey(key: UInt64, site: Int) -> UInt32 {
         var z = key &+ UInt64(truncatingIfNeeded: site) &* 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
@@ -62,7 +49,7 @@ public enum Dropout {
     }
 
     @inline(__always)
-    private static func hash(_ index: SIMD8<UInt32>, siteKey: UInt32) -> SIMD8<UInt32> {
+    static func hash(_ index: SIMD8<UInt32>, siteKey: UInt32) -> SIMD8<UInt32> {
         var h = index &* 0x9E37_79B1 &+ siteKey
         h ^= h &>> 16
         h = h &* 0x85EB_CA6B
@@ -72,12 +59,51 @@ public enum Dropout {
     }
 
     @inline(__always)
-    private static func hash(_ index: UInt32, siteKey: UInt32) -> UInt32 {
+    static func hash(_ index: UInt32, siteKey: UInt32) -> UInt32 {
         var h = index &* 0x9E37_79B1 &+ siteKey
         h ^= h >> 16
         h = h &* 0x85EB_CA6B
         h ^= h >> 13
         h = h &* 0xC2B2_AE35
         return h ^ (h >> 16)
+    }
+}
+
+/// One dropout site's mask (probability, key, site), applied on the calling thread to a span of a tensor whose
+/// first element has index `firstIndex`: for kernels that drop inside their own loops (attention weights).
+public struct DropoutMask: Sendable {
+    public let probability: Float
+    public let key: UInt64
+    public let site: Int
+    let limit: UInt32
+    let siteKey: UInt32
+
+    public init(probability: Float, key: UInt64, site: Int) {
+        self.probability = probability
+        self.key = key
+        self.site = site
+        limit = Dropout.threshold(probability)
+        siteKey = Dropout.siteKey(key: key, site: site)
+    }
+
+    /// out[j] = input[j] · mask(firstIndex + j) / (1 - p) for j in 0..<count (out may alias input).
+    @inline(__always)
+    public func apply(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int, firstIndex: Int) {
+        let scale = 1 / (1 - probability)
+        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+        var j = 0
+        while j + 8 <= count {
+            let index = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: firstIndex + j)) &+ lanes
+            let kept = Dropout.hash(index, siteKey: siteKey) .>= limit
+            let x = UnsafeRawPointer(input + j).loadUnaligned(as: SIMD8<Float>.self) * scale
+            UnsafeMutableRawPointer(out + j).storeBytes(of: SIMD8<Float>(repeating: 0).replacing(with: x, where: kept),
+                                                        as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < count {
+            let kept = Dropout.hash(UInt32(truncatingIfNeeded: firstIndex + j), siteKey: siteKey) >= limit
+            out[j] = kept ? input[j] * scale : 0
+            j += 1
+        }
     }
 }

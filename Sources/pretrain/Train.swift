@@ -119,7 +119,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Attention heads (must divide --width).") var heads: Int?
     @Option(help: "Embedding width.") var width: Int?
     @Option(help: "Context length in tokens (the model's and the training windows').") var context: Int?
-    @Option(help: "Dropout probability while training, on the embeddings and on each block's attention and MLP outputs (GPT-2's embd_pdrop and resid_pdrop; the attention weights are not dropped). Default 0.") var dropout: Float?
+    @Option(help: "Dropout probability while training: the embeddings, the attention weights and each block's attention and MLP outputs (GPT-2's embd_pdrop, attn_pdrop, resid_pdrop). Default 0.") var dropout: Float?
 }
 
 /// Optimisation settings; nil means "the default" for a new run and "as saved" for a resumed one.

@@ -81,9 +81,12 @@ struct ReferenceGPT {
                 let m = scores.max()!
                 let e = scores.map { exp($0 - m) }
                 let z = e.reduce(0, +)
+                var weights = e.map { $0 / z }
+                // Attention-weight dropout: element (b, h, t, s) has index ((b * H + h) * time + t) * time + s.
+                applyDropout(&weights, site: .attentionWeights(layer: l), firstIndex: ((b * H + h) * time + t) * time)
                 for i in 0..<hs {
                     var acc = 0.0
-                    for s in 0...t { acc += e[s] / z * qkv[(b * time + s) * 3 * C + 2 * C + h * hs + i] }
+                    for s in 0...t { acc += weights[s] * qkv[(b * time + s) * 3 * C + 2 * C + h * hs + i] }
                     y[(b * time + t) * C + h * hs + i] = acc
                 }
             } } }
@@ -101,12 +104,13 @@ struct ReferenceGPT {
         return layerNorm(x, rows: N, tensors["transformer.ln_f.weight"]!, tensors["transformer.ln_f.bias"]!)
     }
 
-    /// x = x ⊙ mask / (1 - p) at a dropout site (nothing without dropout).
-    private func applyDropout(_ x: inout [Double], site: ActiveDropout.Site) {
+    /// x = x ⊙ mask / (1 - p) at a dropout site, x[i] being element firstIndex + i (nothing without dropout).
+    private func applyDropout(_ x: inout [Double], site: ActiveDropout.Site, firstIndex: Int = 0) {
         guard let dropout else { return }
         let scale = 1 / (1 - Double(dropout.probability))
         for i in 0..<x.count {
-            let kept = Dropout.isKept(index: i, probability: dropout.probability, key: dropout.key, site: site.index)
+            let kept = Dropout.isKept(index: firstIndex + i, probability: dropout.probability, key: dropout.key,
+                                      site: site.index)
             x[i] = kept ? x[i] * scale : 0
         }
     }

@@ -2,8 +2,10 @@ import Testing
 import Glibc
 @testable import Kernels
 
-/// Plain causal attention in Double: qkv [B, T, 3C] -> out [B, T, C].
-private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels: Int, heads: Int) -> [Double] {
+/// Plain causal attention in Double: qkv [B, T, 3C] -> out [B, T, C]; with `dropout`, weight (b, h, i, j) is
+/// kept (scaled by 1 / (1 - p)) when `Dropout.isKept` says so for index ((b * heads + h) * T + i) * T + j.
+private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels: Int, heads: Int,
+                                dropout: DropoutMask? = nil) -> [Double] {
     let hs = channels / heads
     let scale = 1 / Double(hs).squareRoot()
     var out = [Double](repeating: 0, count: batch * time * channels)
@@ -22,8 +24,15 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
                 let e = scores.map { exp($0 - m) }
                 let sum = e.reduce(0, +)
                 for j in 0...i {
+                    var weight = e[j] / sum
+                    if let dropout {
+                        let index = ((b * heads + h) * time + i) * time + j
+                        let kept = Dropout.isKept(index: index, probability: dropout.probability, key: dropout.key,
+                                                  site: dropout.site)
+                        weight = kept ? weight / (1 - Double(dropout.probability)) : 0
+                    }
                     let v = (b * time + j) * 3 * channels + 2 * channels + h * hs
-                    for d in 0..<hs { out[(b * time + i) * channels + h * hs + d] += e[j] / sum * qkv[v + d] }
+                    for d in 0..<hs { out[(b * time + i) * channels + h * hs + d] += weight * qkv[v + d] }
                 }
             }
         }
@@ -96,6 +105,44 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
         attention.backward(dqkv: &fresh, dout: upstream, qkv: qkv, out: out, batch: b, time: t, accumulate: false)
         #expect(layerWorstError(probes.map { fresh[$0] }, probes.map { numeric[$0] }, atol: 1e-4, rtol: 1e-4) <= 1,
                 "\(shape)")
+    }
+
+    /// Dropout on the attention weights: the forward against the masked reference, and the backward against
+    /// finite differences of that reference (the mask is fixed by the key, so the function is deterministic).
+    /// A forward without a mask afterwards is plain attention again.
+    @Test(arguments: shapes)
+    func dropoutOnTheWeights(shape: Shape) {
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        var rng = LayerRandom(seed: 13)
+        let (b, t, c, h) = (shape.batch, shape.time, shape.channels, shape.heads)
+        let mask = DropoutMask(probability: 0.3, key: 41, site: 2)
+        let attention = CausalSelfAttention(maxBatch: b, maxTime: t + 3, channels: c, heads: h, dropsWeights: true,
+                                            pool: pool)
+        var qkv = rng.floats(b * t * 3 * c, scale: 2)
+        var out = [Float](repeating: .nan, count: b * t * c)
+        attention.forward(out: &out, qkv: &qkv, batch: b, time: t, dropout: mask)
+        let x = qkv.map(Double.init)
+        let expected = referenceAttention(x, batch: b, time: t, channels: c, heads: h, dropout: mask)
+        #expect(layerWorstError(out, expected, atol: 1e-5, rtol: 1e-4) <= 1, "\(shape)")
+
+        let upstream = rng.floats(b * t * c)
+        var dqkv = [Float](repeating: 7, count: qkv.count)
+        attention.backward(dqkv: &dqkv, dout: upstream, qkv: qkv, out: out, batch: b, time: t, accumulate: false)
+        let g = upstream.map(Double.init)
+        let probes = layerSampleIndices(qkv.count, limit: 240, rng: &rng)
+        let numeric = layerNumericalGradient(x, at: probes) { y in
+            let o = referenceAttention(y, batch: b, time: t, channels: c, heads: h, dropout: mask)
+            var s = 0.0
+            for i in 0..<o.count { s += o[i] * g[i] }
+            return s
+        }
+        #expect(layerWorstError(probes.map { dqkv[$0] }, probes.map { numeric[$0] }, atol: 1e-4, rtol: 1e-4) <= 1,
+                "\(shape)")
+
+        attention.forward(out: &out, qkv: &qkv, batch: b, time: t)
+        let plain = referenceAttention(x, batch: b, time: t, channels: c, heads: h)
+        #expect(layerWorstError(out, plain, atol: 1e-5, rtol: 1e-4) <= 1, "\(shape)")
     }
 
     @Test func futureTokensDoNotChangeEarlierOutputs() {
