@@ -241,7 +241,7 @@ public final class CausalSelfAttention {
         let tp = CausalSelfAttention.paddedStride(time)
         let tiles = (time + R - 1) / R
         let scale = 1 / Float(hs).squareRoot()
-        let p = probabilityBlock(b, h, tp: tp), pd = droppedBlock(b, h, tp: tp)
+        let p = probabilityBlock(b, h, tp: tp), pd = droppedBlock(b, h, tp: tp), dropped = savedDropout
         gather(s.q, from: qkv, b: b, part: 0, h: h, time: time, tp: tp, scale: scale)
         gather(s.k, from: qkv, b: b, part: 1, h: h, time: time, tp: tp, scale: 1)
         gatherTransposed(s.vT, from: qkv, b: b, part: 2, h: h, time: time, tp: tp)
@@ -277,7 +277,7 @@ public final class CausalSelfAttention {
                 let dot = s.rowDot[i]
                 var j = 0
                 while j < columns {
-                    var v = savedDropout
+                    var v = dropped
                         ? LayerVector.load(pdRow + j) * LayerVector.load(dpRow + j) - LayerVector.load(pRow + j) * dot
                         : LayerVector.load(pRow + j) * (LayerVector.load(dpRow + j) - dot)
                     if j + 16 > i + 1 {
