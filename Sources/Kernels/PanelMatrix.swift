@@ -4,8 +4,10 @@ public protocol PanelElement {
     init(rounding x: Float)
     /// The fp32 value it stands for.
     var float: Float { get }
-    /// 16 consecutive stored values starting `index` elements after `base`, as fp32.
+    /// 16 consecutive stored values starting `index` elements after `base`, as fp32, columns in natural order.
     static func load16(_ base: UnsafePointer<Self>, _ index: Int) -> SIMD16<Float>
+    /// Where column j (0..<16) of a group of 16 is stored inside the group (the kernel's load order).
+    static func position(ofColumn j: Int) -> Int
 }
 
 extension Float: PanelElement {
@@ -15,10 +17,15 @@ extension Float: PanelElement {
     public static func load16(_ base: UnsafePointer<Float>, _ index: Int) -> SIMD16<Float> {
         UnsafeRawPointer(base + index).loadUnaligned(as: SIMD16<Float>.self)
     }
+    @inlinable public static func position(ofColumn j: Int) -> Int { j }
 }
 
 /// bfloat16: the top 16 bits of an IEEE fp32 value. No arithmetic of its own: a value is widened to fp32
-/// (zero-extended to 32 bits and shifted left by 16, vpmovzxwd + vpslld) and used as a Float.
+/// by putting it in the top half of a 32-bit word and used as a Float.
+///
+/// In a panel, each group of 16 values is stored interleaved: 32-bit word i (i < 8) holds column i in its low
+/// half and column 8 + i in its high half. A group is then loaded as 8 words w, and widened with two integer
+/// operations and no shuffle: columns 0..<8 = w << 16 (vpslld), columns 8..<16 = w & 0xFFFF0000 (vpand).
 public struct BFloat16: PanelElement, Equatable, Sendable {
     public var bits: UInt16
 
@@ -35,9 +42,12 @@ public struct BFloat16: PanelElement, Equatable, Sendable {
 
     @inlinable @inline(__always)
     public static func load16(_ base: UnsafePointer<BFloat16>, _ index: Int) -> SIMD16<Float> {
-        let halves = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD16<UInt16>.self)
-        return unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: halves) &<< 16, to: SIMD16<Float>.self)
+        let words = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD8<UInt32>.self)
+        let low = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+        let high = unsafeBitCast(words & 0xFFFF_0000, to: SIMD8<Float>.self)
+        return SIMD16(lowHalf: low, highHalf: high)
     }
+    @inlinable public static func position(ofColumn j: Int) -> Int { j < 8 ? 2 * j : 2 * (j - 8) + 1 }
 }
 
 /// A weight matrix W[K, N] as the decoding kernel (`PanelProduct`) reads it: N cut into column panels of
@@ -63,6 +73,8 @@ public final class PanelMatrix<Element: PanelElement> {
     public let allocatedBytes: Int
 
     /// A packed copy of the [K, N] matrix whose element (k, n) is `source[k * kStride + n * nStride]`.
+    @_specialize(where Element == Float)
+    @_specialize(where Element == BFloat16)
     public init(packing source: UnsafePointer<Float>, rows K: Int, columns N: Int, kStride: Int, nStride: Int) {
         rows = K; columns = N
         panelCount = (N + 15) / 16
@@ -75,7 +87,7 @@ public final class PanelMatrix<Element: PanelElement> {
             for k in 0..<K {
                 let src = source + k * kStride + 16 * p * nStride
                 for j in 0..<16 {
-                    (panel + k * 16 + j).initialize(to: Element(rounding: j < width ? src[j * nStride] : 0))
+                    (panel + k * 16 + Element.position(ofColumn: j)).initialize(to: Element(rounding: j < width ? src[j * nStride] : 0))
                 }
             }
         }
@@ -91,6 +103,7 @@ public final class PanelMatrix<Element: PanelElement> {
     /// W[K, N] row-major (row stride N) read in place, no copy; only a partial last panel (N % 16 columns) is
     /// copied, zero-padded, into a [K, 16] buffer. `w` must outlive this object.
     public init(viewing w: UnsafePointer<Element>, rows K: Int, columns N: Int) {
+        precondition((0..<16).allSatisfy { Element.position(ofColumn: $0) == $0 }, "only natural-order elements (fp32) can be read in place")
         rows = K; columns = N
         panelCount = (N + 15) / 16
         fullPanels = N / 16
@@ -129,6 +142,6 @@ public final class PanelMatrix<Element: PanelElement> {
     /// W[k, n] as fp32 (for tests and references).
     public func element(row k: Int, column n: Int) -> Float {
         let (start, s) = panel(n / 16)
-        return start[k * s + n % 16].float
+        return start[k * s + Element.position(ofColumn: n % 16)].float
     }
 }

@@ -63,8 +63,8 @@ import Testing
         #expect(decoder.slideCount(slot: 0) == 2)
     }
 
-    /// A step with five or more rows runs the projections 4 rows at a time and the head with DecoderHead.
-    @Test func batchOfSixRunsFourRowsAtATimeAndItsOwnHead() throws {
+    /// A step with six rows: PanelProduct's 4-row tile then its 2-row tile, in every projection and the head.
+    @Test func batchOfSixRunsFourRowsThenTwoRows() throws {
         let model = try Self.model(seed: 4)
         let decoder = try BatchDecoder(model: model, slots: 6)
         for slot in 0..<6 { try decoder.prefill(slot: slot, tokens: Array(Int32(slot)...Int32(slot + slot))) }

@@ -166,8 +166,12 @@ import Testing
         #expect(BFloat16(rounding: 1 + 0x1p-8 + 0x1p-20).float == 1 + 0x1p-7)
         #expect(BFloat16(rounding: .nan).float.isNaN)
         #expect(BFloat16(rounding: .infinity).float == .infinity)
+        // A group of 16 is stored interleaved (column j at position(ofColumn: j)); load16 gives natural order.
         let values: [BFloat16] = (0..<16).map { BFloat16(rounding: Float($0) * 0.3 - 2) }
-        values.withUnsafeBufferPointer { p in
+        var stored = values
+        for j in 0..<16 { stored[BFloat16.position(ofColumn: j)] = values[j] }
+        #expect(Set((0..<16).map { BFloat16.position(ofColumn: $0) }) == Set(0..<16))
+        stored.withUnsafeBufferPointer { p in
             let wide = BFloat16.load16(p.baseAddress!, 0)
             for i in 0..<16 { #expect(wide[i] == values[i].float) }
         }
