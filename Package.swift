@@ -42,7 +42,9 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"]),
 
         // Cache-blocked SIMD kernels (GEMM, layer forward/backward pairs, AdamW) and the thread pool.
-        .target(name: "Kernels", swiftSettings: releaseFlags),
+        // A software prefetch for the decoding kernels (PanelProduct), which Swift cannot emit itself.
+        .target(name: "CPrefetch"),
+        .target(name: "Kernels", dependencies: ["CPrefetch"], swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
 
         // The GPT-2 model: configuration, parameter layout, forward/backward, checkpoints, the classifier head,

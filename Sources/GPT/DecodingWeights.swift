@@ -2,8 +2,7 @@ import Kernels
 
 /// How the decoding steps read the weight matrices.
 public enum DecoderWeights: String, Sendable, CaseIterable {
-    /// fp32: the block matrices read in place from the model's parameters, the tied head from a packed copy
-    /// of wte^T (V x C floats).
+    /// fp32: a packed fp32 copy of the matrices (see `DecodingWeights`).
     case float32 = "fp32"
     /// A bfloat16 copy (the top 16 bits of each float, rounded to nearest even) of the four matrices of every
     /// block and of the tied embedding: half the bytes to stream per token, widened back to fp32 in
@@ -16,13 +15,11 @@ enum DecodingMatrix {
     case float32(PanelMatrix<Float>)
     case bfloat16(PanelMatrix<BFloat16>)
 
-    /// The matrix whose element (k, n) is source[k * kStride + n * nStride], [K, N]: a packed copy in the
-    /// given storage, or (fp32, `inPlace`, row-major source) the source itself.
+    /// A packed copy, in the given storage, of the [K, N] matrix whose element (k, n) is
+    /// source[k * kStride + n * nStride].
     init(_ source: UnsafePointer<Float>, rows K: Int, columns N: Int, kStride: Int, nStride: Int,
-         storage: DecoderWeights, inPlace: Bool) {
+         storage: DecoderWeights) {
         switch storage {
-        case .float32 where inPlace && nStride == 1 && kStride == N:
-            self = .float32(PanelMatrix(viewing: source, rows: K, columns: N))
         case .float32:
             self = .float32(PanelMatrix(packing: source, rows: K, columns: N, kStride: kStride, nStride: nStride))
         case .bfloat16:
@@ -54,8 +51,10 @@ enum DecodingMatrix {
 /// all its slots). Per block: c_attn [C, 3C], attn.c_proj [C, C], c_fc [C, 4C], mlp.c_proj [4C, C]; the tied
 /// head reads wte [V, C] as W = wte^T [C, V].
 ///
-/// Memory beyond the model's parameters (P = the 12 L C^2 block weights, V C the embedding):
-/// fp32: 4 V C bytes (the packed head; the blocks are read in place); bf16: 2 (P + V C) bytes.
+/// Memory beyond the model's parameters (P = the 12 L C^2 block weights, V C the embedding): fp32
+/// 4 (P + V C) bytes, bf16 2 (P + V C) bytes (the llama2.c 15M shape: 61 MB and 30 MB). fp32 could read the
+/// block matrices in place (`PanelMatrix(viewing:)`, no copy), but the strided panels stream 1.2-1.35x
+/// slower than packed ones (measured in one process, 1 and 2 threads), so they are packed too.
 final class DecodingWeights {
     let blocks: [(attention: DecodingMatrix, attentionProjection: DecodingMatrix,
                   fullyConnected: DecodingMatrix, mlpProjection: DecodingMatrix)]
@@ -65,14 +64,14 @@ final class DecodingWeights {
         let C = model.config.width, V = model.config.vocabSize
         let p = UnsafePointer(model.parameters.pointer)
         func matrix(_ offset: Int, _ K: Int, _ N: Int) -> DecodingMatrix {
-            DecodingMatrix(p + offset, rows: K, columns: N, kStride: N, nStride: 1, storage: storage, inPlace: true)
+            DecodingMatrix(p + offset, rows: K, columns: N, kStride: N, nStride: 1, storage: storage)
         }
         blocks = model.layout.blocks.map { w in
             (matrix(w.attentionWeight, C, 3 * C), matrix(w.attentionProjectionWeight, C, C),
              matrix(w.fullyConnectedWeight, C, 4 * C), matrix(w.mlpProjectionWeight, 4 * C, C))
         }
         head = DecodingMatrix(p + model.layout.tokenEmbedding, rows: C, columns: V, kStride: 1, nStride: C,
-                              storage: storage, inPlace: false)
+                              storage: storage)
     }
 
     /// Bytes allocated for the decoding layout (on top of the model's parameters).

@@ -1,12 +1,19 @@
+import CPrefetch
+
 /// The matrix products of a decoding step: y[M, N] (=|+=) x[M, K] · W[K, N] (+ bias[N]) for a few rows
 /// (M = sequences decoded together, usually 1..8), W a `PanelMatrix` in fp32 or bf16.
 ///
 /// Blocking: threads split W's 16-column panels into contiguous ranges, so each thread streams its part of
-/// W once. A thread walks its panels four at a time; for every group of 4 panels it runs register tiles over
-/// the rows of x (the group, at most 4 x 16 x K values, stays in L1/L2 for the later row tiles):
-///   - 1 row x 4 panels (M = 1, the bandwidth-bound case): 8 ymm accumulator chains, one broadcast of x[k];
-///   - 2 rows x 2 panels;
-///   - 4 rows x 1 panel (also 3, 2 or 1 rows, repeating a row of x; the extra results are dropped).
+/// W once. Register tiles (each output element one SIMD lane of an accumulator):
+///   - M <= 4: the thread walks its panels four at a time and runs, per group of 4 panels, a tile over the
+///     rows: 1 row x 4 panels (M = 1, the bandwidth-bound case: 8 ymm accumulator chains, one broadcast of
+///     x[k] per 64 floats of W), 2 rows x 2 panels, or 4 rows x 1 panel (3 rows: one repeated, its results
+///     dropped);
+///   - M > 4: panel by panel, 4 rows x 1 panel tiles over all the rows while the panel is in L1.
+/// Software prefetch (the out-of-order window alone keeps too few misses in flight to reach the memory
+/// bandwidth, worst for the tiles that spend many FMAs per byte): the M <= 4 tiles prefetch their panels 64
+/// rows ahead; with M > 4, tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so
+/// memory is read during all of them.
 /// Every tile keeps, for each output element, one accumulator that starts at 0 and takes x[i, k] * W[k, j]
 /// by fused multiply-add for k = 0, 1, ..., K-1 in that order; the epilogue then computes
 /// y = (y +) (acc + bias). So an element's value does not depend on M, on the tile that computed it or on the
@@ -48,6 +55,38 @@ public enum PanelProduct {
         func store(_ acc: SIMD16<Float>, row i: Int, panel q: Int) {
             storeTile(acc, y: y + i * ldy, panel: q, columns: N, bias: bias, accumulate: accumulate)
         }
+        if M > 4 {
+            // Many rows: panel by panel, every 4-row tile against the panel while it is in L1 (the first tile
+            // streams it from memory, the others reuse it).
+            // Tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so memory is read
+            // during all of them.
+            let tiles = (M + 3) / 4
+            let rowsPerTile = (K + tiles - 1) / tiles
+            let step = (rowsPerTile << 16) / max(1, K)   // prefetch row first + (k * rowsPerTile) / K, 16.16
+            for q in range {
+                let (next, nextStride) = w.panel(min(q + 1, w.panelCount - 1))
+                for j in 0..<tiles {
+                    let first = min(j * rowsPerTile, K - 1)
+                    fourRows(q, r: 4 * j, mr: min(4, M - 4 * j), prefetch: next + first * nextStride,
+                             prefetchStride: nextStride, prefetchStep: step)
+                }
+            }
+            return
+        }
+        // Rows r..<r+mr against one panel with the 4-row tile (rows past mr repeat the last one); by default
+        // it prefetches its own panel prefetchRows ahead (in a packed matrix, past the end of the panel is the
+        // start of the next one).
+        @inline(__always) func fourRows(_ q: Int, r: Int, mr: Int, prefetch: UnsafePointer<E>? = nil,
+                                        prefetchStride: Int = 0, prefetchStep: Int = 1 << 16) {
+            let (wq, sq) = w.panel(q)
+            let x0 = x + r * ldx, last = x0 + (mr - 1) * ldx
+            let a = tile4x1(K, x0, mr > 1 ? x0 + ldx : last, mr > 2 ? x0 + 2 * ldx : last, last, wq, sq,
+                            prefetch ?? wq + prefetchRows * sq, prefetch == nil ? sq : prefetchStride, prefetchStep)
+            store(a.0, row: r, panel: q)
+            if mr > 1 { store(a.1, row: r + 1, panel: q) }
+            if mr > 2 { store(a.2, row: r + 2, panel: q) }
+            if mr > 3 { store(a.3, row: r + 3, panel: q) }
+        }
         var p = range.lowerBound
         while p < range.upperBound {
             let group = min(4, range.upperBound - p)
@@ -70,19 +109,9 @@ public enum PanelProduct {
                         store(a.2, row: r + 1, panel: q); store(a.3, row: r + 1, panel: q + 1)
                         q += 2
                     }
-                    if q < p + group { fourRows(q, mr: 2) }
+                    if q < p + group { fourRows(q, r: r, mr: 2) }
                 } else {
-                    for q in p..<(p + group) { fourRows(q, mr: mr) }
-                }
-                // Rows r..<r+mr against one panel with the 4-row tile (rows past mr repeat the last one).
-                func fourRows(_ q: Int, mr: Int) {
-                    let (wq, sq) = w.panel(q)
-                    let last = x0 + (mr - 1) * ldx
-                    let a = tile4x1(K, x0, mr > 1 ? x0 + ldx : last, mr > 2 ? x0 + 2 * ldx : last, last, wq, sq)
-                    store(a.0, row: r, panel: q)
-                    if mr > 1 { store(a.1, row: r + 1, panel: q) }
-                    if mr > 2 { store(a.2, row: r + 2, panel: q) }
-                    if mr > 3 { store(a.3, row: r + 3, panel: q) }
+                    for q in p..<(p + group) { fourRows(q, r: r, mr: mr) }
                 }
                 r += mr
             }
@@ -118,6 +147,11 @@ public enum PanelProduct {
         -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
         for k in 0..<K {
+            // The out-of-order window alone keeps too few loads in flight to reach the memory bandwidth.
+            swiftlet_prefetch(w0 + (k + prefetchRows) * s0)
+            swiftlet_prefetch(w1 + (k + prefetchRows) * s1)
+            swiftlet_prefetch(w2 + (k + prefetchRows) * s2)
+            swiftlet_prefetch(w3 + (k + prefetchRows) * s3)
             let b = SIMD16<Float>(repeating: x[k])
             a0 = a0.addingProduct(b, E.load16(w0, k * s0))
             a1 = a1.addingProduct(b, E.load16(w1, k * s1))
@@ -134,6 +168,9 @@ public enum PanelProduct {
         -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
         var a00 = SIMD16<Float>(), a01 = SIMD16<Float>(), a10 = SIMD16<Float>(), a11 = SIMD16<Float>()
         for k in 0..<K {
+            // 4 FMAs per 64 bytes: prefetch as the 4-row tile does.
+            swiftlet_prefetch(w0 + (k + prefetchRows) * s0)
+            swiftlet_prefetch(w1 + (k + prefetchRows) * s1)
             let c0 = E.load16(w0, k * s0), c1 = E.load16(w1, k * s1)
             let b0 = SIMD16<Float>(repeating: x0[k]), b1 = SIMD16<Float>(repeating: x1[k])
             a00 = a00.addingProduct(b0, c0); a01 = a01.addingProduct(b0, c1)
@@ -142,14 +179,23 @@ public enum PanelProduct {
         return (a00, a01, a10, a11)
     }
 
+    /// Rows ahead the 4-row tile prefetches.
+    static let prefetchRows = 64
+
     /// 4 rows of x against 1 panel.
     @inline(__always)
     static func tile4x1<E: PanelElement>(_ K: Int, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
                                          _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>,
-                                         _ w: UnsafePointer<E>, _ s: Int)
+                                         _ w: UnsafePointer<E>, _ s: Int,
+                                         _ prefetch: UnsafePointer<E>, _ prefetchStride: Int, _ prefetchStep: Int)
         -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var ahead = 0   // 16.16 fixed point: the row of `prefetch` to fetch at this k
         for k in 0..<K {
+            // This tile spends 8 FMAs on every 64 bytes of W, too slowly for the out-of-order window alone to
+            // keep enough loads in flight when W comes from memory: software prefetch.
+            swiftlet_prefetch(prefetch + (ahead >> 16) * prefetchStride)
+            ahead &+= prefetchStep
             let c = E.load16(w, k * s)
             a0 = a0.addingProduct(SIMD16<Float>(repeating: x0[k]), c)
             a1 = a1.addingProduct(SIMD16<Float>(repeating: x1[k]), c)
