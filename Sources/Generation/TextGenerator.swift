@@ -116,6 +116,7 @@ public final class TextGenerator {
         try settings.validate()
         var results = [Completion?](repeating: nil, count: requests.count)
         var running = [Running?](repeating: nil, count: decoder.slots)
+        var sampled = [Int32](repeating: 0, count: decoder.slots)   // the tokens of one step, by active slot
         var next = 0
         var cancelled = false
         let context = model.config.context
@@ -153,10 +154,19 @@ public final class TextGenerator {
             }
             if running.allSatisfy({ $0 == nil }) { break }
 
-            // One token for every running sequence, then one batched step.
-            for slot in 0..<decoder.slots where running[slot] != nil {
-                let token = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
-                                                  previousTokens: decoder.window(slot: slot))
+            // One token for every running sequence (the samplers are independent: sampled on the pool's
+            // threads, a few vocabulary-long passes each), then one batched step.
+            let active = (0..<decoder.slots).filter { running[$0] != nil }
+            let decoder = self.decoder, samplers = self.samplers
+            sampled.withUnsafeMutableBufferPointer { out in
+                model.pool.run(tasks: active.count) { i in
+                    let slot = active[i]
+                    out[i] = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
+                                                   previousTokens: decoder.window(slot: slot))
+                }
+            }
+            for (i, slot) in active.enumerated() {
+                let token = sampled[i]
                 running[slot]!.tokenCount += 1
                 if let eos = tokenizer.eosId, token == eos { finish(slot: slot, .endOfText); continue }
                 let (emit, stopped) = running[slot]!.stream.append(pieces[token])
