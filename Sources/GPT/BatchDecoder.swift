@@ -31,9 +31,10 @@ public enum DecoderError: Error, Equatable, CustomStringConvertible {
 ///   forward's GEMMs, M = n rows), stores every layer's keys and values for positions 0..<n and leaves the
 ///   logits of the last position.
 /// - `append(_:to:)` stages one new token per slot; `advance()` then runs all staged slots together: one
-///   row per slot through each layer (M = staged slots in every GEMM, the matrix-vector path when M is
-///   small), the attention of that one query over the slot's cached keys and values, and the tied LM head
-///   W·x over the vocabulary. Afterwards `logits(slot:)` holds each slot's next-token logits.
+///   row per slot through each layer (M = staged slots in every product, `PanelProduct` over the weights
+///   laid out for decoding, which reads them once per step for all rows and gives every row the same bits
+///   whatever M is), the attention of that one query over the slot's cached keys and values, and the tied
+///   LM head W·x over the vocabulary. Afterwards `logits(slot:)` holds each slot's next-token logits.
 ///
 /// Sliding: a slot whose window already holds `context` tokens cannot take position `context`. Appending to
 /// it keeps the newest `slideKeep - 1` tokens plus the new one and recomputes the cache for that window with
@@ -49,7 +50,8 @@ public final class BatchDecoder {
     public let slots: Int
     public let slideKeep: Int
     public let weights: DecoderWeights
-    private let bf16: BFloat16Weights?
+    /// The matrices in the layout the steps read (made once, shared by the slots).
+    private let decoding: DecodingWeights
 
     private let windowTokens: UnsafeMutablePointer<Int32>   // [slots, T]  tokens of each slot's window
     private let lengths: UnsafeMutablePointer<Int>          // [slots]  tokens in the window (0: empty)
@@ -73,8 +75,9 @@ public final class BatchDecoder {
     private let rowLogits: UnsafeMutablePointer<Float> // [B, V]  logits by row of the last step
     private let slotLogits: UnsafeMutablePointer<Float> // [slots, V]  logits by slot
 
-    /// `slideKeep` defaults to three quarters of the context (at least 1). With `.bfloat16` weights the
-    /// steps read a bf16 copy of the matrices (made now; the prefill stays fp32).
+    /// `slideKeep` defaults to three quarters of the context (at least 1). The steps read the matrices laid
+    /// out for decoding (`DecodingWeights`, made now): fp32, or with `.bfloat16` a bf16 copy (the prefill
+    /// stays fp32).
     public init(model: GPT, slots: Int, slideKeep: Int? = nil, weights: DecoderWeights = .float32) throws {
         let config = model.config
         let T = config.context, C = config.width, V = config.vocabSize, H = config.heads
@@ -85,7 +88,7 @@ public final class BatchDecoder {
         self.slots = slots
         self.slideKeep = keep
         self.weights = weights
-        bf16 = weights == .bfloat16 ? BFloat16Weights(model: model) : nil
+        decoding = DecodingWeights(model: model, storage: weights)
         cache = KVCache(layers: config.layers, slots: slots, context: T, width: C)
         windowTokens = .allocate(capacity: slots * T)
         windowTokens.initialize(repeating: 0, count: slots * T)
@@ -124,6 +127,9 @@ public final class BatchDecoder {
     public func window(slot: Int) -> UnsafeBufferPointer<Int32> {
         UnsafeBufferPointer(start: windowTokens + slot * model.config.context, count: lengths[slot])
     }
+    /// Bytes the decoding layout of the weights takes beyond the model's parameters (see `DecodingWeights`).
+    public var decodingWeightBytes: Int { decoding.allocatedBytes }
+
     /// Next-token logits [V] of the slot (after its prefill or the last `advance()` that stepped it).
     public func logits(slot: Int) -> UnsafePointer<Float> { UnsafePointer(slotLogits + slot * model.config.vocabSize) }
     /// How many times the slot's window slid since its prefill.
@@ -240,8 +246,9 @@ public final class BatchDecoder {
             let w = layout.blocks[l]
             LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + w.ln1Weight,
                               bias: p + w.ln1Bias, rows: M, channels: C, epsilon: eps, pool: pool)
-            linear(y: qkv, x: normed, w: p + w.attentionWeight, bf16: bf16?.blocks[l].attention,
-                   bias: p + w.attentionBias, rows: M, inputs: C, outputs: 3 * C, accumulate: false)
+            let d = decoding.blocks[l]
+            d.attention.multiply(y: qkv, ldy: 3 * C, x: normed, ldx: C, bias: p + w.attentionBias, rows: M,
+                                 accumulate: false, pool: pool)
             for r in 0..<M {
                 let offset = cache.offset(layer: l, slot: rowSlot[r], position: rowPosition[r])
                 (cache.keys.pointer + offset).update(from: qkv + r * 3 * C + C, count: C)
@@ -249,57 +256,25 @@ public final class BatchDecoder {
             }
             attend(layer: l, rows: M)
             // x += attended · Wproj + bproj
-            linear(y: x, x: attended, w: p + w.attentionProjectionWeight, bf16: bf16?.blocks[l].attentionProjection,
-                   bias: p + w.attentionProjectionBias, rows: M, inputs: C, outputs: C, accumulate: true)
+            d.attentionProjection.multiply(y: x, ldy: C, x: attended, ldx: C, bias: p + w.attentionProjectionBias,
+                                           rows: M, accumulate: true, pool: pool)
             LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + w.ln2Weight,
                               bias: p + w.ln2Bias, rows: M, channels: C, epsilon: eps, pool: pool)
-            linear(y: fc, x: normed, w: p + w.fullyConnectedWeight, bf16: bf16?.blocks[l].fullyConnected,
-                   bias: p + w.fullyConnectedBias, rows: M, inputs: C, outputs: 4 * C, accumulate: false)
+            d.fullyConnected.multiply(y: fc, ldy: 4 * C, x: normed, ldx: C, bias: p + w.fullyConnectedBias, rows: M,
+                                      accumulate: false, pool: pool)
             GELU.forward(out: fcGelu, input: fc, count: M * 4 * C, pool: pool)
             // x += gelu · Wmlp + bmlp
-            linear(y: x, x: fcGelu, w: p + w.mlpProjectionWeight, bf16: bf16?.blocks[l].mlpProjection,
-                   bias: p + w.mlpProjectionBias, rows: M, inputs: 4 * C, outputs: C, accumulate: true)
+            d.mlpProjection.multiply(y: x, ldy: C, x: fcGelu, ldx: 4 * C, bias: p + w.mlpProjectionBias, rows: M,
+                                     accumulate: true, pool: pool)
         }
         LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + layout.finalNormWeight,
                           bias: p + layout.finalNormBias, rows: M, channels: C, epsilon: eps, pool: pool)
         // Tied LM head: logits[M, V] = normed[M, C] · wte[V, C]^T
-        if let bf16 {
-            BFloat16Weights.timesTransposedMatrix(y: rowLogits, x: normed, w: bf16.storage + bf16.tokenEmbedding,
-                                                  rows: M, inputs: C, outputs: V, pool: pool)
-        } else if M <= Self.matrixVectorRows {
-            GEMM.multiply(m: M, n: V, k: C, a: normed, lda: C, b: wte, ldb: C, transposeB: true,
-                          c: rowLogits, ldc: V, pool: pool)
-        } else {
-            DecoderHead.logits(y: rowLogits, x: normed, wte: wte, rows: M, width: C, vocab: V, pool: pool)
-        }
+        decoding.head.multiply(y: rowLogits, ldy: V, x: normed, ldx: C, bias: nil, rows: M, accumulate: false, pool: pool)
         for r in 0..<M {
             (slotLogits + rowSlot[r] * V).update(from: rowLogits + r * V, count: V)
         }
     }
-
-    /// y[M, out] (+)= x[M, in] · W[in, out] + bias, from the fp32 parameters or their bf16 copy.
-    @inline(__always)
-    private func linear(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bf16 offset: Int?,
-                        bias: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, accumulate: Bool) {
-        if let bf16, let offset {
-            BFloat16Weights.timesMatrix(y: y, x: x, w: bf16.storage + offset, bias: bias, rows: rows, inputs: inputs,
-                                        outputs: outputs, accumulate: accumulate, pool: model.pool)
-        } else {
-            // GEMM's matrix-vector path (W streamed once, unpacked) takes up to 4 rows; more rows go through it
-            // 4 at a time: a block's matrices (at most 4C^2 floats) are still in cache for the next 4 rows,
-            // where the packed GEMM would repack W on every step.
-            var r0 = 0
-            while r0 < rows {
-                let n = min(Self.matrixVectorRows, rows - r0)
-                GEMM.forward(y: y + r0 * outputs, x: x + r0 * inputs, w: w, bias: bias, rows: n, inputs: inputs,
-                             outputs: outputs, accumulate: accumulate, pool: model.pool)
-                r0 += n
-            }
-        }
-    }
-
-    /// Rows GEMM runs as matrix-vector products (GEMMSmall.maxRows).
-    static let matrixVectorRows = 4
 
     /// attended[r, head h] = softmax_t(q·k_t / sqrt(hs)) · v_t over the slot's positions t = 0...position,
     /// q = qkv[r, h*hs ..< (h+1)*hs]; one task per (row, head).

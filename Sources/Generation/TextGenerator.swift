@@ -66,9 +66,12 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible {
 /// (a finished sequence's slot takes the next waiting prompt), samples each sequence with its own seeded
 /// `Sampler`, and streams the text through `GeneratedTextStream` (UTF-8 decoding, stop strings).
 ///
-/// Each sequence's logits do not depend on the other sequences in the batch (rows of the step are computed
-/// independently, bit for bit for up to 4 rows), and each has its own random stream, so a prompt gives the
-/// same text alone or in a batch with the same seed.
+/// Each sequence's logits do not depend on the other sequences in the batch (every row of a step is computed
+/// with the same summation order whatever the batch size, bit for bit), and each has its own random stream,
+/// so a prompt gives the same text alone or in a batch with the same seed.
+///
+/// `weights` chooses how the decoding steps read the matrices: fp32, or a bf16 copy (half the bytes).
+/// The prefill stays fp32.
 public final class TextGenerator {
     public let model: GPT
     public let tokenizer: SentencePieceTokenizer
@@ -77,13 +80,14 @@ public final class TextGenerator {
     public var maxBatch: Int { decoder.slots }
     private let samplers: [Sampler]
 
-    public init(model: GPT, tokenizer: SentencePieceTokenizer, maxBatch: Int = 1) throws {
+    public init(model: GPT, tokenizer: SentencePieceTokenizer, maxBatch: Int = 1,
+                weights: DecoderWeights = .float32) throws {
         if tokenizer.vocabularySize != model.config.vocabSize {
             throw GenerationError.vocabularyMismatch(tokenizer: tokenizer.vocabularySize, model: model.config.vocabSize)
         }
         self.model = model
         self.tokenizer = tokenizer
-        decoder = try BatchDecoder(model: model, slots: max(1, maxBatch))
+        decoder = try BatchDecoder(model: model, slots: max(1, maxBatch), weights: weights)
         pieces = PieceBytes(tokenizer: tokenizer)
         samplers = (0..<max(1, maxBatch)).map { _ in Sampler(vocabularySize: model.config.vocabSize, seed: 0) }
     }
@@ -112,6 +116,7 @@ public final class TextGenerator {
         try settings.validate()
         var results = [Completion?](repeating: nil, count: requests.count)
         var running = [Running?](repeating: nil, count: decoder.slots)
+        var sampled = [Int32](repeating: 0, count: decoder.slots)   // the tokens of one step, by active slot
         var next = 0
         var cancelled = false
         let context = model.config.context
@@ -149,10 +154,19 @@ public final class TextGenerator {
             }
             if running.allSatisfy({ $0 == nil }) { break }
 
-            // One token for every running sequence, then one batched step.
-            for slot in 0..<decoder.slots where running[slot] != nil {
-                let token = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
-                                                  previousTokens: decoder.window(slot: slot))
+            // One token for every running sequence (the samplers are independent: sampled on the pool's
+            // threads, a few vocabulary-long passes each), then one batched step.
+            let active = (0..<decoder.slots).filter { running[$0] != nil }
+            let decoder = self.decoder, samplers = self.samplers
+            sampled.withUnsafeMutableBufferPointer { out in
+                model.pool.run(tasks: active.count) { i in
+                    let slot = active[i]
+                    out[i] = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
+                                                   previousTokens: decoder.window(slot: slot))
+                }
+            }
+            for (i, slot) in active.enumerated() {
+                let token = sampled[i]
                 running[slot]!.tokenCount += 1
                 if let eos = tokenizer.eosId, token == eos { finish(slot: slot, .endOfText); continue }
                 let (emit, stopped) = running[slot]!.stream.append(pieces[token])

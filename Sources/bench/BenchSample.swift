@@ -55,15 +55,19 @@ struct BenchSample: ParsableCommand {
         let decoder = try BatchDecoder(model: model, slots: batch, weights: storage)
         let samplers = (0..<batch).map { Sampler(vocabularySize: vocab, seed: UInt64($0)) }
         let sampled = SamplingSettings(temperature: temperature, topP: topP)
+        var next = [Int32](repeating: 0, count: batch)
         func decode(_ settings: SamplingSettings) -> Double {
             medianSeconds(repeats: repeats) {
                 for slot in 0..<batch { try! decoder.prefill(slot: slot, tokens: [Int32(slot % vocab)]) }
                 for _ in 0..<tokens {
-                    for slot in 0..<batch {
-                        let next = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
-                                                         previousTokens: decoder.window(slot: slot))
-                        try! decoder.append(next, to: slot)
+                    // The sequences' samplers are independent: sampled in parallel, as TextGenerator does.
+                    next.withUnsafeMutableBufferPointer { out in
+                        ThreadPool.shared.run(tasks: batch) { slot in
+                            out[slot] = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
+                                                              previousTokens: decoder.window(slot: slot))
+                        }
                     }
+                    for slot in 0..<batch { try! decoder.append(next[slot], to: slot) }
                     decoder.advance()
                 }
             }

@@ -23,7 +23,7 @@ struct LoadedModel {
 
     /// `path` is a checkpoint directory or a run directory (its best/ checkpoint, else latest/).
     /// Errors name the checkpoint and what is wrong with it.
-    static func load(path: String, maxBatch: Int) throws -> LoadedModel {
+    static func load(path: String, maxBatch: Int, weights: DecoderWeights) throws -> LoadedModel {
         let directory = try RunDirectory.resolveCheckpoint(path, prefer: .best)
         let checkpoint = try Checkpoint.load(from: directory, includeTrainingState: false)
         let tokenizerPath = directory + "/tokenizer.model"
@@ -32,7 +32,8 @@ struct LoadedModel {
         }
         let tokenizer = try SentencePieceTokenizer(contentsOf: tokenizerPath)
         do {
-            let generator = try TextGenerator(model: checkpoint.model, tokenizer: tokenizer, maxBatch: maxBatch)
+            let generator = try TextGenerator(model: checkpoint.model, tokenizer: tokenizer, maxBatch: maxBatch,
+                                              weights: weights)
             var template: String?
             if let note = checkpoint.hfConfig.swiftlet?.notes[templateNoteKey] {
                 guard note.components(separatedBy: placeholder).count == 2 else {

@@ -63,8 +63,8 @@ import Testing
         #expect(decoder.slideCount(slot: 0) == 2)
     }
 
-    /// A step with five or more rows runs the projections 4 rows at a time and the head with DecoderHead.
-    @Test func batchOfSixRunsFourRowsAtATimeAndItsOwnHead() throws {
+    /// A step with six rows: PanelProduct's 4-row tile then its 2-row tile, in every projection and the head.
+    @Test func batchOfSixRunsFourRowsThenTwoRows() throws {
         let model = try Self.model(seed: 4)
         let decoder = try BatchDecoder(model: model, slots: 6)
         for slot in 0..<6 { try decoder.prefill(slot: slot, tokens: Array(Int32(slot)...Int32(slot + slot))) }
@@ -73,6 +73,42 @@ import Testing
             decoder.advance()
             for slot in 0..<6 { try Self.expectMatchesFullForward(model, decoder, slot: slot, "step \(step)") }
         }
+    }
+
+    /// Decoding 7 sequences together gives each of them bit-identical logits to decoding it alone (every
+    /// output element is summed in the same order whatever the number of rows), fp32 and bf16.
+    @Test func batchLogitsAreBitIdenticalToDecodingAlone() throws {
+        let model = try Self.model(seed: 6)
+        let V = model.config.vocabSize, n = 7
+        for weights in DecoderWeights.allCases {
+            let together = try BatchDecoder(model: model, slots: n, weights: weights)
+            let alone = try BatchDecoder(model: model, slots: 1, weights: weights)
+            for slot in 0..<n { try together.prefill(slot: slot, tokens: [Int32(slot), Int32(2 * slot + 1)]) }
+            for step in 0..<4 {
+                for slot in 0..<n { try together.append(Int32((5 * step + 3 * slot) % V), to: slot) }
+                together.advance()
+            }
+            for slot in 0..<n {
+                try alone.prefill(slot: 0, tokens: [Int32(slot), Int32(2 * slot + 1)])
+                for step in 0..<4 {
+                    try alone.append(Int32((5 * step + 3 * slot) % V), to: 0)
+                    alone.advance()
+                }
+                let a = Array(UnsafeBufferPointer(start: alone.logits(slot: 0), count: V))
+                let b = Array(UnsafeBufferPointer(start: together.logits(slot: slot), count: V))
+                #expect(a == b, "\(weights) slot \(slot)")
+            }
+        }
+    }
+
+    /// The decoding copy of the weights: every matrix in 16-column panels, 4 bytes a value in fp32, 2 in bf16.
+    @Test func decodingCopySize() throws {
+        let model = try Self.model(seed: 7)
+        let C = Self.config.width, V = Self.config.vocabSize, L = Self.config.layers
+        func padded(_ k: Int, _ n: Int) -> Int { k * ((n + 15) / 16 * 16) }
+        let values = L * (padded(C, 3 * C) + padded(C, C) + padded(C, 4 * C) + padded(4 * C, C)) + padded(C, V)
+        #expect(try BatchDecoder(model: model, slots: 3).decodingWeightBytes == 4 * values)
+        #expect(try BatchDecoder(model: model, slots: 1, weights: .bfloat16).decodingWeightBytes == 2 * values)
     }
 
     @Test func refusesBadInput() throws {

@@ -64,6 +64,19 @@ import Testing
         #expect(out.count == 2 && out[0].hasPrefix("And God said") && out[1].hasPrefix("Blessed"), "\(lines.stdout)")
     }
 
+    /// `--weights bf16`: the steps read a bfloat16 copy of the matrices. On the tiny checkpoint its greedy
+    /// text is the fp32 golden text (the rounding moves logits by far less than the gaps between the best
+    /// tokens here); an unknown value is refused by name.
+    @Test func bfloat16WeightsGiveTheGoldenGreedyText() throws {
+        let run = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", GoldenTests.prompt,
+                                         "--temperature", "0", "--max-tokens", "60", "--weights", "bf16"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == GoldenTests.prompt + GoldenTests.golden + "\n")
+        let bad = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", "x", "--weights", "fp16"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("'fp16' is invalid for '--weights"), "\(bad.stderr)")
+    }
+
     @Test func batchToJSONLinesWithResumeAndCarriedFields() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

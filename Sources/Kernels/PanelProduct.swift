@@ -1,0 +1,207 @@
+import CPUHints
+
+/// The matrix products of a decoding step: y[M, N] (=|+=) x[M, K] · W[K, N] (+ bias[N]) for a few rows
+/// (M = sequences decoded together, usually 1..8), W a `PanelMatrix` in fp32 or bf16.
+///
+/// Blocking: threads split W's 16-column panels into contiguous ranges, so each thread streams its part of
+/// W once. Register tiles (each output element one SIMD lane of an accumulator):
+///   - M <= 4: the thread walks its panels four at a time and runs, per group of 4 panels, a tile over the
+///     rows: 1 row x 4 panels (M = 1, the bandwidth-bound case: 8 ymm accumulator chains, one broadcast of
+///     x[k] per 64 floats of W), 2 rows x 2 panels, or 4 rows x 1 panel (3 rows: one repeated, its results
+///     dropped);
+///   - M > 4: panel by panel, 4 rows x 1 panel tiles over all the rows while the panel is in L1.
+/// Software prefetch (the out-of-order window alone keeps too few misses in flight to reach the memory
+/// bandwidth, worst for the tiles that spend many FMAs per byte): the M <= 4 tiles prefetch their panels 64
+/// rows ahead; with M > 4, tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so
+/// memory is read during all of them.
+/// Every tile keeps, for each output element, one accumulator that starts at 0 and takes x[i, k] * W[k, j]
+/// by fused multiply-add for k = 0, 1, ..., K-1 in that order; the epilogue then computes
+/// y = (y +) (acc + bias). So an element's value does not depend on M, on the tile that computed it or on the
+/// thread count: decoding a sequence in a batch gives bit-identical logits to decoding it alone.
+/// A bf16 W is widened to fp32 as it is loaded (16 values: vpmovzxwd + vpslld, twice).
+public enum PanelProduct {
+    /// fp32 weights.
+    public static func multiply(y: UnsafeMutablePointer<Float>, ldy: Int, x: UnsafePointer<Float>, ldx: Int,
+                                w: PanelMatrix<Float>, bias: UnsafePointer<Float>?, rows: Int, accumulate: Bool,
+                                pool: ThreadPool = .shared) {
+        run(y: y, ldy: ldy, x: x, ldx: ldx, w: w, bias: bias, rows: rows, accumulate: accumulate, pool: pool)
+    }
+
+    /// bf16 weights.
+    public static func multiply(y: UnsafeMutablePointer<Float>, ldy: Int, x: UnsafePointer<Float>, ldx: Int,
+                                w: PanelMatrix<BFloat16>, bias: UnsafePointer<Float>?, rows: Int, accumulate: Bool,
+                                pool: ThreadPool = .shared) {
+        run(y: y, ldy: ldy, x: x, ldx: ldx, w: w, bias: bias, rows: rows, accumulate: accumulate, pool: pool)
+    }
+
+    /// Panels a thread takes at least (a hand-off costs a few microseconds; 4 panels of K = 288 fp32 are 72 KB).
+    static let minimumPanelsPerThread = 4
+
+    @inline(__always)
+    static func run<E: PanelElement>(y: UnsafeMutablePointer<Float>, ldy: Int, x: UnsafePointer<Float>, ldx: Int,
+                                     w: PanelMatrix<E>, bias: UnsafePointer<Float>?, rows M: Int, accumulate: Bool,
+                                     pool: ThreadPool) {
+        if M <= 0 || w.columns <= 0 { return }
+        pool.parallelFor(w.panelCount, minimumChunk: minimumPanelsPerThread) { range in
+            panels(range, y: y, ldy: ldy, x: x, ldx: ldx, w: w, bias: bias, rows: M, accumulate: accumulate)
+        }
+    }
+
+    /// One thread's panels: groups of 4 panels, row tiles inside a group (see the type's comment).
+    static func panels<E: PanelElement>(_ range: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int,
+                                        x: UnsafePointer<Float>, ldx: Int, w: PanelMatrix<E>,
+                                        bias: UnsafePointer<Float>?, rows M: Int, accumulate: Bool) {
+        let K = w.rows, N = w.columns
+        func store(_ acc: SIMD16<Float>, row i: Int, panel q: Int) {
+            storeTile(acc, y: y + i * ldy, panel: q, columns: N, bias: bias, accumulate: accumulate)
+        }
+        if M > 4 {
+            // Many rows: panel by panel, every 4-row tile against the panel while it is in L1 (the first tile
+            // streams it from memory, the others reuse it).
+            // Tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so memory is read
+            // during all of them.
+            let tiles = (M + 3) / 4
+            let rowsPerTile = (K + tiles - 1) / tiles
+            let step = (rowsPerTile << 16) / max(1, K)   // prefetch row first + (k * rowsPerTile) / K, 16.16
+            for q in range {
+                let (next, nextStride) = w.panel(min(q + 1, w.panelCount - 1))
+                for j in 0..<tiles {
+                    let first = min(j * rowsPerTile, K - 1)
+                    fourRows(q, r: 4 * j, mr: min(4, M - 4 * j), prefetch: next + first * nextStride,
+                             prefetchStride: nextStride, prefetchStep: step)
+                }
+            }
+            return
+        }
+        // Rows r..<r+mr against one panel with the 4-row tile (rows past mr repeat the last one); by default
+        // it prefetches its own panel prefetchRows ahead (in a packed matrix, past the end of the panel is the
+        // start of the next one).
+        @inline(__always) func fourRows(_ q: Int, r: Int, mr: Int, prefetch: UnsafePointer<E>? = nil,
+                                        prefetchStride: Int = 0, prefetchStep: Int = 1 << 16) {
+            let (wq, sq) = w.panel(q)
+            let x0 = x + r * ldx, last = x0 + (mr - 1) * ldx
+            let a = tile4x1(K, x0, mr > 1 ? x0 + ldx : last, mr > 2 ? x0 + 2 * ldx : last, last, wq, sq,
+                            prefetch ?? wq + prefetchRows * sq, prefetch == nil ? sq : prefetchStride, prefetchStep)
+            store(a.0, row: r, panel: q)
+            if mr > 1 { store(a.1, row: r + 1, panel: q) }
+            if mr > 2 { store(a.2, row: r + 2, panel: q) }
+            if mr > 3 { store(a.3, row: r + 3, panel: q) }
+        }
+        var p = range.lowerBound
+        while p < range.upperBound {
+            let group = min(4, range.upperBound - p)
+            var r = 0
+            while r < M {
+                let mr = min(4, M - r)
+                let x0 = x + r * ldx
+                if mr == 1 && group == 4 {
+                    let (w0, s0) = w.panel(p), (w1, s1) = w.panel(p + 1)
+                    let (w2, s2) = w.panel(p + 2), (w3, s3) = w.panel(p + 3)
+                    let a = tile1x4(K, x0, w0, s0, w1, s1, w2, s2, w3, s3)
+                    store(a.0, row: r, panel: p); store(a.1, row: r, panel: p + 1)
+                    store(a.2, row: r, panel: p + 2); store(a.3, row: r, panel: p + 3)
+                } else if mr == 2 && group >= 2 {
+                    var q = p
+                    while q + 2 <= p + group {
+                        let (w0, s0) = w.panel(q), (w1, s1) = w.panel(q + 1)
+                        let a = tile2x2(K, x0, x0 + ldx, w0, s0, w1, s1)
+                        store(a.0, row: r, panel: q); store(a.1, row: r, panel: q + 1)
+                        store(a.2, row: r + 1, panel: q); store(a.3, row: r + 1, panel: q + 1)
+                        q += 2
+                    }
+                    if q < p + group { fourRows(q, r: r, mr: 2) }
+                } else {
+                    for q in p..<(p + group) { fourRows(q, r: r, mr: mr) }
+                }
+                r += mr
+            }
+            p += group
+        }
+    }
+
+    /// y[16q ..< 16q+16] (clipped to N) (=|+=) acc + bias.
+    @inline(__always)
+    static func storeTile(_ acc: SIMD16<Float>, y: UnsafeMutablePointer<Float>, panel q: Int, columns N: Int,
+                          bias: UnsafePointer<Float>?, accumulate: Bool) {
+        let j0 = 16 * q
+        if j0 + 16 <= N {
+            var s = acc
+            if let bias { s += UnsafeRawPointer(bias + j0).loadUnaligned(as: SIMD16<Float>.self) }
+            let out = UnsafeMutableRawPointer(y + j0)
+            if accumulate { s = out.loadUnaligned(as: SIMD16<Float>.self) + s }
+            out.storeBytes(of: s, as: SIMD16<Float>.self)
+        } else {
+            for j in 0..<(N - j0) {
+                var s = acc[j]
+                if let bias { s += bias[j0 + j] }
+                y[j0 + j] = accumulate ? y[j0 + j] + s : s
+            }
+        }
+    }
+
+    /// 1 row of x against 4 panels: acc_c[0..<16] = sum_k x[k] W_c[k, 0..<16].
+    @inline(__always)
+    static func tile1x4<E: PanelElement>(_ K: Int, _ x: UnsafePointer<Float>,
+                                         _ w0: UnsafePointer<E>, _ s0: Int, _ w1: UnsafePointer<E>, _ s1: Int,
+                                         _ w2: UnsafePointer<E>, _ s2: Int, _ w3: UnsafePointer<E>, _ s3: Int)
+        -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        for k in 0..<K {
+            // The out-of-order window alone keeps too few loads in flight to reach the memory bandwidth.
+            swiftlet_prefetch(w0 + (k + prefetchRows) * s0)
+            swiftlet_prefetch(w1 + (k + prefetchRows) * s1)
+            swiftlet_prefetch(w2 + (k + prefetchRows) * s2)
+            swiftlet_prefetch(w3 + (k + prefetchRows) * s3)
+            let b = SIMD16<Float>(repeating: x[k])
+            a0 = a0.addingProduct(b, E.load16(w0, k * s0))
+            a1 = a1.addingProduct(b, E.load16(w1, k * s1))
+            a2 = a2.addingProduct(b, E.load16(w2, k * s2))
+            a3 = a3.addingProduct(b, E.load16(w3, k * s3))
+        }
+        return (a0, a1, a2, a3)
+    }
+
+    /// 2 rows of x against 2 panels: (row 0, panel 0), (row 0, panel 1), (row 1, panel 0), (row 1, panel 1).
+    @inline(__always)
+    static func tile2x2<E: PanelElement>(_ K: Int, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+                                         _ w0: UnsafePointer<E>, _ s0: Int, _ w1: UnsafePointer<E>, _ s1: Int)
+        -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+        var a00 = SIMD16<Float>(), a01 = SIMD16<Float>(), a10 = SIMD16<Float>(), a11 = SIMD16<Float>()
+        for k in 0..<K {
+            // 4 FMAs per 64 bytes: prefetch as the 4-row tile does.
+            swiftlet_prefetch(w0 + (k + prefetchRows) * s0)
+            swiftlet_prefetch(w1 + (k + prefetchRows) * s1)
+            let c0 = E.load16(w0, k * s0), c1 = E.load16(w1, k * s1)
+            let b0 = SIMD16<Float>(repeating: x0[k]), b1 = SIMD16<Float>(repeating: x1[k])
+            a00 = a00.addingProduct(b0, c0); a01 = a01.addingProduct(b0, c1)
+            a10 = a10.addingProduct(b1, c0); a11 = a11.addingProduct(b1, c1)
+        }
+        return (a00, a01, a10, a11)
+    }
+
+    /// Rows ahead the 4-row tile prefetches.
+    static let prefetchRows = 64
+
+    /// 4 rows of x against 1 panel.
+    @inline(__always)
+    static func tile4x1<E: PanelElement>(_ K: Int, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+                                         _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>,
+                                         _ w: UnsafePointer<E>, _ s: Int,
+                                         _ prefetch: UnsafePointer<E>, _ prefetchStride: Int, _ prefetchStep: Int)
+        -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var ahead = 0   // 16.16 fixed point: the row of `prefetch` to fetch at this k
+        for k in 0..<K {
+            // This tile spends 8 FMAs on every 64 bytes of W, too slowly for the out-of-order window alone to
+            // keep enough loads in flight when W comes from memory: software prefetch.
+            swiftlet_prefetch(prefetch + (ahead >> 16) * prefetchStride)
+            ahead &+= prefetchStep
+            let c = E.load16(w, k * s)
+            a0 = a0.addingProduct(SIMD16<Float>(repeating: x0[k]), c)
+            a1 = a1.addingProduct(SIMD16<Float>(repeating: x1[k]), c)
+            a2 = a2.addingProduct(SIMD16<Float>(repeating: x2[k]), c)
+            a3 = a3.addingProduct(SIMD16<Float>(repeating: x3[k]), c)
+        }
+        return (a0, a1, a2, a3)
+    }
+}
