@@ -6,7 +6,8 @@ import Sampling
 
 /// `bench sample`: generation speed on random weights of a given shape, in one run: greedy decoding as the
 /// reference for the sampling cost, the requested sampler, the memory read bandwidth as the ceiling of a
-/// bandwidth-bound decoder, prefill against a training forward pass, and the time to the first token.
+/// bandwidth-bound decoder, prefill against a training forward pass, and the time to the first token. With one
+/// sequence it also times the C reference (scripts/runc_style_decoder.c, run.c-style, greedy) on the same shape.
 struct BenchSample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
@@ -24,6 +25,9 @@ struct BenchSample: ParsableCommand {
     @Option(name: .customLong("top-p"), help: "Top-p of the sampler.") var topP: Float = 0.9
     @Option(help: "Weight storage for the decoding steps: fp32 or bf16.") var weights: String = "fp32"
     @Option(help: "Timed runs; medians are reported.") var repeats: Int = 5
+    @Option(help: "C reference decoder, compiled with cc -Ofast -march=native -fopenmp (timed with --batch 1).")
+    var referenceSource: String = "scripts/runc_style_decoder.c"
+    @Flag(help: "Skip the C reference.") var noReference = false
     @Flag(help: "One JSON object a line.") var json = false
 
     func validate() throws {
@@ -88,9 +92,17 @@ struct BenchSample: ParsableCommand {
         let prefillSeconds = medianSeconds(repeats: repeats) { try! decoder.prefill(slot: 0, tokens: prompt) }
         let forwardSeconds = medianSeconds(repeats: repeats) { _ = try! model.forward(tokens: prompt, batch: 1, time: context) }
         let memoryGBs = MemoryBandwidth.measureReadGBs(threads: threads)
+        let reference = batch == 1 && !noReference
+            ? RunCStyleReference.measure(source: referenceSource, width: width, layers: layers, heads: heads,
+                                         vocab: vocab, context: context, tokens: tokens, threads: threads,
+                                         repeats: repeats)
+            : nil
 
         if json {
             print(#"{"name": "sample", "layers": \#(layers), "width": \#(width), "context": \#(context), "vocab": \#(vocab), "batch": \#(batch), "threads": \#(threads), "weights": "\#(weights)", "temperature": \#(temperature), "top_p": \#(topP), "tokens_per_s": \#(f1(sampledRate)), "greedy_tokens_per_s": \#(f1(greedyRate)), "weight_gb_per_s": \#(f1(weightGBs)), "memory_read_gb_per_s": \#(f1(memoryGBs)), "first_token_s": \#(f4(firstToken)), "prefill_tokens_per_s": \#(f1(Double(context) / prefillSeconds)), "forward_tokens_per_s": \#(f1(Double(context) / forwardSeconds))}"#)
+            if let reference {
+                print(#"{"name": "sample_reference", "implementation": "\#(referenceSource) (cc -Ofast -march=native -fopenmp, greedy)", "batch": 1, "threads": \#(threads), "weights": "fp32", "tokens_per_s": \#(f1(reference.tokensPerSecond)), "weight_gb_per_s": \#(f1(reference.weightGBs))}"#)
+            }
             return
         }
         print("generation: \(layers) layers, \(heads) heads, \(width) wide, context \(context), vocabulary \(vocab), "
@@ -103,6 +115,10 @@ struct BenchSample: ParsableCommand {
         print(String(format: "  prefill %d tokens   %8.1f tokens/s  (training forward: %.1f tokens/s, ratio %.2f)", context,
                      Double(context) / prefillSeconds, Double(context) / forwardSeconds, forwardSeconds / prefillSeconds))
         print(String(format: "  first token         %8.4f s  (decoder set-up, 16-token prefill, one sample)", firstToken))
+        if let reference {
+            print(String(format: "  C reference, greedy %8.1f tokens/s  (weights read at %.1f GB/s; Swiftlet greedy / C: %.2f)",
+                         reference.tokensPerSecond, reference.weightGBs, greedyRate / reference.tokensPerSecond))
+        }
     }
 
     private func f1(_ x: Double) -> String { String(format: "%.1f", x) }
