@@ -52,9 +52,9 @@ enum DecodingMatrix {
 /// head reads wte [V, C] as W = wte^T [C, V].
 ///
 /// Memory beyond the model's parameters (P = the 12 L C^2 block weights, V C the embedding): fp32
-/// 4 (P + V C) bytes, bf16 2 (P + V C) bytes (the llama2.c 15M shape: 61 MB and 30 MB). fp32 could read the
-/// block matrices in place (`PanelMatrix(viewing:)`, no copy), but the strided panels stream 1.2-1.35x
-/// slower than packed ones (measured in one process, 1 and 2 threads), so they are packed too.
+/// 4 (P + V C) bytes, bf16 2 (P + V C) bytes (the llama2.c 15M shape: 61 MB and 30 MB). fp32 block
+/// matrices are packed too: read in place as strided panels they streamed 1.2-1.35x slower (measured in one
+/// process, 1 and 2 threads).
 final class DecodingWeights {
     let blocks: [(attention: DecodingMatrix, attentionProjection: DecodingMatrix,
                   fullyConnected: DecodingMatrix, mlpProjection: DecodingMatrix)]

@@ -51,26 +51,16 @@ public struct BFloat16: PanelElement, Equatable, Sendable {
 }
 
 /// A weight matrix W[K, N] as the decoding kernel (`PanelProduct`) reads it: N cut into column panels of
-/// 16, panel p = W[0..<K, 16p ..< 16p+16], element (k, j) of the panel at `panel(p) + k * rowStride(p) + j`.
-///
-/// - `packed`: a copy in which every panel is contiguous and k-major ([K, 16], the last one zero-padded), so
-///   one panel is a single sequential stream; in fp32 or bf16. Made from any strided fp32 source, which
-///   covers both W[in, out] (GPT-2's Conv1D layout) and the transposed tied embedding wte[V, C]^T.
-/// - `view`: fp32 W[K, N] row-major read in place (no copy; the decoder does not use it: strided panels
-///   stream 1.2-1.35x slower than packed ones): panel p starts at column 16p and its rows are
-///   N apart. A last partial panel (N not a multiple of 16) is copied, zero-padded, into a small [K, 16]
-///   buffer, so the kernel never reads past column N.
+/// 16, panel p = W[0..<K, 16p ..< 16p+16], each panel contiguous and k-major ([K, 16], the last one
+/// zero-padded), so one panel is a single sequential stream; in fp32 or bf16. Made from any strided fp32
+/// source, which covers both W[in, out] (GPT-2's Conv1D layout) and the transposed tied embedding wte[V, C]^T.
+/// (Reading fp32 W[in, out] in place instead, as strided panels, streamed 1.2-1.35x slower.)
 public final class PanelMatrix<Element: PanelElement> {
     public let rows: Int       // K
     public let columns: Int    // N
     public let panelCount: Int // ceil(N / 16)
-    @usableFromInline let base: UnsafePointer<Element>
-    @usableFromInline let stride: Int          // distance between consecutive k inside a full panel
-    @usableFromInline let panelStride: Int     // distance between consecutive full panels
-    @usableFromInline let fullPanels: Int      // panels read from `base`
-    @usableFromInline let tail: UnsafeMutablePointer<Element>?  // [K, 16] copy of the partial last panel
-    private let owned: UnsafeMutablePointer<Element>?
-    /// Bytes this object allocated (the packed copy or the tail panel).
+    @usableFromInline let base: UnsafeMutablePointer<Element>
+    /// Bytes of the packed copy.
     public let allocatedBytes: Int
 
     /// A packed copy of the [K, N] matrix whose element (k, n) is `source[k * kStride + n * nStride]`.
@@ -80,10 +70,10 @@ public final class PanelMatrix<Element: PanelElement> {
         rows = K; columns = N
         panelCount = (N + 15) / 16
         let count = max(1, panelCount * K * 16)
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Element>.stride, alignment: 64)
+        base = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Element>.stride, alignment: 64)
             .bindMemory(to: Element.self, capacity: count)
         for p in 0..<panelCount {
-            let panel = storage + p * K * 16
+            let panel = base + p * K * 16
             let width = min(16, N - 16 * p)
             for k in 0..<K {
                 let src = source + k * kStride + 16 * p * nStride
@@ -92,53 +82,14 @@ public final class PanelMatrix<Element: PanelElement> {
                 }
             }
         }
-        owned = storage
-        base = UnsafePointer(storage)
-        stride = 16
-        panelStride = 16 * K
-        fullPanels = panelCount
-        tail = nil
         allocatedBytes = count * MemoryLayout<Element>.stride
     }
 
-    /// W[K, N] row-major (row stride N) read in place, no copy; only a partial last panel (N % 16 columns) is
-    /// copied, zero-padded, into a [K, 16] buffer. `w` must outlive this object.
-    public init(viewing w: UnsafePointer<Element>, rows K: Int, columns N: Int) {
-        precondition((0..<16).allSatisfy { Element.position(ofColumn: $0) == $0 }, "only natural-order elements (fp32) can be read in place")
-        rows = K; columns = N
-        panelCount = (N + 15) / 16
-        fullPanels = N / 16
-        base = w
-        stride = N
-        panelStride = 16
-        owned = nil
-        if fullPanels < panelCount {
-            let buffer = UnsafeMutablePointer<Element>.allocate(capacity: K * 16)
-            let width = N - 16 * fullPanels
-            for k in 0..<K {
-                for j in 0..<16 {
-                    (buffer + k * 16 + j).initialize(to: j < width ? w[k * N + 16 * fullPanels + j] : Element(rounding: 0))
-                }
-            }
-            tail = buffer
-            allocatedBytes = K * 16 * MemoryLayout<Element>.stride
-        } else {
-            tail = nil
-            allocatedBytes = 0
-        }
-    }
+    deinit { UnsafeMutableRawPointer(base).deallocate() }
 
-    deinit {
-        if let owned { UnsafeMutableRawPointer(owned).deallocate() }
-        tail?.deallocate()
-    }
-
-    /// Start of panel p and the distance between its rows.
+    /// Start of panel p and the distance between its rows (16).
     @inlinable @inline(__always)
-    func panel(_ p: Int) -> (UnsafePointer<Element>, Int) {
-        if p < fullPanels { return (base + p * panelStride, stride) }
-        return (UnsafePointer(tail.unsafelyUnwrapped), 16)
-    }
+    func panel(_ p: Int) -> (UnsafePointer<Element>, Int) { (UnsafePointer(base + p * 16 * rows), 16) }
 
     /// W[k, n] as fp32 (for tests and references).
     public func element(row k: Int, column n: Int) -> Float {

@@ -114,11 +114,6 @@ struct BenchEncode: ParsableCommand {
         }
         return seconds
     }
-
-    private func median(_ times: [Double]) -> Double {
-        let sorted = times.sorted()
-        return sorted[sorted.count / 2]
-    }
 }
 
 func printError(_ message: String) {

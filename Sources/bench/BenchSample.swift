@@ -60,24 +60,33 @@ struct BenchSample: ParsableCommand {
         let samplers = (0..<batch).map { Sampler(vocabularySize: vocab, seed: UInt64($0)) }
         let sampled = SamplingSettings(temperature: temperature, topP: topP)
         var next = [Int32](repeating: 0, count: batch)
-        func decode(_ settings: SamplingSettings) -> Double {
-            medianSeconds(repeats: repeats) {
-                for slot in 0..<batch { try! decoder.prefill(slot: slot, tokens: [Int32(slot % vocab)]) }
-                for _ in 0..<tokens {
-                    // The sequences' samplers are independent: sampled in parallel, as TextGenerator does.
-                    next.withUnsafeMutableBufferPointer { out in
-                        ThreadPool.shared.run(tasks: batch) { slot in
-                            out[slot] = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
-                                                              previousTokens: decoder.window(slot: slot))
-                        }
+        /// One timed generation run: a 1-token prompt per slot, then `tokens` steps.
+        func decodeSeconds(_ settings: SamplingSettings) -> Double {
+            let start = monotonicSeconds()
+            for slot in 0..<batch { try! decoder.prefill(slot: slot, tokens: [Int32(slot % vocab)]) }
+            for _ in 0..<tokens {
+                // The sequences' samplers are independent: sampled in parallel, as TextGenerator does.
+                next.withUnsafeMutableBufferPointer { out in
+                    ThreadPool.shared.run(tasks: batch) { slot in
+                        out[slot] = samplers[slot].sample(logits: decoder.logits(slot: slot), settings: settings,
+                                                          previousTokens: decoder.window(slot: slot))
                     }
-                    for slot in 0..<batch { try! decoder.append(next[slot], to: slot) }
-                    decoder.advance()
                 }
+                for slot in 0..<batch { try! decoder.append(next[slot], to: slot) }
+                decoder.advance()
             }
+            return monotonicSeconds() - start
         }
-        let greedySeconds = decode(.greedy)
-        let sampledSeconds = decode(sampled)
+        // Greedy and sampled runs alternate (after one warm-up of each), so drifts of the machine's speed fall
+        // on both alike; medians of each.
+        _ = decodeSeconds(.greedy)
+        _ = decodeSeconds(sampled)
+        var greedyTimes: [Double] = [], sampledTimes: [Double] = []
+        for _ in 0..<repeats {
+            greedyTimes.append(decodeSeconds(.greedy))
+            sampledTimes.append(decodeSeconds(sampled))
+        }
+        let greedySeconds = median(greedyTimes), sampledSeconds = median(sampledTimes)
         let greedyRate = Double(batch * tokens) / greedySeconds
         let sampledRate = Double(batch * tokens) / sampledSeconds
         // Weights read once per step (every sequence of the batch shares the read): 4 matrices a block and

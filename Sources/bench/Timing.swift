@@ -26,7 +26,12 @@ func runTimes(repeats: Int, _ body: () -> Void) -> RunTimes {
         body()
         times.append(monotonicSeconds() - start)
     }
-    times.sort()
-    let n = times.count
-    return RunTimes(median: n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]), best: times[0])
+    return RunTimes(median: median(times), best: times.min()!)
+}
+
+/// The median of measurements (the mean of the middle two for an even count).
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    let n = sorted.count
+    return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
 }
