@@ -277,11 +277,10 @@ public final class BatchDecoder {
     }
 
     /// attended[r, head h] = softmax_t(q·k_t / sqrt(hs)) · v_t over the slot's positions t = 0...position,
-    /// q = qkv[r, h*hs ..< (h+1)*hs]; one task per (row, head).
+    /// q = qkv[r, h*hs ..< (h+1)*hs] (`CachedAttention`); one task per (row, head).
     private func attend(layer l: Int, rows M: Int) {
         let config = model.config
         let C = config.width, H = config.heads, hs = config.headSize, T = config.context
-        let scale = 1 / Float(hs).squareRoot()
         let keys = UnsafePointer(cache.keys.pointer), values = UnsafePointer(cache.values.pointer)
         let qkv = UnsafePointer(self.qkv), attended = self.attended, scores = self.scores
         let rowSlot = self.rowSlot, rowPosition = self.rowPosition, cache = self.cache
@@ -293,49 +292,12 @@ public final class BatchDecoder {
         model.pool.parallelFor(M * H, minimumChunk: minimumChunk, chunksPerThread: 2) { range in
             for task in range {
                 let r = task / H, h = task % H
-                let n = rowPosition[r] + 1
-                let q = qkv + r * 3 * C + h * hs
                 let base = cache.offset(layer: l, slot: rowSlot[r], position: 0) + h * hs
-                let k = keys + base, v = values + base
-                let s = scores + task * T
-                var maximum = -Float.infinity
-                for t in 0..<n {
-                    let score = Self.dot(q, k + t * C, count: hs) * scale
-                    s[t] = score
-                    maximum = max(maximum, score)
-                }
-                var sum: Float = 0
-                for t in 0..<n {
-                    let e = Foundation.exp(s[t] - maximum)
-                    s[t] = e
-                    sum += e
-                }
-                let inverse = 1 / sum
-                let out = attended + r * C + h * hs
-                out.update(repeating: 0, count: hs)
-                for t in 0..<n {
-                    let weight = s[t] * inverse
-                    let vt = v + t * C
-                    for i in 0..<hs { out[i] += weight * vt[i] }
-                }
+                CachedAttention.attend(out: attended + r * C + h * hs, query: qkv + r * 3 * C + h * hs,
+                                       keys: keys + base, values: values + base, stride: C,
+                                       positions: rowPosition[r] + 1, headSize: hs, scores: scores + task * T)
             }
         }
-    }
-
-    /// sum_i a[i] b[i], eight lanes at a time.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD8<Float>()
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var i = 0
-        while i + 8 <= count {
-            acc = acc.addingProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                                    rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            i += 8
-        }
-        var s = acc.sum()
-        while i < count { s += a[i] * b[i]; i += 1 }
-        return s
     }
 
     // MARK: - Validation
