@@ -6,6 +6,8 @@ import Training
 
 /// `bench train`: whole training steps (forward, backward, clipping, AdamW) of a GPT on random tokens, next to
 /// PyTorch on the same model and batch in the same run (scripts/torch_train_bench.py, when torch is installed).
+/// The two alternate for `--rounds` rounds, so a drift of the machine's speed falls on both; each side reports
+/// the median over its rounds of its per-round median step, and the ratio is the median of the per-round ratios.
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -19,7 +21,8 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Sequences per step (default 12 for tiny, 8 otherwise).") var batchSize: Int?
     @Option(help: "Vocabulary size (65: the characters of tinyshakespeare).") var vocab: Int = 65
     @Option(help: "Worker threads.") var threads: Int = ThreadPool.availableCores
-    @Option(help: "Timed steps (after 3 warm-up steps); the median is reported.") var steps: Int = 20
+    @Option(help: "Timed steps a round (after 3 warm-up steps); the median is reported.") var steps: Int = 20
+    @Option(help: "Rounds of Swiftlet then PyTorch, alternating.") var rounds: Int = 3
     @Option(help: "Machine peak for the FLOPs utilisation, GFLOP/s.") var peakGflops: Double = 500
     @Option(help: "PyTorch reference script.") var referenceScript: String = "scripts/torch_train_bench.py"
     @Flag(help: "Skip the PyTorch reference.") var noReference = false
@@ -30,9 +33,23 @@ struct BenchTrain: ParsableCommand {
         let config = try GPTConfig.preset(named: preset, vocabSize: vocab)
             .overriding(layers: layers, heads: heads, width: width, context: context)
         let batch = batchSize ?? (preset == "tiny" ? 12 : 8)
-        let result = try measure(config: config, batch: batch)
-        var reference: [String: Any]?
-        if !noReference { reference = torchReference(config: config, batch: batch) }
+        let trainer = try makeTrainer(config: config, batch: batch)
+        var ours: [Double] = [], theirs: [[String: Any]] = [], ratios: [Double] = []
+        for _ in 0..<max(1, rounds) {
+            let seconds = try medianStepSeconds(trainer)
+            ours.append(seconds)
+            if !noReference, let round = torchReference(config: config, batch: batch) {
+                theirs.append(round)
+                if let refTokens = round["tokens_per_s"] as? Double {
+                    ratios.append(Double(batch * config.context) / seconds / refTokens)
+                }
+            }
+        }
+        let result = Measurement(stepSeconds: median(ours), peakRSSMB: Self.peakRSSMB(),
+                                 modelBytes: trainer.model.memory.totalBytes)
+        // The PyTorch round with the median speed stands for all of them.
+        let reference = theirs.sorted { ($0["tokens_per_s"] as? Double ?? 0) < ($1["tokens_per_s"] as? Double ?? 0) }
+            .dropFirst(theirs.count / 2).first
 
         let flopsPerToken = Self.trainingFlopsPerToken(config)
         let tokensPerStep = Double(batch * config.context)
@@ -47,13 +64,14 @@ struct BenchTrain: ParsableCommand {
             return
         }
         print("training step: \(config.layers) layers, \(config.heads) heads, \(config.width) wide, context \(config.context), "
-              + "vocabulary \(vocab), batch \(batch), \(threads) thread(s); median of \(steps) steps")
+              + "vocabulary \(vocab), batch \(batch), \(threads) thread(s); \(max(1, rounds)) rounds of \(steps) steps, medians")
         print(String(format: "  swiftlet  %9.0f tokens/s  %8.2f ms/step  %5.1f GFLOP/s  MFU %.3f (of %.0f GFLOP/s)",
                      tokensPerSecond, result.stepSeconds * 1e3, flopsPerToken * tokensPerSecond / 1e9, mfu, peakGflops))
         if let reference, let refTokens = reference["tokens_per_s"] as? Double, let refMs = reference["ms_per_step"] as? Double {
             print(String(format: "  pytorch   %9.0f tokens/s  %8.2f ms/step  %5.1f GFLOP/s  (torch %@)",
                          refTokens, refMs, flopsPerToken * refTokens / 1e9, (reference["torch"] as? String) ?? "?"))
-            print(String(format: "  ratio     %.2fx PyTorch's tokens/s", tokensPerSecond / refTokens))
+            print(String(format: "  ratio     %.2fx PyTorch's tokens/s (median of %d alternating rounds; rounds: %@)",
+                         median(ratios), ratios.count, ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
         } else if !noReference {
             print("  pytorch   not measured (python3 with torch not found; pip install 'torch==2.13.0+cpu')")
         }
@@ -67,8 +85,8 @@ struct BenchTrain: ParsableCommand {
         let modelBytes: Int
     }
 
-    /// Median seconds of a full optimizer step through `Trainer` (batch sampling included) on random tokens.
-    private func measure(config: GPTConfig, batch: Int) throws -> Measurement {
+    /// A `Trainer` over random tokens (the token file is removed at once; its memory map stays valid).
+    private func makeTrainer(config: GPTConfig, batch: Int) throws -> Trainer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-train-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -80,22 +98,27 @@ struct BenchTrain: ParsableCommand {
         var options = TrainingOptions()
         options.batchSize = batch
         options.context = config.context
-        options.steps = steps + 3
+        options.steps = (steps + 3) * max(1, rounds)
         options.seed = 1
-        let trainer = try Trainer(model: try GPT(config: config, seed: 1), train: try TokenFile(path: path),
-                                  validation: nil, options: options)
+        return try Trainer(model: try GPT(config: config, seed: 1), train: try TokenFile(path: path),
+                           validation: nil, options: options)
+    }
+
+    /// Median seconds of a full optimizer step through `Trainer` (batch sampling included), after 3 warm-up steps.
+    private func medianStepSeconds(_ trainer: Trainer) throws -> Double {
         var times: [Double] = []
         for step in 0..<(steps + 3) {
             let start = monotonicSeconds()
             _ = try trainer.runStep()
             if step >= 3 { times.append(monotonicSeconds() - start) }
         }
-        times.sort()
-        let median = times.count % 2 == 1 ? times[times.count / 2] : 0.5 * (times[times.count / 2 - 1] + times[times.count / 2])
+        return median(times)
+    }
+
+    private static func peakRSSMB() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Measurement(stepSeconds: median, peakRSSMB: Double(usage.ru_maxrss) / 1024,
-                           modelBytes: trainer.model.memory.totalBytes)
+        return Double(usage.ru_maxrss) / 1024
     }
 
     /// The PyTorch figures for the same model, or nil when python3/torch are missing.
