@@ -57,11 +57,14 @@ struct BenchSample: ParsableCommand {
         }.median
 
         let decoder = try BatchDecoder(model: model, slots: batch, weights: storage)
+        // With a batch, a one-slot decoder times single-sequence generation in the same run (the batch speed-up).
+        let single = batch > 1 ? try BatchDecoder(model: model, slots: 1, weights: storage) : nil
         let samplers = (0..<batch).map { Sampler(vocabularySize: vocab, seed: UInt64($0)) }
         let sampled = SamplingSettings(temperature: temperature, topP: topP)
         var next = [Int32](repeating: 0, count: batch)
         /// One timed generation run: a 1-token prompt per slot, then `tokens` steps.
-        func decodeSeconds(_ settings: SamplingSettings) -> Double {
+        func decodeSeconds(_ settings: SamplingSettings, decoder: BatchDecoder) -> Double {
+            let batch = decoder.slots
             let start = monotonicSeconds()
             for slot in 0..<batch { try! decoder.prefill(slot: slot, tokens: [Int32(slot % vocab)]) }
             for _ in 0..<tokens {
@@ -77,16 +80,19 @@ struct BenchSample: ParsableCommand {
             }
             return monotonicSeconds() - start
         }
-        // Greedy and sampled runs alternate (after one warm-up of each), so drifts of the machine's speed fall
-        // on both alike; medians of each.
-        _ = decodeSeconds(.greedy)
-        _ = decodeSeconds(sampled)
-        var greedyTimes: [Double] = [], sampledTimes: [Double] = []
+        // Greedy, sampled (and single-sequence sampled) runs alternate after one warm-up of each, so drifts of
+        // the machine's speed fall on all alike; medians of each.
+        _ = decodeSeconds(.greedy, decoder: decoder)
+        _ = decodeSeconds(sampled, decoder: decoder)
+        if let single { _ = decodeSeconds(sampled, decoder: single) }
+        var greedyTimes: [Double] = [], sampledTimes: [Double] = [], singleTimes: [Double] = []
         for _ in 0..<repeats {
-            greedyTimes.append(decodeSeconds(.greedy))
-            sampledTimes.append(decodeSeconds(sampled))
+            greedyTimes.append(decodeSeconds(.greedy, decoder: decoder))
+            sampledTimes.append(decodeSeconds(sampled, decoder: decoder))
+            if let single { singleTimes.append(decodeSeconds(sampled, decoder: single)) }
         }
         let greedySeconds = median(greedyTimes), sampledSeconds = median(sampledTimes)
+        let singleRate = single == nil ? nil : Double(tokens) / median(singleTimes)
         let greedyRate = Double(batch * tokens) / greedySeconds
         let sampledRate = Double(batch * tokens) / sampledSeconds
         // Weights read once per step (every sequence of the batch shares the read): 4 matrices a block and
@@ -108,7 +114,7 @@ struct BenchSample: ParsableCommand {
             : nil
 
         if json {
-            print(#"{"name": "sample", "layers": \#(layers), "width": \#(width), "context": \#(context), "vocab": \#(vocab), "batch": \#(batch), "threads": \#(threads), "weights": "\#(weights)", "temperature": \#(temperature), "top_p": \#(topP), "tokens_per_s": \#(f1(sampledRate)), "greedy_tokens_per_s": \#(f1(greedyRate)), "weight_gb_per_s": \#(f1(weightGBs)), "memory_read_gb_per_s": \#(f1(memoryGBs)), "first_token_s": \#(f4(firstToken)), "prefill_tokens_per_s": \#(f1(Double(context) / prefillSeconds)), "forward_tokens_per_s": \#(f1(Double(context) / forwardSeconds))}"#)
+            print(#"{"name": "sample", "layers": \#(layers), "width": \#(width), "context": \#(context), "vocab": \#(vocab), "batch": \#(batch), "threads": \#(threads), "weights": "\#(weights)", "temperature": \#(temperature), "top_p": \#(topP), "tokens_per_s": \#(f1(sampledRate)), "greedy_tokens_per_s": \#(f1(greedyRate)), "weight_gb_per_s": \#(f1(weightGBs)), "memory_read_gb_per_s": \#(f1(memoryGBs)), "first_token_s": \#(f4(firstToken)), "prefill_tokens_per_s": \#(f1(Double(context) / prefillSeconds)), "forward_tokens_per_s": \#(f1(Double(context) / forwardSeconds))\#(singleRate.map { ", \"single_tokens_per_s\": \(f1($0)), \"batch_speedup\": \(f2(sampledRate / $0))" } ?? "")}"#)
             if let reference {
                 print(#"{"name": "sample_reference", "implementation": "\#(referenceSource) (cc -Ofast -march=native -fopenmp, greedy)", "batch": 1, "threads": \#(threads), "weights": "fp32", "tokens_per_s": \#(f1(reference.tokensPerSecond)), "weight_gb_per_s": \#(f1(reference.weightGBs))}"#)
             }
@@ -119,6 +125,9 @@ struct BenchSample: ParsableCommand {
         print(String(format: "  greedy              %8.1f tokens/s", greedyRate))
         print(String(format: "  temperature %.2g top-p %.2g  %8.1f tokens/s  (%.2f of greedy)", temperature, topP, sampledRate,
                      sampledRate / greedyRate))
+        if let singleRate {
+            print(String(format: "  one sequence alone  %8.1f tokens/s  (batch %d: %.2fx)", singleRate, batch, sampledRate / singleRate))
+        }
         print(String(format: "  weight reads        %8.1f GB/s  (memory read here: %.1f GB/s, ratio %.2f)", weightGBs,
                      memoryGBs, weightGBs / memoryGBs))
         print(String(format: "  prefill %d tokens   %8.1f tokens/s  (training forward: %.1f tokens/s, ratio %.2f)", context,
@@ -131,5 +140,6 @@ struct BenchSample: ParsableCommand {
     }
 
     private func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+    private func f2(_ x: Double) -> String { String(format: "%.2f", x) }
     private func f4(_ x: Double) -> String { String(format: "%.4f", x) }
 }
