@@ -9,7 +9,7 @@ import Kernels
 /// then lnf = LN(x); logits = lnf · wte^T (the LM head is tied to the token embedding).
 /// Nothing is allocated inside forward, backward or the optimizer step once the activations are planned.
 public final class GPT {
-    public let config: GPTConfig
+    public private(set) var config: GPTConfig
     public let layout: ParameterLayout
     public let parameters: FloatBuffer
     public let gradients: FloatBuffer
@@ -89,6 +89,13 @@ public final class GPT {
         let maxTime = max(time, activations?.maxTime ?? 0)
         activations = nil   // free the old plan before allocating the new one
         activations = Activations(config: config, maxBatch: maxBatch, maxTime: maxTime, pool: pool)
+    }
+
+    /// Changes the dropout of training passes (fine-tuning a checkpoint with a dropout of its own). The plan of
+    /// activations is dropped: the next pass plans again, with the attention-weight buffer dropout needs.
+    public func setDropout(_ probability: Float) throws {
+        config = try config.overriding(dropout: probability)
+        activations = nil
     }
 
     /// Plans activations ahead of time (so the first training step does not allocate).

@@ -38,6 +38,11 @@ struct FineTuneSetup {
         let start = try RunDirectory.resolveCheckpoint(c.checkpoint, prefer: .best)
         let tokenizer = try openTokenizer(checkpoint: start)
         let (model, hf) = try ClassifierCheckpoint.loadBody(from: start)
+        if let dropout = c.dropout {
+            do { try model.setDropout(dropout) } catch {
+                throw FineTuneError.invalidOption(option: "--dropout", message: "\(error)")
+            }
+        }
 
         var settings = TaskSettings(task: FineTuneTask(rawValue: c.task ?? "") ?? .classify)
         settings.dataFile = c.data ?? ""
@@ -85,7 +90,8 @@ struct FineTuneSetup {
         let run = try makeRun(directory, task: task, record: record, details: details, tokenizer: tokenizer,
                               settings: settings, hf: hf)
         let origin = c.fromScratch ? "random initialisation (shape of \(start))" : start
-        return FineTuneSetup(run: run, settings: settings, summary: summary(settings, data, options, origin: origin))
+        return FineTuneSetup(run: run, settings: settings, summary: summary(settings, data, options, origin: origin,
+                                                                                 dropout: model.config.dropout))
     }
 
     /// Command-line hyperparameters over `base`; steps from --epochs (default 3) unless --steps is given.
@@ -117,6 +123,7 @@ struct FineTuneSetup {
             ("--val-file", c.valFile != nil), ("--val-fraction", c.valFraction != nil),
             ("--lm-loss-weight", c.lmLossWeight != nil), ("--class-weights", c.classWeights != nil),
             ("--template", c.template != nil), ("--freeze-layers", c.freezeLayers != nil), ("--epochs", c.epochs != nil),
+            ("--dropout", c.dropout != nil),
             ("--lr", c.lr != nil), ("--min-lr", c.minLr != nil), ("--warmup-steps", c.warmupSteps != nil),
             ("--batch-size", c.batchSize != nil), ("--grad-accum", c.gradAccum != nil),
             ("--weight-decay", c.weightDecay != nil), ("--grad-clip", c.gradClip != nil), ("--seed", c.seed != nil),
@@ -196,12 +203,14 @@ struct FineTuneSetup {
                         patience: settings.patience)
     }
 
-    private static func summary(_ s: TaskSettings, _ data: TaskData, _ o: TrainingOptions, origin: String) -> String {
+    private static func summary(_ s: TaskSettings, _ data: TaskData, _ o: TrainingOptions, origin: String,
+                                dropout: Float) -> String {
         let what = s.task == .classify ? "classifier (\(s.labels.count) labels: \(s.labels.joined(separator: ", ")))"
             : "prompt -> completion (template \(String(reflecting: s.template)))"
         var line = "fine-tuning a \(what) from \(origin): \(data.trainCount) training / \(data.validationCount) validation examples; "
             + "\(o.steps) steps of \(o.batchSize * o.gradAccum) examples (\(String(format: "%.2f", Double(o.steps * o.batchSize * o.gradAccum) / Double(max(1, data.trainCount)))) epochs), lr \(o.learningRate), seed \(o.seed)"
         if s.freezeLayers > 0 { line += ", embeddings and \(s.freezeLayers) blocks frozen" }
+        if dropout > 0 { line += ", dropout \(dropout)" }
         for note in data.notes { line += "\n" + note }
         return line
     }

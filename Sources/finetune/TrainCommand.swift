@@ -35,6 +35,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "complete: how a prompt is laid out before its completion; {prompt} marks the prompt (default \"{prompt}\\n\").")
     var template: String?
     @Option(help: "Keep the embeddings and the lowest N blocks fixed (default 0).") var freezeLayers: Int?
+    @Option(help: "Dropout probability while training (default: the checkpoint's own, as pretrain --dropout set it).")
+    var dropout: Float?
 
     @Option(help: "Passes over the training data (default 3; --steps overrides).") var epochs: Double?
     @Option(help: "Optimizer steps.") var steps: Int?

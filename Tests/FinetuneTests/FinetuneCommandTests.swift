@@ -84,6 +84,32 @@ import Training
         #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
     }
 
+    /// --dropout: fine-tuning drops (the first step's loss differs from a run without it on the same seed and
+    /// data), the checkpoint records it, a resumed run keeps it, and an impossible value is refused by name.
+    @Test func dropoutIsAppliedRecordedAndKept() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 40, as: "train.jsonl")
+        let common = ["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                      "--val-fraction", "0.25", "--steps", "2", "--eval-every", "2"] + Self.quick
+        let plain = try FinetuneCommand.run(common + ["--out", scratch.path + "/plain"])
+        let dropped = try FinetuneCommand.run(common + ["--dropout", "0.3", "--out", scratch.path + "/dropped"])
+        #expect(plain.status == 0 && dropped.status == 0, "stderr: \(plain.stderr) \(dropped.stderr)")
+        func firstLoss(_ run: String) throws -> Double? {
+            try MetricsLog.readLines(scratch.path + "/" + run + "/metrics.jsonl").first?["train_loss"] as? Double
+        }
+        let plainLoss = try #require(try firstLoss("plain")), droppedLoss = try #require(try firstLoss("dropped"))
+        #expect(abs(plainLoss - droppedLoss) > 1e-4, "losses \(plainLoss) and \(droppedLoss)")
+        let configData = try Data(contentsOf: URL(fileURLWithPath: scratch.path + "/dropped/latest/config.json"))
+        let config = try #require(try JSONSerialization.jsonObject(with: configData) as? [String: Any])
+        for key in ["resid_pdrop", "embd_pdrop", "attn_pdrop"] {
+            #expect(abs((config[key] as? Double ?? -1) - 0.3) < 1e-6, "\(key): \(config[key] ?? "missing")")
+        }
+        expectError(try FinetuneCommand.run(["--resume", "--out", scratch.path + "/dropped", "--steps", "3", "--dropout", "0.1"]),
+                    startsWith: "--resume: a resumed run keeps its settings; --dropout cannot change")
+        expectError(try FinetuneCommand.run(common + ["--dropout", "1.5", "--out", scratch.path + "/bad"]),
+                    startsWith: "--dropout: dropout must be in [0, 1) (got 1.5)")
+    }
+
     /// Ctrl-C saves latest/ and exits 130; --resume finishes with the training losses of an uninterrupted run.
     @Test func ctrlCThenResumeMatchesAnUninterruptedRun() throws {
         let scratch = Scratch()
