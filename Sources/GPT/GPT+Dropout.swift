@@ -31,14 +31,13 @@ struct ActiveDropout {
 
     /// x [count] = x ⊙ mask / (1 - p), in place.
     func forward(_ x: UnsafeMutablePointer<Float>, count: Int, site: Site, pool: ThreadPool) {
-        Dropout.forward(out: x, input: x, count: count, probability: probability, key: key, site: site.index, pool: pool)
+        Dropout.forward(out: x, input: x, count: count, mask: mask(site), pool: pool)
     }
 
     /// dinput [count] = dout ⊙ mask / (1 - p) (may alias).
     func backward(dinput: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count: Int, site: Site,
                   pool: ThreadPool) {
-        Dropout.backward(dinput: dinput, dout: dout, count: count, probability: probability, key: key,
-                         site: site.index, pool: pool)
+        Dropout.backward(dinput: dinput, dout: dout, count: count, mask: mask(site), pool: pool)
     }
 }
 

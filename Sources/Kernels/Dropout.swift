@@ -10,25 +10,18 @@
 public enum Dropout {
     /// Forward, x [count]: out = x ⊙ mask / (1 - p) (out may alias x).
     public static func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
-                               probability: Float, key: UInt64, site: Int, pool: ThreadPool = .shared) {
-        applyMask(out: out, input: input, count: count, probability: probability, key: key, site: site, pool: pool)
+                               mask: DropoutMask, pool: ThreadPool = .shared) {
+        applyMask(mask, out: out, input: input, count: count, pool: pool)
     }
 
-    /// Backward: dinput = dout ⊙ mask / (1 - p), with the mask of the forward call with the same key and
-    /// site (dinput may alias dout).
+    /// Backward: dinput = dout ⊙ mask / (1 - p), with the forward call's mask (dinput may alias dout).
     public static func backward(dinput: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count: Int,
-                                probability: Float, key: UInt64, site: Int, pool: ThreadPool = .shared) {
-        applyMask(out: dinput, input: dout, count: count, probability: probability, key: key, site: site, pool: pool)
+                                mask: DropoutMask, pool: ThreadPool = .shared) {
+        applyMask(mask, out: dinput, input: dout, count: count, pool: pool)
     }
 
-    /// Whether element `index` is kept (the mask the kernels apply, one element at a time; for tests).
-    public static func isKept(index: Int, probability: Float, key: UInt64, site: Int) -> Bool {
-        hash(UInt32(truncatingIfNeeded: index), siteKey: siteKey(key: key, site: site)) >= threshold(probability)
-    }
-
-    private static func applyMask(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
-                                  probability: Float, key: UInt64, site: Int, pool: ThreadPool) {
-        let mask = DropoutMask(probability: probability, key: key, site: site)
+    private static func applyMask(_ mask: DropoutMask, out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+                                  count: Int, pool: ThreadPool) {
         pool.parallelFor(ceilDiv(count, 8), minimumChunk: 2048) { range in
             let start = range.lowerBound * 8, end = min(count, range.upperBound * 8)
             mask.apply(out: out + start, input: input + start, count: end - start, firstIndex: start)
@@ -69,9 +62,10 @@ public enum Dropout {
     }
 }
 
-/// One dropout site's mask (probability, key, site), applied on the calling thread to a span of a tensor whose
-/// first element has index `firstIndex`: for kernels that drop inside their own loops (attention weights).
-public struct DropoutMask: Sendable {
+/// The mask of one dropout site in one training pass (probability, key, site). `Dropout` applies it to a
+/// whole tensor over the threads; `apply` does a span on the calling thread, for kernels that drop inside
+/// their own loops (the attention weights).
+public struct DropoutMask: Sendable, Equatable {
     public let probability: Float
     public let key: UInt64
     public let site: Int
@@ -84,6 +78,11 @@ public struct DropoutMask: Sendable {
         self.site = site
         limit = Dropout.threshold(probability)
         siteKey = Dropout.siteKey(key: key, site: site)
+    }
+
+    /// Whether element `index` is kept (one element at a time; for tests and references).
+    public func isKept(index: Int) -> Bool {
+        Dropout.hash(UInt32(truncatingIfNeeded: index), siteKey: siteKey) >= limit
     }
 
     /// out[j] = input[j] · mask(firstIndex + j) / (1 - p) for j in 0..<count (out may alias input).

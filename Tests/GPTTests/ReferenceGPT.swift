@@ -109,8 +109,8 @@ struct ReferenceGPT {
         guard let dropout else { return }
         let scale = 1 / (1 - Double(dropout.probability))
         for i in 0..<x.count {
-            let kept = Dropout.isKept(index: firstIndex + i, probability: dropout.probability, key: dropout.key,
-                                      site: site.index)
+            let mask = DropoutMask(probability: dropout.probability, key: dropout.key, site: site.index)
+            let kept = mask.isKept(index: firstIndex + i)
             x[i] = kept ? x[i] * scale : 0
         }
     }

@@ -3,7 +3,7 @@ import Glibc
 @testable import Kernels
 
 /// Plain causal attention in Double: qkv [B, T, 3C] -> out [B, T, C]; with `dropout`, weight (b, h, i, j) is
-/// kept (scaled by 1 / (1 - p)) when `Dropout.isKept` says so for index ((b * heads + h) * T + i) * T + j.
+/// kept (scaled by 1 / (1 - p)) when the mask's `isKept` says so for index ((b * heads + h) * T + i) * T + j.
 private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels: Int, heads: Int,
                                 dropout: DropoutMask? = nil) -> [Double] {
     let hs = channels / heads
@@ -27,8 +27,7 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
                     var weight = e[j] / sum
                     if let dropout {
                         let index = ((b * heads + h) * time + i) * time + j
-                        let kept = Dropout.isKept(index: index, probability: dropout.probability, key: dropout.key,
-                                                  site: dropout.site)
+                        let kept = dropout.isKept(index: index)
                         weight = kept ? weight / (1 - Double(dropout.probability)) : 0
                     }
                     let v = (b * time + j) * 3 * channels + 2 * channels + h * hs

@@ -11,11 +11,11 @@ import Testing
         var rng = LayerRandom(seed: 21)
         let x = rng.floats(count)
         var out = [Float](repeating: .nan, count: count)
-        Dropout.forward(out: &out, input: x, count: count, probability: 0.3, key: 77, site: 4, pool: pool)
+        let mask = DropoutMask(probability: 0.3, key: 77, site: 4)
+        Dropout.forward(out: &out, input: x, count: count, mask: mask, pool: pool)
         let scale: Float = 1 / (1 - 0.3)
         for i in 0..<count {
-            let kept = Dropout.isKept(index: i, probability: 0.3, key: 77, site: 4)
-            #expect(out[i] == (kept ? x[i] * scale : 0), "element \(i)")
+            #expect(out[i] == (mask.isKept(index: i) ? x[i] * scale : 0), "element \(i)")
         }
     }
 
@@ -25,11 +25,12 @@ import Testing
         let count = 1001
         var rng = LayerRandom(seed: 22)
         let x = rng.floats(count), dout = rng.floats(count)
+        let mask = DropoutMask(probability: 0.5, key: 3, site: 1)
         var y = [Float](repeating: 0, count: count)
-        Dropout.forward(out: &y, input: x, count: count, probability: 0.5, key: 3, site: 1)
+        Dropout.forward(out: &y, input: x, count: count, mask: mask)
         var d = dout
         d.withUnsafeMutableBufferPointer { p in
-            Dropout.backward(dinput: p.baseAddress!, dout: p.baseAddress!, count: count, probability: 0.5, key: 3, site: 1)
+            Dropout.backward(dinput: p.baseAddress!, dout: p.baseAddress!, count: count, mask: mask)
         }
         for i in 0..<count {
             // y = m x / (1 - p), so dy/dx = m / (1 - p): zero exactly where y was zeroed.
@@ -42,17 +43,17 @@ import Testing
     @Test(arguments: [Float(0.1), 0.5, 0.9])
     func keptFractionIsOneMinusP(probability: Float) {
         let count = 200_000
-        let kept = (0..<count).filter { Dropout.isKept(index: $0, probability: probability, key: 11, site: 0) }.count
+        let mask = DropoutMask(probability: probability, key: 11, site: 0)
+        let kept = (0..<count).filter { mask.isKept(index: $0) }.count
         #expect(abs(Double(kept) / Double(count) - Double(1 - probability)) < 0.006)
-        let otherSite = (0..<1000).filter {
-            Dropout.isKept(index: $0, probability: 0.5, key: 11, site: 0) != Dropout.isKept(index: $0, probability: 0.5, key: 11, site: 1)
-        }.count
-        let otherKey = (0..<1000).filter {
-            Dropout.isKept(index: $0, probability: 0.5, key: 11, site: 0) != Dropout.isKept(index: $0, probability: 0.5, key: 12, site: 0)
-        }.count
+        let half = DropoutMask(probability: 0.5, key: 11, site: 0)
+        let otherSite = DropoutMask(probability: 0.5, key: 11, site: 1)
+        let otherKey = DropoutMask(probability: 0.5, key: 12, site: 0)
         // Independent masks disagree on about half the elements.
-        #expect(otherSite > 400 && otherSite < 600)
-        #expect(otherKey > 400 && otherKey < 600)
+        let siteDifferences = (0..<1000).filter { half.isKept(index: $0) != otherSite.isKept(index: $0) }.count
+        let keyDifferences = (0..<1000).filter { half.isKept(index: $0) != otherKey.isKept(index: $0) }.count
+        #expect(siteDifferences > 400 && siteDifferences < 600)
+        #expect(keyDifferences > 400 && keyDifferences < 600)
     }
 
     /// Probability 0 keeps everything unchanged.
@@ -60,7 +61,7 @@ import Testing
         var rng = LayerRandom(seed: 23)
         let x = rng.floats(999)
         var out = [Float](repeating: .nan, count: 999)
-        Dropout.forward(out: &out, input: x, count: 999, probability: 0, key: 1, site: 0)
+        Dropout.forward(out: &out, input: x, count: 999, mask: DropoutMask(probability: 0, key: 1, site: 0))
         #expect(out == x)
     }
 }
