@@ -1,6 +1,7 @@
 /// Inverted dropout with a counter-based mask.
 ///
-/// Element i of a tensor at dropout site s is kept when hash(key, s, i) >= p * 2^32 (probability 1 - p), and a
+/// Element i of a tensor at dropout site s is kept when the top 24 bits of hash(key, s, i) are >= p * 2^24
+/// (probability 1 - p, p in steps of 2^-24), and a
 /// kept element is scaled by 1 / (1 - p), so the expected value is unchanged and evaluation needs no rescaling.
 /// The mask is a pure function of (key, site, i): the backward pass regenerates it instead of storing it, and
 /// a training run that derives the key from (seed, step, micro-batch) draws the same masks after a resume.
@@ -28,9 +29,11 @@ public enum Dropout {
         }
     }
 
-    /// p * 2^32, clamped to UInt32 (p in [0, 1)).
+    /// p * 2^24, rounded down (p in [0, 1)): the keep threshold on the top 24 bits of the hash. 24 bits so the
+    /// vector path compares them as exact Floats (AVX2 has no unsigned 32-bit compare, and Swift's lane-wise
+    /// UInt32 `.>=` compiles to a scalar loop through the stack).
     static func threshold(_ probability: Float) -> UInt32 {
-        UInt32(min(Double(probability) * 4_294_967_296, 4_294_967_295))
+        UInt32(min(Double(probability) * 16_777_216, 16_777_215))
     }
 
     /// 32 bits of SplitMix64 over the key and the site.
@@ -82,7 +85,7 @@ public struct DropoutMask: Sendable, Equatable {
 
     /// Whether element `index` is kept (one element at a time; for tests and references).
     public func isKept(index: Int) -> Bool {
-        Dropout.hash(UInt32(truncatingIfNeeded: index), siteKey: siteKey) >= limit
+        Dropout.hash(UInt32(truncatingIfNeeded: index), siteKey: siteKey) >> 8 >= limit
     }
 
     /// out[j] = input[j] · mask(firstIndex + j) / (1 - p) for j in 0..<count (out may alias input).
@@ -90,17 +93,19 @@ public struct DropoutMask: Sendable, Equatable {
     public func apply(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int, firstIndex: Int) {
         let scale = 1 / (1 - probability)
         let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+        let floatLimit = SIMD8<Float>(repeating: Float(limit))   // exact: limit < 2^24
         var j = 0
         while j + 8 <= count {
             let index = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: firstIndex + j)) &+ lanes
-            let kept = Dropout.hash(index, siteKey: siteKey) .>= limit
+            let top = SIMD8<Int32>(truncatingIfNeeded: Dropout.hash(index, siteKey: siteKey) &>> 8)
+            let kept = SIMD8<Float>(top) .>= floatLimit
             let x = UnsafeRawPointer(input + j).loadUnaligned(as: SIMD8<Float>.self) * scale
             UnsafeMutableRawPointer(out + j).storeBytes(of: SIMD8<Float>(repeating: 0).replacing(with: x, where: kept),
                                                         as: SIMD8<Float>.self)
             j += 8
         }
         while j < count {
-            let kept = Dropout.hash(UInt32(truncatingIfNeeded: firstIndex + j), siteKey: siteKey) >= limit
+            let kept = Dropout.hash(UInt32(truncatingIfNeeded: firstIndex + j), siteKey: siteKey) >> 8 >= limit
             out[j] = kept ? input[j] * scale : 0
             j += 1
         }

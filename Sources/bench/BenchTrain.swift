@@ -20,6 +20,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Context length (default: the preset's).") var context: Int?
     @Option(help: "Sequences per step (default 12 for tiny, 8 otherwise).") var batchSize: Int?
     @Option(help: "Vocabulary size (65: the characters of tinyshakespeare).") var vocab: Int = 65
+    @Option(help: "Dropout probability of Swiftlet's steps (the PyTorch reference runs without).") var dropout: Float = 0
     @Option(help: "Worker threads.") var threads: Int = ThreadPool.availableCores
     @Option(help: "Timed steps a round (after 3 warm-up steps); the median is reported.") var steps: Int = 20
     @Option(help: "Rounds of Swiftlet then PyTorch, alternating.") var rounds: Int = 3
@@ -31,7 +32,7 @@ struct BenchTrain: ParsableCommand {
     func run() throws {
         ThreadPool.shared = ThreadPool(threads: threads)
         let config = try GPTConfig.preset(named: preset, vocabSize: vocab)
-            .overriding(layers: layers, heads: heads, width: width, context: context)
+            .overriding(layers: layers, heads: heads, width: width, context: context, dropout: dropout)
         let batch = batchSize ?? (preset == "tiny" ? 12 : 8)
         let trainer = try makeTrainer(config: config, batch: batch)
         var ours: [Double] = [], theirs: [[String: Any]] = [], ratios: [Double] = []
