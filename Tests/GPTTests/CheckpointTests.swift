@@ -140,6 +140,25 @@ func temporaryDirectory() -> String {
         try Safetensors.write(sources, metadata: metadata, to: path)
     }
 
+    /// Rewrites the JSON header of model.safetensors in place with `edit` applied to one tensor's entry (the
+    /// data section is kept as it is; the header is re-padded to a multiple of 8 bytes).
+    static func rewriteHeaderEntry(_ directory: String, tensor: String, _ edit: (inout [String: Any]) -> Void) throws {
+        let path = directory + "/model.safetensors"
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let n = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        var header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
+        var entry = header[tensor] as! [String: Any]
+        edit(&entry)
+        header[tensor] = entry
+        var json = try JSONSerialization.data(withJSONObject: header)
+        while (json.count + 8) % 8 != 0 { json.append(UInt8(ascii: " ")) }
+        var out = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        out.append(data.subdata(in: (8 + n)..<data.count))
+        try out.write(to: URL(fileURLWithPath: path))
+    }
+
     @Test func missingFiles() throws {
         let weights = try loadError { try FileManager.default.removeItem(atPath: $0 + "/model.safetensors") }
         #expect(weights.map { "\($0)" }?.hasSuffix("model.safetensors: file not found") == true)
@@ -191,23 +210,12 @@ func temporaryDirectory() -> String {
 
     @Test func wrongDtype() throws {
         let error = try loadError { directory in
-            // Rewrite the header so ln_f.bias claims F16 (8 values of F16 = 16 bytes; shrink its range to match).
-            let path = directory + "/model.safetensors"
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let n = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-            var header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
-            var entry = header["transformer.ln_f.bias"] as! [String: Any]
-            let offsets = entry["data_offsets"] as! [Int]
-            entry["dtype"] = "F16"
-            entry["data_offsets"] = [offsets[0], offsets[0] + 16]
-            header["transformer.ln_f.bias"] = entry
-            var json = try JSONSerialization.data(withJSONObject: header)
-            while (json.count + 8) % 8 != 0 { json.append(UInt8(ascii: " ")) }
-            var out = Data()
-            withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-            out.append(json)
-            out.append(data.subdata(in: (8 + n)..<data.count))
-            try out.write(to: URL(fileURLWithPath: path))
+            // ln_f.bias claims F16 (8 values of F16 = 16 bytes; shrink its range to match).
+            try Self.rewriteHeaderEntry(directory, tensor: "transformer.ln_f.bias") { entry in
+                let offsets = entry["data_offsets"] as! [Int]
+                entry["dtype"] = "F16"
+                entry["data_offsets"] = [offsets[0], offsets[0] + 16]
+            }
         }
         guard case let .wrongDtype(_, tensor, dtype)? = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(tensor == "transformer.ln_f.bias" && dtype == "F16")
@@ -244,20 +252,9 @@ func temporaryDirectory() -> String {
 
     @Test func offsetsOutOfRange() throws {
         let error = try loadError { directory in
-            let path = directory + "/model.safetensors"
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let n = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-            var header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
-            var entry = header["transformer.wpe.weight"] as! [String: Any]
-            entry["data_offsets"] = [40, 8]   // begin after end
-            header["transformer.wpe.weight"] = entry
-            var json = try JSONSerialization.data(withJSONObject: header)
-            while (json.count + 8) % 8 != 0 { json.append(UInt8(ascii: " ")) }
-            var out = Data()
-            withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-            out.append(json)
-            out.append(data.subdata(in: (8 + n)..<data.count))
-            try out.write(to: URL(fileURLWithPath: path))
+            try Self.rewriteHeaderEntry(directory, tensor: "transformer.wpe.weight") { entry in
+                entry["data_offsets"] = [40, 8]   // begin after end
+            }
         }
         guard case let .offsetsOutOfRange(_, tensor, _)? = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(tensor == "transformer.wpe.weight")
