@@ -4,7 +4,7 @@ import Kernels
 /// positions and carved out of one allocation (llm.c's ActivationTensors). Per-layer tensors are stored
 /// [L, maxRows, ...] with maxRows = maxBatch * maxTime; a smaller (batch, time) uses the first rows of each.
 final class Activations {
-    let maxBatch: Int, maxTime: Int
+    let maxBatch: Int, maxTime: Int, width: Int
     let storage: FloatBuffer
     let attention: [CausalSelfAttention]   // one per layer: each keeps the statistics of its own forward
 
@@ -33,6 +33,7 @@ final class Activations {
     init(config: GPTConfig, maxBatch: Int, maxTime: Int, pool: ThreadPool) {
         self.maxBatch = maxBatch
         self.maxTime = maxTime
+        width = config.width
         let N = maxBatch * maxTime, C = config.width, L = config.layers, V = config.vocabSize
         let sizes = [N * C, L * N * C, L * N, L * N, L * N * 3 * C, L * N * C, L * N * C, L * N * C, L * N, L * N,
                      L * N * 4 * C, L * N * 4 * C, L * N * C, N * C, N, N, N * V, N,
@@ -57,5 +58,20 @@ final class Activations {
     }
 
     var maxRows: Int { maxBatch * maxTime }
+
+    /// Block l's slices of the per-layer tensors, and its input (the embeddings, or block l-1's output).
+    struct Layer {
+        let input, ln1, ln1Mean, ln1Rstd, qkv, attn, residual2, ln2, ln2Mean, ln2Rstd, fcPre, fcGelu,
+            residual3: UnsafeMutablePointer<Float>
+    }
+
+    func layer(_ l: Int) -> Layer {
+        let R = maxRows, C = width
+        return Layer(input: l == 0 ? encoded : residual3 + (l - 1) * R * C,
+                     ln1: ln1 + l * R * C, ln1Mean: ln1Mean + l * R, ln1Rstd: ln1Rstd + l * R,
+                     qkv: qkv + l * R * 3 * C, attn: attentionOut + l * R * C, residual2: residual2 + l * R * C,
+                     ln2: ln2 + l * R * C, ln2Mean: ln2Mean + l * R, ln2Rstd: ln2Rstd + l * R,
+                     fcPre: fcPre + l * R * 4 * C, fcGelu: fcGelu + l * R * 4 * C, residual3: residual3 + l * R * C)
+    }
     var bytes: Int { storage.bytes + attention.reduce(0) { $0 + $1.allocatedBytes } }
 }

@@ -175,9 +175,8 @@ public final class BatchDecoder {
         model.planActivations(batch: 1, time: n)
         model.runBlocks(tokens: window, batch: 1, time: n)
         let a = model.activations!
-        let R = a.maxRows
         for l in 0..<config.layers {
-            let layerQKV = a.qkv + l * R * 3 * C
+            let layerQKV = a.layer(l).qkv
             let keys = cache.keys.pointer + cache.offset(layer: l, slot: slot, position: 0)
             let values = cache.values.pointer + cache.offset(layer: l, slot: slot, position: 0)
             for t in 0..<n {

@@ -24,9 +24,9 @@ extension GPT {
     func runBackwardFromFinalNorm(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
         let p = parameters.pointer, g = gradients.pointer
-        let N = batch * time, C = config.width, R = a.maxRows
+        let N = batch * time, C = config.width
         let dres = a.dResidual, dnarrow = a.dNarrow
-        let last = a.residual3 + (config.layers - 1) * R * C
+        let last = a.layer(config.layers - 1).residual3
         LayerNorm.backward(dinput: dres, dweight: g + layout.finalNormWeight, dbias: g + layout.finalNormBias,
                            dout: dnarrow, input: last, weight: p + layout.finalNormWeight, mean: a.lnfMean,
                            rstd: a.lnfRstd, rows: N, channels: C, accumulate: false, pool: pool)
@@ -34,12 +34,7 @@ extension GPT {
         // dres holds d(block output); each block adds its branches' input gradients into it.
         for l in stride(from: config.layers - 1, through: 0, by: -1) {
             let w = layout.blocks[l]
-            let input = l == 0 ? a.encoded : a.residual3 + (l - 1) * R * C
-            let ln1 = a.ln1 + l * R * C, ln1Mean = a.ln1Mean + l * R, ln1Rstd = a.ln1Rstd + l * R
-            let qkv = a.qkv + l * R * 3 * C, attn = a.attentionOut + l * R * C
-            let residual2 = a.residual2 + l * R * C
-            let ln2 = a.ln2 + l * R * C, ln2Mean = a.ln2Mean + l * R, ln2Rstd = a.ln2Rstd + l * R
-            let fcPre = a.fcPre + l * R * 4 * C, fcGelu = a.fcGelu + l * R * 4 * C
+            let t = a.layer(l)   // this block's activations and its input
             let dFcGelu = a.dWide1, dFcPre = a.dWide2, dqkv = a.dWide2
 
             // MLP half. d(mlp c_proj output) = dres (through the dropout mask, into dnarrow, when training
@@ -49,20 +44,20 @@ extension GPT {
                 dropout.backward(dinput: dnarrow, dout: dres, count: N * C, site: .mlp(layer: l), pool: pool)
                 dMLP = UnsafePointer(dnarrow)
             }
-            GEMM.backwardWeight(dw: g + w.mlpProjectionWeight, x: fcGelu, dy: dMLP, rows: N, inputs: 4 * C,
+            GEMM.backwardWeight(dw: g + w.mlpProjectionWeight, x: t.fcGelu, dy: dMLP, rows: N, inputs: 4 * C,
                                 outputs: C, pool: pool)
             Bias.backward(dbias: g + w.mlpProjectionBias, dy: dMLP, rows: N, columns: C, pool: pool)
             GEMM.backwardInput(dx: dFcGelu, dy: dMLP, w: p + w.mlpProjectionWeight, rows: N, inputs: 4 * C,
                                outputs: C, accumulate: false, pool: pool)                    // [N, 4C]
-            GELU.backward(dinput: dFcPre, input: fcPre, dout: dFcGelu, count: N * 4 * C, accumulate: false, pool: pool)
-            GEMM.backwardWeight(dw: g + w.fullyConnectedWeight, x: ln2, dy: dFcPre, rows: N, inputs: C,
+            GELU.backward(dinput: dFcPre, input: t.fcPre, dout: dFcGelu, count: N * 4 * C, accumulate: false, pool: pool)
+            GEMM.backwardWeight(dw: g + w.fullyConnectedWeight, x: t.ln2, dy: dFcPre, rows: N, inputs: C,
                                 outputs: 4 * C, pool: pool)
             Bias.backward(dbias: g + w.fullyConnectedBias, dy: dFcPre, rows: N, columns: 4 * C, pool: pool)
             GEMM.backwardInput(dx: dnarrow, dy: dFcPre, w: p + w.fullyConnectedWeight, rows: N, inputs: C,
                                outputs: 4 * C, accumulate: false, pool: pool)                // dln2 [N, C]
             // residual3 = residual2 + mlp(ln2(residual2)): dres becomes d residual2
             LayerNorm.backward(dinput: dres, dweight: g + w.ln2Weight, dbias: g + w.ln2Bias, dout: dnarrow,
-                               input: residual2, weight: p + w.ln2Weight, mean: ln2Mean, rstd: ln2Rstd,
+                               input: t.residual2, weight: p + w.ln2Weight, mean: t.ln2Mean, rstd: t.ln2Rstd,
                                rows: N, channels: C, accumulate: true, pool: pool)
 
             // Attention half. d(attn c_proj output) = dres (through the dropout mask, into the free dWide1,
@@ -72,21 +67,21 @@ extension GPT {
                 dropout.backward(dinput: a.dWide1, dout: dres, count: N * C, site: .attention(layer: l), pool: pool)
                 dAttention = UnsafePointer(a.dWide1)
             }
-            GEMM.backwardWeight(dw: g + w.attentionProjectionWeight, x: attn, dy: dAttention, rows: N, inputs: C,
+            GEMM.backwardWeight(dw: g + w.attentionProjectionWeight, x: t.attn, dy: dAttention, rows: N, inputs: C,
                                 outputs: C, pool: pool)
             Bias.backward(dbias: g + w.attentionProjectionBias, dy: dAttention, rows: N, columns: C, pool: pool)
             GEMM.backwardInput(dx: dnarrow, dy: dAttention, w: p + w.attentionProjectionWeight, rows: N, inputs: C,
                                outputs: C, accumulate: false, pool: pool)                    // dattn [N, C]
-            a.attention[l].backward(dqkv: dqkv, dout: dnarrow, qkv: qkv, out: attn, batch: batch, time: time,
+            a.attention[l].backward(dqkv: dqkv, dout: dnarrow, qkv: t.qkv, out: t.attn, batch: batch, time: time,
                                     accumulate: false)                                       // [N, 3C]
-            GEMM.backwardWeight(dw: g + w.attentionWeight, x: ln1, dy: dqkv, rows: N, inputs: C, outputs: 3 * C,
+            GEMM.backwardWeight(dw: g + w.attentionWeight, x: t.ln1, dy: dqkv, rows: N, inputs: C, outputs: 3 * C,
                                 pool: pool)
             Bias.backward(dbias: g + w.attentionBias, dy: dqkv, rows: N, columns: 3 * C, pool: pool)
             GEMM.backwardInput(dx: dnarrow, dy: dqkv, w: p + w.attentionWeight, rows: N, inputs: C,
                                outputs: 3 * C, accumulate: false, pool: pool)                // dln1 [N, C]
             // residual2 = input + attn(ln1(input)): dres becomes d input
             LayerNorm.backward(dinput: dres, dweight: g + w.ln1Weight, dbias: g + w.ln1Bias, dout: dnarrow,
-                               input: input, weight: p + w.ln1Weight, mean: ln1Mean, rstd: ln1Rstd,
+                               input: t.input, weight: p + w.ln1Weight, mean: t.ln1Mean, rstd: t.ln1Rstd,
                                rows: N, channels: C, accumulate: true, pool: pool)
         }
         dropout?.backward(dinput: dres, dout: dres, count: N * C, site: .embedding, pool: pool)

@@ -94,7 +94,7 @@ extension GPT {
     func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
         let p = parameters.pointer
-        let N = batch * time, C = config.width, R = a.maxRows
+        let N = batch * time, C = config.width
         let eps = config.layerNormEpsilon
 
         // encoded[N, C] = wte[token] + wpe[t]
@@ -103,38 +103,32 @@ extension GPT {
         dropout?.forward(a.encoded, count: N * C, site: .embedding, pool: pool)
         for l in 0..<config.layers {
             let w = layout.blocks[l]
-            let input = l == 0 ? a.encoded : a.residual3 + (l - 1) * R * C
-            let ln1 = a.ln1 + l * R * C, ln1Mean = a.ln1Mean + l * R, ln1Rstd = a.ln1Rstd + l * R
-            let qkv = a.qkv + l * R * 3 * C, attn = a.attentionOut + l * R * C
-            let residual2 = a.residual2 + l * R * C
-            let ln2 = a.ln2 + l * R * C, ln2Mean = a.ln2Mean + l * R, ln2Rstd = a.ln2Rstd + l * R
-            let fcPre = a.fcPre + l * R * 4 * C, fcGelu = a.fcGelu + l * R * 4 * C
-            let residual3 = a.residual3 + l * R * C
+            let t = a.layer(l)   // this block's activations and its input
 
             // Attention half: residual2 = input + c_proj(attention(c_attn(ln_1(input))))
-            LayerNorm.forward(out: ln1, mean: ln1Mean, rstd: ln1Rstd, input: input, weight: p + w.ln1Weight,
+            LayerNorm.forward(out: t.ln1, mean: t.ln1Mean, rstd: t.ln1Rstd, input: t.input, weight: p + w.ln1Weight,
                               bias: p + w.ln1Bias, rows: N, channels: C, epsilon: eps, pool: pool)
-            GEMM.forward(y: qkv, x: ln1, w: p + w.attentionWeight, bias: p + w.attentionBias,
+            GEMM.forward(y: t.qkv, x: t.ln1, w: p + w.attentionWeight, bias: p + w.attentionBias,
                          rows: N, inputs: C, outputs: 3 * C, pool: pool)                      // [N, 3C]
-            a.attention[l].forward(out: attn, qkv: qkv, batch: batch, time: time,
+            a.attention[l].forward(out: t.attn, qkv: t.qkv, batch: batch, time: time,
                                    dropout: dropout?.mask(.attentionWeights(layer: l)))      // [N, C]
-            GEMM.forward(y: residual2, x: attn, w: p + w.attentionProjectionWeight,
+            GEMM.forward(y: t.residual2, x: t.attn, w: p + w.attentionProjectionWeight,
                          bias: p + w.attentionProjectionBias, rows: N, inputs: C, outputs: C, pool: pool)
-            dropout?.forward(residual2, count: N * C, site: .attention(layer: l), pool: pool)
-            Residual.accumulate(into: residual2, input, count: N * C, pool: pool)
+            dropout?.forward(t.residual2, count: N * C, site: .attention(layer: l), pool: pool)
+            Residual.accumulate(into: t.residual2, t.input, count: N * C, pool: pool)
 
             // MLP half: residual3 = residual2 + c_proj(gelu(c_fc(ln_2(residual2))))
-            LayerNorm.forward(out: ln2, mean: ln2Mean, rstd: ln2Rstd, input: residual2, weight: p + w.ln2Weight,
+            LayerNorm.forward(out: t.ln2, mean: t.ln2Mean, rstd: t.ln2Rstd, input: t.residual2, weight: p + w.ln2Weight,
                               bias: p + w.ln2Bias, rows: N, channels: C, epsilon: eps, pool: pool)
-            GEMM.forward(y: fcPre, x: ln2, w: p + w.fullyConnectedWeight, bias: p + w.fullyConnectedBias,
+            GEMM.forward(y: t.fcPre, x: t.ln2, w: p + w.fullyConnectedWeight, bias: p + w.fullyConnectedBias,
                          rows: N, inputs: C, outputs: 4 * C, pool: pool)                      // [N, 4C]
-            GELU.forward(out: fcGelu, input: fcPre, count: N * 4 * C, pool: pool)
-            GEMM.forward(y: residual3, x: fcGelu, w: p + w.mlpProjectionWeight, bias: p + w.mlpProjectionBias,
+            GELU.forward(out: t.fcGelu, input: t.fcPre, count: N * 4 * C, pool: pool)
+            GEMM.forward(y: t.residual3, x: t.fcGelu, w: p + w.mlpProjectionWeight, bias: p + w.mlpProjectionBias,
                          rows: N, inputs: 4 * C, outputs: C, pool: pool)                      // [N, C]
-            dropout?.forward(residual3, count: N * C, site: .mlp(layer: l), pool: pool)
-            Residual.accumulate(into: residual3, residual2, count: N * C, pool: pool)
+            dropout?.forward(t.residual3, count: N * C, site: .mlp(layer: l), pool: pool)
+            Residual.accumulate(into: t.residual3, t.residual2, count: N * C, pool: pool)
         }
-        let last = a.residual3 + (config.layers - 1) * R * C
+        let last = a.layer(config.layers - 1).residual3
         LayerNorm.forward(out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: last, weight: p + layout.finalNormWeight,
                           bias: p + layout.finalNormBias, rows: N, channels: C, epsilon: eps, pool: pool)
     }
