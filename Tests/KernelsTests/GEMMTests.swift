@@ -8,7 +8,7 @@ import Testing
 /// dot product (Higham, Accuracy and Stability of Numerical Algorithms, 3.1) is
 ///     |c - exact| <= gamma_(k+2) * (sum_p |a_ip| |b_pj| + |bias_j| + |c_old|),  gamma_n = n u / (1 - n u),
 /// with u = 2^-24 the unit roundoff of Float (the +2 covers adding the bias and the old C). The tests check
-/// exactly that bound per element (the reference in Double is exact to far below it). A wrong index, a
+/// exactly that bound per element (`productBoundViolations`) (the reference in Double is exact to far below it). A wrong index, a
 /// missed edge, a skipped or doubled K block, or a lost bias gives errors of the size of the terms
 /// themselves, orders of magnitude above the bound.
 @Suite struct GEMMTests {
@@ -49,29 +49,10 @@ import Testing
                 }
             }
         }
-        let u = Double(Float.ulpOfOne) / 2
-        let gamma = Double(k + 2) * u / (1 - Double(k + 2) * u)
-        var bad = 0
-        for i in 0..<m {
-            for j in 0..<ldc {
-                let got = c[i * ldc + j]
-                if j >= n {
-                    if got != sentinel { bad += 1 }
-                    continue
-                }
-                var exact = 0.0, magnitude = 0.0
-                for p in 0..<k {
-                    let x = Double(transposeA ? a[p * lda + i] : a[i * lda + p])
-                    let y = Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
-                    exact += x * y
-                    magnitude += abs(x * y)
-                }
-                if useBias { exact += Double(bias[j]); magnitude += abs(Double(bias[j])) }
-                if accumulate { exact += Double(old[i * ldc + j]); magnitude += abs(Double(old[i * ldc + j])) }
-                if !(abs(Double(got) - exact) <= gamma * magnitude) { bad += 1 }
-            }
+        return productBoundViolations(c, rows: m, columns: n, ld: ldc, k: k, sentinel: sentinel,
+                                      bias: useBias ? bias : nil, old: accumulate ? old : nil) { i, j, p in
+            Double(transposeA ? a[p * lda + i] : a[i * lda + p]) * Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
         }
-        return bad
     }
 
     /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR),

@@ -4,9 +4,9 @@ import Testing
 /// The decoding product `PanelProduct` (y[M, N] (=|+=) x[M, K] · W[K, N] + bias, W in column panels of 16)
 /// against a plain triple loop in Double, on awkward shapes: every M from 1 to 9 (all the row tiles and their
 /// remainders), N not a multiple of 16 (a partial last panel), odd K; W packed from [K, N], packed from the
-/// transpose of an [N, K] matrix (the tied LM head), or read in place; fp32 and bf16 (the reference then uses
+/// transpose of an [N, K] matrix (the tied LM head); fp32 and bf16 (the reference then uses
 /// the rounded weights). Bound per element: gamma_(K+2) (sum_k |x_ik| |w_kj| + |bias_j| + |y_old|), as in
-/// GEMMTests (Higham 3.1); a wrong panel, row or edge gives errors of the size of the terms.
+/// GEMMTests (Higham 3.1, `productBoundViolations`); a wrong panel, row or edge gives errors of the size of the terms.
 @Suite struct PanelProductTests {
     enum Source: CaseIterable { case packed, packedTransposed }
 
@@ -47,28 +47,10 @@ import Testing
                     }
                 }
             }
-            let u = Double(Float.ulpOfOne) / 2
-            let gamma = Double(k + 2) * u / (1 - Double(k + 2) * u)
-            var bad = 0
-            for i in 0..<m {
-                for j in 0..<ldy {
-                    let got = y[i * ldy + j]
-                    if j >= n {
-                        if got != sentinel { bad += 1 }
-                        continue
-                    }
-                    var exact = 0.0, magnitude = 0.0
-                    for kk in 0..<k {
-                        let term = Double(x[i * ldx + kk]) * Double(w.element(row: kk, column: j))
-                        exact += term
-                        magnitude += abs(term)
-                    }
-                    if useBias { exact += Double(bias[j]); magnitude += abs(Double(bias[j])) }
-                    if accumulate { exact += Double(old[i * ldy + j]); magnitude += abs(Double(old[i * ldy + j])) }
-                    if !(abs(Double(got) - exact) <= gamma * magnitude) { bad += 1 }
-                }
+            return productBoundViolations(y, rows: m, columns: n, ld: ldy, k: k, sentinel: sentinel,
+                                          bias: useBias ? bias : nil, old: accumulate ? old : nil) { i, j, p in
+                Double(x[i * ldx + p]) * Double(w.element(row: p, column: j))
             }
-            return bad
         }
     }
 
