@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch reference for `bench train`: times whole training steps of the same GPT-2 model on the CPU.
 
-The model is written the nanoGPT way (pre-LayerNorm blocks, fused qkv projection, causal
-scaled_dot_product_attention, tanh-GELU MLP, tied LM head), trained in eager fp32 with AdamW (fused=False,
+The model is nanogpt_reference_train.py's (nanoGPT's: pre-LayerNorm blocks, fused qkv projection, causal
+scaled_dot_product_attention, tied LM head) with GPT-2's biases and tanh GELU, trained in eager fp32 with AdamW (fused=False,
 foreach=True, PyTorch's CPU default) and global-norm clipping 1.0, on random tokens. It prints one JSON
 object, in the format of `bench train --json`:
 
@@ -12,50 +12,14 @@ object, in the format of `bench train --json`:
 """
 import argparse
 import json
-import math
 import resource
 import statistics
 import time
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
-
-class Block(nn.Module):
-    def __init__(self, width: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.ln_1 = nn.LayerNorm(width)
-        self.c_attn = nn.Linear(width, 3 * width)
-        self.attn_proj = nn.Linear(width, width)
-        self.ln_2 = nn.LayerNorm(width)
-        self.c_fc = nn.Linear(width, 4 * width)
-        self.mlp_proj = nn.Linear(4 * width, width)
-
-    def forward(self, x):
-        b, t, c = x.shape
-        q, k, v = self.c_attn(self.ln_1(x)).split(c, dim=2)
-        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.attn_proj(y.transpose(1, 2).contiguous().view(b, t, c))
-        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
-
-
-class GPT(nn.Module):
-    def __init__(self, layers: int, heads: int, width: int, context: int, vocab: int):
-        super().__init__()
-        self.wte = nn.Embedding(vocab, width)
-        self.wpe = nn.Embedding(context, width)
-        self.blocks = nn.ModuleList(Block(width, heads) for _ in range(layers))
-        self.ln_f = nn.LayerNorm(width)
-
-    def forward(self, idx, targets):
-        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.ln_f(x) @ self.wte.weight.t()
-        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+# The same model as the quality reference, with GPT-2's biases and tanh GELU (as Swiftlet trains).
+from nanogpt_reference_train import GPT
 
 
 def training_flops_per_token(layers: int, width: int, context: int, vocab: int) -> float:
@@ -83,7 +47,7 @@ def main() -> None:
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = GPT(a.layers, a.heads, a.width, a.context, a.vocab)
+    model = GPT(a.layers, a.heads, a.width, a.context, a.vocab, bias=True, tanh_gelu=True)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
     tokens = torch.randint(0, a.vocab, (a.batch_size, a.context + 1))
     x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
