@@ -125,22 +125,13 @@ struct BenchTrain: ParsableCommand {
     /// The PyTorch figures for the same model, or nil when python3/torch are missing.
     private func torchReference(config: GPTConfig, batch: Int) -> [String: Any]? {
         guard FileManager.default.fileExists(atPath: referenceScript) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", referenceScript, "--layers", "\(config.layers)", "--heads", "\(config.heads)",
-                             "--width", "\(config.width)", "--context", "\(config.context)", "--batch-size", "\(batch)",
-                             "--vocab", "\(config.vocabSize)", "--threads", "\(threads)", "--steps", "\(steps)",
-                             "--peak-gflops", "\(peakGflops)"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-        return object
+        let output = ReferenceProcess.run(["python3", referenceScript, "--layers", "\(config.layers)",
+                                           "--heads", "\(config.heads)", "--width", "\(config.width)",
+                                           "--context", "\(config.context)", "--batch-size", "\(batch)",
+                                           "--vocab", "\(config.vocabSize)", "--threads", "\(threads)",
+                                           "--steps", "\(steps)", "--peak-gflops", "\(peakGflops)"])
+        guard let output, output.status == 0 else { return nil }
+        return output.lastJSONObject
     }
 
     /// Model FLOPs per trained token: 6 per weight of every matrix product (2 forward, 4 backward; the tied LM head

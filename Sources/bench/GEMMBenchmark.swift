@@ -117,23 +117,11 @@ final class OpenBLASReference {
         guard available else { return nil }
         let key = "\(shape) \(threads)"
         if let known = cache[key] { return known }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--shape", shape.description, "--threads", String(threads)] + coretypeArguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
         var value: Double? = nil
-        do {
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            if process.terminationStatus == 0, let text = String(data: data, encoding: .utf8),
-               let last = text.split(separator: "\n").last?.split(separator: " ").last {
-                value = Double(last)
-            }
-        } catch {
-            value = nil
+        let arguments = ["python3", script, "--shape", shape.description, "--threads", String(threads)] + coretypeArguments
+        if let output = ReferenceProcess.run(arguments), output.status == 0,
+           let last = output.standardOutput.split(separator: "\n").last?.split(separator: " ").last {
+            value = Double(last)
         }
         if value == nil { available = false }
         cache[key] = value
