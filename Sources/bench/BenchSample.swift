@@ -138,8 +138,4 @@ struct BenchSample: ParsableCommand {
                          reference.tokensPerSecond, reference.weightGBs, greedyRate / reference.tokensPerSecond))
         }
     }
-
-    private func f1(_ x: Double) -> String { String(format: "%.1f", x) }
-    private func f2(_ x: Double) -> String { String(format: "%.2f", x) }
-    private func f4(_ x: Double) -> String { String(format: "%.4f", x) }
 }

@@ -143,7 +143,3 @@ struct BenchTrain: ParsableCommand {
         return 6 * matmulWeights + 3 * attention
     }
 }
-
-private func f1(_ x: Double) -> String { String(format: "%.1f", x) }
-private func f3(_ x: Double) -> String { String(format: "%.3f", x) }
-private func f4(_ x: Double) -> String { String(format: "%.4f", x) }

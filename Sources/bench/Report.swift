@@ -58,3 +58,9 @@ struct Report {
         fflush(stdout)
     }
 }
+
+/// Fixed-point text of a figure for the JSON lines: f1(3.14159) == "3.1".
+func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+func f2(_ x: Double) -> String { String(format: "%.2f", x) }
+func f3(_ x: Double) -> String { String(format: "%.3f", x) }
+func f4(_ x: Double) -> String { String(format: "%.4f", x) }
