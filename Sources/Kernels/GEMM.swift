@@ -102,11 +102,4 @@ public enum GEMM {
         multiply(m: 1, n: outputs, k: inputs, a: x, lda: inputs, b: w, ldb: inputs, transposeB: true,
                  c: y, ldc: outputs, bias: bias, accumulate: accumulate, pool: pool)
     }
-
-    /// sum_p x[p] * y[p] with the summation order of the matrix-vector products (so a dot computed here equals
-    /// the same row of `matrixTimesVector` bit for bit).
-    @inlinable
-    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
-        GEMMSmall.dot(x, y, count: count)
-    }
 }

@@ -2,7 +2,6 @@
 /// together): B is streamed once, straight from its storage, with no packing. These products are bound by
 /// the bandwidth of reading B, so the kernels keep enough independent accumulators to stay ahead of memory
 /// and split the columns of C over the threads.
-@usableFromInline
 enum GEMMSmall {
     /// Largest M that takes this path.
     static let maxRows = 4
@@ -100,7 +99,7 @@ enum GEMMSmall {
     }
 
     /// sum_p x[p] * y[p] with four SIMD16 accumulators (64 floats a step), then the remainder.
-    @inlinable @inline(__always)
+    @inline(__always)
     static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
         var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
         let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
