@@ -1,5 +1,6 @@
-/// GEMM with very few rows of C (the matrix-vector products of generation, a few sequences decoded
-/// together): B is streamed once, straight from its storage, with no packing. These products are bound by
+/// GEMM with very few rows of C (M <= 4: matrix-vector products such as the prefill's LM head on the last
+/// position; decoding steps use `PanelProduct` instead): B is streamed once, straight from its storage, with
+/// no packing. These products are bound by
 /// the bandwidth of reading B, so the kernels keep enough independent accumulators to stay ahead of memory
 /// and split the columns of C over the threads.
 enum GEMMSmall {
