@@ -269,32 +269,40 @@ public final class BatchDecoder {
         LayerNorm.forward(out: normed, mean: mean, rstd: rstd, input: x, weight: p + layout.finalNormWeight,
                           bias: p + layout.finalNormBias, rows: M, channels: C, epsilon: eps, pool: pool)
         // Tied LM head: logits[M, V] = normed[M, C] · wte[V, C]^T
-        decoding.head.multiply(y: rowLogits, ldy: V, x: normed, ldx: C, bias: nil, rows: M, accumulate: false, pool: pool)
-        for r in 0..<M {
-            (slotLogits + rowSlot[r] * V).update(from: rowLogits + r * V, count: V)
+        // Rows that are consecutive slots (the usual case: every slot stepping) write their slots' logits
+        // directly; otherwise by row, then copied to their slots.
+        let consecutive = (0..<M).allSatisfy { rowSlot[$0] == rowSlot[0] + $0 }
+        decoding.head.multiply(y: consecutive ? slotLogits + rowSlot[0] * V : rowLogits, ldy: V, x: normed, ldx: C,
+                               bias: nil, rows: M, accumulate: false, pool: pool)
+        if !consecutive {
+            for r in 0..<M { (slotLogits + rowSlot[r] * V).update(from: rowLogits + r * V, count: V) }
         }
     }
 
     /// attended[r, head h] = softmax_t(q·k_t / sqrt(hs)) · v_t over the slot's positions t = 0...position,
-    /// q = qkv[r, h*hs ..< (h+1)*hs] (`CachedAttention`); one task per (row, head).
+    /// q = qkv[r, h*hs ..< (h+1)*hs] (`CachedAttention`). One task per row when there are rows enough for
+    /// the threads (each task then streams its slot's cache rows whole), otherwise one per (row, head), so
+    /// that a single sequence still uses every thread.
     private func attend(layer l: Int, rows M: Int) {
         let config = model.config
         let C = config.width, H = config.heads, hs = config.headSize, T = config.context
         let keys = UnsafePointer(cache.keys.pointer), values = UnsafePointer(cache.values.pointer)
         let qkv = UnsafePointer(self.qkv), attended = self.attended, scores = self.scores
         let rowSlot = self.rowSlot, rowPosition = self.rowPosition, cache = self.cache
-        // A task costs about 4 * positions * hs flops: short contexts run on the calling thread (a dispatch
-        // costs more than the work).
+        let groups = M >= 2 * model.pool.threadCount ? 1 : H   // tasks per row
+        // A task costs about 4 * positions * hs flops a head: short contexts run on the calling thread (a
+        // dispatch costs more than the work).
         var longest = 0
         for r in 0..<M { longest = max(longest, rowPosition[r] + 1) }
-        let minimumChunk = max(1, 16_384 / (longest * hs))
-        model.pool.parallelFor(M * H, minimumChunk: minimumChunk, chunksPerThread: 2) { range in
+        let minimumChunk = max(1, 16_384 / (longest * hs * (H / groups)))
+        model.pool.parallelFor(M * groups, minimumChunk: minimumChunk, chunksPerThread: 2) { range in
             for task in range {
-                let r = task / H, h = task % H
-                let base = cache.offset(layer: l, slot: rowSlot[r], position: 0) + h * hs
-                CachedAttention.attend(out: attended + r * C + h * hs, query: qkv + r * 3 * C + h * hs,
-                                       keys: keys + base, values: values + base, stride: C,
-                                       positions: rowPosition[r] + 1, headSize: hs, scores: scores + task * T)
+                let r = task / groups, g = task % groups
+                let heads = (g * H / groups)..<((g + 1) * H / groups)
+                let base = cache.offset(layer: l, slot: rowSlot[r], position: 0)
+                CachedAttention.attend(out: attended + r * C, query: qkv + r * 3 * C, keys: keys + base,
+                                       values: values + base, stride: C, positions: rowPosition[r] + 1,
+                                       headSize: hs, heads: heads, scores: scores + (r * H + heads.lowerBound) * T)
             }
         }
     }
