@@ -15,9 +15,12 @@ enum GEMMPacking {
                 // Each step p reads `height` contiguous floats of row p0+p of the stored [k, m] matrix.
                 var src = a + p0 * lda + i0 + i
                 if height == mr {
+                    // 6 floats a step, as a 4-float and a 2-float vector move (not 6 scalar ones).
                     for _ in 0..<kc {
-                        out[0] = src[0]; out[1] = src[1]; out[2] = src[2]
-                        out[3] = src[3]; out[4] = src[4]; out[5] = src[5]
+                        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+                        to.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self),
+                                      toByteOffset: 16, as: SIMD2<Float>.self)
                         out += mr; src += lda
                     }
                 } else {
