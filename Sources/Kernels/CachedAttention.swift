@@ -30,7 +30,7 @@ public enum CachedAttention {
             if t + prefetchPositions < n { LayerVector.prefetch(row + prefetchPositions * stride + first, count: span) }
             for h in heads { headScores(h)[t] = LayerVector.dot(query + h * hs, row + h * hs, hs) * scale }
         }
-        // Softmax of each head's scores; the weights are left in place, not yet divided by their sum.
+        // Softmax of each head's scores, in place: exps of (score - max), then scaled by 1 / their sum.
         for h in heads {
             let s = headScores(h)
             var maximum = -Float.infinity
@@ -41,7 +41,6 @@ public enum CachedAttention {
             while t + 16 <= n { lanes += LayerVector.load(s + t); t += 16 }
             var sum = LayerVector.sum(lanes)
             while t < n { sum += s[t]; t += 1 }
-            // Scale in place: w_t = e_t / sum (the same product the single-head kernel formed per position).
             let inverse = 1 / sum
             for t in 0..<n { s[t] *= inverse }
         }

@@ -1,5 +1,6 @@
 /// SIMD16 passes over a row of the vocabulary, used by `Sampler` so that a sampling step costs a few
-/// vectorized passes over [V] floats. Sums go through a Float sum per 16 values, then a Double total.
+/// vectorized passes over [V] floats. Sums go through Float SIMD lanes per 256-value chunk, then a Double
+/// total.
 enum VectorMath {
     typealias Vector = SIMD16<Float>
     static let width = 16
