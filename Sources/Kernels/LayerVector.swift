@@ -1,5 +1,5 @@
 import CPUHints
-/// SIMD16 helpers shared by the layer kernels: unaligned loads/stores and a vectorised exp.
+/// SIMD16 helpers shared by the layer kernels: unaligned loads/stores, reductions and an exp that loops vectorise.
 typealias Vector16 = SIMD16<Float>
 
 enum LayerVector {
@@ -18,33 +18,11 @@ enum LayerVector {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector16.self)
     }
 
-    /// e^x on 16 lanes: x = n ln2 + f with |f| <= ln2/2, e^f by a degree-6 polynomial (Taylor; relative error
-    /// below 2e-7 on that interval), 2^n built in the exponent bits. Inputs are clamped to [-87, 88], so the
-    /// result is finite and positive (e^-87 ~ 1.6e-38); callers that need an exact 0 mask it themselves.
-    @inline(__always)
-    static func exp(_ x: Vector16) -> Vector16 {
-        let clamped = minimum(maximum(x, Vector16(repeating: -87)), Vector16(repeating: 88))
-        // Round to nearest by the 1.5 * 2^23 trick: after the add, the low mantissa bits hold n itself.
-        let shifted = clamped * 1.442_695_04 + 12_582_912
-        let n = shifted - 12_582_912
-        // Cody-Waite split of ln 2 keeps f accurate: ln2 = 0.693359375 - 2.12194440e-4.
-        var f = clamped - n * 0.693_359_375
-        f = f + n * 2.121_944_4e-4
-        var p = Vector16(repeating: 1.0 / 720)
-        p = p * f + 1.0 / 120
-        p = p * f + 1.0 / 24
-        p = p * f + 1.0 / 6
-        p = p * f + 0.5
-        p = p * f + 1
-        p = p * f + 1
-        let nInt = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        let bits = (nInt &+ 127) &<< 23
-        return p * unsafeBitCast(bits, to: Vector16.self)
-    }
-
-    /// The same e^x on one Float, for plain loops that LLVM's loop vectoriser widens (every operation is a
-    /// select, multiply-add or integer op, so a loop over memory becomes 8-lane ymm code). The SIMD16 `exp`
-    /// above is for values already in registers; in streaming loops this scalar spelling compiles better.
+    /// e^x: x = n ln2 + f with |f| <= ln2/2, e^f by a degree-6 polynomial (Taylor; relative error below 2e-7
+    /// on that interval), 2^n built in the exponent bits. Inputs are clamped to [-87, 88], so the result is
+    /// finite and positive (e^-87 ~ 1.6e-38); callers that need an exact 0 mask it themselves. Spelled on
+    /// one Float for plain loops that LLVM's loop vectoriser widens (every operation is a select,
+    /// multiply-add or integer op, so a loop over memory becomes 8-lane ymm code).
     @inline(__always)
     static func exp(_ x: Float) -> Float {
         // Fused multiply-adds spelled out (Swift does not contract a * b + c): half the instructions.
@@ -64,32 +42,13 @@ enum LayerVector {
         return p * Float(bitPattern: bits)
     }
 
-    /// tanh(x) = 1 - 2 / (e^{2x} + 1); saturates cleanly to +-1.
-    @inline(__always)
-    static func tanh(_ x: Float) -> Float {
-        1 - 2 / (exp(x + x) + 1)
-    }
-
-    /// tanh(x) = 1 - 2 / (e^{2x} + 1); saturates cleanly to +-1.
-    @inline(__always)
-    static func tanh(_ x: Vector16) -> Vector16 {
-        1 - 2 / (exp(x + x) + 1)
-    }
-
     // The standard library's pointwiseMax/Min, .max(), .sum() and SIMD-mask `replace` compile to per-lane
-    // loops through the stack here; these spellings compile to vmaxps / vminps / shuffles.
+    // loops through the stack here; these spellings compile to vmaxps / shuffles.
 
     @inline(__always)
     static func maximum(_ a: Vector16, _ b: Vector16) -> Vector16 {
         var r = a
         for i in 0..<16 { r[i] = a[i] > b[i] ? a[i] : b[i] }
-        return r
-    }
-
-    @inline(__always)
-    static func minimum(_ a: Vector16, _ b: Vector16) -> Vector16 {
-        var r = a
-        for i in 0..<16 { r[i] = a[i] < b[i] ? a[i] : b[i] }
         return r
     }
 
