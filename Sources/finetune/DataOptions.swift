@@ -1,5 +1,6 @@
 import ArgumentParser
 import FineTuneData
+import Kernels
 
 /// Which columns of a data file hold what, and what to do with malformed rows.
 struct FieldOptions: ParsableArguments {
@@ -12,4 +13,20 @@ struct FieldOptions: ParsableArguments {
 
     /// The format comes from the file's extension (.jsonl, .csv, .tsv).
     var reader: LabelledDataReader { LabelledDataReader(skipBadRows: skipBadRows) }
+}
+
+/// The batch size and worker threads of `evaluate` and `predict`.
+struct InferenceOptions: ParsableArguments {
+    @Option(help: "Rows per batch.") var batchSize: Int = 32
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    /// Makes the shared thread pool the kernels use: `threads` workers, or one a core.
+    func startThreadPool() {
+        ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
+    }
 }

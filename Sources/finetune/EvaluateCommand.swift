@@ -22,19 +22,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Labelled data (.jsonl, .csv or .tsv).") var data: String
     @OptionGroup var fields: FieldOptions
     @Option(help: "completion models: the template (default: the one stored in the checkpoint).") var template: String?
-    @Option(help: "Examples per batch.") var batchSize: Int = 32
+    @OptionGroup var inference: InferenceOptions
     @Flag(help: "Print the results as one JSON object.") var json = false
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-
-    func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-    }
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
         try reportingErrors {
-            ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
+            inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
                 try evaluateClassifier(directory)
@@ -64,7 +58,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         let texts = try TaskEncoding.texts(zip(encoded.examples, encoded.ids).map { ($0.text, $1, $0.line) }, file: data,
                                            tokenizer: tokenizer, context: classifier.model.config.context)
-        let result = try ClassifierInference.evaluate(classifier, texts: texts, batchSize: batchSize)
+        let result = try ClassifierInference.evaluate(classifier, texts: texts, batchSize: inference.batchSize)
         var report = result.metrics.report
         report.unknownLabels = encoded.unknownCount
         if json {
@@ -95,7 +89,7 @@ struct EvaluateCommand: ParsableCommand {
             try TaskEncoding.completion(prompt: $0.prompt, completion: $0.completion, template: template,
                                         tokenizer: tokenizer, eos: eos, context: loaded.model.config.context)
         }
-        let (sum, tokens) = try CompletionTask.lossSum(loaded.model, examples: examples, batchSize: batchSize,
+        let (sum, tokens) = try CompletionTask.lossSum(loaded.model, examples: examples, batchSize: inference.batchSize,
                                                        pad: TaskData.padId(tokenizer))
         let report = CompletionReport(lossSum: sum, tokens: tokens, examples: examples.count)
         print(json ? try report.jsonString() : report.text)

@@ -23,18 +23,12 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Field holding the text.") var textField: String = "text"
     @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.") var skipBadRows = false
     @Flag(help: "Replace --out if it exists.") var overwrite = false
-    @Option(help: "Texts per batch.") var batchSize: Int = 32
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-
-    func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-    }
+    @OptionGroup var inference: InferenceOptions
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
         try reportingErrors {
-            ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
+            inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
             let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
@@ -44,7 +38,7 @@ struct PredictCommand: ParsableCommand {
                                                tokenizer: tokenizer, context: classifier.model.config.context)
             let writer = try PredictionWriter(path: out, overwrite: overwrite)
             let probabilities = try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),
-                                                                      batchSize: batchSize)
+                                                                      batchSize: inference.batchSize)
             for (example, p) in zip(read.examples, probabilities) {
                 try writer.write(fields: example.fields,
                                  predictedLabel: classifier.labels[ClassifierInference.argmax(p)],

@@ -237,6 +237,20 @@ import Training
         #expect(report.unknownLabels == 3 && report.examples == 1)
     }
 
+    /// `evaluate` and `predict` share their --batch-size and --threads checks: argument-parser's usage error
+    /// (exit 64), naming the option, before any file is read.
+    @Test func inferenceOptionsAreValidated() throws {
+        let commands = [["evaluate", "--checkpoint", Fixture.classifier, "--data", "unread.jsonl"],
+                        ["predict", "--checkpoint", Fixture.classifier, "--input", "unread.jsonl", "--out", "unwritten.jsonl"]]
+        for command in commands {
+            for option in ["--batch-size", "--threads"] {
+                let output = try FinetuneCommand.run(command + [option, "0"])
+                #expect(output.status == 64, "\(command[0]) \(option): exit \(output.status)")
+                #expect(output.stderr.hasPrefix("Error: \(option) must be at least 1 (got 0)"), "stderr: \(output.stderr)")
+            }
+        }
+    }
+
     @Test func badOptionsAndCheckpoints() throws {
         let scratch = Scratch()
         let data = try scratch.head(of: Fixture.shippedTrain, 16, as: "train.jsonl")
