@@ -20,18 +20,25 @@ public struct RunDirectory: Sendable {
 
     public enum Preference: Sendable { case best, latest }
 
-    /// Before a new run writes here: refuses (naming what is there) when the directory already holds a run,
-    /// unless `overwrite`, in which case the old run's checkpoints, metrics and curve are removed.
-    public func clearPreviousRun(overwrite: Bool) throws {
-        let fm = FileManager.default
-        let previous = [latest, best, metrics, lossCurve].filter { fm.fileExists(atPath: $0) }
-        guard !previous.isEmpty else { return }
-        guard overwrite else {
-            throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run "
-                + "(\(previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))); "
-                + "continue it with --resume or replace it with --overwrite")
-        }
-        for item in previous { try fm.removeItem(atPath: item) }
+    /// Before a new run starts here: refuses (naming what is there) when the directory already holds a run,
+    /// unless `overwrite`. Nothing is removed yet: the setup calls `removePreviousRun()` only once the new
+    /// run has passed every check, so a refused option or a bad file never costs the old run.
+    public func checkPreviousRun(overwrite: Bool) throws {
+        let previous = previousRunItems
+        guard !previous.isEmpty && !overwrite else { return }
+        throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run "
+            + "(\(previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))); "
+            + "continue it with --resume or replace it with --overwrite")
+    }
+
+    /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`
+    /// allowed it), right before the new run writes its first file.
+    public func removePreviousRun() throws {
+        for item in previousRunItems { try FileManager.default.removeItem(atPath: item) }
+    }
+
+    private var previousRunItems: [String] {
+        [latest, best, metrics, lossCurve].filter { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// The checkpoint directory a user means by `path`: `path` itself when it holds a config.json, else the run's

@@ -34,7 +34,7 @@ struct FineTuneSetup {
 
     private static func fresh(_ c: TrainCommand) throws -> FineTuneSetup {
         let directory = RunDirectory(path: c.out ?? "")
-        try directory.clearPreviousRun(overwrite: c.overwrite)
+        try directory.checkPreviousRun(overwrite: c.overwrite)
         let start = try RunDirectory.resolveCheckpoint(c.checkpoint, prefer: .best)
         let tokenizer = try openTokenizer(checkpoint: start)
         let (model, hf) = try ClassifierCheckpoint.loadBody(from: start)
@@ -87,6 +87,7 @@ struct FineTuneSetup {
         record.task = try settings.json()
         let task = try data.makeTask(model: model, classifier: nil, options: options, settings: settings, step: 0,
                                      position: 0, seed: options.seed)
+        try directory.removePreviousRun()
         let run = try makeRun(directory, task: task, record: record, details: details, tokenizer: tokenizer,
                               settings: settings, hf: hf)
         let origin = c.fromScratch ? "random initialisation (shape of \(start))" : start

@@ -35,16 +35,22 @@ struct RunSetup {
 
     private static func fresh(_ command: Train) throws -> RunSetup {
         let directory = RunDirectory(path: command.out)
-        try directory.clearPreviousRun(overwrite: command.overwrite)
-        let dataDirectory = try prepareData(command.data, runDirectory: command.out)
-        let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
-
+        try directory.checkPreviousRun(overwrite: command.overwrite)
         let m = command.model
-        let config = try GPTConfig.preset(named: m.preset, vocabSize: tokenizer.vocabularySize)
-            .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context, dropout: m.dropout)
+        func configuration(vocabularySize: Int) throws -> GPTConfig {
+            try GPTConfig.preset(named: m.preset, vocabSize: vocabularySize)
+                .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context, dropout: m.dropout)
+        }
         var (options, _) = command.hyper.applied(to: newRunDefaults)
         if command.hyper.lr != nil && command.hyper.minLr == nil { options.minLearningRate = options.learningRate / 10 }
-        options.context = config.context
+        // The model's shape and every hyperparameter are checked before the (slow) preparation; the vocabulary
+        // comes from the tokenizer, which the preparation may train, and any size stands in for it here.
+        options.context = try configuration(vocabularySize: max(1, command.data.vocabSize)).context
+        try options.validate(modelContext: options.context)
+
+        let dataDirectory = try prepareData(command.data, runDirectory: command.out)
+        let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
+        let config = try configuration(vocabularySize: tokenizer.vocabularySize)
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
         let (train, val) = try openTokens(dataDirectory, vocabularySize: config.vocabSize)
@@ -52,6 +58,7 @@ struct RunSetup {
         let trainer = try Trainer(model: model, train: train, validation: val, options: options,
                                   generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
         let record = RunRecord(options: options, dataDirectory: dataDirectory)
+        try directory.removePreviousRun()
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
                               dataDirectory: dataDirectory, preset: m.preset)
         let params = model.layout.parameterCount

@@ -72,6 +72,12 @@ import Training
         let before = try MetricsLog.readLines(out + "/metrics.jsonl")
         let exists = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2"] + common)
         expectError(exists, startsWith: "--out: \(out) already holds a run")
+        // With --overwrite, a run that cannot start (a missing start checkpoint) leaves the old one as it was.
+        let failed = try FinetuneCommand.run(["--task", "classify", "--checkpoint", scratch.path + "/nowhere", "--steps", "2",
+                                              "--overwrite"] + common)
+        expectError(failed, startsWith: "\(scratch.path)/nowhere")
+        #expect(try MetricsLog.readLines(out + "/metrics.jsonl").count == before.count)
+        #expect(FileManager.default.fileExists(atPath: out + "/latest/model.safetensors"))
         // Settings a resumed run keeps are refused by name, not ignored.
         let changed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--lr", "0.1"])
         expectError(changed, startsWith: "--resume: a resumed run keeps its settings; --lr cannot change")

@@ -93,6 +93,13 @@ import Glibc
         try expectError(["--corpus", dir + "/missing.txt"] + out, "missing.txt")
         try expectError(["--data", data, "--heads", "3", "--width", "16"] + out, "heads (3) must divide the width (16)")
         try expectError(["--data", data, "--batch-size", "0"] + out, "--batch-size: must be at least 1")
+        // Options are checked before a corpus is prepared: nothing is trained or written for a refused value.
+        let refusedCorpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "refused.txt")
+        try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--heads", "3", "--width", "16", "--out", dir + "/refused"],
+                        "heads (3) must divide the width (16)")
+        try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--warmup-steps=-1", "--out", dir + "/refused"],
+                        "--warmup-steps: must not be negative")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/refused/data"), "prepared a corpus for a refused run")
         try expectError(["--data", data, "--dropout", "1.5"] + out, "dropout must be in [0, 1) (got 1.5)")
         try expectError(["--data", data, "--lr=-1"] + out, "--lr")
         try expectError(["--corpus", dir + "/short.txt", "--tokenizer-type", "char", "--vocab-size", "100", "--context", "64"] + out,
@@ -104,6 +111,14 @@ import Glibc
         #expect(first.status == 0, "\(first.stderr)")
         try expectError(["--data", data, "--steps", "2"] + Self.tinyModel + out, "--resume")
         #expect(FileManager.default.fileExists(atPath: dir + "/run/latest/model.safetensors"))
+        // With --overwrite, a refused option or a bad corpus still costs the old run nothing.
+        try expectError(["--data", data, "--steps", "2", "--overwrite"] + Self.tinyModel + out + ["--batch-size", "0"],
+                        "--batch-size: must be at least 1")
+        try expectError(["--corpus", dir + "/missing.txt", "--overwrite"] + Self.tinyModel + out, "missing.txt")
+        for file in ["latest/model.safetensors", "best/model.safetensors", "metrics.jsonl", "loss.svg"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/run/" + file), "--overwrite removed \(file) of a run it never replaced")
+        }
+        #expect(try Self.trainLosses(dir + "/run").count == 2)
         try expectError(["--resume", "--layers", "3"] + out, "cannot change")
 
         // A checkpoint whose vocabulary does not match the data's tokenizer.
