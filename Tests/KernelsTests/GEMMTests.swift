@@ -57,7 +57,7 @@ import Testing
 
     /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR),
     /// sizes just over the blocks (k = 385 > KC = 384 for NR = 16, k = 193 > KC = 192 for NR = 32,
-    /// m = 150 > MC = 144, n = 4097 > NC = 4096, n = 2100 over the small-M path's 2048-column block),
+    /// m = 150 > MC = 72 (three M blocks), n = 4097 > NC = 4096, n = 2100 over the small-M path's 2048-column block),
     /// several KC steps.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 385), (11, 19, 193),
