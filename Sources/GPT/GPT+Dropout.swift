@@ -25,9 +25,18 @@ struct ActiveDropout {
 
     let probability: Float
     let key: UInt64
+    /// Elements before this pass's sequences, when it runs one shard of a batch (GPT+Shards.swift): in an [N, C]
+    /// tensor (first sequence * T * C) and in the attention weights [B, heads, T, T] (first sequence * heads *
+    /// T * T). A shard then draws the masks of the whole batch.
+    var rowOffset = 0
+    var attentionOffset = 0
 
     /// The mask of a site, for kernels that apply it inside their own loops (attention weights).
-    func mask(_ site: Site) -> DropoutMask { DropoutMask(probability: probability, key: key, site: site.index) }
+    func mask(_ site: Site) -> DropoutMask {
+        let offset: Int
+        if case .attentionWeights = site { offset = attentionOffset } else { offset = rowOffset }
+        return DropoutMask(probability: probability, key: key, site: site.index, offset: offset)
+    }
 
     /// x [count] = x ⊙ mask / (1 - p), in place.
     func forward(_ x: UnsafeMutablePointer<Float>, count: Int, site: Site, pool: ThreadPool) {
@@ -43,9 +52,13 @@ struct ActiveDropout {
 
 extension GPT {
     /// The dropout of a training pass with this key: nil (no dropout) without a key or when the configured
-    /// probability is 0.
-    func activeDropout(key: UInt64?) -> ActiveDropout? {
+    /// probability is 0. `firstSequence`: where the pass's sequences start in the whole batch (a shard's pass),
+    /// `time` their length.
+    func activeDropout(key: UInt64?, firstSequence: Int = 0, time: Int = 0) -> ActiveDropout? {
         guard let key, config.dropout > 0 else { return nil }
-        return ActiveDropout(probability: config.dropout, key: key)
+        var dropout = ActiveDropout(probability: config.dropout, key: key)
+        dropout.rowOffset = firstSequence * time * config.width
+        dropout.attentionOffset = firstSequence * config.heads * time * time
+        return dropout
     }
 }

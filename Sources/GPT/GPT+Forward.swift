@@ -23,22 +23,23 @@ extension GPT {
     }
 
     /// Mean cross-entropy of predicting `targets` [batch, time] (weighted mean when `weights` [batch, time] is
-    /// given; weight 0 leaves a position out). No gradients. Logits stay in `logits`.
+    /// given; weight 0 leaves a position out). No gradients. Sharded over the threads (GPT+Shards.swift).
     public func loss(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>? = nil,
                      batch: Int, time: Int) throws -> Double {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
-        planActivations(batch: batch, time: time)
-        runForward(tokens: tokens, batch: batch, time: time)
-        let a = activations!
-        let total = CrossEntropy.forward(losses: a.losses, logits: a.logits, targets: targets, weights: weights,
-                                         rows: batch * time, vocab: config.vocabSize, pool: pool)
+        let total = sumOverShards(batch: batch, time: time, addsGradients: false) { model, sequences in
+            let first = sequences.lowerBound * time
+            return model.lossPass(tokens: tokens + first, targets: targets + first, weights: weights.map { $0 + first },
+                                  batch: sequences.count, time: time)
+        }
         return weightSum > 0 ? total / weightSum : 0
     }
 
     /// Forward, loss and backward: ADDS the gradient of `gradientScale * sum_n weight[n] * loss[n]` to
     /// `gradients` (call `zeroGradients()` once per optimizer step). The default scale, 1 / sum of weights,
     /// makes it the gradient of the (weighted) mean loss, which is returned. Gradient accumulation over k
-    /// micro-batches passes its own scale (for example 1 / (k * batch * time)).
+    /// micro-batches passes its own scale (for example 1 / (k * batch * time)). Sharded over the threads
+    /// (GPT+Shards.swift).
     ///
     /// With `dropoutKey` and a configured dropout > 0, the pass is a training pass with dropout (see
     /// `dropoutSites`); the key picks the masks, so the same key gives the same loss and gradients.
@@ -47,16 +48,38 @@ extension GPT {
                                 weights: UnsafePointer<Float>? = nil, batch: Int, time: Int,
                                 gradientScale: Float? = nil, dropoutKey: UInt64? = nil) throws -> Double {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
-        planActivations(batch: batch, time: time)
-        let dropout = activeDropout(key: dropoutKey)
+        let scale = gradientScale ?? (weightSum > 0 ? Float(1 / weightSum) : 0)
+        let total = sumOverShards(batch: batch, time: time, addsGradients: true) { model, sequences in
+            let first = sequences.lowerBound * time
+            let dropout = model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound, time: time)
+            return model.trainingPass(tokens: tokens + first, targets: targets + first,
+                                      weights: weights.map { $0 + first }, batch: sequences.count, time: time,
+                                      gradientScale: scale, dropout: dropout)
+        }
+        return weightSum > 0 ? total / weightSum : 0
+    }
+
+    /// The sum of weight * loss over tokens [batch, time] (inputs validated, activations planned).
+    private func lossPass(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>?,
+                          batch: Int, time: Int) -> Double {
+        runForward(tokens: tokens, batch: batch, time: time)
+        let a = activations!
+        return CrossEntropy.forward(losses: a.losses, logits: a.logits, targets: targets, weights: weights,
+                                    rows: batch * time, vocab: config.vocabSize, pool: pool)
+    }
+
+    /// Forward, loss and backward over tokens [batch, time] (inputs validated, activations planned): adds the
+    /// gradient of `gradientScale * sum weight * loss` to `gradients` and returns the sum of weight * loss.
+    private func trainingPass(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
+                              weights: UnsafePointer<Float>?, batch: Int, time: Int, gradientScale: Float,
+                              dropout: ActiveDropout?) -> Double {
         runForward(tokens: tokens, batch: batch, time: time, dropout: dropout)
         let a = activations!
-        let scale = gradientScale ?? (weightSum > 0 ? Float(1 / weightSum) : 0)
         let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: targets, weights: weights,
                                                  rows: batch * time, vocab: config.vocabSize,
-                                                 gradientScale: scale, pool: pool)
+                                                 gradientScale: gradientScale, pool: pool)
         runBackward(tokens: tokens, batch: batch, time: time, dropout: dropout)
-        return weightSum > 0 ? total / weightSum : 0
+        return total
     }
 
     /// Validates a loss call and returns the sum of the weights (batch * time when there are none).

@@ -18,6 +18,8 @@ public final class GPT {
     public let secondMoment: FloatBuffer
     public let pool: ThreadPool
     var activations: Activations?
+    /// One replica per shard of the data-parallel passes (GPT+Shards.swift); empty until a pass is sharded.
+    var replicas: [GPT] = []
 
     /// A model with GPT-2's initialisation drawn from `seed`.
     public convenience init(config: GPTConfig, seed: UInt64, pool: ThreadPool = .shared) throws {
@@ -41,6 +43,19 @@ public final class GPT {
         gradients = FloatBuffer(count: layout.totalCount)
         firstMoment = FloatBuffer(count: layout.totalCount)
         secondMoment = FloatBuffer(count: layout.totalCount)
+    }
+
+    /// A replica of `model` for one shard of a data-parallel pass: the same parameters (shared, not copied),
+    /// the model's gradient buffer when `sharingGradients` or else one of its own, activations of its own, and
+    /// `pool` for its kernels. It holds no AdamW moments: only the model itself takes optimizer steps.
+    init(replicaOf model: GPT, sharingGradients: Bool, pool: ThreadPool) {
+        config = model.config
+        self.pool = pool
+        layout = model.layout
+        parameters = model.parameters
+        gradients = sharingGradients ? model.gradients : FloatBuffer(count: layout.totalCount)
+        firstMoment = FloatBuffer(count: 0)
+        secondMoment = FloatBuffer(count: 0)
     }
 
     // MARK: - Initialisation
@@ -96,19 +111,26 @@ public final class GPT {
     public func setDropout(_ probability: Float) throws {
         config = try config.overriding(dropout: probability)
         activations = nil
+        replicas = []
     }
 
-    /// Plans activations ahead of time (so the first training step does not allocate).
+    /// Plans the activations of the language-model passes (`loss`, `forwardBackward`) for `batch` x `time`
+    /// ahead of time, so the first training step does not allocate: the shards' when those passes are sharded
+    /// (GPT+Shards.swift), else the model's own.
     public func reserve(batch: Int, time: Int) throws {
+        try checkShape(batch: batch, time: time)
+        planPass(batch: batch, time: time)
+    }
+
+    /// Plans this model's own activations, which `forward` and the task-head passes (`forwardHidden`, the
+    /// head's `forwardBackward`) use: they are never sharded.
+    public func reserveUnsharded(batch: Int, time: Int) throws {
         try checkShape(batch: batch, time: time)
         planActivations(batch: batch, time: time)
     }
 
-    /// Logits [batch, time, vocab] of the last `forward`; overwritten by `forwardBackward` with dlogits.
+    /// Logits [batch, time, vocab] of the last `forward`.
     public var logits: UnsafePointer<Float>? { activations.map { UnsafePointer($0.logits) } }
-
-    /// Per-position cross-entropy losses [batch, time] of the last loss computation (unweighted).
-    public var positionLosses: UnsafePointer<Float>? { activations.map { UnsafePointer($0.losses) } }
 
     // MARK: - Optimizer
 
@@ -142,11 +164,13 @@ public final class GPT {
 
     // MARK: - Memory
 
-    /// Bytes this model holds, by kind (activations as planned so far, attention scratch included).
+    /// Bytes this model holds, by kind: activations as planned so far (the shards' included, attention scratch
+    /// included). The gradient buffers of shards 1... are not counted: they are the cost of sharding, beyond
+    /// what the shapes of one model need.
     public var memory: MemoryReport {
         MemoryReport(parameterBytes: parameters.bytes, gradientBytes: gradients.bytes,
                      momentBytes: firstMoment.bytes + secondMoment.bytes,
-                     activationBytes: activations?.bytes ?? 0)
+                     activationBytes: ([self] + replicas).reduce(0) { $0 + ($1.activations?.bytes ?? 0) })
     }
 }
 

@@ -68,29 +68,35 @@ public enum Dropout {
 /// The mask of one dropout site in one training pass (probability, key, site). `Dropout` applies it to a
 /// whole tensor over the threads; `apply` does a span on the calling thread, for kernels that drop inside
 /// their own loops (the attention weights).
+///
+/// `offset` is added to every element index: a pass over one shard of a batch (its sequences `s0..<s1`) passes
+/// the elements before the shard (s0 times a sequence's elements), so it draws the whole batch's mask.
 public struct DropoutMask: Sendable, Equatable {
     public let probability: Float
     public let key: UInt64
     public let site: Int
+    public let offset: Int
     let limit: UInt32
     let siteKey: UInt32
 
-    public init(probability: Float, key: UInt64, site: Int) {
+    public init(probability: Float, key: UInt64, site: Int, offset: Int = 0) {
         self.probability = probability
         self.key = key
         self.site = site
+        self.offset = offset
         limit = Dropout.threshold(probability)
         siteKey = Dropout.siteKey(key: key, site: site)
     }
 
     /// Whether element `index` is kept (one element at a time; for tests and references).
     public func isKept(index: Int) -> Bool {
-        Dropout.hash(UInt32(truncatingIfNeeded: index), siteKey: siteKey) >> 8 >= limit
+        Dropout.hash(UInt32(truncatingIfNeeded: offset + index), siteKey: siteKey) >> 8 >= limit
     }
 
     /// out[j] = input[j] · mask(firstIndex + j) / (1 - p) for j in 0..<count (out may alias input).
     @inline(__always)
     public func apply(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int, firstIndex: Int) {
+        let firstIndex = offset + firstIndex
         let scale = 1 / (1 - probability)
         let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
         let floatLimit = SIMD8<Float>(repeating: Float(limit))   // exact: limit < 2^24

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GPT
+import Kernels
 
 @Suite struct LayoutAndInitTests {
     @Test func namesShapesAndRegions() {
@@ -110,9 +111,11 @@ import Testing
         #expect(throws: GPTError.emptyBatch(batch: 0, time: 2)) { try model.forward(tokens: [], batch: 0, time: 2) }
     }
 
-    /// Activations are planned once and grow only when a larger shape is asked.
+    /// Activations are planned once and grow only when a larger shape is asked. (One thread: the model's own
+    /// activations; ShardedPassTests plans the shards'.)
     @Test func activationsArePlannedOnce() throws {
-        let model = try GPT(config: GPTConfig(layers: 1, heads: 2, width: 8, context: 8, vocabSize: 7), seed: 0)
+        let model = try GPT(config: GPTConfig(layers: 1, heads: 2, width: 8, context: 8, vocabSize: 7), seed: 0,
+                            pool: ThreadPool(threads: 1))
         #expect(model.memory.activationBytes == 0)
         try model.reserve(batch: 2, time: 8)
         let planned = model.memory
@@ -124,7 +127,7 @@ import Testing
         #expect(model.memory.activationBytes == grown)
         #expect(planned.parameterBytes == model.layout.totalCount * 4)
         // A plan larger than the batch gives the same results as an exact one.
-        let exact = try GPT(config: model.config, seed: 0)
+        let exact = try GPT(config: model.config, seed: 0, pool: model.pool)
         let tokens: [Int32] = [1, 2, 3, 4, 5, 6], targets: [Int32] = [2, 3, 4, 5, 6, 0]
         exact.zeroGradients()
         model.zeroGradients()

@@ -56,6 +56,21 @@ import Testing
         #expect(keyDifferences > 400 && keyDifferences < 600)
     }
 
+    /// A mask with an offset is the tail of the mask without one: a shard of a batch (its elements from
+    /// `offset` on) draws exactly the elements of the whole batch's mask.
+    @Test func offsetShiftsTheWholeMask() {
+        let count = 1003, offset = 517
+        var rng = LayerRandom(seed: 24)
+        let x = rng.floats(offset + count)
+        var whole = [Float](repeating: .nan, count: offset + count)
+        var part = [Float](repeating: .nan, count: count)
+        let mask = DropoutMask(probability: 0.4, key: 9, site: 2)
+        Dropout.forward(out: &whole, input: x, count: offset + count, mask: mask)
+        Dropout.forward(out: &part, input: Array(x[offset...]), count: count,
+                        mask: DropoutMask(probability: 0.4, key: 9, site: 2, offset: offset))
+        #expect(part == Array(whole[offset...]))
+    }
+
     /// Probability 0 keeps everything unchanged.
     @Test func probabilityZeroIsTheIdentity() {
         var rng = LayerRandom(seed: 23)

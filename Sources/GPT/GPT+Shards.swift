@@ -1,0 +1,63 @@
+import Kernels
+
+/// Data parallelism inside one pass. With a pool of n > 1 threads and a batch of at least 2 sequences, the
+/// language-model passes (`loss`, `forwardBackward`) split the batch by sequence into min(n, batch) shards and
+/// run each shard whole on one thread: a replica of the model (the same parameters, activations of its own, a
+/// one-thread pool) runs the shard's forward and backward through the single-threaded kernels. The threads
+/// then meet once a pass instead of at every kernel (about 200 hand-offs a `tiny` training step), and every
+/// product is packed and computed by one core without splitting small matrices between two.
+///
+/// Gradients: shard 0 adds into the model's gradient buffer; shard s > 0 into a buffer of its own (zeroed
+/// first), added into the model's once every shard is done, in shard order. The sum is the whole batch's
+/// gradient up to float rounding, and the same threads and inputs give the same bits. Dropout masks are the
+/// whole batch's (each shard offsets its element indices), so the thread count does not change them.
+extension GPT {
+    /// Shards of a pass over `batch` sequences: one a thread, at most one a sequence.
+    func shardCount(batch: Int) -> Int { min(pool.threadCount, batch) }
+
+    /// Sequences of shard `s` of `shards` (contiguous, sizes differing by at most one).
+    static func shardSequences(_ s: Int, of shards: Int, batch: Int) -> Range<Int> {
+        (batch * s / shards)..<(batch * (s + 1) / shards)
+    }
+
+    /// Plans the activations a pass over `batch` x `time` uses: the shards' (replicas made on first use), or
+    /// this model's own when the pass is not sharded.
+    func planPass(batch: Int, time: Int) {
+        let shards = shardCount(batch: batch)
+        guard shards > 1 else {
+            planActivations(batch: batch, time: time)
+            return
+        }
+        while replicas.count < shards {
+            replicas.append(GPT(replicaOf: self, sharingGradients: replicas.isEmpty, pool: ThreadPool(threads: 1)))
+        }
+        for s in 0..<shards {
+            replicas[s].planActivations(batch: Self.shardSequences(s, of: shards, batch: batch).count, time: time)
+        }
+    }
+
+    /// Runs `pass(model, sequences)` over the batch, sharded when the pool has several threads, and returns
+    /// the sum of what the passes return (in shard order). `model` is this model or a shard's replica, with its
+    /// activations planned for `sequences.count` x `time`. With `addsGradients`, a shard's own gradient buffer is
+    /// zeroed before its pass and added into this model's after.
+    func sumOverShards(batch: Int, time: Int, addsGradients: Bool,
+                       _ pass: (_ model: GPT, _ sequences: Range<Int>) -> Double) -> Double {
+        planPass(batch: batch, time: time)
+        let shards = shardCount(batch: batch)
+        guard shards > 1 else { return pass(self, 0..<batch) }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: shards) { sums in
+            pool.run(tasks: shards) { s in
+                let replica = replicas[s]
+                if addsGradients && replica.gradients !== gradients { replica.gradients.zero() }
+                sums[s] = pass(replica, Self.shardSequences(s, of: shards, batch: batch))
+            }
+            if addsGradients {
+                for replica in replicas[1..<shards] {
+                    Residual.accumulate(into: gradients.pointer, replica.gradients.pointer, count: layout.totalCount,
+                                        pool: pool)
+                }
+            }
+            return sums.reduce(0, +)
+        }
+    }
+}

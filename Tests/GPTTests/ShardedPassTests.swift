@@ -1,0 +1,105 @@
+import Testing
+import Kernels
+@testable import GPT
+
+/// The data-parallel passes (GPT+Shards.swift) against the same passes on one thread: the batch split by
+/// sequence over 2 and 3 threads (uneven shards included: 5 sequences make 2 + 3 and 1 + 2 + 2) gives the
+/// loss and gradients of the whole batch, dropout masks included.
+///
+/// Tolerance: a shard sums its own rows of every weight gradient and the shards' sums are then added, so
+/// only the order of float additions differs from one thread (relative rounding ~1e-7 per addition over
+/// a few dozen rows); 1e-5 of the largest gradient entry leaves a wide margin, while a shard's gradient
+/// missing, counted twice or taken with another shard's dropout mask moves entries by far more.
+@Suite struct ShardedPassTests {
+    static let batch = 5, time = 7
+
+    static func inputs() -> (tokens: [Int32], targets: [Int32], weights: [Float]) {
+        var generator = SeededGenerator(seed: 11)
+        let n = batch * time
+        let tokens = (0..<n).map { _ in Int32(generator.next() % 11) }
+        let targets = (0..<n).map { _ in Int32(generator.next() % 11) }
+        let weights = (0..<n).map { i in i % 4 == 1 ? Float(0) : Float(0.5 + generator.nextUniform()) }
+        return (tokens, targets, weights)
+    }
+
+    static func model(threads: Int, dropout: Float) throws -> GPT {
+        try GPT(config: GradientCheckTests.config.overriding(dropout: dropout), seed: 42,
+                pool: ThreadPool(threads: threads))
+    }
+
+    /// |a - b| <= 1e-5 * max |b| entrywise.
+    static func expectClose(_ a: [Float], _ b: [Float], _ what: String) {
+        let scale = b.map { abs($0) }.max() ?? 0
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-5 * scale, "\(what): worst difference \(worst), largest entry \(scale)")
+    }
+
+    @Test(arguments: [2, 3])
+    func trainingPassEqualsOneThread(threads: Int) throws {
+        let (tokens, targets, weights) = Self.inputs()
+        for dropout in [Float(0), 0.25] {
+            let single = try Self.model(threads: 1, dropout: dropout)
+            let sharded = try Self.model(threads: threads, dropout: dropout)
+            var losses: [Double] = []
+            for model in [single, sharded] {
+                model.zeroGradients()
+                losses.append(try model.forwardBackward(tokens: tokens, targets: targets, weights: weights,
+                                                        batch: Self.batch, time: Self.time, dropoutKey: 3))
+            }
+            #expect(sharded.replicas.count == min(threads, Self.batch))
+            #expect(abs(losses[1] - losses[0]) <= 1e-6 * losses[0], "dropout \(dropout)")
+            Self.expectClose(sharded.gradients.values, single.gradients.values, "gradients, dropout \(dropout)")
+
+            // Gradients add up across calls (a shard's own buffer is zeroed, the model's is not), and the
+            // same inputs give the same bits.
+            let once = sharded.gradients.values
+            let again = try sharded.forwardBackward(tokens: tokens, targets: targets, weights: weights,
+                                                    batch: Self.batch, time: Self.time, dropoutKey: 3)
+            #expect(again == losses[1])
+            Self.expectClose(sharded.gradients.values, once.map { 2 * $0 }, "accumulated, dropout \(dropout)")
+        }
+    }
+
+    @Test(arguments: [2, 3])
+    func lossEqualsOneThread(threads: Int) throws {
+        let (tokens, targets, weights) = Self.inputs()
+        let single = try Self.model(threads: 1, dropout: 0)
+        let sharded = try Self.model(threads: threads, dropout: 0)
+        for w in [nil, weights] {
+            let expected = try single.loss(tokens: tokens, targets: targets, weights: w, batch: Self.batch, time: Self.time)
+            let loss = try sharded.loss(tokens: tokens, targets: targets, weights: w, batch: Self.batch, time: Self.time)
+            #expect(abs(loss - expected) <= 1e-6 * expected)
+        }
+    }
+
+    /// Fewer sequences than threads: one shard a sequence; a single sequence runs unsharded on the model.
+    @Test func shardsNeverOutnumberSequences() throws {
+        let (tokens, targets, _) = Self.inputs()
+        let single = try Self.model(threads: 1, dropout: 0)
+        let sharded = try Self.model(threads: 3, dropout: 0)
+        for batch in [1, 2] {
+            let n = batch * Self.time
+            let t = Array(tokens[..<n]), y = Array(targets[..<n])
+            single.zeroGradients()
+            sharded.zeroGradients()
+            let expected = try single.forwardBackward(tokens: t, targets: y, batch: batch, time: Self.time)
+            let loss = try sharded.forwardBackward(tokens: t, targets: y, batch: batch, time: Self.time)
+            #expect(abs(loss - expected) <= 1e-6 * expected)
+            #expect(sharded.replicas.count == (batch == 1 ? 0 : 2))
+            Self.expectClose(sharded.gradients.values, single.gradients.values, "batch \(batch)")
+        }
+    }
+
+    /// `reserve` plans the shards' activations, not the model's own, so a sharded run holds one batch of
+    /// activations, as an unsharded one does (plus the attention scratch each shard keeps).
+    @Test func reservePlansTheShards() throws {
+        let config = GPTConfig(layers: 2, heads: 2, width: 32, context: 64, vocabSize: 11)
+        let single = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 1))
+        let sharded = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
+        try single.reserve(batch: 4, time: 64)
+        try sharded.reserve(batch: 4, time: 64)
+        #expect(sharded.activations == nil)
+        #expect(sharded.replicas.allSatisfy { $0.activations?.maxBatch == 2 })
+        #expect(sharded.memory.activationBytes <= single.memory.activationBytes * 11 / 10)
+    }
+}
