@@ -7,44 +7,46 @@ enum GEMMPacking {
     static func packA(_ a: UnsafePointer<Float>, lda: Int, transposed: Bool, i0: Int, rows: Int,
                       p0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>) {
         let mr = GEMMMicroKernel.mr
+        if transposed {
+            // Row by row: each step p reads `rows` contiguous floats of row p0+p of the stored [k, m] matrix
+            // once and deals them out to the panels. (Panel by panel, each cache line was read up to 3 times,
+            // and with a power-of-two row stride the lines one panel reads all fall in the same few L1 sets.)
+            let fullPanels = rows / mr, rest = rows % mr
+            for p in 0..<kc {
+                let src = a + (p0 + p) * lda + i0
+                var out = dst + p * mr
+                for panel in 0..<fullPanels {
+                    // 6 floats, as a 4-float and a 2-float vector move.
+                    let from = UnsafeRawPointer(src + panel * mr), to = UnsafeMutableRawPointer(out)
+                    to.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                    to.storeBytes(of: from.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self),
+                                  toByteOffset: 16, as: SIMD2<Float>.self)
+                    out += kc * mr
+                }
+                if rest > 0 {
+                    for r in 0..<mr { out[r] = r < rest ? src[fullPanels * mr + r] : 0 }
+                }
+            }
+            return
+        }
+        // MR row streams of the stored [m, k] matrix, interleaved.
         var out = dst
         var i = 0
         while i < rows {
             let height = min(mr, rows - i)
-            if transposed {
-                // Each step p reads `height` contiguous floats of row p0+p of the stored [k, m] matrix.
-                var src = a + p0 * lda + i0 + i
-                if height == mr {
-                    // 6 floats a step, as a 4-float and a 2-float vector move (not 6 scalar ones).
-                    for _ in 0..<kc {
-                        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
-                        to.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
-                        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self),
-                                      toByteOffset: 16, as: SIMD2<Float>.self)
-                        out += mr; src += lda
-                    }
-                } else {
-                    for _ in 0..<kc {
-                        for r in 0..<mr { out[r] = r < height ? src[r] : 0 }
-                        out += mr; src += lda
-                    }
+            let base = a + (i0 + i) * lda + p0
+            if height == mr {
+                let r0 = base, r1 = base + lda, r2 = base + 2 * lda
+                let r3 = base + 3 * lda, r4 = base + 4 * lda, r5 = base + 5 * lda
+                for p in 0..<kc {
+                    out[0] = r0[p]; out[1] = r1[p]; out[2] = r2[p]
+                    out[3] = r3[p]; out[4] = r4[p]; out[5] = r5[p]
+                    out += mr
                 }
             } else {
-                // MR row streams of the stored [m, k] matrix, interleaved.
-                let base = a + (i0 + i) * lda + p0
-                if height == mr {
-                    let r0 = base, r1 = base + lda, r2 = base + 2 * lda
-                    let r3 = base + 3 * lda, r4 = base + 4 * lda, r5 = base + 5 * lda
-                    for p in 0..<kc {
-                        out[0] = r0[p]; out[1] = r1[p]; out[2] = r2[p]
-                        out[3] = r3[p]; out[4] = r4[p]; out[5] = r5[p]
-                        out += mr
-                    }
-                } else {
-                    for p in 0..<kc {
-                        for r in 0..<mr { out[r] = r < height ? base[r * lda + p] : 0 }
-                        out += mr
-                    }
+                for p in 0..<kc {
+                    for r in 0..<mr { out[r] = r < height ? base[r * lda + p] : 0 }
+                    out += mr
                 }
             }
             i += mr
@@ -61,11 +63,23 @@ enum GEMMPacking {
             let jStart = panel * nr
             let width = min(nr, columns - jStart)
             if transposed {
-                // Row j of the stored [n, k] matrix is column j of op(B): read it contiguously, write with stride NR.
+                // Row j of the stored [n, k] matrix is column j of op(B). Blocks of 8 rows x 8 steps are loaded
+                // as 8 vectors, transposed in registers and stored as 8 vectors; the rest is moved one float at
+                // a time, reading rows contiguously and writing with stride NR.
+                let fullBlocks = width / 8, blockedSteps = kc / 8 * 8
+                for block in 0..<fullBlocks {
+                    let src = b + (j0 + jStart + block * 8) * ldb + p0
+                    var p = 0
+                    while p < blockedSteps {
+                        transposeBlock8(from: src + p, stride: ldb, to: out + p * nr + block * 8, outStride: nr)
+                        p += 8
+                    }
+                }
                 for j in 0..<width {
                     let src = b + (j0 + jStart + j) * ldb + p0
-                    var o = out + j
-                    for p in 0..<kc { o.pointee = src[p]; o += nr }
+                    let firstStep = j < fullBlocks * 8 ? blockedSteps : 0
+                    var o = out + firstStep * nr + j
+                    for p in firstStep..<kc { o.pointee = src[p]; o += nr }
                 }
                 if width < nr {
                     for p in 0..<kc { for j in width..<nr { out[p * nr + j] = 0 } }
@@ -89,6 +103,26 @@ enum GEMMPacking {
                     }
                 }
             }
+        }
+    }
+
+    /// out[c * outStride + r] = src[r * stride + c] for r, c in 0..<8: an 8 x 8 transpose through registers.
+    @inline(__always)
+    static func transposeBlock8(from src: UnsafePointer<Float>, stride: Int, to out: UnsafeMutablePointer<Float>,
+                                outStride: Int) {
+        let raw = UnsafeRawPointer(src)
+        let r0 = raw.loadUnaligned(as: SIMD8<Float>.self)
+        let r1 = raw.loadUnaligned(fromByteOffset: 4 * stride, as: SIMD8<Float>.self)
+        let r2 = raw.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Float>.self)
+        let r3 = raw.loadUnaligned(fromByteOffset: 12 * stride, as: SIMD8<Float>.self)
+        let r4 = raw.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Float>.self)
+        let r5 = raw.loadUnaligned(fromByteOffset: 20 * stride, as: SIMD8<Float>.self)
+        let r6 = raw.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Float>.self)
+        let r7 = raw.loadUnaligned(fromByteOffset: 28 * stride, as: SIMD8<Float>.self)
+        let o = UnsafeMutableRawPointer(out)
+        for c in 0..<8 {
+            let column = SIMD8<Float>(r0[c], r1[c], r2[c], r3[c], r4[c], r5[c], r6[c], r7[c])
+            o.storeBytes(of: column, toByteOffset: 4 * c * outStride, as: SIMD8<Float>.self)
         }
     }
 }
