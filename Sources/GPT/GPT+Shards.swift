@@ -7,8 +7,8 @@ import Kernels
 /// then meet once a pass instead of at every kernel (about 200 hand-offs a `tiny` training step), and every
 /// product is packed and computed by one core without splitting small matrices between two.
 ///
-/// Gradients: shard 0 adds into the model's gradient buffer; shard s > 0 into a buffer of its own (zeroed
-/// first), added into the model's once every shard is done, in shard order. The sum is the whole batch's
+/// Gradients: shard 0 adds into the model's gradient buffer; shard s > 0 into a buffer of its own (zero between
+/// passes), drained into the model's once every shard is done, in shard order. The sum is the whole batch's
 /// gradient up to float rounding, and the same threads and inputs give the same bits. Dropout masks are the
 /// whole batch's (each shard offsets its element indices), so the thread count does not change them.
 extension GPT {
@@ -38,8 +38,8 @@ extension GPT {
 
     /// Runs `pass(model, sequences)` over the batch, sharded when the pool has several threads, and returns
     /// the sum of what the passes return (in shard order). `model` is this model or a shard's replica, with its
-    /// activations planned for `sequences.count` x `time`. With `addsGradients`, a shard's own gradient buffer is
-    /// zeroed before its pass and added into this model's after.
+    /// activations planned for `sequences.count` x `time`. With `addsGradients`, the gradients a shard's own buffer
+    /// collected are drained into this model's after the pass (adding them and leaving the buffer zero).
     func sumOverShards(batch: Int, time: Int, addsGradients: Bool,
                        _ pass: (_ model: GPT, _ sequences: Range<Int>) -> Double) -> Double {
         planPass(batch: batch, time: time)
@@ -47,14 +47,12 @@ extension GPT {
         guard shards > 1 else { return pass(self, 0..<batch) }
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: shards) { sums in
             pool.run(tasks: shards) { s in
-                let replica = replicas[s]
-                if addsGradients && replica.gradients !== gradients { replica.gradients.zero() }
-                sums[s] = pass(replica, Self.shardSequences(s, of: shards, batch: batch))
+                sums[s] = pass(replicas[s], Self.shardSequences(s, of: shards, batch: batch))
             }
             if addsGradients {
                 for replica in replicas[1..<shards] {
-                    Residual.accumulate(into: gradients.pointer, replica.gradients.pointer, count: layout.totalCount,
-                                        pool: pool)
+                    GradientBuffers.drain(replica.gradients.pointer, into: gradients.pointer, count: layout.totalCount,
+                                          pool: pool)
                 }
             }
             return sums.reduce(0, +)

@@ -134,7 +134,7 @@ public final class GPT {
 
     // MARK: - Optimizer
 
-    public func zeroGradients() { gradients.zero() }
+    public func zeroGradients() { GradientBuffers.zero(gradients.pointer, count: gradients.count, pool: pool) }
 
     /// Global L2 norm of all gradients.
     public func gradientNorm() -> Double {
