@@ -36,7 +36,7 @@ public final class ClassificationTask: TrainingTask {
         classWeights = settings.classWeights == "balanced"
             ? ClassWeights.balanced(labelIDs: train.map(\.label), labelCount: classifier.labelCount) : nil
         let longest = train.map(\.tokens.count).max() ?? 1
-        try classifier.model.reserveUnsharded(batch: options.batchSize, time: longest)
+        try classifier.model.reserve(batch: options.batchSize, time: longest)
     }
 
     public var isFinished: Bool { step >= options.steps }

@@ -1,18 +1,23 @@
 import Kernels
 
 /// Entry points for task heads on top of the transformer (a sequence classifier, ...): the final hidden state
-/// after ln_f, h[batch, time, width], and a backward pass that starts from the head's gradient dh.
+/// after ln_f, h[batch, time, width], and a backward pass that starts from the head's gradient dh. Both are
+/// sharded over the threads (GPT+Shards.swift): a head sees the batch one shard of sequences at a time.
 extension GPT {
-    /// Runs the blocks and ln_f on tokens [batch, time] without the LM head; h is then in `finalHidden`.
-    public func forwardHidden(tokens: UnsafePointer<Int32>, batch: Int, time: Int) throws {
+    /// Runs the blocks and ln_f on tokens [batch, time] without the LM head, then calls `read(sequences,
+    /// hidden)` once a shard, in shard order: hidden [sequences.count * time, width] holds the shard's final
+    /// hidden states, row (b - sequences.lowerBound) * time + t for sequence b.
+    public func forwardHidden(tokens: UnsafePointer<Int32>, batch: Int, time: Int,
+                              read: (_ sequences: Range<Int>, _ hidden: UnsafePointer<Float>) -> Void) throws {
         try checkShape(batch: batch, time: time)
         try checkTokens(tokens, count: batch * time, targets: false)
-        planActivations(batch: batch, time: time)
-        runForward(tokens: tokens, batch: batch, time: time, computeLogits: false)
+        planPass(batch: batch, time: time)
+        inShards(batch: batch) { model, sequences, _ in
+            model.runForward(tokens: tokens + sequences.lowerBound * time, batch: sequences.count, time: time,
+                             computeLogits: false)
+        }
+        inShardsSerially(batch: batch) { model, sequences in read(sequences, model.activations!.lnf) }
     }
-
-    /// The final hidden state [batch * time, width] (after ln_f) of the last forward pass.
-    public var finalHidden: UnsafePointer<Float>? { activations.map { UnsafePointer($0.lnf) } }
 
     /// Forward and backward for a task head, optionally with the language-modelling loss as well
     /// (GPT-1's auxiliary objective).
@@ -20,8 +25,9 @@ extension GPT {
     /// 1. Forward to h = ln_f(x) [N, width] (N = batch * time), plus the LM logits when `lmTargets` is given.
     /// 2. dh [N, width] starts at 0, or at the gradient of `lmGradientScale * sum_n lmWeights[n] * lmLoss[n]`
     ///    with respect to h (the tied head's dwte is accumulated too).
-    /// 3. `head(h, dh)` computes the head's loss and ADDS its gradient with respect to h into dh (it also
-    ///    accumulates its own parameters' gradients).
+    /// 3. `head(sequences, h, dh)`, once a shard in shard order, computes the head's loss on those sequences
+    ///    and ADDS its gradient with respect to h into dh (it also accumulates its own parameters'
+    ///    gradients). h and dh hold the shard's rows: (b - sequences.lowerBound) * time + t for sequence b.
     /// 4. Backward from dh through ln_f, the blocks and the embeddings; parameter gradients accumulate.
     ///
     /// Returns the LM loss as a weighted mean over the positions (0 without `lmTargets` or with all weights 0).
@@ -30,18 +36,14 @@ extension GPT {
     public func forwardBackward(tokens: UnsafePointer<Int32>, batch: Int, time: Int,
                                 lmTargets: UnsafePointer<Int32>? = nil, lmWeights: UnsafePointer<Float>? = nil,
                                 lmGradientScale: Float = 0, dropoutKey: UInt64? = nil,
-                                head: (_ hidden: UnsafePointer<Float>, _ dHidden: UnsafeMutablePointer<Float>) throws -> Void)
-        throws -> Double {
+                                head: (_ sequences: Range<Int>, _ hidden: UnsafePointer<Float>,
+                                       _ dHidden: UnsafeMutablePointer<Float>) -> Void) throws -> Double {
         try checkShape(batch: batch, time: time)
         let n = batch * time
         try checkTokens(tokens, count: n, targets: false)
-        planActivations(batch: batch, time: time)
-        let a = activations!
-        let dropout = activeDropout(key: dropoutKey)
-        var lmLoss = 0.0
+        var weightSum = Double(n)
         if let lmTargets {
             try checkTokens(lmTargets, count: n, targets: true)
-            var weightSum = Double(n)
             if let lmWeights {
                 weightSum = 0
                 for i in 0..<n {
@@ -51,23 +53,53 @@ extension GPT {
                     weightSum += Double(lmWeights[i])
                 }
             }
-            runForward(tokens: tokens, batch: batch, time: time, computeLogits: true, dropout: dropout)
-            let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: lmTargets,
-                                                     weights: lmWeights, rows: n, vocab: config.vocabSize,
-                                                     gradientScale: lmGradientScale, pool: pool)
-            lmLoss = weightSum > 0 ? total / weightSum : 0
-            // Tied LM head: dwte += dlogits^T · h;  dh = dlogits · wte
-            let C = config.width, V = config.vocabSize
-            GEMM.backwardWeight(dw: gradients.pointer + layout.tokenEmbedding, x: a.logits, dy: a.lnf, rows: n,
-                                inputs: V, outputs: C, pool: pool)
-            GEMM.forward(y: a.dNarrow, x: a.logits, w: parameters.pointer + layout.tokenEmbedding, bias: nil,
-                         rows: n, inputs: V, outputs: C, pool: pool)
-        } else {
+        }
+        planPass(batch: batch, time: time)
+        let lmTotal = withUnsafeTemporaryAllocation(of: Double.self, capacity: shardCount(batch: batch)) { sums in
+            inShards(batch: batch) { model, sequences, s in
+                let first = sequences.lowerBound * time
+                sums[s] = model.hiddenPass(tokens: tokens + first, batch: sequences.count, time: time,
+                                           lmTargets: lmTargets.map { $0 + first }, lmWeights: lmWeights.map { $0 + first },
+                                           lmGradientScale: lmGradientScale,
+                                           dropout: model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound,
+                                                                        time: time))
+            }
+            return sums.reduce(0, +)
+        }
+        inShardsSerially(batch: batch) { model, sequences in
+            head(sequences, model.activations!.lnf, model.activations!.dNarrow)
+        }
+        inShards(batch: batch) { model, sequences, _ in
+            model.runBackwardFromFinalNorm(tokens: tokens + sequences.lowerBound * time, batch: sequences.count,
+                                           time: time,
+                                           dropout: model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound,
+                                                                        time: time))
+        }
+        drainShardGradients(batch: batch)
+        return lmTargets != nil && weightSum > 0 ? lmTotal / weightSum : 0
+    }
+
+    /// Steps 1 and 2 above on tokens [batch, time] (inputs validated, activations planned): leaves h in `lnf`
+    /// and dh in `dNarrow`; returns the sum of lmWeight * lmLoss (0 without LM targets).
+    private func hiddenPass(tokens: UnsafePointer<Int32>, batch: Int, time: Int, lmTargets: UnsafePointer<Int32>?,
+                            lmWeights: UnsafePointer<Float>?, lmGradientScale: Float, dropout: ActiveDropout?) -> Double {
+        let a = activations!
+        let n = batch * time
+        guard let lmTargets else {
             runForward(tokens: tokens, batch: batch, time: time, computeLogits: false, dropout: dropout)
             a.dNarrow.update(repeating: 0, count: n * config.width)
+            return 0
         }
-        try head(UnsafePointer(a.lnf), a.dNarrow)
-        runBackwardFromFinalNorm(tokens: tokens, batch: batch, time: time, dropout: dropout)
-        return lmLoss
+        runForward(tokens: tokens, batch: batch, time: time, computeLogits: true, dropout: dropout)
+        let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: lmTargets,
+                                                 weights: lmWeights, rows: n, vocab: config.vocabSize,
+                                                 gradientScale: lmGradientScale, pool: pool)
+        // Tied LM head: dwte += dlogits^T · h;  dh = dlogits · wte
+        let C = config.width, V = config.vocabSize
+        GEMM.backwardWeight(dw: gradients.pointer + layout.tokenEmbedding, x: a.logits, dy: a.lnf, rows: n,
+                            inputs: V, outputs: C, pool: pool)
+        GEMM.forward(y: a.dNarrow, x: a.logits, w: parameters.pointer + layout.tokenEmbedding, bias: nil,
+                     rows: n, inputs: V, outputs: C, pool: pool)
+        return total
     }
 }

@@ -1,7 +1,8 @@
 import Kernels
 
 /// Data parallelism inside one pass. With a pool of n > 1 threads and a batch of at least 2 sequences, the
-/// language-model passes (`loss`, `forwardBackward`) split the batch by sequence into min(n, batch) shards and
+/// training and evaluation passes (`loss`, `forwardBackward`, `forwardHidden` and the task-head
+/// `forwardBackward`; not `forward`) split the batch by sequence into min(n, batch) shards and
 /// run each shard whole on one thread: a replica of the model (the same parameters, activations of its own, a
 /// one-thread pool) runs the shard's forward and backward through the single-threaded kernels. The threads
 /// then meet once a pass instead of at every kernel (about 200 hand-offs a `tiny` training step), and every
@@ -36,25 +37,42 @@ extension GPT {
         }
     }
 
-    /// Runs `pass(model, sequences)` over the batch, sharded when the pool has several threads, and returns
-    /// the sum of what the passes return (in shard order). `model` is this model or a shard's replica, with its
-    /// activations planned for `sequences.count` x `time`. With `addsGradients`, the gradients a shard's own buffer
-    /// collected are drained into this model's after the pass (adding them and leaving the buffer zero).
+    /// Runs `body(model, sequences, shard)` for every shard of a pass over `batch` sequences, in parallel: one
+    /// replica a shard, or this model alone (shard 0, every sequence) when the pass is not sharded. The
+    /// activations must be planned (`planPass`).
+    func inShards(batch: Int, _ body: (_ model: GPT, _ sequences: Range<Int>, _ shard: Int) -> Void) {
+        let shards = shardCount(batch: batch)
+        guard shards > 1 else { return body(self, 0..<batch, 0) }
+        pool.run(tasks: shards) { s in body(replicas[s], Self.shardSequences(s, of: shards, batch: batch), s) }
+    }
+
+    /// `inShards`, one shard after the other in shard order, on the calling thread.
+    func inShardsSerially(batch: Int, _ body: (_ model: GPT, _ sequences: Range<Int>) -> Void) {
+        let shards = shardCount(batch: batch)
+        guard shards > 1 else { return body(self, 0..<batch) }
+        for s in 0..<shards { body(replicas[s], Self.shardSequences(s, of: shards, batch: batch)) }
+    }
+
+    /// Adds what the shards of a pass over `batch` sequences collected in buffers of their own into this
+    /// model's gradients, in shard order, and leaves those buffers zero.
+    func drainShardGradients(batch: Int) {
+        let shards = shardCount(batch: batch)
+        guard shards > 1 else { return }
+        for replica in replicas[1..<shards] {
+            GradientBuffers.drain(replica.gradients.pointer, into: gradients.pointer, count: layout.totalCount,
+                                  pool: pool)
+        }
+    }
+
+    /// Runs `pass(model, sequences)` over the batch (planned here, then `inShards`) and returns the sum of what
+    /// the passes return, in shard order. With `addsGradients`, the shards' gradients are drained into this
+    /// model's after the pass.
     func sumOverShards(batch: Int, time: Int, addsGradients: Bool,
                        _ pass: (_ model: GPT, _ sequences: Range<Int>) -> Double) -> Double {
         planPass(batch: batch, time: time)
-        let shards = shardCount(batch: batch)
-        guard shards > 1 else { return pass(self, 0..<batch) }
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: shards) { sums in
-            pool.run(tasks: shards) { s in
-                sums[s] = pass(replicas[s], Self.shardSequences(s, of: shards, batch: batch))
-            }
-            if addsGradients {
-                for replica in replicas[1..<shards] {
-                    GradientBuffers.drain(replica.gradients.pointer, into: gradients.pointer, count: layout.totalCount,
-                                          pool: pool)
-                }
-            }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: shardCount(batch: batch)) { sums in
+            inShards(batch: batch) { model, sequences, s in sums[s] = pass(model, sequences) }
+            if addsGradients { drainShardGradients(batch: batch) }
             return sums.reduce(0, +)
         }
     }

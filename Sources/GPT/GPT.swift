@@ -114,19 +114,12 @@ public final class GPT {
         replicas = []
     }
 
-    /// Plans the activations of the language-model passes (`loss`, `forwardBackward`) for `batch` x `time`
-    /// ahead of time, so the first training step does not allocate: the shards' when those passes are sharded
-    /// (GPT+Shards.swift), else the model's own.
+    /// Plans the activations of the training and evaluation passes (`loss`, `forwardBackward`, `forwardHidden`)
+    /// for `batch` x `time` ahead of time, so the first training step does not allocate: the shards' when those
+    /// passes are sharded (GPT+Shards.swift), else the model's own.
     public func reserve(batch: Int, time: Int) throws {
         try checkShape(batch: batch, time: time)
         planPass(batch: batch, time: time)
-    }
-
-    /// Plans this model's own activations, which `forward` and the task-head passes (`forwardHidden`, the
-    /// head's `forwardBackward`) use: they are never sharded.
-    public func reserveUnsharded(batch: Int, time: Int) throws {
-        try checkShape(batch: batch, time: time)
-        planActivations(batch: batch, time: time)
     }
 
     /// Logits [batch, time, vocab] of the last `forward`.

@@ -61,11 +61,12 @@ public final class SequenceClassifier {
     /// Label logits [batch, labels] for right-padded tokens [batch, time].
     public func logits(tokens: UnsafePointer<Int32>, lengths: [Int], batch: Int, time: Int) throws -> [Float] {
         try checkBatch(tokens: tokens, lengths: lengths, batch: batch, time: time)
-        try model.forwardHidden(tokens: tokens, batch: batch, time: time)
-        let hidden = model.finalHidden!
         var out = [Float](repeating: 0, count: batch * labelCount)
-        for b in 0..<batch {
-            headLogits(hidden + (b * time + lengths[b] - 1) * width, into: &out, at: b * labelCount)
+        try model.forwardHidden(tokens: tokens, batch: batch, time: time) { sequences, hidden in
+            for b in sequences {
+                let row = (b - sequences.lowerBound) * time + lengths[b] - 1
+                headLogits(hidden + row * width, into: &out, at: b * labelCount)
+            }
         }
         return out
     }
@@ -148,10 +149,11 @@ public final class SequenceClassifier {
 
         var classification = 0.0
         let K = labelCount, C = width
-        let head: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> Void = { hidden, dHidden in
+        // Called once a shard, in shard order: the sequences' rows of h and dh start at the shard's first.
+        let head: (Range<Int>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void = { sequences, hidden, dHidden in
             var logits = [Float](repeating: 0, count: K)
-            for b in 0..<batch {
-                let row = (b * time + lengths[b] - 1) * C
+            for b in sequences {
+                let row = ((b - sequences.lowerBound) * time + lengths[b] - 1) * C
                 let h = hidden + row, dh = dHidden + row
                 self.headLogits(h, into: &logits, at: 0)
                 let y = targets[b]

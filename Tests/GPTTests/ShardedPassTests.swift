@@ -72,6 +72,36 @@ import Kernels
         }
     }
 
+    /// The task-head passes (a classifier with the auxiliary LM loss, class weights and dropout): the head sees
+    /// the batch one shard at a time, and loss, logits and every gradient (the model's and the head's) equal
+    /// the one-thread pass's.
+    @Test(arguments: [2, 3])
+    func classifierPassesEqualOneThread(threads: Int) throws {
+        let t = ClassifierHeadTests.tokens(), lengths = ClassifierHeadTests.lengths
+        let batch = lengths.count, time = ClassifierHeadTests.time
+        var results: [(losses: SequenceClassifier.Losses, logits: [Float], model: [Float], head: [Float])] = []
+        for pool in [ThreadPool(threads: 1), ThreadPool(threads: threads)] {
+            let model = try GPT(config: GradientCheckTests.config.overriding(dropout: 0.25), seed: 42, pool: pool)
+            let c = try SequenceClassifier(model: model, labels: ClassifierHeadTests.labels, padTokenId: ClassifierHeadTests.pad)
+            var generator = SeededGenerator(seed: 5)
+            c.initializeHead(using: &generator)
+            c.zeroGradients()
+            let losses = try c.forwardBackward(tokens: t, lengths: lengths, labels: ClassifierHeadTests.targets,
+                                               batch: batch, time: time, classWeights: ClassifierHeadTests.classWeights,
+                                               lmLossWeight: 0.7, dropoutKey: 9)
+            let logits = try c.logits(tokens: t, lengths: lengths, batch: batch, time: time)
+            results.append((losses, logits, c.model.gradients.values, c.scoreGradient.values))
+        }
+        let (single, sharded) = (results[0], results[1])
+        for (a, b) in [(sharded.losses.classification, single.losses.classification),
+                       (sharded.losses.languageModel, single.losses.languageModel)] {
+            #expect(abs(a - b) <= 1e-6 * abs(b))
+        }
+        Self.expectClose(sharded.logits, single.logits, "logits")
+        Self.expectClose(sharded.model, single.model, "model gradients")
+        Self.expectClose(sharded.head, single.head, "head gradients")
+    }
+
     /// Fewer sequences than threads: one shard a sequence; a single sequence runs unsharded on the model.
     @Test func shardsNeverOutnumberSequences() throws {
         let (tokens, targets, _) = Self.inputs()
