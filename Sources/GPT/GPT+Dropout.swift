@@ -54,7 +54,7 @@ extension GPT {
     /// The dropout of a training pass with this key: nil (no dropout) without a key or when the configured
     /// probability is 0. `firstSequence`: where the pass's sequences start in the whole batch (a shard's pass),
     /// `time` their length.
-    func activeDropout(key: UInt64?, firstSequence: Int = 0, time: Int = 0) -> ActiveDropout? {
+    func activeDropout(key: UInt64?, firstSequence: Int, time: Int) -> ActiveDropout? {
         guard let key, config.dropout > 0 else { return nil }
         var dropout = ActiveDropout(probability: config.dropout, key: key)
         dropout.rowOffset = firstSequence * time * config.width

@@ -1,7 +1,8 @@
 import Kernels
 
 /// A GPT-2 model on the CPU: parameters, gradients and AdamW moments in flat buffers (see `ParameterLayout`),
-/// activations planned once per (batch, time), and forward/backward through the Kernels target.
+/// activations planned once per (batch, time), and forward/backward through the Kernels target. With several
+/// threads, the training and evaluation passes split the batch by sequence, one thread a shard (GPT+Shards.swift).
 ///
 /// Forward, per block (x is the residual stream, N = batch * time rows, C channels):
 ///   ln1 = LN(x); qkv = ln1 · Wattn + battn; a = attention(qkv); x2 = x + a · Wproj + bproj
