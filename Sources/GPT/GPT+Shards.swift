@@ -1,9 +1,9 @@
 import Kernels
 
-/// Data parallelism inside one pass. With a pool of n > 1 threads and a batch of at least 2 sequences, the
+/// Data parallelism inside one pass. With a pool of n > 1 threads and a batch of at least n sequences, the
 /// training and evaluation passes (`loss`, `forwardBackward`, `forwardHidden` and the task-head
-/// `forwardBackward`; not `forward`) split the batch by sequence into min(n, batch) shards and
-/// run each shard whole on one thread: a replica of the model (the same parameters, activations of its own, a
+/// `forwardBackward`; not `forward`) split the batch by sequence into n shards and run each shard whole on
+/// one thread: a replica of the model (the same parameters, activations of its own, a
 /// one-thread pool) runs the shard's forward and backward through the single-threaded kernels. The threads
 /// then meet once a pass instead of at every kernel (about 200 hand-offs a `tiny` training step), and every
 /// product is packed and computed by one core without splitting small matrices between two.
@@ -13,8 +13,13 @@ import Kernels
 /// gradient up to float rounding, and the same threads and inputs give the same bits. Dropout masks are the
 /// whole batch's (each shard offsets its element indices), so the thread count does not change them.
 extension GPT {
-    /// Shards of a pass over `batch` sequences: one a thread, at most one a sequence.
-    func shardCount(batch: Int) -> Int { min(pool.threadCount, batch) }
+    /// Shards of a pass over `batch` sequences: one a thread when every thread gets a sequence at least, else
+    /// 1 (the pass runs on this model, its kernels split over the threads, so no thread idles). Memory: each
+    /// shard past the first holds a gradient buffer as large as the parameters.
+    func shardCount(batch: Int) -> Int {
+        let threads = pool.threadCount
+        return threads > 1 && batch >= threads ? threads : 1
+    }
 
     /// Sequences of shard `s` of `shards` (contiguous, sizes differing by at most one).
     static func shardSequences(_ s: Int, of shards: Int, batch: Int) -> Range<Int> {
