@@ -22,9 +22,10 @@ import Kernels
         return (tokens, targets, weights)
     }
 
-    static func model(threads: Int, dropout: Float) throws -> GPT {
+    /// A model on `pool` (a one-thread pool when nil: it has no worker threads to shut down).
+    static func model(pool: ThreadPool? = nil, dropout: Float) throws -> GPT {
         try GPT(config: GradientCheckTests.config.overriding(dropout: dropout), seed: 42,
-                pool: ThreadPool(threads: threads))
+                pool: pool ?? ThreadPool(threads: 1))
     }
 
     /// |a - b| <= 1e-5 * max |b| entrywise.
@@ -37,9 +38,11 @@ import Kernels
     @Test(arguments: [2, 3])
     func trainingPassEqualsOneThread(threads: Int) throws {
         let (tokens, targets, weights) = Self.inputs()
+        let pool = ThreadPool(threads: threads)
+        defer { pool.shutdown() }
         for dropout in [Float(0), 0.25] {
-            let single = try Self.model(threads: 1, dropout: dropout)
-            let sharded = try Self.model(threads: threads, dropout: dropout)
+            let single = try Self.model(dropout: dropout)
+            let sharded = try Self.model(pool: pool, dropout: dropout)
             var losses: [Double] = []
             for model in [single, sharded] {
                 model.zeroGradients()
@@ -63,8 +66,10 @@ import Kernels
     @Test(arguments: [2, 3])
     func lossEqualsOneThread(threads: Int) throws {
         let (tokens, targets, weights) = Self.inputs()
-        let single = try Self.model(threads: 1, dropout: 0)
-        let sharded = try Self.model(threads: threads, dropout: 0)
+        let pool = ThreadPool(threads: threads)
+        defer { pool.shutdown() }
+        let single = try Self.model(dropout: 0)
+        let sharded = try Self.model(pool: pool, dropout: 0)
         for w in [nil, weights] {
             let expected = try single.loss(tokens: tokens, targets: targets, weights: w, batch: Self.batch, time: Self.time)
             let loss = try sharded.loss(tokens: tokens, targets: targets, weights: w, batch: Self.batch, time: Self.time)
@@ -80,7 +85,9 @@ import Kernels
         let t = ClassifierHeadTests.tokens(), lengths = ClassifierHeadTests.lengths
         let batch = lengths.count, time = ClassifierHeadTests.time
         var results: [(losses: SequenceClassifier.Losses, logits: [Float], model: [Float], head: [Float])] = []
-        for pool in [ThreadPool(threads: 1), ThreadPool(threads: threads)] {
+        let threadedPool = ThreadPool(threads: threads)
+        defer { threadedPool.shutdown() }
+        for pool in [ThreadPool(threads: 1), threadedPool] {
             let model = try GPT(config: GradientCheckTests.config.overriding(dropout: 0.25), seed: 42, pool: pool)
             let c = try SequenceClassifier(model: model, labels: ClassifierHeadTests.labels, padTokenId: ClassifierHeadTests.pad)
             var generator = SeededGenerator(seed: 5)
@@ -106,8 +113,10 @@ import Kernels
     /// the threads), so no thread idles.
     @Test func fewerSequencesThanThreadsRunUnsharded() throws {
         let (tokens, targets, _) = Self.inputs()
-        let single = try Self.model(threads: 1, dropout: 0)
-        let threaded = try Self.model(threads: 3, dropout: 0)
+        let pool = ThreadPool(threads: 3)
+        defer { pool.shutdown() }
+        let single = try Self.model(dropout: 0)
+        let threaded = try Self.model(pool: pool, dropout: 0)
         for batch in [1, 2] {
             let n = batch * Self.time
             let t = Array(tokens[..<n]), y = Array(targets[..<n])
@@ -125,8 +134,10 @@ import Kernels
     /// activations, as an unsharded one does (plus the attention scratch each shard keeps).
     @Test func reservePlansTheShards() throws {
         let config = GPTConfig(layers: 2, heads: 2, width: 32, context: 64, vocabSize: 11)
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
         let single = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 1))
-        let sharded = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
+        let sharded = try GPT(config: config, seed: 1, pool: pool)
         try single.reserve(batch: 4, time: 64)
         try sharded.reserve(batch: 4, time: 64)
         #expect(sharded.activations == nil)
