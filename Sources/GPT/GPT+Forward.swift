@@ -83,7 +83,7 @@ extension GPT {
     }
 
     /// Validates a loss call and returns the sum of the weights (batch * time when there are none).
-    private func checkLossInputs(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
+    func checkLossInputs(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
                                  weights: UnsafePointer<Float>?, batch: Int, time: Int) throws -> Double {
         try checkShape(batch: batch, time: time)
         let n = batch * time

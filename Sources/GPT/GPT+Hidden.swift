@@ -38,21 +38,13 @@ extension GPT {
                                 lmGradientScale: Float = 0, dropoutKey: UInt64? = nil,
                                 head: (_ sequences: Range<Int>, _ hidden: UnsafePointer<Float>,
                                        _ dHidden: UnsafeMutablePointer<Float>) -> Void) throws -> Double {
-        try checkShape(batch: batch, time: time)
-        let n = batch * time
-        try checkTokens(tokens, count: n, targets: false)
-        var weightSum = Double(n)
+        var weightSum = 0.0
         if let lmTargets {
-            try checkTokens(lmTargets, count: n, targets: true)
-            if let lmWeights {
-                weightSum = 0
-                for i in 0..<n {
-                    if !(lmWeights[i] >= 0) || !lmWeights[i].isFinite {
-                        throw GPTError.invalidWeight(weight: lmWeights[i], position: i)
-                    }
-                    weightSum += Double(lmWeights[i])
-                }
-            }
+            weightSum = try checkLossInputs(tokens: tokens, targets: lmTargets, weights: lmWeights, batch: batch,
+                                            time: time)
+        } else {
+            try checkShape(batch: batch, time: time)
+            try checkTokens(tokens, count: batch * time, targets: false)
         }
         planPass(batch: batch, time: time)
         let lmTotal = withUnsafeTemporaryAllocation(of: Double.self, capacity: shardCount(batch: batch)) { sums in
@@ -76,7 +68,7 @@ extension GPT {
                                                                         time: time))
         }
         drainShardGradients(batch: batch)
-        return lmTargets != nil && weightSum > 0 ? lmTotal / weightSum : 0
+        return weightSum > 0 ? lmTotal / weightSum : 0
     }
 
     /// Steps 1 and 2 above on tokens [batch, time] (inputs validated, activations planned): leaves h in `lnf`
