@@ -12,8 +12,13 @@
 /// The first KC step writes C (or adds to it when accumulating) and adds the bias; later steps add.
 /// Threads split M into blocks of equal numbers of MR panels (a multiple of the thread count), so each core
 /// keeps its own A block in its own L2 and the shared packed B is read by both; when M has too few blocks
-/// for 4 tasks a thread, the N panels are split as well. With a single M block (small M), each task packs its
-/// own B micro-panels just before using them instead of the shared packing pass.
+/// for 4 tasks a thread, the N panels are split as well, and the A blocks are then packed once, in the shared
+/// pass with B (else every part of a block would pack the same A block).
+///
+/// Small M (the whole of op(A)[:, pc] fits in half of L2: the weight gradients of narrow layers, a shard's
+/// forward with K = 128): A is packed whole in the shared pass and the tasks split only N; a task packs each of
+/// its B micro-panels just before use, into L1, and runs it against every row. B then never goes through a
+/// packed buffer in L2 or L3, and each of its elements is packed once.
 enum GEMMBlocked {
     /// KC: the B micro-panel (KC x NR floats) is read once per MR rows and must stay in L1 with room to spare:
     /// 24 KiB, so 384 steps for NR = 16 and 192 for NR = 32. (Measured here with NR = 16, in CPU seconds
@@ -22,16 +27,21 @@ enum GEMMBlocked {
     static func kcMax(nr: Int) -> Int { 24 * 1024 / (4 * nr) }
     static let kcLimit = 384
     /// MC: rows of A per block (an MR multiple; 72 x 384 floats = 108 KiB of packed A, in the 512 KiB L2).
-    /// Small blocks give the threads more M blocks to share, so fewer products need the N split that packs A
-    /// once per part. Against 144, alternating in the same minutes (2 threads): `tiny` training steps
-    /// 1.12-1.13x (median of 10 pairs), `small` 0.99-1.09x; GEMM shapes mostly within noise.
+    /// Small blocks give the threads more M blocks to share, so fewer products need the N split. Against 144,
+    /// alternating in the same minutes (2 threads): `tiny` training steps 1.12-1.13x (median of 10 pairs),
+    /// `small` 0.99-1.09x; GEMM shapes mostly within noise.
     static let mcMax = 72
     static let ncMax = 4096  // a multiple of both NR: 384 x 4096 floats = 6 MiB of packed B, in L3
+    /// Small M: packed A of at most this many floats a K step (256 KiB, half of L2).
+    static let streamBLimit = 65_536
 
     /// Per task: the packed A block, an MR x NR edge tile, and one B micro-panel (packed in the task).
     static let packedAScratch = GEMMScratch(capacity: mcMax * kcLimit + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR
                                                 + kcLimit * GEMMMicroKernel.maxNR)
     static let packedBScratch = GEMMScratch(capacity: kcLimit * ncMax)
+    /// op(A)[:, pc] packed whole in the shared pass: small M, or M blocks whose N panels are split (that happens
+    /// below 4 M blocks a thread; room for 16 blocks, else the tasks pack their own).
+    static let sharedPackedAScratch = GEMMScratch(capacity: 16 * mcMax * kcLimit)
 
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
@@ -52,70 +62,89 @@ enum GEMMBlocked {
         let mPanels = ceilDiv(m, mr)
         var mBlocks = ceilDiv(mPanels * mr, mcMax)
         if threads > 1 { mBlocks = min(mPanels, ceilDiv(mBlocks, threads) * threads) }
+        func firstPanel(_ block: Int) -> Int { mPanels * block / mBlocks }  // block == mBlocks gives mPanels
 
-        // With a single M block (small M, e.g. backwardWeight where M is the layer's width) every B micro-panel
-        // is used by one task only: the tasks pack their own panels right before use, into L1 (no shared pass
-        // through L3, no wait between packing and computing). Interleaved A/B runs here, CPU time, one thread:
-        // backwardWeight 768x128x512 at 69-74 GFLOP/s against 56-62 with the shared pass; with 3 blocks (each
-        // panel packed 3 times, 2048x384x1152) it was slower than the shared pass (70 against 73 GFLOP/s).
-        let packBInTasks = mBlocks == 1
+        let streamB = mPanels * mr * kcStep <= streamBLimit
+        let packedB = streamB ? nil : packedBScratch.take()
+        var sharedA: UnsafeMutablePointer<Float>? = nil
+        defer {
+            if let packedB { packedBScratch.give(back: packedB) }
+            if let sharedA { sharedPackedAScratch.give(back: sharedA) }
+        }
 
-        packedBScratch.with { packedB in
-            var jc = 0
-            while jc < n {
-                let nc = min(ncStep, n - jc)
-                let nPanels = ceilDiv(nc, nr)
-                // With several threads, at least 4 tasks a thread (so a thread the OS delays is made up for
-                // by the others): when M has too few blocks, split the N panels too (A is then packed once
-                // per part, cheap next to the part's product).
-                let nSplit = threads == 1 || mBlocks >= 4 * threads
-                    ? 1 : max(1, min(nPanels / 2, ceilDiv(4 * threads, mBlocks)))
-                var pc = 0
-                while pc < k {
-                    let kc = min(kcStep, k - pc)
-                    let first = pc == 0
-                    if !packBInTasks {
-                        pool.parallelFor(nPanels, minimumChunk: 2) { range in
-                            GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
-                                              j0: jc, columns: nc, panels: range, into: packedB)
-                        }
+        var jc = 0
+        while jc < n {
+            let nc = min(ncStep, n - jc)
+            let nPanels = ceilDiv(nc, nr)
+            // N parts: with several threads, at least 4 tasks a thread (so a thread the OS delays is made up
+            // for by the others); with M blocks, the N panels are split only when M has too few blocks for that.
+            let nSplit = threads == 1 ? 1
+                : streamB ? min(nPanels, 4 * threads)
+                : mBlocks >= 4 * threads ? 1 : max(1, min(nPanels / 2, ceilDiv(4 * threads, mBlocks)))
+            let shareA = streamB || (nSplit > 1 && mPanels * mr * kcStep <= sharedPackedAScratch.capacity)
+            if shareA && sharedA == nil { sharedA = sharedPackedAScratch.take() }
+            var pc = 0
+            while pc < k {
+                let kc = min(kcStep, k - pc)
+                let loadC = accumulate || pc > 0
+                let stepBias = pc == 0 ? bias : nil
+
+                // The shared pass: packed B in one run of panels a thread (2 panels at least; none for small M),
+                // then, when A is shared, one task an M block.
+                let bTasks = streamB ? 0 : max(1, min(threads, nPanels / 2))
+                let aTasks = shareA ? mBlocks : 0
+                pool.run(tasks: bTasks + aTasks) { task in
+                    if task < bTasks {
+                        GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc, j0: jc,
+                                          columns: nc, panels: (nPanels * task / bTasks)..<(nPanels * (task + 1) / bTasks),
+                                          into: packedB!)
+                    } else {
+                        let first = firstPanel(task - bTasks), end = firstPanel(task - bTasks + 1)
+                        GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: first * mr,
+                                          rows: min(end * mr, m) - first * mr, p0: pc, kc: kc,
+                                          into: sharedA! + first * mr * kc)
                     }
-                    pool.run(tasks: mBlocks * nSplit) { task in
-                        let block = task / nSplit, part = task % nSplit
-                        let firstPanel = mPanels * block / mBlocks
-                        let endPanel = mPanels * (block + 1) / mBlocks
-                        let i0 = firstPanel * mr
-                        let rows = min(endPanel * mr, m) - i0
-                        let panels = (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit)
-                        packedAScratch.with { packedA in
-                            GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: i0, rows: rows,
-                                              p0: pc, kc: kc, into: packedA)
-                            let scratch = packedA + mcMax * kcLimit
-                            if packBInTasks {
-                                // Each B micro-panel is packed just before its only use, into L1.
-                                let panelB = scratch + mr * GEMMMicroKernel.maxNR
-                                for panel in panels {
-                                    let j = jc + panel * nr
-                                    let width = min(nr, nc - panel * nr)
-                                    GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
-                                                      j0: j, columns: width, panels: 0..<1, into: panelB)
-                                    macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: panelB,
-                                                panels: 0..<1, columns: width, c: c + i0 * ldc + j, ldc: ldc,
-                                                loadC: accumulate || !first, bias: first ? bias.map { $0 + j } : nil,
-                                                scratch: scratch)
-                                }
-                            } else {
-                                macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB,
-                                            panels: panels, columns: nc, c: c + i0 * ldc + jc, ldc: ldc,
-                                            loadC: accumulate || !first, bias: first ? bias.map { $0 + jc } : nil,
-                                            scratch: scratch)
+                }
+
+                if streamB {
+                    pool.run(tasks: nSplit) { part in
+                        packedAScratch.with { scratch in
+                            let edge = scratch + mcMax * kcLimit, panelB = edge + mr * GEMMMicroKernel.maxNR
+                            for panel in (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit) {
+                                let j = jc + panel * nr
+                                let width = min(nr, nc - panel * nr)
+                                GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
+                                                  j0: j, columns: width, panels: 0..<1, into: panelB)
+                                macroKernel(nr: nr, kc: kc, packedA: sharedA!, rows: m, packedB: panelB,
+                                            panels: 0..<1, columns: width, c: c + j, ldc: ldc, loadC: loadC,
+                                            bias: stepBias.map { $0 + j }, scratch: edge)
                             }
                         }
                     }
-                    pc += kc
+                } else {
+                    pool.run(tasks: mBlocks * nSplit) { task in
+                        let block = task / nSplit, part = task % nSplit
+                        let i0 = firstPanel(block) * mr
+                        let rows = min(firstPanel(block + 1) * mr, m) - i0
+                        packedAScratch.with { ownA in
+                            let packedA: UnsafeMutablePointer<Float>
+                            if shareA {
+                                packedA = sharedA! + i0 * kc
+                            } else {
+                                GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: i0, rows: rows,
+                                                  p0: pc, kc: kc, into: ownA)
+                                packedA = ownA
+                            }
+                            macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB!,
+                                        panels: (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit),
+                                        columns: nc, c: c + i0 * ldc + jc, ldc: ldc, loadC: loadC,
+                                        bias: stepBias.map { $0 + jc }, scratch: ownA + mcMax * kcLimit)
+                        }
+                    }
                 }
-                jc += nc
+                pc += kc
             }
+            jc += nc
         }
     }
 
