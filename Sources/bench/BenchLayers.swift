@@ -275,8 +275,8 @@ fileprivate struct LayerBenchmarks {
         memoryBound("gelu_forward", bytes: 2 * n * 4 * c * f) {
             GELU.forward(out: hiddenOut, input: hidden, count: n * 4 * c, pool: pool)
         }
-        memoryBound("gelu_backward", bytes: 3 * n * 4 * c * f) {
-            GELU.backward(dinput: dHiddenIn, input: hidden, dout: dHidden, count: n * 4 * c, accumulate: false, pool: pool)
+        memoryBound("gelu_backward", bytes: 4 * n * 4 * c * f) {
+            GELU.backward(dinput: dHiddenIn, input: hidden, output: hiddenOut, dout: dHidden, count: n * 4 * c, accumulate: false, pool: pool)
         }
 
         // Bias gradient of the MLP's first projection [N, 4C].

@@ -7,10 +7,11 @@ private func referenceGELU(_ x: Double) -> Double {
 }
 
 @Suite struct GELUTests {
-    // 45 values: two SIMD blocks and a tail; covers the saturated ends (+-12) and 0.
+    // 49 values: two SIMD blocks and a tail; covers the saturated ends (+-12, -30), 0, and values so small
+    // (down to a subnormal) that out / x would not give the backward sigmoid(2u).
     func inputs() -> [Float] {
         var rng = LayerRandom(seed: 5)
-        return rng.floats(40, scale: 4) + [0, -12, 12, 1e-4, -30]
+        return rng.floats(40, scale: 4) + [0, -12, 12, 1e-4, -30, 1e-19, -1e-25, 3e-45, -3e-39]
     }
 
     @Test(arguments: [1, 2])
@@ -29,8 +30,9 @@ private func referenceGELU(_ x: Double) -> Double {
         var rng = LayerRandom(seed: 6)
         let upstream = rng.floats(x.count)
         let start = rng.floats(x.count)
-        var dx = start
-        GELU.backward(dinput: &dx, input: x, dout: upstream, count: x.count, accumulate: accumulate)
+        var dx = start, out = [Float](repeating: .nan, count: x.count)
+        GELU.forward(out: &out, input: x, count: x.count)
+        GELU.backward(dinput: &dx, input: x, output: out, dout: upstream, count: x.count, accumulate: accumulate)
         let expected = x.indices.map { i -> Double in
             let h = 1e-6, xi = Double(x[i])
             let slope = (referenceGELU(xi + h) - referenceGELU(xi - h)) / (2 * h)
