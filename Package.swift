@@ -41,10 +41,10 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["CSentencePiece", "Kernels"], swiftSettings: releaseFlags),
         .testTarget(name: "TokenizerTests", dependencies: ["TestSupport", "Tokenizer"]),
 
-        // CPU hints Swift has no intrinsic for (x86 `pause` for the thread pool, prefetch), in a C header.
-        .target(name: "CPUHints"),
+        // What Swift has no intrinsic for (x86 `pause` for the thread pool, prefetch, a vector square root), in a C header.
+        .target(name: "CIntrinsics"),
         // Cache-blocked SIMD kernels (GEMM, layer forward/backward pairs, AdamW) and the thread pool.
-        .target(name: "Kernels", dependencies: ["CPUHints"], swiftSettings: releaseFlags),
+        .target(name: "Kernels", dependencies: ["CIntrinsics"], swiftSettings: releaseFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
 
         // The GPT-2 model: configuration, parameter layout, forward/backward, checkpoints, the classifier head,

@@ -1,4 +1,4 @@
-import CPUHints
+import CIntrinsics
 /// SIMD16 helpers shared by the layer kernels: unaligned loads/stores, reductions and an exp that loops vectorise.
 typealias Vector16 = SIMD16<Float>
 

@@ -1,4 +1,4 @@
-import CPUHints
+import CIntrinsics
 
 /// The matrix products of a decoding step: y[M, N] (=|+=) x[M, K] · W[K, N] (+ bias[N]) for a few rows
 /// (M = sequences decoded together, usually 1..8), W a `PanelMatrix` in fp32 or bf16.

@@ -1,4 +1,4 @@
-import CPUHints
+import CIntrinsics
 import Glibc
 import Synchronization
 

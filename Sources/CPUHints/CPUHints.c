@@ -1,2 +1,0 @@
-// The hints are static inline functions in include/CPUHints.h; this file gives the target a translation unit.
-#include "CPUHints.h"
