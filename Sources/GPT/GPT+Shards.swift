@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 /// Data parallelism inside one pass. With a pool of n > 1 threads and a batch of at least n sequences, the
@@ -8,17 +9,42 @@ import Kernels
 /// then meet once a pass instead of at every kernel (about 200 hand-offs a `tiny` training step), and every
 /// product is packed and computed by one core without splitting small matrices between two.
 ///
+/// Memory caps the shard count: the extra gradient buffers may take a quarter of the machine's memory
+/// (`shardLimit`). Below the thread count, each shard's replica gets a pool of its share of the threads
+/// (n / shards, the first n % shards one more).
+///
 /// Gradients: shard 0 adds into the model's gradient buffer; shard s > 0 into a buffer of its own (zero between
 /// passes), drained into the model's once every shard is done, in shard order. The sum is the whole batch's
 /// gradient up to float rounding, and the same threads and inputs give the same bits. Dropout masks are the
 /// whole batch's (each shard offsets its element indices), so the thread count does not change them.
 extension GPT {
-    /// Shards of a pass over `batch` sequences: one a thread when every thread gets a sequence at least, else
-    /// 1 (the pass runs on this model, its kernels split over the threads, so no thread idles). Memory: each
-    /// shard past the first holds a gradient buffer as large as the parameters.
+    /// Shards of a pass over `batch` sequences: one a thread (at most `shardLimit`) when every shard gets a
+    /// sequence at least, else 1 (the pass runs on this model, its kernels split over the threads, so no thread
+    /// idles). Memory: each shard past the first holds a gradient buffer as large as the parameters.
     func shardCount(batch: Int) -> Int {
-        let threads = pool.threadCount
-        return threads > 1 && batch >= threads ? threads : 1
+        let shards = min(pool.threadCount, shardLimit)
+        return shards > 1 && batch >= shards ? shards : 1
+    }
+
+    /// Most shards whose extra gradient buffers (one a shard past the first, `parameterBytes` each) fit in a
+    /// quarter of `memoryBytes`: the `gpt2` preset's 0.5 GB buffers allow 13 shards on a 24 GiB machine, the
+    /// `small` preset's 60 MB ones about 100.
+    static func shardLimit(parameterBytes: Int, memoryBytes: Int) -> Int {
+        1 + memoryBytes / 4 / max(1, parameterBytes)
+    }
+
+    /// This machine's memory, for `shardLimit`.
+    static var physicalMemoryBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory) }
+
+    /// Threads of shard `s`'s replica when the pool's threads are shared out over `shards`.
+    func replicaThreads(_ s: Int, of shards: Int) -> Int {
+        pool.threadCount / shards + (s < pool.threadCount % shards ? 1 : 0)
+    }
+
+    /// Forgets the replicas (a new dropout or shape plan), stopping the worker threads of their pools.
+    func dropReplicas() {
+        for replica in replicas { replica.pool.shutdown() }
+        replicas = []
     }
 
     /// Sequences of shard `s` of `shards` (contiguous, sizes differing by at most one).
@@ -35,7 +61,8 @@ extension GPT {
             return
         }
         while replicas.count < shards {
-            replicas.append(GPT(replicaOf: self, sharingGradients: replicas.isEmpty, pool: ThreadPool(threads: 1)))
+            let threads = replicaThreads(replicas.count, of: shards)
+            replicas.append(GPT(replicaOf: self, sharingGradients: replicas.isEmpty, pool: ThreadPool(threads: threads)))
         }
         for s in 0..<shards {
             replicas[s].planActivations(batch: Self.shardSequences(s, of: shards, batch: batch).count, time: time)

@@ -21,6 +21,8 @@ public final class GPT {
     var activations: Activations?
     /// One replica per shard of the data-parallel passes (GPT+Shards.swift); empty until a pass is sharded.
     var replicas: [GPT] = []
+    /// Most shards a pass is split into (GPT+Shards.swift): set from the machine's memory.
+    var shardLimit = 1
 
     /// A model with GPT-2's initialisation drawn from `seed`.
     public convenience init(config: GPTConfig, seed: UInt64, pool: ThreadPool = .shared) throws {
@@ -44,7 +46,10 @@ public final class GPT {
         gradients = FloatBuffer(count: layout.totalCount)
         firstMoment = FloatBuffer(count: layout.totalCount)
         secondMoment = FloatBuffer(count: layout.totalCount)
+        shardLimit = Self.shardLimit(parameterBytes: parameters.bytes, memoryBytes: Self.physicalMemoryBytes)
     }
+
+    deinit { dropReplicas() }
 
     /// A replica of `model` for one shard of a data-parallel pass: the same parameters (shared, not copied),
     /// the model's gradient buffer when `sharingGradients` or else one of its own, activations of its own, and
@@ -112,7 +117,7 @@ public final class GPT {
     public func setDropout(_ probability: Float) throws {
         config = try config.overriding(dropout: probability)
         activations = nil
-        replicas = []
+        dropReplicas()
     }
 
     /// Plans the activations of the training and evaluation passes (`loss`, `forwardBackward`, `forwardHidden`)

@@ -109,6 +109,38 @@ import Kernels
         Self.expectClose(sharded.head, single.head, "head gradients")
     }
 
+    /// Memory caps the shards: the extra gradient buffers get a quarter of the machine's memory. With the cap
+    /// below the thread count, each replica runs on its share of the threads, and the pass still equals the
+    /// one-thread pass.
+    @Test func shardLimitFollowsMemory() throws {
+        let gib = 1 << 30
+        #expect(GPT.shardLimit(parameterBytes: 124_439_808 * 4, memoryBytes: 24 * gib) == 13)   // gpt2
+        #expect(GPT.shardLimit(parameterBytes: 2 * gib, memoryBytes: 4 * gib) == 1)
+        #expect(GPT.shardLimit(parameterBytes: gib, memoryBytes: 8 * gib) == 3)
+        let model = try Self.model(dropout: 0)
+        #expect(model.shardLimit == GPT.shardLimit(parameterBytes: model.parameters.bytes,
+                                                   memoryBytes: GPT.physicalMemoryBytes))
+    }
+
+    @Test(arguments: [(3, [2, 1]), (4, [2, 2]), (5, [3, 2])])
+    func cappedShardsShareTheThreads(threads: Int, replicaThreads: [Int]) throws {
+        let (tokens, targets, weights) = Self.inputs()
+        let pool = ThreadPool(threads: threads)
+        defer { pool.shutdown() }
+        let single = try Self.model(dropout: 0.25)
+        let capped = try Self.model(pool: pool, dropout: 0.25)
+        capped.shardLimit = 2
+        var losses: [Double] = []
+        for model in [single, capped] {
+            model.zeroGradients()
+            losses.append(try model.forwardBackward(tokens: tokens, targets: targets, weights: weights,
+                                                    batch: Self.batch, time: Self.time, dropoutKey: 3))
+        }
+        #expect(capped.replicas.map { $0.pool.threadCount } == replicaThreads)
+        #expect(abs(losses[1] - losses[0]) <= 1e-6 * losses[0])
+        Self.expectClose(capped.gradients.values, single.gradients.values, "gradients, \(threads) threads")
+    }
+
     /// Fewer sequences than threads: the pass is not sharded (no replica; the model's own kernels split over
     /// the threads), so no thread idles.
     @Test func fewerSequencesThanThreadsRunUnsharded() throws {
