@@ -1,4 +1,3 @@
-import JSON
 /// A JSON value that keeps what the readers need to carry a row through unchanged: object members stay in
 /// their order, and numbers keep their literal text (so the label `7` stays "7" and `1.50` stays "1.50").
 public indirect enum JSONValue: Equatable, Sendable {

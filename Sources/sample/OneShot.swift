@@ -33,7 +33,7 @@ struct OneShot {
     private func generate(prompt userPrompt: String, seed: UInt64) throws {
         let prompt = model.layout(userPrompt)
         var printedPrompt = false
-        try model.generator.generate(prompt: prompt, settings: settings, seed: seed, onEvent: { event in
+        _ = try model.generator.generate(prompt: prompt, settings: settings, seed: seed, onEvent: { event in
             if let warning = Output.warning(for: event) { Output.note(warning) }
             if !printedPrompt { Output.write(prompt); printedPrompt = true }
             if case let .text(_, text) = event { Output.write(text) }

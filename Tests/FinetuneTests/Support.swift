@@ -29,7 +29,7 @@ final class Scratch {
     @discardableResult
     func write(_ name: String, _ contents: String) -> String {
         let file = path + "/" + name
-        FileManager.default.createFile(atPath: file, contents: Data(contents.utf8))
+        precondition(FileManager.default.createFile(atPath: file, contents: Data(contents.utf8)), "cannot write \(file)")
         return file
     }
 

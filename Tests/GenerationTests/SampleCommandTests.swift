@@ -146,10 +146,10 @@ import Testing
         try Checkpoint.save(try GPT(config: GPTConfig(layers: 1, heads: 2, width: 16, context: 8, vocabSize: 300), seed: 1),
                             to: otherVocabulary,
                             extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
-        FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
+        #expect(FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data()))
         try "{\"prompt\": \"ok\"}\n{\"prompt\": 3}\n".write(toFile: directory + "/bad.jsonl", atomically: true, encoding: .utf8)
         try "x\n".write(toFile: directory + "/p.txt", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: directory + "/taken.jsonl", contents: Data("{}\n".utf8))
+        #expect(FileManager.default.createFile(atPath: directory + "/taken.jsonl", contents: Data("{}\n".utf8)))
 
         let cases: [(arguments: [String], says: String)] = [
             (["--checkpoint", directory + "/missing", "--prompt", "x"], "\(directory)/missing"),

@@ -34,8 +34,8 @@ public struct BuiltExecutable: Sendable {
         let scratch = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let outPath = scratch + "/stdout", errPath = scratch + "/stderr"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        precondition(FileManager.default.createFile(atPath: outPath, contents: nil), "cannot create \(outPath)")
+        precondition(FileManager.default.createFile(atPath: errPath, contents: nil), "cannot create \(errPath)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments

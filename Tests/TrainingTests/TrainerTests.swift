@@ -104,7 +104,7 @@ private struct TinySetup {
         #expect(loaded.model.config.dropout == dropout)
         let state = try #require(loaded.trainingState)
         let resumed = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
-                                  step: state.step, generator: try #require(SeededGenerator(state: state.generatorState)))
+                                  step: state.step, generator: SeededGenerator(state: state.generatorState))
         var resumedLosses: [Double] = []
         while !resumed.isFinished { resumedLosses.append(try resumed.runStep().loss) }
         #expect(resumedLosses == Array(straightLosses[6...]))
@@ -125,10 +125,10 @@ private struct TinySetup {
                                   details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
         var checkpoints: [Int] = []
         var evaluations: [Int] = []
-        let outcome = try run.run { event in
+        let outcome = try run.run(observe: { event in
             if case let .checkpoint(path, step) = event, path == run.directory.latest { checkpoints.append(step) }
             if case let .evaluation(step, _, _) = event { evaluations.append(step) }
-        }
+        })
         #expect(outcome == .finished(step: 9))
         #expect(checkpoints == [4, 8, 9])
         #expect(evaluations == [3, 6, 9])
