@@ -41,7 +41,7 @@ extension GPT {
         pool.threadCount / shards + (s < pool.threadCount % shards ? 1 : 0)
     }
 
-    /// Forgets the replicas (a new dropout or shape plan), stopping the worker threads of their pools.
+    /// Forgets the replicas (on a new dropout, and when the model goes away), stopping their pools' workers.
     func dropReplicas() {
         for replica in replicas { replica.pool.shutdown() }
         replicas = []
