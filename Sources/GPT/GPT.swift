@@ -21,7 +21,7 @@ public final class GPT {
     var activations: Activations?
     /// One replica per shard of the data-parallel passes (GPT+Shards.swift); empty until a pass is sharded.
     var replicas: [GPT] = []
-    /// Most shards a pass is split into (GPT+Shards.swift): set from the machine's memory.
+    /// Most shards a pass is split into (GPT+Shards.swift): set from the memory available.
     var shardLimit = 1
 
     /// A model with GPT-2's initialisation drawn from `seed`.
@@ -46,7 +46,7 @@ public final class GPT {
         gradients = FloatBuffer(count: layout.totalCount)
         firstMoment = FloatBuffer(count: layout.totalCount)
         secondMoment = FloatBuffer(count: layout.totalCount)
-        shardLimit = Self.shardLimit(parameterBytes: parameters.bytes, memoryBytes: Self.physicalMemoryBytes)
+        shardLimit = Self.shardLimit(parameterBytes: parameters.bytes, memoryBytes: Self.availableMemoryBytes)
     }
 
     deinit { dropReplicas() }

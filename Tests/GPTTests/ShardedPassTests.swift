@@ -117,9 +117,13 @@ import Kernels
         #expect(GPT.shardLimit(parameterBytes: 124_439_808 * 4, memoryBytes: 24 * gib) == 13)   // gpt2
         #expect(GPT.shardLimit(parameterBytes: 2 * gib, memoryBytes: 4 * gib) == 1)
         #expect(GPT.shardLimit(parameterBytes: gib, memoryBytes: 8 * gib) == 3)
+        // A container's cgroup limit counts when lower than the machine's memory; "max" means none.
+        #expect(GPT.availableMemory(physical: 24 * gib, cgroupLimits: ["max\n"]) == 24 * gib)
+        #expect(GPT.availableMemory(physical: 24 * gib, cgroupLimits: ["4294967296\n"]) == 4 * gib)
+        #expect(GPT.availableMemory(physical: 24 * gib, cgroupLimits: ["9223372036854771712\n"]) == 24 * gib)
         let model = try Self.model(dropout: 0)
         #expect(model.shardLimit == GPT.shardLimit(parameterBytes: model.parameters.bytes,
-                                                   memoryBytes: GPT.physicalMemoryBytes))
+                                                   memoryBytes: GPT.availableMemoryBytes))
     }
 
     @Test(arguments: [(3, [2, 1]), (4, [2, 2]), (5, [3, 2])])
