@@ -46,17 +46,14 @@ extension GPT {
             try checkShape(batch: batch, time: time)
             try checkTokens(tokens, count: batch * time, targets: false)
         }
-        planPass(batch: batch, time: time)
-        let lmTotal = withUnsafeTemporaryAllocation(of: Double.self, capacity: shardCount(batch: batch)) { sums in
-            inShards(batch: batch) { model, sequences, s in
-                let first = sequences.lowerBound * time
-                sums[s] = model.hiddenPass(tokens: tokens + first, batch: sequences.count, time: time,
-                                           lmTargets: lmTargets.map { $0 + first }, lmWeights: lmWeights.map { $0 + first },
-                                           lmGradientScale: lmGradientScale,
-                                           dropout: model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound,
-                                                                        time: time))
-            }
-            return sums.reduce(0, +)
+        // The shards' gradients are drained after the backward below, not after this forward part.
+        let lmTotal = sumOverShards(batch: batch, time: time, addsGradients: false) { model, sequences in
+            let first = sequences.lowerBound * time
+            return model.hiddenPass(tokens: tokens + first, batch: sequences.count, time: time,
+                                    lmTargets: lmTargets.map { $0 + first }, lmWeights: lmWeights.map { $0 + first },
+                                    lmGradientScale: lmGradientScale,
+                                    dropout: model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound,
+                                                                 time: time))
         }
         inShardsSerially(batch: batch) { model, sequences in
             head(sequences, model.activations!.lnf, model.activations!.dNarrow)
