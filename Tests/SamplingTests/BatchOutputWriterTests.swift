@@ -4,6 +4,8 @@ import JSON
 @testable import Sampling
 
 @Suite struct BatchOutputWriterTests {
+    let scratch = ScratchDirectories()
+
     func sample(_ p: Int, _ s: Int, prompt: String = "Once", completion: String = " upon a \"time\"\n\tend",
                 extra: [JSONField] = []) -> BatchSample {
         BatchSample(key: SampleKey(promptIndex: p, sampleIndex: s), prompt: prompt, completion: completion,
@@ -23,7 +25,7 @@ import JSON
     }
 
     @Test func writesOneParsableLinePerSampleWithCarriedFields() throws {
-        let path = temporaryDirectory() + "/out.jsonl"
+        let path = scratch.make() + "/out.jsonl"
         let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse)
         try writer.write(sample(0, 0, extra: [JSONField(key: "answer", value: .number("1.50")),
                                               JSONField(key: "index", value: .string("theirs"))]))
@@ -45,7 +47,7 @@ import JSON
     }
 
     @Test func existingOutputIsNeverClobberedSilently() throws {
-        let path = temporaryDirectory() + "/out.jsonl"
+        let path = scratch.make() + "/out.jsonl"
         try "precious\n".write(toFile: path, atomically: true, encoding: .utf8)
         let message = failure { _ = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse) }
         #expect(message == "\(path): already exists; pass --overwrite to replace it or --resume to continue it")
@@ -60,7 +62,7 @@ import JSON
     }
 
     @Test func resumeReportsDoneSamplesAndCutsAnUnfinishedLine() throws {
-        let path = temporaryDirectory() + "/out.jsonl"
+        let path = scratch.make() + "/out.jsonl"
         do {
             let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse)
             try writer.write(sample(0, 0))
@@ -95,7 +97,7 @@ import JSON
     @Test func directoryModeOneFilePerSample() throws {
         #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 3, sampleIndex: 1)) == "prompt-0003-sample-1.txt")
         #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 12345, sampleIndex: 0)) == "prompt-12345-sample-0.txt")
-        let directory = temporaryDirectory() + "/samples/nested"
+        let directory = scratch.make() + "/samples/nested"
         do {
             let writer = try BatchOutputWriter(destination: .directory(path: directory), existing: .refuse)
             try writer.write(sample(3, 1, prompt: "Hi", completion: " there"))
@@ -113,7 +115,7 @@ import JSON
         _ = try BatchOutputWriter(destination: .directory(path: directory), existing: .overwrite)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
 
-        let notADirectory = temporaryDirectory() + "/file"
+        let notADirectory = scratch.make() + "/file"
         try "x".write(toFile: notADirectory, atomically: true, encoding: .utf8)
         #expect(failure { _ = try BatchOutputWriter(destination: .directory(path: notADirectory), existing: .refuse) }
             == "\(notADirectory): exists and is not a directory")

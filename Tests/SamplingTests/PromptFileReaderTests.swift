@@ -3,16 +3,11 @@ import Testing
 import JSON
 @testable import Sampling
 
-/// A fresh temporary directory per test.
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "swiftlet-sampling-\(UUID().uuidString)"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 @Suite struct PromptFileReaderTests {
+    let scratch = ScratchDirectories()
+
     func write(_ bytes: [UInt8], _ name: String) -> String {
-        let path = temporaryDirectory() + "/" + name
+        let path = scratch.make() + "/" + name
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         return path
     }
@@ -74,9 +69,9 @@ func temporaryDirectory() -> String {
         #expect(error(blank)?.message.contains("only blank lines") == true)
         let binary = write(Array("fine\n".utf8) + [0x66, 0xFF, 0xFE, 0x0A], "binary.txt")
         #expect(error(binary)?.description == "\(binary):2: is not valid UTF-8 text")
-        let missing = temporaryDirectory() + "/nope.txt"
+        let missing = scratch.make() + "/nope.txt"
         #expect(error(missing)?.description == "\(missing): no such file")
-        let directory = temporaryDirectory()
+        let directory = scratch.make()
         #expect(error(directory)?.message.contains("is a directory") == true)
     }
 
