@@ -16,6 +16,9 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Timed runs per measurement (the median is reported).")
     var repeats: Int = 20
 
+    @Option(help: "GEMM: rounds of ours then OpenBLAS, alternating, per shape, product and thread count; the ratio is the median of the rounds' ratios.")
+    var rounds: Int = 3
+
     @Flag(help: "One JSON object a line instead of a table.")
     var json = false
 
@@ -36,6 +39,7 @@ struct BenchKernels: ParsableCommand {
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         let parts = threads.split(separator: ",", omittingEmptySubsequences: false)
         guard !parts.isEmpty, threadCounts.count == parts.count, threadCounts.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--threads must be a comma-separated list of positive integers, got '\(threads)'")
@@ -63,9 +67,11 @@ struct BenchKernels: ParsableCommand {
             for product in products.isEmpty ? GEMMProduct.allCases : products.compactMap(GEMMProduct.init) {
                 for t in threadCounts {
                     let pool = Pools.pool(threads: t)
-                    let ours = GEMMBenchmark.gflops(product: product, shape: shape, pool: pool, repeats: repeats)
-                    let theirs = reference?.gflops(shape: product.gemmShape(of: shape), threads: t)
-                    report.gemm(product: product, shape: shape, threads: t, gflops: ours.median, best: ours.best, reference: theirs)
+                    let rounds = (0..<rounds).map { _ in
+                        (ours: GEMMBenchmark.gflops(product: product, shape: shape, pool: pool, repeats: repeats),
+                         theirs: reference?.gflops(shape: product.gemmShape(of: shape), threads: t))
+                    }
+                    report.gemm(product: product, shape: shape, threads: t, GEMMComparison(rounds))
                 }
             }
         }

@@ -72,6 +72,26 @@ enum GEMMBenchmark {
     }
 }
 
+/// Ours against OpenBLAS over rounds that alternate the two, so both see the same minutes of a machine whose
+/// speed drifts: ours is the median of the rounds' medians (and the fastest run of all), OpenBLAS the median
+/// of its rounds' figures, and the ratio the median of the rounds' ratios.
+struct GEMMComparison {
+    let gflops: Double, best: Double
+    let reference: Double?
+    let ratio: Double?
+
+    init(_ rounds: [(ours: (median: Double, best: Double), theirs: Double?)]) {
+        gflops = median(rounds.map(\.ours.median))
+        best = rounds.map(\.ours.best).max() ?? 0
+        // A round without a reference figure (the script failed) leaves the comparison without one.
+        let theirs = rounds.compactMap(\.theirs)
+        let ratios = rounds.compactMap { round in round.theirs.map { round.ours.median / $0 } }
+        let complete = !theirs.isEmpty && theirs.count == rounds.count
+        reference = complete ? median(theirs) : nil
+        ratio = complete ? median(ratios) : nil
+    }
+}
+
 /// Values in [-1, 1) from a fixed-seed generator.
 func randomBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
     let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
@@ -86,7 +106,6 @@ func randomBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
 /// OpenBLAS's fp32 GEMM through numpy, timed by the shared reference script in a subprocess.
 final class OpenBLASReference {
     let script: String
-    private var cache: [String: Double?] = [:]
     private(set) var available: Bool
 
     /// The script asks OpenBLAS for its AVX-512 kernels, which die with SIGILL on a CPU without AVX-512
@@ -112,11 +131,10 @@ final class OpenBLASReference {
         coretypeArguments = cpuinfo.contains(" avx512f") ? [] : ["--coretype", "auto"]
     }
 
-    /// GFLOP/s of C[M,N] = A[M,K] B[K,N] with `threads` threads, or nil when python3/numpy/the script fail.
+    /// GFLOP/s of C[M,N] = A[M,K] B[K,N] with `threads` threads (measured afresh each call: the rounds of a
+    /// comparison alternate with ours), or nil when python3/numpy/the script fail.
     func gflops(shape: GEMMShape, threads: Int) -> Double? {
         guard available else { return nil }
-        let key = "\(shape) \(threads)"
-        if let known = cache[key] { return known }
         var value: Double? = nil
         let arguments = ["python3", script, "--shape", shape.description, "--threads", String(threads)] + coretypeArguments
         if let output = ReferenceProcess.run(arguments), output.status == 0,
@@ -124,7 +142,6 @@ final class OpenBLASReference {
             value = Double(last)
         }
         if value == nil { available = false }
-        cache[key] = value
         return value
     }
 }

@@ -12,21 +12,25 @@ struct Report {
 
     func gemmHeader() {
         if json { return }
-        print("GEMM, GFLOP/s. ours: median and fastest run; OpenBLAS: fastest of its runs, on the untransposed")
-        print("product of the same m, k, n; ratio: ours (median) / OpenBLAS, and fastest / OpenBLAS")
+        print("GEMM, GFLOP/s, in rounds alternating ours and OpenBLAS (--rounds). ours: median of the rounds' medians,")
+        print("and the fastest run; OpenBLAS: median of the rounds' figures (each the fastest of its runs), on the")
+        print("untransposed product of the same m, k, n; ratio: median of the rounds' ours / OpenBLAS; best ratio:")
+        print("fastest / OpenBLAS")
         print(pad("product", 16) + pad("MxKxN", 16) + pad("threads", 9) + pad("median", 9) + pad("best", 9)
               + pad("OpenBLAS", 10) + pad("ratio", 7) + "best ratio")
     }
 
-    func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, gflops: Double, best: Double, reference: Double?) {
+    func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, _ result: GEMMComparison) {
         if json {
             print("{\"name\": \"gemm\", \"product\": \"\(product.rawValue)\", \"m\": \(shape.m), \"k\": \(shape.k), "
-                  + "\"n\": \(shape.n), \"threads\": \(threads), \"gflops\": \(number(gflops)), "
-                  + "\"best_gflops\": \(number(best)), \"reference_gflops\": \(number(reference))}")
+                  + "\"n\": \(shape.n), \"threads\": \(threads), \"gflops\": \(number(result.gflops)), "
+                  + "\"best_gflops\": \(number(result.best)), \"reference_gflops\": \(number(result.reference)), "
+                  + "\"ratio\": \(result.ratio.map { String(format: "%.3f", $0) } ?? "null")}")
         } else {
             print(pad(product.rawValue, 16) + pad(shape.description, 16) + pad(String(threads), 9)
-                  + pad(number(gflops), 9) + pad(number(best), 9) + pad(reference.map { number($0) } ?? "-", 10)
-                  + pad(ratio(gflops, reference), 7) + ratio(best, reference))
+                  + pad(number(result.gflops), 9) + pad(number(result.best), 9)
+                  + pad(result.reference.map { number($0) } ?? "-", 10)
+                  + pad(result.ratio.map { String(format: "%.2f", $0) } ?? "-", 7) + ratio(result.best, result.reference))
         }
         fflush(stdout)
     }
