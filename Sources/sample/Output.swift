@@ -4,9 +4,17 @@ import Glibc
 
 /// Streamed text goes to stdout unbuffered (each piece is visible at once); notes go to stderr.
 enum Output {
-    /// Whether the streamed text so far ends inside a line: on a terminal (stdout and stderr both on it) a note
-    /// then starts on a line of its own instead of running into the text.
+    /// Whether the streamed text so far ends inside a line: when stdout and stderr lead to the same place (a
+    /// terminal, or one file as with `> log 2>&1`) a note then starts on a line of its own instead of running
+    /// into the text.
     nonisolated(unsafe) private static var midLine = false
+
+    /// Whether stdout and stderr are the same terminal, file or pipe.
+    private static let sharedDestination: Bool = {
+        var out = stat(), err = stat()
+        guard fstat(STDOUT_FILENO, &out) == 0, fstat(STDERR_FILENO, &err) == 0 else { return false }
+        return out.st_dev == err.st_dev && out.st_ino == err.st_ino
+    }()
 
     static func write(_ text: String) {
         fputs(text, stdout)
@@ -15,7 +23,7 @@ enum Output {
     }
 
     static func note(_ text: String) {
-        let breakLine = midLine && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+        let breakLine = midLine && sharedDestination
         fputs((breakLine ? "\n" : "") + text + "\n", stderr)
         midLine = false
     }

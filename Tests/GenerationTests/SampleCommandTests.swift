@@ -64,6 +64,21 @@ import Testing
         #expect(out.count == 2 && out[0].hasPrefix("And God said") && out[1].hasPrefix("Blessed"), "\(lines.stdout)")
     }
 
+    /// With stdout and stderr in one file (`> log 2>&1`), the context note, written while the text is inside a
+    /// line, starts a line of its own; the text around it is the golden text with that one line break added.
+    @Test func noteKeepsItsOwnLineInAMergedLog() throws {
+        let run = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", GoldenTests.prompt,
+                                         "--temperature", "0", "--max-tokens", "60"], mergingOutput: true)
+        #expect(run.status == 0, "\(run.stdout)")
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let notes = lines.indices.filter { lines[$0].contains("note:") }
+        #expect(notes.count == 1 && lines[notes[0]].hasPrefix("note: the text reached the model's context"),
+                "\(run.stdout)")
+        guard let note = notes.first, note > 0 else { return }
+        let text = lines[..<note].joined(separator: "\n") + lines[(note + 1)...].joined(separator: "\n")
+        #expect(text == GoldenTests.prompt + GoldenTests.golden + "\n", "\(run.stdout)")
+    }
+
     /// `--weights bf16`: the steps read a bfloat16 copy of the matrices. On the tiny checkpoint its greedy
     /// text is the fp32 golden text (the rounding moves logits by far less than the gaps between the best
     /// tokens here); an unknown value is refused by name.

@@ -28,8 +28,11 @@ public struct BuiltExecutable: Sendable {
         return nil
     }
 
-    /// Runs it to completion with `stdin` as standard input (else /dev/null), in `directory` if given.
-    public func run(_ arguments: [String], stdin: String? = nil, in directory: String? = nil) throws -> Output {
+    /// Runs it to completion with `stdin` as standard input (else /dev/null), in `directory` if given. With
+    /// `mergingOutput`, standard error goes to the same file as standard output (as `> log 2>&1` does), and
+    /// `stdout` holds both.
+    public func run(_ arguments: [String], stdin: String? = nil, in directory: String? = nil,
+                    mergingOutput: Bool = false) throws -> Output {
         guard let binary = path else { throw NotBuilt(name: name) }
         let scratch = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -40,8 +43,9 @@ public struct BuiltExecutable: Sendable {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardOutput = output
+        process.standardError = mergingOutput ? output : try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         if let stdin {
             let inPath = scratch + "/stdin"
             try stdin.write(toFile: inPath, atomically: true, encoding: .utf8)
