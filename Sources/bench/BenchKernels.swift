@@ -67,11 +67,11 @@ struct BenchKernels: ParsableCommand {
             for product in products.isEmpty ? GEMMProduct.allCases : products.compactMap(GEMMProduct.init) {
                 for t in threadCounts {
                     let pool = Pools.pool(threads: t)
-                    let rounds = (0..<rounds).map { _ in
+                    let measured = (0..<rounds).map { _ in
                         (ours: GEMMBenchmark.gflops(product: product, shape: shape, pool: pool, repeats: repeats),
                          theirs: reference?.gflops(shape: product.gemmShape(of: shape), threads: t))
                     }
-                    report.gemm(product: product, shape: shape, threads: t, GEMMComparison(rounds))
+                    report.gemm(product: product, shape: shape, threads: t, GEMMComparison(measured))
                 }
             }
         }
