@@ -9,7 +9,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case corruptModel(path: String, reason: String)
     /// The corpus cannot support this many pieces; `maximum` is the largest size SentencePiece said it can.
     case vocabularyTooLarge(corpus: String, requested: Int, maximum: Int)
-    case vocabularyTooSmall(corpus: String, requested: Int, reason: String)
+    /// Every character of the corpus (at the character coverage) needs a piece: `minimum` is SentencePiece's count
+    /// of those plus the reserved pieces.
+    case vocabularyTooSmall(corpus: String, requested: Int, minimum: Int)
     case trainingFailed(corpus: String, reason: String)
     case encodingFailed(reason: String)
     case idOutOfRange(id: Int32, vocabularySize: Int)
@@ -29,8 +31,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "\(path): not a valid SentencePiece model (\(reason))"
         case .vocabularyTooLarge(let corpus, let requested, let maximum):
             return "\(corpus): a vocabulary of \(requested) pieces is larger than this corpus supports; the largest is \(maximum) (use --vocab-size \(maximum) or less)"
-        case .vocabularyTooSmall(let corpus, let requested, let reason):
-            return "\(corpus): a vocabulary of \(requested) pieces is too small for this corpus (\(reason))"
+        case .vocabularyTooSmall(let corpus, let requested, let minimum):
+            return "\(corpus): a vocabulary of \(requested) pieces is too small for this corpus; the smallest is \(minimum), a piece for each of its characters and the special pieces (use --vocab-size \(minimum) or more, or a --character-coverage below 1)"
         case .trainingFailed(let corpus, let reason): return "\(corpus): tokenizer training failed (\(reason))"
         case .encodingFailed(let reason): return "encoding failed (\(reason))"
         case .idOutOfRange(let id, let size): return "token id \(id) is outside the vocabulary (size \(size))"

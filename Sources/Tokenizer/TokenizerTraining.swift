@@ -34,12 +34,25 @@ public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The user-defined pieces SentencePiece is given: "\n" and "\t" first (with `whitespacePieces`), then
+    /// `userDefinedSymbols`.
+    var symbols: [String] {
+        whitespacePieces ? ["\n", "\t"] + userDefinedSymbols.filter { $0 != "\n" && $0 != "\t" } : userDefinedSymbols
+    }
+
+    /// Pieces that hold no text of the corpus: <unk> and the other enabled special ids, the user-defined
+    /// pieces, and the 256 byte pieces of byte fallback. A vocabulary needs more than these.
+    public var reservedPieceCount: Int { reservedPieces.map(\.count).reduce(0, +) }
+
+    /// The reserved pieces by kind, for `reservedPieceCount` and its error message.
+    private var reservedPieces: [(count: Int, kind: String)] {
+        [(1 + [bosId, eosId, padId].filter { $0 >= 0 }.count, "special ids"),
+         (Set(symbols).count, "user-defined pieces"),
+         (byteFallback ? 256 : 0, "byte pieces")].filter { $0.count > 0 }
+    }
+
     /// SentencePiece's training flags for these options.
     func flags(inputs: [String], modelPrefix: String) -> [(String, String)] {
-        var symbols = userDefinedSymbols
-        if whitespacePieces {
-            symbols = ["\n", "\t"] + symbols.filter { $0 != "\n" && $0 != "\t" }
-        }
         var flags: [(String, String)] = [
             ("input", inputs.joined(separator: ",")),
             ("model_prefix", modelPrefix),
@@ -63,8 +76,13 @@ public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
         return flags
     }
 
-    func validate() throws {
-        if vocabularySize < 1 { throw TokenizerError.invalidOption("the vocabulary size must be positive (got \(vocabularySize))") }
+    /// Throws `TokenizerError.invalidOption` for settings SentencePiece cannot train with.
+    public func validate() throws {
+        if vocabularySize <= reservedPieceCount {
+            let kinds = reservedPieces.map { "\($0.count) \($0.kind)" }.joined(separator: ", ")
+            throw TokenizerError.invalidOption("a vocabulary of \(vocabularySize) pieces leaves no room for text: "
+                + "\(reservedPieceCount) are reserved (\(kinds)); use --vocab-size \(reservedPieceCount + 1) or more")
+        }
         if !(characterCoverage > 0 && characterCoverage <= 1) {
             throw TokenizerError.invalidOption("character coverage must be in (0, 1] (got \(characterCoverage))")
         }
@@ -120,10 +138,13 @@ extension SentencePieceTokenizer {
                 return .vocabularyTooLarge(corpus: corpus, requested: requested, maximum: maximum)
             }
         }
-        if message.contains("Vocabulary size is smaller than required_chars") {
-            let detail = message.components(separatedBy: "Vocabulary size is smaller than required_chars").last ?? ""
-            return .vocabularyTooSmall(corpus: corpus, requested: requested,
-                                       reason: "it needs room for every character and the special pieces\(detail.trimmingCharacters(in: .whitespaces).isEmpty ? "" : ": " + detail.trimmingCharacters(in: .whitespaces))")
+        // "Vocabulary size is smaller than required_chars. 20 vs 70. Increase vocab_size or ..."
+        if let range = message.range(of: "smaller than required_chars. "),
+           let vs = message[range.upperBound...].range(of: " vs ") {
+            let digits = message[vs.upperBound...].prefix(while: \.isNumber)
+            if let minimum = Int(digits) {
+                return .vocabularyTooSmall(corpus: corpus, requested: requested, minimum: minimum)
+            }
         }
         return .trainingFailed(corpus: corpus, reason: message)
     }

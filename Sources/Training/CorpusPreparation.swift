@@ -44,6 +44,7 @@ public struct CorpusPreparation {
     public func run() throws -> Result {
         guard !corpora.isEmpty else { throw PreparationError.noCorpus }
         guard valFraction >= 0 && valFraction < 1 else { throw PreparationError.invalidValFraction(valFraction) }
+        if existingTokenizer == nil { try tokenizerOptions.validate() }
 
         var summaries: [PreparationManifest.Corpus] = []
         for path in corpora {

@@ -27,6 +27,61 @@ import Testing
         #expect(tokenizer.vocabularySize == maximum)
     }
 
+    @Test func vocabularyTooSmallNamesTheSmallestSizeAndThatSizeWorks() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        var options = TokenizerTrainingOptions()
+        options.vocabularySize = 20
+        var minimum = 0
+        do {
+            _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+            Issue.record("a 20-piece BPE vocabulary cannot hold every character of Shakespeare")
+        } catch let TokenizerError.vocabularyTooSmall(name, requested, smallest) {
+            #expect(name == corpus && requested == 20)
+            minimum = smallest
+        }
+        // Every distinct character of the text (letters, punctuation, space) plus the 6 reserved pieces.
+        let characters = Set(try String(contentsOfFile: corpus, encoding: .utf8).unicodeScalars).subtracting(["\n"]).count
+        #expect(minimum == characters + options.reservedPieceCount)
+        let message = TokenizerError.vocabularyTooSmall(corpus: corpus, requested: 20, minimum: minimum).description
+        #expect(message.hasPrefix(corpus) && message.contains("the smallest is \(minimum)"))
+        #expect(message.contains("--vocab-size \(minimum) or more"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/m.model"))
+        options.vocabularySize = minimum
+        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+        #expect(tokenizer.vocabularySize == minimum)
+    }
+
+    /// A vocabulary no larger than the special pieces (<unk>, <s>, </s>, <pad>, "\n", "\t", and with byte
+    /// fallback 256 bytes) is refused before SentencePiece runs, for every model type.
+    @Test func vocabularyWithoutRoomForTextIsRefusedUpFront() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        for type in TokenizerTrainingOptions.ModelType.allCases {
+            for byteFallback in [false, true] {
+                var options = TokenizerTrainingOptions()
+                options.modelType = type
+                options.byteFallback = byteFallback
+                let reserved = byteFallback ? 262 : 6
+                #expect(options.reservedPieceCount == reserved)
+                options.vocabularySize = reserved
+                do {
+                    _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+                    Issue.record("\(type) with \(reserved) pieces should be refused")
+                } catch let TokenizerError.invalidOption(message) {
+                    #expect(message.contains("\(reserved) are reserved") && message.contains("--vocab-size \(reserved + 1) or more"))
+                }
+            }
+        }
+        var chars = TokenizerTrainingOptions()
+        chars.modelType = .char
+        chars.vocabularySize = 7
+        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: chars)
+        #expect(tokenizer.vocabularySize == 7)
+    }
+
     @Test func badCorpora() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
