@@ -79,9 +79,9 @@ public struct SamplingSettings: Codable, Equatable, Sendable {
         if !(topP > 0 && topP <= 1) { throw fail("top-p must be in (0, 1] (1 turns it off), got \(topP)") }
         if !(minP >= 0 && minP < 1) { throw fail("min-p must be in [0, 1) (0 turns it off), got \(minP)") }
         if !(repetitionPenalty > 0) || !repetitionPenalty.isFinite {
-            throw fail("repetition penalty must be a finite number > 0 (1 turns it off), got \(repetitionPenalty)")
+            throw fail("repetition-penalty must be a finite number > 0 (1 turns it off), got \(repetitionPenalty)")
         }
-        if maxNewTokens < 1 { throw fail("max new tokens must be >= 1, got \(maxNewTokens)") }
+        if maxNewTokens < 1 { throw fail("max-tokens must be >= 1, got \(maxNewTokens)") }
         if stopStrings.contains(where: { $0.isEmpty }) { throw fail("a stop string must not be empty") }
     }
 }

@@ -43,6 +43,8 @@ struct RunSetup {
         }
         var (options, _) = command.hyper.applied(to: newRunDefaults)
         if command.hyper.lr != nil && command.hyper.minLr == nil { options.minLearningRate = options.learningRate / 10 }
+        // A short run (--steps under 1000) warms up over its first tenth instead of 100 steps.
+        if command.hyper.warmupSteps == nil { options.warmupSteps = min(options.warmupSteps, options.steps / 10) }
         // The model's shape and every hyperparameter are checked before the (slow) preparation; the vocabulary
         // comes from the tokenizer, which the preparation may train, and any size stands in for it here.
         options.context = try configuration(vocabularySize: max(1, command.data.vocabSize)).context

@@ -129,7 +129,7 @@ struct HyperparameterOptions: ParsableArguments {
     @Option(help: "Optimizer steps (default 1500).") var steps: Int?
     @Option(help: "Peak learning rate (default 1e-3).") var lr: Double?
     @Option(help: "Learning rate at the end of the cosine decay (default lr / 10).") var minLr: Double?
-    @Option(help: "Linear warm-up steps (default 100).") var warmupSteps: Int?
+    @Option(help: "Linear warm-up steps (default 100, or a tenth of --steps when that is fewer).") var warmupSteps: Int?
     @Option(help: "AdamW weight decay on 2-D weights (default 0.1).") var weightDecay: Double?
     @Option(help: "AdamW beta1 (default 0.9).") var beta1: Double?
     @Option(help: "AdamW beta2 (default 0.99).") var beta2: Double?

@@ -41,6 +41,30 @@ import Glibc
         #expect(result.stdout.contains("finished 8 steps"))
     }
 
+    /// Without --warmup-steps, a 40-step run warms up over 4 steps (a tenth of it), not the 100 of a long run:
+    /// lr = 1e-3 (k + 1) / 4 for steps k = 0..3, then the cosine decay from 1e-3 towards 1e-4.
+    @Test func aShortRunWarmsUpOverATenthOfItsSteps() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let model = ["--layers", "1", "--heads", "2", "--width", "16", "--context", "16", "--batch-size", "2",
+                     "--eval-batches", "1", "--seed", "3"]
+        let result = try PretrainCommand.run(["--data", data, "--out", dir + "/run", "--steps", "40", "--eval-every", "0"] + model)
+        #expect(result.status == 0, "\(result.stderr)")
+        let rates = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["lr"] as! Double
+        }
+        #expect(rates.count == 40)
+        for (k, expected) in [(0, 2.5e-4), (1, 5e-4), (2, 7.5e-4), (3, 1e-3)] {
+            #expect(abs(rates[k] - expected) < 1e-9, "step \(k + 1): lr \(rates[k])")
+        }
+        // Step k >= 4: 1e-4 + 0.5 (1 + cos(pi (k - 4) / 36)) 9e-4.
+        for k in [4, 5, 22, 39] {
+            let expected = 1e-4 + 0.5 * (1 + cos(Double.pi * Double(k - 4) / 36)) * 9e-4
+            #expect(abs(rates[k] - expected) < 1e-9, "step \(k + 1): lr \(rates[k])")
+        }
+    }
+
     /// Ctrl-C saves latest/ and exits; --resume finishes the run with the losses of an uninterrupted one.
     @Test func ctrlCSavesAndResumeMatchesAnUninterruptedRun() throws {
         let dir = try Fixtures.temporaryDirectory()

@@ -188,8 +188,8 @@ import Testing
         #expect(message { $0.topP = 1.5 }?.contains("top-p") == true)
         #expect(message { $0.minP = 1 }?.contains("min-p must be in [0, 1)") == true)
         #expect(message { $0.minP = -0.1 }?.contains("min-p") == true)
-        #expect(message { $0.repetitionPenalty = 0 }?.contains("repetition penalty") == true)
-        #expect(message { $0.maxNewTokens = 0 }?.contains("max new tokens") == true)
+        #expect(message { $0.repetitionPenalty = 0 }?.contains("repetition-penalty") == true)
+        #expect(message { $0.maxNewTokens = 0 }?.contains("max-tokens") == true)
         #expect(message { $0.stopStrings = ["ok", ""] }?.contains("stop string") == true)
     }
 
