@@ -74,6 +74,10 @@ public struct RunRecord: Codable, Equatable, Sendable {
     public var elapsedSeconds: Double
     /// The prepared data the run trains on (train.npy, val.npy), or a fine-tuning run's data file.
     public var dataDirectory: String
+    /// Worker threads of the latest stretch of training (nil in runs saved before it was recorded). The batch
+    /// is split over the threads, and the order of the shards' gradient sums moves the last bits, so a run
+    /// resumed on another thread count follows an uninterrupted one only up to float rounding.
+    public var threads: Int?
 
     public init(options: TrainingOptions, bestValLoss: Double? = nil, bestStep: Int? = nil,
                 elapsedSeconds: Double = 0, dataDirectory: String) {
@@ -88,6 +92,15 @@ public struct RunRecord: Codable, Equatable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Records that training goes on with `current` threads; when the saved stretch ran on another count, a note
+    /// for the user saying that the losses will not equal an uninterrupted run's bit for bit.
+    public mutating func resume(onThreads current: Int) -> String? {
+        defer { threads = current }
+        guard let saved = threads, saved != current else { return nil }
+        return "note: this run trained on \(saved) thread(s) and resumes on \(current); its losses follow an "
+            + "uninterrupted run's up to float rounding, not bit for bit (resume with --threads \(saved) for that)"
     }
 
     public static func decode(_ json: String, path: String) throws -> RunRecord {

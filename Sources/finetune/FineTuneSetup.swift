@@ -2,6 +2,7 @@ import FineTuneData
 import FineTuning
 import Foundation
 import GPT
+import Kernels
 import Tokenizer
 import Training
 
@@ -84,6 +85,7 @@ struct FineTuneSetup {
         details.notes["finetune_task"] = settings.task.rawValue
         details.notes["finetuned_from"] = c.fromScratch ? "random initialisation (shape of \(start))" : start
         var record = RunRecord(options: options, dataDirectory: settings.dataFile)
+        record.threads = ThreadPool.shared.threadCount
         record.task = try settings.json()
         let task = try data.makeTask(model: model, classifier: nil, options: options, settings: settings, step: 0,
                                      position: 0, seed: options.seed)
@@ -176,6 +178,7 @@ struct FineTuneSetup {
         try options.validate(modelContext: model.config.context)
         record.options = options
         record.task = try settings.json()
+        let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
 
         let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context,
                                      labels: classifier?.labels)
@@ -183,8 +186,8 @@ struct FineTuneSetup {
                                      step: state.step, position: state.dataPosition, seed: options.seed)
         let run = try makeRun(directory, task: task, record: record, details: hf.swiftlet ?? SwiftletDetails(),
                               tokenizer: tokenizer, settings: settings, hf: hf)
-        return FineTuneSetup(run: run, settings: settings,
-                             summary: "resuming \(directory.path) at step \(state.step) of \(options.steps)")
+        let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"
+        return FineTuneSetup(run: run, settings: settings, summary: [resuming, threadsNote].compactMap { $0 }.joined(separator: "\n"))
     }
 
     // MARK: - Pieces

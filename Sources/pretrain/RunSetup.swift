@@ -59,7 +59,8 @@ struct RunSetup {
         let model = try GPT(config: config, seed: options.seed)
         let trainer = try Trainer(model: model, train: train, validation: val, options: options,
                                   generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
-        let record = RunRecord(options: options, dataDirectory: dataDirectory)
+        var record = RunRecord(options: options, dataDirectory: dataDirectory)
+        record.threads = ThreadPool.shared.threadCount
         try directory.removePreviousRun()
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
                               dataDirectory: dataDirectory, preset: m.preset)
@@ -120,6 +121,7 @@ struct RunSetup {
         record.options = options
         let dataDirectory = command.data.data ?? record.dataDirectory
         record.dataDirectory = dataDirectory
+        let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
         guard tokenizer.vocabularySize == loaded.model.config.vocabSize else {
             throw TrainingError.vocabularyMismatch(path: dataDirectory + "/tokenizer.model",
@@ -134,6 +136,7 @@ struct RunSetup {
                               dataDirectory: dataDirectory, preset: preset)
         var summary = "resuming \(command.out) at step \(state.step) of \(options.steps)"
         if !given.isEmpty { summary += "; overriding \(given.joined(separator: ", "))" }
+        if let threadsNote { summary += "\n" + threadsNote }
         return RunSetup(run: run, summary: summary)
     }
 

@@ -65,6 +65,24 @@ import Glibc
         }
     }
 
+    /// A resume on another thread count says that its losses are not bit for bit an uninterrupted run's; one on
+    /// the count the run last trained with says nothing.
+    @Test func resumingOnAnotherThreadCountSaysSo() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let run = dir + "/run"
+        let first = try PretrainCommand.run(["--data", data, "--out", run, "--steps", "4", "--eval-every", "0",
+                                             "--threads", "2"] + Self.tinyModel)
+        #expect(first.status == 0, "\(first.stderr)")
+        let other = try PretrainCommand.run(["--resume", "--out", run, "--steps", "6", "--threads", "1"])
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(other.stderr.contains("note: this run trained on 2 thread(s) and resumes on 1"), "\(other.stderr)")
+        let same = try PretrainCommand.run(["--resume", "--out", run, "--steps", "8", "--threads", "1"])
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(!same.stderr.contains("thread(s) and resumes on"), "\(same.stderr)")
+    }
+
     /// Ctrl-C saves latest/ and exits; --resume finishes the run with the losses of an uninterrupted one.
     @Test func ctrlCSavesAndResumeMatchesAnUninterruptedRun() throws {
         let dir = try Fixtures.temporaryDirectory()
