@@ -65,11 +65,15 @@ struct RunSetup {
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
                               dataDirectory: dataDirectory, preset: m.preset)
         let params = model.layout.parameterCount
-        let summary = "new run in \(command.out): \(m.preset) preset, \(config.layers) layers, \(config.heads) heads, "
+        var summary = "new run in \(command.out): \(m.preset) preset, \(config.layers) layers, \(config.heads) heads, "
             + "\(config.width) wide, context \(config.context), vocabulary \(config.vocabSize) "
             + String(format: "(%.2fM parameters)", Double(params) / 1e6)
             + "; \(train.count) training tokens; batch \(options.batchSize) x \(options.gradAccum) x \(options.context); "
             + "\(options.steps) steps; seed \(options.seed); \(ThreadPool.shared.threadCount) threads"
+        if options.warmupSteps > options.steps {
+            summary += "\nnote: the run ends before its warm-up (--warmup-steps \(options.warmupSteps), --steps \(options.steps)): "
+                + "the learning rate never reaches --lr and never decays"
+        }
         return RunSetup(run: run, summary: summary)
     }
 

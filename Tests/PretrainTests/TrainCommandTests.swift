@@ -55,6 +55,7 @@ import Glibc
             (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["lr"] as! Double
         }
         #expect(rates.count == 40)
+        #expect(!result.stderr.contains("warm-up"), "\(result.stderr)")
         for (k, expected) in [(0, 2.5e-4), (1, 5e-4), (2, 7.5e-4), (3, 1e-3)] {
             #expect(abs(rates[k] - expected) < 1e-9, "step \(k + 1): lr \(rates[k])")
         }
@@ -63,6 +64,19 @@ import Glibc
             let expected = 1e-4 + 0.5 * (1 + cos(Double.pi * Double(k - 4) / 36)) * 9e-4
             #expect(abs(rates[k] - expected) < 1e-9, "step \(k + 1): lr \(rates[k])")
         }
+    }
+
+    /// A warm-up longer than the run is allowed (the user asked for it) but pointed out.
+    @Test func aWarmUpLongerThanTheRunIsPointedOut() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let model = ["--layers", "1", "--heads", "2", "--width", "16", "--context", "16", "--batch-size", "2",
+                     "--eval-batches", "1", "--seed", "3"]
+        let result = try PretrainCommand.run(["--data", data, "--out", dir + "/run", "--steps", "4", "--eval-every", "0",
+                                              "--warmup-steps", "50"] + model)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("note: the run ends before its warm-up (--warmup-steps 50, --steps 4)"), "\(result.stderr)")
     }
 
     /// A resume on another thread count says that its losses are not bit for bit an uninterrupted run's; one on
