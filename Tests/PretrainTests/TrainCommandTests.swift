@@ -9,6 +9,10 @@ import Glibc
     static let tinyModel = ["--layers", "2", "--heads", "2", "--width", "16", "--context", "16", "--batch-size", "2",
                             "--eval-batches", "2", "--warmup-steps", "2", "--seed", "3"]
 
+    /// The tiny model with one block and the default warm-up, for checks of the options' defaults.
+    static let oneBlock = ["--layers", "1", "--heads", "2", "--width", "16", "--context", "16", "--batch-size", "2",
+                           "--eval-batches", "1", "--seed", "3"]
+
     /// A prepared character-level corpus from the first 20 kB of tinyshakespeare.
     static func preparedData(in directory: String) throws -> String {
         let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "corpus.txt")
@@ -47,9 +51,7 @@ import Glibc
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try Self.preparedData(in: dir)
-        let model = ["--layers", "1", "--heads", "2", "--width", "16", "--context", "16", "--batch-size", "2",
-                     "--eval-batches", "1", "--seed", "3"]
-        let result = try PretrainCommand.run(["--data", data, "--out", dir + "/run", "--steps", "40", "--eval-every", "0"] + model)
+        let result = try PretrainCommand.run(["--data", data, "--out", dir + "/run", "--steps", "40", "--eval-every", "0"] + Self.oneBlock)
         #expect(result.status == 0, "\(result.stderr)")
         let rates = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
             (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["lr"] as! Double
@@ -71,10 +73,8 @@ import Glibc
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try Self.preparedData(in: dir)
-        let model = ["--layers", "1", "--heads", "2", "--width", "16", "--context", "16", "--batch-size", "2",
-                     "--eval-batches", "1", "--seed", "3"]
         let result = try PretrainCommand.run(["--data", data, "--out", dir + "/run", "--steps", "4", "--eval-every", "0",
-                                              "--warmup-steps", "50"] + model)
+                                              "--warmup-steps", "50"] + Self.oneBlock)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("note: the run ends before its warm-up (--warmup-steps 50, --steps 4)"), "\(result.stderr)")
     }
