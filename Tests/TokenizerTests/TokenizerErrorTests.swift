@@ -4,61 +4,73 @@ import Testing
 @testable import Tokenizer
 
 @Suite struct TokenizerErrorTests {
+    /// The first 5 kB of tinyshakespeare in a fresh directory, to train tokenizers on.
+    struct SmallCorpus {
+        let directory: String
+        let corpus: String
+        var model: String { directory + "/m.model" }
+
+        init() throws {
+            directory = try Fixtures.temporaryDirectory()
+            corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        }
+
+        func train(_ options: TokenizerTrainingOptions) throws -> SentencePieceTokenizer {
+            try SentencePieceTokenizer.train(files: [corpus], modelPath: model, options: options)
+        }
+
+        /// The error training with `options` throws; nil when it trains.
+        func failure(_ options: TokenizerTrainingOptions) -> TokenizerError? {
+            do { _ = try train(options); return nil } catch { return error as? TokenizerError }
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
     @Test func vocabularyTooLargeNamesTheLargestSizeAndThatSizeWorks() throws {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        let small = try SmallCorpus()
+        defer { small.remove() }
         var options = TokenizerTrainingOptions()
         options.vocabularySize = 50_000
-        var maximum = 0
-        do {
-            _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
-            Issue.record("training a 50000-piece vocabulary on 5 kB should fail")
-        } catch let TokenizerError.vocabularyTooLarge(name, requested, largest) {
-            #expect(name == corpus && requested == 50_000)
-            maximum = largest
+        guard case let .vocabularyTooLarge(name, requested, maximum)? = small.failure(options) else {
+            Issue.record("training a 50000-piece vocabulary on 5 kB should fail as too large")
+            return
         }
+        #expect(name == small.corpus && requested == 50_000)
         #expect(maximum > 100 && maximum < 50_000)
-        #expect(!FileManager.default.fileExists(atPath: directory + "/m.model"))
-        let message = TokenizerError.vocabularyTooLarge(corpus: corpus, requested: 50_000, maximum: maximum).description
-        #expect(message.contains("the largest is \(maximum)") && message.hasPrefix(corpus))
+        #expect(!FileManager.default.fileExists(atPath: small.model))
+        let message = TokenizerError.vocabularyTooLarge(corpus: small.corpus, requested: 50_000, maximum: maximum).description
+        #expect(message.contains("the largest is \(maximum)") && message.hasPrefix(small.corpus))
         options.vocabularySize = maximum
-        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
-        #expect(tokenizer.vocabularySize == maximum)
+        #expect(try small.train(options).vocabularySize == maximum)
     }
 
     @Test func vocabularyTooSmallNamesTheSmallestSizeAndThatSizeWorks() throws {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        let small = try SmallCorpus()
+        defer { small.remove() }
         var options = TokenizerTrainingOptions()
         options.vocabularySize = 20
-        var minimum = 0
-        do {
-            _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+        guard case let .vocabularyTooSmall(name, requested, minimum)? = small.failure(options) else {
             Issue.record("a 20-piece BPE vocabulary cannot hold every character of Shakespeare")
-        } catch let TokenizerError.vocabularyTooSmall(name, requested, smallest) {
-            #expect(name == corpus && requested == 20)
-            minimum = smallest
+            return
         }
+        #expect(name == small.corpus && requested == 20)
         // Every distinct character of the text (letters, punctuation, space) plus the 6 reserved pieces.
-        let characters = Set(try String(contentsOfFile: corpus, encoding: .utf8).unicodeScalars).subtracting(["\n"]).count
+        let characters = Set(try String(contentsOfFile: small.corpus, encoding: .utf8).unicodeScalars).subtracting(["\n"]).count
         #expect(minimum == characters + options.reservedPieceCount)
-        let message = TokenizerError.vocabularyTooSmall(corpus: corpus, requested: 20, minimum: minimum).description
-        #expect(message.hasPrefix(corpus) && message.contains("the smallest is \(minimum)"))
+        let message = TokenizerError.vocabularyTooSmall(corpus: small.corpus, requested: 20, minimum: minimum).description
+        #expect(message.hasPrefix(small.corpus) && message.contains("the smallest is \(minimum)"))
         #expect(message.contains("--vocab-size \(minimum) or more"))
-        #expect(!FileManager.default.fileExists(atPath: directory + "/m.model"))
+        #expect(!FileManager.default.fileExists(atPath: small.model))
         options.vocabularySize = minimum
-        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
-        #expect(tokenizer.vocabularySize == minimum)
+        #expect(try small.train(options).vocabularySize == minimum)
     }
 
     /// A vocabulary no larger than the special pieces (<unk>, <s>, </s>, <pad>, "\n", "\t", and with byte
     /// fallback 256 bytes) is refused before SentencePiece runs, for every model type.
     @Test func vocabularyWithoutRoomForTextIsRefusedUpFront() throws {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        let small = try SmallCorpus()
+        defer { small.remove() }
         for type in TokenizerTrainingOptions.ModelType.allCases {
             for byteFallback in [false, true] {
                 var options = TokenizerTrainingOptions()
@@ -67,19 +79,17 @@ import Testing
                 let reserved = byteFallback ? 262 : 6
                 #expect(options.reservedPieceCount == reserved)
                 options.vocabularySize = reserved
-                do {
-                    _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+                guard case let .invalidOption(message)? = small.failure(options) else {
                     Issue.record("\(type) with \(reserved) pieces should be refused")
-                } catch let TokenizerError.invalidOption(message) {
-                    #expect(message.contains("\(reserved) are reserved") && message.contains("--vocab-size \(reserved + 1) or more"))
+                    continue
                 }
+                #expect(message.contains("\(reserved) are reserved") && message.contains("--vocab-size \(reserved + 1) or more"))
             }
         }
         var chars = TokenizerTrainingOptions()
         chars.modelType = .char
         chars.vocabularySize = 7
-        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: chars)
-        #expect(tokenizer.vocabularySize == 7)
+        #expect(try small.train(chars).vocabularySize == 7)
     }
 
     @Test func badCorpora() throws {
