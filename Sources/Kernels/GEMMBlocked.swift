@@ -22,12 +22,13 @@
 /// shared buffer, all of them are packed in one pass and a task runs every K step of its N panel
 /// (`streamBAllSteps`).
 enum GEMMBlocked {
-    /// KC: the B micro-panel (KC x NR floats) is read once per MR rows and must stay in L1 with room to spare:
-    /// 24 KiB, so 384 steps for NR = 16 and 192 for NR = 32. (Measured here with NR = 16, in CPU seconds
-    /// against OpenBLAS: KC = 384 beat 256 and 128 on the default shapes; a K that fits in one KC step also
-    /// spares a pass of loads and stores over C.)
-    static func kcMax(nr: Int) -> Int { 24 * 1024 / (4 * nr) }
-    static let kcLimit = 384
+    /// KC: K steps of at most 384. A K that fits in one step spares a pass of loads and stores over C. The B
+    /// micro-panel (KC x NR floats) is read once per MR rows: 24 KiB for NR = 16, which stays in L1. For NR = 32
+    /// it is 48 KiB, more than the 32 KiB L1 of the AVX-512 machine (Zen 4) it runs on, and still KC = 384 beat
+    /// 192 (the panel in L1) there: forward 2048 x 384 x 1152 on one thread 92-94 -> 104 GFLOP/s, the other
+    /// default shapes equal or 1-5% faster (BENCHMARKS.md, "GEMM" > "Session 9"). (With NR = 16 on an AVX2
+    /// machine, 384 beat 256 and 128 on the default shapes.)
+    static let kcMax = 384
     /// MC: rows of A per block (an MR multiple; 72 x 384 floats = 108 KiB of packed A, in the 512 KiB L2).
     /// Small blocks give the threads more M blocks to share, so fewer products need the N split. Against 144,
     /// alternating in the same minutes (2 threads): `tiny` training steps 1.12-1.13x (median of 10 pairs),
@@ -38,12 +39,12 @@ enum GEMMBlocked {
     static let streamBLimit = 65_536
 
     /// Per task: the packed A block, an MR x NR edge tile, and one B micro-panel (packed in the task).
-    static let packedAScratch = GEMMScratch(capacity: mcMax * kcLimit + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR
-                                                + kcLimit * GEMMMicroKernel.maxNR)
-    static let packedBScratch = GEMMScratch(capacity: kcLimit * ncMax)
+    static let packedAScratch = GEMMScratch(capacity: mcMax * kcMax + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR
+                                                + kcMax * GEMMMicroKernel.maxNR)
+    static let packedBScratch = GEMMScratch(capacity: kcMax * ncMax)
     /// op(A)[:, pc] packed whole in the shared pass: small M, or M blocks whose N panels are split (that happens
     /// below 4 M blocks a thread; room for 16 blocks, else the tasks pack their own).
-    static let sharedPackedAScratch = GEMMScratch(capacity: 16 * mcMax * kcLimit)
+    static let sharedPackedAScratch = GEMMScratch(capacity: 16 * mcMax * kcMax)
 
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
@@ -55,7 +56,7 @@ enum GEMMBlocked {
         let threads = pool.threadCount
 
         // K in nearly equal steps of at most KC; N in steps of at most NC (NR multiples).
-        let kSteps = ceilDiv(k, kcMax(nr: nr))
+        let kSteps = ceilDiv(k, kcMax)
         let kcStep = ceilDiv(k, kSteps)
         let nSteps = ceilDiv(n, ncMax)
         let ncStep = ceilDiv(ceilDiv(n, nSteps), nr) * nr
@@ -119,7 +120,7 @@ enum GEMMBlocked {
                 if streamB {
                     pool.run(tasks: nSplit) { part in
                         packedAScratch.with { scratch in
-                            let edge = scratch + mcMax * kcLimit, panelB = edge + mr * GEMMMicroKernel.maxNR
+                            let edge = scratch + mcMax * kcMax, panelB = edge + mr * GEMMMicroKernel.maxNR
                             for panel in (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit) {
                                 let j = jc + panel * nr
                                 let width = min(nr, nc - panel * nr)
@@ -148,7 +149,7 @@ enum GEMMBlocked {
                             macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB!,
                                         panels: (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit),
                                         columns: nc, c: c + i0 * ldc + jc, ldc: ldc, loadC: loadC,
-                                        bias: stepBias.map { $0 + jc }, scratch: ownA + mcMax * kcLimit)
+                                        bias: stepBias.map { $0 + jc }, scratch: ownA + mcMax * kcMax)
                         }
                     }
                 }
@@ -186,7 +187,7 @@ enum GEMMBlocked {
         }
         pool.run(tasks: ceilDiv(columns, nr)) { panel in
             packedAScratch.with { scratch in
-                let edge = scratch + mcMax * kcLimit, panelB = edge + mr * GEMMMicroKernel.maxNR
+                let edge = scratch + mcMax * kcMax, panelB = edge + mr * GEMMMicroKernel.maxNR
                 let j = j0 + panel * nr
                 let width = min(nr, columns - panel * nr)
                 for step in 0..<kSteps {

@@ -56,9 +56,8 @@ import Testing
     }
 
     /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR),
-    /// sizes just over the blocks (k = 385 > KC = 384 for NR = 16, k = 193 > KC = 192 for NR = 32,
-    /// m = 150 > MC = 72 (three M blocks), n = 4097 > NC = 4096, n = 2100 over the small-M path's 2048-column block),
-    /// several KC steps; small M with several M blocks over 2 KC steps (150 x 400: A packed whole, every K step
+    /// sizes just over the blocks (k = 385 > KC = 384, m = 150 > MC = 72 (three M blocks), n = 4097 > NC = 4096,
+    /// n = 2100 over the small-M path's 2048-column block), several KC steps; small M with several M blocks over 2 KC steps (150 x 400: A packed whole, every K step
     /// at once, B streamed); small M whose K steps do not all fit the shared buffer (150 x 3000: B streamed step by
     /// step); and above the small-M limit (400 x 170 floats of A > 65,536), M blocks whose N panels are split on
     /// 2 threads.
