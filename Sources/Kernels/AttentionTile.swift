@@ -3,9 +3,10 @@
 /// with A(r, k) = a[r * rowStride + k * kStride]: A read row-wise (kStride = 1) or transposed (rowStride = 1)
 /// and B rows of stride ldb. C is overwritten.
 ///
-/// Sized for AVX2 (this machine exposes no AVX-512): the six SIMD16 accumulators are twelve ymm registers,
-/// each k step loads one SIMD16 of B (two ymm) and broadcasts six scalars of A into twelve FMAs, so the 16
-/// ymm registers hold everything without spilling. (With AVX-512 the same code would use six zmm.)
+/// Sized to fit AVX2's 16 ymm registers: the six SIMD16 accumulators are twelve ymm registers, each k step loads
+/// one SIMD16 of B (two ymm) and broadcasts six scalars of A into twelve FMAs, without spilling. With AVX-512
+/// (this Zen 4) the same code uses six zmm accumulators: six independent FMA chains, more than the four that
+/// cover the FMA latency at one zmm FMA a cycle.
 enum AttentionTile {
     static let rows = 6
 

@@ -15,9 +15,10 @@ import Glibc
 ///   each step loads two `SIMD16` of B, broadcasts 6 floats of A and issues 12 zmm FMAs.
 /// - 6 x 16 (`tile6x16`) for AVX2 CPUs (16 ymm registers): 6 `SIMD16` accumulators that LLVM splits into 12
 ///   ymm registers; each step loads one `SIMD16` of B (two ymm), broadcasts 6 floats of A, 12 ymm FMAs.
-/// Machine code (BENCHMARKS.md, "GEMM", has the command): on this machine (AVX2 only, no AVX-512 exposed)
-/// tile6x16's loop is 24 `vfmadd231ps` on ymm (unrolled twice), 0 on zmm, no stack spills; built with
-/// `-target-cpu znver4`, tile6x32's loop compiles to zmm FMAs.
+/// Machine code (BENCHMARKS.md, "GEMM", has the command): built for an AVX2-only CPU, tile6x16's loop is 24
+/// `vfmadd231ps` on ymm (unrolled twice), no stack spills; built for this Zen 4 (AVX-512), tile6x32 has 36
+/// `vfmadd231ps` on zmm, none on ymm, no spills. (Zen 4 runs a zmm FMA as two 256-bit halves: its peak is the
+/// same 32 flops a cycle as with ymm, but one zmm instruction does the work of two.)
 enum GEMMMicroKernel {
     static let mr = 6
     static let maxNR = 32
