@@ -5,15 +5,14 @@ import CIntrinsics
 ///
 /// Blocking: threads split W's 16-column panels into contiguous ranges, so each thread streams its part of
 /// W once. Register tiles (each output element one SIMD lane of an accumulator):
-///   - M <= 4: the thread walks its panels four at a time and runs, per group of 4 panels, a tile over the
-///     rows: 1 row x 4 panels (M = 1, the bandwidth-bound case: 8 ymm accumulator chains, one broadcast of
-///     x[k] per 64 floats of W), 2 rows x 2 panels, or 4 rows x 1 panel (3 rows: one repeated, its results
-///     dropped);
+///   - M = 1 (the bandwidth-bound case): 1 row x 1 panel, a thread's panels in order: one sequential stream;
+///   - M = 2..4: the thread walks its panels four at a time and runs, per group of 4 panels, a tile over the
+///     rows: 2 rows x 2 panels, or 4 rows x 1 panel (3 rows: one repeated, its results dropped);
 ///   - M > 4: panel by panel, 4 rows x 1 panel tiles over all the rows while the panel is in L1.
 /// Software prefetch (the out-of-order window alone keeps too few misses in flight to reach the memory
-/// bandwidth, worst for the tiles that spend many FMAs per byte): the M <= 4 tiles prefetch their panels 64
+/// bandwidth, worst for the tiles that spend many FMAs per byte): the M = 2..4 tiles prefetch their panels 64
 /// rows ahead; with M > 4, tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so
-/// memory is read during all of them.
+/// memory is read during all of them. The M = 1 tile leaves its one stream to the hardware prefetcher.
 /// Every tile keeps, for each output element, one accumulator that starts at 0 and takes x[i, k] * W[k, j]
 /// by fused multiply-add for k = 0, 1, ..., K-1 in that order; the epilogue then computes
 /// y = (y +) (acc + bias). So an element's value does not depend on M, on the tile that computed it or on the
@@ -94,12 +93,11 @@ public enum PanelProduct {
             while r < M {
                 let mr = min(4, M - r)
                 let x0 = x + r * ldx
-                if mr == 1 && group == 4 {
-                    let (w0, s0) = w.panel(p), (w1, s1) = w.panel(p + 1)
-                    let (w2, s2) = w.panel(p + 2), (w3, s3) = w.panel(p + 3)
-                    let a = tile1x4(K, x0, w0, s0, w1, s1, w2, s2, w3, s3)
-                    store(a.0, row: r, panel: p); store(a.1, row: r, panel: p + 1)
-                    store(a.2, row: r, panel: p + 2); store(a.3, row: r, panel: p + 3)
+                if mr == 1 {
+                    for q in p..<(p + group) {
+                        let (wq, sq) = w.panel(q)
+                        store(tile1x1(K, x0, wq, sq), row: r, panel: q)
+                    }
                 } else if mr == 2 && group >= 2 {
                     var q = p
                     while q + 2 <= p + group {
@@ -139,26 +137,19 @@ public enum PanelProduct {
         }
     }
 
-    /// 1 row of x against 4 panels: acc_c[0..<16] = sum_k x[k] W_c[k, 0..<16].
+    /// 1 row of x against 1 panel: acc[0..<16] = sum_k x[k] W[k, 0..<16].
+    ///
+    /// One FMA chain (a zmm FMA's 4-cycle latency per 64 bytes: about 59 GB/s a core, more than memory gives
+    /// a core) reading one sequential stream, a thread's panels one after the other, with no software
+    /// prefetch: the hardware prefetcher follows one stream best. On this Zen 4, one thread (BENCHMARKS.md,
+    /// "Generation" > "Session 9"): the earlier 1 x 4 tile, four streams prefetched 64 rows ahead, 346-358
+    /// tokens/s; the same without the prefetch 427-439; this tile 477-518.
     @inline(__always)
-    static func tile1x4<E: PanelElement>(_ K: Int, _ x: UnsafePointer<Float>,
-                                         _ w0: UnsafePointer<E>, _ s0: Int, _ w1: UnsafePointer<E>, _ s1: Int,
-                                         _ w2: UnsafePointer<E>, _ s2: Int, _ w3: UnsafePointer<E>, _ s3: Int)
-        -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
-        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-        for k in 0..<K {
-            // The out-of-order window alone keeps too few loads in flight to reach the memory bandwidth.
-            swiftlet_prefetch(w0 + (k + prefetchRows) * s0)
-            swiftlet_prefetch(w1 + (k + prefetchRows) * s1)
-            swiftlet_prefetch(w2 + (k + prefetchRows) * s2)
-            swiftlet_prefetch(w3 + (k + prefetchRows) * s3)
-            let b = SIMD16<Float>(repeating: x[k])
-            a0 = a0.addingProduct(b, E.load16(w0, k * s0))
-            a1 = a1.addingProduct(b, E.load16(w1, k * s1))
-            a2 = a2.addingProduct(b, E.load16(w2, k * s2))
-            a3 = a3.addingProduct(b, E.load16(w3, k * s3))
-        }
-        return (a0, a1, a2, a3)
+    static func tile1x1<E: PanelElement>(_ K: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<E>, _ s: Int)
+        -> SIMD16<Float> {
+        var a = SIMD16<Float>()
+        for k in 0..<K { a = a.addingProduct(SIMD16<Float>(repeating: x[k]), E.load16(w, k * s)) }
+        return a
     }
 
     /// 2 rows of x against 2 panels: (row 0, panel 0), (row 0, panel 1), (row 1, panel 0), (row 1, panel 1).

@@ -27,13 +27,14 @@ struct BenchSample: ParsableCommand {
     @Option(help: "Timed runs; medians are reported.") var repeats: Int = 5
     @Option(help: "C reference decoder, compiled with cc -Ofast -march=native -fopenmp (timed with --batch 1).")
     var referenceSource: String = "scripts/runc_style_decoder.c"
+    @Option(help: "Rounds of Swiftlet's greedy runs and the C reference, alternating (batch 1).") var rounds: Int = 3
     @Flag(help: "Skip the C reference.") var noReference = false
     @Flag(help: "One JSON object a line.") var json = false
 
     func validate() throws {
         for (name, value) in [("layers", layers), ("heads", heads), ("width", width), ("context", context),
                               ("vocab", vocab), ("batch", batch), ("threads", threads), ("tokens", tokens),
-                              ("repeats", repeats)] where value < 1 {
+                              ("repeats", repeats), ("rounds", rounds)] where value < 1 {
             throw ValidationError("--\(name) must be at least 1 (got \(value))")
         }
         if weights != "fp32" && weights != "bf16" { throw ValidationError("--weights must be fp32 or bf16 (got \(weights))") }
@@ -107,16 +108,31 @@ struct BenchSample: ParsableCommand {
         let prefillSeconds = medianSeconds(repeats: repeats) { try! decoder.prefill(slot: 0, tokens: prompt) }
         let forwardSeconds = medianSeconds(repeats: repeats) { _ = try! model.forward(tokens: prompt, batch: 1, time: context) }
         let memoryGBs = MemoryBandwidth.measureReadGBs(threads: threads)
-        let reference = batch == 1 && !noReference
-            ? RunCStyleReference.measure(source: referenceSource, width: width, layers: layers, heads: heads,
-                                         vocab: vocab, context: context, tokens: tokens, threads: threads,
-                                         repeats: repeats)
-            : nil
+        // The C reference and our greedy decoding alternate in rounds (each side the median of `repeats`
+        // generations a round), so a drift of the machine's speed falls on both; the ratio is the median of the
+        // rounds' ratios.
+        var reference: (tokensPerSecond: Double, weightGBs: Double, ratio: Double, rounds: [Double])? = nil
+        if batch == 1 && !noReference,
+           let cDecoder = RunCStyleReference.compile(source: referenceSource, width: width, layers: layers,
+                                                     heads: heads, vocab: vocab, context: context, tokens: tokens,
+                                                     threads: threads, repeats: repeats) {
+            var rates: [Double] = [], gbs: [Double] = [], ratios: [Double] = []
+            for _ in 0..<rounds {
+                let ours = Double(tokens) / median((0..<repeats).map { _ in decodeSeconds(.greedy, decoder: decoder) })
+                guard let c = cDecoder.measure() else { break }
+                rates.append(c.tokensPerSecond)
+                gbs.append(c.weightGBs)
+                ratios.append(ours / c.tokensPerSecond)
+            }
+            if !ratios.isEmpty {
+                reference = (median(rates), median(gbs), median(ratios), ratios)
+            }
+        }
 
         if json {
             print(#"{"name": "sample", "layers": \#(layers), "width": \#(width), "context": \#(context), "vocab": \#(vocab), "batch": \#(batch), "threads": \#(threads), "weights": "\#(weights)", "temperature": \#(temperature), "top_p": \#(topP), "tokens_per_s": \#(f1(sampledRate)), "greedy_tokens_per_s": \#(f1(greedyRate)), "weight_gb_per_s": \#(f1(weightGBs)), "memory_read_gb_per_s": \#(f1(memoryGBs)), "first_token_s": \#(f4(firstToken)), "prefill_tokens_per_s": \#(f1(Double(context) / prefillSeconds)), "forward_tokens_per_s": \#(f1(Double(context) / forwardSeconds))\#(singleRate.map { ", \"single_tokens_per_s\": \(f1($0)), \"batch_speedup\": \(f2(sampledRate / $0))" } ?? "")}"#)
             if let reference {
-                print(#"{"name": "sample_reference", "implementation": "\#(referenceSource) (cc -Ofast -march=native -fopenmp, greedy)", "batch": 1, "threads": \#(threads), "weights": "fp32", "tokens_per_s": \#(f1(reference.tokensPerSecond)), "weight_gb_per_s": \#(f1(reference.weightGBs))}"#)
+                print(#"{"name": "sample_reference", "implementation": "\#(referenceSource) (cc -Ofast -march=native -fopenmp, greedy)", "batch": 1, "threads": \#(threads), "weights": "fp32", "tokens_per_s": \#(f1(reference.tokensPerSecond)), "weight_gb_per_s": \#(f1(reference.weightGBs)), "ratio": \#(f2(reference.ratio))}"#)
             }
             return
         }
@@ -134,8 +150,11 @@ struct BenchSample: ParsableCommand {
                      Double(context) / prefillSeconds, Double(context) / forwardSeconds, forwardSeconds / prefillSeconds))
         print(String(format: "  first token         %8.4f s  (decoder set-up, 16-token prefill, one sample)", firstToken))
         if let reference {
-            print(String(format: "  C reference, greedy %8.1f tokens/s  (weights read at %.1f GB/s; Swiftlet greedy / C: %.2f)",
-                         reference.tokensPerSecond, reference.weightGBs, greedyRate / reference.tokensPerSecond))
+            print(String(format: "  C reference, greedy %8.1f tokens/s  (weights read at %.1f GB/s)",
+                         reference.tokensPerSecond, reference.weightGBs))
+            print(String(format: "  ratio               %8.2fx  Swiftlet greedy / C (median of %d alternating rounds; rounds: %@)",
+                         reference.ratio, reference.rounds.count,
+                         reference.rounds.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
         }
     }
 }
