@@ -8,11 +8,11 @@ import CIntrinsics
 ///   - M = 1 (the bandwidth-bound case): 1 row x 1 panel, a thread's panels in order: one sequential stream;
 ///   - M = 2..4: the thread walks its panels four at a time and runs, per group of 4 panels, a tile over the
 ///     rows: 2 rows x 2 panels, or 4 rows x 1 panel (3 rows: one repeated, its results dropped);
-///   - M > 4: panel by panel, 4 rows x 1 panel tiles over all the rows while the panel is in L1.
+///   - M > 4: panel by panel, 4 rows x 1 panel tiles over all the rows while the panel is in cache.
 /// Software prefetch (the out-of-order window alone keeps too few misses in flight to reach the memory
 /// bandwidth, worst for the tiles that spend many FMAs per byte): the M = 2..4 tiles prefetch their panels 64
-/// rows ahead; with M > 4, tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so
-/// memory is read during all of them. The M = 1 tile leaves its one stream to the hardware prefetcher.
+/// rows ahead; with M > 4, tile j of the T tiles of a panel prefetches the j-th T-th of the next panel into
+/// L2, so memory is read during all of them. The M = 1 tile leaves its one stream to the hardware prefetcher.
 /// Every tile keeps, for each output element, one accumulator that starts at 0 and takes x[i, k] * W[k, j]
 /// by fused multiply-add for k = 0, 1, ..., K-1 in that order; the epilogue then computes
 /// y = (y +) (acc + bias). So an element's value does not depend on M, on the tile that computed it or on the
@@ -58,7 +58,9 @@ public enum PanelProduct {
             // Many rows: panel by panel, every 4-row tile against the panel while it is in L1 (the first tile
             // streams it from memory, the others reuse it).
             // Tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so memory is read
-            // during all of them.
+            // during all of them, into L2 (`prefetcht1`): fetched into L1, the next panel (18-72 KB) pushed
+            // the current one out of the 32 KB L1 before its later tiles had read it. On this Zen 4, batch 8,
+            // alternating (BENCHMARKS.md, "Generation" > "Session 9"): 2,760-2,890 -> 3,640-4,010 greedy tokens/s.
             let tiles = (M + 3) / 4
             let rowsPerTile = (K + tiles - 1) / tiles
             let step = (rowsPerTile << 16) / max(1, K)   // prefetch row first + (k * rowsPerTile) / K, 16.16
@@ -67,7 +69,7 @@ public enum PanelProduct {
                 for j in 0..<tiles {
                     let first = min(j * rowsPerTile, K - 1)
                     fourRows(q, r: 4 * j, mr: min(4, M - 4 * j), prefetch: next + first * nextStride,
-                             prefetchStride: nextStride, prefetchStep: step)
+                             prefetchStride: nextStride, prefetchStep: step, prefetchToL2: true)
                 }
             }
             return
@@ -76,11 +78,13 @@ public enum PanelProduct {
         // it prefetches its own panel prefetchRows ahead (in a packed matrix, past the end of the panel is the
         // start of the next one).
         @inline(__always) func fourRows(_ q: Int, r: Int, mr: Int, prefetch: UnsafePointer<E>? = nil,
-                                        prefetchStride: Int = 0, prefetchStep: Int = 1 << 16) {
+                                        prefetchStride: Int = 0, prefetchStep: Int = 1 << 16,
+                                        prefetchToL2: Bool = false) {
             let (wq, sq) = w.panel(q)
             let x0 = x + r * ldx, last = x0 + (mr - 1) * ldx
             let a = tile4x1(K, x0, mr > 1 ? x0 + ldx : last, mr > 2 ? x0 + 2 * ldx : last, last, wq, sq,
-                            prefetch ?? wq + prefetchRows * sq, prefetch == nil ? sq : prefetchStride, prefetchStep)
+                            prefetch ?? wq + prefetchRows * sq, prefetch == nil ? sq : prefetchStride, prefetchStep,
+                            prefetchToL2)
             store(a.0, row: r, panel: q)
             if mr > 1 { store(a.1, row: r + 1, panel: q) }
             if mr > 2 { store(a.2, row: r + 2, panel: q) }
@@ -178,14 +182,16 @@ public enum PanelProduct {
     static func tile4x1<E: PanelElement>(_ K: Int, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
                                          _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>,
                                          _ w: UnsafePointer<E>, _ s: Int,
-                                         _ prefetch: UnsafePointer<E>, _ prefetchStride: Int, _ prefetchStep: Int)
+                                         _ prefetch: UnsafePointer<E>, _ prefetchStride: Int, _ prefetchStep: Int,
+                                         _ prefetchToL2: Bool)
         -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
         var ahead = 0   // 16.16 fixed point: the row of `prefetch` to fetch at this k
         for k in 0..<K {
             // This tile spends 8 FMAs on every 64 bytes of W, too slowly for the out-of-order window alone to
             // keep enough loads in flight when W comes from memory: software prefetch.
-            swiftlet_prefetch(prefetch + (ahead >> 16) * prefetchStride)
+            let line = prefetch + (ahead >> 16) * prefetchStride
+            if prefetchToL2 { swiftlet_prefetch_l2(line) } else { swiftlet_prefetch(line) }
             ahead &+= prefetchStep
             let c = E.load16(w, k * s)
             a0 = a0.addingProduct(SIMD16<Float>(repeating: x0[k]), c)
