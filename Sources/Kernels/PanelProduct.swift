@@ -5,14 +5,15 @@ import CIntrinsics
 ///
 /// Blocking: threads split W's 16-column panels into contiguous ranges, so each thread streams its part of
 /// W once. Register tiles (each output element one SIMD lane of an accumulator):
-///   - M = 1 (the bandwidth-bound case): 1 row x 1 panel, a thread's panels in order: one sequential stream;
-///   - M = 2..4: the thread walks its panels four at a time and runs, per group of 4 panels, a tile over the
-///     rows: 2 rows x 2 panels, or 4 rows x 1 panel (3 rows: one repeated, its results dropped);
+///   - M = 1 and 2 (bandwidth-bound): 1 or 2 rows x 1 panel, a thread's panels in order: one sequential
+///     stream, no software prefetch;
+///   - M = 3, 4: 4 rows x 1 panel, panel by panel (3 rows: one repeated, its results dropped);
 ///   - M > 4: panel by panel, 4 rows x 1 panel tiles over all the rows while the panel is in cache.
 /// Software prefetch (the out-of-order window alone keeps too few misses in flight to reach the memory
-/// bandwidth, worst for the tiles that spend many FMAs per byte): the M = 2..4 tiles prefetch their panels 64
+/// bandwidth, worst for the tiles that spend many FMAs per byte): the M = 3, 4 tiles prefetch their panels 64
 /// rows ahead; with M > 4, tile j of the T tiles of a panel prefetches the j-th T-th of the next panel into
-/// L2, so memory is read during all of them. The M = 1 tile leaves its one stream to the hardware prefetcher.
+/// L2, so memory is read during all of them. The M = 1, 2 tiles leave their one stream to the hardware
+/// prefetcher.
 /// Every tile keeps, for each output element, one accumulator that starts at 0 and takes x[i, k] * W[k, j]
 /// by fused multiply-add for k = 0, 1, ..., K-1 in that order; the epilogue then computes
 /// y = (y +) (acc + bias). So an element's value does not depend on M, on the tile that computed it or on the
@@ -46,7 +47,7 @@ public enum PanelProduct {
         }
     }
 
-    /// One thread's panels: groups of 4 panels, row tiles inside a group (see the type's comment).
+    /// One thread's panels, in order, with the row tiles of the type's comment.
     static func panels<E: PanelElement>(_ range: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int,
                                         x: UnsafePointer<Float>, ldx: Int, w: PanelMatrix<E>,
                                         bias: UnsafePointer<Float>?, rows M: Int, accumulate: Bool) {
@@ -90,34 +91,19 @@ public enum PanelProduct {
             if mr > 2 { store(a.2, row: r + 2, panel: q) }
             if mr > 3 { store(a.3, row: r + 3, panel: q) }
         }
-        var p = range.lowerBound
-        while p < range.upperBound {
-            let group = min(4, range.upperBound - p)
-            var r = 0
-            while r < M {
-                let mr = min(4, M - r)
-                let x0 = x + r * ldx
-                if mr == 1 {
-                    for q in p..<(p + group) {
-                        let (wq, sq) = w.panel(q)
-                        store(tile1x1(K, x0, wq, sq), row: r, panel: q)
-                    }
-                } else if mr == 2 && group >= 2 {
-                    var q = p
-                    while q + 2 <= p + group {
-                        let (w0, s0) = w.panel(q), (w1, s1) = w.panel(q + 1)
-                        let a = tile2x2(K, x0, x0 + ldx, w0, s0, w1, s1)
-                        store(a.0, row: r, panel: q); store(a.1, row: r, panel: q + 1)
-                        store(a.2, row: r + 1, panel: q); store(a.3, row: r + 1, panel: q + 1)
-                        q += 2
-                    }
-                    if q < p + group { fourRows(q, r: r, mr: 2) }
-                } else {
-                    for q in p..<(p + group) { fourRows(q, r: r, mr: mr) }
-                }
-                r += mr
+        // M <= 4: one tile covers every row; panel by panel, in order.
+        for q in range {
+            switch M {
+            case 1:
+                let (wq, sq) = w.panel(q)
+                store(tile1x1(K, x, wq, sq), row: 0, panel: q)
+            case 2:
+                let (wq, sq) = w.panel(q)
+                let a = tile2x1(K, x, x + ldx, wq, sq)
+                store(a.0, row: 0, panel: q); store(a.1, row: 1, panel: q)
+            default:
+                fourRows(q, r: 0, mr: M)
             }
-            p += group
         }
     }
 
@@ -156,22 +142,20 @@ public enum PanelProduct {
         return a
     }
 
-    /// 2 rows of x against 2 panels: (row 0, panel 0), (row 0, panel 1), (row 1, panel 0), (row 1, panel 1).
+    /// 2 rows of x against 1 panel, one sequential stream without software prefetch, as `tile1x1` (two FMA
+    /// chains a panel). On this Zen 4 it replaced a 2 row x 2 panel tile that prefetched both panels 64 rows
+    /// ahead: batch 2 greedy 1,025-1,189 -> 1,312-1,483 tokens/s, three alternating pairs (BENCHMARKS.md,
+    /// "Generation" > "Session 9").
     @inline(__always)
-    static func tile2x2<E: PanelElement>(_ K: Int, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
-                                         _ w0: UnsafePointer<E>, _ s0: Int, _ w1: UnsafePointer<E>, _ s1: Int)
-        -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
-        var a00 = SIMD16<Float>(), a01 = SIMD16<Float>(), a10 = SIMD16<Float>(), a11 = SIMD16<Float>()
+    static func tile2x1<E: PanelElement>(_ K: Int, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+                                         _ w: UnsafePointer<E>, _ s: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
         for k in 0..<K {
-            // 4 FMAs per 64 bytes: prefetch as the 4-row tile does.
-            swiftlet_prefetch(w0 + (k + prefetchRows) * s0)
-            swiftlet_prefetch(w1 + (k + prefetchRows) * s1)
-            let c0 = E.load16(w0, k * s0), c1 = E.load16(w1, k * s1)
-            let b0 = SIMD16<Float>(repeating: x0[k]), b1 = SIMD16<Float>(repeating: x1[k])
-            a00 = a00.addingProduct(b0, c0); a01 = a01.addingProduct(b0, c1)
-            a10 = a10.addingProduct(b1, c0); a11 = a11.addingProduct(b1, c1)
+            let c = E.load16(w, k * s)
+            a0 = a0.addingProduct(SIMD16<Float>(repeating: x0[k]), c)
+            a1 = a1.addingProduct(SIMD16<Float>(repeating: x1[k]), c)
         }
-        return (a00, a01, a10, a11)
+        return (a0, a1)
     }
 
     /// Rows ahead the 4-row tile prefetches.

@@ -100,7 +100,7 @@ import Testing
         }
     }
 
-    /// A row's result is bit-identical whatever the number of rows beside it (tiles 1x1, 2x2, 4x1) and the
+    /// A row's result is bit-identical whatever the number of rows beside it (tiles 1x1, 2x1, 4x1) and the
     /// thread count: what makes batch decoding equal decoding alone.
     @Test func rowResultDoesNotDependOnRowCountOrThreads() {
         let k = 29, n = 150
