@@ -18,9 +18,9 @@
 /// Small M (the whole of op(A)[:, pc] fits in half of L2: the weight gradients of narrow layers, a shard's
 /// forward with K = 128): A is packed whole in the shared pass and the tasks split only N; a task packs each of
 /// its B micro-panels just before use, into L1, and runs it against every row. B then never goes through a
-/// packed buffer in L2 or L3, and each of its elements is packed once. When op(A) of every K step fits the
-/// shared buffer, all of them are packed in one pass and a task runs every K step of its N panel
-/// (`streamBAllSteps`).
+/// packed buffer in L2 or L3, and each of its elements is packed once. op(A) is packed for as many K steps as
+/// the shared buffer holds (usually all) in one pass, and a task runs those K steps on its N panel
+/// (`streamBSteps`).
 enum GEMMBlocked {
     /// KC: K steps of at most 384. A K that fits in one step spares a pass of loads and stores over C. The B
     /// micro-panel (KC x NR floats) is read once per MR rows: 24 KiB for NR = 16, which stays in L1. For NR = 32
@@ -78,31 +78,39 @@ enum GEMMBlocked {
         var jc = 0
         while jc < n {
             let nc = min(ncStep, n - jc)
-            let nPanels = ceilDiv(nc, nr)
-            // N parts: with several threads, at least 4 tasks a thread (so a thread the OS delays is made up
-            // for by the others); with M blocks, the N panels are split only when M has too few blocks for that.
-            let nSplit = threads == 1 ? 1
-                : streamB ? min(nPanels, 4 * threads)
-                : mBlocks >= 4 * threads ? 1 : max(1, min(nPanels / 2, ceilDiv(4 * threads, mBlocks)))
-            let shareA = streamB || (nSplit > 1 && mPanels * mr * kcStep <= sharedPackedAScratch.capacity)
-            if shareA && sharedA == nil { sharedA = sharedPackedAScratch.take() }
-            if streamB && kSteps * mPanels * mr * kcStep <= sharedPackedAScratch.capacity {
-                streamBAllSteps(m: m, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
-                                transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate,
-                                pool: pool, nr: nr, j0: jc, columns: nc, kcStep: kcStep,
-                                mBlocks: mBlocks, packedA: sharedA!)
+            if streamB {
+                // As many K steps a pass as the shared buffer holds (at least 6: a step is at most streamBLimit
+                // floats); usually all of them.
+                if sharedA == nil { sharedA = sharedPackedAScratch.take() }
+                let stepsPerPass = sharedPackedAScratch.capacity / (mPanels * mr * kcStep)
+                var step = 0
+                while step < kSteps {
+                    let steps = step..<min(kSteps, step + stepsPerPass)
+                    streamBSteps(steps, m: m, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                                 transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate,
+                                 pool: pool, nr: nr, j0: jc, columns: nc, kcStep: kcStep, mBlocks: mBlocks,
+                                 packedA: sharedA!)
+                    step = steps.upperBound
+                }
                 jc += nc
                 continue
             }
+            let nPanels = ceilDiv(nc, nr)
+            // N parts: with several threads, at least 4 tasks a thread (so a thread the OS delays is made up
+            // for by the others); the N panels are split only when M has too few blocks for that.
+            let nSplit = threads == 1 || mBlocks >= 4 * threads ? 1
+                : max(1, min(nPanels / 2, ceilDiv(4 * threads, mBlocks)))
+            let shareA = nSplit > 1 && mPanels * mr * kcStep <= sharedPackedAScratch.capacity
+            if shareA && sharedA == nil { sharedA = sharedPackedAScratch.take() }
             var pc = 0
             while pc < k {
                 let kc = min(kcStep, k - pc)
                 let loadC = accumulate || pc > 0
                 let stepBias = pc == 0 ? bias : nil
 
-                // The shared pass: packed B in one run of panels a thread (2 panels at least; none for small M),
-                // then, when A is shared, one task an M block.
-                let bTasks = streamB ? 0 : max(1, min(threads, nPanels / 2))
+                // The shared pass: packed B in one run of panels a thread (2 panels at least), then, when A is
+                // shared, one task an M block.
+                let bTasks = max(1, min(threads, nPanels / 2))
                 let aTasks = shareA ? mBlocks : 0
                 pool.run(tasks: bTasks + aTasks) { task in
                     if task < bTasks {
@@ -117,40 +125,23 @@ enum GEMMBlocked {
                     }
                 }
 
-                if streamB {
-                    pool.run(tasks: nSplit) { part in
-                        packedAScratch.with { scratch in
-                            let edge = scratch + mcMax * kcMax, panelB = edge + mr * GEMMMicroKernel.maxNR
-                            for panel in (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit) {
-                                let j = jc + panel * nr
-                                let width = min(nr, nc - panel * nr)
-                                GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
-                                                  j0: j, columns: width, panels: 0..<1, into: panelB)
-                                macroKernel(nr: nr, kc: kc, packedA: sharedA!, rows: m, packedB: panelB,
-                                            panels: 0..<1, columns: width, c: c + j, ldc: ldc, loadC: loadC,
-                                            bias: stepBias.map { $0 + j }, scratch: edge)
-                            }
+                pool.run(tasks: mBlocks * nSplit) { task in
+                    let block = task / nSplit, part = task % nSplit
+                    let i0 = firstPanel(block) * mr
+                    let rows = min(firstPanel(block + 1) * mr, m) - i0
+                    packedAScratch.with { ownA in
+                        let packedA: UnsafeMutablePointer<Float>
+                        if shareA {
+                            packedA = sharedA! + i0 * kc
+                        } else {
+                            GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: i0, rows: rows,
+                                              p0: pc, kc: kc, into: ownA)
+                            packedA = ownA
                         }
-                    }
-                } else {
-                    pool.run(tasks: mBlocks * nSplit) { task in
-                        let block = task / nSplit, part = task % nSplit
-                        let i0 = firstPanel(block) * mr
-                        let rows = min(firstPanel(block + 1) * mr, m) - i0
-                        packedAScratch.with { ownA in
-                            let packedA: UnsafeMutablePointer<Float>
-                            if shareA {
-                                packedA = sharedA! + i0 * kc
-                            } else {
-                                GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: i0, rows: rows,
-                                                  p0: pc, kc: kc, into: ownA)
-                                packedA = ownA
-                            }
-                            macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB!,
-                                        panels: (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit),
-                                        columns: nc, c: c + i0 * ldc + jc, ldc: ldc, loadC: loadC,
-                                        bias: stepBias.map { $0 + jc }, scratch: ownA + mcMax * kcMax)
-                        }
+                        macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB!,
+                                    panels: (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit),
+                                    columns: nc, c: c + i0 * ldc + jc, ldc: ldc, loadC: loadC,
+                                    bias: stepBias.map { $0 + jc }, scratch: ownA + mcMax * kcMax)
                     }
                 }
                 pc += kc
@@ -159,42 +150,42 @@ enum GEMMBlocked {
         }
     }
 
-    /// Small M with every K step's op(A) in the shared buffer: one pass packs A whole (a task per M block and K
-    /// step); then each task takes one N panel of the columns j0 ..< j0 + columns and runs all the K steps on it,
-    /// packing the panel's B micro-panel into L1 before each step. The threads meet twice a product instead of
-    /// twice a K step, and a C panel (rows x NR) stays in this core's cache across the K steps. Each element of C
-    /// sums the K steps in the same order as on the step-by-step path, so the results are the same bit for bit.
-    /// (The weight gradient of `tiny`'s 768 x 128 x 384 on 2 threads: 158-164 -> 188-190 GFLOP/s.)
+    /// Small M, the K steps `steps`: one pass packs their op(A) whole (a task per K step and M block), then each
+    /// task takes one N panel of the columns j0 ..< j0 + columns and runs those K steps on it, packing the panel's
+    /// B micro-panel into L1 before each step. The threads meet twice a pass instead of twice a K step, and a C
+    /// panel (rows x NR) stays in this core's cache across the steps; each element of C sums the K steps in
+    /// order. (The weight gradient of `tiny`'s 768 x 128 x 384 on 2 threads, against one pass a K step:
+    /// 158-164 -> 184-190 GFLOP/s.)
     ///
-    ///   packedA: K step s at offset s * (mPanels * MR * kcStep), its M blocks in order inside (MR panels)
-    static func streamBAllSteps(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
-                                b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
-                                accumulate: Bool, pool: ThreadPool, nr: Int, j0: Int, columns: Int, kcStep: Int,
-                                mBlocks: Int, packedA: UnsafeMutablePointer<Float>) {
+    ///   packedA: K step s at offset (s - steps.lowerBound) * (mPanels * MR * kcStep), its M blocks in order
+    ///            inside (MR panels)
+    static func streamBSteps(_ steps: Range<Int>, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                             transposeA: Bool, b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                             c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
+                             accumulate: Bool, pool: ThreadPool, nr: Int, j0: Int, columns: Int, kcStep: Int,
+                             mBlocks: Int, packedA: UnsafeMutablePointer<Float>) {
         let mr = GEMMMicroKernel.mr
         let mPanels = ceilDiv(m, mr)
-        let kSteps = ceilDiv(k, kcStep)
         let stepFloats = mPanels * mr * kcStep
         func firstPanel(_ block: Int) -> Int { mPanels * block / mBlocks }
-        pool.run(tasks: mBlocks * kSteps) { task in
-            let step = task / mBlocks, block = task % mBlocks
+        func stepA(_ step: Int) -> UnsafeMutablePointer<Float> { packedA + (step - steps.lowerBound) * stepFloats }
+        pool.run(tasks: mBlocks * steps.count) { task in
+            let step = steps.lowerBound + task / mBlocks, block = task % mBlocks
             let pc = step * kcStep, kc = min(kcStep, k - pc)
             let first = firstPanel(block), end = firstPanel(block + 1)
             GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: first * mr,
-                              rows: min(end * mr, m) - first * mr, p0: pc, kc: kc,
-                              into: packedA + step * stepFloats + first * mr * kc)
+                              rows: min(end * mr, m) - first * mr, p0: pc, kc: kc, into: stepA(step) + first * mr * kc)
         }
         pool.run(tasks: ceilDiv(columns, nr)) { panel in
             packedAScratch.with { scratch in
                 let edge = scratch + mcMax * kcMax, panelB = edge + mr * GEMMMicroKernel.maxNR
                 let j = j0 + panel * nr
                 let width = min(nr, columns - panel * nr)
-                for step in 0..<kSteps {
+                for step in steps {
                     let pc = step * kcStep, kc = min(kcStep, k - pc)
                     GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
                                       j0: j, columns: width, panels: 0..<1, into: panelB)
-                    macroKernel(nr: nr, kc: kc, packedA: packedA + step * stepFloats, rows: m,
+                    macroKernel(nr: nr, kc: kc, packedA: stepA(step), rows: m,
                                 packedB: panelB, panels: 0..<1, columns: width, c: c + j, ldc: ldc,
                                 loadC: accumulate || step > 0, bias: step == 0 ? bias.map { $0 + j } : nil,
                                 scratch: edge)

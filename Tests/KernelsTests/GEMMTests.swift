@@ -57,10 +57,10 @@ import Testing
 
     /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR),
     /// sizes just over the blocks (k = 385 > KC = 384, m = 150 > MC = 72 (three M blocks), n = 4097 > NC = 4096,
-    /// n = 2100 over the small-M path's 2048-column block), several KC steps; small M with several M blocks over 2 KC steps (150 x 400: A packed whole, every K step
-    /// at once, B streamed); small M whose K steps do not all fit the shared buffer (150 x 3000: B streamed step by
-    /// step); and above the small-M limit (400 x 170 floats of A > 65,536), M blocks whose N panels are split on
-    /// 2 threads.
+    /// n = 2100 over the small-M path's 2048-column block), several KC steps; small M with several M blocks over
+    /// 2 KC steps (150 x 400: A packed whole, every K step in one pass, B streamed); small M whose K steps do not
+    /// all fit the shared buffer (150 x 3000: two passes of K steps); and above the small-M limit (400 x 170
+    /// floats of A > 65,536), M blocks whose N panels are split on 2 threads.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 385), (11, 19, 193),
         (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2), (2, 2100, 6),
