@@ -56,12 +56,12 @@ public enum PanelProduct {
             storeTile(acc, y: y + i * ldy, panel: q, columns: N, bias: bias, accumulate: accumulate)
         }
         if M > 4 {
-            // Many rows: panel by panel, every 4-row tile against the panel while it is in L1 (the first tile
+            // Many rows: panel by panel, every 4-row tile against the panel while it is in cache (the first tile
             // streams it from memory, the others reuse it).
             // Tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so memory is read
             // during all of them, into L2 (`prefetcht1`): fetched into L1, the next panel (18-72 KB) pushed
             // the current one out of the 32 KB L1 before its later tiles had read it. On this Zen 4, batch 8,
-            // alternating (BENCHMARKS.md, "Generation" > "Session 9"): 2,760-2,890 -> 3,640-4,010 greedy tokens/s.
+            // alternating (BENCHMARKS.md, "Generation" > "Session 9"): 2,760-2,830 -> 3,730-3,760 greedy tokens/s.
             let tiles = (M + 3) / 4
             let rowsPerTile = (K + tiles - 1) / tiles
             let step = (rowsPerTile << 16) / max(1, K)   // prefetch row first + (k * rowsPerTile) / K, 16.16
