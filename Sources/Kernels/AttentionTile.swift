@@ -3,10 +3,10 @@
 /// with A(r, k) = a[r * rowStride + k * kStride]: A read row-wise (kStride = 1) or transposed (rowStride = 1)
 /// and B rows of stride ldb. C is overwritten.
 ///
-/// Sized to fit AVX2's 16 ymm registers: the six SIMD16 accumulators are twelve ymm registers, each k step loads
-/// one SIMD16 of B (two ymm) and broadcasts six scalars of A into twelve FMAs, without spilling. With AVX-512
-/// (this Zen 4) the same code uses six zmm accumulators: six independent FMA chains, more than the four that
-/// cover the FMA latency at one zmm FMA a cycle.
+/// Two widths: 6 x 16 fits AVX2's 16 ymm registers (the six SIMD16 accumulators are twelve ymm registers; each
+/// k step loads one SIMD16 of B, two ymm, and broadcasts six scalars of A into twelve FMAs, without spilling).
+/// With AVX-512, `rows6` runs 6 x 32 tiles (`rows6x32`, twelve zmm accumulators) and 6 x 16 only for a last
+/// odd block of 16 columns.
 enum AttentionTile {
     static let rows = 6
 
@@ -57,12 +57,72 @@ enum AttentionTile {
         LayerVector.store(c4, c + 4 * ldc); LayerVector.store(c5, c + 5 * ldc)
     }
 
-    /// C[6, columns] over `columns` (a multiple of 16), one 16-column tile at a time.
+    /// The 6 x 32 tile for CPUs with AVX-512 (32 zmm registers): twelve accumulators, so each k step loads two
+    /// SIMD16 of B and broadcasts six scalars of A into twelve FMAs. The 6 x 16 tile's six FMA chains cannot
+    /// keep two zmm FMA pipes of 4-cycle latency busy (eight chains needed), and it spends 7 loads on 6 FMAs;
+    /// on the Intel Xeon with two FMA pipes (session 10), attention forward + backward at the small shape on one
+    /// thread went from 90 to 108-109 GFLOP/s (BENCHMARKS.md, "Layer kernels").
+    @inline(never)
+    static func rows6x32(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
+                         b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+        var c00 = Vector16(), c10 = Vector16(), c20 = Vector16(), c30 = Vector16(), c40 = Vector16(), c50 = Vector16()
+        var c01 = Vector16(), c11 = Vector16(), c21 = Vector16(), c31 = Vector16(), c41 = Vector16(), c51 = Vector16()
+        var pb = b + kRange.lowerBound * ldb
+        if kStride == 1 {
+            // A row-wise: two row pointers, as in rows6x16.
+            let rs = rowStride
+            var p = a + kRange.lowerBound, q = a + 3 * rs + kRange.lowerBound
+            for _ in kRange {
+                let b0 = LayerVector.load(pb), b1 = LayerVector.load(pb + 16)
+                var x = Vector16(repeating: p[0]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+                x = Vector16(repeating: p[rs]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+                x = Vector16(repeating: p[2 * rs]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+                x = Vector16(repeating: q[0]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+                x = Vector16(repeating: q[rs]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+                x = Vector16(repeating: q[2 * rs]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+                p += 1; q += 1
+                pb += ldb
+            }
+        } else {
+            precondition(rowStride == 1)
+            var pa = a + kRange.lowerBound * kStride
+            for _ in kRange {
+                let b0 = LayerVector.load(pb), b1 = LayerVector.load(pb + 16)
+                var x = Vector16(repeating: pa[0]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+                x = Vector16(repeating: pa[1]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+                x = Vector16(repeating: pa[2]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+                x = Vector16(repeating: pa[3]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+                x = Vector16(repeating: pa[4]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+                x = Vector16(repeating: pa[5]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+                pa += kStride
+                pb += ldb
+            }
+        }
+        LayerVector.store(c00, c); LayerVector.store(c01, c + 16)
+        LayerVector.store(c10, c + ldc); LayerVector.store(c11, c + ldc + 16)
+        LayerVector.store(c20, c + 2 * ldc); LayerVector.store(c21, c + 2 * ldc + 16)
+        LayerVector.store(c30, c + 3 * ldc); LayerVector.store(c31, c + 3 * ldc + 16)
+        LayerVector.store(c40, c + 4 * ldc); LayerVector.store(c41, c + 4 * ldc + 16)
+        LayerVector.store(c50, c + 5 * ldc); LayerVector.store(c51, c + 5 * ldc + 16)
+    }
+
+    /// Whether `rows6` takes 32 columns at a time (AVX-512: 32 vector registers hold the twelve accumulators).
+    static let wideTiles = GEMMMicroKernel.cpuHasAVX512
+
+    /// C[6, columns] over `columns` (a multiple of 16): 32 columns at a time with AVX-512, then 16.
     @inline(__always)
     static func rows6(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                       b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
                       c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int) {
         var col = 0
+        if wideTiles {
+            while col + 32 <= columns {
+                rows6x32(a: a, rowStride: rowStride, kStride: kStride, b: b + col, ldb: ldb, kRange: kRange,
+                         c: c + col, ldc: ldc)
+                col += 32
+            }
+        }
         while col < columns {
             rows6x16(a: a, rowStride: rowStride, kStride: kStride, b: b + col, ldb: ldb, kRange: kRange,
                      c: c + col, ldc: ldc)

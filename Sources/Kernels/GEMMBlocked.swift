@@ -22,13 +22,13 @@
 /// the shared buffer holds (usually all) in one pass, and a task runs those K steps on its N panel
 /// (`streamBSteps`).
 enum GEMMBlocked {
-    /// KC: K steps of at most 384. A K that fits in one step spares a pass of loads and stores over C. The B
-    /// micro-panel (KC x NR floats) is read once per MR rows: 24 KiB for NR = 16, which stays in L1. For NR = 32
-    /// it is 48 KiB, more than the 32 KiB L1 of the AVX-512 machine (Zen 4) it runs on, and still KC = 384 beat
-    /// 192 (the panel in L1) there: forward 2048 x 384 x 1152 on one thread 92-94 -> 104 GFLOP/s, the other
-    /// default shapes equal or 1-5% faster (BENCHMARKS.md, "GEMM" > "Session 9"). (With NR = 16 on an AVX2
-    /// machine, 384 beat 256 and 128 on the default shapes.)
-    static let kcMax = 384
+    /// KC: K steps of at most 256. A K that fits in one step spares a pass of loads and stores over C. The B
+    /// micro-panel (KC x NR floats) is read once per MR rows and should stay in L1: 32 KiB for NR = 32, two
+    /// thirds of the 48 KiB L1 of the Intel Xeon (AVX-512, two FMA pipes) this runs on since session 10. There
+    /// the 6 x 32 kernel alone, over a 144-row A block in L2, runs at 238 GFLOP/s with KC = 256 and at 201 with
+    /// KC = 384 (a 48 KiB panel); on the earlier Zen 4 (32 KiB L1, half the FMA rate) 384 had been faster
+    /// (BENCHMARKS.md, "GEMM" > "Session 10").
+    static let kcMax = 256
     /// MC: rows of A per block (an MR multiple; 72 x 384 floats = 108 KiB of packed A, in the 512 KiB L2).
     /// Small blocks give the threads more M blocks to share, so fewer products need the N split. Against 144,
     /// alternating in the same minutes (2 threads): `tiny` training steps 1.12-1.13x (median of 10 pairs),

@@ -1,3 +1,4 @@
+import CIntrinsics
 import Glibc
 
 /// The register-blocked micro-kernels of the GEMM: one MR x NR tile of C from a packed A micro-panel and a
@@ -99,12 +100,11 @@ enum GEMMMicroKernel {
         var c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
         let out = UnsafeMutableRawPointer(c)
         let rowBytes = ldc * 4
-        if loadC {
-            @inline(__always) func get(_ row: Int, _ half: Int) -> SIMD16<Float> {
-                (out + row * rowBytes).loadUnaligned(fromByteOffset: half * 64, as: SIMD16<Float>.self)
-            }
-            c00 = get(0, 0); c01 = get(0, 1); c10 = get(1, 0); c11 = get(1, 1); c20 = get(2, 0); c21 = get(2, 1)
-            c30 = get(3, 0); c31 = get(3, 1); c40 = get(4, 0); c41 = get(4, 1); c50 = get(5, 0); c51 = get(5, 1)
+        // The C tile is fetched while the k loop runs and added at the end: accumulators that started from C
+        // would hold every FMA chain until C arrived (from L3 or memory in a large product).
+        for row in 0..<6 {
+            swiftlet_prefetch(out + row * rowBytes)
+            swiftlet_prefetch(out + row * rowBytes + 64)
         }
         var pa = a
         var pb = UnsafeRawPointer(b)
@@ -135,8 +135,14 @@ enum GEMMMicroKernel {
         }
         @inline(__always) func put(_ row: Int, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>) {
             let p = out + row * rowBytes
-            p.storeBytes(of: v0, as: SIMD16<Float>.self)
-            p.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self)
+            if loadC {
+                p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + v0, as: SIMD16<Float>.self)
+                p.storeBytes(of: p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + v1,
+                             toByteOffset: 64, as: SIMD16<Float>.self)
+            } else {
+                p.storeBytes(of: v0, as: SIMD16<Float>.self)
+                p.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self)
+            }
         }
         put(0, c00, c01); put(1, c10, c11); put(2, c20, c21)
         put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)

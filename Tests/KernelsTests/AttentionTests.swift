@@ -45,14 +45,16 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
         var description: String { "B\(batch) T\(time) C\(channels) H\(heads)" }
     }
 
-    // Odd sizes: T not a multiple of the 8-row tile or the 16/32-column blocks, one and several heads,
-    // head sizes that are and are not multiples of 16.
+    // Odd sizes: T not a multiple of the 6-row tile or the 16/32-column blocks, one and several heads,
+    // head sizes that are and are not multiples of 16. With AVX-512 the tile products take 32 columns at a
+    // time, then 16: head size 48 (one 32 and one 16 block) over 70 positions mixes both in every product.
     static let shapes = [
         Shape(batch: 1, time: 1, channels: 8, heads: 1),
         Shape(batch: 2, time: 11, channels: 16, heads: 2),
         Shape(batch: 1, time: 37, channels: 24, heads: 1),
         Shape(batch: 2, time: 20, channels: 64, heads: 4),
         Shape(batch: 1, time: 9, channels: 96, heads: 3),
+        Shape(batch: 1, time: 70, channels: 96, heads: 2),
     ]
 
     @Test(arguments: shapes, [1, 2])
