@@ -73,22 +73,24 @@ enum GEMMBenchmark {
 }
 
 /// Ours against OpenBLAS over rounds that alternate the two, so both see the same minutes of a machine whose
-/// speed drifts: ours is the median of the rounds' medians (and the fastest run of all), OpenBLAS the median
-/// of its rounds' figures, and the ratio the median of the rounds' ratios.
+/// speed drifts. In a round, each side's figure is the fastest of its timed runs (the reference script reports
+/// the fastest of its runs, so the two are measured alike); ours also has its median run. Reported: the median
+/// over the rounds of each figure, `ratio` = the median of the rounds' fastest / OpenBLAS (like for like), and
+/// `medianRatio` = the median of the rounds' median run / OpenBLAS's fastest (the stricter reading).
 struct GEMMComparison {
-    let gflops: Double, best: Double
+    let fastest: Double, medianRun: Double
     let reference: Double?
-    let ratio: Double?
+    let ratio: Double?, medianRatio: Double?
 
     init(_ rounds: [(ours: (median: Double, best: Double), theirs: Double?)]) {
-        gflops = median(rounds.map(\.ours.median))
-        best = rounds.map(\.ours.best).max() ?? 0
+        fastest = median(rounds.map(\.ours.best))
+        medianRun = median(rounds.map(\.ours.median))
         // A round without a reference figure (the script failed) leaves the comparison without one.
         let theirs = rounds.compactMap(\.theirs)
-        let ratios = rounds.compactMap { round in round.theirs.map { round.ours.median / $0 } }
         let complete = !theirs.isEmpty && theirs.count == rounds.count
         reference = complete ? median(theirs) : nil
-        ratio = complete ? median(ratios) : nil
+        ratio = complete ? median(rounds.map { $0.ours.best / $0.theirs! }) : nil
+        medianRatio = complete ? median(rounds.map { $0.ours.median / $0.theirs! }) : nil
     }
 }
 

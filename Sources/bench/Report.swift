@@ -12,25 +12,26 @@ struct Report {
 
     func gemmHeader() {
         if json { return }
-        print("GEMM, GFLOP/s, in rounds alternating ours and OpenBLAS (--rounds). ours: median of the rounds' medians,")
-        print("and the fastest run; OpenBLAS: median of the rounds' figures (each the fastest of its runs), on the")
-        print("untransposed product of the same m, k, n; ratio: median of the rounds' ours / OpenBLAS; best ratio:")
-        print("fastest / OpenBLAS")
-        print(pad("product", 16) + pad("MxKxN", 16) + pad("threads", 9) + pad("median", 9) + pad("best", 9)
-              + pad("OpenBLAS", 10) + pad("ratio", 7) + "best ratio")
+        print("GEMM, GFLOP/s, in rounds alternating ours and OpenBLAS (--rounds); OpenBLAS times the untransposed")
+        print("product of the same m, k, n. fastest: median over the rounds of our fastest run (OpenBLAS: of its")
+        print("fastest run, as its script reports); median: of our median run. ratio: median of the rounds' fastest /")
+        print("OpenBLAS (like for like); median ratio: of the rounds' median run / OpenBLAS's fastest (stricter)")
+        print(pad("product", 16) + pad("MxKxN", 16) + pad("threads", 9) + pad("fastest", 9) + pad("median", 9)
+              + pad("OpenBLAS", 10) + pad("ratio", 7) + "median ratio")
     }
 
     func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, _ result: GEMMComparison) {
+        func ratioText(_ value: Double?, digits: Int) -> String { value.map { String(format: "%.\(digits)f", $0) } ?? (json ? "null" : "-") }
         if json {
             print("{\"name\": \"gemm\", \"product\": \"\(product.rawValue)\", \"m\": \(shape.m), \"k\": \(shape.k), "
-                  + "\"n\": \(shape.n), \"threads\": \(threads), \"gflops\": \(number(result.gflops)), "
-                  + "\"best_gflops\": \(number(result.best)), \"reference_gflops\": \(number(result.reference)), "
-                  + "\"ratio\": \(result.ratio.map { String(format: "%.3f", $0) } ?? "null")}")
+                  + "\"n\": \(shape.n), \"threads\": \(threads), \"gflops\": \(number(result.fastest)), "
+                  + "\"median_gflops\": \(number(result.medianRun)), \"reference_gflops\": \(number(result.reference)), "
+                  + "\"ratio\": \(ratioText(result.ratio, digits: 3)), \"median_ratio\": \(ratioText(result.medianRatio, digits: 3))}")
         } else {
             print(pad(product.rawValue, 16) + pad(shape.description, 16) + pad(String(threads), 9)
-                  + pad(number(result.gflops), 9) + pad(number(result.best), 9)
+                  + pad(number(result.fastest), 9) + pad(number(result.medianRun), 9)
                   + pad(result.reference.map { number($0) } ?? "-", 10)
-                  + pad(result.ratio.map { String(format: "%.2f", $0) } ?? "-", 7) + ratio(result.best, result.reference))
+                  + pad(ratioText(result.ratio, digits: 2), 7) + ratioText(result.medianRatio, digits: 2))
         }
         fflush(stdout)
     }
