@@ -62,6 +62,10 @@ import Testing
         #expect(lines.status == 0, "\(lines.stderr)")
         let out = lines.stdout.split(separator: "\n")
         #expect(out.count == 2 && out[0].hasPrefix("And God said") && out[1].hasPrefix("Blessed"), "\(lines.stdout)")
+        // A prompt file that is a device reads like a file: /dev/null is the empty prompt, which starts from BOS.
+        let empty = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt-file", "/dev/null",
+                                           "--max-tokens", "5", "--seed", "1"])
+        #expect(empty.status == 0 && !empty.stdout.isEmpty, "\(empty.stderr)")
     }
 
     /// With stdout and stderr in one file (`> log 2>&1`), the context note, written while the text is inside a
@@ -179,6 +183,8 @@ import Testing
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/taken.jsonl"],
              "\(directory)/taken.jsonl: already exists"),
             (["--checkpoint", Self.checkpoint, "--prompt", "x", "--top-p", "2"], "top-p must be in (0, 1]"),
+            (["--checkpoint", Self.checkpoint, "--prompt-file", directory + "/none.txt"], "\(directory)/none.txt: no such file"),
+            (["--checkpoint", Self.checkpoint, "--prompt-file", directory], "\(directory): is a directory"),
         ]
         for (arguments, says) in cases {
             let result = try SampleCommand.run(arguments)
