@@ -207,19 +207,28 @@ public final class CausalSelfAttention {
             m = LayerVector.maximum(m, x)
         }
         let maximum = LayerVector.max(m)
-        // Plain loops (widened by the vectoriser, exp inlined): exps of the valid scores, exact zeros after.
-        for j in 0..<valid { row[j] = LayerVector.exp(row[j] - maximum) }
-        for j in valid..<columns { row[j] = 0 }
+        // Exps over whole 16-lane blocks (a constant inner trip count, which LLVM turns into zmm code; a loop
+        // to `valid` would leave up to 15 exps to a scalar remainder), then exact zeros from `valid` on.
+        let end = (valid + 15) / 16 * 16
+        var block = row
+        while block < row + end {
+            for l in 0..<16 { block[l] = LayerVector.exp(block[l] - maximum) }
+            block += 16
+        }
+        for j in valid..<end { row[j] = 0 }
+        j = end
+        while j < columns { LayerVector.store(Vector16(), row + j); j += 16 }
         var s0 = Vector16(), s1 = Vector16()
         j = 0
-        while j + 32 <= valid {
+        while j + 32 <= end {
             s0 += LayerVector.load(row + j)
             s1 += LayerVector.load(row + j + 16)
             j += 32
         }
-        while j < valid { s0 += LayerVector.load(row + j); j += 16 }   // zeros past `valid` add nothing
-        let inverse = 1 / LayerVector.sum(s0 + s1)
-        for j in 0..<valid { row[j] *= inverse }
+        if j < end { s0 += LayerVector.load(row + j) }
+        let inverse = Vector16(repeating: 1 / LayerVector.sum(s0 + s1))
+        j = 0
+        while j < end { LayerVector.store(LayerVector.load(row + j) * inverse, row + j); j += 16 }
     }
 
     // MARK: - Backward
