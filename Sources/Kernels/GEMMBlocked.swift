@@ -21,6 +21,9 @@
 /// packed buffer in L2 or L3, and each of its elements is packed once. op(A) is packed for as many K steps as
 /// the shared buffer holds (usually all) in one pass, and a task runs those K steps on its N panel
 /// (`streamBSteps`).
+///
+/// Few M blocks and a long K on several threads (the weight gradient of a narrow layer over many rows): the
+/// threads split K instead, each running its range alone, and C adds up their partial sums (`multiplySplitK`).
 enum GEMMBlocked {
     /// KC: K steps of at most 256. A K that fits in one step spares a pass of loads and stores over C. The B
     /// micro-panel (KC x NR floats) is read once per MR rows and should stay in L1: 32 KiB for NR = 32, two
@@ -68,6 +71,11 @@ enum GEMMBlocked {
         func firstPanel(_ block: Int) -> Int { mPanels * block / mBlocks }  // block == mBlocks gives mPanels
 
         let streamB = mPanels * mr * kcStep <= streamBLimit
+        if threads > 1 && !streamB && mBlocks < 4 * threads && k >= threads * kcMax && m * n <= splitKLimit {
+            multiplySplitK(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                           transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate, pool: pool, nr: nr)
+            return
+        }
         let packedB = streamB ? nil : packedBScratch.take()
         var sharedA: UnsafeMutablePointer<Float>? = nil
         defer {
@@ -147,6 +155,51 @@ enum GEMMBlocked {
                 pc += kc
             }
             jc += nc
+        }
+    }
+
+    /// Most floats of C that a K split keeps a partial sum of, per thread past the first (64 MiB).
+    static let splitKLimit = 16 << 20
+    /// The partial sums of a K split, one buffer per thread past the first.
+    static let partialSums = GEMMGrowingScratch()
+    /// A pool that runs its tasks on the calling thread: each part of a K split is a single-threaded product.
+    static let callingThread = ThreadPool(threads: 1)
+
+    /// Few M blocks and a long K (the weight gradient of a layer with few inputs: M = inputs, K = rows): the
+    /// M-block split would leave the threads sharing N panels of one packed B, so instead each thread takes
+    /// a contiguous range of K and runs that product alone, packing its own A and B into its own caches.
+    /// Thread 0 adds its part to C (with the bias, and to the old C when accumulating); each other thread
+    /// writes its part to a partial-sum buffer [m, n], and the partial sums are then added to C in part order,
+    /// rows split over the threads. Same inputs and thread count give the same bits.
+    /// (2048 x 384 x 1536's weight gradient on 2 threads: see BENCHMARKS.md, "GEMM" > "Session 10".)
+    static func multiplySplitK(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+                               b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                               c: UnsafeMutablePointer<Float>, ldc: Int,
+                               bias: UnsafePointer<Float>?, accumulate: Bool, pool: ThreadPool, nr: Int) {
+        let parts = pool.threadCount
+        let partials = (1..<parts).map { _ in partialSums.take(floats: m * n) }
+        defer { for buffer in partials { partialSums.give(back: buffer) } }
+        pool.run(tasks: parts) { part in
+            // Part boundaries on whole K steps where possible, so each part runs full KC steps.
+            let k0 = part == 0 ? 0 : ceilDiv(k * part / parts, 8) * 8
+            let k1 = part == parts - 1 ? k : ceilDiv(k * (part + 1) / parts, 8) * 8
+            let aPart = transposeA ? a + k0 * lda : a + k0
+            let bPart = transposeB ? b + k0 : b + k0 * ldb
+            if part == 0 {
+                multiply(m: m, n: n, k: k1 - k0, a: aPart, lda: lda, transposeA: transposeA, b: bPart, ldb: ldb,
+                         transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate,
+                         pool: callingThread, nr: nr)
+            } else {
+                multiply(m: m, n: n, k: k1 - k0, a: aPart, lda: lda, transposeA: transposeA, b: bPart, ldb: ldb,
+                         transposeB: transposeB, c: partials[part - 1], ldc: n, bias: nil, accumulate: false,
+                         pool: callingThread, nr: nr)
+            }
+        }
+        pool.parallelFor(m) { rows in
+            for i in rows {
+                let row = c + i * ldc
+                for partial in partials { LayerVector.scaledCopy(row, partial + i * n, n, scale: 1, accumulate: true) }
+            }
         }
     }
 

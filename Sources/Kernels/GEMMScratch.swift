@@ -32,3 +32,29 @@ final class GEMMScratch: @unchecked Sendable {
         return body(buffer)
     }
 }
+
+/// Buffers of varying size (the partial sums of a K split): a taken buffer holds at least the floats asked for.
+/// A free buffer that is too small is replaced by a larger one, so once the largest product has run, later
+/// calls allocate nothing.
+final class GEMMGrowingScratch: @unchecked Sendable {
+    private struct Buffer { let pointer: UnsafeMutablePointer<Float>; let capacity: Int }
+    private let free = Mutex<[Buffer]>([])
+    private let taken = Mutex<[UnsafeMutablePointer<Float>: Int]>([:])
+
+    func take(floats: Int) -> UnsafeMutablePointer<Float> {
+        var buffer = free.withLock { $0.popLast() }
+        if let small = buffer, small.capacity < floats {
+            small.pointer.deallocate()
+            buffer = nil
+        }
+        let chosen = buffer ?? Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: max(1, floats) * 4, alignment: 64)
+                                        .bindMemory(to: Float.self, capacity: max(1, floats)), capacity: floats)
+        taken.withLock { $0[chosen.pointer] = chosen.capacity }
+        return chosen.pointer
+    }
+
+    func give(back pointer: UnsafeMutablePointer<Float>) {
+        let capacity = taken.withLock { $0.removeValue(forKey: pointer) } ?? 0
+        free.withLock { $0.append(Buffer(pointer: pointer, capacity: capacity)) }
+    }
+}

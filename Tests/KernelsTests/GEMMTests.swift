@@ -56,15 +56,16 @@ import Testing
     }
 
     /// Shapes (m, n, k): 1s, primes, the small-M path (m <= 4), single partial tiles (m < MR = 6, n < NR),
-    /// sizes just over the blocks (k = 385 > KC = 384, m = 150 > MC = 72 (three M blocks), n = 4097 > NC = 4096,
+    /// sizes just over the blocks (k = 257 > KC = 256, k = 385, m = 150 > MC = 72 (three M blocks), n = 4097 > NC = 4096,
     /// n = 2100 over the small-M path's 2048-column block), several KC steps; small M with several M blocks over
     /// 2 KC steps (150 x 400: A packed whole, every K step in one pass, B streamed); small M whose K steps do not
     /// all fit the shared buffer (150 x 3000: two passes of K steps); and above the small-M limit (400 x 170
-    /// floats of A > 65,536), M blocks whose N panels are split on 2 threads.
+    /// floats of A > 65,536), M blocks whose N panels are split on 2 threads; and few M blocks with a long K
+    /// (400 x 520), which 2 threads split along K (partial sums added to C).
     static let shapes: [(Int, Int, Int)] = [
-        (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 385), (11, 19, 193),
+        (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 385), (13, 31, 257), (11, 19, 193),
         (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2), (2, 2100, 6),
-        (150, 97, 400), (150, 40, 3000), (400, 50, 170),
+        (150, 97, 400), (150, 40, 3000), (400, 50, 170), (400, 5, 520),
     ]
 
     /// Every transposition, with both micro-tile widths (6x16 for AVX2, 6x32 for AVX-512; both run anywhere).
