@@ -65,13 +65,17 @@ struct BenchKernels: ParsableCommand {
         report.gemmHeader()
         for shape in list {
             for product in products.isEmpty ? GEMMProduct.allCases : products.compactMap(GEMMProduct.init) {
+                var oneThread: Double? = nil   // our fastest on 1 thread, for the scaling of the others
                 for t in threadCounts {
                     let pool = Pools.pool(threads: t)
                     let measured = (0..<rounds).map { _ in
                         (ours: GEMMBenchmark.gflops(product: product, shape: shape, pool: pool, repeats: repeats),
                          theirs: reference?.gflops(shape: product.gemmShape(of: shape), threads: t))
                     }
-                    report.gemm(product: product, shape: shape, threads: t, GEMMComparison(measured))
+                    let result = GEMMComparison(measured)
+                    if t == 1 { oneThread = result.fastest }
+                    report.gemm(product: product, shape: shape, threads: t, result,
+                                scaling: t > 1 ? oneThread.map { result.fastest / $0 } : nil)
                 }
             }
         }

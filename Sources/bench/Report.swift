@@ -15,23 +15,27 @@ struct Report {
         print("GEMM, GFLOP/s, in rounds alternating ours and OpenBLAS (--rounds); OpenBLAS times the untransposed")
         print("product of the same m, k, n. fastest: median over the rounds of our fastest run (OpenBLAS: of its")
         print("fastest run, as its script reports); median: of our median run. ratio: median of the rounds' fastest /")
-        print("OpenBLAS (like for like); median ratio: of the rounds' median run / OpenBLAS's fastest (stricter)")
+        print("OpenBLAS (like for like); median ratio: of the rounds' median run / OpenBLAS's fastest (stricter);")
+        print("x 1 thread: our fastest / our fastest on one thread")
         print(pad("product", 16) + pad("MxKxN", 16) + pad("threads", 9) + pad("fastest", 9) + pad("median", 9)
-              + pad("OpenBLAS", 10) + pad("ratio", 7) + "median ratio")
+              + pad("OpenBLAS", 10) + pad("ratio", 7) + pad("median ratio", 14) + "x 1 thread")
     }
 
-    func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, _ result: GEMMComparison) {
+    /// `scaling`: our fastest against our fastest on one thread (nil on one thread, or when 1 was not run).
+    func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, _ result: GEMMComparison, scaling: Double?) {
         func ratioText(_ value: Double?, digits: Int) -> String { value.map { String(format: "%.\(digits)f", $0) } ?? (json ? "null" : "-") }
         if json {
             print("{\"name\": \"gemm\", \"product\": \"\(product.rawValue)\", \"m\": \(shape.m), \"k\": \(shape.k), "
                   + "\"n\": \(shape.n), \"threads\": \(threads), \"gflops\": \(number(result.fastest)), "
                   + "\"median_gflops\": \(number(result.medianRun)), \"reference_gflops\": \(number(result.reference)), "
-                  + "\"ratio\": \(ratioText(result.ratio, digits: 3)), \"median_ratio\": \(ratioText(result.medianRatio, digits: 3))}")
+                  + "\"ratio\": \(ratioText(result.ratio, digits: 3)), \"median_ratio\": \(ratioText(result.medianRatio, digits: 3)), "
+                  + "\"scaling\": \(ratioText(scaling, digits: 3))}")
         } else {
             print(pad(product.rawValue, 16) + pad(shape.description, 16) + pad(String(threads), 9)
                   + pad(number(result.fastest), 9) + pad(number(result.medianRun), 9)
                   + pad(result.reference.map { number($0) } ?? "-", 10)
-                  + pad(ratioText(result.ratio, digits: 2), 7) + ratioText(result.medianRatio, digits: 2))
+                  + pad(ratioText(result.ratio, digits: 2), 7) + pad(ratioText(result.medianRatio, digits: 2), 14)
+                  + (scaling.map { String(format: "%.2f", $0) } ?? ""))
         }
         fflush(stdout)
     }
