@@ -8,8 +8,10 @@ import Glibc
 ///   packed B panel: kc steps of NR floats   (b[p*NR + j] = op(B)[p, j])
 ///   C tile [MR, NR] with row stride ldc:  C (= | +=) sum_p a[p, :]^T b[p, :]  (+ bias[j])
 ///
-/// When adding to C, the accumulators start from the C tile (loaded before the k loop, so a cache miss on C
-/// overlaps the start of the loop instead of stalling the stores at the end); the tile is stored once.
+/// When adding to C: `tile6x32` accumulates from zero, prefetches the C tile before the k loop and adds it at
+/// the end. (Starting the accumulators from C held every FMA chain until C arrived from L3 or memory; on the
+/// Intel Xeon of session 10, 2048x1536x384 on one thread gained 8-11%.) `tile6x16`, measured on an AVX2 machine
+/// that is no longer available, still starts from the C tile loaded before the loop. Each tile is stored once.
 /// Both kernels keep 12 vector accumulators, enough independent FMA chains to cover the FMA latency on two
 /// pipes, and fill the register file without spilling:
 /// - 6 x 32 (`tile6x32`) for CPUs with AVX-512: 12 `SIMD16` accumulators in zmm registers (32 of them);
@@ -17,9 +19,9 @@ import Glibc
 /// - 6 x 16 (`tile6x16`) for AVX2 CPUs (16 ymm registers): 6 `SIMD16` accumulators that LLVM splits into 12
 ///   ymm registers; each step loads one `SIMD16` of B (two ymm), broadcasts 6 floats of A, 12 ymm FMAs.
 /// Machine code (BENCHMARKS.md, "GEMM", has the command): built for an AVX2-only CPU, tile6x16's loop is 24
-/// `vfmadd231ps` on ymm (unrolled twice), no stack spills; built for this Zen 4 (AVX-512), tile6x32 has 36
-/// `vfmadd231ps` on zmm, none on ymm, no spills. (Zen 4 runs a zmm FMA as two 256-bit halves: its peak is the
-/// same 32 flops a cycle as with ymm, but one zmm instruction does the work of two.)
+/// `vfmadd231ps` on ymm (unrolled twice), no stack spills; built for AVX-512 (the Zen 4 of session 9, the Intel
+/// Xeon of session 10), tile6x32 has 36 `vfmadd231ps` on zmm, none on ymm, no spills. (Zen 4 runs a zmm FMA as
+/// two 256-bit halves, 32 flops a cycle; the Xeon has two full 512-bit FMA pipes, 64.)
 enum GEMMMicroKernel {
     static let mr = 6
     static let maxNR = 32

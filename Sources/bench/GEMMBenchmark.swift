@@ -111,7 +111,7 @@ final class OpenBLASReference {
     private(set) var available: Bool
 
     /// The script asks OpenBLAS for its AVX-512 kernels, which die with SIGILL on a CPU without AVX-512
-    /// (this machine's VM exposes AVX2 only); there it is told to pick its kernels itself (`--coretype auto`).
+    /// (as the AVX2-only VM of sessions 1-8 did); there it is told to pick its kernels itself (`--coretype auto`).
     let coretypeArguments: [String]
 
     /// `shared/bench/openblas_sgemm.py` in the nearest parent of the working directory that has it
