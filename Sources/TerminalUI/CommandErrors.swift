@@ -16,3 +16,31 @@ public func reportingErrors(_ body: () throws -> Void) throws {
 public func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+extension ParsableCommand {
+    /// The executables' entry point: argument-parser's `main()`, except that a usage error (an unknown option,
+    /// a value that does not parse, a failed `validate()`) is one line on stderr, like every other user error:
+    /// "error: <what is wrong> (see '<command> --help')", exit status 64. Help and `--version` print as usual;
+    /// errors thrown by `run()` arrive here already reported (`reportingErrors`) as an exit code.
+    public static func mainWithOneLineErrors(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            exit(withError: nil)
+        } catch {
+            let code = exitCode(for: error)
+            if error is ExitCode || code == .success { exit(withError: error) }
+            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? String(describing: error)
+            printError("error: \(text) (see '\(helpCommand(for: arguments)) --help')")
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    /// "tool" or "tool subcommand" when the first argument names a subcommand.
+    static func helpCommand(for arguments: [String]) -> String {
+        let root = configuration.commandName ?? String(describing: self).lowercased()
+        guard let first = arguments.first,
+              let sub = configuration.subcommands.first(where: { $0._commandName == first }) else { return root }
+        return root + " " + sub._commandName
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TerminalUI
 
 /// `finetune`: adapt a pretrained checkpoint to labelled text (the default subcommand), evaluate the result,
 /// predict with a classifier.
@@ -10,4 +11,6 @@ struct Finetune: ParsableCommand {
         subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self],
         defaultSubcommand: TrainCommand.self
     )
+
+    static func main() { mainWithOneLineErrors() }
 }

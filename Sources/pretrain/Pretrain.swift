@@ -1,4 +1,5 @@
 import ArgumentParser
+import TerminalUI
 
 /// `pretrain`: train a GPT language model (the default subcommand), prepare a corpus (tokenizer + token files),
 /// inspect tokenizers.
@@ -10,4 +11,6 @@ struct Pretrain: ParsableCommand {
         subcommands: [Train.self, Prepare.self, Tokenize.self],
         defaultSubcommand: Train.self
     )
+
+    static func main() { mainWithOneLineErrors() }
 }

@@ -19,6 +19,8 @@ struct Sample: ParsableCommand {
         JSONL file, with a progress bar, --resume and --samples-per-prompt.
         """)
 
+    static func main() { mainWithOneLineErrors() }
+
     @Option(help: "Checkpoint directory, or a run directory (its best/ checkpoint, else latest/).")
     var checkpoint: String
 

@@ -161,6 +161,16 @@ import Glibc
         try expectError(["--corpus", dir + "/short.txt", "--tokenizer-type", "char", "--vocab-size", "100", "--context", "64"] + out,
                         "shorter than one training window")
         try expectError(["--resume"] + out, "holds no checkpoint to resume")
+        // Usage errors found by argument-parser (a value that does not parse, an unknown option) are one line too,
+        // naming the help to read, with its usage exit status 64.
+        for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain --help')"),
+                                      (["prepare", "--bogus"], "Unknown option '--bogus'")] {
+            let result = try PretrainCommand.run(arguments + out)
+            #expect(result.status == 64, "exit status \(result.status) for \(arguments)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("error: ") && result.stderr.contains(fragment), "stderr: \(result.stderr)")
+        }
+        #expect(try PretrainCommand.run(["prepare", "--bogus"]).stderr.hasSuffix("(see 'pretrain prepare --help')\n"))
 
         // An existing run is never replaced silently, and stays loadable.
         let first = try PretrainCommand.run(["--data", data, "--steps", "2"] + Self.tinyModel + out)
