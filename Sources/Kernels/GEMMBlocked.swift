@@ -32,7 +32,7 @@ enum GEMMBlocked {
     /// KC = 384 (a 48 KiB panel); on the earlier Zen 4 (32 KiB L1, half the FMA rate) 384 had been faster
     /// (BENCHMARKS.md, "GEMM" > "Session 10").
     static let kcMax = 256
-    /// MC: rows of A per block (an MR multiple; 72 x 384 floats = 108 KiB of packed A, in the 512 KiB L2).
+    /// MC: rows of A per block (an MR multiple; 72 x 256 floats = 72 KiB of packed A, well inside L2).
     /// Small blocks give the threads more M blocks to share, so fewer products need the N split. Against 144,
     /// alternating in the same minutes (2 threads): `tiny` training steps 1.12-1.13x (median of 10 pairs),
     /// `small` 0.99-1.09x; GEMM shapes mostly within noise.
@@ -171,7 +171,8 @@ enum GEMMBlocked {
     /// Thread 0 adds its part to C (with the bias, and to the old C when accumulating); each other thread
     /// writes its part to a partial-sum buffer [m, n], and the partial sums are then added to C in part order,
     /// rows split over the threads. Same inputs and thread count give the same bits.
-    /// (2048 x 384 x 1536's weight gradient on 2 threads: see BENCHMARKS.md, "GEMM" > "Session 10".)
+    /// (The weight gradient of 2048 x 384 x 1152 on 2 threads against OpenBLAS, like for like: 0.89 -> 0.97-0.99;
+    /// BENCHMARKS.md, "GEMM" > "Session 10".)
     static func multiplySplitK(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                                b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                                c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -180,9 +181,7 @@ enum GEMMBlocked {
         let partials = (1..<parts).map { _ in partialSums.take(floats: m * n) }
         defer { for buffer in partials { partialSums.give(back: buffer) } }
         pool.run(tasks: parts) { part in
-            // Part boundaries on whole K steps where possible, so each part runs full KC steps.
-            let k0 = part == 0 ? 0 : ceilDiv(k * part / parts, 8) * 8
-            let k1 = part == parts - 1 ? k : ceilDiv(k * (part + 1) / parts, 8) * 8
+            let k0 = k * part / parts, k1 = k * (part + 1) / parts
             let aPart = transposeA ? a + k0 * lda : a + k0
             let bPart = transposeB ? b + k0 : b + k0 * ldb
             if part == 0 {

@@ -47,8 +47,10 @@ final class GEMMGrowingScratch: @unchecked Sendable {
             small.pointer.deallocate()
             buffer = nil
         }
-        let chosen = buffer ?? Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: max(1, floats) * 4, alignment: 64)
-                                        .bindMemory(to: Float.self, capacity: max(1, floats)), capacity: floats)
+        let chosen = buffer ?? {
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, floats) * 4, alignment: 64)
+            return Buffer(pointer: raw.bindMemory(to: Float.self, capacity: max(1, floats)), capacity: floats)
+        }()
         taken.withLock { $0[chosen.pointer] = chosen.capacity }
         return chosen.pointer
     }

@@ -60,8 +60,9 @@ public enum PanelProduct {
             // streams it from memory, the others reuse it).
             // Tile j of the T tiles of a panel prefetches the j-th T-th of the next panel, so memory is read
             // during all of them, into L2 (`prefetcht1`): fetched into L1, the next panel (18-72 KB) pushed
-            // the current one out of the 32 KB L1 before its later tiles had read it. On the Zen 4 of session 9, batch 8,
-            // alternating (BENCHMARKS.md, "Generation" > "Session 9"): 2,760-2,830 -> 3,730-3,760 greedy tokens/s.
+            // the current one out of the 32 KB L1 before its later tiles had read it. On the Zen 4 of session 9,
+            // batch 8, alternating (BENCHMARKS.md, "Generation" > "Session 9"): 2,760-2,830 -> 3,730-3,760 greedy
+            // tokens/s.
             let tiles = (M + 3) / 4
             let rowsPerTile = (K + tiles - 1) / tiles
             let step = (rowsPerTile << 16) / max(1, K)   // prefetch row first + (k * rowsPerTile) / K, 16.16
@@ -131,9 +132,9 @@ public enum PanelProduct {
     ///
     /// One FMA chain (a zmm FMA's 4-cycle latency per 64 bytes: about 59 GB/s a core, more than memory gives
     /// a core) reading one sequential stream, a thread's panels one after the other, with no software
-    /// prefetch: the hardware prefetcher follows one stream best. On the Zen 4 of session 9, one thread (BENCHMARKS.md,
-    /// "Generation" > "Session 9"): the earlier 1 x 4 tile, four streams prefetched 64 rows ahead, 346-358
-    /// tokens/s; the same without the prefetch 427-439; this tile 477-518.
+    /// prefetch: the hardware prefetcher follows one stream best. On the Zen 4 of session 9, one thread
+    /// (BENCHMARKS.md, "Generation" > "Session 9"): the earlier 1 x 4 tile, four streams prefetched 64 rows ahead,
+    /// 346-358 tokens/s; the same without the prefetch 427-439; this tile 477-518.
     @inline(__always)
     static func tile1x1<E: PanelElement>(_ K: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<E>, _ s: Int)
         -> SIMD16<Float> {
@@ -143,9 +144,9 @@ public enum PanelProduct {
     }
 
     /// 2 rows of x against 1 panel, one sequential stream without software prefetch, as `tile1x1` (two FMA
-    /// chains a panel). On the Zen 4 of session 9 it replaced a 2 row x 2 panel tile that prefetched both panels 64 rows
-    /// ahead: batch 2 greedy 1,025-1,189 -> 1,312-1,483 tokens/s, three alternating pairs (BENCHMARKS.md,
-    /// "Generation" > "Session 9").
+    /// chains a panel). On the Zen 4 of session 9 it replaced a 2 row x 2 panel tile that prefetched both panels
+    /// 64 rows ahead: batch 2 greedy 1,025-1,189 -> 1,312-1,483 tokens/s, three alternating pairs
+    /// (BENCHMARKS.md, "Generation" > "Session 9").
     @inline(__always)
     static func tile2x1<E: PanelElement>(_ K: Int, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
                                          _ w: UnsafePointer<E>, _ s: Int) -> (SIMD16<Float>, SIMD16<Float>) {
