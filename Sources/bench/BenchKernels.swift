@@ -16,7 +16,7 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Timed runs per measurement (the median is reported).")
     var repeats: Int = 20
 
-    @Option(help: "GEMM: rounds of ours then OpenBLAS, alternating, per shape, product and thread count; the ratio is the median of the rounds' ratios.")
+    @Option(help: "GEMM: rounds per shape and product, each timing ours then OpenBLAS on every thread count; ratios are medians of the rounds' ratios.")
     var rounds: Int = 3
 
     @Flag(help: "One JSON object a line instead of a table.")
@@ -65,17 +65,25 @@ struct BenchKernels: ParsableCommand {
         report.gemmHeader()
         for shape in list {
             for product in products.isEmpty ? GEMMProduct.allCases : products.compactMap(GEMMProduct.init) {
-                var oneThread: Double? = nil   // our fastest on 1 thread, for the scaling of the others
-                for t in threadCounts {
-                    let pool = Pools.pool(threads: t)
-                    let measured = (0..<rounds).map { _ in
-                        (ours: GEMMBenchmark.gflops(product: product, shape: shape, pool: pool, repeats: repeats),
-                         theirs: reference?.gflops(shape: product.gemmShape(of: shape), threads: t))
+                // Every round measures every thread count (ours, then OpenBLAS), so the thread counts see the same
+                // minutes too: the scaling is the median of the rounds' fastest on t threads / fastest on one.
+                typealias Round = (ours: (median: Double, best: Double), theirs: Double?)
+                var measured: [[Round]] = threadCounts.map { _ in [] }
+                for _ in 0..<rounds {
+                    for (index, t) in threadCounts.enumerated() {
+                        measured[index].append(
+                            (ours: GEMMBenchmark.gflops(product: product, shape: shape, pool: Pools.pool(threads: t),
+                                                        repeats: repeats),
+                             theirs: reference?.gflops(shape: product.gemmShape(of: shape), threads: t)))
                     }
-                    let result = GEMMComparison(measured)
-                    if t == 1 { oneThread = result.fastest }
-                    report.gemm(product: product, shape: shape, threads: t, result,
-                                scaling: t > 1 ? oneThread.map { result.fastest / $0 } : nil)
+                }
+                let single = threadCounts.firstIndex(of: 1)
+                for (index, t) in threadCounts.enumerated() {
+                    let scaling = single.flatMap { one in
+                        t == 1 ? nil : median(zip(measured[index], measured[one]).map { $0.ours.best / $1.ours.best })
+                    }
+                    report.gemm(product: product, shape: shape, threads: t, GEMMComparison(measured[index]),
+                                scaling: scaling)
                 }
             }
         }

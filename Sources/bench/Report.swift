@@ -16,12 +16,13 @@ struct Report {
         print("product of the same m, k, n. fastest: median over the rounds of our fastest run (OpenBLAS: of its")
         print("fastest run, as its script reports); median: of our median run. ratio: median of the rounds' fastest /")
         print("OpenBLAS (like for like); median ratio: of the rounds' median run / OpenBLAS's fastest (stricter);")
-        print("x 1 thread: our fastest / our fastest on one thread")
+        print("x 1 thread: median of the rounds' fastest / fastest on one thread (every round runs every thread count)")
         print(pad("product", 16) + pad("MxKxN", 16) + pad("threads", 9) + pad("fastest", 9) + pad("median", 9)
               + pad("OpenBLAS", 10) + pad("ratio", 7) + pad("median ratio", 14) + "x 1 thread")
     }
 
-    /// `scaling`: our fastest against our fastest on one thread (nil on one thread, or when 1 was not run).
+    /// `scaling`: the median of the rounds' fastest against the same rounds' fastest on one thread (nil on one
+    /// thread, or when 1 was not run).
     func gemm(product: GEMMProduct, shape: GEMMShape, threads: Int, _ result: GEMMComparison, scaling: Double?) {
         func ratioText(_ value: Double?, digits: Int) -> String { value.map { String(format: "%.\(digits)f", $0) } ?? (json ? "null" : "-") }
         if json {
