@@ -22,7 +22,8 @@ extension ParsableCommand {
     /// a value that does not parse, a failed `validate()`) is one line on stderr, like every other user error:
     /// "error: <what is wrong> (see '<command> --help')", exit status 64. Help and `--version` print as usual;
     /// errors thrown by `run()` arrive here already reported (`reportingErrors`) as an exit code.
-    public static func mainWithOneLineErrors(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    public static func mainWithOneLineErrors(_ given: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        let arguments = joiningNegativeValues(given)
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
@@ -34,6 +35,26 @@ extension ParsableCommand {
             printError("error: \(text) (see '\(helpCommand(for: arguments)) --help')")
             Foundation.exit(code.rawValue)
         }
+    }
+
+    /// "--option -1" as "--option=-1" (before the first "--"): argument-parser reads a lone "-1" as a short option,
+    /// so `--lr -1` said "missing value" instead of reaching the tools' own range check.
+    static func joiningNegativeValues(_ arguments: [String]) -> [String] {
+        var joined: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            if argument == "--" { return joined + arguments[i...] }
+            if argument.hasPrefix("--"), !argument.contains("="), i + 1 < arguments.count,
+               arguments[i + 1].hasPrefix("-"), Double(arguments[i + 1]) != nil {
+                joined.append(argument + "=" + arguments[i + 1])
+                i += 2
+            } else {
+                joined.append(argument)
+                i += 1
+            }
+        }
+        return joined
     }
 
     /// "tool" or "tool subcommand" when the first argument names a subcommand.

@@ -158,6 +158,7 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: dir + "/refused/data"), "prepared a corpus for a refused run")
         try expectError(["--data", data, "--dropout", "1.5"] + out, "dropout must be in [0, 1) (got 1.5)")
         try expectError(["--data", data, "--lr=-1"] + out, "--lr")
+        try expectError(["--data", data, "--lr", "-1"] + out, "--lr")   // a negative value without "=" reaches the same check
         try expectError(["--corpus", dir + "/short.txt", "--tokenizer-type", "char", "--vocab-size", "100", "--context", "64"] + out,
                         "shorter than one training window")
         try expectError(["--resume"] + out, "holds no checkpoint to resume")
