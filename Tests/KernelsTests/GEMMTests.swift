@@ -60,12 +60,13 @@ import Testing
     /// n = 2100 over the small-M path's 2048-column block), several KC steps; small M with several M blocks over
     /// 2 KC steps (150 x 400: A packed whole, every K step in one pass, B streamed); small M whose K steps do not
     /// all fit the shared buffer (150 x 3000: two passes of K steps); and above the small-M limit (400 x 170
-    /// floats of A > 65,536), M blocks whose N panels are split on 2 threads; and few M blocks with a long K
-    /// (400 x 520), which 2 threads split along K (partial sums added to C).
+    /// floats of A > 65,536), M blocks whose N panels are split on 2 threads; few M blocks with a long K
+    /// (400 x 520), which 2 threads split along K (partial sums added to C); and many M blocks over 2 K steps
+    /// (600 x 300).
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 385), (13, 31, 257), (11, 19, 193),
         (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2), (2, 2100, 6),
-        (150, 97, 400), (150, 40, 3000), (400, 50, 170), (400, 5, 520),
+        (150, 97, 400), (150, 40, 3000), (400, 50, 170), (400, 5, 520), (600, 9, 300),
     ]
 
     /// Every transposition, with both micro-tile widths (6x16 for AVX2, 6x32 for AVX-512; both run anywhere).
@@ -84,6 +85,15 @@ import Testing
                 }
             }
         }
+    }
+
+    /// Two K steps with too few M blocks for 2 threads and N panels to split (432 x 49 x 304 with 16-column tiles):
+    /// the step-by-step loop with A packed in the shared pass. (Too costly for every configuration above.)
+    @Test(arguments: [false, true])
+    func stepByStepWithSplitNPanels(transposeA: Bool) {
+        let bad = Self.check(m: 432, n: 49, k: 304, transposeA: transposeA, transposeB: false, pad: 0, bias: true,
+                             accumulate: true, threads: 2, tileColumns: 16, seed: 99)
+        #expect(bad == 0)
     }
 
     @Test func emptySumWritesOrAddsTheBias() {
