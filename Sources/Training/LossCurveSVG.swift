@@ -42,13 +42,15 @@ public enum LossCurveSVG {
         <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
 
         """
-        // Axes with five ticks each.
-        for i in 0...4 {
-            let loss = lo + (hi - lo) * Double(i) / 4
-            let step = Int((minStep + stepSpan * Double(i) / 4).rounded())
+        // Grid lines and labels at round values (steps of 1, 2 or 5 times a power of ten, about five an axis).
+        let lossStep = tickStep(span: hi - lo)
+        for loss in ticks(from: lo, to: hi, step: lossStep) {
+            let decimals = max(0, Int(-floor(log10(lossStep) + 1e-9)))
             svg += "<line x1=\"\(f(left))\" y1=\"\(f(y(loss)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y(loss)))\" stroke=\"#ddd\"/>\n"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y(loss) + 4))\" text-anchor=\"end\">\(String(format: "%.2f", loss))</text>\n"
-            svg += "<text x=\"\(f(x(step)))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(step)</text>\n"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y(loss) + 4))\" text-anchor=\"end\">\(String(format: "%.\(decimals)f", loss))</text>\n"
+        }
+        for step in ticks(from: minStep, to: maxStep, step: max(1, tickStep(span: stepSpan))) {
+            svg += "<text x=\"\(f(x(Int(step))))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(Int(step))</text>\n"
         }
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#444\"/>\n"
         svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 10))\" text-anchor=\"middle\">step</text>\n"
@@ -65,6 +67,25 @@ public enum LossCurveSVG {
         }
         svg += "</svg>\n"
         return svg
+    }
+
+    /// A round spacing for about five ticks over `span`: 1, 2 or 5 times a power of ten.
+    static func tickStep(span: Double) -> Double {
+        let rough = max(span, 1e-12) / 5
+        let magnitude = pow(10, floor(log10(rough)))
+        let residual = rough / magnitude
+        return magnitude * (residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1)
+    }
+
+    /// The multiples of `step` in [lo, hi].
+    static func ticks(from lo: Double, to hi: Double, step: Double) -> [Double] {
+        var values: [Double] = []
+        var k = (lo / step).rounded(.up)
+        while k * step <= hi + step * 1e-9 {
+            values.append(k * step)
+            k += 1
+        }
+        return values
     }
 
     private static func escape(_ s: String) -> String {

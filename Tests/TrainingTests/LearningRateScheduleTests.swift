@@ -65,4 +65,20 @@ import Foundation
         let polylines = svg.components(separatedBy: "points=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
         #expect(polylines.map { $0.split(separator: " ").count } == [50, 5])
     }
+
+    /// Axis labels fall on round values: the default run's curve (loss 3.3-8.6 over steps 1-1500) gets losses 4, 6, 8
+    /// and steps 500, 1000, 1500, not 3.30, 4.62, ... and 1, 376, ...
+    @Test func lossCurveTicksAreRoundValues() {
+        #expect(LossCurveSVG.tickStep(span: 8.59 - 3.30) == 2)
+        #expect(LossCurveSVG.ticks(from: 3.30, to: 8.59, step: 2) == [4, 6, 8])
+        #expect(LossCurveSVG.tickStep(span: 1499) == 500)
+        #expect(LossCurveSVG.ticks(from: 1, to: 1500, step: 500) == [500, 1000, 1500])
+        #expect(LossCurveSVG.tickStep(span: 0.2) == 0.05)
+        #expect(LossCurveSVG.tickStep(span: 10) == 2)
+        let records = (1...1500).map { MetricsRecord(step: $0, trainLoss: 8.59 - 5.29 * Double($0) / 1500, valLoss: nil,
+                                                     elapsedSeconds: 0) }
+        let svg = LossCurveSVG.render(records: records, title: "default")
+        for label in [">500<", ">1000<", ">1500<", ">4<", ">6<", ">8<"] { #expect(svg.contains(label), "\(label)") }
+        #expect(!svg.contains(">376<"))
+    }
 }
