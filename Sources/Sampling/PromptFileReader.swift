@@ -50,15 +50,27 @@ public struct PromptFileError: Error, CustomStringConvertible, Equatable {
 public enum PromptFileReader {
     /// Reads every prompt of the file at `path` (format from the extension unless given).
     public static func read(path: String, format: PromptFileFormat? = nil) throws -> [PromptRecord] {
+        try parse(Array(readBytes(path: path, kind: "prompts file")), path: path, format: format ?? .inferred(fromPath: path))
+    }
+
+    /// The bytes of the file at `path` (`kind` names it in the error of a directory: "prompts file", "prompt
+    /// file"). A device or a pipe reads like a file (/dev/null is empty); a missing, directory or unreadable
+    /// path is a `PromptFileError`.
+    public static func readBytes(path: String, kind: String) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw PromptFileError(path: path, line: nil, message: "no such file")
         }
-        if isDirectory.boolValue { throw PromptFileError(path: path, line: nil, message: "is a directory, not a prompts file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        if isDirectory.boolValue { throw PromptFileError(path: path, line: nil, message: "is a directory, not a \(kind)") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw PromptFileError(path: path, line: nil, message: "cannot be read (permission denied?)")
         }
-        return try parse(Array(data), path: path, format: format ?? .inferred(fromPath: path))
+        defer { try? handle.close() }
+        do {
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            throw PromptFileError(path: path, line: nil, message: "could not be read (\(error.localizedDescription))")
+        }
     }
 
     /// Parses the bytes of a prompts file; `path` only names it in errors.

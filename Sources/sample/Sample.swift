@@ -77,25 +77,6 @@ struct Sample: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
-    /// The bytes of `--prompt-file` (a device such as /dev/null or a pipe reads like a file; empty is allowed:
-    /// generation then starts from BOS).
-    static func readPromptFile(_ path: String) throws -> Data {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SampleError(message: "\(path): no such file")
-        }
-        if isDirectory.boolValue { throw SampleError(message: "\(path): is a directory, not a prompt file") }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw SampleError(message: "\(path): not readable (permission denied)")
-        }
-        defer { try? handle.close() }
-        do {
-            return try handle.readToEnd() ?? Data()
-        } catch {
-            throw SampleError(message: "\(path): could not be read (\(error.localizedDescription))")
-        }
-    }
-
     func run() throws {
         try reportingErrors {
             if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
@@ -110,7 +91,8 @@ struct Sample: ParsableCommand {
                 return
             }
             if let promptFile {
-                let data = try Self.readPromptFile(promptFile)
+                // An empty file (or /dev/null) is the empty prompt: generation starts from BOS.
+                let data = try PromptFileReader.readBytes(path: promptFile, kind: "prompt file")
                 guard let text = String(data: data, encoding: .utf8) else {
                     throw SampleError(message: "\(promptFile): not valid UTF-8 text")
                 }
