@@ -178,8 +178,9 @@ enum GEMMBlocked {
                                c: UnsafeMutablePointer<Float>, ldc: Int,
                                bias: UnsafePointer<Float>?, accumulate: Bool, pool: ThreadPool, nr: Int) {
         let parts = pool.threadCount
-        let partials = (1..<parts).map { _ in partialSums.take(floats: m * n) }
-        defer { for buffer in partials { partialSums.give(back: buffer) } }
+        let buffers = (1..<parts).map { _ in partialSums.take(floats: m * n) }
+        defer { for buffer in buffers { partialSums.give(back: buffer) } }
+        let partials = buffers.map(\.pointer)
         pool.run(tasks: parts) { part in
             let k0 = k * part / parts, k1 = k * (part + 1) / parts
             let aPart = transposeA ? a + k0 * lda : a + k0

@@ -37,26 +37,22 @@ final class GEMMScratch: @unchecked Sendable {
 /// A free buffer that is too small is replaced by a larger one, so once the largest product has run, later
 /// calls allocate nothing.
 final class GEMMGrowingScratch: @unchecked Sendable {
-    private struct Buffer { let pointer: UnsafeMutablePointer<Float>; let capacity: Int }
+    struct Buffer {
+        let pointer: UnsafeMutablePointer<Float>
+        let capacity: Int
+    }
     private let free = Mutex<[Buffer]>([])
-    private let taken = Mutex<[UnsafeMutablePointer<Float>: Int]>([:])
 
-    func take(floats: Int) -> UnsafeMutablePointer<Float> {
-        var buffer = free.withLock { $0.popLast() }
-        if let small = buffer, small.capacity < floats {
-            small.pointer.deallocate()
-            buffer = nil
+    func take(floats: Int) -> Buffer {
+        if let buffer = free.withLock({ $0.popLast() }) {
+            if buffer.capacity >= floats { return buffer }
+            buffer.pointer.deallocate()
         }
-        let chosen = buffer ?? {
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, floats) * 4, alignment: 64)
-            return Buffer(pointer: raw.bindMemory(to: Float.self, capacity: max(1, floats)), capacity: floats)
-        }()
-        taken.withLock { $0[chosen.pointer] = chosen.capacity }
-        return chosen.pointer
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, floats) * 4, alignment: 64)
+        return Buffer(pointer: raw.bindMemory(to: Float.self, capacity: max(1, floats)), capacity: floats)
     }
 
-    func give(back pointer: UnsafeMutablePointer<Float>) {
-        let capacity = taken.withLock { $0.removeValue(forKey: pointer) } ?? 0
-        free.withLock { $0.append(Buffer(pointer: pointer, capacity: capacity)) }
+    func give(back buffer: Buffer) {
+        free.withLock { $0.append(buffer) }
     }
 }

@@ -44,8 +44,8 @@ public enum LossCurveSVG {
         """
         // Grid lines and labels at round values (steps of 1, 2 or 5 times a power of ten, about five an axis).
         let lossStep = tickStep(span: hi - lo)
+        let decimals = max(0, Int(-floor(log10(lossStep) + 1e-9)))   // 0.5 -> 1, 0.05 -> 2, 2 -> 0
         for loss in ticks(from: lo, to: hi, step: lossStep) {
-            let decimals = max(0, Int(-floor(log10(lossStep) + 1e-9)))
             svg += "<line x1=\"\(f(left))\" y1=\"\(f(y(loss)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y(loss)))\" stroke=\"#ddd\"/>\n"
             svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y(loss) + 4))\" text-anchor=\"end\">\(String(format: "%.\(decimals)f", loss))</text>\n"
         }
