@@ -133,7 +133,8 @@ fileprivate func measure(_ body: () -> Void) -> LayerTiming {
 /// The compute reference: a 6 x 32 register block (twelve SIMD16 accumulators, two loads of B and six
 /// broadcasts of A per 12 FMAs, the GEMM micro-kernel's mix) on L1-resident operands, one thread: what this
 /// core sustains right now. (Twelve independent chains cover two FMA pipes of 4-cycle latency; the 6 x 16
-/// block used before session 10 has six, and read 170-175 GFLOP/s on the Intel Xeon where this one reads 230+.)
+/// block used before session 10 has six, and read 170-175 GFLOP/s on the Intel Xeon where this one reads 200-230
+/// in quiet minutes.)
 fileprivate func measureFMAPeak() -> (timing: LayerTiming, gflops: Double, gflopsCPU: Double) {
     let kc = 256, reps = 2000
     let a = UnsafeMutablePointer<Float>.allocate(capacity: 6 * kc), b = UnsafeMutablePointer<Float>.allocate(capacity: 32 * kc)
