@@ -26,9 +26,14 @@ private let prefetchRows = 8
 /// Blocking: one (batch, head) is one unit of work; each worker thread gathers that head's Q (pre-scaled by s),
 /// K, V (and K^T, V^T, dO) into contiguous zero-padded scratch of its own (Tp x hsp, hsp = hs rounded up to
 /// 16; 64 KB each at T=256, hs=64, so a head's K/V stay in L2 while all its query tiles pass), then runs
-/// 6-row tiles through `AttentionTile` (6 x 16 register-blocked SIMD16 products). Query tile i0..i0+5 only
-/// touches key columns below i0+6 (rounded up to 16): the masked half is skipped, and the entries of P and dS
-/// above the diagonal inside a tile are stored as zeros so the tile products can run over whole tiles.
+/// 6-row tiles through `AttentionTile` (6 x 32 or 6 x 16 register-blocked SIMD16 products). The query tiles
+/// go in groups whose rows of P (or dS) stay in L2 (`groupFloats`; one group up to T of about 310), one
+/// phase at a time: the forward computes the scores of the whole group, then its softmax rows, then P V; the
+/// backward dP (into dS's rows), then dS in place, then dQ; dK and dV run over all tiles at the end. Inside a
+/// phase, blocks of 32 columns are the outer loop (`AttentionTile.rowTiles`), so a block of K^T, V, V^T or K
+/// stays in L1 while the group's tiles pass. Query tile i0..i0+5 only touches key columns below i0+6 (rounded
+/// up to 16): the masked half is skipped, and the entries of P and dS above the diagonal inside a tile are
+/// stored as zeros so the tile products can run over whole tiles.
 public final class CausalSelfAttention {
     public let maxBatch: Int
     public let maxTime: Int
@@ -71,8 +76,8 @@ public final class CausalSelfAttention {
         droppedProbabilities?.initialize(repeating: 0, count: probabilitiesCount)
         workers = pool.threadCount
         let tp = paddedMaxTime, hp = paddedHead
-        // q, k, v, dO, O/dQ, dK, dV: [Tp, hsp]; K^T, V^T: [hsp, Tp]; dS: [Tp, Tp]; dP tile [6, Tp]; D [Tp].
-        workspaceFloats = 9 * tp * hp + tp * tp + AttentionTile.rows * tp + tp
+        // q, k, v, dO, O/dQ, dK, dV: [Tp, hsp]; K^T, V^T: [hsp, Tp]; dP then dS: [Tp, Tp]; D [Tp].
+        workspaceFloats = 9 * tp * hp + tp * tp + tp
         workspace = .allocate(capacity: workers * workspaceFloats)
         workspace.initialize(repeating: 0, count: workers * workspaceFloats)
     }
@@ -98,14 +103,25 @@ public final class CausalSelfAttention {
         return ((time + r - 1) / r * r + 15) / 16 * 16
     }
 
+    /// Key columns of query tile `tile`'s scores: whole 16-column blocks up to its last query (the masked half
+    /// beyond is skipped).
+    @inline(__always)
+    private func scoreColumns(_ tile: Int) -> Int { (tile * R + R + 15) / 16 * 16 }
+
+    /// Query tiles processed together, phase by phase (scores, softmax, P V): as many as keep their rows of P
+    /// (or dS) within `groupFloats`, at least one. The default, 384 KB, stays in L2 beside the head's Q, K and
+    /// V: all of a head's tiles at T = 256, 15 tiles at T = 1024. (Tests lower it to run several groups.)
+    var groupFloats = 98_304
+    private func tilesPerGroup(tp: Int) -> Int { Swift.max(1, groupFloats / (R * tp)) }
+
     /// One worker's scratch, carved out of `workspace`.
     struct Scratch {
-        let q, k, v, dout, o, dk, dv, kT, vT, ds, tile, rowDot: UnsafeMutablePointer<Float>
+        let q, k, v, dout, o, dk, dv, kT, vT, ds, rowDot: UnsafeMutablePointer<Float>
         init(_ base: UnsafeMutablePointer<Float>, tp: Int, hp: Int) {
             let block = tp * hp
             q = base; k = q + block; v = k + block; dout = v + block; o = dout + block
             dk = o + block; dv = dk + block; kT = dv + block; vT = kT + block
-            ds = vT + block; tile = ds + tp * tp; rowDot = tile + AttentionTile.rows * tp
+            ds = vT + block; rowDot = ds + tp * tp
         }
     }
 
@@ -163,24 +179,25 @@ public final class CausalSelfAttention {
         gather(s.q, from: qkv, b: b, part: 0, h: h, time: time, tp: tp, scale: scale)
         gather(s.v, from: qkv, b: b, part: 2, h: h, time: time, tp: tp, scale: 1)
         gatherTransposed(s.kT, from: qkv, b: b, part: 1, h: h, time: time, tp: tp)
-        for tile in 0..<tiles {
-            let i0 = tile * R
-            let columns = (i0 + R + 15) / 16 * 16
-            let rowsP = p + i0 * tp
-            // S[i0..<i0+6, 0..<columns] = Qs K^T
-            AttentionTile.rows6(a: s.q + i0 * hp, rowStride: hp, kStride: 1, b: s.kT, ldb: tp, kRange: 0..<hp,
-                                c: rowsP, ldc: tp, columns: columns)
-            for r in 0..<R { softmaxRow(rowsP + r * tp, query: i0 + r, time: time, columns: columns) }
-            if let dropout {
+        let groupTiles = tilesPerGroup(tp: tp)
+        var first = 0
+        while first < tiles {
+            let group = first..<Swift.min(tiles, first + groupTiles)
+            // S = Qs K^T over keys 0..<scoreColumns(tile)
+            AttentionTile.rowTiles(group, columns: scoreColumns, a: { s.q + $0 * R * hp }, rowStride: hp, kStride: 1,
+                                   b: s.kT, ldb: tp, kRange: { _ in 0..<hp }, c: { p + $0 * R * tp }, ldc: tp)
+            for i in group.lowerBound * R..<group.upperBound * R {
+                let columns = scoreColumns(i / R)
+                softmaxRow(p + i * tp, query: i, time: time, columns: columns)
                 // P' rows (zero rows stay zero; entries past the diagonal are zero in P, whatever their mask)
-                for r in 0..<R {
-                    dropout.apply(out: pd + (i0 + r) * tp, input: rowsP + r * tp, count: columns,
-                                  firstIndex: ((b * heads + h) * time + i0 + r) * time)
-                }
+                dropout?.apply(out: pd + i * tp, input: p + i * tp, count: columns,
+                               firstIndex: ((b * heads + h) * time + i) * time)
             }
-            // O[i0..<i0+6, :] = P' V over keys 0..<min(i0+6, T)  (P' = P without dropout)
-            AttentionTile.rows6(a: pd + i0 * tp, rowStride: tp, kStride: 1, b: s.v, ldb: hp, kRange: 0..<min(i0 + R, time),
-                                c: s.o + i0 * hp, ldc: hp, columns: hp)
+            // O = P' V over keys 0..<min(i0+6, T)  (P' = P without dropout)
+            AttentionTile.rowTiles(group, columns: { _ in hp }, a: { pd + $0 * R * tp }, rowStride: tp, kStride: 1,
+                                   b: s.v, ldb: hp, kRange: { 0..<Swift.min($0 * R + R, time) },
+                                   c: { s.o + $0 * R * hp }, ldc: hp)
+            first = group.upperBound
         }
         for t in 0..<time {
             if t + prefetchRows < time { LayerVector.prefetch(out + (b * time + t + prefetchRows) * c + h * hs, count: hs) }
@@ -271,24 +288,27 @@ public final class CausalSelfAttention {
                 s.rowDot[t] = 0
             }
         }
-        for tile in 0..<tiles {
-            let i0 = tile * R
-            let columns = (i0 + R + 15) / 16 * 16
-            // dP'[i0..<i0+6, 0..<columns] = dO V^T  (dP without dropout)
-            AttentionTile.rows6(a: s.dout + i0 * hp, rowStride: hp, kStride: 1, b: s.vT, ldb: tp, kRange: 0..<hp,
-                                c: s.tile, ldc: tp, columns: columns)
-            // dS = P * (dP - D), or P' * dP' - P * D with dropout, for j <= i; 0 above the diagonal and on
-            // padding queries
-            for r in 0..<R {
-                let i = i0 + r
-                let dsRow = s.ds + i * tp, pRow = p + i * tp, pdRow = pd + i * tp, dpRow = s.tile + r * tp
+        let groupTiles = tilesPerGroup(tp: tp)
+        var first = 0
+        while first < tiles {
+            let group = first..<Swift.min(tiles, first + groupTiles)
+            // dP' = dO V^T (dP without dropout), into the rows of dS
+            AttentionTile.rowTiles(group, columns: scoreColumns, a: { s.dout + $0 * R * hp }, rowStride: hp,
+                                   kStride: 1, b: s.vT, ldb: tp, kRange: { _ in 0..<hp }, c: { s.ds + $0 * R * tp },
+                                   ldc: tp)
+            // dS = P * (dP - D), or P' * dP' - P * D with dropout, for j <= i, in place; 0 above the diagonal
+            // and on padding queries
+            for i in group.lowerBound * R..<group.upperBound * R {
+                let columns = scoreColumns(i / R)
+                let dsRow = s.ds + i * tp, pRow = p + i * tp, pdRow = pd + i * tp
                 if i >= time { dsRow.update(repeating: 0, count: columns); continue }
                 let dot = s.rowDot[i]
                 var j = 0
                 while j < columns {
+                    let dp = LayerVector.load(dsRow + j)
                     var v = dropped
-                        ? LayerVector.load(pdRow + j) * LayerVector.load(dpRow + j) - LayerVector.load(pRow + j) * dot
-                        : LayerVector.load(pRow + j) * (LayerVector.load(dpRow + j) - dot)
+                        ? LayerVector.load(pdRow + j) * dp - LayerVector.load(pRow + j) * dot
+                        : LayerVector.load(pRow + j) * (dp - dot)
                     if j + 16 > i + 1 {
                         v *= LayerVector.keepFirst(Swift.max(0, i + 1 - j), table: LayerVector.onesThenZeros)
                     }
@@ -296,18 +316,17 @@ public final class CausalSelfAttention {
                     j += 16
                 }
             }
-            // dQ/s [i0..<i0+6, :] = dS K over keys 0..<min(i0+6, T)
-            AttentionTile.rows6(a: s.ds + i0 * tp, rowStride: tp, kStride: 1, b: s.k, ldb: hp,
-                                kRange: 0..<min(i0 + R, time), c: s.o + i0 * hp, ldc: hp, columns: hp)
+            // dQ/s = dS K over keys 0..<min(i0+6, T)
+            AttentionTile.rowTiles(group, columns: { _ in hp }, a: { s.ds + $0 * R * tp }, rowStride: tp, kStride: 1,
+                                   b: s.k, ldb: hp, kRange: { 0..<Swift.min($0 * R + R, time) },
+                                   c: { s.o + $0 * R * hp }, ldc: hp)
+            first = group.upperBound
         }
-        for tile in 0..<tiles {
-            let j0 = tile * R
-            // dK[j0..<j0+6, :] = dS^T Qs and dV[j0..<j0+6, :] = P'^T dO, over queries j0..<T
-            AttentionTile.rows6(a: s.ds + j0, rowStride: 1, kStride: tp, b: s.q, ldb: hp, kRange: j0..<time,
-                                c: s.dk + j0 * hp, ldc: hp, columns: hp)
-            AttentionTile.rows6(a: pd + j0, rowStride: 1, kStride: tp, b: s.dout, ldb: hp, kRange: j0..<time,
-                                c: s.dv + j0 * hp, ldc: hp, columns: hp)
-        }
+        // dK = dS^T Qs and dV = P'^T dO, each key tile j0..<j0+6 over queries j0..<T
+        AttentionTile.rowTiles(0..<tiles, columns: { _ in hp }, a: { s.ds + $0 * R }, rowStride: 1, kStride: tp,
+                               b: s.q, ldb: hp, kRange: { $0 * R..<time }, c: { s.dk + $0 * R * hp }, ldc: hp)
+        AttentionTile.rowTiles(0..<tiles, columns: { _ in hp }, a: { pd + $0 * R }, rowStride: 1, kStride: tp,
+                               b: s.dout, ldb: hp, kRange: { $0 * R..<time }, c: { s.dv + $0 * R * hp }, ldc: hp)
         for t in 0..<time {
             let row = dqkv + (b * time + t) * 3 * c + h * hs
             if t + prefetchRows < time {

@@ -57,14 +57,21 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
         Shape(batch: 1, time: 70, channels: 96, heads: 2),
     ]
 
+    /// Query tiles in groups of two (each phase of a head then runs once a group, as at long sequences); by
+    /// default these sizes take all tiles in one group.
+    static func groupInPairs(_ attention: CausalSelfAttention, time: Int) {
+        attention.groupFloats = 2 * AttentionTile.rows * CausalSelfAttention.paddedStride(time)
+    }
+
     @Test(arguments: shapes, [1, 2])
     func forwardMatchesReference(shape: Shape, threads: Int) {
         let pool = ThreadPool(threads: threads)
         defer { pool.shutdown() }
         var rng = LayerRandom(seed: 11)
         let (b, t, c, h) = (shape.batch, shape.time, shape.channels, shape.heads)
-        // Sized larger than used, as the model does for shorter sequences.
+        // Sized larger than used, as the model does for shorter sequences; with two threads, groups of 2 tiles.
         let attention = CausalSelfAttention(maxBatch: b + 1, maxTime: t + 5, channels: c, heads: h, pool: pool)
+        if threads == 2 { Self.groupInPairs(attention, time: t) }
         var qkv = rng.floats(b * t * 3 * c, scale: 2)
         var out = [Float](repeating: .nan, count: b * t * c)
         attention.forward(out: &out, qkv: &qkv, batch: b, time: t)
@@ -72,13 +79,14 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
         #expect(layerWorstError(out, expected, atol: 1e-5, rtol: 1e-4) <= 1, "\(shape)")
     }
 
-    @Test(arguments: shapes)
-    func backwardMatchesFiniteDifferences(shape: Shape) {
+    @Test(arguments: shapes, [false, true])
+    func backwardMatchesFiniteDifferences(shape: Shape, pairs: Bool) {
         let pool = ThreadPool(threads: 2)
         defer { pool.shutdown() }
         var rng = LayerRandom(seed: 12)
         let (b, t, c, h) = (shape.batch, shape.time, shape.channels, shape.heads)
         let attention = CausalSelfAttention(maxBatch: b, maxTime: t, channels: c, heads: h, pool: pool)
+        if pairs { Self.groupInPairs(attention, time: t) }
         var qkv = rng.floats(b * t * 3 * c, scale: 2)
         let upstream = rng.floats(b * t * c)
         var out = [Float](repeating: 0, count: b * t * c)
