@@ -9,11 +9,16 @@ object, in the format of `bench train --json`:
   {"name": "train_reference", "tokens_per_s": .., "ms_per_step": .., "mfu": .., "peak_rss_mb": ..}
 
   python3 scripts/torch_train_bench.py --layers 4 --heads 4 --width 128 --context 64 --batch-size 12 --vocab 65
+
+With --serve it builds the model and warms up once, then times a round for every line read from standard input
+(the line is the number of steps; the median step of the round is printed as one such JSON line), until the end
+of input. `bench train` drives it so, alternating short rounds of both sides without restarting Python.
 """
 import argparse
 import json
 import resource
 import statistics
+import sys
 import time
 
 import torch
@@ -43,6 +48,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--peak-gflops", type=float, default=500.0)
+    p.add_argument("--serve", action="store_true", help="time a round for each line of stdin (its step count)")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -52,29 +58,36 @@ def main() -> None:
     tokens = torch.randint(0, a.vocab, (a.batch_size, a.context + 1))
     x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
 
-    times = []
-    for step in range(a.warmup + a.steps):
+    def step_seconds() -> float:
         t0 = time.perf_counter()
         loss = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        if step >= a.warmup:
-            times.append(time.perf_counter() - t0)
+        return time.perf_counter() - t0
 
-    step_s = statistics.median(times)
-    tokens_per_step = a.batch_size * a.context
-    flops = training_flops_per_token(a.layers, a.width, a.context, a.vocab) * tokens_per_step
-    print(json.dumps({
-        "name": "train_reference",
-        "tokens_per_s": round(tokens_per_step / step_s, 1),
-        "ms_per_step": round(step_s * 1e3, 3),
-        "mfu": round(flops / step_s / (a.peak_gflops * 1e9), 4),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "torch": torch.__version__,
-        "threads": a.threads,
-    }))
+    def report(step_s: float) -> None:
+        tokens_per_step = a.batch_size * a.context
+        flops = training_flops_per_token(a.layers, a.width, a.context, a.vocab) * tokens_per_step
+        print(json.dumps({
+            "name": "train_reference",
+            "tokens_per_s": round(tokens_per_step / step_s, 1),
+            "ms_per_step": round(step_s * 1e3, 3),
+            "mfu": round(flops / step_s / (a.peak_gflops * 1e9), 4),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "torch": torch.__version__,
+            "threads": a.threads,
+        }), flush=True)
+
+    for _ in range(a.warmup):
+        step_seconds()
+    if not a.serve:
+        report(statistics.median(step_seconds() for _ in range(a.steps)))
+        return
+    for line in sys.stdin:
+        steps = int(line)
+        report(statistics.median(step_seconds() for _ in range(max(1, steps))))
 
 
 if __name__ == "__main__":

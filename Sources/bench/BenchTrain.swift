@@ -8,6 +8,7 @@ import Training
 /// PyTorch on the same model and batch in the same run (scripts/torch_train_bench.py, when torch is installed).
 /// The two alternate for `--rounds` rounds, so a drift of the machine's speed falls on both; each side reports
 /// the median over its rounds of its per-round median step, and the ratio is the median of the per-round ratios.
+/// PyTorch's process stays up across the rounds (the script's `--serve`), so rounds are short and many.
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -23,7 +24,8 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Dropout probability of Swiftlet's steps (the PyTorch reference runs without).") var dropout: Float = 0
     @Option(help: "Worker threads.") var threads: Int = ThreadPool.availableCores
     @Option(help: "Timed steps a round (after 3 warm-up steps); the median is reported.") var steps: Int = 20
-    @Option(help: "Rounds of Swiftlet then PyTorch, alternating.") var rounds: Int = 3
+    @Option(help: "Rounds of Swiftlet then PyTorch, alternating (PyTorch's process stays up between them).")
+    var rounds: Int = 7
     @Option(help: "Machine peak for the FLOPs utilisation, GFLOP/s.") var peakGflops: Double = 500
     @Option(help: "PyTorch reference script.") var referenceScript: String = "scripts/torch_train_bench.py"
     @Flag(help: "Skip the PyTorch reference.") var noReference = false
@@ -36,10 +38,18 @@ struct BenchTrain: ParsableCommand {
         let batch = batchSize ?? (preset == "tiny" ? 12 : 8)
         let trainer = try makeTrainer(config: config, batch: batch)
         var ours: [Double] = [], theirs: [[String: Any]] = [], ratios: [Double] = []
+        let torch = noReference ? nil : startTorchReference(config: config, batch: batch)
+        defer { torch?.close() }
+        // A first round, not counted, returns once PyTorch is imported and warmed up (its first tens of steps
+        // run slower), so its start-up does not run beside our first round. Between rounds, a pause lets the
+        // other side's idle threads stop spinning.
+        _ = torch?.ask("\(steps)")
         for _ in 0..<max(1, rounds) {
+            usleep(20_000)
             let seconds = try medianStepSeconds(trainer)
             ours.append(seconds)
-            if !noReference, let round = torchReference(config: config, batch: batch) {
+            usleep(20_000)
+            if let round = torch?.ask("\(steps)") {
                 theirs.append(round)
                 if let refTokens = round["tokens_per_s"] as? Double {
                     ratios.append(Double(batch * config.context) / seconds / refTokens)
@@ -122,16 +132,15 @@ struct BenchTrain: ParsableCommand {
         return Double(usage.ru_maxrss) / 1024
     }
 
-    /// The PyTorch figures for the same model, or nil when python3/torch are missing.
-    private func torchReference(config: GPTConfig, batch: Int) -> [String: Any]? {
+    /// PyTorch's script serving rounds of the same model, or nil without the script (without python3 or torch
+    /// it exits at once, and its rounds read as nil).
+    private func startTorchReference(config: GPTConfig, batch: Int) -> ReferenceSession? {
         guard FileManager.default.fileExists(atPath: referenceScript) else { return nil }
-        let output = ReferenceProcess.run(["python3", referenceScript, "--layers", "\(config.layers)",
-                                           "--heads", "\(config.heads)", "--width", "\(config.width)",
-                                           "--context", "\(config.context)", "--batch-size", "\(batch)",
-                                           "--vocab", "\(config.vocabSize)", "--threads", "\(threads)",
-                                           "--steps", "\(steps)", "--peak-gflops", "\(peakGflops)"])
-        guard let output, output.status == 0 else { return nil }
-        return output.lastJSONObject
+        return ReferenceSession(["python3", referenceScript, "--layers", "\(config.layers)",
+                                 "--heads", "\(config.heads)", "--width", "\(config.width)",
+                                 "--context", "\(config.context)", "--batch-size", "\(batch)",
+                                 "--vocab", "\(config.vocabSize)", "--threads", "\(threads)",
+                                 "--peak-gflops", "\(peakGflops)", "--serve"])
     }
 
     /// Model FLOPs per trained token: 6 per weight of every matrix product (2 forward, 4 backward; the tied LM head
