@@ -27,12 +27,12 @@ private let prefetchRows = 8
 /// Blocking: one (batch, head) is one unit of work; each worker thread gathers that head's Q (pre-scaled by s),
 /// K, V (and K^T, V^T, dO) into contiguous zero-padded scratch of its own (Tp x hsp, hsp = hs rounded up to
 /// 16; 64 KB each at T=256, hs=64, so a head's K/V stay in L2 while all its query tiles pass), then runs
-/// 6-row tiles through `AttentionTile` (6 x 32 or 6 x 16 register-blocked SIMD16 products). The query tiles
+/// 6-row tiles through `AttentionTile` (6 x 64, 6 x 32 or 6 x 16 register-blocked SIMD16 products). The query tiles
 /// go in groups whose rows of P (or dS) stay in L2 (`groupFloats`; one group up to T of about 310), one
 /// phase at a time: the forward computes the scores of the whole group, then its softmax rows, then P V; the
 /// backward dP (into dS's rows), then dS in place, then dQ; dK and dV run over all tiles at the end. Inside a
-/// phase, blocks of 32 columns are the outer loop (`AttentionTile.rowTiles`), so a block of K^T, V, V^T or K
-/// stays in L1 while the group's tiles pass. Query tile i0..i0+5 only touches key columns below i0+6 (rounded
+/// phase, blocks of 64 columns are the outer loop (`AttentionTile.rowTiles`), so a block of K^T, V, V^T or K
+/// is reused by the group's tiles while it is still in L1 (or L2). Query tile i0..i0+5 only touches key columns below i0+6 (rounded
 /// up to 16): the masked half is skipped, and the entries of P and dS above the diagonal inside a tile are
 /// stored as zeros so the tile products can run over whole tiles.
 public final class CausalSelfAttention {

@@ -45,9 +45,11 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
         var description: String { "B\(batch) T\(time) C\(channels) H\(heads)" }
     }
 
-    // Odd sizes: T not a multiple of the 6-row tile or the 16/32-column blocks, one and several heads,
-    // head sizes that are and are not multiples of 16. With AVX-512 the tile products take 32 columns at a
-    // time, then 16: head size 48 (one 32 and one 16 block) over 70 positions mixes both in every product.
+    // Odd sizes: T not a multiple of the 6-row tile or the 16/32/64-column blocks, one and several heads,
+    // head sizes that are and are not multiples of 16. With AVX-512 the tile products take 64 columns at a
+    // time, then 32, then 16: head size 48 (a 32 and a 16 block) over 70 positions mixes those two in every
+    // product, and the scores of its last tiles take a 64-column block; head sizes 64 and 80 (64 + 16) take
+    // 64-column blocks in every product.
     static let shapes = [
         Shape(batch: 1, time: 1, channels: 8, heads: 1),
         Shape(batch: 2, time: 11, channels: 16, heads: 2),
@@ -55,6 +57,8 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
         Shape(batch: 2, time: 20, channels: 64, heads: 4),
         Shape(batch: 1, time: 9, channels: 96, heads: 3),
         Shape(batch: 1, time: 70, channels: 96, heads: 2),
+        Shape(batch: 1, time: 45, channels: 128, heads: 2),
+        Shape(batch: 1, time: 26, channels: 80, heads: 1),
     ]
 
     /// Query tiles in groups of two (each phase of a head then runs once a group, as at long sequences); by
