@@ -126,8 +126,8 @@ enum AttentionTile {
     /// The 6 x 64 tile (AVX-512): 24 zmm accumulators; each k step loads four SIMD16 of B and broadcasts six
     /// scalars of A into 24 FMAs, half the loads of A and half the calls of the 6 x 32 tile on the same columns
     /// (29 of the 32 registers; `objdump` shows 48 zmm FMAs for the two loop variants, no spills in the loops).
-    /// Attention forward + backward at the small shape, one thread, against 6 x 32 blocks (the two builds' runs
-    /// alternating, either order first): forward 1.08-1.12x, backward 0.94-1.19x, medians about 1.08.
+    /// Attention at the small shape, one thread, against 6 x 32 blocks (the two builds alternating, the new one
+    /// first in each of 6 pairs): forward 1.08-1.12x, backward 0.94-1.19x, medians about 1.08.
     @inline(never)
     static func rows6x64(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                          b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
