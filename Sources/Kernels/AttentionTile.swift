@@ -10,14 +10,14 @@
 enum AttentionTile {
     static let rows = 6
 
-    /// Not inlined: inside the large head functions LLVM ran out of registers and reloaded the row stride from
-    /// the stack for every broadcast; on its own the loop keeps everything in registers.
-    @inline(never)
-    static func rows6x16(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
-                         b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
-                         c: UnsafeMutablePointer<Float>, ldc: Int) {
-        var c0 = Vector16(), c1 = Vector16(), c2 = Vector16()
-        var c3 = Vector16(), c4 = Vector16(), c5 = Vector16()
+    /// One product of the three widths, for the tile rows of `Row`. Not inlined into the head functions (the
+    /// wrappers below are `@inline(never)`): inside them LLVM ran out of registers and reloaded the row stride
+    /// from the stack for every broadcast; on its own the loop keeps everything in registers.
+    @inline(__always)
+    static func rows6<Row: AttentionTileRow>(_ row: Row.Type, a: UnsafePointer<Float>, rowStride: Int,
+                                             kStride: Int, b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
+                                             c: UnsafeMutablePointer<Float>, ldc: Int) {
+        var r0 = Row(), r1 = Row(), r2 = Row(), r3 = Row(), r4 = Row(), r5 = Row()
         var pb = b + kRange.lowerBound * ldb
         if kStride == 1 {
             // A row-wise: two pointers (rows 0 and 3) walking along k; rows 1, 2 and 4, 5 are at +rs and +2 rs,
@@ -26,13 +26,9 @@ enum AttentionTile {
             let rs = rowStride
             var p = a + kRange.lowerBound, q = a + 3 * rs + kRange.lowerBound
             for _ in kRange {
-                let bv = LayerVector.load(pb)
-                c0 = c0.addingProduct(Vector16(repeating: p[0]), bv)
-                c1 = c1.addingProduct(Vector16(repeating: p[rs]), bv)
-                c2 = c2.addingProduct(Vector16(repeating: p[2 * rs]), bv)
-                c3 = c3.addingProduct(Vector16(repeating: q[0]), bv)
-                c4 = c4.addingProduct(Vector16(repeating: q[rs]), bv)
-                c5 = c5.addingProduct(Vector16(repeating: q[2 * rs]), bv)
+                let bk = Row.load(pb)
+                r0.add(p[0], bk); r1.add(p[rs], bk); r2.add(p[2 * rs], bk)
+                r3.add(q[0], bk); r4.add(q[rs], bk); r5.add(q[2 * rs], bk)
                 p += 1; q += 1
                 pb += ldb
             }
@@ -41,20 +37,23 @@ enum AttentionTile {
             precondition(rowStride == 1)
             var pa = a + kRange.lowerBound * kStride
             for _ in kRange {
-                let bv = LayerVector.load(pb)
-                c0 = c0.addingProduct(Vector16(repeating: pa[0]), bv)
-                c1 = c1.addingProduct(Vector16(repeating: pa[1]), bv)
-                c2 = c2.addingProduct(Vector16(repeating: pa[2]), bv)
-                c3 = c3.addingProduct(Vector16(repeating: pa[3]), bv)
-                c4 = c4.addingProduct(Vector16(repeating: pa[4]), bv)
-                c5 = c5.addingProduct(Vector16(repeating: pa[5]), bv)
+                let bk = Row.load(pb)
+                r0.add(pa[0], bk); r1.add(pa[1], bk); r2.add(pa[2], bk)
+                r3.add(pa[3], bk); r4.add(pa[4], bk); r5.add(pa[5], bk)
                 pa += kStride
                 pb += ldb
             }
         }
-        LayerVector.store(c0, c); LayerVector.store(c1, c + ldc)
-        LayerVector.store(c2, c + 2 * ldc); LayerVector.store(c3, c + 3 * ldc)
-        LayerVector.store(c4, c + 4 * ldc); LayerVector.store(c5, c + 5 * ldc)
+        r0.store(c); r1.store(c + ldc); r2.store(c + 2 * ldc)
+        r3.store(c + 3 * ldc); r4.store(c + 4 * ldc); r5.store(c + 5 * ldc)
+    }
+
+    /// The 6 x 16 tile: six accumulators (twelve ymm registers with AVX2, six zmm with AVX-512).
+    @inline(never)
+    static func rows6x16(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
+                         b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+        rows6(Row16.self, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: ldb, kRange: kRange, c: c, ldc: ldc)
     }
 
     /// The 6 x 32 tile for CPUs with AVX-512 (32 zmm registers): twelve accumulators, so each k step loads two
@@ -66,61 +65,7 @@ enum AttentionTile {
     static func rows6x32(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                          b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
                          c: UnsafeMutablePointer<Float>, ldc: Int) {
-        var c00 = Vector16(), c10 = Vector16(), c20 = Vector16(), c30 = Vector16(), c40 = Vector16(), c50 = Vector16()
-        var c01 = Vector16(), c11 = Vector16(), c21 = Vector16(), c31 = Vector16(), c41 = Vector16(), c51 = Vector16()
-        var pb = b + kRange.lowerBound * ldb
-        if kStride == 1 {
-            // A row-wise: two row pointers, as in rows6x16.
-            let rs = rowStride
-            var p = a + kRange.lowerBound, q = a + 3 * rs + kRange.lowerBound
-            for _ in kRange {
-                let b0 = LayerVector.load(pb), b1 = LayerVector.load(pb + 16)
-                var x = Vector16(repeating: p[0]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-                x = Vector16(repeating: p[rs]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-                x = Vector16(repeating: p[2 * rs]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-                x = Vector16(repeating: q[0]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-                x = Vector16(repeating: q[rs]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-                x = Vector16(repeating: q[2 * rs]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-                p += 1; q += 1
-                pb += ldb
-            }
-        } else {
-            precondition(rowStride == 1)
-            var pa = a + kRange.lowerBound * kStride
-            for _ in kRange {
-                let b0 = LayerVector.load(pb), b1 = LayerVector.load(pb + 16)
-                var x = Vector16(repeating: pa[0]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-                x = Vector16(repeating: pa[1]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-                x = Vector16(repeating: pa[2]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-                x = Vector16(repeating: pa[3]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-                x = Vector16(repeating: pa[4]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-                x = Vector16(repeating: pa[5]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-                pa += kStride
-                pb += ldb
-            }
-        }
-        LayerVector.store(c00, c); LayerVector.store(c01, c + 16)
-        LayerVector.store(c10, c + ldc); LayerVector.store(c11, c + ldc + 16)
-        LayerVector.store(c20, c + 2 * ldc); LayerVector.store(c21, c + 2 * ldc + 16)
-        LayerVector.store(c30, c + 3 * ldc); LayerVector.store(c31, c + 3 * ldc + 16)
-        LayerVector.store(c40, c + 4 * ldc); LayerVector.store(c41, c + 4 * ldc + 16)
-        LayerVector.store(c50, c + 5 * ldc); LayerVector.store(c51, c + 5 * ldc + 16)
-    }
-
-    /// Four SIMD16 accumulators: one row of a 6 x 64 tile.
-    struct Row64 {
-        var v0 = Vector16(), v1 = Vector16(), v2 = Vector16(), v3 = Vector16()
-        @inline(__always)
-        mutating func add(_ x: Float, _ b0: Vector16, _ b1: Vector16, _ b2: Vector16, _ b3: Vector16) {
-            let s = Vector16(repeating: x)
-            v0 = v0.addingProduct(s, b0); v1 = v1.addingProduct(s, b1)
-            v2 = v2.addingProduct(s, b2); v3 = v3.addingProduct(s, b3)
-        }
-        @inline(__always)
-        func store(_ c: UnsafeMutablePointer<Float>) {
-            LayerVector.store(v0, c); LayerVector.store(v1, c + 16)
-            LayerVector.store(v2, c + 32); LayerVector.store(v3, c + 48)
-        }
+        rows6(Row32.self, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: ldb, kRange: kRange, c: c, ldc: ldc)
     }
 
     /// The 6 x 64 tile (AVX-512): 24 zmm accumulators; each k step loads four SIMD16 of B and broadcasts six
@@ -132,33 +77,7 @@ enum AttentionTile {
     static func rows6x64(a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                          b: UnsafePointer<Float>, ldb: Int, kRange: Range<Int>,
                          c: UnsafeMutablePointer<Float>, ldc: Int) {
-        var r0 = Row64(), r1 = Row64(), r2 = Row64(), r3 = Row64(), r4 = Row64(), r5 = Row64()
-        var pb = b + kRange.lowerBound * ldb
-        if kStride == 1 {
-            let rs = rowStride
-            var p = a + kRange.lowerBound, q = a + 3 * rs + kRange.lowerBound
-            for _ in kRange {
-                let b0 = LayerVector.load(pb), b1 = LayerVector.load(pb + 16)
-                let b2 = LayerVector.load(pb + 32), b3 = LayerVector.load(pb + 48)
-                r0.add(p[0], b0, b1, b2, b3); r1.add(p[rs], b0, b1, b2, b3); r2.add(p[2 * rs], b0, b1, b2, b3)
-                r3.add(q[0], b0, b1, b2, b3); r4.add(q[rs], b0, b1, b2, b3); r5.add(q[2 * rs], b0, b1, b2, b3)
-                p += 1; q += 1
-                pb += ldb
-            }
-        } else {
-            precondition(rowStride == 1)
-            var pa = a + kRange.lowerBound * kStride
-            for _ in kRange {
-                let b0 = LayerVector.load(pb), b1 = LayerVector.load(pb + 16)
-                let b2 = LayerVector.load(pb + 32), b3 = LayerVector.load(pb + 48)
-                r0.add(pa[0], b0, b1, b2, b3); r1.add(pa[1], b0, b1, b2, b3); r2.add(pa[2], b0, b1, b2, b3)
-                r3.add(pa[3], b0, b1, b2, b3); r4.add(pa[4], b0, b1, b2, b3); r5.add(pa[5], b0, b1, b2, b3)
-                pa += kStride
-                pb += ldb
-            }
-        }
-        r0.store(c); r1.store(c + ldc); r2.store(c + 2 * ldc)
-        r3.store(c + 3 * ldc); r4.store(c + 4 * ldc); r5.store(c + 5 * ldc)
+        rows6(Row64.self, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: ldb, kRange: kRange, c: c, ldc: ldc)
     }
 
     /// Whether `rowTiles` takes 64 and 32 columns at a time (AVX-512: 32 vector registers hold the accumulators).
@@ -201,5 +120,55 @@ enum AttentionTile {
             }
             col += block
         }
+    }
+}
+
+/// One row of a 6-row attention tile: a SIMD16 accumulator for every 16 columns. `load` reads the row of B that
+/// a k step multiplies (`Columns`, the same vectors for all six rows); `add` takes that row times one scalar of
+/// A into the accumulators, one FMA each, so every output element sums its k steps in order whatever the width.
+protocol AttentionTileRow {
+    associatedtype Columns
+    init()
+    static func load(_ b: UnsafePointer<Float>) -> Columns
+    mutating func add(_ x: Float, _ b: Columns)
+    func store(_ c: UnsafeMutablePointer<Float>)
+}
+
+struct Row16: AttentionTileRow {
+    var v0 = Vector16()
+    @inline(__always) static func load(_ b: UnsafePointer<Float>) -> Vector16 { LayerVector.load(b) }
+    @inline(__always) mutating func add(_ x: Float, _ b: Vector16) { v0 = v0.addingProduct(Vector16(repeating: x), b) }
+    @inline(__always) func store(_ c: UnsafeMutablePointer<Float>) { LayerVector.store(v0, c) }
+}
+
+struct Row32: AttentionTileRow {
+    var v0 = Vector16(), v1 = Vector16()
+    @inline(__always)
+    static func load(_ b: UnsafePointer<Float>) -> (Vector16, Vector16) { (LayerVector.load(b), LayerVector.load(b + 16)) }
+    @inline(__always)
+    mutating func add(_ x: Float, _ b: (Vector16, Vector16)) {
+        let s = Vector16(repeating: x)
+        v0 = v0.addingProduct(s, b.0); v1 = v1.addingProduct(s, b.1)
+    }
+    @inline(__always)
+    func store(_ c: UnsafeMutablePointer<Float>) { LayerVector.store(v0, c); LayerVector.store(v1, c + 16) }
+}
+
+struct Row64: AttentionTileRow {
+    var v0 = Vector16(), v1 = Vector16(), v2 = Vector16(), v3 = Vector16()
+    @inline(__always)
+    static func load(_ b: UnsafePointer<Float>) -> (Vector16, Vector16, Vector16, Vector16) {
+        (LayerVector.load(b), LayerVector.load(b + 16), LayerVector.load(b + 32), LayerVector.load(b + 48))
+    }
+    @inline(__always)
+    mutating func add(_ x: Float, _ b: (Vector16, Vector16, Vector16, Vector16)) {
+        let s = Vector16(repeating: x)
+        v0 = v0.addingProduct(s, b.0); v1 = v1.addingProduct(s, b.1)
+        v2 = v2.addingProduct(s, b.2); v3 = v3.addingProduct(s, b.3)
+    }
+    @inline(__always)
+    func store(_ c: UnsafeMutablePointer<Float>) {
+        LayerVector.store(v0, c); LayerVector.store(v1, c + 16)
+        LayerVector.store(v2, c + 32); LayerVector.store(v3, c + 48)
     }
 }
