@@ -185,15 +185,10 @@ enum GEMMBlocked {
             let k0 = k * part / parts, k1 = k * (part + 1) / parts
             let aPart = transposeA ? a + k0 * lda : a + k0
             let bPart = transposeB ? b + k0 : b + k0 * ldb
-            if part == 0 {
-                multiply(m: m, n: n, k: k1 - k0, a: aPart, lda: lda, transposeA: transposeA, b: bPart, ldb: ldb,
-                         transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate,
-                         pool: callingThread, nr: nr)
-            } else {
-                multiply(m: m, n: n, k: k1 - k0, a: aPart, lda: lda, transposeA: transposeA, b: bPart, ldb: ldb,
-                         transposeB: transposeB, c: partials[part - 1], ldc: n, bias: nil, accumulate: false,
-                         pool: callingThread, nr: nr)
-            }
+            let first = part == 0
+            multiply(m: m, n: n, k: k1 - k0, a: aPart, lda: lda, transposeA: transposeA, b: bPart, ldb: ldb,
+                     transposeB: transposeB, c: first ? c : partials[part - 1], ldc: first ? ldc : n,
+                     bias: first ? bias : nil, accumulate: first && accumulate, pool: callingThread, nr: nr)
         }
         pool.parallelFor(m) { rows in
             for i in rows {
