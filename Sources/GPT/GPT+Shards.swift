@@ -9,6 +9,13 @@ import Kernels
 /// then meet once a pass instead of at every kernel (about 200 hand-offs a `tiny` training step), and every
 /// product is packed and computed by one core without splitting small matrices between two.
 ///
+/// Balance: a replica's pool takes the other threads as helpers (`ThreadPool.help`), and a thread whose shard
+/// is done runs tasks of the products still running in the other shards (their M blocks or N panels: two
+/// thirds of a step's time) until every shard is done. (Attention keeps a scratch a task, so it stays whole
+/// on its shard's thread rather than double that scratch.) The shards are equal, but the cores need not be: on this
+/// VM one vCPU often runs 20% slower than the other for minutes (a `tiny` step's shards took 16.3 and 20 ms),
+/// and hybrid desktop CPUs mix fast and slow cores. Who runs a task does not change what it computes.
+///
 /// Memory caps the shard count: the extra gradient buffers may take a quarter of the machine's memory
 /// (`shardLimit`). Below the thread count, each shard's replica gets a pool of its share of the threads
 /// (n / shards, the first n % shards one more).
@@ -73,7 +80,8 @@ extension GPT {
         }
         while replicas.count < shards {
             let threads = replicaThreads(replicas.count, of: shards)
-            replicas.append(GPT(replicaOf: self, sharingGradients: replicas.isEmpty, pool: ThreadPool(threads: threads)))
+            let replicaPool = ThreadPool(threads: threads, helpers: pool.threadCount - threads)
+            replicas.append(GPT(replicaOf: self, sharingGradients: replicas.isEmpty, pool: replicaPool))
         }
         for s in 0..<shards {
             replicas[s].planActivations(batch: Self.shardSequences(s, of: shards, batch: batch).count, time: time)
@@ -81,12 +89,23 @@ extension GPT {
     }
 
     /// Runs `body(model, sequences, shard)` for every shard of a pass over `batch` sequences, in parallel: one
-    /// replica a shard, or this model alone (shard 0, every sequence) when the pass is not sharded. The
-    /// activations must be planned (`planPass`).
+    /// replica a shard, or this model alone (shard 0, every sequence) when the pass is not sharded. A thread
+    /// done with its shard helps the others' kernels until all are done. The activations must be planned
+    /// (`planPass`).
     func inShards(batch: Int, _ body: (_ model: GPT, _ sequences: Range<Int>, _ shard: Int) -> Void) {
         let shards = shardCount(batch: batch)
         guard shards > 1 else { return body(self, 0..<batch, 0) }
-        pool.run(tasks: shards) { s in body(replicas[s], Self.shardSequences(s, of: shards, batch: batch), s) }
+        shardsDone.store(0, ordering: .relaxed)
+        pool.run(tasks: shards) { s in
+            body(replicas[s], Self.shardSequences(s, of: shards, batch: batch), s)
+            shardsDone.add(1, ordering: .acquiringAndReleasing)
+            ThreadPool.help(while: { shardsDone.load(ordering: .acquiring) < shards }) {
+                // A shard no thread has started yet (its thread is still waking) is taken whole.
+                var ran = pool.help()
+                for other in 0..<shards where other != s { ran = replicas[other].pool.help() || ran }
+                return ran
+            }
+        }
     }
 
     /// `inShards`, one shard after the other in shard order, on the calling thread.

@@ -1,4 +1,5 @@
 import Kernels
+import Synchronization
 
 /// A GPT-2 model on the CPU: parameters, gradients and AdamW moments in flat buffers (see `ParameterLayout`),
 /// activations planned once per (batch, time), and forward/backward through the Kernels target. With several
@@ -23,6 +24,8 @@ public final class GPT {
     var replicas: [GPT] = []
     /// Most shards a pass is split into (GPT+Shards.swift): set from the memory available.
     var shardLimit = 1
+    /// Shards of the running sharded pass that are done (GPT+Shards.swift).
+    let shardsDone = Atomic<Int>(0)
 
     /// A model with GPT-2's initialisation drawn from `seed`.
     public convenience init(config: GPTConfig, seed: UInt64, pool: ThreadPool = .shared) throws {

@@ -13,8 +13,14 @@ import Synchronization
 /// (a hand-off is noticed within a fraction of a microsecond) and only then with `sched_yield` (which keeps
 /// an oversubscribed machine fair but costs a system call a poll); see `SpinWait`.
 ///
-/// The claim counter packs the job's generation (high 32 bits) with the next task index (low 32 bits): a worker
-/// that wakes late and still holds an old generation can never claim a task of a newer job.
+/// Helpers: a pool made with `helpers: n` also lets up to n threads that are not its own join its jobs, through
+/// `help()`. The shards of a data-parallel training pass run on one-thread pools like this, and a thread whose
+/// shard is done helps with the tasks of the kernels still running in the others (GPT+Shards.swift): on a
+/// machine whose cores run at different speeds, the faster one takes over part of the slower one's work.
+///
+/// The claim word packs the job's generation (high 24 bits), its task count (20 bits) and the next task index
+/// (low 20 bits), so one atomic load gives all three consistently: a worker or helper that comes late and still
+/// holds an old generation can never claim a task of a newer job, nor a task past the end of its own.
 public final class ThreadPool: @unchecked Sendable {
     /// The pool the kernels use unless given another. Replace it (for example from `--threads`) before any
     /// kernel runs: `ThreadPool.shared = ThreadPool(threads: 1)`.
@@ -25,12 +31,15 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Threads that work on a job, the caller included.
     public let threadCount: Int
+    /// Threads from elsewhere that may join a job through `help()`.
+    public let helpers: Int
+    /// Most tasks of one job that may run at once.
+    public var concurrency: Int { threadCount + helpers }
 
     private typealias Job = (Int) -> Void
 
-    private let claim = Atomic<UInt64>(0)       // generation << 32 | next task index
+    private let claim = Atomic<UInt64>(0)       // generation << 40 | task count << 20 | next task index
     private let finished = Atomic<Int>(0)       // tasks of the current job that have returned
-    private let taskCount = Atomic<Int>(0)      // tasks in the current job
     private let jobPointer = Atomic<UInt>(0)    // address of the current job's closure box
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
@@ -41,9 +50,16 @@ public final class ThreadPool: @unchecked Sendable {
     private var threads: [pthread_t] = []
     private let submitLock = Mutex<Void>(())   // one job at a time
 
-    public init(threads: Int) {
+    /// Most tasks in one job (20 bits of the claim word).
+    public static let maxTasks = 1 << 20 - 1
+    private static let countShift: UInt64 = 20, generationShift: UInt64 = 40
+    private static let indexMask: UInt64 = 1 << 20 - 1
+
+    public init(threads: Int, helpers: Int = 0) {
         precondition(threads >= 1, "a thread pool needs at least one thread")
+        precondition(helpers >= 0, "helpers cannot be negative")
         threadCount = threads
+        self.helpers = helpers
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         for _ in 1..<threads {
@@ -72,20 +88,21 @@ public final class ThreadPool: @unchecked Sendable {
     /// Calls `body(i)` for every `i` in `0..<tasks`, in parallel, and waits for all of them.
     public func run(tasks: Int, _ body: (Int) -> Void) {
         if tasks <= 0 { return }
-        if tasks == 1 || threadCount == 1 {
+        if tasks == 1 || concurrency == 1 {
             for i in 0..<tasks { body(i) }
             return
         }
+        precondition(tasks <= ThreadPool.maxTasks, "a job of \(tasks) tasks is more than a pool can hand out")
         submitLock.withLock { _ in
             withoutActuallyEscaping(body) { escapable in
                 var box: Job = escapable
                 withUnsafeMutablePointer(to: &box) { boxPointer in
                     generation &+= 1
-                    let gen = generation & 0xFFFF_FFFF
-                    taskCount.store(tasks, ordering: .relaxed)
+                    let gen = generation & 0xFF_FFFF
                     finished.store(0, ordering: .relaxed)
                     jobPointer.store(UInt(bitPattern: boxPointer), ordering: .relaxed)
-                    claim.store(gen << 32, ordering: .sequentiallyConsistent)
+                    claim.store(gen << ThreadPool.generationShift | UInt64(tasks) << ThreadPool.countShift,
+                                ordering: .sequentiallyConsistent)
                     if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                         pthread_mutex_lock(&mutex)
                         pthread_cond_broadcast(&wake)
@@ -112,22 +129,43 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Runs tasks of this pool's current job, if it has any left, on the calling thread (one that is not the
+    /// pool's own: at most `helpers` threads should call this). Returns at once when no task is open; returns
+    /// whether it ran any.
+    @discardableResult
+    public func help() -> Bool {
+        drain(generation: claim.load(ordering: .acquiring) >> ThreadPool.generationShift)
+    }
+
+    /// Calls `helpRound` (which calls `help()` on other pools and returns whether any ran a task) until `busy`
+    /// turns false, pausing between idle rounds as a waiting thread does.
+    public static func help(while busy: () -> Bool, _ helpRound: () -> Bool) {
+        var wait = SpinWait()
+        while busy() {
+            if helpRound() { wait = SpinWait() } else { wait.pause() }
+        }
+    }
+
     // MARK: - Workers
 
-    /// Claims and runs tasks of job `gen` until none is left (or the job is no longer current).
-    private func drain(generation gen: UInt64) {
+    /// Claims and runs tasks of job `gen` until none is left (or the job is no longer current); returns whether
+    /// it ran any.
+    @discardableResult
+    private func drain(generation gen: UInt64) -> Bool {
+        var ran = false
         while true {
             let state = claim.load(ordering: .acquiring)
-            if state >> 32 != gen { return }
-            let index = Int(state & 0xFFFF_FFFF)
-            let count = taskCount.load(ordering: .relaxed)
-            if index >= count { return }
+            if state >> ThreadPool.generationShift != gen { return ran }
+            let index = Int(state & ThreadPool.indexMask)
+            let count = Int((state >> ThreadPool.countShift) & ThreadPool.indexMask)
+            if index >= count { return ran }
             let (exchanged, _) = claim.compareExchange(expected: state, desired: state + 1, ordering: .acquiringAndReleasing)
             if !exchanged { continue }
             // A claimed task keeps its job alive: the submitter waits for it before publishing another job.
             let box = UnsafeMutablePointer<Job>(bitPattern: jobPointer.load(ordering: .relaxed))!
             box.pointee(index)
             finished.add(1, ordering: .releasing)
+            ran = true
         }
     }
 
@@ -136,21 +174,21 @@ public final class ThreadPool: @unchecked Sendable {
         while true {
             // Spin a little: the next kernel of a training step usually follows within microseconds.
             var wait = SpinWait()
-            var gen = claim.load(ordering: .acquiring) >> 32
+            var gen = claim.load(ordering: .acquiring) >> ThreadPool.generationShift
             while gen == seen && wait.polls < SpinWait.pollsBeforeSleeping && !stopping.load(ordering: .relaxed) {
                 wait.pause()
-                gen = claim.load(ordering: .acquiring) >> 32
+                gen = claim.load(ordering: .acquiring) >> ThreadPool.generationShift
             }
             if gen == seen {
                 pthread_mutex_lock(&mutex)
                 sleepers.add(1, ordering: .sequentiallyConsistent)
-                while claim.load(ordering: .sequentiallyConsistent) >> 32 == seen
+                while claim.load(ordering: .sequentiallyConsistent) >> ThreadPool.generationShift == seen
                         && !stopping.load(ordering: .sequentiallyConsistent) {
                     pthread_cond_wait(&wake, &mutex)
                 }
                 sleepers.subtract(1, ordering: .sequentiallyConsistent)
                 pthread_mutex_unlock(&mutex)
-                gen = claim.load(ordering: .acquiring) >> 32
+                gen = claim.load(ordering: .acquiring) >> ThreadPool.generationShift
             }
             if stopping.load(ordering: .relaxed) { return }
             seen = gen

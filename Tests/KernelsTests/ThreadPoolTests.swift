@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import Glibc
 import Synchronization
 @testable import Kernels
@@ -39,4 +40,42 @@ import Synchronization
         }
         #expect(total.load(ordering: .relaxed) == 48)
     }
+
+    /// A one-thread pool that takes a helper: while its owner runs 1,000 jobs in a row, another thread calls
+    /// `help()` as fast as it can (as a shard's thread does once its own shard is done). Every task runs exactly
+    /// once a job, some of them on the helper, and `help()` on a pool with no open task does nothing.
+    @Test func helperJoinsJobsWithoutRunningATaskTwice() {
+        let pool = ThreadPool(threads: 1, helpers: 1)
+        defer { pool.shutdown() }
+        #expect(pool.concurrency == 2)
+        #expect(!pool.help())
+        let tasks = 48, jobs = 1_000
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: tasks)
+        counts.initialize(repeating: 0, count: tasks)
+        defer { counts.deallocate() }
+        let stop = Atomic<Bool>(false), onHelper = Atomic<Int>(0), helperRunning = Atomic<Bool>(false)
+        let helperDone = DispatchSemaphore(value: 0)
+        let helper = Thread {
+            helperRunning.store(true, ordering: .releasing)
+            while !stop.load(ordering: .acquiring) { pool.help() }
+            helperDone.signal()
+        }
+        helper.start()
+        while !helperRunning.load(ordering: .acquiring) { usleep(100) }
+        let owner = pthread_self()
+        for _ in 0..<jobs {
+            pool.run(tasks: tasks) { i in
+                counts[i] += 1
+                if pthread_equal(pthread_self(), owner) == 0 { onHelper.add(1, ordering: .relaxed) }
+                for _ in 0..<50 { busyWork() }   // tasks long enough for the helper to claim some
+            }
+        }
+        stop.store(true, ordering: .releasing)
+        helperDone.wait()
+        #expect((0..<tasks).allSatisfy { counts[$0] == jobs })
+        #expect(onHelper.load(ordering: .relaxed) > 0)
+        #expect(!pool.help())
+    }
 }
+
+@inline(never) private func busyWork() { _ = getpid() }
