@@ -12,11 +12,20 @@ enum GEMMPacking {
             // once and deals them out to the panels. (Panel by panel, each cache line was read up to 3 times,
             // and with a power-of-two row stride the lines one panel reads all fall in the same few L1 sets.)
             let fullPanels = rows / mr, rest = rows % mr
+            // Panels whose 6 floats can move as one 8-float vector: the 2 floats past them are still inside the
+            // packed rows (so the load stays in bounds), and land in the panel's slot for step p + 1, which that
+            // step then rewrites (so not on the last step). The rest move as a 4-float and a 2-float vector.
+            let widePanels = rows >= 8 ? min(fullPanels, (rows - 8) / mr + 1) : 0
             for p in 0..<kc {
                 let src = a + (p0 + p) * lda + i0
                 var out = dst + p * mr
-                for panel in 0..<fullPanels {
-                    // 6 floats, as a 4-float and a 2-float vector move.
+                let wide = p + 1 < kc ? widePanels : 0
+                for panel in 0..<wide {
+                    UnsafeMutableRawPointer(out).storeBytes(
+                        of: UnsafeRawPointer(src + panel * mr).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                    out += kc * mr
+                }
+                for panel in wide..<fullPanels {
                     let from = UnsafeRawPointer(src + panel * mr), to = UnsafeMutableRawPointer(out)
                     to.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
                     to.storeBytes(of: from.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self),
