@@ -21,8 +21,8 @@ enum GEMMPacking {
                 var out = dst + p * mr
                 let wide = p + 1 < kc ? widePanels : 0
                 for panel in 0..<wide {
-                    UnsafeMutableRawPointer(out).storeBytes(
-                        of: UnsafeRawPointer(src + panel * mr).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                    let eight = UnsafeRawPointer(src + panel * mr).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(out).storeBytes(of: eight, as: SIMD8<Float>.self)
                     out += kc * mr
                 }
                 for panel in wide..<fullPanels {

@@ -129,8 +129,9 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// Runs tasks of this pool's current job, if it has any left, on the calling thread (one that is not the
-    /// pool's own: at most `helpers` threads should call this). Returns at once when no task is open; returns
+    /// Runs tasks of this pool's current job, if it has any left, on the calling thread: a helper (at most
+    /// `helpers` threads from elsewhere), or one of the pool's own threads from inside a task of the same job
+    /// (it then takes tasks no other thread has claimed yet). Returns at once when no task is open; returns
     /// whether it ran any.
     @discardableResult
     public func help() -> Bool {
