@@ -18,6 +18,8 @@ enum GEMMPacking {
             let widePanels = rows >= 8 ? min(fullPanels, (rows - 8) / mr + 1) : 0
             for p in 0..<kc {
                 let src = a + (p0 + p) * lda + i0
+                // The stored rows are activations the forward wrote long before (L3): fetch 8 rows ahead.
+                if p + 8 < kc { LayerVector.prefetch(src + 8 * lda, count: rows) }
                 var out = dst + p * mr
                 let wide = p + 1 < kc ? widePanels : 0
                 for panel in 0..<wide {
@@ -97,7 +99,10 @@ enum GEMMPacking {
                 var src = b + p0 * ldb + j0 + jStart
                 if width == nr {
                     var o = UnsafeMutableRawPointer(out)
-                    for _ in 0..<kc {
+                    for p in 0..<kc {
+                        // Rows of B are ldb apart (the weights, last written by AdamW, come from L3): fetch the
+                        // panel's row 8 steps ahead.
+                        if p + 8 < kc { LayerVector.prefetch(src + 8 * ldb, count: nr) }
                         let raw = UnsafeRawPointer(src)
                         for v in 0..<(nr / 16) {
                             o.storeBytes(of: raw.loadUnaligned(fromByteOffset: v * 64, as: SIMD16<Float>.self),

@@ -61,12 +61,22 @@ enum LayerVector {
         return c[0] + c[1]
     }
 
-    /// Horizontal maximum.
+    /// Horizontal maximum by halving (four dependent vmaxps instead of a chain of 15 scalar compares, which
+    /// was the latency of every softmax row).
     @inline(__always)
     static func max(_ v: Vector16) -> Float {
-        var m = v[0]
-        for i in 1..<16 { m = m > v[i] ? m : v[i] }
-        return m
+        let a = laneMaximum(v.lowHalf, v.highHalf)
+        let b = laneMaximum(a.lowHalf, a.highHalf)
+        let c = laneMaximum(b.lowHalf, b.highHalf)
+        return c[0] > c[1] ? c[0] : c[1]
+    }
+
+    /// Lane-wise maximum of two vectors of any width (vmaxps).
+    @inline(__always)
+    static func laneMaximum<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
+        var r = a
+        for i in a.indices { r[i] = a[i] > b[i] ? a[i] : b[i] }
+        return r
     }
 
     /// 16 ones then 16 zeros: `keepFirst(k)` loads lanes (1 for lane < k, 0 after), for k in 0...16.
