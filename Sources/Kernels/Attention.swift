@@ -224,26 +224,20 @@ public final class CausalSelfAttention {
                 + LayerVector.load(LayerVector.zerosThenNegativeInfinity + 16 - (valid - j))
             m = LayerVector.maximum(m, x)
         }
-        let maximum = LayerVector.max(m)
-        // Exps over whole 16-lane blocks (a constant inner trip count, which LLVM turns into zmm code; a loop
-        // to `valid` would leave up to 15 exps to a scalar remainder), then exact zeros from `valid` on.
+        let maximum = Vector16(repeating: LayerVector.max(m))
+        // Exps over whole 16-lane blocks, exact zeros from `valid` on (the last block times a 1/0 mask), summed
+        // as they are stored: even blocks into s0, odd ones into s1.
         let end = (valid + 15) / 16 * 16
-        var block = row
-        while block < row + end {
-            for l in 0..<16 { block[l] = LayerVector.exp(block[l] - maximum) }
-            block += 16
-        }
-        for j in valid..<end { row[j] = 0 }
-        j = end
-        while j < columns { LayerVector.store(Vector16(), row + j); j += 16 }
         var s0 = Vector16(), s1 = Vector16()
         j = 0
-        while j + 32 <= end {
-            s0 += LayerVector.load(row + j)
-            s1 += LayerVector.load(row + j + 16)
-            j += 32
+        while j < end {
+            var e = LayerVector.exp(LayerVector.load(row + j) - maximum)
+            if j + 16 > valid { e *= LayerVector.keepFirst(valid - j, table: LayerVector.onesThenZeros) }
+            LayerVector.store(e, row + j)
+            if j & 16 == 0 { s0 += e } else { s1 += e }
+            j += 16
         }
-        if j < end { s0 += LayerVector.load(row + j) }
+        while j < columns { LayerVector.store(Vector16(), row + j); j += 16 }
         let inverse = Vector16(repeating: 1 / LayerVector.sum(s0 + s1))
         j = 0
         while j < end { LayerVector.store(LayerVector.load(row + j) * inverse, row + j); j += 16 }
