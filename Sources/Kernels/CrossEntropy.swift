@@ -5,8 +5,8 @@ import Glibc
 ///   losses[n] = logsumexp(logits[n]) - logits[n, target[n]]           (unweighted)
 ///   forwardBackward also overwrites logits in place with
 ///   dlogits[n, v] = (softmax(logits[n])[v] - [v == target[n]]) * weight[n] * gradientScale
-/// and both return sum_n weight[n] * losses[n] (Double). Each row is read three times (max; sum of exps;
-/// exps again, written once as the gradient) and fits in L1/L2 for the vocabularies here, so the row leaves
+/// and both return sum_n weight[n] * losses[n] (Double). Each row is read three times (max; exps, written
+/// and summed; the gradient, scaled in place) and fits in L1/L2 for the vocabularies here, so the row leaves
 /// memory once and the probabilities are never stored. Stable for large logits: exps are taken of x - max.
 /// A row of weight 0 is masked out: its gradient is 0 and it adds nothing to the sum; its target may then be
 /// negative (an "ignore" id), in which case its loss is written as 0.
@@ -24,12 +24,11 @@ public enum CrossEntropy {
                 x.update(repeating: 0, count: vocab)
                 return 0
             }
-            // Pass 1: the maximum. Pass 2: x <- exp(x - max) in place. Pass 3: their sum. Pass 4: the gradient,
-            // scaled in place. The row (32 KB at V = 8192) stays in L1/L2 between the passes.
+            // Pass 1: the maximum. Pass 2: x <- exp(x - max) in place, summed. Pass 3: the gradient, scaled in
+            // place. The row (32 KB at V = 8192) stays in L1/L2 between the passes.
             let maximum = rowMaximum(UnsafePointer(x), vocab)
             let logitOfTarget = x[target]
-            for i in 0..<vocab { x[i] = LayerVector.exp(x[i] - maximum) }
-            let sum = rowSum(UnsafePointer(x), vocab)
+            let sum = sumOfExps(UnsafePointer(x), vocab, maximum: maximum, writingTo: x)
             let loss = Float(Double(maximum) + log(Double(sum)) - Double(logitOfTarget))
             losses[row] = loss
             if w == 0 {
@@ -56,7 +55,8 @@ public enum CrossEntropy {
                 losses[row] = 0
                 return 0
             }
-            let (maximum, sum) = maxAndSumOfExps(x, vocab)
+            let maximum = rowMaximum(x, vocab)
+            let sum = sumOfExps(x, vocab, maximum: maximum, writingTo: nil)
             let loss = Float(Double(maximum) + log(Double(sum)) - Double(x[target]))
             losses[row] = loss
             return w == 0 ? 0 : Double(w) * Double(loss)
@@ -79,23 +79,34 @@ public enum CrossEntropy {
         }
     }
 
-    /// (max_v x[v], sum_v exp(x[v] - max)) without writing x: exps of 512-element blocks go through a stack
-    /// buffer (an elementwise loop the vectoriser widens), then are summed with SIMD16 accumulators.
-    private static func maxAndSumOfExps(_ x: UnsafePointer<Float>, _ vocab: Int) -> (Float, Float) {
-        let maximum = rowMaximum(x, vocab)
-        let block = 512
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { buffer in
-            let e = buffer.baseAddress!
-            var sum: Float = 0
-            var start = 0
-            while start < vocab {
-                let n = min(block, vocab - start)
-                for i in 0..<n { e[i] = LayerVector.exp(x[start + i] - maximum) }
-                sum += rowSum(UnsafePointer(e), n)
-                start += n
+    /// sum_v exp(x[v] - maximum), the exps also written to `out` when given (it may be x itself). Pairs of
+    /// 16-lane blocks go to two accumulators, the last v < 32 are added one by one; exps of 16 lanes at once
+    /// (`LayerVector.exp` on SIMD16: 512-bit code, the same bits as the scalar one).
+    @inline(__always)
+    private static func sumOfExps(_ x: UnsafePointer<Float>, _ n: Int, maximum: Float,
+                                  writingTo out: UnsafeMutablePointer<Float>?) -> Float {
+        let m = Vector16(repeating: maximum)
+        var s0 = Vector16(), s1 = Vector16()
+        var i = 0
+        while i + 32 <= n {
+            let e0 = LayerVector.exp(LayerVector.load(x + i) - m)
+            let e1 = LayerVector.exp(LayerVector.load(x + i + 16) - m)
+            if let out {
+                LayerVector.store(e0, out + i)
+                LayerVector.store(e1, out + i + 16)
             }
-            return (maximum, sum)
+            s0 += e0
+            s1 += e1
+            i += 32
         }
+        var s = LayerVector.sum(s0 + s1)
+        while i < n {
+            let e = LayerVector.exp(x[i] - maximum)
+            out?[i] = e
+            s += e
+            i += 1
+        }
+        return s
     }
 
     @inline(__always)
@@ -110,19 +121,5 @@ public enum CrossEntropy {
         var m = LayerVector.max(LayerVector.maximum(m0, m1))
         while i < n { m = x[i] > m ? x[i] : m; i += 1 }
         return m
-    }
-
-    @inline(__always)
-    private static func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0 = Vector16(), s1 = Vector16()
-        var i = 0
-        while i + 32 <= n {
-            s0 += LayerVector.load(x + i)
-            s1 += LayerVector.load(x + i + 16)
-            i += 32
-        }
-        var s = LayerVector.sum(s0 + s1)
-        while i < n { s += x[i]; i += 1 }
-        return s
     }
 }

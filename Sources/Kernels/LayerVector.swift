@@ -45,8 +45,9 @@ enum LayerVector {
     /// `exp` on 16 lanes at once, the same operations in the same order (so the same bits as 16 calls of the
     /// scalar one), spelled on SIMD16 so that it compiles to 512-bit code: LLVM's loop vectoriser widens the
     /// scalar one only to 8-lane ymm code here (the CPU's tuning prefers 256-bit vectors). The clamp keeps a
-    /// NaN a NaN, as the scalar one does.
-    @inline(__always)
+    /// NaN a NaN, as the scalar one does. `@inline(always)`: with `@inline(__always)` the softmax and the
+    /// cross-entropy still called it, passing the vectors through memory.
+    @inline(always)
     static func exp(_ x: Vector16) -> Vector16 {
         let clamped = laneMinimum(Vector16(repeating: 88), laneMaximum(Vector16(repeating: -87), x))
         let shifted = Vector16(repeating: 12_582_912).addingProduct(clamped, Vector16(repeating: 1.442_695_04))
