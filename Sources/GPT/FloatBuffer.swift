@@ -1,19 +1,18 @@
 import Foundation
+import Kernels
 
-/// A zero-initialised, 64-byte aligned block of Floats that this object owns.
+/// A zero-initialised, 64-byte aligned block of Floats that this object owns (on huge pages from 2 MiB on:
+/// `LargeBuffer`).
 public final class FloatBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
     public init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
-        pointer.initialize(repeating: 0, count: max(1, count))
+        pointer = LargeBuffer.allocateFloats(count)
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit { LargeBuffer.deallocate(pointer) }
 
     public var bytes: Int { count * MemoryLayout<Float>.stride }
     public func zero() { pointer.update(repeating: 0, count: count) }

@@ -71,22 +71,19 @@ public final class CausalSelfAttention {
         paddedHead = (headSize + 15) / 16 * 16
         paddedMaxTime = CausalSelfAttention.paddedStride(maxTime)
         probabilitiesCount = maxBatch * heads * paddedMaxTime * paddedMaxTime
-        probabilities = .allocate(capacity: probabilitiesCount)
-        probabilities.initialize(repeating: 0, count: probabilitiesCount)
-        droppedProbabilities = dropsWeights ? .allocate(capacity: probabilitiesCount) : nil
-        droppedProbabilities?.initialize(repeating: 0, count: probabilitiesCount)
+        probabilities = LargeBuffer.allocateFloats(probabilitiesCount)
+        droppedProbabilities = dropsWeights ? LargeBuffer.allocateFloats(probabilitiesCount) : nil
         workers = pool.threadCount
         let tp = paddedMaxTime, hp = paddedHead
         // q, k, v, dO, O/dQ, dK, dV: [Tp, hsp]; K^T, V^T: [hsp, Tp]; dP then dS: [Tp, Tp]; D [Tp].
         workspaceFloats = 9 * tp * hp + tp * tp + tp
-        workspace = .allocate(capacity: workers * workspaceFloats)
-        workspace.initialize(repeating: 0, count: workers * workspaceFloats)
+        workspace = LargeBuffer.allocateFloats(workers * workspaceFloats)
     }
 
     deinit {
-        probabilities.deallocate()
-        droppedProbabilities?.deallocate()
-        workspace.deallocate()
+        LargeBuffer.deallocate(probabilities)
+        if let droppedProbabilities { LargeBuffer.deallocate(droppedProbabilities) }
+        LargeBuffer.deallocate(workspace)
     }
 
     public var allocatedBytes: Int {

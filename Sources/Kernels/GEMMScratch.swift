@@ -16,8 +16,7 @@ final class GEMMScratch: @unchecked Sendable {
     /// A buffer of `capacity` floats, 64-byte aligned, for the caller's exclusive use until `give(back:)`.
     func take() -> UnsafeMutablePointer<Float> {
         if let buffer = free.withLock({ $0.popLast() }) { return buffer }
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
-        return raw.initializeMemory(as: Float.self, repeating: 0, count: capacity)
+        return LargeBuffer.allocateFloats(capacity)
     }
 
     func give(back buffer: UnsafeMutablePointer<Float>) {
@@ -46,10 +45,9 @@ final class GEMMGrowingScratch: @unchecked Sendable {
     func take(floats: Int) -> Buffer {
         if let buffer = free.withLock({ $0.popLast() }) {
             if buffer.capacity >= floats { return buffer }
-            buffer.pointer.deallocate()
+            LargeBuffer.deallocate(buffer.pointer)
         }
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, floats) * 4, alignment: 64)
-        return Buffer(pointer: raw.bindMemory(to: Float.self, capacity: max(1, floats)), capacity: floats)
+        return Buffer(pointer: LargeBuffer.allocateFloats(floats), capacity: floats)
     }
 
     func give(back buffer: Buffer) {
