@@ -177,9 +177,9 @@ fileprivate func fmaTile(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _
 /// The memory-bandwidth reference: a SIMD16 read-sum over a 256 MiB buffer, split over the pool.
 fileprivate func measureReadBandwidth(pool: ThreadPool) -> (timing: LayerTiming, gbps: Double, gbpsCPU: Double) {
     let count = 256 << 20 / 4
-    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-    defer { buffer.deallocate() }
-    buffer.initialize(repeating: 1, count: count)
+    let buffer = LargeBuffer.allocateFloats(count)
+    defer { LargeBuffer.deallocate(buffer) }
+    buffer.update(repeating: 1, count: count)
     let sums = UnsafeMutablePointer<Float>.allocate(capacity: 64)
     defer { sums.deallocate() }
     let timing = measure {
@@ -211,9 +211,10 @@ fileprivate struct LayerBenchmarks {
 
     func selected(_ name: String) -> Bool { only.map { name.contains($0) } ?? true }
 
-    /// A buffer of `count` floats filled with small pseudo-random values (never freed: the run is short).
+    /// A buffer of `count` floats filled with small pseudo-random values (never freed: the run is short), in a
+    /// `LargeBuffer` like the model's.
     func buffer(_ count: Int, scale: Float = 1) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let p = LargeBuffer.allocateFloats(count)
         var state: UInt32 = 12345
         for i in 0..<count {
             state = state &* 1_664_525 &+ 1_013_904_223

@@ -51,7 +51,7 @@ enum GEMMBenchmark {
     static func gflops(product: GEMMProduct, shape s: GEMMShape, pool: ThreadPool, repeats: Int) -> (median: Double, best: Double) {
         let x = randomBuffer(s.m * s.k), w = randomBuffer(s.k * s.n), y = randomBuffer(s.m * s.n)
         let bias = randomBuffer(s.n)
-        defer { x.deallocate(); w.deallocate(); y.deallocate(); bias.deallocate() }
+        defer { for buffer in [x, w, y, bias] { LargeBuffer.deallocate(buffer) } }
         let seconds: RunTimes
         switch product {
         case .forward:
@@ -94,9 +94,9 @@ struct GEMMComparison {
     }
 }
 
-/// Values in [-1, 1) from a fixed-seed generator.
+/// Values in [-1, 1) from a fixed-seed generator, in a `LargeBuffer` (huge pages, like the model's buffers).
 func randomBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    let p = LargeBuffer.allocateFloats(count)
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(count)
     for i in 0..<count {
         state = state &* 6364136223846793005 &+ 1442695040888963407

@@ -11,7 +11,7 @@ enum MatVecBenchmark {
     /// Median GB/s of weight reads (the 4 * inputs * outputs bytes of W per call).
     static func gbs(product: MatVecProduct, pool: ThreadPool, repeats: Int) -> Double {
         let w = randomBuffer(inputs * outputs), x = randomBuffer(inputs), y = randomBuffer(outputs)
-        defer { w.deallocate(); x.deallocate(); y.deallocate() }
+        defer { for buffer in [w, x, y] { LargeBuffer.deallocate(buffer) } }
         let seconds: Double
         switch product {
         case .vectorTimesMatrix:

@@ -6,9 +6,9 @@ public enum MemoryBandwidth {
     /// GB/s (1e9 bytes per second) of reading, median of `repeats` passes.
     public static func measureReadGBs(threads: Int, repeats: Int = 5) -> Double {
         let count = 256 << 18  // 256 MiB of Float
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { buffer.deallocate() }
-        buffer.initialize(repeating: 1, count: count)
+        let buffer = LargeBuffer.allocateFloats(count)
+        defer { LargeBuffer.deallocate(buffer) }
+        buffer.update(repeating: 1, count: count)
         let pool = ThreadPool(threads: threads)
         defer { pool.shutdown() }
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: threads * 16)
