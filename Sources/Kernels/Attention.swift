@@ -366,17 +366,19 @@ public final class CausalSelfAttention {
         for d in hs..<hp { (dst + d * tp).update(repeating: 0, count: tp) }
         let rowStride = 3 * c
         let base = qkv + b * time * rowStride + part * c + h * hs
-        // 16 positions at a time: 16 strided loads fill one vector, stored contiguously along t.
+        // Blocks of 8 positions x 8 columns: 8 row pieces loaded as vectors, transposed in registers, stored as
+        // 8 vectors along t; the positions past the last whole 8 (and columns past the last whole 8) one by one.
         var t0 = 0
-        while t0 + 16 <= time {
+        while t0 + 8 <= time {
             let src = base + t0 * rowStride
-            for l in 0..<16 where t0 + 16 + l < time { LayerVector.prefetch(src + (16 + l) * rowStride, count: hs) }
-            for d in 0..<hs {
-                var v = Vector16()
-                for l in 0..<16 { v[l] = src[l * rowStride + d] }
-                LayerVector.store(v, dst + d * tp + t0)
+            for l in 0..<8 where t0 + 8 + l < time { LayerVector.prefetch(src + (8 + l) * rowStride, count: hs) }
+            var d0 = 0
+            while d0 + 8 <= hs {
+                GEMMPacking.transposeBlock8(from: src + d0, stride: rowStride, to: dst + d0 * tp + t0, outStride: tp)
+                d0 += 8
             }
-            t0 += 16
+            for d in d0..<hs { for l in 0..<8 { dst[d * tp + t0 + l] = src[l * rowStride + d] } }
+            t0 += 8
         }
         for t in t0..<time {
             let src = base + t * rowStride

@@ -49,7 +49,8 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
     // head sizes that are and are not multiples of 16. With AVX-512 the tile products take 64 columns at a
     // time, then 32, then 16: head size 48 (a 32 and a 16 block) over 70 positions mixes those two in every
     // product, and the scores of its last tiles take a 64-column block; head sizes 64 and 80 (64 + 16) take
-    // 64-column blocks in every product.
+    // 64-column blocks in every product. Head sizes 12 and 10 are not multiples of 8, the width of the
+    // transposed gathers' register blocks (their last columns move one by one).
     static let shapes = [
         Shape(batch: 1, time: 1, channels: 8, heads: 1),
         Shape(batch: 2, time: 11, channels: 16, heads: 2),
@@ -59,6 +60,8 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
         Shape(batch: 1, time: 70, channels: 96, heads: 2),
         Shape(batch: 1, time: 45, channels: 128, heads: 2),
         Shape(batch: 1, time: 26, channels: 80, heads: 1),
+        Shape(batch: 1, time: 13, channels: 12, heads: 1),
+        Shape(batch: 2, time: 17, channels: 30, heads: 3),
     ]
 
     /// Query tiles in groups of two (each phase of a head then runs once a group, as at long sequences); by
