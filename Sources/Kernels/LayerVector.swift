@@ -21,8 +21,9 @@ enum LayerVector {
     /// e^x: x = n ln2 + f with |f| <= ln2/2, e^f by a degree-6 polynomial (Taylor; relative error below 2e-7
     /// on that interval), 2^n built in the exponent bits. Inputs are clamped to [-87, 88], so the result is
     /// finite and positive (e^-87 ~ 1.6e-38); callers that need an exact 0 mask it themselves. Spelled on
-    /// one Float for plain loops that LLVM's loop vectoriser widens (every operation is a select,
-    /// multiply-add or integer op, so a loop over memory becomes 8-lane ymm code).
+    /// one Float for plain loops and remainders (every operation is a select, multiply-add or integer op, so
+    /// LLVM's loop vectoriser widens a loop over memory to 8-lane ymm code); the SIMD16 `exp` below is the
+    /// same computation on 16 lanes.
     @inline(__always)
     static func exp(_ x: Float) -> Float {
         // Fused multiply-adds spelled out (Swift does not contract a * b + c): half the instructions.
@@ -94,7 +95,7 @@ enum LayerVector {
         return c[0] > c[1] ? c[0] : c[1]
     }
 
-    /// Lane-wise minimum of two vectors of any width (vminps); b where a is NaN... a < b ? a : b.
+    /// Lane-wise minimum of two vectors of any width (vminps): a < b ? a : b, so b where either is NaN.
     @inline(__always)
     static func laneMinimum<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
         var r = a
