@@ -116,12 +116,13 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// Splits `0..<count` into about `threadCount * chunksPerThread` contiguous ranges (each at least
-    /// `minimumChunk` long) and runs `body(range)` on each in parallel.
+    /// Splits `0..<count` into about `concurrency * chunksPerThread` contiguous ranges (each at least
+    /// `minimumChunk` long) and runs `body(range)` on each in parallel. Counting the helpers lets a thread done
+    /// with its own shard take part in the other shard's elementwise kernels.
     public func parallelFor(_ count: Int, minimumChunk: Int = 1, chunksPerThread: Int = 1,
                             _ body: (Range<Int>) -> Void) {
         if count <= 0 { return }
-        let wanted = max(1, threadCount * chunksPerThread)
+        let wanted = max(1, concurrency * chunksPerThread)
         let chunks = max(1, min(wanted, count / max(1, minimumChunk)))
         if chunks == 1 { body(0..<count); return }
         run(tasks: chunks) { i in
