@@ -12,10 +12,10 @@ import Kernels
 /// Balance: a replica's pool takes the other threads as helpers (`ThreadPool.help`), and a thread whose shard
 /// is done runs tasks of the products still running in the other shards (their M blocks or N panels: two
 /// thirds of a step's time) and of their elementwise kernels (`parallelFor` cuts a chunk for each helper)
-/// until every shard is done. (Attention keeps a scratch a task, so it stays whole
-/// on its shard's thread rather than double that scratch.) The shards are equal, but the cores need not be:
-/// on this VM one vCPU often runs 20% slower than the other for minutes (a `tiny` step's shards took 16.3 and
-/// 20 ms), and hybrid desktop CPUs mix fast and slow cores. Who runs a task does not change what it computes.
+/// until every shard is done. (Attention keeps a scratch a task, so it stays whole on its shard's thread rather
+/// than double that scratch.) The shards are equal, but the cores need not be: on this VM one vCPU often runs
+/// 20% slower than the other for minutes (a `tiny` step's shards took 16.3 and 20 ms), and hybrid desktop CPUs
+/// mix fast and slow cores. Who runs a task does not change what it computes.
 ///
 /// Memory caps the shard count: the extra gradient buffers may take a quarter of the machine's memory
 /// (`shardLimit`). Below the thread count, each shard's replica gets a pool of its share of the threads

@@ -214,12 +214,12 @@ public final class CausalSelfAttention {
         let valid = i + 1
         var m = Vector16(repeating: -.infinity)
         var j = 0
-        while j + 16 <= valid { m = LayerVector.maximum(m, LayerVector.load(row + j)); j += 16 }
+        while j + 16 <= valid { m = LayerVector.laneMaximum(m, LayerVector.load(row + j)); j += 16 }
         if j < valid {
             // Lanes at or past `valid` become -inf (adding -inf to a finite score).
             let x = LayerVector.load(row + j)
                 + LayerVector.load(LayerVector.zerosThenNegativeInfinity + 16 - (valid - j))
-            m = LayerVector.maximum(m, x)
+            m = LayerVector.laneMaximum(m, x)
         }
         let maximum = Vector16(repeating: LayerVector.max(m))
         // Exps over whole 16-lane blocks, exact zeros from `valid` on (the last block times a 1/0 mask), summed

@@ -114,11 +114,11 @@ public enum CrossEntropy {
         var m0 = Vector16(repeating: -.infinity), m1 = m0
         var i = 0
         while i + 32 <= n {
-            m0 = LayerVector.maximum(m0, LayerVector.load(x + i))
-            m1 = LayerVector.maximum(m1, LayerVector.load(x + i + 16))
+            m0 = LayerVector.laneMaximum(m0, LayerVector.load(x + i))
+            m1 = LayerVector.laneMaximum(m1, LayerVector.load(x + i + 16))
             i += 32
         }
-        var m = LayerVector.max(LayerVector.maximum(m0, m1))
+        var m = LayerVector.max(LayerVector.laneMaximum(m0, m1))
         while i < n { m = x[i] > m ? x[i] : m; i += 1 }
         return m
     }

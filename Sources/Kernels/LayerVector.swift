@@ -69,10 +69,19 @@ enum LayerVector {
     // The standard library's pointwiseMax/Min, .max(), .sum() and SIMD-mask `replace` compile to per-lane
     // loops through the stack here; these spellings compile to vmaxps / shuffles.
 
+    /// Lane-wise minimum of two vectors of any width (vminps): a < b ? a : b, so b where either is NaN.
     @inline(__always)
-    static func maximum(_ a: Vector16, _ b: Vector16) -> Vector16 {
+    static func laneMinimum<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
         var r = a
-        for i in 0..<16 { r[i] = a[i] > b[i] ? a[i] : b[i] }
+        for i in a.indices { r[i] = a[i] < b[i] ? a[i] : b[i] }
+        return r
+    }
+
+    /// Lane-wise maximum of two vectors of any width (vmaxps).
+    @inline(__always)
+    static func laneMaximum<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
+        var r = a
+        for i in a.indices { r[i] = a[i] > b[i] ? a[i] : b[i] }
         return r
     }
 
@@ -93,22 +102,6 @@ enum LayerVector {
         let b = laneMaximum(a.lowHalf, a.highHalf)
         let c = laneMaximum(b.lowHalf, b.highHalf)
         return c[0] > c[1] ? c[0] : c[1]
-    }
-
-    /// Lane-wise minimum of two vectors of any width (vminps): a < b ? a : b, so b where either is NaN.
-    @inline(__always)
-    static func laneMinimum<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
-        var r = a
-        for i in a.indices { r[i] = a[i] < b[i] ? a[i] : b[i] }
-        return r
-    }
-
-    /// Lane-wise maximum of two vectors of any width (vmaxps).
-    @inline(__always)
-    static func laneMaximum<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
-        var r = a
-        for i in a.indices { r[i] = a[i] > b[i] ? a[i] : b[i] }
-        return r
     }
 
     /// 16 ones then 16 zeros: `keepFirst(k)` loads lanes (1 for lane < k, 0 after), for k in 0...16.

@@ -24,8 +24,9 @@ final class ReferenceSession {
     /// Sends `request` as a line and returns the JSON object of the answer line; nil when the program has
     /// ended or answered something else.
     func ask(_ request: String) -> [String: Any]? {
+        guard process.isRunning else { return nil }
         let sent = (try? input.fileHandleForWriting.write(contentsOf: Data((request + "\n").utf8))) != nil
-        guard process.isRunning, sent, let line = readLine() else { return nil }
+        guard sent, let line = readLine() else { return nil }
         return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
     }
 
