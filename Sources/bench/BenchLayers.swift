@@ -3,11 +3,19 @@ import Glibc
 import Kernels
 
 /// `bench layers`: time per call of every layer kernel at the `small` shape (B=8, T=256, C=384, 6 heads,
-/// vocab 8192), GB/s for the memory-bound ones against a read bandwidth measured in the same run, and
-/// attention's GFLOP/s (unmasked half of QK^T and PV and their four backward products).
+/// vocab 8192; issue 4's) or the `tiny` one (B=12, T=64, C=128, 4 heads, vocab 65), GB/s for the memory-bound
+/// ones against a read bandwidth measured in the same run, and attention's GFLOP/s (unmasked half of QK^T and PV
+/// and their four backward products).
 struct BenchLayers: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "layers", abstract: "Layer kernels at the small shape (B=8, T=256, C=384, 6 heads, vocab 8192).")
+        commandName: "layers",
+        abstract: "Layer kernels at the small shape (B=8, T=256, C=384, 6 heads, vocab 8192) or the tiny one.")
+
+    @Option(name: .long, help: "Shape: small (B=8, T=256, C=384, 6 heads, vocab 8192, 6 layers) or tiny (B=12, T=64, C=128, 4 heads, vocab 65, 4 layers).")
+    var preset: String = "small"
+
+    @Option(name: .long, help: "Sequences per call instead of the preset's (6 is one of tiny's two training shards).")
+    var batchSize: Int?
 
     @Option(name: .long, help: "Thread counts to run, comma-separated.")
     var threads: String = "1,2"
@@ -22,6 +30,10 @@ struct BenchLayers: ParsableCommand {
         guard parsedThreads != nil else {
             throw ValidationError("--threads must be a comma-separated list of positive integers, got '\(threads)'")
         }
+        guard LayerShape.preset(preset) != nil else {
+            throw ValidationError("--preset must be small or tiny, got '\(preset)'")
+        }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
     var parsedThreads: [Int]? {
@@ -34,8 +46,10 @@ struct BenchLayers: ParsableCommand {
         let counts = parsedThreads ?? [1]
         var fmaPeak: (timing: LayerTiming, gflops: Double, gflopsCPU: Double)?
         let report = LayerReport(json: json)
+        var shape = LayerShape.preset(preset)!
+        if let batchSize { shape.batch = batchSize }
         if !json {
-            print("Layer kernels, small shape: B=\(LayerShape.batch) T=\(LayerShape.time) C=\(LayerShape.channels) heads=\(LayerShape.heads) vocab=\(LayerShape.vocab)")
+            print("Layer kernels, \(preset) shape: B=\(shape.batch) T=\(shape.time) C=\(shape.channels) heads=\(shape.heads) vocab=\(shape.vocab)")
         }
         for n in counts {
             let pool = ThreadPool(threads: n)
@@ -48,7 +62,7 @@ struct BenchLayers: ParsableCommand {
                             extra: [("gflops", peak.gflops), ("gflops_cpu", peak.gflopsCPU)])
                 fmaPeak = peak
             }
-            LayerBenchmarks(pool: pool, threads: n, bandwidth: bandwidth.gbps, bandwidthCPU: bandwidth.gbpsCPU,
+            LayerBenchmarks(shape: shape, pool: pool, threads: n, bandwidth: bandwidth.gbps, bandwidthCPU: bandwidth.gbpsCPU,
                             fmaPeak: fmaPeak?.gflops, fmaPeakCPU: fmaPeak?.gflopsCPU,
                             report: report, only: only).runAll()
             pool.shutdown()
@@ -56,12 +70,22 @@ struct BenchLayers: ParsableCommand {
     }
 }
 
-fileprivate enum LayerShape {
-    static let batch = 8, time = 256, channels = 384, heads = 6, vocab = 8192, layers = 6
-    static var rows: Int { batch * time }
-    /// Parameters of the small preset: per layer 12 C^2 + 13 C (attention, MLP, two layernorms), the final
+fileprivate struct LayerShape {
+    var batch: Int
+    let time, channels, heads, vocab, layers: Int
+
+    static func preset(_ name: String) -> LayerShape? {
+        switch name {
+        case "small": return LayerShape(batch: 8, time: 256, channels: 384, heads: 6, vocab: 8192, layers: 6)
+        case "tiny": return LayerShape(batch: 12, time: 64, channels: 128, heads: 4, vocab: 65, layers: 4)
+        default: return nil
+        }
+    }
+
+    var rows: Int { batch * time }
+    /// Parameters of the preset's model: per layer 12 C^2 + 13 C (attention, MLP, two layernorms), the final
     /// layernorm, token and position embeddings.
-    static var parameters: Int {
+    var parameters: Int {
         let c = channels
         return layers * (12 * c * c + 13 * c) + 2 * c + vocab * c + time * c
     }
@@ -200,6 +224,7 @@ fileprivate func measureReadBandwidth(pool: ThreadPool) -> (timing: LayerTiming,
 
 /// Every layer kernel at the small shape on one pool.
 fileprivate struct LayerBenchmarks {
+    let shape: LayerShape
     let pool: ThreadPool
     let threads: Int
     let bandwidth: Double
@@ -239,8 +264,8 @@ fileprivate struct LayerBenchmarks {
     }
 
     func runAll() {
-        let (b, t, c, h, v) = (LayerShape.batch, LayerShape.time, LayerShape.channels, LayerShape.heads, LayerShape.vocab)
-        let n = LayerShape.rows
+        let (b, t, c, h, v) = (shape.batch, shape.time, shape.channels, shape.heads, shape.vocab)
+        let n = shape.rows
         let f = 4   // bytes per float
 
         // Embedding
@@ -332,8 +357,8 @@ fileprivate struct LayerBenchmarks {
                                              rows: n, vocab: v, gradientScale: 1 / Float(n), pool: pool)
         }
 
-        // AdamW and clipping over the whole small preset's parameters.
-        let count = LayerShape.parameters
+        // AdamW and clipping over all the preset's parameters.
+        let count = shape.parameters
         let params = buffer(count, scale: 0.02), grads = buffer(count, scale: 0.01)
         let m = buffer(count, scale: 0), vv = buffer(count, scale: 0)
         var step = 0
