@@ -184,12 +184,16 @@ public final class CausalSelfAttention {
             // S = Qs K^T over keys 0..<scoreColumns(tile)
             AttentionTile.rowTiles(group, columns: scoreColumns, a: { s.q + $0 * R * hp }, rowStride: hp, kStride: 1,
                                    b: s.kT, ldb: tp, kRange: { _ in 0..<hp }, c: { p + $0 * R * tp }, ldc: tp)
-            for i in group.lowerBound * R..<group.upperBound * R {
-                let columns = scoreColumns(i / R)
-                softmaxRow(p + i * tp, query: i, time: time, columns: columns)
+            for tile in group {
+                let columns = scoreColumns(tile)
+                softmaxTile(p + tile * R * tp, firstQuery: tile * R, time: time, columns: columns, stride: tp)
                 // P' rows (zero rows stay zero; entries past the diagonal are zero in P, whatever their mask)
-                dropout?.apply(out: pd + i * tp, input: p + i * tp, count: columns,
-                               firstIndex: ((b * heads + h) * time + i) * time)
+                if let dropout {
+                    for i in tile * R..<tile * R + R {
+                        dropout.apply(out: pd + i * tp, input: p + i * tp, count: columns,
+                                      firstIndex: ((b * heads + h) * time + i) * time)
+                    }
+                }
             }
             // O = P' V over keys 0..<min(i0+6, T)  (P' = P without dropout)
             AttentionTile.rowTiles(group, columns: { _ in hp }, a: { pd + $0 * R * tp }, rowStride: tp, kStride: 1,
@@ -203,41 +207,55 @@ public final class CausalSelfAttention {
         }
     }
 
-    /// Turns S[i, 0..<columns] into P in place: softmax over j <= i, exact zeros for j > i.
-    /// A padding query (i >= T) gets a zero row.
+    /// Turns the R rows of S of the query tile starting at query i0 (row r at rows + r * stride, its scores in
+    /// 0..<columns) into P in place: softmax over keys j <= i, exact zeros for j > i; a padding query (i >= T)
+    /// gets a zero row. The rows go stage by stage (all maxima, then all exps and sums, then all scalings):
+    /// a row alone is a chain of dependent steps (a horizontal max, exps, a horizontal sum, a division), and
+    /// with T = 64 its rows are one to four vectors long, so one row at a time left each stage waiting on the
+    /// last. Each row's arithmetic is the same as when it ran alone.
     @inline(__always)
-    private func softmaxRow(_ row: UnsafeMutablePointer<Float>, query i: Int, time: Int, columns: Int) {
-        if i >= time {
-            row.update(repeating: 0, count: columns)
-            return
+    private func softmaxTile(_ rows: UnsafeMutablePointer<Float>, firstQuery i0: Int, time: Int, columns: Int,
+                             stride: Int) {
+        let live = Swift.max(0, Swift.min(R, time - i0))   // rows of real queries
+        var maxima = SIMD8<Float>(), sums = SIMD8<Float>()
+        for r in 0..<live {
+            let row = rows + r * stride, valid = i0 + r + 1
+            var m = Vector16(repeating: -.infinity)
+            var j = 0
+            while j + 16 <= valid { m = LayerVector.laneMaximum(m, LayerVector.load(row + j)); j += 16 }
+            if j < valid {
+                // Lanes at or past `valid` become -inf (adding -inf to a finite score).
+                let x = LayerVector.load(row + j)
+                    + LayerVector.load(LayerVector.zerosThenNegativeInfinity + 16 - (valid - j))
+                m = LayerVector.laneMaximum(m, x)
+            }
+            maxima[r] = LayerVector.max(m)
         }
-        let valid = i + 1
-        var m = Vector16(repeating: -.infinity)
-        var j = 0
-        while j + 16 <= valid { m = LayerVector.laneMaximum(m, LayerVector.load(row + j)); j += 16 }
-        if j < valid {
-            // Lanes at or past `valid` become -inf (adding -inf to a finite score).
-            let x = LayerVector.load(row + j)
-                + LayerVector.load(LayerVector.zerosThenNegativeInfinity + 16 - (valid - j))
-            m = LayerVector.laneMaximum(m, x)
-        }
-        let maximum = Vector16(repeating: LayerVector.max(m))
         // Exps over whole 16-lane blocks, exact zeros from `valid` on (the last block times a 1/0 mask), summed
         // as they are stored: even blocks into s0, odd ones into s1.
-        let end = (valid + 15) / 16 * 16
-        var s0 = Vector16(), s1 = Vector16()
-        j = 0
-        while j < end {
-            var e = LayerVector.exp(LayerVector.load(row + j) - maximum)
-            if j + 16 > valid { e *= LayerVector.keepFirst(valid - j, table: LayerVector.onesThenZeros) }
-            LayerVector.store(e, row + j)
-            if j & 16 == 0 { s0 += e } else { s1 += e }
-            j += 16
+        for r in 0..<live {
+            let row = rows + r * stride, valid = i0 + r + 1
+            let maximum = Vector16(repeating: maxima[r])
+            let end = (valid + 15) / 16 * 16
+            var s0 = Vector16(), s1 = Vector16()
+            var j = 0
+            while j < end {
+                var e = LayerVector.exp(LayerVector.load(row + j) - maximum)
+                if j + 16 > valid { e *= LayerVector.keepFirst(valid - j, table: LayerVector.onesThenZeros) }
+                LayerVector.store(e, row + j)
+                if j & 16 == 0 { s0 += e } else { s1 += e }
+                j += 16
+            }
+            while j < columns { LayerVector.store(Vector16(), row + j); j += 16 }
+            sums[r] = LayerVector.sum(s0 + s1)
         }
-        while j < columns { LayerVector.store(Vector16(), row + j); j += 16 }
-        let inverse = Vector16(repeating: 1 / LayerVector.sum(s0 + s1))
-        j = 0
-        while j < end { LayerVector.store(LayerVector.load(row + j) * inverse, row + j); j += 16 }
+        for r in 0..<live {
+            let row = rows + r * stride, end = (i0 + r + 1 + 15) / 16 * 16
+            let inverse = Vector16(repeating: 1 / sums[r])
+            var j = 0
+            while j < end { LayerVector.store(LayerVector.load(row + j) * inverse, row + j); j += 16 }
+        }
+        for r in live..<R { (rows + r * stride).update(repeating: 0, count: columns) }
     }
 
     // MARK: - Backward
