@@ -22,6 +22,11 @@
 /// the shared buffer holds (usually all) in one pass, and a task runs those K steps on its N panel
 /// (`streamBSteps`).
 ///
+/// Row-major op(A) (not transposed) whose K-step slices fit in a quarter of L2 (every product of a training
+/// shard but the weight gradients): as for small M, but A is not packed at all. The micro-kernel reads its six
+/// rows where they are (`PanelLayout.rows`), and only a last block of fewer than six rows is packed. Packing A
+/// cost most where few N panels share it: at N = 128 a shard's products ran 11-12% faster without it.
+///
 /// Few M blocks and a long K on several threads (the weight gradient of a narrow layer over many rows): the
 /// threads split K instead, each running its range alone, and C adds up their partial sums (`multiplySplitK`).
 enum GEMMBlocked {
@@ -40,6 +45,9 @@ enum GEMMBlocked {
     static let ncMax = 4096  // a multiple of both NR: 384 x 4096 floats = 6 MiB of packed B, in L3
     /// Small M: packed A of at most this many floats a K step (256 KiB, half of L2).
     static let streamBLimit = 65_536
+    /// Row-major A read in place: at most this many floats of it a K step (512 KiB, a quarter of L2), which every
+    /// N panel reads again.
+    static let rowsALimit = 131_072
 
     /// Per task: the packed A block, an MR x NR edge tile, and one B micro-panel (packed in the task).
     static let packedAScratch = GEMMScratch(capacity: mcMax * kcMax + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR
@@ -70,7 +78,8 @@ enum GEMMBlocked {
         if threads > 1 { mBlocks = min(mPanels, ceilDiv(mBlocks, threads) * threads) }
         func firstPanel(_ block: Int) -> Int { mPanels * block / mBlocks }  // block == mBlocks gives mPanels
 
-        let streamB = mPanels * mr * kcStep <= streamBLimit
+        let readsARows = !transposeA && m * kcStep <= rowsALimit
+        let streamB = readsARows || mPanels * mr * kcStep <= streamBLimit
         if threads > 1 && !streamB && mBlocks < 4 * threads && k >= threads * kcMax && m * n <= splitKLimit {
             multiplySplitK(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
                            transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate, pool: pool, nr: nr)
@@ -86,6 +95,13 @@ enum GEMMBlocked {
         var jc = 0
         while jc < n {
             let nc = min(ncStep, n - jc)
+            if readsARows {
+                streamBSteps(0..<kSteps, m: m, k: k, a: a, lda: lda, transposeA: false, b: b, ldb: ldb,
+                             transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate, pool: pool,
+                             nr: nr, j0: jc, columns: nc, kcStep: kcStep, mBlocks: mBlocks, packedA: nil)
+                jc += nc
+                continue
+            }
             if streamB {
                 // As many K steps a pass as the shared buffer holds (at least 6: a step is at most streamBLimit
                 // floats); usually all of them.
@@ -146,10 +162,10 @@ enum GEMMBlocked {
                                               p0: pc, kc: kc, into: ownA)
                             packedA = ownA
                         }
-                        macroKernel(nr: nr, kc: kc, packedA: packedA, rows: rows, packedB: packedB!,
+                        macroKernel(nr: nr, kc: kc, a: packedA, layout: .packed(kc: kc), rows: rows, packedB: packedB!,
                                     panels: (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit),
                                     columns: nc, c: c + i0 * ldc + jc, ldc: ldc, loadC: loadC,
-                                    bias: stepBias.map { $0 + jc }, scratch: ownA + mcMax * kcMax)
+                                    bias: stepBias.map { $0 + jc }, scratch: ownA + mcMax * kcMax, edgeA: nil)
                     }
                 }
                 pc += kc
@@ -198,9 +214,10 @@ enum GEMMBlocked {
         }
     }
 
-    /// Small M, the K steps `steps`: one pass packs their op(A) whole (a task per K step and M block), then each
-    /// task takes one N panel of the columns j0 ..< j0 + columns and runs those K steps on it, packing the panel's
-    /// B micro-panel into L1 before each step. The threads meet twice a pass instead of twice a K step, and a C
+    /// Small M, the K steps `steps`: one pass packs their op(A) whole (a task per K step and M block; none when
+    /// `packedA` is nil: then A is read in place, row-major), then each task takes one N panel of the columns
+    /// j0 ..< j0 + columns and runs those K steps on it, packing the panel's B micro-panel into L1 before each
+    /// step. The threads meet twice a pass instead of twice a K step, and a C
     /// panel (rows x NR) stays in this core's cache across the steps; each element of C sums the K steps in
     /// order. (The weight gradient of `tiny`'s 768 x 128 x 384 on 2 threads, against one pass a K step:
     /// 158-164 -> 184-190 GFLOP/s.)
@@ -211,21 +228,24 @@ enum GEMMBlocked {
                              transposeA: Bool, b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                              c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
                              accumulate: Bool, pool: ThreadPool, nr: Int, j0: Int, columns: Int, kcStep: Int,
-                             mBlocks: Int, packedA: UnsafeMutablePointer<Float>) {
+                             mBlocks: Int, packedA: UnsafeMutablePointer<Float>?) {
         let mr = GEMMMicroKernel.mr
         let mPanels = ceilDiv(m, mr)
         let stepFloats = mPanels * mr * kcStep
         func firstPanel(_ block: Int) -> Int { mPanels * block / mBlocks }
-        func stepA(_ step: Int) -> UnsafeMutablePointer<Float> { packedA + (step - steps.lowerBound) * stepFloats }
-        pool.run(tasks: mBlocks * steps.count) { task in
-            let step = steps.lowerBound + task / mBlocks, block = task % mBlocks
-            let pc = step * kcStep, kc = min(kcStep, k - pc)
-            let first = firstPanel(block), end = firstPanel(block + 1)
-            GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: first * mr,
-                              rows: min(end * mr, m) - first * mr, p0: pc, kc: kc, into: stepA(step) + first * mr * kc)
+        if let packedA {
+            pool.run(tasks: mBlocks * steps.count) { task in
+                let step = steps.lowerBound + task / mBlocks, block = task % mBlocks
+                let pc = step * kcStep, kc = min(kcStep, k - pc)
+                let first = firstPanel(block), end = firstPanel(block + 1)
+                GEMMPacking.packA(a, lda: lda, transposed: transposeA, i0: first * mr,
+                                  rows: min(end * mr, m) - first * mr, p0: pc, kc: kc,
+                                  into: packedA + (step - steps.lowerBound) * stepFloats + first * mr * kc)
+            }
         }
         pool.run(tasks: ceilDiv(columns, nr)) { panel in
             packedAScratch.with { scratch in
+                // scratch: a packed last block of A (when A is read in place), the edge tile, the B micro-panel
                 let edge = scratch + mcMax * kcMax, panelB = edge + mr * GEMMMicroKernel.maxNR
                 let j = j0 + panel * nr
                 let width = min(nr, columns - panel * nr)
@@ -233,41 +253,51 @@ enum GEMMBlocked {
                     let pc = step * kcStep, kc = min(kcStep, k - pc)
                     GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
                                       j0: j, columns: width, panels: 0..<1, into: panelB)
-                    macroKernel(nr: nr, kc: kc, packedA: stepA(step), rows: m,
-                                packedB: panelB, panels: 0..<1, columns: width, c: c + j, ldc: ldc,
+                    let stepA = packedA.map { UnsafePointer($0 + (step - steps.lowerBound) * stepFloats) } ?? a + pc
+                    macroKernel(nr: nr, kc: kc, a: stepA, layout: packedA == nil ? .rows(lda: lda) : .packed(kc: kc),
+                                rows: m, packedB: panelB, panels: 0..<1, columns: width, c: c + j, ldc: ldc,
                                 loadC: accumulate || step > 0, bias: step == 0 ? bias.map { $0 + j } : nil,
-                                scratch: edge)
+                                scratch: edge, edgeA: scratch)
                 }
             }
         }
     }
 
-    /// C[rows, panels of NR columns] from a packed A block and the packed B panels `panels`.
+    /// C[rows, panels of NR columns] from an A block (`layout`: packed panels, or rows read in place) and the
+    /// packed B panels `panels`. `edgeA` (MR x kc floats): where a last in-place block of fewer than MR rows is
+    /// packed, zero-padded, before its tiles.
     @inline(__always)
-    static func macroKernel(nr: Int, kc: Int, packedA: UnsafePointer<Float>, rows: Int,
+    static func macroKernel(nr: Int, kc: Int, a: UnsafePointer<Float>, layout: PanelLayout, rows: Int,
                             packedB: UnsafePointer<Float>, panels: Range<Int>, columns: Int,
                             c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?,
-                            scratch: UnsafeMutablePointer<Float>) {
+                            scratch: UnsafeMutablePointer<Float>, edgeA: UnsafeMutablePointer<Float>?) {
         let mr = GEMMMicroKernel.mr
+        let fullRows = rows / mr * mr
+        if layout.inPlace && fullRows < rows {
+            GEMMPacking.packA(a, lda: layout.rowStride, transposed: false, i0: fullRows, rows: rows - fullRows,
+                              p0: 0, kc: kc, into: edgeA!)
+        }
         for panel in panels {
             let j = panel * nr
             let width = min(nr, columns - j)
             let bPanel = packedB + panel * kc * nr
             let panelBias = bias.map { $0 + j }
             var i = 0
-            var aPanel = packedA
+            var aPanel = a
             while i < rows {
                 let height = min(mr, rows - i)
                 if height == mr && width == nr {
-                    GEMMMicroKernel.tile(nr: nr, kc: kc, a: aPanel, b: bPanel, c: c + i * ldc + j, ldc: ldc,
-                                             loadC: loadC, bias: panelBias)
+                    GEMMMicroKernel.tile(nr: nr, kc: kc, a: aPanel, layout: layout, b: bPanel, c: c + i * ldc + j,
+                                         ldc: ldc, loadC: loadC, bias: panelBias)
                 } else {
-                    GEMMMicroKernel.edgeTile(nr: nr, kc: kc, a: aPanel, b: bPanel, c: c + i * ldc + j, ldc: ldc,
-                                             rows: height, columns: width, loadC: loadC, bias: panelBias,
-                                             scratch: scratch)
+                    let (block, blockLayout) = height < mr && layout.inPlace
+                        ? (UnsafePointer(edgeA!), PanelLayout.packed(kc: kc)) : (aPanel, layout)
+                    GEMMMicroKernel.edgeTile(nr: nr, kc: kc, a: block, layout: blockLayout, b: bPanel,
+                                             c: c + i * ldc + j, ldc: ldc, rows: height, columns: width,
+                                             loadC: loadC, bias: panelBias, scratch: scratch)
                 }
                 i += mr
-                aPanel += kc * mr
+                aPanel += layout.panelStride
             }
         }
     }

@@ -1,12 +1,13 @@
 import CIntrinsics
 import Glibc
 
-/// The register-blocked micro-kernels of the GEMM: one MR x NR tile of C from a packed A micro-panel and a
+/// The register-blocked micro-kernels of the GEMM: one MR x NR tile of C from an MR x kc block of A and a
 /// packed B micro-panel.
 ///
-///   packed A panel: kc steps of MR floats   (a[p*MR + i] = op(A)[i, p])
+///   A block (`PanelLayout`): a packed panel, kc steps of MR floats (a[p*MR + i] = op(A)[i, p]), or MR rows
+///            of a row-major op(A) read where they are (a[i*lda + p] = op(A)[i, p])
 ///   packed B panel: kc steps of NR floats   (b[p*NR + j] = op(B)[p, j])
-///   C tile [MR, NR] with row stride ldc:  C (= | +=) sum_p a[p, :]^T b[p, :]  (+ bias[j])
+///   C tile [MR, NR] with row stride ldc:  C (= | +=) sum_p A[:, p] b[p, :]  (+ bias[j])
 ///
 /// When adding to C: `tile6x32` accumulates from zero, prefetches the C tile before the k loop and adds it at
 /// the end. (Starting the accumulators from C held every FMA chain until C arrived from L3 or memory; on the
@@ -20,8 +21,9 @@ import Glibc
 ///   ymm registers; each step loads one `SIMD16` of B (two ymm), broadcasts 6 floats of A, 12 ymm FMAs.
 /// Machine code (BENCHMARKS.md, "GEMM", has the command): built for an AVX2-only CPU, tile6x16's loop is 24
 /// `vfmadd231ps` on ymm (unrolled twice), no stack spills; built for AVX-512 (the Zen 4 of session 9, the Intel
-/// Xeon of session 10), tile6x32 has 36 `vfmadd231ps` on zmm, none on ymm, no spills. (Zen 4 runs a zmm FMA as
-/// two 256-bit halves, 32 flops a cycle; the Xeon has two full 512-bit FMA pipes, 64.)
+/// Xeon of session 10), tile6x32 has 36 `vfmadd231ps` on zmm, none on ymm, no spills (session 14: in both
+/// `tile6x32Packed` and `tile6x32Rows`). (Zen 4 runs a zmm FMA as two 256-bit halves, 32 flops a cycle; the
+/// Xeon has two full 512-bit FMA pipes, 64.)
 enum GEMMMicroKernel {
     static let mr = 6
     static let maxNR = 32
@@ -44,18 +46,46 @@ enum GEMMMicroKernel {
 
     /// Full tile with `nr` (16 or 32) columns. `loadC`: add the existing C tile; `bias`: nr floats or nil.
     @inline(__always)
-    static func tile(nr: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    static func tile(nr: Int, kc: Int, a: UnsafePointer<Float>, layout: PanelLayout, b: UnsafePointer<Float>,
                      c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
-        if nr == 32 {
-            tile6x32(kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
-        } else {
-            tile6x16(kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        switch (nr, layout.inPlace) {
+        case (32, false): tile6x32Packed(kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        case (32, true): tile6x32Rows(kc: kc, a: a, lda: layout.rowStride, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        case (_, false): tile6x16Packed(kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        case (_, true): tile6x16Rows(kc: kc, a: a, lda: layout.rowStride, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
         }
     }
 
+    // One loop body for each width, specialised for the two layouts of A (`PanelWalk`): with the row stride a
+    // run-time value in both, the packed panels' loads went through an index register and the products over
+    // them ran 3-5% slower.
     @inline(never)
-    static func tile6x16(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+    static func tile6x32Packed(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        tile6x32(kc: kc, a: PackedWalk(a), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+    }
+
+    @inline(never)
+    static func tile6x32Rows(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                             c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        tile6x32(kc: kc, a: RowsWalk(a, lda: lda), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+    }
+
+    @inline(never)
+    static func tile6x16Packed(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        tile6x16(kc: kc, a: PackedWalk(a), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+    }
+
+    @inline(never)
+    static func tile6x16Rows(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                             c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        tile6x16(kc: kc, a: RowsWalk(a, lda: lda), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+    }
+
+    @inline(__always)
+    static func tile6x16<A: PanelWalk>(kc: Int, a: A, b: UnsafePointer<Float>,
+                                       c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
         var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
         var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
         let out = UnsafeMutableRawPointer(c)
@@ -72,13 +102,13 @@ enum GEMMMicroKernel {
         var pb = UnsafeRawPointer(b)
         for _ in 0..<kc {
             let bv = pb.loadUnaligned(as: SIMD16<Float>.self)
-            c0 = c0.addingProduct(SIMD16<Float>(repeating: pa[0]), bv)
-            c1 = c1.addingProduct(SIMD16<Float>(repeating: pa[1]), bv)
-            c2 = c2.addingProduct(SIMD16<Float>(repeating: pa[2]), bv)
-            c3 = c3.addingProduct(SIMD16<Float>(repeating: pa[3]), bv)
-            c4 = c4.addingProduct(SIMD16<Float>(repeating: pa[4]), bv)
-            c5 = c5.addingProduct(SIMD16<Float>(repeating: pa[5]), bv)
-            pa += 6
+            c0 = c0.addingProduct(SIMD16<Float>(repeating: pa.row0), bv)
+            c1 = c1.addingProduct(SIMD16<Float>(repeating: pa.row1), bv)
+            c2 = c2.addingProduct(SIMD16<Float>(repeating: pa.row2), bv)
+            c3 = c3.addingProduct(SIMD16<Float>(repeating: pa.row3), bv)
+            c4 = c4.addingProduct(SIMD16<Float>(repeating: pa.row4), bv)
+            c5 = c5.addingProduct(SIMD16<Float>(repeating: pa.row5), bv)
+            pa.step()
             pb += 64
         }
         if let bias {
@@ -91,9 +121,9 @@ enum GEMMMicroKernel {
         put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5)
     }
 
-    @inline(never)
-    static func tile6x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+    @inline(__always)
+    static func tile6x32<A: PanelWalk>(kc: Int, a: A, b: UnsafePointer<Float>,
+                                       c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
         var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
         var c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
         var c20 = SIMD16<Float>(), c21 = SIMD16<Float>()
@@ -113,19 +143,19 @@ enum GEMMMicroKernel {
         for _ in 0..<kc {
             let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
             let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-            let a0 = SIMD16<Float>(repeating: pa[0])
+            let a0 = SIMD16<Float>(repeating: pa.row0)
             c00 = c00.addingProduct(a0, b0); c01 = c01.addingProduct(a0, b1)
-            let a1 = SIMD16<Float>(repeating: pa[1])
+            let a1 = SIMD16<Float>(repeating: pa.row1)
             c10 = c10.addingProduct(a1, b0); c11 = c11.addingProduct(a1, b1)
-            let a2 = SIMD16<Float>(repeating: pa[2])
+            let a2 = SIMD16<Float>(repeating: pa.row2)
             c20 = c20.addingProduct(a2, b0); c21 = c21.addingProduct(a2, b1)
-            let a3 = SIMD16<Float>(repeating: pa[3])
+            let a3 = SIMD16<Float>(repeating: pa.row3)
             c30 = c30.addingProduct(a3, b0); c31 = c31.addingProduct(a3, b1)
-            let a4 = SIMD16<Float>(repeating: pa[4])
+            let a4 = SIMD16<Float>(repeating: pa.row4)
             c40 = c40.addingProduct(a4, b0); c41 = c41.addingProduct(a4, b1)
-            let a5 = SIMD16<Float>(repeating: pa[5])
+            let a5 = SIMD16<Float>(repeating: pa.row5)
             c50 = c50.addingProduct(a5, b0); c51 = c51.addingProduct(a5, b1)
-            pa += 6
+            pa.step()
             pb += 128
         }
         if let bias {
@@ -151,11 +181,12 @@ enum GEMMMicroKernel {
     }
 
     /// A partial tile (rows < MR or columns < NR at the edges of C): the full tile is computed into `scratch`
-    /// (MR x NR floats; the packed panels are zero-padded) and only its valid part is written to C.
-    static func edgeTile(nr: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    /// (MR x NR floats; the B panel is zero-padded, and so is A's when it has fewer than MR rows) and only its
+    /// valid part is written to C.
+    static func edgeTile(nr: Int, kc: Int, a: UnsafePointer<Float>, layout: PanelLayout, b: UnsafePointer<Float>,
                          c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int,
                          loadC: Bool, bias: UnsafePointer<Float>?, scratch: UnsafeMutablePointer<Float>) {
-        tile(nr: nr, kc: kc, a: a, b: b, c: scratch, ldc: nr, loadC: false, bias: nil)
+        tile(nr: nr, kc: kc, a: a, layout: layout, b: b, c: scratch, ldc: nr, loadC: false, bias: nil)
         for i in 0..<rows {
             let src = scratch + i * nr
             let dst = c + i * ldc
@@ -166,4 +197,66 @@ enum GEMMMicroKernel {
             }
         }
     }
+}
+
+/// How a macro-kernel's A blocks are laid out: packed panels (`GEMMPacking.packA`), or the rows of a row-major
+/// op(A) read in place (`rowStride` = lda). The block of rows i*MR ..< i*MR + MR starts i * panelStride
+/// floats on.
+struct PanelLayout {
+    let rowStride: Int
+    let panelStride: Int
+    /// Rows read in place: a last block of fewer than MR rows must be packed first (the kernel reads MR rows).
+    let inPlace: Bool
+
+    /// Panels packed by `GEMMPacking.packA`: kc steps of MR floats each.
+    static func packed(kc: Int) -> PanelLayout {
+        PanelLayout(rowStride: 1, panelStride: kc * GEMMMicroKernel.mr, inPlace: false)
+    }
+
+    /// The rows of a row-major op(A), `lda` floats apart.
+    static func rows(lda: Int) -> PanelLayout {
+        PanelLayout(rowStride: lda, panelStride: GEMMMicroKernel.mr * lda, inPlace: true)
+    }
+}
+
+/// A micro-kernel's walk along k over the six rows of its A block: the six values of the current step, then on
+/// to the next.
+protocol PanelWalk {
+    var row0: Float { get }
+    var row1: Float { get }
+    var row2: Float { get }
+    var row3: Float { get }
+    var row4: Float { get }
+    var row5: Float { get }
+    mutating func step()
+}
+
+/// A packed panel: the six values of a step are adjacent, and steps follow each other.
+struct PackedWalk: PanelWalk {
+    var p: UnsafePointer<Float>
+    init(_ p: UnsafePointer<Float>) { self.p = p }
+    var row0: Float { @inline(__always) get { p[0] } }
+    var row1: Float { @inline(__always) get { p[1] } }
+    var row2: Float { @inline(__always) get { p[2] } }
+    var row3: Float { @inline(__always) get { p[3] } }
+    var row4: Float { @inline(__always) get { p[4] } }
+    var row5: Float { @inline(__always) get { p[5] } }
+    @inline(__always) mutating func step() { p += 6 }
+}
+
+/// Six rows of a row-major op(A) read where they are, through two pointers (rows 0 and 3): rows 1, 2 and 4, 5
+/// are at + lda and + 2 lda, which x86 addresses as base + index * 4 or * 8. (Six row pointers made LLVM chain
+/// their addresses through dependent `lea`s in the attention tiles.)
+struct RowsWalk: PanelWalk {
+    var p: UnsafePointer<Float>
+    var q: UnsafePointer<Float>
+    let lda: Int
+    init(_ a: UnsafePointer<Float>, lda: Int) { p = a; q = a + 3 * lda; self.lda = lda }
+    var row0: Float { @inline(__always) get { p[0] } }
+    var row1: Float { @inline(__always) get { p[lda] } }
+    var row2: Float { @inline(__always) get { p[2 * lda] } }
+    var row3: Float { @inline(__always) get { q[0] } }
+    var row4: Float { @inline(__always) get { q[lda] } }
+    var row5: Float { @inline(__always) get { q[2 * lda] } }
+    @inline(__always) mutating func step() { p += 1; q += 1 }
 }

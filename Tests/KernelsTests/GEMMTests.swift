@@ -62,11 +62,13 @@ import Testing
     /// all fit the shared buffer (150 x 3000: two passes of K steps); and above the small-M limit (400 x 170
     /// floats of A > 65,536), M blocks whose N panels are split on 2 threads; few M blocks with a long K
     /// (400 x 520), which 2 threads split along K (partial sums added to C); and many M blocks over 2 K steps
-    /// (600 x 300).
+    /// (600 x 300). Without a transposed A, every shape up to 600 x 300 reads A's rows in place (a K step's slice
+    /// of at most 131,072 floats), a last block of fewer than 6 rows packed; 700 x 200 (140,000 floats) runs the
+    /// packed M blocks instead.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 385), (13, 31, 257), (11, 19, 193),
         (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2), (2, 2100, 6),
-        (150, 97, 400), (150, 40, 3000), (400, 50, 170), (400, 5, 520), (600, 9, 300),
+        (150, 97, 400), (150, 40, 3000), (400, 50, 170), (400, 5, 520), (600, 9, 300), (700, 20, 200),
     ]
 
     /// Every transposition, with both micro-tile widths (6x16 for AVX2, 6x32 for AVX-512; both run anywhere).
@@ -94,6 +96,24 @@ import Testing
         let bad = Self.check(m: 432, n: 49, k: 304, transposeA: transposeA, transposeB: false, pad: 0, bias: true,
                              accumulate: true, threads: 2, tileColumns: 16, seed: 99)
         #expect(bad == 0)
+    }
+
+    /// A row-major A read in place and the same A stored transposed (so packed) give the same bits: both paths
+    /// sum each element's products in the same order.
+    @Test(arguments: [16, 32])
+    func aReadInPlaceMatchesPackedBitForBit(tileColumns: Int) {
+        for (m, n, k) in [(13, 31, 385), (61, 97, 13), (150, 97, 400), (400, 50, 170)] {
+            var random = Random(state: UInt64(m * 31 + n * 7 + k))
+            let a = random.array(m * k), b = random.array(k * n)
+            var aT = [Float](repeating: 0, count: k * m)
+            for i in 0..<m { for p in 0..<k { aT[p * m + i] = a[i * k + p] } }
+            var inPlace = [Float](repeating: 0, count: m * n), packed = inPlace
+            GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, transposeA: false, b: b, ldb: n, transposeB: false,
+                          c: &inPlace, ldc: n, bias: nil, accumulate: false, pool: .shared, tileColumns: tileColumns)
+            GEMM.multiply(m: m, n: n, k: k, a: aT, lda: m, transposeA: true, b: b, ldb: n, transposeB: false,
+                          c: &packed, ldc: n, bias: nil, accumulate: false, pool: .shared, tileColumns: tileColumns)
+            #expect(inPlace == packed, "m \(m) n \(n) k \(k) NR \(tileColumns)")
+        }
     }
 
     @Test func emptySumWritesOrAddsTheBias() {
