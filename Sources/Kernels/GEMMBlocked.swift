@@ -22,8 +22,9 @@
 /// the shared buffer holds (usually all) in one pass, and a task runs those K steps on its N panel
 /// (`streamBSteps`).
 ///
-/// Row-major op(A) (not transposed) whose K-step slices fit in a quarter of L2 (every product of a training
-/// shard but the weight gradients): as for small M, but A is not packed at all. The micro-kernel reads its six
+/// Row-major op(A) (not transposed) whose K-step slices fit in a quarter of L2 and whose rows are at most 2 KiB
+/// apart (every product of a `tiny` training shard but the weight gradients): as for small M, but A is not
+/// packed at all. The micro-kernel reads its six
 /// rows where they are (`PanelLayout.rows`), and only a last block of fewer than six rows is packed. Packing A
 /// cost most where few N panels share it: at N = 128 a shard's products ran 11-12% faster without it.
 ///
@@ -48,6 +49,10 @@ enum GEMMBlocked {
     /// Row-major A read in place: at most this many floats of it a K step (512 KiB, a quarter of L2), which every
     /// N panel reads again.
     static let rowsALimit = 131_072
+    /// ... and rows at most 2 KiB apart. The kernel's six rows, kc floats each, then share L1's sets at most three at
+    /// a time, beside the B micro-panel's eight of the twelve ways; rows 4 KiB apart (the logits' gradient over a
+    /// vocabulary of 4096) all fall into the same sets and evict each other.
+    static let rowsAStrideLimit = 512
 
     /// Per task: the packed A block, an MR x NR edge tile, and one B micro-panel (packed in the task).
     static let packedAScratch = GEMMScratch(capacity: mcMax * kcMax + GEMMMicroKernel.mr * GEMMMicroKernel.maxNR
@@ -78,7 +83,7 @@ enum GEMMBlocked {
         if threads > 1 { mBlocks = min(mPanels, ceilDiv(mBlocks, threads) * threads) }
         func firstPanel(_ block: Int) -> Int { mPanels * block / mBlocks }  // block == mBlocks gives mPanels
 
-        let readsARows = !transposeA && m * kcStep <= rowsALimit
+        let readsARows = !transposeA && lda <= rowsAStrideLimit && m * kcStep <= rowsALimit
         let streamB = readsARows || mPanels * mr * kcStep <= streamBLimit
         if threads > 1 && !streamB && mBlocks < 4 * threads && k >= threads * kcMax && m * n <= splitKLimit {
             multiplySplitK(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,

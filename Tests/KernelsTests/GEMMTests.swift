@@ -62,9 +62,9 @@ import Testing
     /// all fit the shared buffer (150 x 3000: two passes of K steps); and above the small-M limit (400 x 170
     /// floats of A > 65,536), M blocks whose N panels are split on 2 threads; few M blocks with a long K
     /// (400 x 520), which 2 threads split along K (partial sums added to C); and many M blocks over 2 K steps
-    /// (600 x 300). Without a transposed A, every shape up to 600 x 300 reads A's rows in place (a K step's slice
-    /// of at most 131,072 floats), a last block of fewer than 6 rows packed; 700 x 200 (140,000 floats) runs the
-    /// packed M blocks instead.
+    /// (600 x 300). Without a transposed A, the shapes whose rows are at most 512 floats apart and whose K-step
+    /// slice is at most 131,072 floats read A's rows in place (a last block of fewer than 6 rows packed); 8 x 513
+    /// and 150 x 3000 (rows further apart) and 700 x 200 (140,000 floats a step) pack A.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 385), (13, 31, 257), (11, 19, 193),
         (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2), (2, 2100, 6),
