@@ -24,9 +24,9 @@
 ///
 /// Row-major op(A) (not transposed) whose K-step slices fit in a quarter of L2 and whose rows are at most 2 KiB
 /// apart (every product of a `tiny` training shard but the weight gradients): as for small M, but A is not
-/// packed at all. The micro-kernel reads its six
-/// rows where they are (`PanelLayout.rows`), and only a last block of fewer than six rows is packed. Packing A
-/// cost most where few N panels share it: at N = 128 a shard's products ran 11-12% faster without it.
+/// packed at all. The micro-kernel reads its six rows where they are (`PanelLayout.rows`), and only a last block
+/// of fewer than six rows is packed. Packing A cost most where few N panels share it: a shard's forward and
+/// input-gradient products ran 3-9% faster without it (BENCHMARKS.md, "Training" > "Session 14").
 ///
 /// Few M blocks and a long K on several threads (the weight gradient of a narrow layer over many rows): the
 /// threads split K instead, each running its range alone, and C adds up their partial sums (`multiplySplitK`).
@@ -222,9 +222,8 @@ enum GEMMBlocked {
     /// Small M, the K steps `steps`: one pass packs their op(A) whole (a task per K step and M block; none when
     /// `packedA` is nil: then A is read in place, row-major), then each task takes one N panel of the columns
     /// j0 ..< j0 + columns and runs those K steps on it, packing the panel's B micro-panel into L1 before each
-    /// step. The threads meet twice a pass instead of twice a K step, and a C
-    /// panel (rows x NR) stays in this core's cache across the steps; each element of C sums the K steps in
-    /// order. (The weight gradient of `tiny`'s 768 x 128 x 384 on 2 threads, against one pass a K step:
+    /// step. The threads meet twice a pass instead of twice a K step, and a C panel (rows x NR) stays in this
+    /// core's cache across the steps; each element of C sums the K steps in order. (The weight gradient of `tiny`'s 768 x 128 x 384 on 2 threads, against one pass a K step:
     /// 158-164 -> 184-190 GFLOP/s.)
     ///
     ///   packedA: K step s at offset (s - steps.lowerBound) * (mPanels * MR * kcStep), its M blocks in order
