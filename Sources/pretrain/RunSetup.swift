@@ -34,8 +34,6 @@ struct RunSetup {
     // MARK: - A new run
 
     private static func fresh(_ command: Train) throws -> RunSetup {
-        let directory = RunDirectory(path: command.out)
-        try directory.checkPreviousRun(overwrite: command.overwrite)
         let m = command.model
         func configuration(vocabularySize: Int) throws -> GPTConfig {
             try GPTConfig.preset(named: m.preset, vocabSize: vocabularySize)
@@ -49,6 +47,9 @@ struct RunSetup {
         // comes from the tokenizer, which the preparation may train, and any size stands in for it here.
         options.context = try configuration(vocabularySize: max(1, command.data.vocabSize)).context
         try options.validate(modelContext: options.context)
+        // Then --out (a wrong option is reported first, whatever the directory holds).
+        let directory = RunDirectory(path: command.out)
+        try directory.checkPreviousRun(overwrite: command.overwrite)
 
         let dataDirectory = try prepareData(command.data, runDirectory: command.out)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")

@@ -178,6 +178,9 @@ import Glibc
         #expect(first.status == 0, "\(first.stderr)")
         try expectError(["--data", data, "--steps", "2"] + Self.tinyModel + out, "--resume")
         #expect(FileManager.default.fileExists(atPath: dir + "/run/latest/model.safetensors"))
+        // A wrong option is named before the directory's run (so fixing one error does not reveal another).
+        try expectError(["--data", data, "--steps", "2", "--dropout", "1.5"] + Self.tinyModel + out,
+                        "dropout must be in [0, 1) (got 1.5)")
         // With --overwrite, a refused option or a bad corpus still costs the old run nothing.
         try expectError(["--data", data, "--steps", "2", "--overwrite"] + Self.tinyModel + out + ["--batch-size", "0"],
                         "--batch-size: must be at least 1")
