@@ -45,9 +45,9 @@ struct BenchLayers: ParsableCommand {
     func run() throws {
         let counts = parsedThreads ?? [1]
         var fmaPeak: (timing: LayerTiming, gflops: Double, gflopsCPU: Double)?
-        let report = LayerReport(json: json)
         var shape = LayerShape.preset(preset)!
         if let batchSize { shape.batch = batchSize }
+        let report = LayerReport(json: json, shape: "\"preset\": \"\(preset)\", \"batch\": \(shape.batch)")
         if !json {
             print("Layer kernels, \(preset) shape: B=\(shape.batch) T=\(shape.time) C=\(shape.channels) heads=\(shape.heads) vocab=\(shape.vocab)")
         }
@@ -94,12 +94,14 @@ fileprivate struct LayerShape {
 /// Prints lines as text or JSON.
 fileprivate final class LayerReport {
     let json: Bool
-    init(json: Bool) { self.json = json }
+    /// The shape's name and batch, in every JSON line.
+    let shape: String
+    init(json: Bool, shape: String) { self.json = json; self.shape = shape }
 
     func line(name: String, threads: Int, timing: LayerTiming, extra: [(String, Double)] = []) {
         let ms = timing.wall
         if json {
-            var fields = ["\"name\": \"\(name)\"", "\"threads\": \(threads)", "\"ms\": \(format(ms, 4))",
+            var fields = ["\"name\": \"\(name)\"", shape, "\"threads\": \(threads)", "\"ms\": \(format(ms, 4))",
                           "\"cpu_ms\": \(format(timing.cpu, 4))"]
             for (key, value) in extra { fields.append("\"\(key)\": \(format(value, 3))") }
             print("{" + fields.joined(separator: ", ") + "}")
