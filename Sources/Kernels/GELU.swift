@@ -8,8 +8,8 @@ public enum GELU {
 
     // The forward runs on SIMD16 values (zmm code, the same operations as the scalar tail): the loop
     // vectoriser had made 8-lane ymm code of the scalar `value`, and the forward's share of a one-thread `tiny`
-    // step fell from 2.5-2.6% to 2.2%. The backward stays a plain
-    // loop: it waits on memory (x, out and dout: 16 bytes a float), and on SIMD16 it ran no faster.
+    // step fell from 2.5-2.6% to 2.2%. The backward stays a plain loop: it waits on memory (x, out and dout:
+    // 16 bytes a float), and on SIMD16 it ran no faster.
 
     public static func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
                                pool: ThreadPool = .shared) {

@@ -21,8 +21,8 @@ import Glibc
 ///   ymm registers; each step loads one `SIMD16` of B (two ymm), broadcasts 6 floats of A, 12 ymm FMAs.
 /// Machine code (BENCHMARKS.md, "GEMM", has the command): built for an AVX2-only CPU, tile6x16's loop is 24
 /// `vfmadd231ps` on ymm (unrolled twice), no stack spills; built for AVX-512 (the Zen 4 of session 9, the Intel
-/// Xeon of session 10), tile6x32 has 36 `vfmadd231ps` on zmm, none on ymm, no spills (session 14: in both
-/// `tile6x32Packed` and `tile6x32Rows`). (Zen 4 runs a zmm FMA as two 256-bit halves, 32 flops a cycle; the
+/// Xeon of session 10), tile6x32 has 36 `vfmadd231ps` on zmm, none on ymm, no spills (session 14: in both of its
+/// specialisations, for `PackedWalk` and `RowsWalk`). (Zen 4 runs a zmm FMA as two 256-bit halves, 32 flops a cycle; the
 /// Xeon has two full 512-bit FMA pipes, 64.)
 enum GEMMMicroKernel {
     static let mr = 6
@@ -49,41 +49,18 @@ enum GEMMMicroKernel {
     static func tile(nr: Int, kc: Int, a: UnsafePointer<Float>, layout: PanelLayout, b: UnsafePointer<Float>,
                      c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
         switch (nr, layout.inPlace) {
-        case (32, false): tile6x32Packed(kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
-        case (32, true): tile6x32Rows(kc: kc, a: a, lda: layout.rowStride, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
-        case (_, false): tile6x16Packed(kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
-        case (_, true): tile6x16Rows(kc: kc, a: a, lda: layout.rowStride, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        case (32, false): tile6x32(kc: kc, a: PackedWalk(a), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        case (32, true): tile6x32(kc: kc, a: RowsWalk(a, lda: layout.rowStride), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        case (_, false): tile6x16(kc: kc, a: PackedWalk(a), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        case (_, true): tile6x16(kc: kc, a: RowsWalk(a, lda: layout.rowStride), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
         }
     }
 
-    // One loop body for each width, specialised for the two layouts of A (`PanelWalk`): with the row stride a
-    // run-time value in both, the packed panels' loads went through an index register and the products over
-    // them ran 3-5% slower.
-    @inline(never)
-    static func tile6x32Packed(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                               c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
-        tile6x32(kc: kc, a: PackedWalk(a), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
-    }
+    // Each kernel is generic over the layout of A (`PanelWalk`), so the compiler emits one specialised copy for
+    // packed panels and one for rows read in place: with the row stride a run-time value in a single copy, the
+    // packed panels' loads went through an index register and the products over them ran 3-5% slower.
 
     @inline(never)
-    static func tile6x32Rows(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                             c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
-        tile6x32(kc: kc, a: RowsWalk(a, lda: lda), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
-    }
-
-    @inline(never)
-    static func tile6x16Packed(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                               c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
-        tile6x16(kc: kc, a: PackedWalk(a), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
-    }
-
-    @inline(never)
-    static func tile6x16Rows(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                             c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
-        tile6x16(kc: kc, a: RowsWalk(a, lda: lda), b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
-    }
-
-    @inline(__always)
     static func tile6x16<A: PanelWalk>(kc: Int, a: A, b: UnsafePointer<Float>,
                                        c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
         var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
@@ -121,7 +98,7 @@ enum GEMMMicroKernel {
         put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5)
     }
 
-    @inline(__always)
+    @inline(never)
     static func tile6x32<A: PanelWalk>(kc: Int, a: A, b: UnsafePointer<Float>,
                                        c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
         var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()

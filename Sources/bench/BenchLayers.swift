@@ -47,7 +47,7 @@ struct BenchLayers: ParsableCommand {
         var fmaPeak: (timing: LayerTiming, gflops: Double, gflopsCPU: Double)?
         var shape = LayerShape.preset(preset)!
         if let batchSize { shape.batch = batchSize }
-        let report = LayerReport(json: json, shape: "\"preset\": \"\(preset)\", \"batch\": \(shape.batch)")
+        let report = LayerReport(json: json, shapeFields: "\"preset\": \"\(preset)\", \"batch\": \(shape.batch)")
         if !json {
             print("Layer kernels, \(preset) shape: B=\(shape.batch) T=\(shape.time) C=\(shape.channels) heads=\(shape.heads) vocab=\(shape.vocab)")
         }
@@ -94,14 +94,14 @@ fileprivate struct LayerShape {
 /// Prints lines as text or JSON.
 fileprivate final class LayerReport {
     let json: Bool
-    /// The shape's name and batch, in every JSON line.
-    let shape: String
-    init(json: Bool, shape: String) { self.json = json; self.shape = shape }
+    /// The shape's preset and batch as JSON fields (`"preset": "tiny", "batch": 6`), put in every JSON line.
+    let shapeFields: String
+    init(json: Bool, shapeFields: String) { self.json = json; self.shapeFields = shapeFields }
 
     func line(name: String, threads: Int, timing: LayerTiming, extra: [(String, Double)] = []) {
         let ms = timing.wall
         if json {
-            var fields = ["\"name\": \"\(name)\"", shape, "\"threads\": \(threads)", "\"ms\": \(format(ms, 4))",
+            var fields = ["\"name\": \"\(name)\"", shapeFields, "\"threads\": \(threads)", "\"ms\": \(format(ms, 4))",
                           "\"cpu_ms\": \(format(timing.cpu, 4))"]
             for (key, value) in extra { fields.append("\"\(key)\": \(format(value, 3))") }
             print("{" + fields.joined(separator: ", ") + "}")
