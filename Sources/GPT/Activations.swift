@@ -17,7 +17,7 @@ final class Activations {
     let residual2: UnsafeMutablePointer<Float>    // [L, N, C]  x + attn(ln1(x))
     let ln2: UnsafeMutablePointer<Float>          // [L, N, C]
     let ln2Mean, ln2Rstd: UnsafeMutablePointer<Float>   // [L, N]
-    let fcPre: UnsafeMutablePointer<Float>        // [L, N, 4C] c_fc output; gelu' of it after a training forward
+    let fcPre: UnsafeMutablePointer<Float>        // [L, N, 4C] c_fc output
     let fcGelu: UnsafeMutablePointer<Float>       // [L, N, 4C]
     let residual3: UnsafeMutablePointer<Float>    // [L, N, C]  block output
     let lnf: UnsafeMutablePointer<Float>          // [N, C]

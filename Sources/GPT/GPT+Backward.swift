@@ -49,8 +49,7 @@ extension GPT {
             Bias.backward(dbias: g + w.mlpProjectionBias, dy: dMLP, rows: N, columns: C, pool: pool)
             GEMM.backwardInput(dx: dFcGelu, dy: dMLP, w: p + w.mlpProjectionWeight, rows: N, inputs: 4 * C,
                                outputs: C, accumulate: false, pool: pool)                    // [N, 4C]
-            GELU.backward(dinput: dFcPre, derivative: t.fcPre, dout: dFcGelu, count: N * 4 * C, accumulate: false,
-                          pool: pool)                                                  // fcPre: gelu'
+            GELU.backward(dinput: dFcPre, input: t.fcPre, output: t.fcGelu, dout: dFcGelu, count: N * 4 * C, accumulate: false, pool: pool)
             GEMM.backwardWeight(dw: g + w.fullyConnectedWeight, x: t.ln2, dy: dFcPre, rows: N, inputs: C,
                                 outputs: 4 * C, pool: pool)
             Bias.backward(dbias: g + w.fullyConnectedBias, dy: dFcPre, rows: N, columns: 4 * C, pool: pool)

@@ -73,7 +73,7 @@ extension GPT {
     private func trainingPass(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
                               weights: UnsafePointer<Float>?, batch: Int, time: Int, gradientScale: Float,
                               dropout: ActiveDropout?) -> Double {
-        runForward(tokens: tokens, batch: batch, time: time, dropout: dropout, forBackward: true)
+        runForward(tokens: tokens, batch: batch, time: time, dropout: dropout)
         let a = activations!
         let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: targets, weights: weights,
                                                  rows: batch * time, vocab: config.vocabSize,
@@ -99,11 +99,10 @@ extension GPT {
     }
 
     /// The forward pass proper (inputs already validated, activations planned). `computeLogits` false stops
-    /// after ln_f (a task head reads the final hidden state instead of the LM logits). `forBackward`: a backward
-    /// pass follows (see `runBlocks`).
+    /// after ln_f (a task head reads the final hidden state instead of the LM logits).
     func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, computeLogits: Bool = true,
-                    dropout: ActiveDropout? = nil, forBackward: Bool = false) {
-        runBlocks(tokens: tokens, batch: batch, time: time, dropout: dropout, forBackward: forBackward)
+                    dropout: ActiveDropout? = nil) {
+        runBlocks(tokens: tokens, batch: batch, time: time, dropout: dropout)
         guard computeLogits else { return }
         let a = activations!
         // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
@@ -115,9 +114,7 @@ extension GPT {
     /// Embedding, every block and the final layer norm (into `lnf`); everything but the LM head. Generation's
     /// prefill runs this and then the head on the last row only. `dropout` (training only) masks the embedding
     /// output, the attention weights and each block's two branch outputs before they join the residual stream.
-    /// `forBackward` (training): GELU's forward replaces c_fc's output by its derivative there, for the backward.
-    func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil,
-                   forBackward: Bool = false) {
+    func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
         let p = parameters.pointer
         let N = batch * time, C = config.width
@@ -148,11 +145,7 @@ extension GPT {
                               bias: p + w.ln2Bias, rows: N, channels: C, epsilon: eps, pool: pool)
             GEMM.forward(y: t.fcPre, x: t.ln2, w: p + w.fullyConnectedWeight, bias: p + w.fullyConnectedBias,
                          rows: N, inputs: C, outputs: 4 * C, pool: pool)                      // [N, 4C]
-            if forBackward {
-                GELU.forward(out: t.fcGelu, derivative: t.fcPre, input: t.fcPre, count: N * 4 * C, pool: pool)
-            } else {
-                GELU.forward(out: t.fcGelu, input: t.fcPre, count: N * 4 * C, pool: pool)
-            }
+            GELU.forward(out: t.fcGelu, input: t.fcPre, count: N * 4 * C, pool: pool)
             GEMM.forward(y: t.residual3, x: t.fcGelu, w: p + w.mlpProjectionWeight, bias: p + w.mlpProjectionBias,
                          rows: N, inputs: 4 * C, outputs: C, pool: pool)                      // [N, C]
             dropout?.forward(t.residual3, count: N * C, site: .mlp(layer: l), pool: pool)

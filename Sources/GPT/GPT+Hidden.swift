@@ -75,11 +75,11 @@ extension GPT {
         let a = activations!
         let n = batch * time
         guard let lmTargets else {
-            runForward(tokens: tokens, batch: batch, time: time, computeLogits: false, dropout: dropout, forBackward: true)
+            runForward(tokens: tokens, batch: batch, time: time, computeLogits: false, dropout: dropout)
             a.dNarrow.update(repeating: 0, count: n * config.width)
             return 0
         }
-        runForward(tokens: tokens, batch: batch, time: time, computeLogits: true, dropout: dropout, forBackward: true)
+        runForward(tokens: tokens, batch: batch, time: time, computeLogits: true, dropout: dropout)
         let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: lmTargets,
                                                  weights: lmWeights, rows: n, vocab: config.vocabSize,
                                                  gradientScale: lmGradientScale, pool: pool)

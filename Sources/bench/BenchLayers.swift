@@ -305,13 +305,12 @@ fileprivate struct LayerBenchmarks {
 
         // GELU on the MLP activations [N, 4C].
         let hidden = buffer(n * 4 * c, scale: 3), hiddenOut = buffer(n * 4 * c), dHidden = buffer(n * 4 * c)
-        let dHiddenIn = buffer(n * 4 * c), hiddenSlope = buffer(n * 4 * c)
-        memoryBound("gelu_forward", bytes: 3 * n * 4 * c * f) {   // the training forward: out and gelu'
-            GELU.forward(out: hiddenOut, derivative: hiddenSlope, input: hidden, count: n * 4 * c, pool: pool)
+        let dHiddenIn = buffer(n * 4 * c)
+        memoryBound("gelu_forward", bytes: 2 * n * 4 * c * f) {
+            GELU.forward(out: hiddenOut, input: hidden, count: n * 4 * c, pool: pool)
         }
-        memoryBound("gelu_backward", bytes: 3 * n * 4 * c * f) {
-            GELU.backward(dinput: dHiddenIn, derivative: hiddenSlope, dout: dHidden, count: n * 4 * c, accumulate: false,
-                          pool: pool)
+        memoryBound("gelu_backward", bytes: 4 * n * 4 * c * f) {
+            GELU.backward(dinput: dHiddenIn, input: hidden, output: hiddenOut, dout: dHidden, count: n * 4 * c, accumulate: false, pool: pool)
         }
 
         // Bias gradient of the MLP's first projection [N, 4C].
