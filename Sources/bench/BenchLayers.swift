@@ -156,48 +156,10 @@ fileprivate func measure(_ body: () -> Void) -> LayerTiming {
     return LayerTiming(wall: walls[walls.count / 2], cpu: cpus[cpus.count / 2])
 }
 
-/// The compute reference: a 6 x 32 register block (twelve SIMD16 accumulators, two loads of B and six
-/// broadcasts of A per 12 FMAs, the GEMM micro-kernel's mix) on L1-resident operands, one thread: what this
-/// core sustains right now. (Twelve independent chains cover two FMA pipes of 4-cycle latency; the 6 x 16
-/// block used before session 10 has six, and read 170-175 GFLOP/s on the Intel Xeon where this one reads 200-230
-/// in quiet minutes.)
+/// The compute reference (`FMAReference`) timed like the layer kernels.
 fileprivate func measureFMAPeak() -> (timing: LayerTiming, gflops: Double, gflopsCPU: Double) {
-    let kc = 256, reps = 2000
-    let a = UnsafeMutablePointer<Float>.allocate(capacity: 6 * kc), b = UnsafeMutablePointer<Float>.allocate(capacity: 32 * kc)
-    let c = UnsafeMutablePointer<Float>.allocate(capacity: 16)
-    defer { a.deallocate(); b.deallocate(); c.deallocate() }
-    a.initialize(repeating: 1e-3, count: 6 * kc)
-    b.initialize(repeating: 1e-3, count: 32 * kc)
-    c.initialize(repeating: 0, count: 16)
-    let timing = measure {
-        for _ in 0..<reps { fmaTile(a, b, c, kc) }
-    }
-    let flops = Double(reps * kc * 6 * 32 * 2)
-    return (timing, flops / (timing.wall * 1e6), flops / (timing.cpu * 1e6))
-}
-
-@inline(never)
-fileprivate func fmaTile(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ kc: Int) {
-    var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
-    var c4 = SIMD16<Float>(), c5 = SIMD16<Float>(), c6 = SIMD16<Float>(), c7 = SIMD16<Float>()
-    var c8 = SIMD16<Float>(), c9 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
-    var pa = a
-    var pb = UnsafeRawPointer(b)
-    for _ in 0..<kc {
-        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
-        let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-        var x = SIMD16<Float>(repeating: pa[0]); c0 = c0.addingProduct(x, b0); c1 = c1.addingProduct(x, b1)
-        x = SIMD16<Float>(repeating: pa[1]); c2 = c2.addingProduct(x, b0); c3 = c3.addingProduct(x, b1)
-        x = SIMD16<Float>(repeating: pa[2]); c4 = c4.addingProduct(x, b0); c5 = c5.addingProduct(x, b1)
-        x = SIMD16<Float>(repeating: pa[3]); c6 = c6.addingProduct(x, b0); c7 = c7.addingProduct(x, b1)
-        x = SIMD16<Float>(repeating: pa[4]); c8 = c8.addingProduct(x, b0); c9 = c9.addingProduct(x, b1)
-        x = SIMD16<Float>(repeating: pa[5]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-        pa += 6
-        pb += 128
-    }
-    let sum = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11))
-        + UnsafeRawPointer(c).loadUnaligned(as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(c).storeBytes(of: sum, as: SIMD16<Float>.self)
+    let timing = measure { FMAReference.run() }
+    return (timing, FMAReference.flopsPerRun / (timing.wall * 1e6), FMAReference.flopsPerRun / (timing.cpu * 1e6))
 }
 
 /// The memory-bandwidth reference: a SIMD16 read-sum over a 256 MiB buffer, split over the pool.

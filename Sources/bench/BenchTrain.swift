@@ -9,6 +9,8 @@ import Training
 /// The two alternate for `--rounds` rounds, so a drift of the machine's speed falls on both; each side reports
 /// the median over its rounds of its per-round median step, and the ratio is the median of the per-round ratios.
 /// PyTorch's process stays up across the rounds (the script's `--serve`), so rounds are short and many.
+/// The compute reference (`FMAReference`, one core's FMA rate) is measured before and after the rounds: on a VM
+/// whose speed drifts, it says how fast the machine was while the figures were taken.
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -44,6 +46,7 @@ struct BenchTrain: ParsableCommand {
         // run slower), so its start-up does not run beside our first round. Between rounds, a pause lets the
         // other side's idle threads stop spinning.
         _ = torch?.ask("\(steps)")
+        let peakBefore = FMAReference.gflops()
         for _ in 0..<max(1, rounds) {
             usleep(20_000)
             let seconds = try medianStepSeconds(trainer)
@@ -56,6 +59,7 @@ struct BenchTrain: ParsableCommand {
                 }
             }
         }
+        let peakAfter = FMAReference.gflops()
         let result = Measurement(stepSeconds: median(ours), peakRSSMB: Self.peakRSSMB(),
                                  modelBytes: trainer.model.memory.totalBytes)
         // The PyTorch round with the median speed stands for all of them.
@@ -68,7 +72,7 @@ struct BenchTrain: ParsableCommand {
         let mfu = flopsPerToken * tokensPerSecond / (peakGflops * 1e9)
         let modelMB = Double(result.modelBytes) / 1_048_576
         if json {
-            print(#"{"name": "train", "preset": "\#(preset)", "layers": \#(config.layers), "width": \#(config.width), "context": \#(config.context), "batch": \#(batch), "vocab": \#(vocab), "threads": \#(threads), "tokens_per_s": \#(f1(tokensPerSecond)), "ms_per_step": \#(f3(result.stepSeconds * 1e3)), "mfu": \#(f4(mfu)), "peak_rss_mb": \#(f1(result.peakRSSMB)), "model_state_mb": \#(f1(modelMB))}"#)
+            print(#"{"name": "train", "preset": "\#(preset)", "layers": \#(config.layers), "width": \#(config.width), "context": \#(config.context), "batch": \#(batch), "vocab": \#(vocab), "threads": \#(threads), "tokens_per_s": \#(f1(tokensPerSecond)), "ms_per_step": \#(f3(result.stepSeconds * 1e3)), "mfu": \#(f4(mfu)), "peak_rss_mb": \#(f1(result.peakRSSMB)), "model_state_mb": \#(f1(modelMB)), "fma_peak_gflops_before": \#(f1(peakBefore)), "fma_peak_gflops_after": \#(f1(peakAfter))}"#)
             if let reference, let data = try? JSONSerialization.data(withJSONObject: reference, options: [.sortedKeys]) {
                 print(String(decoding: data, as: UTF8.self))
             }
@@ -88,6 +92,8 @@ struct BenchTrain: ParsableCommand {
         }
         print(String(format: "  memory    peak RSS %.1f MB; parameters + gradients + AdamW moments + activations = %.1f MB (ratio %.2f)",
                      result.peakRSSMB, modelMB, result.peakRSSMB / modelMB))
+        print(String(format: "  machine   fma_peak_reference %.1f GFLOP/s a core before the rounds, %.1f after",
+                     peakBefore, peakAfter))
     }
 
     struct Measurement {
