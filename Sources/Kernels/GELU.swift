@@ -8,13 +8,22 @@ public enum GELU {
 
     // The forward runs on SIMD16 values (zmm code, the same operations as the scalar tail): the loop
     // vectoriser had made 8-lane ymm code of the scalar `value`, and the forward's share of a one-thread `tiny`
-    // step fell from 2.5-2.6% to 2.2%. The backward stays a plain loop: it waits on memory (x, out and dout:
+    // step fell from 2.5-2.6% to 2.2%. Four vectors a step, their chains side by side (each element still
+    // takes `value`'s operations): a tiny shard (384 x 512, one thread) 0.076-0.080 -> 0.072-0.073 ms. The backward stays a plain loop: it waits on memory (x, out and dout:
     // 16 bytes a float), and on SIMD16 it ran no faster.
 
     public static func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
                                pool: ThreadPool = .shared) {
         pool.parallelFor(count, minimumChunk: 32_768) { range in
             var i = range.lowerBound
+            while i + 64 <= range.upperBound {
+                let x0 = LayerVector.load(input + i), x1 = LayerVector.load(input + i + 16)
+                let x2 = LayerVector.load(input + i + 32), x3 = LayerVector.load(input + i + 48)
+                let y0 = value(x0), y1 = value(x1), y2 = value(x2), y3 = value(x3)
+                LayerVector.store(y0, out + i); LayerVector.store(y1, out + i + 16)
+                LayerVector.store(y2, out + i + 32); LayerVector.store(y3, out + i + 48)
+                i += 64
+            }
             while i + 16 <= range.upperBound {
                 LayerVector.store(value(LayerVector.load(input + i)), out + i)
                 i += 16
@@ -46,8 +55,9 @@ public enum GELU {
         return x / (1 + LayerVector.exp(-2 * u))
     }
 
-    /// `value` on 16 lanes (the same operations, so the same bits), in 512-bit code.
-    @inline(__always)
+    /// `value` on 16 lanes (the same operations, so the same bits), in 512-bit code. `@inline(always)`: with
+    /// `@inline(__always)` the four-vector loop called it, passing the vectors through memory.
+    @inline(always)
     static func value(_ x: Vector16) -> Vector16 {
         let u = scale * (x + cubic * x * x * x)
         return x / (1 + LayerVector.exp(-2 * u))
