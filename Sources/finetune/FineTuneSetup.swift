@@ -34,6 +34,12 @@ struct FineTuneSetup {
     // MARK: - A new run
 
     private static func fresh(_ c: TrainCommand) throws -> FineTuneSetup {
+        // The hyperparameters given are checked before the run directory or any file, so a wrong one is named
+        // first (as `pretrain` does). Only the defaults of --steps and --eval-every depend on the data read
+        // below, and those are valid for any number of examples.
+        var given = apply(c, to: defaults, trainCount: 1)
+        given.context = 1
+        try given.validate(modelContext: 1)
         let directory = RunDirectory(path: c.out ?? "")
         try directory.checkPreviousRun(overwrite: c.overwrite)
         let start = try RunDirectory.resolveCheckpoint(c.checkpoint, prefer: .best)

@@ -72,6 +72,10 @@ import Training
         let before = try MetricsLog.readLines(out + "/metrics.jsonl")
         let exists = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2"] + common)
         expectError(exists, startsWith: "--out: \(out) already holds a run")
+        // A wrong hyperparameter is named before the existing run.
+        let badRate = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2",
+                                               "--lr", "-1"] + common)
+        expectError(badRate, startsWith: "--lr: must be a positive number")
         // With --overwrite, a run that cannot start (a missing start checkpoint) leaves the old one as it was.
         let failed = try FinetuneCommand.run(["--task", "classify", "--checkpoint", scratch.path + "/nowhere", "--steps", "2",
                                               "--overwrite"] + common)
