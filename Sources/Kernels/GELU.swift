@@ -10,8 +10,8 @@ public enum GELU {
     // vectoriser had made 8-lane ymm code of the scalar `value`, and the forward's share of a one-thread `tiny`
     // step fell from 2.5-2.6% to 2.2%. It takes four vectors a step, so their dependency chains run side by side
     // (each element still takes `value`'s operations): a tiny shard (384 x 512, one thread) 0.075-0.080 ->
-    // 0.072-0.075 ms. The backward stays a plain loop: it waits on memory (x, out and dout: 16 bytes a float),
-    // and on SIMD16 it ran no faster.
+    // 0.072-0.075 ms. The backward stays a plain loop: on SIMD16 it ran no faster, nor with `vrcp14ps` and a
+    // Newton step in place of its division (BENCHMARKS.md, "Training" > "Session 15").
 
     public static func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int,
                                pool: ThreadPool = .shared) {
