@@ -223,8 +223,8 @@ enum GEMMBlocked {
     /// `packedA` is nil: then A is read in place, row-major), then each task takes one N panel of the columns
     /// j0 ..< j0 + columns and runs those K steps on it, packing the panel's B micro-panel into L1 before each
     /// step. The threads meet twice a pass instead of twice a K step, and a C panel (rows x NR) stays in this
-    /// core's cache across the steps; each element of C sums the K steps in order. (The weight gradient of `tiny`'s 768 x 128 x 384 on 2 threads, against one pass a K step:
-    /// 158-164 -> 184-190 GFLOP/s.)
+    /// core's cache across the steps; each element of C sums the K steps in order. (The weight gradient of
+    /// `tiny`'s 768 x 128 x 384 on 2 threads, against one pass a K step: 158-164 -> 184-190 GFLOP/s.)
     ///
     ///   packedA: K step s at offset (s - steps.lowerBound) * (mPanels * MR * kcStep), its M blocks in order
     ///            inside (MR panels)
