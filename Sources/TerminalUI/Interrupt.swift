@@ -2,22 +2,41 @@ import Glibc
 import Synchronization
 
 /// Ctrl-C handling for long runs: the first SIGINT asks the run to stop at the next safe point (the training
-/// loop saves a checkpoint, the sampler ends the current answer); a second one while the first is pending
-/// exits at once with status 130.
+/// loop saves a checkpoint, the sampler ends the current answer) and prints `notice`, if any, at once; a second
+/// one at least `repeatWindow` later exits at once with status 130. A second SIGINT within the window is taken
+/// for the same request: `timeout -s INT` and some shells deliver one Ctrl-C twice (to the process and to its
+/// group), which used to end a run before it could save.
 public enum Interrupt {
     private static let requested = Atomic<Int>(0)
+    /// CLOCK_MONOTONIC nanoseconds of the first SIGINT since the last `reset()`.
+    private static let firstAt = Atomic<Int>(0)
+    static let repeatWindowNanoseconds = 1_000_000_000
+    /// The notice as a C string allocated once, so the handler only calls `write` (async-signal-safe).
+    nonisolated(unsafe) private static var notice: (pointer: UnsafeMutablePointer<CChar>, length: Int)?
+    nonisolated(unsafe) private static var quitNotice: (pointer: UnsafeMutablePointer<CChar>, length: Int)?
 
-    /// Installs the handler. Call once at start-up.
-    public static func install() {
+    /// Installs the handler. Call once at start-up. `notice` (one line, for example "stopping after this step")
+    /// goes to stderr when the first Ctrl-C arrives, and tells the user what a second one does.
+    public static func install(notice text: String? = nil) {
+        notice = text.map { cString("\n" + $0 + " (Ctrl-C again to quit at once without saving)\n") }
+        quitNotice = text.map { _ in cString("\nquit without saving\n") }
         // A parent may have started us with SIGINT blocked (the mask survives exec): unblock it.
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigprocmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in
-            if Interrupt.requested.add(1, ordering: .sequentiallyConsistent).newValue >= 2 {
-                _exit(130)
+            let now = Interrupt.monotonicNanoseconds()
+            if Interrupt.requested.add(1, ordering: .sequentiallyConsistent).newValue == 1 {
+                Interrupt.firstAt.store(now, ordering: .sequentiallyConsistent)
+                if let (pointer, length) = Interrupt.notice { _ = write(2, pointer, length) }
+                return
             }
+            if now - Interrupt.firstAt.load(ordering: .sequentiallyConsistent) < Interrupt.repeatWindowNanoseconds {
+                return
+            }
+            if let (pointer, length) = Interrupt.quitNotice { _ = write(2, pointer, length) }
+            _exit(130)
         }
     }
 
@@ -26,4 +45,17 @@ public enum Interrupt {
 
     /// Forgets a handled Ctrl-C (the interactive sampler keeps its session after one).
     public static func reset() { requested.store(0, ordering: .sequentiallyConsistent) }
+
+    private static func monotonicNanoseconds() -> Int {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return time.tv_sec * 1_000_000_000 + time.tv_nsec
+    }
+
+    private static func cString(_ text: String) -> (pointer: UnsafeMutablePointer<CChar>, length: Int) {
+        let length = text.utf8.count
+        let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: length + 1)
+        _ = text.withCString { strcpy(pointer, $0) }
+        return (pointer, length)
+    }
 }

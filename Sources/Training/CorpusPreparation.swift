@@ -41,6 +41,16 @@ public struct CorpusPreparation {
 
     public static let outputFiles = ["tokenizer.model", "train.npy", "val.npy", PreparationManifest.fileName]
 
+    /// Removes the temporary directories (`<stem><pid>`) of earlier preparations whose process is gone: one
+    /// stopped by Ctrl-C or killed never got to remove its own.
+    static func removeAbandoned(in parent: String, stem: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+        for name in names where name.hasPrefix(stem) {
+            guard let pid = pid_t(name.dropFirst(stem.count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: parent + "/" + name) }
+        }
+    }
+
     public func run() throws -> Result {
         guard !corpora.isEmpty else { throw PreparationError.noCorpus }
         guard valFraction >= 0 && valFraction < 1 else { throw PreparationError.invalidValFraction(valFraction) }
@@ -72,7 +82,9 @@ public struct CorpusPreparation {
         } catch {
             throw PreparationError.writeFailed(path: parent, reason: "cannot create the directory")
         }
-        let temporary = parent + "/." + out.lastPathComponent + ".prepare-\(getpid())"
+        let stem = "." + out.lastPathComponent + ".prepare-"
+        Self.removeAbandoned(in: parent, stem: stem)
+        let temporary = parent + "/" + stem + "\(getpid())"
         try? fileManager.removeItem(atPath: temporary)
         guard mkdir(temporary, 0o755) == 0 else {
             throw PreparationError.writeFailed(path: temporary, reason: String(cString: strerror(errno)))

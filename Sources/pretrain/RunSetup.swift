@@ -35,8 +35,9 @@ struct RunSetup {
 
     private static func fresh(_ command: Train) throws -> RunSetup {
         let m = command.model
+        let preset = m.preset ?? "tiny"
         func configuration(vocabularySize: Int) throws -> GPTConfig {
-            try GPTConfig.preset(named: m.preset, vocabSize: vocabularySize)
+            try GPTConfig.preset(named: preset, vocabSize: vocabularySize)
                 .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context, dropout: m.dropout)
         }
         var (options, _) = command.hyper.applied(to: newRunDefaults)
@@ -45,13 +46,13 @@ struct RunSetup {
         if command.hyper.warmupSteps == nil { options.warmupSteps = min(options.warmupSteps, options.steps / 10) }
         // The model's shape and every hyperparameter are checked before the (slow) preparation; the vocabulary
         // comes from the tokenizer, which the preparation may train, and any size stands in for it here.
-        options.context = try configuration(vocabularySize: max(1, command.data.vocabSize)).context
+        options.context = try configuration(vocabularySize: max(1, command.data.vocabSize ?? 1)).context
         try options.validate(modelContext: options.context)
         // Then --out (a wrong option is reported first, whatever the directory holds).
         let directory = RunDirectory(path: command.out)
         try directory.checkPreviousRun(overwrite: command.overwrite)
 
-        let dataDirectory = try prepareData(command.data, runDirectory: command.out)
+        let dataDirectory = try prepareData(command.data, runDirectory: command.out, overwrite: command.overwrite)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
         let config = try configuration(vocabularySize: tokenizer.vocabularySize)
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
@@ -64,9 +65,9 @@ struct RunSetup {
         record.threads = ThreadPool.shared.threadCount
         try directory.removePreviousRun()
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
-                              dataDirectory: dataDirectory, preset: m.preset)
+                              dataDirectory: dataDirectory, preset: preset)
         let params = model.layout.parameterCount
-        var summary = "new run in \(command.out): \(m.preset) preset, \(config.layers) layers, \(config.heads) heads, "
+        var summary = "new run in \(command.out): \(preset) preset, \(config.layers) layers, \(config.heads) heads, "
             + "\(config.width) wide, context \(config.context), vocabulary \(config.vocabSize) "
             + String(format: "(%.2fM parameters)", Double(params) / 1e6)
             + "; \(train.count) training tokens; batch \(options.batchSize) x \(options.gradAccum) x \(options.context); "
@@ -78,23 +79,29 @@ struct RunSetup {
         return RunSetup(run: run, summary: summary)
     }
 
-    /// The prepared data directory: --data as given, or the corpus files prepared into OUT/data.
-    private static func prepareData(_ data: DataOptions, runDirectory: String) throws -> String {
+    /// The prepared data directory, absolute (the run records it, and may be resumed from anywhere): --data as
+    /// given, or the corpus files prepared into OUT/data (replacing an older preparation there with `overwrite`).
+    private static func prepareData(_ data: DataOptions, runDirectory: String, overwrite: Bool) throws -> String {
         if let dir = data.data {
             if !data.corpora.isEmpty {
                 throw TrainingError.invalidOption(option: "--data", message: "give either --data or --corpus, not both")
             }
-            return dir
+            if let given = data.givenPreparationOptions.first {
+                throw TrainingError.invalidOption(option: given, message: "applies when preparing --corpus files; \(dir) is prepared already")
+            }
+            return absolutePath(dir)
         }
-        guard let type = TokenizerTrainingOptions.ModelType(rawValue: data.tokenizerType) else {
+        let typeName = data.tokenizerType ?? "bpe"
+        guard let type = TokenizerTrainingOptions.ModelType(rawValue: typeName) else {
             throw TrainingError.invalidOption(option: "--tokenizer-type",
-                                              message: "'\(data.tokenizerType)' is not one of bpe, unigram, char, word")
+                                              message: "'\(typeName)' is not one of bpe, unigram, char, word")
         }
         var preparation = CorpusPreparation(corpora: data.corpora.isEmpty ? ["corpora/kjv.txt"] : data.corpora,
-                                            outputDirectory: runDirectory + "/data")
+                                            outputDirectory: absolutePath(runDirectory + "/data"))
+        preparation.overwrite = overwrite
         preparation.tokenizerOptions.modelType = type
-        preparation.tokenizerOptions.vocabularySize = data.vocabSize
-        preparation.valFraction = data.valFraction
+        preparation.tokenizerOptions.vocabularySize = data.vocabSize ?? 4096
+        preparation.valFraction = data.valFraction ?? 0.1
         preparation.threads = ThreadPool.shared.threadCount
         preparation.log = { print($0) }
         let result = try preparation.run()
@@ -110,11 +117,17 @@ struct RunSetup {
             throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
         }
         let m = command.model
-        if m.layers != nil || m.heads != nil || m.width != nil || m.context != nil || m.dropout != nil {
-            throw TrainingError.invalidOption(option: "--resume", message: "the model's shape cannot change when resuming")
+        let shape = [(m.preset != nil, "--preset"), (m.layers != nil, "--layers"), (m.heads != nil, "--heads"),
+                     (m.width != nil, "--width"), (m.context != nil, "--context")].filter(\.0).map(\.1)
+        if !shape.isEmpty {
+            throw TrainingError.invalidOption(option: "--resume", message: "the model's shape cannot change when resuming (\(shape.joined(separator: ", ")))")
         }
-        if !command.data.corpora.isEmpty {
-            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its data; --corpus cannot change it")
+        if m.dropout != nil {
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its dropout; --dropout cannot change it")
+        }
+        let preparation = (command.data.corpora.isEmpty ? [] : ["--corpus"]) + command.data.givenPreparationOptions
+        if !preparation.isEmpty {
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its data; \(preparation.joined(separator: ", ")) cannot change it")
         }
         let loaded = try Checkpoint.load(from: directory.latest)
         let statePath = directory.latest + "/" + Checkpoint.trainingStateFileName
@@ -124,7 +137,8 @@ struct RunSetup {
         var record = try RunRecord.decode(state.configuration, path: statePath)
         let (options, given) = command.hyper.applied(to: record.options)
         record.options = options
-        let dataDirectory = command.data.data ?? record.dataDirectory
+        // Runs saved before session 16 recorded the data directory as given, relative to where they started.
+        let dataDirectory = absolutePath(command.data.data ?? record.dataDirectory)
         record.dataDirectory = dataDirectory
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
@@ -133,6 +147,7 @@ struct RunSetup {
                                                    maxId: tokenizer.vocabularySize - 1,
                                                    vocabularySize: loaded.model.config.vocabSize)
         }
+        try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model")
         let (train, val) = try openTokens(dataDirectory, vocabularySize: loaded.model.config.vocabSize)
         let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
                                   step: state.step, generator: generator)
@@ -145,7 +160,23 @@ struct RunSetup {
         return RunSetup(run: run, summary: summary)
     }
 
+    /// A resumed run's data must be encoded with the tokenizer the run was trained with (a moved copy of its
+    /// data, say): the same token ids would otherwise mean other text, whatever the vocabulary size.
+    private static func checkSameTokenizer(_ path: String, as runTokenizer: String) throws {
+        guard let theirs = FileManager.default.contents(atPath: runTokenizer) else {
+            throw CheckpointError.missingFile(path: runTokenizer)
+        }
+        guard FileManager.default.contents(atPath: path) == theirs else {
+            throw TrainingError.invalidOption(option: "--data", message: "\(path) is not the tokenizer this run was trained "
+                + "with (\(runTokenizer)); a resumed run keeps its data")
+        }
+    }
+
     // MARK: - Shared
+
+    private static func absolutePath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
 
     private static func openTokens(_ dataDirectory: String, vocabularySize: Int) throws -> (TokenFile, TokenFile?) {
         let train = try TokenFile(path: dataDirectory + "/train.npy")

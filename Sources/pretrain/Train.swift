@@ -57,7 +57,7 @@ struct Train: ParsableCommand {
             progress.log("the run in \(out) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
             return
         }
-        Interrupt.install()
+        Interrupt.install(notice: "Ctrl-C: stopping after this step and saving \(out)/latest")
         let outcome = try run.run(shouldStop: { Interrupt.isRequested }) { event in
             switch event {
             case let .step(result, tokensPerSecond, _):
@@ -101,20 +101,26 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("corpus"), help: "Corpus text file(s) to prepare into OUT/data first (default: corpora/kjv.txt).")
     var corpora: [String] = []
 
-    @Option(help: "Tokenizer type when preparing: bpe, unigram, char or word.")
-    var tokenizerType: String = "bpe"
+    @Option(help: "Tokenizer type when preparing: bpe, unigram, char or word (default bpe).")
+    var tokenizerType: String?
 
-    @Option(help: "Tokenizer vocabulary size when preparing.")
-    var vocabSize: Int = 4096
+    @Option(help: "Tokenizer vocabulary size when preparing (default 4096).")
+    var vocabSize: Int?
 
-    @Option(help: "Fraction of the corpus (its end) kept for validation when preparing.")
-    var valFraction: Double = 0.1
+    @Option(help: "Fraction of the corpus (its end) kept for validation when preparing (default 0.1).")
+    var valFraction: Double?
+
+    /// The preparation options given on the command line (a resumed run refuses them: its data is made).
+    var givenPreparationOptions: [String] {
+        [(tokenizerType != nil, "--tokenizer-type"), (vocabSize != nil, "--vocab-size"),
+         (valFraction != nil, "--val-fraction")].filter(\.0).map(\.1)
+    }
 }
 
 /// The model's shape: a preset and overrides.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model preset: tiny (4 layers, 4 heads, 128 wide, context 64), small (6, 6, 384, 256) or gpt2 (12, 12, 768, 1024).")
-    var preset: String = "tiny"
+    @Option(help: "Model preset: tiny (4 layers, 4 heads, 128 wide, context 64; the default), small (6, 6, 384, 256) or gpt2 (12, 12, 768, 1024).")
+    var preset: String?
     @Option(help: "Transformer blocks (overrides the preset).") var layers: Int?
     @Option(help: "Attention heads (must divide --width).") var heads: Int?
     @Option(help: "Embedding width.") var width: Int?

@@ -97,7 +97,9 @@ import Glibc
         #expect(!same.stderr.contains("thread(s) and resumes on"), "\(same.stderr)")
     }
 
-    /// Ctrl-C saves latest/ and exits; --resume finishes the run with the losses of an uninterrupted one.
+    /// Ctrl-C saves latest/ and exits, saying so at once; --resume finishes the run with the losses of an
+    /// uninterrupted one. The Ctrl-C arrives twice in a row, as `timeout -s INT` and some shells deliver it
+    /// (to the process and to its group): that is still one request, not "quit without saving".
     @Test func ctrlCSavesAndResumeMatchesAnUninterruptedRun() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -111,7 +113,8 @@ import Glibc
         process.executableURL = URL(fileURLWithPath: try #require(PretrainCommand.path))
         process.arguments = arguments + ["--out", dir + "/interrupted"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let stderr = Pipe()
+        process.standardError = stderr
         try process.run()
         let metrics = dir + "/interrupted/metrics.jsonl"
         let deadline = Date().addingTimeInterval(120)
@@ -119,9 +122,13 @@ import Glibc
             if let text = try? String(contentsOfFile: metrics, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
             usleep(5_000)
         }
-        process.interrupt()
+        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, SIGINT)
+        let messages = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
+        #expect(messages.contains("Ctrl-C: stopping after this step and saving \(dir)/interrupted/latest"), "\(messages)")
+        #expect(!messages.contains("quit without saving"), "\(messages)")
         let stoppedAt = try Self.trainLosses(dir + "/interrupted").count
         #expect(stoppedAt >= 3 && stoppedAt < 60, "stopped after \(stoppedAt) steps")
 
@@ -129,6 +136,72 @@ import Glibc
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming \(dir)/interrupted at step \(stoppedAt) of 60"))
         #expect(try Self.trainLosses(dir + "/interrupted") == (try Self.trainLosses(dir + "/straight")))
+    }
+
+    /// A resumed run keeps its model and its data: options that would change them are refused by name, data
+    /// encoded with another tokenizer (even of the same size) is refused, and the run resumes from any directory
+    /// (it records its data directory as an absolute path).
+    @Test func resumeKeepsItsModelAndData() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "corpus.txt")
+        // Prepared with a relative --out, and trained with a relative --data, from `dir`.
+        let prepared = try PretrainCommand.run(["prepare", "--corpus", corpus, "--tokenizer-type", "char", "--vocab-size", "100",
+                                                "--out", "data"], in: dir)
+        #expect(prepared.status == 0, "\(prepared.stderr)")
+        let first = try PretrainCommand.run(["--data", "data", "--steps", "2", "--out", "run"] + Self.tinyModel, in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+
+        func expectRefused(_ arguments: [String], _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let result = try PretrainCommand.run(["--resume", "--out", dir + "/run"] + arguments)
+            #expect(result.status == 1 && result.stderr.contains(fragment), "\(arguments): \(result.stderr)",
+                    sourceLocation: sourceLocation)
+        }
+        try expectRefused(["--preset", "small"], "the model's shape cannot change when resuming (--preset)")
+        try expectRefused(["--vocab-size", "50", "--tokenizer-type", "bpe"], "--tokenizer-type, --vocab-size cannot change it")
+        try expectRefused(["--val-fraction", "0.5"], "--val-fraction cannot change it")
+        // Another tokenizer with the same number of pieces: the ids would mean other characters.
+        let other = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "other.txt")
+        // The same characters, the rarest of them made the most frequent: the same vocabulary size, other ids.
+        let text = try String(contentsOfFile: other, encoding: .utf8)
+        let rarest = Dictionary(text.map { ($0, 1) }, uniquingKeysWith: +).filter { $0.key.isLetter }.min { $0.value < $1.value }!.key
+        try (text + String(repeating: rarest, count: 5000)).write(toFile: other, atomically: true, encoding: .utf8)
+        let otherData = dir + "/other-data"
+        let reversed = try PretrainCommand.run(["prepare", "--corpus", other, "--tokenizer-type", "char", "--vocab-size", "100",
+                                                "--out", otherData])
+        #expect(reversed.status == 0, "\(reversed.stderr)")
+        let ours = try Data(contentsOf: URL(fileURLWithPath: dir + "/data/tokenizer.model"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: otherData + "/tokenizer.model")) != ours)
+        try expectRefused(["--data", otherData, "--steps", "4"], "is not the tokenizer this run was trained with")
+        #expect(try Self.trainLosses(dir + "/run").count == 2)
+
+        // From another directory, with the relative paths the run started with.
+        let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/run", "--steps", "4", "--threads", "1"], in: "/")
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Self.trainLosses(dir + "/run").count == 4)
+    }
+
+    /// --overwrite replaces a run prepared from other corpus files (its OUT/data too), and a preparation stopped
+    /// before it could clean up leaves no temporary directory behind the next one.
+    @Test func overwriteReplacesARunOfAnotherCorpus() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "corpus.txt")
+        let arguments = ["--tokenizer-type", "char", "--vocab-size", "100", "--steps", "2", "--out", dir + "/run"] + Self.tinyModel
+        let first = try PretrainCommand.run(["--corpus", corpus] + arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        // An abandoned temporary directory of a preparation whose process is gone (pid 2^22 + 1 is above Linux's
+        // pid_max default and so never runs).
+        let abandoned = dir + "/run/.data.prepare-4194305"
+        try FileManager.default.createDirectory(atPath: abandoned, withIntermediateDirectories: true)
+        let again = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 30_000, to: dir, name: "longer.txt")
+        let refused = try PretrainCommand.run(["--corpus", again] + arguments)
+        #expect(refused.status == 1 && refused.stderr.contains("--overwrite"), "\(refused.stderr)")
+        let replaced = try PretrainCommand.run(["--corpus", again, "--overwrite"] + arguments)
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        let manifest = try String(contentsOfFile: dir + "/run/data/manifest.json", encoding: .utf8)
+        #expect(manifest.contains("longer.txt") && !manifest.contains("corpus.txt"), "\(manifest)")
+        #expect(!FileManager.default.fileExists(atPath: abandoned))
     }
 
     /// Every user error: exit status 1 and one line on stderr that says what is wrong, never a crash.
