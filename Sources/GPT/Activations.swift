@@ -74,4 +74,24 @@ final class Activations {
                      fcPre: fcPre + l * R * 4 * C, fcGelu: fcGelu + l * R * 4 * C, residual3: residual3 + l * R * C)
     }
     var bytes: Int { storage.bytes + attention.reduce(0) { $0 + $1.allocatedBytes } }
+
+    /// About what `init` allocates for `batch` x `time` (in Double: a mistyped batch may overflow Int): the
+    /// tensors above, 16 L C + 4 L + 12 C + V + 3 floats a row, and attention's saved probabilities (twice
+    /// with dropout), L heads Tp^2 floats a sequence.
+    static func estimatedBytes(config: GPTConfig, batch: Int, time: Int) -> Double {
+        let L = Double(config.layers), C = Double(config.width), V = Double(config.vocabSize)
+        let rows = Double(batch) * Double(time)
+        let tp = Double(CausalSelfAttention.paddedStride(min(time, config.context)))
+        let probabilities = Double(batch) * L * Double(config.heads) * tp * tp * (config.dropout > 0 ? 2 : 1)
+        return 4 * (rows * (16 * L * C + 4 * L + 12 * C + V + 3) + probabilities)
+    }
+}
+
+/// Refuses a plan whose buffers would not fit in memory before anything is allocated: a batch typed with a few
+/// zeros too many would otherwise end in the allocator's fatal error.
+enum MemoryBudget {
+    static func check(bytes: Double, what: String) throws {
+        let available = Double(GPT.availableMemoryBytes)
+        if bytes > available { throw GPTError.doesNotFitInMemory(what: what, bytes: bytes, available: available) }
+    }
 }

@@ -84,6 +84,9 @@ public final class BatchDecoder {
         if slots <= 0 { throw DecoderError.slotOutOfRange(slot: slots, slots: slots) }
         let keep = slideKeep ?? max(1, T - T / 4)
         if keep < 1 || keep > T { throw DecoderError.invalidSlideKeep(keep: keep, context: T) }
+        // The KV cache dominates: 2 L slots T C floats.
+        try MemoryBudget.check(bytes: 8 * Double(config.layers) * Double(slots) * Double(T) * Double(C),
+                               what: "decoding \(slots) sequences together (their key-value cache)")
         self.model = model
         self.slots = slots
         self.slideKeep = keep

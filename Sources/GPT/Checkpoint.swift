@@ -133,7 +133,12 @@ public enum Checkpoint {
         }
         for slot in model.layout.slots {
             guard let name = nameInFile[slot.name] else { throw CheckpointError.missingTensor(path: path, tensor: slot.name) }
-            try file.read(name, shape: slot.shape, into: model.parameters.pointer + slot.offset)
+            let values = model.parameters.pointer + slot.offset
+            try file.read(name, shape: slot.shape, into: values)
+            // A model trained into NaN or infinity would sample only <unk>s and evaluate to NaN without a word.
+            if let bad = (0..<slot.count).first(where: { !values[$0].isFinite }) {
+                throw CheckpointError.nonFiniteWeight(path: path, tensor: name, index: bad, value: values[bad])
+            }
         }
         if let lmHead {
             let wte = model.layout.slots[0]

@@ -193,6 +193,7 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
     case targetOutOfRange(token: Int32, position: Int, vocabSize: Int)
     case invalidWeight(weight: Float, position: Int)
     case wrongInputCount(count: Int, batch: Int, time: Int)
+    case doesNotFitInMemory(what: String, bytes: Double, available: Double)
 
     public var description: String {
         switch self {
@@ -204,6 +205,8 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
             return "target id \(tok) at position \(pos) is outside the vocabulary (size \(v))"
         case let .invalidWeight(w, pos): return "loss weight \(w) at position \(pos) must be finite and >= 0"
         case let .wrongInputCount(n, b, t): return "got \(n) values for a batch of \(b) x \(t) = \(b * t) positions"
+        case let .doesNotFitInMemory(what, bytes, available):
+            return String(format: "%@ needs %.1f GB, more than the %.1f GB of memory here", what, bytes / 1e9, available / 1e9)
         }
     }
 }

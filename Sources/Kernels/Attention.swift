@@ -98,7 +98,7 @@ public final class CausalSelfAttention {
 
     /// Row stride of P and the scratch at sequence length `time`: T rounded up to whole tiles, then to 16
     /// columns, so every tile's last 16-column block stays inside the row.
-    static func paddedStride(_ time: Int) -> Int {
+    public static func paddedStride(_ time: Int) -> Int {
         let r = AttentionTile.rows
         return ((time + r - 1) / r * r + 15) / 16 * 16
     }

@@ -29,6 +29,17 @@ public final class ThreadPool: @unchecked Sendable {
     /// Online cores of this machine.
     public static var availableCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
+    /// Most threads a pool may be asked for on the command line (`--threads`): far more than any core count,
+    /// far fewer than a mistyped number that would exhaust the process's threads or address space.
+    public static let maximumThreads = 1024
+
+    /// Nil when `threads` is a thread count a tool can use, else what is wrong with it.
+    public static func problem(withThreads threads: Int) -> String? {
+        if threads < 1 { return "--threads must be at least 1 (got \(threads))" }
+        if threads > maximumThreads { return "--threads must be at most \(maximumThreads) (got \(threads))" }
+        return nil
+    }
+
     /// Threads that work on a job, the caller included.
     public let threadCount: Int
     /// Threads from elsewhere that may join a job through `help()`.

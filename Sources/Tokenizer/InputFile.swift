@@ -21,11 +21,16 @@ public enum InputFile {
     public struct Summary: Equatable, Sendable {
         public var bytes: Int
         public var lines: Int
+        /// Lines SentencePiece can train on: 1 to `maxTrainingLineBytes` bytes long (without the line break).
+        public var trainableLines: Int
         /// 64-bit FNV-1a of the contents, as 16 hex digits: identifies an unchanged corpus.
         public var contentHash: String
         /// Modification time, seconds since 1970.
         public var modified: Double
     }
+
+    /// SentencePiece's `max_sentence_length`: training skips longer lines.
+    public static let maxTrainingLineBytes = 4192
 
     /// Reads a corpus once, in bounded chunks: checks it is a readable, non-empty, valid UTF-8 file and
     /// fingerprints its contents. Throws `invalidUTF8` with the line of the first bad byte.
@@ -41,7 +46,7 @@ public enum InputFile {
         // Keep up to 3 bytes of an unfinished UTF-8 sequence from one read to the next.
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes + 4, alignment: 16)
         defer { buffer.deallocate() }
-        var carried = 0, total = 0, lines = 0
+        var carried = 0, total = 0, lines = 0, trainableLines = 0, lineBytes = 0
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         while true {
             let got = read(fd, buffer + carried, chunkBytes)
@@ -52,7 +57,13 @@ public enum InputFile {
             let linesBefore = lines
             for byte in bytes[carried...] {
                 hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-                if byte == 0x0A { lines += 1 }
+                if byte == 0x0A {
+                    lines += 1
+                    if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }
+                    lineBytes = 0
+                } else {
+                    lineBytes += 1
+                }
             }
             let checkedLength = got == 0 ? available : completeUTF8Prefix(bytes)
             let bad = spm_first_invalid_utf8(buffer.assumingMemoryBound(to: CChar.self), checkedLength)
@@ -67,7 +78,8 @@ public enum InputFile {
             if carried > 0 { (buffer).copyMemory(from: buffer + checkedLength, byteCount: carried) }
         }
         if total == 0 { throw TokenizerError.emptyFile(path: path) }
-        return Summary(bytes: total, lines: lines, contentHash: String(format: "%016llx", hash), modified: modified)
+        if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }   // a last line without "\n"
+        return Summary(bytes: total, lines: lines, trainableLines: trainableLines, contentHash: String(format: "%016llx", hash), modified: modified)
     }
 
     /// 64-bit FNV-1a of any file's bytes, as 16 hex digits (for binary files such as a .model).

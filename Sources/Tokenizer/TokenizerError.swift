@@ -13,6 +13,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     /// of those plus the reserved pieces.
     case vocabularyTooSmall(corpus: String, requested: Int, minimum: Int)
     case trainingFailed(corpus: String, reason: String)
+    case noTrainableLines(corpus: String)
     case encodingFailed(reason: String)
     case idOutOfRange(id: Int32, vocabularySize: Int)
     /// The model has neither a "\n" piece nor byte fallback, so text with line breaks cannot round-trip.
@@ -34,6 +35,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .vocabularyTooSmall(let corpus, let requested, let minimum):
             return "\(corpus): a vocabulary of \(requested) pieces is too small for this corpus; the smallest is \(minimum), a piece for each of its characters and the special pieces (use --vocab-size \(minimum) or more, or a --character-coverage below 1)"
         case .trainingFailed(let corpus, let reason): return "\(corpus): tokenizer training failed (\(reason))"
+        case .noTrainableLines(let corpus):
+            return "\(corpus): no line is 1 to \(InputFile.maxTrainingLineBytes) bytes long, and SentencePiece trains a "
+                + "tokenizer on such lines only (break the text into lines)"
         case .encodingFailed(let reason): return "encoding failed (\(reason))"
         case .idOutOfRange(let id, let size): return "token id \(id) is outside the vocabulary (size \(size))"
         case .cannotRepresentLineBreaks(let model):

@@ -83,8 +83,15 @@ public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
             throw TokenizerError.invalidOption("a vocabulary of \(vocabularySize) pieces leaves no room for text: "
                 + "\(reservedPieceCount) are reserved (\(kinds)); use --vocab-size \(reservedPieceCount + 1) or more")
         }
-        if !(characterCoverage > 0 && characterCoverage <= 1) {
-            throw TokenizerError.invalidOption("character coverage must be in (0, 1] (got \(characterCoverage))")
+        // SentencePiece's own bounds (trainer_interface.cc), checked here so they read as option errors.
+        if !(characterCoverage >= 0.98 && characterCoverage <= 1) {
+            throw TokenizerError.invalidOption("--character-coverage must be in [0.98, 1] (got \(characterCoverage))")
+        }
+        if vocabularySize > Int(Int32.max) {
+            throw TokenizerError.invalidOption("--vocab-size must be at most \(Int32.max) (got \(vocabularySize))")
+        }
+        if maximumSentences != 0 && maximumSentences <= 100 {
+            throw TokenizerError.invalidOption("--max-sentences must be 0 (all lines) or more than 100 (got \(maximumSentences))")
         }
         if let bad = userDefinedSymbols.first(where: { $0.isEmpty || $0.contains(",") }) {
             throw TokenizerError.invalidOption("user-defined symbol \"\(bad)\" is empty or holds a comma")
@@ -99,7 +106,10 @@ extension SentencePieceTokenizer {
                              options: TokenizerTrainingOptions = .init()) throws -> SentencePieceTokenizer {
         try options.validate()
         guard !files.isEmpty else { throw TokenizerError.invalidOption("no corpus file given") }
-        for file in files { _ = try InputFile.scanCorpus(file) }
+        let summaries = try files.map { try InputFile.scanCorpus($0) }
+        if summaries.allSatisfy({ $0.trainableLines == 0 }) {
+            throw TokenizerError.noTrainableLines(corpus: files.joined(separator: ", "))
+        }
         return try trainChecked(files: files, modelPath: modelPath, options: options)
     }
 

@@ -57,10 +57,15 @@ public struct CorpusPreparation {
         if existingTokenizer == nil { try tokenizerOptions.validate() }
 
         var summaries: [PreparationManifest.Corpus] = []
+        var trainableLines = 0
         for path in corpora {
             let summary = try InputFile.scanCorpus(path)
             summaries.append(.init(path: path, bytes: summary.bytes, modified: summary.modified,
                                    contentHash: summary.contentHash))
+            trainableLines += summary.trainableLines
+        }
+        if existingTokenizer == nil && trainableLines == 0 {
+            throw TokenizerError.noTrainableLines(corpus: corpora.joined(separator: ", "))
         }
         var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: valFraction)
         if let existingTokenizer {

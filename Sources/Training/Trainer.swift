@@ -40,6 +40,8 @@ public final class Trainer {
     public init(model: GPT, train: TokenFile, validation: TokenFile?, options: TrainingOptions,
                 step: Int = 0, generator: SeededGenerator? = nil) throws {
         try options.validate(modelContext: model.config.context)
+        // First, so a batch beyond memory is refused before anything of its size is allocated.
+        try model.reserve(batch: options.batchSize, time: options.context)
         self.model = model
         self.options = options
         self.train = try BatchSampler(tokens: train, batchSize: options.batchSize, context: options.context)
@@ -52,7 +54,6 @@ public final class Trainer {
         inputs = .allocate(capacity: count)
         targets = .allocate(capacity: count)
         window = .allocate(capacity: options.context + 1)
-        try model.reserve(batch: options.batchSize, time: options.context)
     }
 
     deinit {

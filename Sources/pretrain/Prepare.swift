@@ -1,6 +1,7 @@
 import TerminalUI
 import ArgumentParser
 import Foundation
+import Kernels
 import Tokenizer
 import Training
 
@@ -17,11 +18,11 @@ struct Prepare: ParsableCommand {
     @Option(name: .customLong("corpus"), help: "A UTF-8 text file; repeat for several (joined with an end-of-sequence id).")
     var corpora: [String] = ["corpora/kjv.txt"]
 
-    @Option(help: "Tokenizer model type: bpe, unigram, char or word.")
-    var tokenizerType: TokenizerTrainingOptions.ModelType = .bpe
+    @Option(help: "Tokenizer model type: bpe, unigram, char or word (default bpe).")
+    var tokenizerType: TokenizerTrainingOptions.ModelType?
 
-    @Option(help: "Vocabulary size of the tokenizer to train (for char: an upper bound).")
-    var vocabSize: Int = 4096
+    @Option(help: "Vocabulary size of the tokenizer to train (for char: an upper bound; default 4096).")
+    var vocabSize: Int?
 
     @Option(help: "Use this SentencePiece .model instead of training one.")
     var tokenizer: String?
@@ -29,13 +30,13 @@ struct Prepare: ParsableCommand {
     @Option(help: "Fraction of the tokens, taken from the end, kept for validation.")
     var valFraction: Double = 0.1
 
-    @Option(help: "Fraction of characters the vocabulary must cover (1 keeps every character).")
+    @Option(help: "Fraction of characters the vocabulary must cover, 0.98 to 1 (1 keeps every character).")
     var characterCoverage: Double = 1.0
 
     @Flag(help: "Spell characters outside the vocabulary as bytes instead of <unk>.")
     var byteFallback = false
 
-    @Option(help: "At most this many lines are sampled to train the tokenizer (0: all).")
+    @Option(help: "At most this many lines (0: all, else more than 100) are sampled to train the tokenizer.")
     var maxSentences: Int = 2_000_000
 
     @Option(help: "Threads for training and encoding.")
@@ -51,16 +52,22 @@ struct Prepare: ParsableCommand {
     var out: String = "checkpoints/data"
 
     func validate() throws {
-        guard vocabSize > 0 else { throw ValidationError("--vocab-size must be positive") }
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        if let vocabSize, vocabSize <= 0 { throw ValidationError("--vocab-size must be positive") }
+        if let tokenizer {
+            let given = [(tokenizerType != nil, "--tokenizer-type"), (vocabSize != nil, "--vocab-size")].filter(\.0).map(\.1)
+            if let first = given.first {
+                throw ValidationError("\(first) trains a tokenizer, but --tokenizer \(tokenizer) gives one")
+            }
+        }
+        if let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         guard maxSentences >= 0 else { throw ValidationError("--max-sentences must not be negative") }
     }
 
     func run() throws {
         try reportingErrors {
             var preparation = CorpusPreparation(corpora: corpora, outputDirectory: out)
-            preparation.tokenizerOptions.modelType = tokenizerType
-            preparation.tokenizerOptions.vocabularySize = vocabSize
+            preparation.tokenizerOptions.modelType = tokenizerType ?? .bpe
+            preparation.tokenizerOptions.vocabularySize = vocabSize ?? 4096
             preparation.tokenizerOptions.characterCoverage = characterCoverage
             preparation.tokenizerOptions.byteFallback = byteFallback
             preparation.tokenizerOptions.maximumSentences = maxSentences

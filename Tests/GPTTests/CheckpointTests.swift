@@ -232,6 +232,24 @@ func temporaryDirectory() -> String {
                                      tensor: "transformer.h.0.attn.c_attn.weight", expected: [8, 24], found: [24, 8]))
     }
 
+    /// Weights that became NaN or infinite (a run that diverged) are refused when loading, naming the tensor.
+    @Test func nonFiniteWeights() throws {
+        for bad in [Float.nan, -Float.infinity] {
+            let error = try loadError { directory in
+                try Self.rewriteWeights(directory) { tensors in
+                    let i = tensors.firstIndex { $0.0 == "transformer.ln_f.weight" }!
+                    tensors[i].2[3] = bad
+                }
+            }
+            guard case let .nonFiniteWeight(_, tensor, index, value)? = error else {
+                Issue.record("loaded weights holding \(bad): \(String(describing: error))")
+                continue
+            }
+            #expect(tensor == "transformer.ln_f.weight" && index == 3 && (value.isNaN == bad.isNaN))
+            #expect(error!.description.contains("the weights are not finite"))
+        }
+    }
+
     @Test func missingAndUnexpectedTensors() throws {
         let missing = try loadError { directory in
             try Self.rewriteWeights(directory) { $0.removeAll { $0.0 == "transformer.h.1.ln_2.weight" } }

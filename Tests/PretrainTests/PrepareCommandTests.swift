@@ -29,6 +29,8 @@ import Testing
         _ = FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
         _ = FileManager.default.createFile(atPath: directory + "/latin1.txt", contents: Data("caf".utf8 + [0xE9] + Data("\n".utf8)))
         _ = FileManager.default.createFile(atPath: directory + "/corrupt.model", contents: Data("not a model".utf8))
+        // One line of 5,000 bytes: SentencePiece skips lines over 4,192 bytes and had nothing left to train on.
+        _ = FileManager.default.createFile(atPath: directory + "/oneline.txt", contents: Data(String(repeating: "to be or not ", count: 385).utf8))
         try FileManager.default.createDirectory(atPath: directory + "/taken", withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: directory + "/taken/mine.txt", contents: Data("keep".utf8))
         let before = Set(try FileManager.default.contentsOfDirectory(atPath: directory))
@@ -41,12 +43,27 @@ import Testing
             (["--corpus", directory + "/latin1.txt"], directory + "/latin1.txt", "line 1 is not valid UTF-8"),
             (["--corpus", good, "--vocab-size", "50000"], good, "the largest is "),
             (["--corpus", good, "--tokenizer", directory + "/corrupt.model"], directory + "/corrupt.model", "not a valid SentencePiece model"),
+            (["--corpus", directory + "/oneline.txt"], directory + "/oneline.txt", "no line is 1 to 4192 bytes long"),
         ]
         for (arguments, file, says) in cases {
             let result = try PretrainCommand.run(["prepare"] + arguments + ["--out", out])
             #expect(result.status != 0, "\(arguments)")
             let lines = result.stderr.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].hasPrefix("error: \(file): ") && lines[0].contains(says),
+                    "\(arguments): \(result.stderr)")
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == before, "\(arguments) left files behind")
+        }
+
+        // Options SentencePiece would refuse with a message from its internals are refused as options, as is one
+        // that a given tokenizer makes pointless.
+        for (arguments, says) in [(["--character-coverage", "0.9"], "--character-coverage must be in [0.98, 1] (got 0.9)"),
+                                  (["--max-sentences", "100"], "--max-sentences must be 0 (all lines) or more than 100 (got 100)"),
+                                  (["--vocab-size", "99999999999"], "--vocab-size must be at most 2147483647"),
+                                  (["--tokenizer", directory + "/corrupt.model", "--vocab-size", "300"],
+                                   "--vocab-size trains a tokenizer, but --tokenizer \(directory)/corrupt.model gives one")] {
+            let result = try PretrainCommand.run(["prepare", "--corpus", good] + arguments + ["--out", out])
+            let lines = result.stderr.split(separator: "\n")
+            #expect(result.status != 0 && lines.count == 1 && lines[0].hasPrefix("error: ") && lines[0].contains(says),
                     "\(arguments): \(result.stderr)")
             #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == before, "\(arguments) left files behind")
         }

@@ -222,6 +222,8 @@ import Glibc
         try expectError(["--corpus", dir + "/missing.txt"] + out, "missing.txt")
         try expectError(["--data", data, "--heads", "3", "--width", "16"] + out, "heads (3) must divide the width (16)")
         try expectError(["--data", data, "--batch-size", "0"] + out, "--batch-size: must be at least 1")
+        // A batch far beyond memory is refused before anything is allocated (it used to end in a fatal error).
+        try expectError(["--data", data, "--batch-size", "99999999999"] + out, "GB of memory here")
         // Options are checked before a corpus is prepared: nothing is trained or written for a refused value.
         let refusedCorpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "refused.txt")
         try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--heads", "3", "--width", "16", "--out", dir + "/refused"],

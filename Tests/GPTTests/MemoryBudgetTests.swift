@@ -1,0 +1,35 @@
+import Testing
+import Kernels
+@testable import GPT
+
+/// Sizes that do not fit in memory are refused before anything is allocated, with an error saying how much they
+/// need; the estimate behind that refusal follows what the activations really take.
+@Suite struct MemoryBudgetTests {
+    /// The estimate against the buffers `Activations` allocates, at shapes where their rounding (to 64-float
+    /// alignment, and to whole 2 MiB pages for the large buffers) is small: within 5%, and never above.
+    @Test(arguments: [(GPTConfig.tiny(vocabSize: 65), 64, 64, Float(0)), (GPTConfig.small(vocabSize: 65), 8, 256, 0),
+                      (GPTConfig.small(vocabSize: 65), 8, 200, 0.1)])
+    func estimateFollowsTheAllocation(preset: GPTConfig, batch: Int, time: Int, dropout: Float) throws {
+        let config = try preset.overriding(dropout: dropout)
+        let activations = Activations(config: config, maxBatch: batch, maxTime: time, pool: ThreadPool(threads: 1))
+        let estimate = Activations.estimatedBytes(config: config, batch: batch, time: time)
+        let actual = Double(activations.bytes)
+        #expect(estimate <= actual && estimate >= 0.95 * actual, "estimate \(estimate) against \(actual) bytes")
+    }
+
+    @Test func aBatchBeyondMemoryIsRefusedBeforeAllocating() throws {
+        let model = try GPT(config: GPTConfig.tiny(vocabSize: 65), seed: 1, pool: ThreadPool(threads: 1))
+        #expect(throws: GPTError.self) { try model.reserve(batch: 200_000_000, time: 64) }
+        do {
+            try model.reserve(batch: 99_999_999_999, time: 64)
+            Issue.record("a batch of 99,999,999,999 sequences was planned")
+        } catch let error as GPTError {
+            #expect(error.description.hasPrefix("a batch of 99999999999 x 64 tokens (its activations) needs "), "\(error)")
+            #expect(error.description.contains("GB of memory here"), "\(error)")
+        }
+        #expect(model.memory.activationBytes == 0)
+        #expect(throws: GPTError.self) { try BatchDecoder(model: model, slots: 1 << 40) }
+        try model.reserve(batch: 2, time: 64)   // a sane size still plans
+        #expect(model.memory.activationBytes > 0)
+    }
+}
