@@ -57,11 +57,12 @@ extension ParsableCommand {
         return joined
     }
 
-    /// "tool" or "tool subcommand" when the first argument names a subcommand.
+    /// "tool subcommand" for the subcommand the arguments run: the one the first argument names, else the default
+    /// one (whose options the root's help does not list); "tool" without subcommands.
     static func helpCommand(for arguments: [String]) -> String {
         let root = configuration.commandName ?? String(describing: self).lowercased()
-        guard let first = arguments.first,
-              let sub = configuration.subcommands.first(where: { $0._commandName == first }) else { return root }
+        let named = arguments.first.flatMap { first in configuration.subcommands.first { $0._commandName == first } }
+        guard let sub = named ?? configuration.defaultSubcommand else { return root }
         return root + " " + sub._commandName
     }
 }

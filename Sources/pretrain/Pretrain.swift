@@ -8,6 +8,7 @@ struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
         abstract: "Learn a tokenizer and a GPT language model from plain text.",
+        discussion: "'pretrain' alone runs 'pretrain train'; its options: 'pretrain train --help'.",
         subcommands: [Train.self, Prepare.self, Tokenize.self],
         defaultSubcommand: Train.self
     )

@@ -239,7 +239,7 @@ import Glibc
         try expectError(["--resume"] + out, "holds no checkpoint to resume")
         // Usage errors found by argument-parser (a value that does not parse, an unknown option) are one line too,
         // naming the help to read, with its usage exit status 64.
-        for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain --help')"),
+        for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain train --help')"),
                                       (["prepare", "--bogus"], "Unknown option '--bogus'")] {
             let result = try PretrainCommand.run(arguments + out)
             #expect(result.status == 64, "exit status \(result.status) for \(arguments)")
