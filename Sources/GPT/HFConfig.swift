@@ -107,6 +107,9 @@ public struct HFConfig: Codable, Equatable, Sendable {
         return config
     }
 
+    static let integerKeys = ["n_layer", "n_head", "n_embd", "n_positions", "n_ctx", "n_inner", "vocab_size",
+                              "bos_token_id", "eos_token_id"]
+
     /// Reads and decodes config.json.
     public static func read(path: String) throws -> HFConfig {
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
@@ -116,9 +119,18 @@ public struct HFConfig: Codable, Equatable, Sendable {
         }
         do { return try JSONDecoder().decode(HFConfig.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
             throw CheckpointError.invalidConfig(path: path, detail: "missing key '\(key.stringValue)'")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw CheckpointError.invalidConfig(path: path, detail: "key '\(key)' has the wrong type")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
+                let DecodingError.dataCorrupted(context) {
+            // dataCorrupted names a key when a number does not fit its field ("n_layer": 4.5); without a key
+            // the text is not JSON. A type mismatch without a key: the top level is not an object.
+            var key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            if key.isEmpty, let object = json as? [String: Any] {
+                // Foundation's decoder reports a fraction in an integer field as "not valid JSON", without a key.
+                key = integerKeys.first { (object[$0] as? Double).map { $0 != $0.rounded() } ?? false } ?? ""
+            }
+            if !key.isEmpty { throw CheckpointError.invalidConfig(path: path, detail: "key '\(key)' has the wrong type") }
+            throw CheckpointError.invalidConfig(path: path, detail: json == nil ? "not valid JSON" : "not a JSON object")
         } catch {
             throw CheckpointError.invalidConfig(path: path, detail: "not valid JSON")
         }

@@ -24,6 +24,10 @@ public struct RunDirectory: Sendable {
     /// unless `overwrite`. Nothing is removed yet: the setup calls `removePreviousRun()` only once the new
     /// run has passed every check, so a refused option or a bad file never costs the old run.
     public func checkPreviousRun(overwrite: Bool) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue {
+            throw TrainingError.invalidOption(option: "--out", message: "\(path) is a file, not a run directory")
+        }
         let previous = previousRunItems
         guard !previous.isEmpty && !overwrite else { return }
         throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run "

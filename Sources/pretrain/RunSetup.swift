@@ -37,8 +37,12 @@ struct RunSetup {
         let m = command.model
         let preset = m.preset ?? "tiny"
         func configuration(vocabularySize: Int) throws -> GPTConfig {
-            try GPTConfig.preset(named: preset, vocabSize: vocabularySize)
-                .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context, dropout: m.dropout)
+            do {
+                return try GPTConfig.preset(named: preset, vocabSize: vocabularySize)
+                    .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context, dropout: m.dropout)
+            } catch let error as GPTConfigError {
+                throw optionError(error)
+            }
         }
         var (options, _) = command.hyper.applied(to: newRunDefaults)
         if command.hyper.lr != nil && command.hyper.minLr == nil { options.minLearningRate = options.learningRate / 10 }
@@ -170,6 +174,21 @@ struct RunSetup {
             throw TrainingError.invalidOption(option: "--data", message: "\(path) is not the tokenizer this run was trained "
                 + "with (\(runTokenizer)); a resumed run keeps its data")
         }
+    }
+
+    /// A model-shape error as the error of the option behind it ("--heads: the number of heads (3) must divide
+    /// the width (16)"); a vocabulary or size error stays as it is.
+    private static func optionError(_ error: GPTConfigError) -> Error {
+        let option: String?
+        switch error {
+        case let .notPositive(name, _):
+            option = ["layers": "--layers", "heads": "--heads", "width": "--width", "context": "--context"][name]
+        case .headsDoNotDivideWidth: option = "--heads"
+        case .invalidDropout: option = "--dropout"
+        case .unknownPreset: option = "--preset"
+        default: option = nil
+        }
+        return option.map { TrainingError.invalidOption(option: $0, message: error.description) } ?? error
     }
 
     // MARK: - Shared

@@ -206,6 +206,22 @@ func temporaryDirectory() -> String {
             try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
         }
         #expect(heads.map { "\($0)" }?.contains("the number of heads (3) must divide the width (8)") == true)
+        // A number that does not fit its key, a top level that is not an object, text that is not JSON.
+        for (text, says) in [("4.5", "key 'n_layer' has the wrong type"), ("[]", "not a JSON object"),
+                             ("{", "not valid JSON")] {
+            let found = try loadError { directory in
+                let path = directory + "/config.json"
+                var json = try String(contentsOfFile: path, encoding: .utf8)
+                if text == "4.5" {
+                    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+                    json = String(decoding: try JSONSerialization.data(withJSONObject: object.merging(["n_layer": 4.5]) { $1 }), as: UTF8.self)
+                } else {
+                    json = text
+                }
+                try json.write(toFile: path, atomically: true, encoding: .utf8)
+            }
+            #expect(found.map { "\($0)" }?.hasSuffix("config.json: " + says) == true, "\(text): \(String(describing: found))")
+        }
     }
 
     @Test func wrongDtype() throws {

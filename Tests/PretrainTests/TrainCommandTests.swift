@@ -220,7 +220,9 @@ import Glibc
         }
         let out = ["--out", dir + "/run"]
         try expectError(["--corpus", dir + "/missing.txt"] + out, "missing.txt")
-        try expectError(["--data", data, "--heads", "3", "--width", "16"] + out, "heads (3) must divide the width (16)")
+        try expectError(["--data", data, "--heads", "3", "--width", "16"] + out, "--heads: the number of heads (3) must divide the width (16)")
+        try expectError(["--data", data, "--layers", "0"] + out, "--layers: model layers must be positive (got 0)")
+        try expectError(["--data", data, "--out", dir + "/short.txt"], "--out: \(dir)/short.txt is a file, not a run directory")
         try expectError(["--data", data, "--batch-size", "0"] + out, "--batch-size: must be at least 1")
         // A batch far beyond memory is refused before anything is allocated (it used to end in a fatal error).
         try expectError(["--data", data, "--batch-size", "99999999999"] + out, "GB of memory here")
@@ -231,7 +233,7 @@ import Glibc
         try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--warmup-steps=-1", "--out", dir + "/refused"],
                         "--warmup-steps: must not be negative")
         #expect(!FileManager.default.fileExists(atPath: dir + "/refused/data"), "prepared a corpus for a refused run")
-        try expectError(["--data", data, "--dropout", "1.5"] + out, "dropout must be in [0, 1) (got 1.5)")
+        try expectError(["--data", data, "--dropout", "1.5"] + out, "--dropout: dropout must be in [0, 1) (got 1.5)")
         try expectError(["--data", data, "--lr=-1"] + out, "--lr")
         try expectError(["--data", data, "--lr", "-1"] + out, "--lr")   // a negative value without "=" reaches the same check
         try expectError(["--corpus", dir + "/short.txt", "--tokenizer-type", "char", "--vocab-size", "100", "--context", "64"] + out,
