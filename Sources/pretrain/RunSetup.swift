@@ -151,7 +151,8 @@ struct RunSetup {
                                                    maxId: tokenizer.vocabularySize - 1,
                                                    vocabularySize: loaded.model.config.vocabSize)
         }
-        try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model")
+        try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model",
+                               option: command.data.data == nil ? "--resume" : "--data")
         let (train, val) = try openTokens(dataDirectory, vocabularySize: loaded.model.config.vocabSize)
         let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
                                   step: state.step, generator: generator)
@@ -166,12 +167,12 @@ struct RunSetup {
 
     /// A resumed run's data must be encoded with the tokenizer the run was trained with (a moved copy of its
     /// data, say): the same token ids would otherwise mean other text, whatever the vocabulary size.
-    private static func checkSameTokenizer(_ path: String, as runTokenizer: String) throws {
+    private static func checkSameTokenizer(_ path: String, as runTokenizer: String, option: String) throws {
         guard let theirs = FileManager.default.contents(atPath: runTokenizer) else {
             throw CheckpointError.missingFile(path: runTokenizer)
         }
         guard FileManager.default.contents(atPath: path) == theirs else {
-            throw TrainingError.invalidOption(option: "--data", message: "\(path) is not the tokenizer this run was trained "
+            throw TrainingError.invalidOption(option: option, message: "\(path) is not the tokenizer this run was trained "
                 + "with (\(runTokenizer)); a resumed run keeps its data")
         }
     }
