@@ -3,6 +3,7 @@ import ArgumentParser
 import FineTuneData
 import FineTuning
 import Foundation
+import Generation
 import GPT
 import Kernels
 import Training
@@ -40,7 +41,7 @@ struct EvaluateCommand: ParsableCommand {
 
     private func evaluateClassifier(_ directory: String) throws {
         let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
-        let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: classifier.model.config.vocabSize)
         let read = try fields.reader.readClassification(path: data, textField: fields.textField ?? "text",
                                                         labelField: fields.labelField ?? "label")
         if let s = read.skipSummary { printError(s) }
@@ -72,7 +73,7 @@ struct EvaluateCommand: ParsableCommand {
 
     private func evaluateCompletion(_ directory: String) throws {
         let loaded = try Checkpoint.load(from: directory, includeTrainingState: false)
-        let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: loaded.model.config.vocabSize)
         guard let eos = tokenizer.eosId else { throw FineTuneError.noEndOfSequence(tokenizer: tokenizer.path) }
         let stored = loaded.hfConfig.swiftlet?.notes[TaskSettings.templateNoteKey]
         let template = self.template ?? stored ?? TaskSettings.defaultTemplate

@@ -3,6 +3,7 @@ import ArgumentParser
 import FineTuneData
 import FineTuning
 import Foundation
+import Generation
 import GPT
 import Kernels
 import Training
@@ -31,7 +32,8 @@ struct PredictCommand: ParsableCommand {
             inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
-            let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+            let tokenizer = try CheckpointTokenizer.open(checkpoint: directory,
+                                                        modelVocabularySize: classifier.model.config.vocabSize)
             let read = try LabelledDataReader(skipBadRows: skipBadRows).readUnlabelled(path: input, textField: textField)
             if let s = read.skipSummary { printError(s) }
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,

@@ -10,12 +10,6 @@ import Training
 @Suite(.serialized) struct FinetuneCommandTests {
     static let quick = ["--batch-size", "4", "--threads", "1"]
 
-    func expectError(_ output: BuiltExecutable.Output, startsWith prefix: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(output.status == 1, sourceLocation: sourceLocation)
-        #expect(output.stderr.hasPrefix("error: " + prefix), "stderr: \(output.stderr)", sourceLocation: sourceLocation)
-        #expect(output.stderr.split(separator: "\n").count == 1, "stderr: \(output.stderr)", sourceLocation: sourceLocation)
-    }
-
     @Test func classifyTrainEvaluatePredict() throws {
         let scratch = Scratch()
         let data = try scratch.head(of: Fixture.shippedTrain, 48, as: "train.jsonl")

@@ -165,6 +165,11 @@ import Testing
         try Checkpoint.save(try GPT(config: GPTConfig(layers: 1, heads: 2, width: 16, context: 8, vocabSize: 300), seed: 1),
                             to: otherVocabulary,
                             extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
+        // A classifier made by finetune: its head cannot generate text.
+        let classifier = directory + "/classifier"
+        let body = try Checkpoint.load(from: Self.checkpoint, includeTrainingState: false).model
+        try ClassifierCheckpoint.save(try SequenceClassifier(model: body, labels: ["law", "psalms"], padTokenId: 0), to: classifier,
+                                      extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
         #expect(FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data()))
         try "{\"prompt\": \"ok\"}\n{\"prompt\": 3}\n".write(toFile: directory + "/bad.jsonl", atomically: true, encoding: .utf8)
         try "x\n".write(toFile: directory + "/p.txt", atomically: true, encoding: .utf8)
@@ -176,6 +181,8 @@ import Testing
             (["--checkpoint", noTokenizer, "--prompt", "x"], "\(noTokenizer)/tokenizer.model"),
             (["--checkpoint", otherVocabulary, "--prompt", "x"],
              "\(otherVocabulary): the tokenizer has 256 tokens but the model's vocabulary has 300"),
+            (["--checkpoint", classifier, "--prompt", "x"],
+             "\(classifier): a classification checkpoint (finetune --task classify) cannot generate text"),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/empty.txt", "--out", directory + "/o.jsonl"],
              "\(directory)/empty.txt: is empty"),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/bad.jsonl", "--out", directory + "/o.jsonl"],
