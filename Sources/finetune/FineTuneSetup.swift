@@ -43,7 +43,7 @@ struct FineTuneSetup {
         try given.validate(modelContext: 1)
         let directory = RunDirectory(path: c.out ?? "")
         try OutDirectoryChecks.requireDirectory(directory.path)
-        let start = try RunDirectory.resolveCheckpoint(c.checkpoint, prefer: .best)
+        let start = try RunDirectory.resolveCheckpoint(c.checkpoint ?? TrainCommand.defaultCheckpoint, prefer: .best)
         try OutDirectoryChecks.refuseOverlap(out: directory.path, start: start)
         try directory.checkPreviousRun(overwrite: c.overwrite)
         let (model, hf) = try ClassifierCheckpoint.loadBody(from: start)
@@ -131,17 +131,7 @@ struct FineTuneSetup {
 
     private static func resumed(_ c: TrainCommand) throws -> FineTuneSetup {
         // A resumed run keeps its data, task and hyperparameters; say so rather than ignore what was given.
-        let fixed: [(String, Bool)] = [
-            ("--from-scratch", c.fromScratch), ("--data", c.data != nil),
-            ("--val-file", c.valFile != nil), ("--val-fraction", c.valFraction != nil),
-            ("--lm-loss-weight", c.lmLossWeight != nil), ("--class-weights", c.classWeights != nil),
-            ("--template", c.template != nil), ("--freeze-layers", c.freezeLayers != nil), ("--epochs", c.epochs != nil),
-            ("--dropout", c.dropout != nil),
-            ("--lr", c.lr != nil), ("--min-lr", c.minLr != nil), ("--warmup-steps", c.warmupSteps != nil),
-            ("--batch-size", c.batchSize != nil), ("--grad-accum", c.gradAccum != nil),
-            ("--weight-decay", c.weightDecay != nil), ("--grad-clip", c.gradClip != nil), ("--seed", c.seed != nil),
-        ]
-        let given = fixed.filter(\.1).map(\.0)
+        let given = c.settingsAResumeKeeps
         if !given.isEmpty {
             throw FineTuneError.invalidOption(option: "--resume", message: "a resumed run keeps its settings; "
                 + "\(given.joined(separator: ", ")) cannot change (only --steps, --eval-every, --checkpoint-every, "

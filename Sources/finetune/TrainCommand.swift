@@ -20,8 +20,9 @@ struct TrainCommand: ParsableCommand {
         """)
 
     @Option(help: "classify or complete.") var task: String?
-    @Option(help: "Starting checkpoint: a checkpoint directory or a run directory (its best/).")
-    var checkpoint: String = "checkpoints/default"
+    @Option(help: "Starting checkpoint: a checkpoint directory or a run directory (its best/, else latest/) (default: \(defaultCheckpoint)).")
+    var checkpoint: String?
+    static let defaultCheckpoint = "checkpoints/default"
     @Flag(help: "Random initialisation of the checkpoint's shape instead of its weights (for comparison).")
     var fromScratch = false
     @Option(help: "Training data (.jsonl, .csv or .tsv).") var data: String?
@@ -71,6 +72,24 @@ struct TrainCommand: ParsableCommand {
         if valFile != nil && valFraction != nil { throw ValidationError("give either --val-file or --val-fraction, not both") }
         if let epochs, !(epochs > 0) || !epochs.isFinite { throw ValidationError("--epochs must be positive (got \(epochs))") }
         if epochs != nil && steps != nil { throw ValidationError("give either --epochs or --steps, not both") }
+    }
+
+    /// The settings given that a resumed run keeps from its start (it honours only --steps, --eval-every,
+    /// --checkpoint-every, --patience, --threads, and a --task that agrees with the run's).
+    var settingsAResumeKeeps: [String] {
+        let given: [(String, Bool)] = [
+            ("--checkpoint", checkpoint != nil), ("--from-scratch", fromScratch), ("--data", data != nil),
+            ("--val-file", valFile != nil), ("--val-fraction", valFraction != nil),
+            ("--text-field", fields.textField != nil), ("--label-field", fields.labelField != nil),
+            ("--prompt-field", fields.promptField != nil), ("--completion-field", fields.completionField != nil),
+            ("--skip-bad-rows", fields.skipBadRows),
+            ("--lm-loss-weight", lmLossWeight != nil), ("--class-weights", classWeights != nil),
+            ("--template", template != nil), ("--freeze-layers", freezeLayers != nil), ("--dropout", dropout != nil),
+            ("--epochs", epochs != nil), ("--lr", lr != nil), ("--min-lr", minLr != nil),
+            ("--warmup-steps", warmupSteps != nil), ("--batch-size", batchSize != nil), ("--grad-accum", gradAccum != nil),
+            ("--weight-decay", weightDecay != nil), ("--grad-clip", gradClip != nil), ("--seed", seed != nil),
+        ]
+        return given.filter(\.1).map(\.0)
     }
 
     func run() throws {
