@@ -22,7 +22,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "A checkpoint directory or a run directory (its best/).") var checkpoint: String
     @Option(help: "Labelled data (.jsonl, .csv or .tsv).") var data: String
     @OptionGroup var fields: FieldOptions
-    @Option(help: "completion models: the template (default: the one stored in the checkpoint).") var template: String?
+    @Option(help: "completion models: the template, with \\n, \\t and \\\\ as in train's (default: the one stored in the checkpoint).")
+    var template: String?
     @OptionGroup var inference: InferenceOptions
     @Flag(help: "Print the results as one JSON object.") var json = false
 
@@ -76,7 +77,7 @@ struct EvaluateCommand: ParsableCommand {
         let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: loaded.model.config.vocabSize)
         guard let eos = tokenizer.eosId else { throw FineTuneError.noEndOfSequence(tokenizer: tokenizer.path) }
         let stored = loaded.hfConfig.swiftlet?.notes[TaskSettings.templateNoteKey]
-        let template = self.template ?? stored ?? TaskSettings.defaultTemplate
+        let template = try self.template.map(TaskSettings.template(fromOption:)) ?? stored ?? TaskSettings.defaultTemplate
         if stored == nil && self.template == nil {
             printError("note: \(directory) stores no prompt template (not a completion fine-tune?); using \(String(reflecting: template))")
         }

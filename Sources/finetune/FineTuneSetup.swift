@@ -65,7 +65,7 @@ struct FineTuneSetup {
         settings.skipBadRows = c.fields.skipBadRows
         settings.lmLossWeight = c.lmLossWeight ?? 0
         settings.classWeights = c.classWeights ?? "none"
-        settings.template = c.template ?? TaskSettings.defaultTemplate
+        settings.template = try c.template.map(TaskSettings.template(fromOption:)) ?? TaskSettings.defaultTemplate
         settings.freezeLayers = c.freezeLayers ?? 0
         settings.patience = c.patience ?? 0
         // Recorded as an absolute path: the record must mean the same checkpoint from any working directory.

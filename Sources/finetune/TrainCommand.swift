@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "classify: weight of the auxiliary language-modelling loss on the texts (default 0).") var lmLossWeight: Double?
     @Option(help: "classify: none or balanced (n / (labels * count) per label).") var classWeights: String?
-    @Option(help: "complete: how a prompt is laid out before its completion; {prompt} marks the prompt (default \"{prompt}\\n\").")
+    @Option(help: "complete: how a prompt is laid out before its completion; {prompt} marks the prompt, and \\n, \\t and \\\\ stand for a line break, a tab and a backslash (default \"{prompt}\\n\").")
     var template: String?
     @Option(help: "Keep the embeddings and the lowest N blocks fixed (default 0).") var freezeLayers: Int?
     @Option(help: "Dropout probability while training (default: the checkpoint's own, as pretrain --dropout set it).")
