@@ -53,7 +53,7 @@ import Training
         #expect(probabilities[first["predicted_label"] as? String ?? ""] == probabilities.values.max())
         // The output is never clobbered silently.
         let again = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", predictions])
-        expectError(again, startsWith: predictions)
+        expectError(again, startsWith: "\(predictions): the output file already exists; choose another path or pass --overwrite")
     }
 
     @Test func resumeContinuesTheRun() throws {
