@@ -19,7 +19,7 @@ struct EvaluateCommand: ParsableCommand {
         loss per completion token and its perplexity. --json prints one JSON object instead.
         """)
 
-    @Option(help: "A checkpoint directory or a run directory (its best/).") var checkpoint: String
+    @Option(help: "A checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Labelled data (.jsonl, .csv or .tsv).") var data: String
     @OptionGroup var fields: FieldOptions
     @Option(help: "completion models: the template, with \\n, \\t and \\\\ as in train's (default: the one stored in the checkpoint).")

@@ -18,7 +18,7 @@ struct PredictCommand: ParsableCommand {
         (every label's probability). The output is never overwritten unless --overwrite is given.
         """)
 
-    @Option(help: "A classifier checkpoint directory or a run directory (its best/).") var checkpoint: String
+    @Option(help: "A classifier checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Texts to classify (.jsonl, .csv or .tsv); other fields are carried to the output.") var input: String
     @Option(help: "Output file (JSON lines).") var out: String
     @Option(help: "Field holding the text.") var textField: String = "text"

@@ -11,6 +11,10 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Fine-tune a checkpoint (the default when no subcommand is given).",
+        usage: """
+        finetune [train] --task classify|complete --data <file> --out <dir> [--checkpoint <dir>] [<options>]
+        finetune [train] --resume --out <dir> [--steps <n>] [--eval-every <n>] [--checkpoint-every <n>] [--patience <n>] [--threads <n>]
+        """,
         discussion: """
         --task classify: a linear head on the final hidden state of each text's last token (transformers' \
         GPT2ForSequenceClassification). --task complete: prompt -> completion pairs, the loss counted on \
@@ -19,13 +23,13 @@ struct TrainCommand: ParsableCommand {
         continues exactly where it stopped.
         """)
 
-    @Option(help: "classify or complete.") var task: String?
+    @Option(help: "classify or complete (required unless --resume).") var task: String?
     @Option(help: "Starting checkpoint: a checkpoint directory or a run directory (its best/, else latest/) (default: \(defaultCheckpoint)).")
     var checkpoint: String?
     static let defaultCheckpoint = "checkpoints/default"
     @Flag(help: "Random initialisation of the checkpoint's shape instead of its weights (for comparison).")
     var fromScratch = false
-    @Option(help: "Training data (.jsonl, .csv or .tsv).") var data: String?
+    @Option(help: "Training data (.jsonl, .csv or .tsv; required unless --resume).") var data: String?
     @Option(help: "Validation data file.") var valFile: String?
     @Option(help: "Fraction of --data kept for validation (stratified by label for classify; default 0.1 without --val-file).")
     var valFraction: Double?
@@ -54,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed (default 0).") var seed: UInt64?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
-    @Option(help: "Run directory.") var out: String?
+    @Option(help: "Run directory (required).") var out: String?
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
     @Flag(help: "Start a new run even if --out already holds one (it is replaced).") var overwrite = false
 

@@ -256,6 +256,23 @@ import Training
         }
     }
 
+    /// The help says what the code does: a run directory gives its best/, else latest/; train's usage shows
+    /// the options a new run and a resume need; the top-level help points to train's.
+    @Test func helpIsTrue() throws {
+        func help(_ arguments: [String]) throws -> String {
+            let output = try FinetuneCommand.run(arguments)
+            #expect(output.status == 0, "stderr: \(output.stderr)")
+            return output.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        }
+        let train = try help(["help", "train"])
+        #expect(train.contains("USAGE: finetune [train] --task classify|complete --data <file> --out <dir>"), "\(train)")
+        #expect(train.contains("finetune [train] --resume --out <dir> [--steps <n>]"), "\(train)")
+        for command in ["train", "evaluate", "predict"] {
+            #expect(try help(["help", command]).contains("run directory (its best/, else latest/)"), "\(command)")
+        }
+        #expect(try help(["--help"]).contains("'finetune help train' lists the training options"))
+    }
+
     @Test func badOptionsAndCheckpoints() throws {
         let scratch = Scratch()
         let data = try scratch.head(of: Fixture.shippedTrain, 16, as: "train.jsonl")
