@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Generation
 import Sampling
@@ -80,6 +81,7 @@ struct BatchRun {
         let target = out ?? outDir!
         if Interrupt.isRequested {
             Output.note("stopped: \(done) of \(keys.count) samples written to \(target); --resume continues")
+            throw ExitCode(130)   // as pretrain and finetune: a script must not take the output as complete
         } else {
             Output.note("wrote \(done) samples (\(tokens) tokens) to \(target)")
         }
