@@ -34,4 +34,47 @@ import Testing
         let written = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").count
         #expect(written >= 1 && written < 300)
     }
+
+    /// --resume continues an output only with what wrote it: another checkpoint, seed or sampling setting is
+    /// refused by name and the output is left as it was; without --seed it continues the recorded seed.
+    @Test func resumeRefusesOtherSettingsAndKeepsTheSeed() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/p.txt", out = directory + "/out.jsonl", copy = directory + "/copy"
+        try "And God said\nBlessed\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: Self.checkpoint, toPath: copy)
+        let arguments = ["--prompts", prompts, "--out", out, "--samples-per-prompt", "2", "--max-tokens", "5", "--threads", "1"]
+        let first = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--seed", "9"] + arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(object["checkpoint"] as? String == URL(fileURLWithPath: Self.checkpoint).standardizedFileURL.path)
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+        let cut = try String(contentsOfFile: out, encoding: .utf8)
+        let refused: [([String], String)] = [
+            (["--checkpoint", copy, "--seed", "9", "--temperature", "0.5"], "--checkpoint "),
+            (["--checkpoint", Self.checkpoint, "--seed", "8"], "--seed 9, not 8"),
+            (["--checkpoint", Self.checkpoint, "--temperature", "0.5"], "--temperature 1, not 0.5"),
+            (["--checkpoint", Self.checkpoint, "--weights", "bf16"], "--weights fp32, not bf16"),
+        ]
+        for (given, says) in refused {
+            let result = try SampleCommand.run(given + arguments + ["--resume"])
+            #expect(result.status == 1, "\(given)")
+            #expect(result.stderr.hasPrefix("error: \(out):1: written with \(says)") && result.stderr.split(separator: "\n").count == 1,
+                    "\(given): \(result.stderr)")
+            #expect(try String(contentsOfFile: out, encoding: .utf8) == cut)
+        }
+        let resumed = try SampleCommand.run(["--checkpoint", Self.checkpoint] + arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") == lines)
+    }
+
+    /// --samples-per-prompt and --batch mean something only in batch mode: elsewhere they are refused, not ignored.
+    @Test func batchOptionsNeedPrompts() throws {
+        for (given, says) in [(["--samples-per-prompt", "3"], "--samples-per-prompt needs"), (["--batch", "2"], "--batch needs")] {
+            let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", "x"] + given)
+            #expect(result.status == 64)
+            #expect(result.stderr == "error: \(says) --prompts (batch mode) (see 'sample --help')\n", "\(result.stderr)")
+        }
+    }
 }

@@ -131,7 +131,7 @@ import Testing
                                             "--out-dir", directory + "/out", "--max-tokens", "4"])
         #expect(result.status == 0, "\(result.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/out").sorted()
-        #expect(files == ["prompt-0000-sample-0.txt", "prompt-0001-sample-0.txt"])
+        #expect(files == ["prompt-0000-sample-0.txt", "prompt-0001-sample-0.txt", "settings.json"])
         #expect(try String(contentsOfFile: directory + "/out/prompt-0001-sample-0.txt", encoding: .utf8).hasPrefix("Blessed"))
     }
 
