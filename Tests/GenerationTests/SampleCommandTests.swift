@@ -62,6 +62,11 @@ import Testing
         #expect(lines.status == 0, "\(lines.stderr)")
         let out = lines.stdout.split(separator: "\n")
         #expect(out.count == 2 && out[0].hasPrefix("And God said") && out[1].hasPrefix("Blessed"), "\(lines.stdout)")
+        // A line of stdin that is not UTF-8 is named by its number, like a prompts file's line.
+        let latin1 = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "3", "--seed", "1"],
+                                           stdinBytes: Data("And God\n\n".utf8) + Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
+        #expect(latin1.status == 1 && latin1.stderr == "error: stdin:3: is not valid UTF-8 text\n", "\(latin1.stderr)")
+        #expect(latin1.stdout.hasPrefix("And God") && !latin1.stdout.contains("\u{FFFD}"))
         // A prompt file that is a device reads like a file: /dev/null is the empty prompt, which starts from BOS.
         let empty = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt-file", "/dev/null",
                                            "--max-tokens", "5", "--seed", "1"])
