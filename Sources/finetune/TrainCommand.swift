@@ -60,7 +60,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Run directory (required).") var out: String?
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
-    @Flag(help: "Start a new run even if --out already holds one (it is replaced).") var overwrite = false
+    @Flag(help: "Start a new run even if --out already holds one (it is replaced once the new run has passed every check; never the starting checkpoint).")
+    var overwrite = false
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
