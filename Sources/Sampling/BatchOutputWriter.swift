@@ -88,18 +88,13 @@ public final class BatchOutputWriter {
     /// Prompt text of each completed JSONL sample, to check the output belongs to the same prompts.
     private var completedPrompts: [Int: String] = [:]
     /// What the existing output records of the run that wrote it (resume): each JSONL line, or settings.json.
-    private var recorded: [RecordedRun] = []
+    var recorded: [RecordedRun] = []
     /// The run now writing (`begin(_:)`).
-    private var run: BatchRunSettings?
+    var run: BatchRunSettings?
     private var descriptor: Int32 = -1
 
     static let reservedKeys: Set<String> = ["index", "sample", "prompt", "completion", "tokens", "finish_reason",
                                             "seed", "settings", "base_seed", "checkpoint", "weights"]
-    /// The file of a directory output that records its run.
-    public static let runFileName = "settings.json"
-
-    /// The base seed the existing output records (resume), so a resume without --seed continues its seeds.
-    public var recordedBaseSeed: UInt64? { recorded.lazy.compactMap(\.baseSeed).first }
 
     public init(destination: Destination, existing: ExistingOutputPolicy) throws {
         self.destination = destination
@@ -129,27 +124,6 @@ public final class BatchOutputWriter {
             if prompts[index].prompt != prompt {
                 throw BatchOutputError(message: "\(path): the prompt of index \(index) differs from line \(prompts[index].line) of the prompts file; it was made from another prompts file (use --overwrite to start over)")
             }
-        }
-    }
-
-    /// Starts writing the samples of `run`: refuses it, naming the option, when the samples already in the output
-    /// were written with other settings (a resume must not mix them), and records it (JSONL: on every line to
-    /// come; a directory: in settings.json).
-    public func begin(_ run: BatchRunSettings) throws {
-        for record in recorded {
-            if let difference = record.difference(from: run) {
-                throw BatchOutputError(message: "\(record.place): written with \(difference); --resume continues an output only with the settings that wrote it (--overwrite starts over)")
-            }
-        }
-        self.run = run
-        guard case .directory(let directory) = destination else { return }
-        let object = JSONValue.object(run.fields + [JSONField(key: "settings", value: (try? JSONLineParser.parse(
-            ArraySlice(BatchRunSettings.settingsJSON(run.sampling).utf8))) ?? .null)])
-        let file = (directory as NSString).appendingPathComponent(Self.runFileName)
-        do {
-            try Data((object.serialized + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
-        } catch {
-            throw BatchOutputError(message: "\(file): cannot write the run's settings")
         }
     }
 
@@ -285,15 +259,6 @@ public final class BatchOutputWriter {
         }
     }
 
-    /// Resume of a directory: the run its settings.json records (none in directories written before it existed).
-    private func readRunFile(directory: String) throws {
-        let file = (directory as NSString).appendingPathComponent(Self.runFileName)
-        guard let data = FileManager.default.contents(atPath: file) else { return }
-        guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(data)) else {
-            throw BatchOutputError(message: "\(file): not the run settings this program writes; refusing to resume into \(directory)")
-        }
-        recorded = [RecordedRun(place: file, fields: fields)]
-    }
 
     /// The key of a `prompt-IIII-sample-S.txt` name, nil for any other name.
     static func parseFileName(_ name: String) -> SampleKey? {
