@@ -60,8 +60,11 @@ struct RecordedRun {
         }
         seed = number("seed")
         baseSeed = number("base_seed")
-        checkpoint = string("checkpoint")
-        weights = string("weights")
+        // The three are written together; in an older line a "checkpoint" or "weights" is a carried prompt field.
+        if baseSeed != nil {
+            checkpoint = string("checkpoint")
+            weights = string("weights")
+        }
         if case .object(let object)? = member("settings") { settings = object }
     }
 

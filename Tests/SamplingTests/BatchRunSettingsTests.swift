@@ -79,7 +79,9 @@ import JSON
     /// what they do not record is not compared.
     @Test func olderLinesAreCheckedByTheirSeeds() throws {
         let path = scratch.make() + "/old.jsonl"
-        try (BatchOutputWriter.jsonLine(for: sample(0, 0)) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        // Before these keys were reserved, a prompt's own "checkpoint" field was carried under its name.
+        let line = BatchOutputWriter.jsonLine(for: sample(0, 0)).dropLast() + #", "checkpoint": "theirs"}"#
+        try (line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         #expect(!(try String(contentsOfFile: path, encoding: .utf8)).contains("base_seed"))
         let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume)
         #expect(writer.recordedBaseSeed == nil && writer.completed.count == 1)
