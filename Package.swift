@@ -87,8 +87,8 @@ let package = Package(
         .testTarget(name: "PretrainTests", dependencies: ["TestSupport", "pretrain", "Tokenizer", "Training"]),
 
         .executableTarget(name: "finetune",
-                          dependencies: ["FineTuning", "FineTuneData", "Training", "Tokenizer", "GPT", "TerminalUI",
-                                         argumentParser],
+                          dependencies: ["FineTuning", "FineTuneData", "Generation", "Training", "Tokenizer", "GPT",
+                                         "TerminalUI", argumentParser],
                           swiftSettings: releaseFlags),
         .testTarget(name: "FinetuneTests",
                     dependencies: ["TestSupport", "finetune", "FineTuning", "FineTuneData", "GPT", "Tokenizer", "Training"],

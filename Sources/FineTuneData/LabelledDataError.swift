@@ -49,7 +49,7 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
         case .emptyFile(let file): return "\(file): the file is empty"
         case .headerOnly(let file): return "\(file): the file has a header row but no data rows"
         case .unknownFormat(let file):
-            return "\(file): cannot tell the format from the file name; use a .jsonl, .csv or .tsv extension or give the format explicitly"
+            return "\(file): cannot tell the format from the file name; data files must end in \(LabelledDataFormat.extensionList)"
         case .badHeader(let file, let line, let message): return "\(file):\(line): \(message)"
         case .badRow(let problem): return problem.description
         case .noUsableRows(let file, let skipped, let first):
@@ -63,7 +63,7 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
         case .emptySplit(let examples, let fraction, let which):
             return "a validation fraction of \(fraction) over \(examples) examples leaves the \(which) set empty; change the fraction or give a validation file"
         case .outputExists(let file):
-            return "\(file): the output file already exists; choose another path or allow overwriting it"
+            return "\(file): the output file already exists; choose another path or pass --overwrite to replace it"
         case .writeFailed(let file, let reason): return "\(file): cannot write: \(reason)"
         }
     }

@@ -9,16 +9,24 @@ public enum LabelledDataFormat: String, CaseIterable, Sendable {
     /// a carriage return and a backslash (the "linear TSV" convention); any other backslash is kept as is.
     case tsv
 
+    /// The file extensions (lower case, without the dot) that imply a format.
+    public static let extensions: KeyValuePairs<String, LabelledDataFormat> = [
+        "jsonl": .jsonl, "ndjson": .jsonl, "json": .jsonl, "csv": .csv, "tsv": .tsv, "tab": .tsv,
+    ]
+
+    /// The extensions for a message: ".jsonl, .ndjson, .json, .csv, .tsv or .tab".
+    public static var extensionList: String {
+        let names = extensions.map { "." + $0.key }
+        return names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1]
+    }
+
     /// The format a file name implies by its extension (case-insensitive), or nil when it implies none.
     public init?(fileExtensionOf path: String) {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         guard let dot = name.lastIndex(of: ".") else { return nil }
-        switch name[name.index(after: dot)...].lowercased() {
-        case "jsonl", "ndjson", "json": self = .jsonl
-        case "csv": self = .csv
-        case "tsv", "tab": self = .tsv
-        default: return nil
-        }
+        let suffix = name[name.index(after: dot)...].lowercased()
+        guard let format = Self.extensions.first(where: { $0.key == suffix })?.value else { return nil }
+        self = format
     }
 
     /// The explicit format if given, else the one the extension implies; a clear error otherwise.

@@ -38,6 +38,25 @@ public struct TaskSettings: Codable, Equatable, Sendable {
 
     public init(task: FineTuneTask) { self.task = task }
 
+    /// The template a `--template` option means: `\n`, `\t` and `\\` in it stand for a line feed, a tab and a
+    /// backslash (as the help and README write templates); any other backslash is refused rather than guessed.
+    public static func template(fromOption text: String) throws -> String {
+        var result = "", characters = text.makeIterator()
+        while let c = characters.next() {
+            guard c == "\\" else { result.append(c); continue }
+            switch characters.next() {
+            case "n": result.append("\n")
+            case "t": result.append("\t")
+            case "\\": result.append("\\")
+            case let other?:
+                throw FineTuneError.invalidOption(option: "--template", message: "unknown escape '\\\(other)' (only \\n, \\t and \\\\ are interpreted)")
+            case nil:
+                throw FineTuneError.invalidOption(option: "--template", message: "ends with a lone backslash (write \\\\ for one)")
+            }
+        }
+        return result
+    }
+
     public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -60,6 +60,12 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible {
             return "the prompt is empty and the tokenizer has no BOS token to start from"
         }
     }
+
+    /// `.vocabularyMismatch` when the tokenizer's vocabulary is not the model's, else nil.
+    public static func vocabularyMismatch(_ tokenizer: SentencePieceTokenizer, modelVocabularySize: Int) -> GenerationError? {
+        tokenizer.vocabularySize == modelVocabularySize ? nil
+            : .vocabularyMismatch(tokenizer: tokenizer.vocabularySize, model: modelVocabularySize)
+    }
 }
 
 /// Text in, text out: tokenizes prompts, runs `BatchDecoder` over up to `maxBatch` sequences at once
@@ -82,8 +88,8 @@ public final class TextGenerator {
 
     public init(model: GPT, tokenizer: SentencePieceTokenizer, maxBatch: Int = 1,
                 weights: DecoderWeights = .float32) throws {
-        if tokenizer.vocabularySize != model.config.vocabSize {
-            throw GenerationError.vocabularyMismatch(tokenizer: tokenizer.vocabularySize, model: model.config.vocabSize)
+        if let mismatch = GenerationError.vocabularyMismatch(tokenizer, modelVocabularySize: model.config.vocabSize) {
+            throw mismatch
         }
         self.model = model
         self.tokenizer = tokenizer

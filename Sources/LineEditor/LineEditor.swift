@@ -10,6 +10,8 @@ import Glibc
 public final class LineEditor {
     public enum Input: Equatable {
         case line(String)
+        /// A line whose bytes are not valid UTF-8 (it is consumed; the next call reads the line after it).
+        case invalidUTF8
         case interrupted
         case endOfInput
     }
@@ -46,8 +48,8 @@ public final class LineEditor {
         switch swiftlet_le_read(editor, prompt, &text, &length) {
         case Int32(SWIFTLET_LE_LINE):
             guard let text else { return .line("") }
-            let line = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(text)
-                .assumingMemoryBound(to: UInt8.self), count: Int(length)), as: UTF8.self)
+            guard let line = String(validating: UnsafeBufferPointer(start: UnsafeRawPointer(text)
+                .assumingMemoryBound(to: UInt8.self), count: Int(length)), as: UTF8.self) else { return .invalidUTF8 }
             if line.contains(where: { !$0.isWhitespace }) {
                 swiftlet_le_add_history(editor, text)
                 if let historyFile { _ = swiftlet_le_save_history(editor, historyFile) }
@@ -63,18 +65,20 @@ public final class LineEditor {
     /// Buffered reading of a line from a pipe or file; a final line without newline still counts;
     /// a trailing "\r" (CRLF input) is dropped.
     private func readPlainLine() -> Input {
+        func decoded(_ bytes: ArraySlice<UInt8>) -> Input {
+            String(validating: bytes, as: UTF8.self).map(Input.line) ?? .invalidUTF8
+        }
         while true {
             if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                 var bytes = buffer[..<newline]
                 buffer.removeSubrange(...newline)
                 if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
-                return .line(String(decoding: bytes, as: UTF8.self))
+                return decoded(bytes)
             }
             if reachedEnd {
                 if buffer.isEmpty { return .endOfInput }
-                let line = String(decoding: buffer, as: UTF8.self)
-                buffer.removeAll()
-                return .line(line)
+                defer { buffer.removeAll() }
+                return decoded(buffer[...])
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let n = chunk.withUnsafeMutableBytes { read(inputFD, $0.baseAddress, $0.count) }

@@ -64,13 +64,16 @@ public struct BatchOutputError: Error, CustomStringConvertible, Equatable {
 ///
 /// JSONL output: one object a line, appended and flushed to the OS (one `write`) per sample:
 /// `{"index": 3, "sample": 1, "prompt": ..., "completion": ..., "tokens": 57, "finish_reason": "eos",
-///   "seed": 123, "settings": {...}, <carried fields>}`. Carried fields whose name is one of these keys are
-/// written as "input_<name>". On resume, an unfinished last line (no newline: the run died mid-write) is cut
-/// off (`droppedPartialLine`).
+///   "seed": 123, "settings": {...}, "base_seed": 7, "checkpoint": "/abs/dir", "weights": "fp32",
+///   <carried fields>}` (the last three once `begin(_:)` gave the run). Carried fields whose name is one of
+/// these keys are written as "input_<name>". On resume, an unfinished last line (no newline: the run died
+/// mid-write) is cut off (`droppedPartialLine`).
 ///
 /// Directory output: one UTF-8 text file per sample holding the prompt followed by the completion, named
 /// `prompt-IIII-sample-S.txt` (`fileName(for:)`: prompt index zero-padded to 4 digits, both 0-based), written
-/// to a `.partial` file first and renamed, so a file that exists is complete.
+/// to a `.partial` file first and renamed, so a file that exists is complete; `settings.json` records the run.
+///
+/// Resume: `begin(_:)` refuses a run whose settings differ from those the output records.
 public final class BatchOutputWriter {
     public enum Destination: Sendable, Equatable {
         case jsonLines(path: String)
@@ -84,10 +87,14 @@ public final class BatchOutputWriter {
     public private(set) var droppedPartialLine = false
     /// Prompt text of each completed JSONL sample, to check the output belongs to the same prompts.
     private var completedPrompts: [Int: String] = [:]
+    /// What the existing output records of the run that wrote it (resume): each JSONL line, or settings.json.
+    var recorded: [RecordedRun] = []
+    /// The run now writing (`begin(_:)`).
+    var run: BatchRunSettings?
     private var descriptor: Int32 = -1
 
     static let reservedKeys: Set<String> = ["index", "sample", "prompt", "completion", "tokens", "finish_reason",
-                                            "seed", "settings"]
+                                            "seed", "settings", "base_seed", "checkpoint", "weights"]
 
     public init(destination: Destination, existing: ExistingOutputPolicy) throws {
         self.destination = destination
@@ -124,7 +131,7 @@ public final class BatchOutputWriter {
     public func write(_ sample: BatchSample) throws {
         switch destination {
         case .jsonLines(let path):
-            try writeAll(BatchOutputWriter.jsonLine(for: sample) + "\n", to: descriptor, path: path)
+            try writeAll(BatchOutputWriter.jsonLine(for: sample, run: run) + "\n", to: descriptor, path: path)
         case .directory(let directory):
             let final = (directory as NSString).appendingPathComponent(BatchOutputWriter.fileName(for: sample.key))
             let partial = final + ".partial"
@@ -142,8 +149,8 @@ public final class BatchOutputWriter {
         completed.insert(sample.key)
     }
 
-    /// The JSONL line of a sample (without the newline).
-    public static func jsonLine(for sample: BatchSample) -> String {
+    /// The JSONL line of a sample (without the newline), recording `run` when given.
+    public static func jsonLine(for sample: BatchSample, run: BatchRunSettings? = nil) -> String {
         var parts = [
             "\"index\": \(sample.key.promptIndex)",
             "\"sample\": \(sample.key.sampleIndex)",
@@ -153,11 +160,8 @@ public final class BatchOutputWriter {
         ]
         if let reason = sample.finishReason { parts.append("\"finish_reason\": " + jsonStringLiteral(reason)) }
         parts.append("\"seed\": \(sample.seed)")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        if let data = try? encoder.encode(sample.settings) {
-            parts.append("\"settings\": " + String(decoding: data, as: UTF8.self))
-        }
+        parts.append("\"settings\": " + BatchRunSettings.settingsJSON(sample.settings))
+        for field in run?.fields ?? [] { parts.append(jsonStringLiteral(field.key) + ": " + field.value.serialized) }
         for field in sample.extraFields {
             let name = reservedKeys.contains(field.key) ? "input_" + field.key : field.key
             parts.append(jsonStringLiteral(name) + ": " + field.value.serialized)
@@ -205,13 +209,15 @@ public final class BatchOutputWriter {
         for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
-                  let index = object["index"] as? Int, let sample = object["sample"] as? Int,
-                  index >= 0, sample >= 0, let prompt = object["prompt"] as? String else {
+            guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(line)),
+                  case .string(let prompt)? = fields.last(where: { $0.key == "prompt" })?.value,
+                  case let record = RecordedRun(place: "\(path):\(lineNumber)", fields: fields), let key = record.key,
+                  key.promptIndex >= 0, key.sampleIndex >= 0 else {
                 throw BatchOutputError(message: "\(path):\(lineNumber): not an output line of this program (expected a JSON object with \"index\", \"sample\" and \"prompt\"); refusing to resume into it")
             }
-            completed.insert(SampleKey(promptIndex: index, sampleIndex: sample))
-            completedPrompts[index] = prompt
+            completed.insert(key)
+            completedPrompts[key.promptIndex] = prompt
+            recorded.append(record)
         }
     }
 
@@ -249,8 +255,10 @@ public final class BatchOutputWriter {
             }
         case .resume:
             completed = Set(samples.map { $0.1 })
+            try readRunFile(directory: path)
         }
     }
+
 
     /// The key of a `prompt-IIII-sample-S.txt` name, nil for any other name.
     static func parseFileName(_ name: String) -> SampleKey? {

@@ -3,6 +3,7 @@ import ArgumentParser
 import FineTuneData
 import FineTuning
 import Foundation
+import Generation
 import GPT
 import Kernels
 import Training
@@ -18,10 +19,11 @@ struct EvaluateCommand: ParsableCommand {
         loss per completion token and its perplexity. --json prints one JSON object instead.
         """)
 
-    @Option(help: "A checkpoint directory or a run directory (its best/).") var checkpoint: String
+    @Option(help: "A checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Labelled data (.jsonl, .csv or .tsv).") var data: String
     @OptionGroup var fields: FieldOptions
-    @Option(help: "completion models: the template (default: the one stored in the checkpoint).") var template: String?
+    @Option(help: "completion models: the template, with \\n, \\t and \\\\ as in train's (default: the one stored in the checkpoint).")
+    var template: String?
     @OptionGroup var inference: InferenceOptions
     @Flag(help: "Print the results as one JSON object.") var json = false
 
@@ -40,7 +42,7 @@ struct EvaluateCommand: ParsableCommand {
 
     private func evaluateClassifier(_ directory: String) throws {
         let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
-        let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: classifier.model.config.vocabSize)
         let read = try fields.reader.readClassification(path: data, textField: fields.textField ?? "text",
                                                         labelField: fields.labelField ?? "label")
         if let s = read.skipSummary { printError(s) }
@@ -72,10 +74,10 @@ struct EvaluateCommand: ParsableCommand {
 
     private func evaluateCompletion(_ directory: String) throws {
         let loaded = try Checkpoint.load(from: directory, includeTrainingState: false)
-        let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: loaded.model.config.vocabSize)
         guard let eos = tokenizer.eosId else { throw FineTuneError.noEndOfSequence(tokenizer: tokenizer.path) }
         let stored = loaded.hfConfig.swiftlet?.notes[TaskSettings.templateNoteKey]
-        let template = self.template ?? stored ?? TaskSettings.defaultTemplate
+        let template = try self.template.map(TaskSettings.template(fromOption:)) ?? stored ?? TaskSettings.defaultTemplate
         if stored == nil && self.template == nil {
             printError("note: \(directory) stores no prompt template (not a completion fine-tune?); using \(String(reflecting: template))")
         }

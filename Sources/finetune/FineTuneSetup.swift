@@ -1,6 +1,7 @@
 import FineTuneData
 import FineTuning
 import Foundation
+import Generation
 import GPT
 import Kernels
 import Tokenizer
@@ -41,10 +42,12 @@ struct FineTuneSetup {
         given.context = 1
         try given.validate(modelContext: 1)
         let directory = RunDirectory(path: c.out ?? "")
+        try OutDirectoryChecks.requireDirectory(directory.path)
+        let start = try RunDirectory.resolveCheckpoint(c.checkpoint ?? TrainCommand.defaultCheckpoint, prefer: .best)
+        try OutDirectoryChecks.refuseOverlap(out: directory.path, start: start)
         try directory.checkPreviousRun(overwrite: c.overwrite)
-        let start = try RunDirectory.resolveCheckpoint(c.checkpoint, prefer: .best)
-        let tokenizer = try openTokenizer(checkpoint: start)
         let (model, hf) = try ClassifierCheckpoint.loadBody(from: start)
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: start, modelVocabularySize: model.config.vocabSize)
         if let dropout = c.dropout {
             do { try model.setDropout(dropout) } catch {
                 throw FineTuneError.invalidOption(option: "--dropout", message: "\(error)")
@@ -62,10 +65,11 @@ struct FineTuneSetup {
         settings.skipBadRows = c.fields.skipBadRows
         settings.lmLossWeight = c.lmLossWeight ?? 0
         settings.classWeights = c.classWeights ?? "none"
-        settings.template = c.template ?? TaskSettings.defaultTemplate
+        settings.template = try c.template.map(TaskSettings.template(fromOption:)) ?? TaskSettings.defaultTemplate
         settings.freezeLayers = c.freezeLayers ?? 0
         settings.patience = c.patience ?? 0
-        settings.startCheckpoint = start
+        // Recorded as an absolute path: the record must mean the same checkpoint from any working directory.
+        settings.startCheckpoint = URL(fileURLWithPath: start).standardizedFileURL.path
         settings.fromScratch = c.fromScratch
         if settings.task == .classify && (c.template != nil) {
             throw FineTuneError.invalidOption(option: "--template", message: "applies to --task complete only")
@@ -89,7 +93,8 @@ struct FineTuneSetup {
 
         var details = hf.swiftlet ?? SwiftletDetails()
         details.notes["finetune_task"] = settings.task.rawValue
-        details.notes["finetuned_from"] = c.fromScratch ? "random initialisation (shape of \(start))" : start
+        let origin = c.fromScratch ? "random initialisation (shape of \(settings.startCheckpoint))" : settings.startCheckpoint
+        details.notes["finetuned_from"] = origin
         var record = RunRecord(options: options, dataDirectory: settings.dataFile)
         record.threads = ThreadPool.shared.threadCount
         record.task = try settings.json()
@@ -98,7 +103,6 @@ struct FineTuneSetup {
         try directory.removePreviousRun()
         let run = try makeRun(directory, task: task, record: record, details: details, tokenizer: tokenizer,
                               settings: settings, hf: hf)
-        let origin = c.fromScratch ? "random initialisation (shape of \(start))" : start
         return FineTuneSetup(run: run, settings: settings, summary: summary(settings, data, options, origin: origin,
                                                                                  dropout: model.config.dropout))
     }
@@ -127,28 +131,18 @@ struct FineTuneSetup {
 
     private static func resumed(_ c: TrainCommand) throws -> FineTuneSetup {
         // A resumed run keeps its data, task and hyperparameters; say so rather than ignore what was given.
-        let fixed: [(String, Bool)] = [
-            ("--from-scratch", c.fromScratch), ("--data", c.data != nil),
-            ("--val-file", c.valFile != nil), ("--val-fraction", c.valFraction != nil),
-            ("--lm-loss-weight", c.lmLossWeight != nil), ("--class-weights", c.classWeights != nil),
-            ("--template", c.template != nil), ("--freeze-layers", c.freezeLayers != nil), ("--epochs", c.epochs != nil),
-            ("--dropout", c.dropout != nil),
-            ("--lr", c.lr != nil), ("--min-lr", c.minLr != nil), ("--warmup-steps", c.warmupSteps != nil),
-            ("--batch-size", c.batchSize != nil), ("--grad-accum", c.gradAccum != nil),
-            ("--weight-decay", c.weightDecay != nil), ("--grad-clip", c.gradClip != nil), ("--seed", c.seed != nil),
-        ]
-        let given = fixed.filter(\.1).map(\.0)
+        let given = c.settingsAResumeKeeps
         if !given.isEmpty {
             throw FineTuneError.invalidOption(option: "--resume", message: "a resumed run keeps its settings; "
                 + "\(given.joined(separator: ", ")) cannot change (only --steps, --eval-every, --checkpoint-every, "
                 + "--patience and --threads can)")
         }
         let directory = RunDirectory(path: c.out ?? "")
+        try OutDirectoryChecks.requireDirectory(directory.path)
         let latest = directory.latest
         guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) holds no run to resume (no latest/config.json)")
         }
-        let tokenizer = try openTokenizer(checkpoint: latest)
         var classifier: SequenceClassifier?
         let model: GPT
         let hf: HFConfig
@@ -165,6 +159,7 @@ struct FineTuneSetup {
             hf = loaded.hfConfig
             state = loaded.trainingState
         }
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: latest, modelVocabularySize: model.config.vocabSize)
         guard let state else {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(latest) has no training state to resume from")
         }
@@ -197,12 +192,6 @@ struct FineTuneSetup {
     }
 
     // MARK: - Pieces
-
-    static func openTokenizer(checkpoint: String) throws -> SentencePieceTokenizer {
-        let path = checkpoint + "/tokenizer.model"
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
-        return try SentencePieceTokenizer(contentsOf: path)
-    }
 
     private static func makeRun(_ directory: RunDirectory, task: TrainingTask, record: RunRecord,
                                 details: SwiftletDetails, tokenizer: SentencePieceTokenizer, settings: TaskSettings,

@@ -3,6 +3,7 @@ import ArgumentParser
 import FineTuneData
 import FineTuning
 import Foundation
+import Generation
 import GPT
 import Kernels
 import Training
@@ -17,7 +18,7 @@ struct PredictCommand: ParsableCommand {
         (every label's probability). The output is never overwritten unless --overwrite is given.
         """)
 
-    @Option(help: "A classifier checkpoint directory or a run directory (its best/).") var checkpoint: String
+    @Option(help: "A classifier checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Texts to classify (.jsonl, .csv or .tsv); other fields are carried to the output.") var input: String
     @Option(help: "Output file (JSON lines).") var out: String
     @Option(help: "Field holding the text.") var textField: String = "text"
@@ -31,7 +32,8 @@ struct PredictCommand: ParsableCommand {
             inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
-            let tokenizer = try FineTuneSetup.openTokenizer(checkpoint: directory)
+            let tokenizer = try CheckpointTokenizer.open(checkpoint: directory,
+                                                        modelVocabularySize: classifier.model.config.vocabSize)
             let read = try LabelledDataReader(skipBadRows: skipBadRows).readUnlabelled(path: input, textField: textField)
             if let s = read.skipSummary { printError(s) }
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,

@@ -11,6 +11,10 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Fine-tune a checkpoint (the default when no subcommand is given).",
+        usage: """
+        finetune [train] --task classify|complete --data <file> --out <dir> [--checkpoint <dir>] [<options>]
+        finetune [train] --resume --out <dir> [--steps <n>] [--eval-every <n>] [--checkpoint-every <n>] [--patience <n>] [--threads <n>]
+        """,
         discussion: """
         --task classify: a linear head on the final hidden state of each text's last token (transformers' \
         GPT2ForSequenceClassification). --task complete: prompt -> completion pairs, the loss counted on \
@@ -19,12 +23,13 @@ struct TrainCommand: ParsableCommand {
         continues exactly where it stopped.
         """)
 
-    @Option(help: "classify or complete.") var task: String?
-    @Option(help: "Starting checkpoint: a checkpoint directory or a run directory (its best/).")
-    var checkpoint: String = "checkpoints/default"
+    @Option(help: "classify or complete (required unless --resume).") var task: String?
+    @Option(help: "Starting checkpoint: a checkpoint directory or a run directory (its best/, else latest/) (default: \(defaultCheckpoint)).")
+    var checkpoint: String?
+    static let defaultCheckpoint = "checkpoints/default"
     @Flag(help: "Random initialisation of the checkpoint's shape instead of its weights (for comparison).")
     var fromScratch = false
-    @Option(help: "Training data (.jsonl, .csv or .tsv).") var data: String?
+    @Option(help: "Training data (.jsonl, .csv or .tsv; required unless --resume).") var data: String?
     @Option(help: "Validation data file.") var valFile: String?
     @Option(help: "Fraction of --data kept for validation (stratified by label for classify; default 0.1 without --val-file).")
     var valFraction: Double?
@@ -32,7 +37,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "classify: weight of the auxiliary language-modelling loss on the texts (default 0).") var lmLossWeight: Double?
     @Option(help: "classify: none or balanced (n / (labels * count) per label).") var classWeights: String?
-    @Option(help: "complete: how a prompt is laid out before its completion; {prompt} marks the prompt (default \"{prompt}\\n\").")
+    @Option(help: "complete: how a prompt is laid out before its completion; {prompt} marks the prompt, and \\n, \\t and \\\\ stand for a line break, a tab and a backslash (default \"{prompt}\\n\").")
     var template: String?
     @Option(help: "Keep the embeddings and the lowest N blocks fixed (default 0).") var freezeLayers: Int?
     @Option(help: "Dropout probability while training (default: the checkpoint's own, as pretrain --dropout set it).")
@@ -53,9 +58,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed (default 0).") var seed: UInt64?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
-    @Option(help: "Run directory.") var out: String?
+    @Option(help: "Run directory (required).") var out: String?
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
-    @Flag(help: "Start a new run even if --out already holds one (it is replaced).") var overwrite = false
+    @Flag(help: "Start a new run even if --out already holds one (it is replaced once the new run has passed every check; never the starting checkpoint).")
+    var overwrite = false
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
@@ -71,6 +77,24 @@ struct TrainCommand: ParsableCommand {
         if valFile != nil && valFraction != nil { throw ValidationError("give either --val-file or --val-fraction, not both") }
         if let epochs, !(epochs > 0) || !epochs.isFinite { throw ValidationError("--epochs must be positive (got \(epochs))") }
         if epochs != nil && steps != nil { throw ValidationError("give either --epochs or --steps, not both") }
+    }
+
+    /// The settings given that a resumed run keeps from its start (it honours only --steps, --eval-every,
+    /// --checkpoint-every, --patience, --threads, and a --task that agrees with the run's).
+    var settingsAResumeKeeps: [String] {
+        let given: [(String, Bool)] = [
+            ("--checkpoint", checkpoint != nil), ("--from-scratch", fromScratch), ("--data", data != nil),
+            ("--val-file", valFile != nil), ("--val-fraction", valFraction != nil),
+            ("--text-field", fields.textField != nil), ("--label-field", fields.labelField != nil),
+            ("--prompt-field", fields.promptField != nil), ("--completion-field", fields.completionField != nil),
+            ("--skip-bad-rows", fields.skipBadRows),
+            ("--lm-loss-weight", lmLossWeight != nil), ("--class-weights", classWeights != nil),
+            ("--template", template != nil), ("--freeze-layers", freezeLayers != nil), ("--dropout", dropout != nil),
+            ("--epochs", epochs != nil), ("--lr", lr != nil), ("--min-lr", minLr != nil),
+            ("--warmup-steps", warmupSteps != nil), ("--batch-size", batchSize != nil), ("--grad-accum", gradAccum != nil),
+            ("--weight-decay", weightDecay != nil), ("--grad-clip", gradClip != nil), ("--seed", seed != nil),
+        ]
+        return given.filter(\.1).map(\.0)
     }
 
     func run() throws {

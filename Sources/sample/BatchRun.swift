@@ -1,12 +1,15 @@
+import ArgumentParser
 import Foundation
 import Generation
+import GPT
 import Sampling
 import TerminalUI
 
 /// `--prompts FILE --out FILE.jsonl | --out-dir DIR`: every sample of every prompt, decoded `--batch` at a
 /// time, each written (and flushed) as soon as it is finished, so Ctrl-C or a crash loses only the samples
 /// in flight and `--resume` picks up the rest. Sample s of prompt i uses seed derive(base, i, s): the same
-/// text whatever the batch size or the order of the run.
+/// text whatever the batch size or the order of the run. The output records the checkpoint, weights, base seed
+/// and settings; a resume with other ones is refused, and one without --seed continues the recorded base seed.
 struct BatchRun {
     let model: LoadedModel
     let promptsPath: String
@@ -16,6 +19,7 @@ struct BatchRun {
     let resume: Bool
     let overwrite: Bool
     let settings: SamplingSettings
+    let weights: DecoderWeights
 
     func run() throws {
         let prompts = try PromptFileReader.read(path: promptsPath)
@@ -24,7 +28,11 @@ struct BatchRun {
                                            existing: resume ? .resume : (overwrite ? .overwrite : .refuse))
         try writer.checkMatches(prompts)
         if writer.droppedPartialLine { Output.note("note: dropped an unfinished last line of the output (a run was cut short)") }
-        let base = settings.seed ?? SeedDerivation.randomSeed()
+        let base = try baseSeed(writer)
+        var sampling = settings
+        sampling.seed = nil
+        try writer.begin(BatchRunSettings(checkpoint: URL(fileURLWithPath: model.directory).standardizedFileURL.path,
+                                          weights: weights.rawValue, baseSeed: base, sampling: sampling))
 
         var keys: [SampleKey] = []
         for record in prompts {
@@ -80,8 +88,17 @@ struct BatchRun {
         let target = out ?? outDir!
         if Interrupt.isRequested {
             Output.note("stopped: \(done) of \(keys.count) samples written to \(target); --resume continues")
+            throw ExitCode(130)   // as pretrain and finetune: a script must not take the output as complete
         } else {
             Output.note("wrote \(done) samples (\(tokens) tokens) to \(target)")
         }
+    }
+
+    /// --seed, else (resume) the base seed the output records, else a random one. An output that holds samples
+    /// but records no base seed (written before it was recorded) needs --seed: a random one would not continue it.
+    private func baseSeed(_ writer: BatchOutputWriter) throws -> UInt64 {
+        if let seed = settings.seed ?? writer.recordedBaseSeed { return seed }
+        if writer.completed.isEmpty { return SeedDerivation.randomSeed() }
+        throw SampleError(message: "\(out ?? outDir!): does not record the seed its samples were made with (an older output); give its --seed to resume it")
     }
 }

@@ -43,6 +43,8 @@ final class InteractiveSession {
                 return
             case .interrupted:
                 continue
+            case .invalidUTF8:
+                Output.write("(that line is not valid UTF-8 text; nothing was sent to the model)\n")
             case let .line(line):
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty { continue }

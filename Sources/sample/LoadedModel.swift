@@ -1,7 +1,6 @@
 import Foundation
 import Generation
 import GPT
-import Tokenizer
 import Training
 
 /// A checkpoint ready to generate from: the model, its tokenizer and the generator over them.
@@ -25,26 +24,20 @@ struct LoadedModel {
     /// Errors name the checkpoint and what is wrong with it.
     static func load(path: String, maxBatch: Int, weights: DecoderWeights) throws -> LoadedModel {
         let directory = try RunDirectory.resolveCheckpoint(path, prefer: .best)
+        if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
+            throw SampleError(message: "\(directory): a classification checkpoint (finetune --task classify) cannot generate text; label texts with finetune predict")
+        }
         let checkpoint = try Checkpoint.load(from: directory, includeTrainingState: false)
-        let tokenizerPath = directory + "/tokenizer.model"
-        guard FileManager.default.fileExists(atPath: tokenizerPath) else {
-            throw CheckpointError.missingFile(path: tokenizerPath)
-        }
-        let tokenizer = try SentencePieceTokenizer(contentsOf: tokenizerPath)
-        do {
-            let generator = try TextGenerator(model: checkpoint.model, tokenizer: tokenizer, maxBatch: maxBatch,
-                                              weights: weights)
-            var template: String?
-            if let note = checkpoint.hfConfig.swiftlet?.notes[templateNoteKey] {
-                guard note.components(separatedBy: placeholder).count == 2 else {
-                    throw SampleError(message: "\(directory)/config.json: the prompt template must contain \(placeholder) exactly once (got \(String(reflecting: note)))")
-                }
-                template = note
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: checkpoint.model.config.vocabSize)
+        let generator = try TextGenerator(model: checkpoint.model, tokenizer: tokenizer, maxBatch: maxBatch, weights: weights)
+        var template: String?
+        if let note = checkpoint.hfConfig.swiftlet?.notes[templateNoteKey] {
+            guard note.components(separatedBy: placeholder).count == 2 else {
+                throw SampleError(message: "\(directory)/config.json: the prompt template must contain \(placeholder) exactly once (got \(String(reflecting: note)))")
             }
-            return LoadedModel(directory: directory, generator: generator, template: template)
-        } catch let error as GenerationError {
-            throw SampleError(message: "\(directory): \(error)")
+            template = note
         }
+        return LoadedModel(directory: directory, generator: generator, template: template)
     }
 }
 

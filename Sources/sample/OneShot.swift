@@ -15,16 +15,24 @@ struct OneShot {
         try generate(prompt: prompt, seed: seed)
     }
 
-    /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n).
+    /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n). A line
+    /// that is not UTF-8 stops the run, named as "stdin:LINE" like a prompts file's line.
     func runLines() throws {
         let editor = LineEditor(program: "sample")
         let base = settings.seed ?? SeedDerivation.randomSeed()
-        var index = 0
-        while case let .line(line) = editor.readLine(prompt: "") {
-            if line.allSatisfy({ $0.isWhitespace }) { continue }
-            try generate(prompt: line, seed: SeedDerivation.seed(base: base, promptIndex: index, sampleIndex: 0))
-            index += 1
-            if Interrupt.isRequested { break }
+        var index = 0, lineNumber = 0
+        while !Interrupt.isRequested {
+            lineNumber += 1
+            switch editor.readLine(prompt: "") {
+            case let .line(line):
+                if line.allSatisfy({ $0.isWhitespace }) { continue }
+                try generate(prompt: line, seed: SeedDerivation.seed(base: base, promptIndex: index, sampleIndex: 0))
+                index += 1
+            case .invalidUTF8:
+                throw SampleError(message: "stdin:\(lineNumber): is not valid UTF-8 text")
+            case .interrupted, .endOfInput:
+                return
+            }
         }
     }
 

@@ -39,13 +39,13 @@ struct Sample: ParsableCommand {
     @Option(name: .customLong("out-dir"), help: "Batch mode: write one text file per sample to this directory.")
     var outDir: String?
 
-    @Option(name: .customLong("samples-per-prompt"), help: "Batch mode: samples for each prompt.")
-    var samplesPerPrompt: Int = 1
+    @Option(name: .customLong("samples-per-prompt"), help: "Batch mode: samples for each prompt (default 1).")
+    var samplesPerPrompt: Int?
 
-    @Option(help: "Batch mode: sequences decoded together.")
-    var batch: Int = 4
+    @Option(help: "Batch mode: sequences decoded together (default 4).")
+    var batch: Int?
 
-    @Flag(help: "Batch mode: keep the existing output and skip the samples it already holds.")
+    @Flag(help: "Batch mode: keep the existing output and skip the samples it already holds (refused when the checkpoint, --weights, --seed or a sampling setting differs from the output's).")
     var resume = false
 
     @Flag(help: "Batch mode: replace an existing output.")
@@ -68,12 +68,16 @@ struct Sample: ParsableCommand {
         if prompts != nil && (out == nil) == (outDir == nil) {
             throw ValidationError("--prompts needs exactly one of --out FILE.jsonl and --out-dir DIR")
         }
-        if prompts == nil && (out != nil || outDir != nil || resume || overwrite) {
-            throw ValidationError("--out, --out-dir, --resume and --overwrite belong to batch mode (--prompts)")
+        let batchOnly = [("--out", out != nil), ("--out-dir", outDir != nil), ("--samples-per-prompt", samplesPerPrompt != nil),
+                         ("--batch", batch != nil), ("--resume", resume), ("--overwrite", overwrite)].filter(\.1).map(\.0)
+        if prompts == nil && !batchOnly.isEmpty {
+            throw ValidationError("\(batchOnly.joined(separator: ", ")) \(batchOnly.count == 1 ? "needs" : "need") --prompts (batch mode)")
         }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
-        if samplesPerPrompt < 1 { throw ValidationError("--samples-per-prompt must be at least 1 (got \(samplesPerPrompt))") }
-        if batch < 1 { throw ValidationError("--batch must be at least 1 (got \(batch))") }
+        if let samplesPerPrompt, samplesPerPrompt < 1 {
+            throw ValidationError("--samples-per-prompt must be at least 1 (got \(samplesPerPrompt))")
+        }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1 (got \(batch))") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
@@ -84,10 +88,10 @@ struct Sample: ParsableCommand {
             let settings = sampling.settings
             try settings.validate()   // "error: top-p must be in (0, 1] ..." like every other user error
             if let prompts {
-                let model = try LoadedModel.load(path: checkpoint, maxBatch: batch, weights: weights)
+                let model = try LoadedModel.load(path: checkpoint, maxBatch: batch ?? 4, weights: weights)
                 try BatchRun(model: model, promptsPath: prompts, out: out, outDir: outDir,
-                             samplesPerPrompt: samplesPerPrompt, resume: resume, overwrite: overwrite,
-                             settings: settings).run()
+                             samplesPerPrompt: samplesPerPrompt ?? 1, resume: resume, overwrite: overwrite,
+                             settings: settings, weights: weights).run()
                 return
             }
             if let promptFile {

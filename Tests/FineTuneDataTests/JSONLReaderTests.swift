@@ -112,7 +112,7 @@ import JSON
         #expect(errorMessage { _ = try reader.readClassification(path: blank) } == "\(blank): the file is empty")
         let unknown = dir.write("data.txt", "{\"text\": \"a\", \"label\": \"b\"}")
         #expect(errorMessage { _ = try reader.readClassification(path: unknown) }
-                == "\(unknown): cannot tell the format from the file name; use a .jsonl, .csv or .tsv extension or give the format explicitly")
+                == "\(unknown): cannot tell the format from the file name; data files must end in .jsonl, .ndjson, .json, .csv, .tsv or .tab")
         // An explicit format overrides the extension.
         let data = try LabelledDataReader(format: .jsonl).readClassification(path: unknown)
         #expect(data.examples.map(\.label) == ["b"])

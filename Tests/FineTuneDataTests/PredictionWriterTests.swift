@@ -34,7 +34,7 @@ import JSON
         let dir = TemporaryDirectory()
         let out = dir.write("out.jsonl", "precious\n")
         #expect(errorMessage { _ = try PredictionWriter(path: out, overwrite: false) }
-                == "\(out): the output file already exists; choose another path or allow overwriting it")
+                == "\(out): the output file already exists; choose another path or pass --overwrite to replace it")
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "precious\n")
         let writer = try PredictionWriter(path: out, overwrite: true)
         try writer.write(fields: [JSONField(key: "text", value: .string("x")),

@@ -10,12 +10,6 @@ import Training
 @Suite(.serialized) struct FinetuneCommandTests {
     static let quick = ["--batch-size", "4", "--threads", "1"]
 
-    func expectError(_ output: BuiltExecutable.Output, startsWith prefix: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(output.status == 1, sourceLocation: sourceLocation)
-        #expect(output.stderr.hasPrefix("error: " + prefix), "stderr: \(output.stderr)", sourceLocation: sourceLocation)
-        #expect(output.stderr.split(separator: "\n").count == 1, "stderr: \(output.stderr)", sourceLocation: sourceLocation)
-    }
-
     @Test func classifyTrainEvaluatePredict() throws {
         let scratch = Scratch()
         let data = try scratch.head(of: Fixture.shippedTrain, 48, as: "train.jsonl")
@@ -59,7 +53,7 @@ import Training
         #expect(probabilities[first["predicted_label"] as? String ?? ""] == probabilities.values.max())
         // The output is never clobbered silently.
         let again = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", predictions])
-        expectError(again, startsWith: predictions)
+        expectError(again, startsWith: "\(predictions): the output file already exists; choose another path or pass --overwrite")
     }
 
     @Test func resumeContinuesTheRun() throws {
@@ -260,6 +254,23 @@ import Training
                         "stderr: \(output.stderr)")
             }
         }
+    }
+
+    /// The help says what the code does: a run directory gives its best/, else latest/; train's usage shows
+    /// the options a new run and a resume need; the top-level help points to train's.
+    @Test func helpIsTrue() throws {
+        func help(_ arguments: [String]) throws -> String {
+            let output = try FinetuneCommand.run(arguments)
+            #expect(output.status == 0, "stderr: \(output.stderr)")
+            return output.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        }
+        let train = try help(["help", "train"])
+        #expect(train.contains("USAGE: finetune [train] --task classify|complete --data <file> --out <dir>"), "\(train)")
+        #expect(train.contains("finetune [train] --resume --out <dir> [--steps <n>]"), "\(train)")
+        for command in ["train", "evaluate", "predict"] {
+            #expect(try help(["help", command]).contains("run directory (its best/, else latest/)"), "\(command)")
+        }
+        #expect(try help(["--help"]).contains("'finetune help train' lists the training options"))
     }
 
     @Test func badOptionsAndCheckpoints() throws {

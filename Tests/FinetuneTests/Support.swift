@@ -42,3 +42,10 @@ final class Scratch {
 
 /// The built `finetune` executable.
 let FinetuneCommand = BuiltExecutable("finetune")
+
+/// A refused run: exit status 1 and one line on stderr, "error: " then `prefix`.
+func expectError(_ output: BuiltExecutable.Output, startsWith prefix: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(output.status == 1, sourceLocation: sourceLocation)
+    #expect(output.stderr.hasPrefix("error: " + prefix), "stderr: \(output.stderr)", sourceLocation: sourceLocation)
+    #expect(output.stderr.split(separator: "\n").count == 1, "stderr: \(output.stderr)", sourceLocation: sourceLocation)
+}

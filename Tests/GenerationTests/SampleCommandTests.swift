@@ -62,6 +62,11 @@ import Testing
         #expect(lines.status == 0, "\(lines.stderr)")
         let out = lines.stdout.split(separator: "\n")
         #expect(out.count == 2 && out[0].hasPrefix("And God said") && out[1].hasPrefix("Blessed"), "\(lines.stdout)")
+        // A line of stdin that is not UTF-8 is named by its number, like a prompts file's line.
+        let latin1 = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "3", "--seed", "1"],
+                                           stdinBytes: Data("And God\n\n".utf8) + Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
+        #expect(latin1.status == 1 && latin1.stderr == "error: stdin:3: is not valid UTF-8 text\n", "\(latin1.stderr)")
+        #expect(latin1.stdout.hasPrefix("And God") && !latin1.stdout.contains("\u{FFFD}"))
         // A prompt file that is a device reads like a file: /dev/null is the empty prompt, which starts from BOS.
         let empty = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt-file", "/dev/null",
                                            "--max-tokens", "5", "--seed", "1"])
@@ -131,7 +136,7 @@ import Testing
                                             "--out-dir", directory + "/out", "--max-tokens", "4"])
         #expect(result.status == 0, "\(result.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/out").sorted()
-        #expect(files == ["prompt-0000-sample-0.txt", "prompt-0001-sample-0.txt"])
+        #expect(files == ["prompt-0000-sample-0.txt", "prompt-0001-sample-0.txt", "settings.json"])
         #expect(try String(contentsOfFile: directory + "/out/prompt-0001-sample-0.txt", encoding: .utf8).hasPrefix("Blessed"))
     }
 
@@ -165,6 +170,11 @@ import Testing
         try Checkpoint.save(try GPT(config: GPTConfig(layers: 1, heads: 2, width: 16, context: 8, vocabSize: 300), seed: 1),
                             to: otherVocabulary,
                             extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
+        // A classifier made by finetune: its head cannot generate text.
+        let classifier = directory + "/classifier"
+        let body = try Checkpoint.load(from: Self.checkpoint, includeTrainingState: false).model
+        try ClassifierCheckpoint.save(try SequenceClassifier(model: body, labels: ["law", "psalms"], padTokenId: 0), to: classifier,
+                                      extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
         #expect(FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data()))
         try "{\"prompt\": \"ok\"}\n{\"prompt\": 3}\n".write(toFile: directory + "/bad.jsonl", atomically: true, encoding: .utf8)
         try "x\n".write(toFile: directory + "/p.txt", atomically: true, encoding: .utf8)
@@ -176,6 +186,8 @@ import Testing
             (["--checkpoint", noTokenizer, "--prompt", "x"], "\(noTokenizer)/tokenizer.model"),
             (["--checkpoint", otherVocabulary, "--prompt", "x"],
              "\(otherVocabulary): the tokenizer has 256 tokens but the model's vocabulary has 300"),
+            (["--checkpoint", classifier, "--prompt", "x"],
+             "\(classifier): a classification checkpoint (finetune --task classify) cannot generate text"),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/empty.txt", "--out", directory + "/o.jsonl"],
              "\(directory)/empty.txt: is empty"),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/bad.jsonl", "--out", directory + "/o.jsonl"],

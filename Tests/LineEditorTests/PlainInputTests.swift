@@ -21,4 +21,20 @@ import Glibc
         #expect(editor.readLine(prompt: "> ") == .endOfInput)
         #expect(editor.readLine(prompt: "> ") == .endOfInput)
     }
+
+    /// A line that is not UTF-8 is reported as such (not patched with U+FFFD); the lines around it read as usual.
+    @Test func invalidUTF8IsReported() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let bytes: [UInt8] = Array("ok\n".utf8) + [0x63, 0x61, 0x66, 0xE9, 0x0A] + Array("next\n".utf8) + [0xFF]
+        #expect(bytes.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) } == bytes.count)
+        close(fds[1])
+        defer { close(fds[0]) }
+        let editor = LineEditor(input: fds[0])
+        #expect(editor.readLine(prompt: "") == .line("ok"))
+        #expect(editor.readLine(prompt: "") == .invalidUTF8)
+        #expect(editor.readLine(prompt: "") == .line("next"))
+        #expect(editor.readLine(prompt: "") == .invalidUTF8)
+        #expect(editor.readLine(prompt: "") == .endOfInput)
+    }
 }

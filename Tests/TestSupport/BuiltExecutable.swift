@@ -33,6 +33,12 @@ public struct BuiltExecutable: Sendable {
     /// `stdout` holds both.
     public func run(_ arguments: [String], stdin: String? = nil, in directory: String? = nil,
                     mergingOutput: Bool = false) throws -> Output {
+        try run(arguments, stdinBytes: stdin.map { Data($0.utf8) }, in: directory, mergingOutput: mergingOutput)
+    }
+
+    /// The same with standard input given as bytes (which need not be UTF-8).
+    public func run(_ arguments: [String], stdinBytes: Data?, in directory: String? = nil,
+                    mergingOutput: Bool = false) throws -> Output {
         guard let binary = path else { throw NotBuilt(name: name) }
         let scratch = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -46,9 +52,9 @@ public struct BuiltExecutable: Sendable {
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardOutput = output
         process.standardError = mergingOutput ? output : try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        if let stdin {
+        if let stdinBytes {
             let inPath = scratch + "/stdin"
-            try stdin.write(toFile: inPath, atomically: true, encoding: .utf8)
+            try stdinBytes.write(to: URL(fileURLWithPath: inPath))
             process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
         } else {
             process.standardInput = FileHandle.nullDevice

@@ -1,0 +1,30 @@
+import Foundation
+import GPT
+import Tokenizer
+
+/// The tokenizer.model stored beside a checkpoint's weights, checked against the model it belongs to. `sample`
+/// and `finetune` (train, evaluate, predict) open checkpoints' tokenizers through it, so both refuse a mismatch
+/// with the same line.
+public enum CheckpointTokenizer {
+    public static let fileName = "tokenizer.model"
+
+    /// Opens `directory`/tokenizer.model. Errors name the file, or the checkpoint when the tokenizer's vocabulary
+    /// is not the model's `modelVocabularySize`: its token ids would then mean other pieces, or lie outside the
+    /// model, depending on the text.
+    public static func open(checkpoint directory: String, modelVocabularySize: Int) throws -> SentencePieceTokenizer {
+        let path = directory + "/" + fileName
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
+        let tokenizer = try SentencePieceTokenizer(contentsOf: path)
+        if let mismatch = GenerationError.vocabularyMismatch(tokenizer, modelVocabularySize: modelVocabularySize) {
+            throw CheckpointTokenizerError(checkpoint: directory, problem: mismatch)
+        }
+        return tokenizer
+    }
+}
+
+/// A checkpoint whose tokenizer does not belong to its model: "<checkpoint>: the tokenizer has ...".
+public struct CheckpointTokenizerError: Error, CustomStringConvertible, Equatable {
+    public let checkpoint: String
+    public let problem: GenerationError
+    public var description: String { "\(checkpoint): \(problem)" }
+}

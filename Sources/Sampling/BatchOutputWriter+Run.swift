@@ -1,0 +1,42 @@
+import Foundation
+import JSON
+
+/// The run a batch output records (see `BatchRunSettings`): checked on resume, written for what comes next.
+extension BatchOutputWriter {
+    /// The file of a directory output that records its run.
+    public static let runFileName = "settings.json"
+
+    /// The base seed the existing output records (resume), so a resume without --seed continues its seeds.
+    public var recordedBaseSeed: UInt64? { recorded.lazy.compactMap(\.baseSeed).first }
+
+    /// Starts writing the samples of `run`: refuses it, naming the option, when the samples already in the output
+    /// were written with other settings (a resume must not mix them), and records it (JSONL: on every line to
+    /// come; a directory: in settings.json).
+    public func begin(_ run: BatchRunSettings) throws {
+        for record in recorded {
+            if let difference = record.difference(from: run) {
+                throw BatchOutputError(message: "\(record.place): written with \(difference); --resume continues an output only with the settings that wrote it (--overwrite starts over)")
+            }
+        }
+        self.run = run
+        guard case .directory(let directory) = destination else { return }
+        let object = JSONValue.object(run.fields + [JSONField(key: "settings", value: (try? JSONLineParser.parse(
+            ArraySlice(BatchRunSettings.settingsJSON(run.sampling).utf8))) ?? .null)])
+        let file = (directory as NSString).appendingPathComponent(Self.runFileName)
+        do {
+            try Data((object.serialized + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+        } catch {
+            throw BatchOutputError(message: "\(file): cannot write the run's settings")
+        }
+    }
+
+    /// Resume of a directory: the run its settings.json records (none in directories written before it existed).
+    func readRunFile(directory: String) throws {
+        let file = (directory as NSString).appendingPathComponent(Self.runFileName)
+        guard let data = FileManager.default.contents(atPath: file) else { return }
+        guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(data)) else {
+            throw BatchOutputError(message: "\(file): not the run settings this program writes; refusing to resume into \(directory)")
+        }
+        recorded = [RecordedRun(place: file, fields: fields)]
+    }
+}

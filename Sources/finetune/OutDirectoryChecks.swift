@@ -1,0 +1,48 @@
+import Foundation
+import FineTuning
+
+/// Checks on `--out` before a fine-tuning run touches it.
+enum OutDirectoryChecks {
+    /// `--out` must be a directory or not exist yet: an existing file is refused by name.
+    static func requireDirectory(_ out: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw FineTuneError.invalidOption(option: "--out", message: "\(out) is a file, not a run directory; choose another --out")
+        }
+    }
+
+    /// Refuses an `--out` that is the starting checkpoint, holds it (a run directory whose best/ or latest/ it is)
+    /// or lies inside it: `--overwrite` would delete the model the run starts from. Compared on real paths
+    /// (symlinks resolved), so another spelling of the same directory is caught too.
+    static func refuseOverlap(out: String, start: String) throws {
+        let outParts = realComponents(out), startParts = realComponents(start)
+        let relation: String
+        if outParts == startParts {
+            relation = "is the starting checkpoint"
+        } else if startParts.starts(with: outParts) {
+            relation = "holds the starting checkpoint \(start)"
+        } else if outParts.starts(with: startParts) {
+            relation = "lies inside the starting checkpoint \(start)"
+        } else {
+            return
+        }
+        throw FineTuneError.invalidOption(option: "--out", message: "\(out) \(relation); a new run there would "
+            + "replace or mix with the model it starts from: choose another --out")
+    }
+
+    /// The components of `path` made absolute, with symlinks resolved as far as the path exists (a part that does
+    /// not exist yet is kept as written, after `.` and `..` are resolved lexically).
+    static func realComponents(_ path: String) -> [String] {
+        var url = URL(fileURLWithPath: path).standardizedFileURL
+        var missing: [String] = []
+        while true {
+            if let resolved = realpath(url.path, nil) {
+                defer { free(resolved) }
+                return URL(fileURLWithPath: String(cString: resolved)).pathComponents + missing
+            }
+            if url.path == "/" { return url.pathComponents + missing }
+            missing.insert(url.lastPathComponent, at: 0)
+            url = url.deletingLastPathComponent()
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import TestSupport
+import Foundation
+import Testing
+
+/// Batch mode (`--prompts ... --out`): Ctrl-C, and what `--resume` accepts.
+@Suite(.serialized) struct SampleBatchTests {
+    static let checkpoint = TinyCheckpoint.directory
+
+    /// Ctrl-C keeps the samples written so far, says how to continue, and exits 130 as pretrain and finetune
+    /// do, so `sample ... && next` does not go on with a partial output.
+    @Test func ctrlCExits130() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/many.txt", out = directory + "/out.jsonl", log = directory + "/stderr"
+        try (1...300).map { "Prompt number \($0):" }.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(SampleCommand.path))
+        process.arguments = ["--checkpoint", Self.checkpoint, "--prompts", prompts, "--out", out, "--max-tokens", "200",
+                             "--batch", "1", "--threads", "1", "--seed", "3"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: out, encoding: .utf8), text.contains("\n") { break }
+            usleep(2_000)
+        }
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let stderr = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(stderr.contains("stopped: ") && stderr.contains("samples written to \(out); --resume continues"), "\(stderr)")
+        let written = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").count
+        #expect(written >= 1 && written < 300)
+    }
+
+    /// --resume continues an output only with what wrote it: another checkpoint, seed or sampling setting is
+    /// refused by name and the output is left as it was; without --seed it continues the recorded seed.
+    @Test func resumeRefusesOtherSettingsAndKeepsTheSeed() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/p.txt", out = directory + "/out.jsonl", copy = directory + "/copy"
+        try "And God said\nBlessed\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: Self.checkpoint, toPath: copy)
+        let arguments = ["--prompts", prompts, "--out", out, "--samples-per-prompt", "2", "--max-tokens", "5", "--threads", "1"]
+        let first = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--seed", "9"] + arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(object["checkpoint"] as? String == URL(fileURLWithPath: Self.checkpoint).standardizedFileURL.path)
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+        let cut = try String(contentsOfFile: out, encoding: .utf8)
+        let refused: [([String], String)] = [
+            (["--checkpoint", copy, "--seed", "9", "--temperature", "0.5"], "--checkpoint "),
+            (["--checkpoint", Self.checkpoint, "--seed", "8"], "--seed 9, not 8"),
+            (["--checkpoint", Self.checkpoint, "--temperature", "0.5"], "--temperature 1, not 0.5"),
+            (["--checkpoint", Self.checkpoint, "--weights", "bf16"], "--weights fp32, not bf16"),
+        ]
+        for (given, says) in refused {
+            let result = try SampleCommand.run(given + arguments + ["--resume"])
+            #expect(result.status == 1, "\(given)")
+            #expect(result.stderr.hasPrefix("error: \(out):1: written with \(says)") && result.stderr.split(separator: "\n").count == 1,
+                    "\(given): \(result.stderr)")
+            #expect(try String(contentsOfFile: out, encoding: .utf8) == cut)
+        }
+        let resumed = try SampleCommand.run(["--checkpoint", Self.checkpoint] + arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") == lines)
+    }
+
+    /// --samples-per-prompt and --batch mean something only in batch mode: elsewhere they are refused, not ignored.
+    @Test func batchOptionsNeedPrompts() throws {
+        for (given, says) in [(["--samples-per-prompt", "3"], "--samples-per-prompt needs"), (["--batch", "2"], "--batch needs")] {
+            let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", "x"] + given)
+            #expect(result.status == 64)
+            #expect(result.stderr == "error: \(says) --prompts (batch mode) (see 'sample --help')\n", "\(result.stderr)")
+        }
+    }
+}
