@@ -22,7 +22,7 @@ struct InferenceOptions: ParsableArguments {
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
     }
 
     /// Makes the shared thread pool the kernels use: `threads` workers, or one a core.

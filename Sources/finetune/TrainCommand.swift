@@ -64,7 +64,7 @@ struct TrainCommand: ParsableCommand {
     var overwrite = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if out == nil { throw ValidationError("give the run directory with --out") }
         if !resume {

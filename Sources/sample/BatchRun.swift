@@ -16,6 +16,8 @@ struct BatchRun {
     let out: String?
     let outDir: String?
     let samplesPerPrompt: Int
+    /// Most samples one run makes (prompts x samples per prompt).
+    static let maximumSamples = 100_000_000
     let resume: Bool
     let overwrite: Bool
     let settings: SamplingSettings
@@ -23,6 +25,12 @@ struct BatchRun {
 
     func run() throws {
         let prompts = try PromptFileReader.read(path: promptsPath)
+        // Every sample of the run is listed up front: a mistyped --samples-per-prompt must not exhaust memory.
+        let (total, overflow) = prompts.count.multipliedReportingOverflow(by: samplesPerPrompt)
+        if overflow || total > Self.maximumSamples {
+            throw SampleError(message: "--samples-per-prompt: \(prompts.count) prompts x \(samplesPerPrompt) samples is more "
+                + "than the \(Self.maximumSamples) samples a run may make")
+        }
         let destination: BatchOutputWriter.Destination = out.map { .jsonLines(path: $0) } ?? .directory(path: outDir!)
         let writer = try BatchOutputWriter(destination: destination,
                                            existing: resume ? .resume : (overwrite ? .overwrite : .refuse))

@@ -78,7 +78,7 @@ struct Sample: ParsableCommand {
             throw ValidationError("--samples-per-prompt must be at least 1 (got \(samplesPerPrompt))")
         }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1 (got \(batch))") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
     }
 
     func run() throws {

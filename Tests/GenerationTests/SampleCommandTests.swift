@@ -197,6 +197,12 @@ import Testing
             (["--checkpoint", Self.checkpoint, "--prompt", "x", "--top-p", "2"], "top-p must be in (0, 1]"),
             (["--checkpoint", Self.checkpoint, "--prompt-file", directory + "/none.txt"], "\(directory)/none.txt: no such file"),
             (["--checkpoint", Self.checkpoint, "--prompt-file", directory], "\(directory): is a directory"),
+            // Sizes far beyond memory are refused before anything is allocated (they ended in a fatal error).
+            (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.jsonl",
+              "--batch", "99999999999"], "GB of memory here"),
+            (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.jsonl",
+              "--samples-per-prompt", "99999999999"], "is more than the 100000000 samples a run may make"),
+            (["--checkpoint", Self.checkpoint, "--prompt", "x", "--threads", "99999"], "--threads must be at most 1024"),
         ]
         for (arguments, says) in cases {
             let result = try SampleCommand.run(arguments)
