@@ -95,9 +95,14 @@ struct FineTuneSetup {
         details.notes["finetune_task"] = settings.task.rawValue
         let origin = c.fromScratch ? "random initialisation (shape of \(settings.startCheckpoint))" : settings.startCheckpoint
         details.notes["finetuned_from"] = origin
-        var record = RunRecord(options: options, dataDirectory: settings.dataFile)
+        // The record keeps the data files as absolute paths, so the run resumes from any working directory (the
+        // messages of this run name them as given).
+        var recorded = settings
+        recorded.dataFile = URL(fileURLWithPath: settings.dataFile).standardizedFileURL.path
+        recorded.valFile = settings.valFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        var record = RunRecord(options: options, dataDirectory: recorded.dataFile)
         record.threads = ThreadPool.shared.threadCount
-        record.task = try settings.json()
+        record.task = try recorded.json()
         let task = try data.makeTask(model: model, classifier: nil, options: options, settings: settings, step: 0,
                                      position: 0, seed: options.seed)
         try directory.removePreviousRun()

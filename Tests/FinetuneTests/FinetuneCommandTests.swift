@@ -61,7 +61,11 @@ import Training
         let data = try scratch.head(of: Fixture.shippedTrain, 40, as: "train.jsonl")
         let out = scratch.path + "/run"
         let common = ["--data", data, "--val-fraction", "0.25", "--eval-every", "2", "--out", out] + Self.quick
-        let first = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2"] + common)
+        // Started with relative paths; resumed below from another working directory.
+        #expect(data == scratch.path + "/train.jsonl")
+        let first = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2",
+                                             "--data", "train.jsonl", "--val-fraction", "0.25", "--eval-every", "2",
+                                             "--out", "run"] + Self.quick, in: scratch.path)
         #expect(first.status == 0, "stderr: \(first.stderr)")
         let before = try MetricsLog.readLines(out + "/metrics.jsonl")
         let exists = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2"] + common)
@@ -79,7 +83,7 @@ import Training
         // Settings a resumed run keeps are refused by name, not ignored.
         let changed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--lr", "0.1"])
         expectError(changed, startsWith: "--resume: a resumed run keeps its settings; --lr cannot change")
-        let resumed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--threads", "1"])
+        let resumed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--threads", "1"], in: "/")
         #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming \(out) at step 2"))
         let after = try MetricsLog.readLines(out + "/metrics.jsonl")
