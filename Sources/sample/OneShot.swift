@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Generation
 import LineEditor
@@ -5,7 +6,8 @@ import Sampling
 import TerminalUI
 
 /// `--prompt`, `--prompt-file`, and prompts piped on stdin (one a line): prints each prompt followed by its
-/// completion, streamed as it is generated. Ctrl-C stops the current completion.
+/// completion, streamed as it is generated. Ctrl-C stops the current completion and the run, with exit status 130
+/// (as batch mode, `pretrain` and `finetune`: a script must not take the output as complete).
 struct OneShot {
     let model: LoadedModel
     let settings: SamplingSettings
@@ -13,6 +15,7 @@ struct OneShot {
     func run(prompt: String) throws {
         let seed = settings.seed ?? SeedDerivation.randomSeed()
         try generate(prompt: prompt, seed: seed)
+        if Interrupt.isRequested { throw ExitCode(130) }
     }
 
     /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n). A line
@@ -31,9 +34,11 @@ struct OneShot {
             case .invalidUTF8:
                 throw SampleError(message: "stdin:\(lineNumber): is not valid UTF-8 text")
             case .interrupted, .endOfInput:
+                if Interrupt.isRequested { throw ExitCode(130) }
                 return
             }
         }
+        throw ExitCode(130)   // the loop ends on Ctrl-C only
     }
 
     /// Prints the prompt as the model sees it (laid out by a completion checkpoint's template), then the

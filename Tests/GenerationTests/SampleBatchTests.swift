@@ -35,6 +35,25 @@ import Testing
         #expect(written >= 1 && written < 300)
     }
 
+    /// Ctrl-C in a one-shot run stops the completion and exits with status 130 too, after what was printed.
+    @Test func ctrlCStopsAOneShotRunWith130() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(SampleCommand.path))
+        process.arguments = ["--checkpoint", Self.checkpoint, "--prompt", "And God said", "--max-tokens", "1000000",
+                             "--threads", "1", "--seed", "3"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var printed = Data()
+        while printed.count < 200 { printed.append(stdout.fileHandleForReading.availableData) }
+        process.interrupt()
+        printed.append(stdout.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(String(decoding: printed, as: UTF8.self).hasPrefix("And God said"))
+    }
+
     /// --resume continues an output only with what wrote it: another checkpoint, seed or sampling setting is
     /// refused by name and the output is left as it was; without --seed it continues the recorded seed.
     @Test func resumeRefusesOtherSettingsAndKeepsTheSeed() throws {
