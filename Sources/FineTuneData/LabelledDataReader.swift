@@ -55,7 +55,7 @@ public struct LabelledDataReader: Sendable {
     private func read<Example>(path: String, required: [String],
                                make: (Row, (String, Bool) throws -> String) throws -> Example)
         throws -> LabelledData<Example> {
-        let source = try RowReader.read(path: path, format: try LabelledDataFormat.resolve(path: path, explicit: format))
+        let source = try RowReader.read(path: path, format: format)
         if let columns = source.columns {
             for name in required where !columns.contains(name) {
                 let list = columns.map { "'\($0)'" }.joined(separator: ", ")

@@ -16,9 +16,10 @@ struct RowSource {
 }
 
 enum RowReader {
-    static func read(path: String, format: LabelledDataFormat) throws -> RowSource {
+    /// The file is read first, so a missing or unreadable one is reported as such before its extension is judged.
+    static func read(path: String, format explicit: LabelledDataFormat?) throws -> RowSource {
         let file = try SourceFile.load(path: path)
-        switch format {
+        switch try LabelledDataFormat.resolve(path: path, explicit: explicit) {
         case .jsonl: return jsonlRows(file)
         case .csv: return try withHeader(file, DelimitedParser.csvRecords(file))
         case .tsv: return try withHeader(file, DelimitedParser.tsvRecords(file))

@@ -103,6 +103,8 @@ import JSON
         let reader = LabelledDataReader()
         let missing = dir.path + "/nope.jsonl"
         #expect(errorMessage { _ = try reader.readClassification(path: missing) } == "\(missing): no such file")
+        // A missing file is reported as missing, whatever its extension says.
+        #expect(errorMessage { _ = try reader.readClassification(path: dir.path + "/nope.txt") } == "\(dir.path)/nope.txt: no such file")
         let folder = dir.path + "/folder.jsonl"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         #expect(errorMessage { _ = try reader.readClassification(path: folder) } == "\(folder): is a directory, expected a data file")
