@@ -28,6 +28,10 @@ public struct RunDirectory: Sendable {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue {
             throw TrainingError.invalidOption(option: "--out", message: "\(path) is a file, not a run directory")
         }
+        if FileManager.default.fileExists(atPath: path + "/" + Checkpoint.configFileName) {
+            throw TrainingError.invalidOption(option: "--out", message: "\(path) is a checkpoint, not a run directory "
+                + "(a run directory holds latest/, best/ and metrics.jsonl)")
+        }
         let previous = previousRunItems
         guard !previous.isEmpty && !overwrite else { return }
         throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run "

@@ -258,6 +258,10 @@ import Glibc
         // A wrong option is named before the directory's run (so fixing one error does not reveal another).
         try expectError(["--data", data, "--steps", "2", "--dropout", "1.5"] + Self.tinyModel + out,
                         "dropout must be in [0, 1) (got 1.5)")
+        // A checkpoint given as --out is not a run directory: nothing is written into it.
+        try expectError(["--data", data, "--steps", "2", "--overwrite", "--out", dir + "/run/latest"] + Self.tinyModel,
+                        "--out: \(dir)/run/latest is a checkpoint, not a run directory")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/run/latest/latest"))
         // With --overwrite, a refused option or a bad corpus still costs the old run nothing.
         try expectError(["--data", data, "--steps", "2", "--overwrite"] + Self.tinyModel + out + ["--batch-size", "0"],
                         "--batch-size: must be at least 1")
