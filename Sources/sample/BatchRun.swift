@@ -16,12 +16,13 @@ struct BatchRun {
     let out: String?
     let outDir: String?
     let samplesPerPrompt: Int
-    /// Most samples one run makes (prompts x samples per prompt).
-    static let maximumSamples = 100_000_000
     let resume: Bool
     let overwrite: Bool
     let settings: SamplingSettings
     let weights: DecoderWeights
+
+    /// Most samples one run makes (prompts x samples per prompt).
+    static let maximumSamples = 100_000_000
 
     func run() throws {
         let prompts = try PromptFileReader.read(path: promptsPath)
