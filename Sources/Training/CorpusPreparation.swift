@@ -77,18 +77,19 @@ public struct CorpusPreparation {
             settings.tokenizer = options
         }
 
-        if let reused = try reusableOutput(corpora: summaries, settings: settings) { return reused }
-
         let fileManager = FileManager.default
         let out = URL(fileURLWithPath: outputDirectory)
         let parent = out.deletingLastPathComponent().path
+        let stem = "." + out.lastPathComponent + ".prepare-"
+        Self.removeAbandoned(in: parent, stem: stem)
+
+        if let reused = try reusableOutput(corpora: summaries, settings: settings) { return reused }
+
         do {
             try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
             throw PreparationError.writeFailed(path: parent, reason: "cannot create the directory")
         }
-        let stem = "." + out.lastPathComponent + ".prepare-"
-        Self.removeAbandoned(in: parent, stem: stem)
         let temporary = parent + "/" + stem + "\(getpid())"
         try? fileManager.removeItem(atPath: temporary)
         guard mkdir(temporary, 0o755) == 0 else {

@@ -56,18 +56,21 @@ struct RunSetup {
         let directory = RunDirectory(path: command.out)
         try directory.checkPreviousRun(overwrite: command.overwrite)
 
-        let dataDirectory = try prepareData(command.data, runDirectory: command.out, overwrite: command.overwrite)
-        let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
+        let prepared = try prepareData(command.data, runDirectory: command.out, overwrite: command.overwrite)
+        defer { prepared.discardReplacement() }
+        let dataDirectory = prepared.finalPath
+        let tokenizer = try SentencePieceTokenizer(contentsOf: prepared.path + "/tokenizer.model")
         let config = try configuration(vocabularySize: tokenizer.vocabularySize)
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
-        let (train, val) = try openTokens(dataDirectory, vocabularySize: config.vocabSize)
+        let (train, val) = try openTokens(prepared.path, vocabularySize: config.vocabSize)
         let model = try GPT(config: config, seed: options.seed)
         let trainer = try Trainer(model: model, train: train, validation: val, options: options,
                                   generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
         var record = RunRecord(options: options, dataDirectory: dataDirectory)
         record.threads = ThreadPool.shared.threadCount
         try directory.removePreviousRun()
+        try prepared.install()
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
                               dataDirectory: dataDirectory, preset: preset)
         let params = model.layout.parameterCount
@@ -84,8 +87,10 @@ struct RunSetup {
     }
 
     /// The prepared data directory, absolute (the run records it, and may be resumed from anywhere): --data as
-    /// given, or the corpus files prepared into OUT/data (replacing an older preparation there with `overwrite`).
-    private static func prepareData(_ data: DataOptions, runDirectory: String, overwrite: Bool) throws -> String {
+    /// given, or the corpus files prepared into OUT/data. With `overwrite`, a preparation of other corpus files
+    /// already in OUT/data is replaced only once the new run has passed every check (`PreparedData.install`):
+    /// until then the new one waits beside it.
+    private static func prepareData(_ data: DataOptions, runDirectory: String, overwrite: Bool) throws -> PreparedData {
         if let dir = data.data {
             if !data.corpora.isEmpty {
                 throw TrainingError.invalidOption(option: "--data", message: "give either --data or --corpus, not both")
@@ -93,24 +98,55 @@ struct RunSetup {
             if let given = data.givenPreparationOptions.first {
                 throw TrainingError.invalidOption(option: given, message: "applies when preparing --corpus files; \(dir) is prepared already")
             }
-            return absolutePath(dir)
+            return PreparedData(path: absolutePath(dir))
         }
         let typeName = data.tokenizerType ?? "bpe"
         guard let type = TokenizerTrainingOptions.ModelType(rawValue: typeName) else {
             throw TrainingError.invalidOption(option: "--tokenizer-type",
                                               message: "'\(typeName)' is not one of bpe, unigram, char, word")
         }
+        let target = absolutePath(runDirectory + "/data")
         var preparation = CorpusPreparation(corpora: data.corpora.isEmpty ? ["corpora/kjv.txt"] : data.corpora,
-                                            outputDirectory: absolutePath(runDirectory + "/data"))
-        preparation.overwrite = overwrite
+                                            outputDirectory: target)
         preparation.tokenizerOptions.modelType = type
         preparation.tokenizerOptions.vocabularySize = data.vocabSize ?? 4096
         preparation.valFraction = data.valFraction ?? 0.1
         preparation.threads = ThreadPool.shared.threadCount
         preparation.log = { print($0) }
-        let result = try preparation.run()
-        print("\(result.reused ? "reused" : "prepared") \(result.outputDirectory): \(result.manifest.trainTokens) training and \(result.manifest.valTokens) validation tokens")
-        return result.outputDirectory
+        let result: CorpusPreparation.Result
+        do {
+            result = try preparation.run()
+        } catch PreparationError.outputHasOtherContents where overwrite {
+            preparation.outputDirectory = absolutePath(runDirectory + "/.data-replacement")
+            preparation.overwrite = true
+            result = try preparation.run()
+        }
+        print("\(result.reused ? "reused" : "prepared") \(target): \(result.manifest.trainTokens) training and \(result.manifest.valTokens) validation tokens")
+        return PreparedData(path: result.outputDirectory, finalPath: target)
+    }
+
+    /// Prepared data at `path`, which becomes `finalPath` on `install()` when the two differ (a replacement of an
+    /// older preparation, made beside it); `discardReplacement()` removes a replacement never installed.
+    final class PreparedData {
+        let path: String
+        let finalPath: String
+        private var installed = false
+
+        init(path: String, finalPath: String? = nil) {
+            self.path = path
+            self.finalPath = finalPath ?? path
+        }
+
+        func install() throws {
+            installed = true
+            guard path != finalPath else { return }
+            try FileManager.default.removeItem(atPath: finalPath)
+            try FileManager.default.moveItem(atPath: path, toPath: finalPath)
+        }
+
+        func discardReplacement() {
+            if !installed && path != finalPath { try? FileManager.default.removeItem(atPath: path) }
+        }
     }
 
     // MARK: - A resumed run
@@ -225,7 +261,7 @@ struct RunSetup {
                                 tokenizer: SentencePieceTokenizer, dataDirectory: String, preset: String) throws -> TrainingRun {
         let details = SwiftletDetails(preset: preset, notes: ["data": dataDirectory])
         return try TrainingRun(directory: directory, trainer: trainer, record: record, details: details,
-                               extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: tokenizer.path))],
+                               extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: dataDirectory + "/tokenizer.model"))],
                                bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init))
     }
 }

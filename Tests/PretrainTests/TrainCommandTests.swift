@@ -197,6 +197,15 @@ import Glibc
         let again = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 30_000, to: dir, name: "longer.txt")
         let refused = try PretrainCommand.run(["--corpus", again] + arguments)
         #expect(refused.status == 1 && refused.stderr.contains("--overwrite"), "\(refused.stderr)")
+        // An --overwrite refused after the new corpus was prepared (a batch beyond memory) leaves the old run's
+        // data in place, and the old run resumes.
+        let tokenizer = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/data/tokenizer.model"))
+        let tooLarge = try PretrainCommand.run(["--corpus", again, "--overwrite"] + arguments + ["--batch-size", "99999999999"])
+        #expect(tooLarge.status == 1 && tooLarge.stderr.contains("GB of memory here"), "\(tooLarge.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/run/data/tokenizer.model")) == tokenizer)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/run/.data-replacement"))
+        let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/run", "--steps", "3"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
         let replaced = try PretrainCommand.run(["--corpus", again, "--overwrite"] + arguments)
         #expect(replaced.status == 0, "\(replaced.stderr)")
         let manifest = try String(contentsOfFile: dir + "/run/data/manifest.json", encoding: .utf8)
