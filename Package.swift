@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(name: "pretrain",
                           dependencies: ["Training", "Tokenizer", "GPT", "TerminalUI", argumentParser],
                           swiftSettings: releaseFlags),
-        .testTarget(name: "PretrainTests", dependencies: ["TestSupport", "pretrain", "Tokenizer", "Training"]),
+        .testTarget(name: "PretrainTests", dependencies: ["TestSupport", "pretrain", "Tokenizer", "Training", "GPT"]),
 
         .executableTarget(name: "finetune",
                           dependencies: ["FineTuning", "FineTuneData", "Generation", "Training", "Tokenizer", "GPT",

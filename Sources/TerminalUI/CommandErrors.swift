@@ -13,8 +13,10 @@ public func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
+/// One line on stderr. Through `fputs`, not `FileHandle.write`, which traps on a closed pipe (the tools ignore
+/// SIGPIPE while they run: `Interrupt.install`).
 public func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    fputs(message + "\n", stderr)
 }
 
 extension ParsableCommand {

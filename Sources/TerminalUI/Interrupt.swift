@@ -1,47 +1,63 @@
 import Glibc
 import Synchronization
 
-/// Ctrl-C handling for long runs: the first SIGINT asks the run to stop at the next safe point (the training
-/// loop saves a checkpoint, the sampler ends the current answer) and prints `notice`, if any, at once; a second
-/// one at least `repeatWindow` later exits at once with status 130. A second SIGINT within the window is taken
-/// for the same request: `timeout -s INT` and some shells deliver one Ctrl-C twice (to the process and to its
-/// group), which used to end a run before it could save.
+/// Stop requests for long runs: Ctrl-C (SIGINT), `kill` (SIGTERM) and a closed terminal (SIGHUP). The first asks
+/// the run to stop at the next safe point (the training loop saves a checkpoint, the sampler ends the current
+/// answer) and prints `notice`, if any, at once; a second one at least `repeatWindow` later exits at once with
+/// status 128 + its number (130 for SIGINT). A second signal within the window is taken for the same request:
+/// `timeout -s INT` and some shells deliver one Ctrl-C twice (to the process and to its group), which used to end
+/// a run before it could save.
 public enum Interrupt {
     private static let requested = Atomic<Int>(0)
-    /// CLOCK_MONOTONIC nanoseconds of the first SIGINT since the last `reset()`.
+    /// The first signal's number since the last `reset()` (SIGINT until one arrives).
+    private static let firstSignal = Atomic<Int>(Int(SIGINT))
+    /// CLOCK_MONOTONIC nanoseconds of the first signal since the last `reset()`.
     private static let firstAt = Atomic<Int>(0)
     static let repeatWindowNanoseconds = 1_000_000_000
-    /// The notice as a C string allocated once, so the handler only calls `write` (async-signal-safe).
+    /// The notices as C strings allocated once, so the handler only calls `write` (async-signal-safe).
     nonisolated(unsafe) private static var notice: (pointer: UnsafeMutablePointer<CChar>, length: Int)?
     nonisolated(unsafe) private static var quitNotice: (pointer: UnsafeMutablePointer<CChar>, length: Int)?
+    static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
 
     /// Installs the handler. Call once at start-up. `notice` (one line, for example "stopping after this step")
-    /// goes to stderr when the first Ctrl-C arrives, and tells the user what a second one does.
+    /// goes to stderr when the first stop request arrives, and tells the user what a second one does.
     public static func install(notice text: String? = nil) {
         notice = text.map { cString("\n" + $0 + " (Ctrl-C again to quit at once without saving)\n") }
         quitNotice = text.map { _ in cString("\nquit without saving\n") }
-        // A parent may have started us with SIGINT blocked (the mask survives exec): unblock it.
+        // A parent may have started us with these signals blocked (the mask survives exec): unblock them.
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGINT)
+        for signal in stopSignals { sigaddset(&set, signal) }
         sigprocmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in
-            let now = Interrupt.monotonicNanoseconds()
-            if Interrupt.requested.add(1, ordering: .sequentiallyConsistent).newValue == 1 {
-                Interrupt.firstAt.store(now, ordering: .sequentiallyConsistent)
-                if let (pointer, length) = Interrupt.notice { _ = write(2, pointer, length) }
-                return
+        for stop in stopSignals {
+            signal(stop) { number in
+                let now = Interrupt.monotonicNanoseconds()
+                if Interrupt.requested.add(1, ordering: .sequentiallyConsistent).newValue == 1 {
+                    Interrupt.firstAt.store(now, ordering: .sequentiallyConsistent)
+                    Interrupt.firstSignal.store(Int(number), ordering: .sequentiallyConsistent)
+                    if let (pointer, length) = Interrupt.notice { _ = write(2, pointer, length) }
+                    return
+                }
+                if now - Interrupt.firstAt.load(ordering: .sequentiallyConsistent) < Interrupt.repeatWindowNanoseconds {
+                    return
+                }
+                if let (pointer, length) = Interrupt.quitNotice { _ = write(2, pointer, length) }
+                _exit(128 + number)
             }
-            if now - Interrupt.firstAt.load(ordering: .sequentiallyConsistent) < Interrupt.repeatWindowNanoseconds {
-                return
-            }
-            if let (pointer, length) = Interrupt.quitNotice { _ = write(2, pointer, length) }
-            _exit(130)
         }
     }
 
-    /// True when Ctrl-C was pressed since the last `reset()`.
+    /// For training runs, from their start: a closed output pipe (`pretrain | head -1`) makes the writes fail
+    /// instead of killing the run (SIGPIPE) between two checkpoints; the run goes on and saves as usual.
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// True when a stop was requested since the last `reset()`.
     public static var isRequested: Bool { requested.load(ordering: .sequentiallyConsistent) > 0 }
+
+    /// The exit status of a run that stopped on request: 128 + the signal's number (130 for Ctrl-C, 143 for `kill`).
+    public static var exitStatus: Int32 { Int32(128 + firstSignal.load(ordering: .sequentiallyConsistent)) }
 
     /// Forgets a handled Ctrl-C (the interactive sampler keeps its session after one).
     public static func reset() { requested.store(0, ordering: .sequentiallyConsistent) }

@@ -19,6 +19,6 @@ public enum Terminal {
     }
 
     public static func writeError(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        fputs(text, stderr)
     }
 }

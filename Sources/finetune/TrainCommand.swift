@@ -99,6 +99,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
+        Interrupt.ignoreBrokenPipes()
         try reportingErrors {
             ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
             let setup = try FineTuneSetup.make(self)
@@ -154,7 +155,7 @@ struct TrainCommand: ParsableCommand {
             print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
         case let .stopped(step):
             printError("stopped at step \(step): saved \(run.directory.latest); continue with: finetune --resume --out \(run.directory.path)")
-            throw ExitCode(130)
+            throw ExitCode(Interrupt.exitStatus)
         }
     }
 }

@@ -40,6 +40,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // keep stdout lines in order with the progress on stderr
+        Interrupt.ignoreBrokenPipes()
         try reportingErrors {
             ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
             let setup = try RunSetup.make(command: self)
@@ -83,7 +84,7 @@ struct Train: ParsableCommand {
             print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
         case let .stopped(step):
             printError("stopped at step \(step): saved \(run.directory.latest); continue with: pretrain --resume --out \(out)")
-            throw ExitCode(130)
+            throw ExitCode(Interrupt.exitStatus)
         }
     }
 

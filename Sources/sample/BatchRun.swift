@@ -97,7 +97,7 @@ struct BatchRun {
         let target = out ?? outDir!
         if Interrupt.isRequested {
             Output.note("stopped: \(done) of \(keys.count) samples written to \(target); --resume continues")
-            throw ExitCode(130)   // as pretrain and finetune: a script must not take the output as complete
+            throw ExitCode(Interrupt.exitStatus)   // as pretrain and finetune: a script must not take the output as complete
         } else {
             Output.note("wrote \(done) samples (\(tokens) tokens) to \(target)")
         }

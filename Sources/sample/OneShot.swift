@@ -15,7 +15,7 @@ struct OneShot {
     func run(prompt: String) throws {
         let seed = settings.seed ?? SeedDerivation.randomSeed()
         try generate(prompt: prompt, seed: seed)
-        if Interrupt.isRequested { throw ExitCode(130) }
+        if Interrupt.isRequested { throw ExitCode(Interrupt.exitStatus) }
     }
 
     /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n). A line
@@ -34,11 +34,11 @@ struct OneShot {
             case .invalidUTF8:
                 throw SampleError(message: "stdin:\(lineNumber): is not valid UTF-8 text")
             case .interrupted, .endOfInput:
-                if Interrupt.isRequested { throw ExitCode(130) }
+                if Interrupt.isRequested { throw ExitCode(Interrupt.exitStatus) }
                 return
             }
         }
-        throw ExitCode(130)   // the loop ends on Ctrl-C only
+        throw ExitCode(Interrupt.exitStatus)   // the loop ends on Ctrl-C only
     }
 
     /// Prints the prompt as the model sees it (laid out by a completion checkpoint's template), then the

@@ -1,4 +1,5 @@
 import TestSupport
+import GPT
 import Foundation
 import Testing
 import Glibc
@@ -136,6 +137,35 @@ import Glibc
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming \(dir)/interrupted at step \(stoppedAt) of 60"))
         #expect(try Self.trainLosses(dir + "/interrupted") == (try Self.trainLosses(dir + "/straight")))
+    }
+
+    /// `kill` (SIGTERM) stops a run the way Ctrl-C does: latest/ saved, exit status 128 + 15. Output pipes that
+    /// were closed (`pretrain | head -1`) do not kill the run between two checkpoints (SIGPIPE is ignored).
+    @Test func killAndAClosedPipeStillSave() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(PretrainCommand.path))
+        process.arguments = ["--data", data, "--steps", "100000", "--eval-every", "0", "--out", dir + "/run"] + Self.tinyModel
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        try stdout.fileHandleForReading.close()
+        try stderr.fileHandleForReading.close()
+        let metrics = dir + "/run/metrics.jsonl"
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: metrics, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
+            usleep(5_000)
+        }
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM)
+        let saved = try #require(try? Checkpoint.load(from: dir + "/run/latest").trainingState?.step)
+        let logged = try Self.trainLosses(dir + "/run").count
+        #expect(saved >= 3 && saved == logged)
     }
 
     /// A resumed run keeps its model and its data: options that would change them are refused by name, data
