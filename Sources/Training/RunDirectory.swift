@@ -82,6 +82,10 @@ public struct RunRecord: Codable, Equatable, Sendable {
     public var elapsedSeconds: Double
     /// The prepared data the run trains on (train.npy, val.npy), or a fine-tuning run's data file.
     public var dataDirectory: String
+    /// The same data's path relative to the run directory when it lies inside it (`pretrain --corpus` prepares
+    /// into OUT/data), so a run moved or copied with its data resumes on the data beside it. Nil otherwise, and in
+    /// runs saved before session 16.
+    public var dataInsideRun: String?
     /// Worker threads of the latest stretch of training (nil in runs saved before it was recorded). The batch
     /// is split over the threads, and the order of the shards' gradient sums moves the last bits, so a run
     /// resumed on another thread count follows an uninterrupted one only up to float rounding.
@@ -109,6 +113,23 @@ public struct RunRecord: Codable, Equatable, Sendable {
         guard let saved = threads, saved != current else { return nil }
         return "note: this run trained on \(saved) thread(s) and resumes on \(current); its losses follow an "
             + "uninterrupted run's up to float rounding, not bit for bit (resume with --threads \(saved) for that)"
+    }
+
+    /// Records `data` (absolute) for the run in `runDirectory`, relative to it too when it lies inside.
+    public mutating func recordData(_ data: String, runDirectory: String) {
+        dataDirectory = data
+        let run = URL(fileURLWithPath: runDirectory).standardizedFileURL.path + "/"
+        dataInsideRun = data.hasPrefix(run) ? String(data.dropFirst(run.count)) : nil
+    }
+
+    /// The data directory to resume on: the one inside the run directory when it was recorded and is there (the
+    /// run may have moved), else the recorded path.
+    public func dataDirectory(resumingIn runDirectory: String) -> String {
+        if let inside = dataInsideRun {
+            let path = URL(fileURLWithPath: runDirectory).standardizedFileURL.path + "/" + inside
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        return dataDirectory
     }
 
     public static func decode(_ json: String, path: String) throws -> RunRecord {

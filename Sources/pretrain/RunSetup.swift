@@ -68,6 +68,7 @@ struct RunSetup {
         let trainer = try Trainer(model: model, train: train, validation: val, options: options,
                                   generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
         var record = RunRecord(options: options, dataDirectory: dataDirectory)
+        record.recordData(dataDirectory, runDirectory: command.out)
         record.threads = ThreadPool.shared.threadCount
         try directory.removePreviousRun()
         try prepared.install()
@@ -178,8 +179,8 @@ struct RunSetup {
         let (options, given) = command.hyper.applied(to: record.options)
         record.options = options
         // Runs saved before session 16 recorded the data directory as given, relative to where they started.
-        let dataDirectory = absolutePath(command.data.data ?? record.dataDirectory)
-        record.dataDirectory = dataDirectory
+        let dataDirectory = absolutePath(command.data.data ?? record.dataDirectory(resumingIn: command.out))
+        record.recordData(dataDirectory, runDirectory: command.out)
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
         guard tokenizer.vocabularySize == loaded.model.config.vocabSize else {

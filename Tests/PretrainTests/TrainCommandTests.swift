@@ -241,6 +241,13 @@ import Glibc
         let manifest = try String(contentsOfFile: dir + "/run/data/manifest.json", encoding: .utf8)
         #expect(manifest.contains("longer.txt") && !manifest.contains("corpus.txt"), "\(manifest)")
         #expect(!FileManager.default.fileExists(atPath: abandoned))
+        // A run moved with the data it prepared resumes on that data, wherever it now is.
+        try FileManager.default.moveItem(atPath: dir + "/run", toPath: dir + "/moved")
+        let moved = try PretrainCommand.run(["--resume", "--out", dir + "/moved", "--steps", "3"])
+        #expect(moved.status == 0, "\(moved.stderr)")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/moved/latest/config.json")))
+        let notes = ((config as? [String: Any])?["swiftlet"] as? [String: Any])?["notes"] as? [String: String]
+        #expect(notes?["data"] == dir + "/moved/data", "\(String(describing: notes))")
     }
 
     /// Every user error: exit status 1 and one line on stderr that says what is wrong, never a crash.
