@@ -135,10 +135,7 @@ public enum Checkpoint {
             guard let name = nameInFile[slot.name] else { throw CheckpointError.missingTensor(path: path, tensor: slot.name) }
             let values = model.parameters.pointer + slot.offset
             try file.read(name, shape: slot.shape, into: values)
-            // A model trained into NaN or infinity would sample only <unk>s and evaluate to NaN without a word.
-            if let bad = (0..<slot.count).first(where: { !values[$0].isFinite }) {
-                throw CheckpointError.nonFiniteWeight(path: path, tensor: name, index: bad, value: values[bad])
-            }
+            try checkFinite(values, count: slot.count, path: path, tensor: name)
         }
         if let lmHead {
             let wte = model.layout.slots[0]
@@ -147,6 +144,14 @@ public enum Checkpoint {
             for i in 0..<wte.count where head.pointer[i] != model.parameters.pointer[wte.offset + i] {
                 throw CheckpointError.unsupported(path: path, detail: "lm_head.weight differs from transformer.wte.weight (an untied LM head)")
             }
+        }
+    }
+
+    /// Weights read from `path` must be finite: a model trained into NaN or infinity would sample only <unk>s and
+    /// evaluate to NaN without a word.
+    static func checkFinite(_ values: UnsafePointer<Float>, count: Int, path: String, tensor: String) throws {
+        if let bad = (0..<count).first(where: { !values[$0].isFinite }) {
+            throw CheckpointError.nonFiniteWeight(path: path, tensor: tensor, index: bad, value: values[bad])
         }
     }
 

@@ -153,6 +153,8 @@ public enum ClassifierCheckpoint {
         let file = try Safetensors.File(path: modelPath)
         guard file.entries[scoreName] != nil else { throw CheckpointError.missingTensor(path: modelPath, tensor: scoreName) }
         try file.read(scoreName, shape: [classifier.labelCount, classifier.width], into: classifier.score.pointer)
+        try Checkpoint.checkFinite(classifier.score.pointer, count: classifier.labelCount * classifier.width, path: modelPath,
+                                   tensor: scoreName)
         let statePath = directory + "/" + Checkpoint.trainingStateFileName
         var state: TrainingState?
         if includeTrainingState && FileManager.default.fileExists(atPath: statePath) {

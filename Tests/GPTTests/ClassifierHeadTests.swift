@@ -168,6 +168,15 @@ import Testing
         }
         // The body alone (the start of another fine-tune) loads from either.
         #expect(try ClassifierCheckpoint.loadBody(from: directory).model.parameters.values == c.model.parameters.values)
+        // A head that became NaN is refused by name, as the body's tensors are.
+        c.score.pointer[1] = .nan
+        try ClassifierCheckpoint.save(c, to: directory)
+        do {
+            _ = try ClassifierCheckpoint.load(from: directory)
+            Issue.record("loaded a NaN score.weight")
+        } catch let CheckpointError.nonFiniteWeight(_, tensor, index, _) {
+            #expect(tensor == "score.weight" && index == 1)
+        }
     }
 
     @Test func inconsistentClassifierConfigIsRefused() throws {
