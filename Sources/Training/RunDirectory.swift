@@ -34,9 +34,14 @@ public struct RunDirectory: Sendable {
         }
         let previous = previousRunItems
         guard !previous.isEmpty && !overwrite else { return }
+        let items = previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
+        // A run stopped before its first checkpoint (killed, or a second Ctrl-C) has nothing to resume from.
+        guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {
+            throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run that saved no "
+                + "checkpoint to resume (\(items)); replace it with --overwrite")
+        }
         throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run "
-            + "(\(previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "))); "
-            + "continue it with --resume or replace it with --overwrite")
+            + "(\(items)); continue it with --resume or replace it with --overwrite")
     }
 
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`

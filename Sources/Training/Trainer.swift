@@ -41,7 +41,11 @@ public final class Trainer {
                 step: Int = 0, generator: SeededGenerator? = nil) throws {
         try options.validate(modelContext: model.config.context)
         // First, so a batch beyond memory is refused before anything of its size is allocated.
-        try model.reserve(batch: options.batchSize, time: options.context)
+        do { try model.reserve(batch: options.batchSize, time: options.context) } catch let error as GPTError {
+            guard case .doesNotFitInMemory = error else { throw error }
+            throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size "
+                + "(--grad-accum keeps the effective batch) or --context")
+        }
         self.model = model
         self.options = options
         self.train = try BatchSampler(tokens: train, batchSize: options.batchSize, context: options.context)

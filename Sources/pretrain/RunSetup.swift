@@ -184,9 +184,9 @@ struct RunSetup {
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
         guard tokenizer.vocabularySize == loaded.model.config.vocabSize else {
-            throw TrainingError.vocabularyMismatch(path: dataDirectory + "/tokenizer.model",
-                                                   maxId: tokenizer.vocabularySize - 1,
-                                                   vocabularySize: loaded.model.config.vocabSize)
+            throw TrainingError.invalidOption(option: command.data.data == nil ? "--resume" : "--data",
+                message: "\(dataDirectory)/tokenizer.model has \(tokenizer.vocabularySize) pieces, but the run's model has a "
+                    + "vocabulary of \(loaded.model.config.vocabSize); a resumed run keeps its data")
         }
         try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model",
                                option: command.data.data == nil ? "--resume" : "--data")

@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
     @Option(help: "Run directory.")
     var out: String = "checkpoints/default"
 
-    @Flag(help: "Continue the run in --out from its latest checkpoint (options given now override the saved ones).")
+    @Flag(help: "Continue the run in --out from its latest checkpoint. The training options given now (--steps, --lr, ...) override the saved ones; the model's shape, its dropout and its data cannot change.")
     var resume = false
 
     @Flag(help: "Start a new run even if --out already holds one (it is replaced).")

@@ -271,7 +271,12 @@ import Glibc
         try expectError(["--data", data, "--out", dir + "/short.txt"], "--out: \(dir)/short.txt is a file, not a run directory")
         try expectError(["--data", data, "--batch-size", "0"] + out, "--batch-size: must be at least 1")
         // A batch far beyond memory is refused before anything is allocated (it used to end in a fatal error).
-        try expectError(["--data", data, "--batch-size", "99999999999"] + out, "GB of memory here")
+        try expectError(["--data", data, "--batch-size", "99999999999"] + out, "--batch-size: a batch of 99999999999 x 64 tokens")
+        // A run stopped before its first checkpoint: a new run is told it can only replace it, as --resume says.
+        try FileManager.default.createDirectory(atPath: dir + "/half", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: dir + "/half/metrics.jsonl", contents: Data()))
+        try expectError(["--data", data, "--out", dir + "/half"], "already holds a run that saved no checkpoint to resume (metrics.jsonl)")
+        try expectError(["--resume", "--out", dir + "/half"], "holds no checkpoint to resume")
         // Options are checked before a corpus is prepared: nothing is trained or written for a refused value.
         let refusedCorpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "refused.txt")
         try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--heads", "3", "--width", "16", "--out", dir + "/refused"],
