@@ -30,14 +30,14 @@ struct Prepare: ParsableCommand {
     @Option(help: "Fraction of the tokens, taken from the end, kept for validation.")
     var valFraction: Double = 0.1
 
-    @Option(help: "Fraction of characters the vocabulary must cover, 0.98 to 1 (1 keeps every character).")
-    var characterCoverage: Double = 1.0
+    @Option(help: "Fraction of characters the vocabulary must cover, 0.98 to 1 (default 1: every character).")
+    var characterCoverage: Double?
 
     @Flag(help: "Spell characters outside the vocabulary as bytes instead of <unk>.")
     var byteFallback = false
 
-    @Option(help: "At most this many lines (0: all, else more than 100) are sampled to train the tokenizer.")
-    var maxSentences: Int = 2_000_000
+    @Option(help: "At most this many lines (0: all, else more than 100; default 2000000) are sampled to train the tokenizer.")
+    var maxSentences: Int?
 
     @Option(help: "Threads for training and encoding.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -54,13 +54,15 @@ struct Prepare: ParsableCommand {
     func validate() throws {
         if let vocabSize, vocabSize <= 0 { throw ValidationError("--vocab-size must be positive") }
         if let tokenizer {
-            let given = [(tokenizerType != nil, "--tokenizer-type"), (vocabSize != nil, "--vocab-size")].filter(\.0).map(\.1)
+            let given = [(tokenizerType != nil, "--tokenizer-type"), (vocabSize != nil, "--vocab-size"),
+                         (characterCoverage != nil, "--character-coverage"), (byteFallback, "--byte-fallback"),
+                         (maxSentences != nil, "--max-sentences")].filter(\.0).map(\.1)
             if let first = given.first {
                 throw ValidationError("\(first) trains a tokenizer, but --tokenizer \(tokenizer) gives one")
             }
         }
         if let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
-        guard maxSentences >= 0 else { throw ValidationError("--max-sentences must not be negative") }
+        if let maxSentences, maxSentences < 0 { throw ValidationError("--max-sentences must not be negative") }
     }
 
     func run() throws {
@@ -68,9 +70,9 @@ struct Prepare: ParsableCommand {
             var preparation = CorpusPreparation(corpora: corpora, outputDirectory: out)
             preparation.tokenizerOptions.modelType = tokenizerType ?? .bpe
             preparation.tokenizerOptions.vocabularySize = vocabSize ?? 4096
-            preparation.tokenizerOptions.characterCoverage = characterCoverage
+            preparation.tokenizerOptions.characterCoverage = characterCoverage ?? 1
             preparation.tokenizerOptions.byteFallback = byteFallback
-            preparation.tokenizerOptions.maximumSentences = maxSentences
+            preparation.tokenizerOptions.maximumSentences = maxSentences ?? 2_000_000
             preparation.tokenizerOptions.verbose = verbose
             preparation.existingTokenizer = tokenizer
             preparation.valFraction = valFraction

@@ -60,7 +60,9 @@ import Testing
                                   (["--max-sentences", "100"], "--max-sentences must be 0 (all lines) or more than 100 (got 100)"),
                                   (["--vocab-size", "99999999999"], "--vocab-size must be at most 2147483647"),
                                   (["--tokenizer", directory + "/corrupt.model", "--vocab-size", "300"],
-                                   "--vocab-size trains a tokenizer, but --tokenizer \(directory)/corrupt.model gives one")] {
+                                   "--vocab-size trains a tokenizer, but --tokenizer \(directory)/corrupt.model gives one"),
+                                  (["--tokenizer", directory + "/corrupt.model", "--byte-fallback"],
+                                   "--byte-fallback trains a tokenizer, but --tokenizer")] {
             let result = try PretrainCommand.run(["prepare", "--corpus", good] + arguments + ["--out", out])
             let lines = result.stderr.split(separator: "\n")
             #expect(result.status != 0 && lines.count == 1 && lines[0].hasPrefix("error: ") && lines[0].contains(says),
