@@ -1,7 +1,10 @@
+import Foundation
+
 /// Why a checkpoint could not be read or written. Every case names the file.
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String)
     case notADirectory(path: String)
+    case notAFile(path: String)
     case unreadable(path: String, reason: String)
     case truncated(path: String, detail: String)
     case invalidHeader(path: String, detail: String)
@@ -20,6 +23,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .missingFile(path): return "\(path): file not found"
         case let .notADirectory(path): return "\(path): not a checkpoint directory"
+        case let .notAFile(path): return "\(path): is a directory, not a file"
         case let .unreadable(path, reason): return "\(path): cannot read: \(reason)"
         case let .truncated(path, detail): return "\(path): truncated file: \(detail)"
         case let .invalidHeader(path, detail): return "\(path): invalid safetensors header: \(detail)"
@@ -38,5 +42,15 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case let .invalidFileName(name, reason): return "cannot add '\(name)' to a checkpoint: \(reason)"
         case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
         }
+    }
+}
+
+extension CheckpointError {
+    /// `path` must exist and be a file (a directory there would otherwise fail to read with Foundation's raw
+    /// "error 256").
+    static func requireFile(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missingFile(path: path) }
+        if isDirectory.boolValue { throw notAFile(path: path) }
     }
 }

@@ -112,7 +112,7 @@ public struct HFConfig: Codable, Equatable, Sendable {
 
     /// Reads and decodes config.json.
     public static func read(path: String) throws -> HFConfig {
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
+        try CheckpointError.requireFile(path)
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CheckpointError.unreadable(path: path, reason: error.localizedDescription)

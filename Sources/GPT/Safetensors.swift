@@ -66,7 +66,7 @@ public enum Safetensors {
         /// is read, so a file may carry tensors Swiftlet ignores.
         public init(path: String) throws {
             self.path = path
-            guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
+            try CheckpointError.requireFile(path)
             do { contents = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
                 throw CheckpointError.unreadable(path: path, reason: error.localizedDescription)
             }

@@ -142,7 +142,7 @@ public struct CorpusPreparation {
         try train.finish()
         try val.finish()
         if unknown > 0 {
-            log("warning: \(unknown) tokens are unknown (<unk>), so decoding will not give back the corpus exactly; use --byte-fallback or --character-coverage 1")
+            log("warning: \(unknown) tokens are unknown (<unk>), so decoding will not give back the corpus exactly; use --byte-fallback")
         }
 
         let manifest = PreparationManifest(corpora: summaries, settings: settings,

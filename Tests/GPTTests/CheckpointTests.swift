@@ -165,6 +165,14 @@ func temporaryDirectory() -> String {
         let config = try loadError { try FileManager.default.removeItem(atPath: $0 + "/config.json") }
         #expect(config.map { "\($0)" }?.hasSuffix("config.json: file not found") == true)
         #expect(throws: CheckpointError.missingFile(path: "/nonexistent/ckpt")) { try Checkpoint.load(from: "/nonexistent/ckpt") }
+        // A directory where a file belongs is named as such (it was Foundation's "error 256").
+        for name in ["model.safetensors", "config.json"] {
+            let error = try loadError { directory in
+                try FileManager.default.removeItem(atPath: directory + "/" + name)
+                try FileManager.default.createDirectory(atPath: directory + "/" + name, withIntermediateDirectories: false)
+            }
+            #expect(error.map { "\($0)" }?.hasSuffix(name + ": is a directory, not a file") == true, "\(String(describing: error))")
+        }
     }
 
     @Test func truncatedFile() throws {
