@@ -19,6 +19,9 @@ public struct SampleKey: Hashable, Sendable, Comparable {
 public struct BatchSample: Sendable {
     public var key: SampleKey
     public var prompt: String
+    /// The prompt as the model saw it (laid out by a completion checkpoint's template): what a sample's file in
+    /// directory mode starts with. The prompt itself when nil.
+    public var laidOutPrompt: String?
     public var completion: String
     /// Number of generated tokens.
     public var tokenCount: Int
@@ -30,10 +33,11 @@ public struct BatchSample: Sendable {
     /// Fields carried from the prompts file (JSONL input).
     public var extraFields: [JSONField]
 
-    public init(key: SampleKey, prompt: String, completion: String, tokenCount: Int, settings: SamplingSettings,
-                seed: UInt64, finishReason: String? = nil, extraFields: [JSONField] = []) {
+    public init(key: SampleKey, prompt: String, laidOutPrompt: String? = nil, completion: String, tokenCount: Int,
+                settings: SamplingSettings, seed: UInt64, finishReason: String? = nil, extraFields: [JSONField] = []) {
         self.key = key
         self.prompt = prompt
+        self.laidOutPrompt = laidOutPrompt
         self.completion = completion
         self.tokenCount = tokenCount
         self.settings = settings
@@ -138,7 +142,7 @@ public final class BatchOutputWriter {
             let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw systemError("cannot create", partial) }
             do {
-                try writeAll(sample.prompt + sample.completion, to: fd, path: partial)
+                try writeAll((sample.laidOutPrompt ?? sample.prompt) + sample.completion, to: fd, path: partial)
             } catch {
                 close(fd)
                 throw error

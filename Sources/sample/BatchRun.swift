@@ -77,7 +77,8 @@ struct BatchRun {
                 used.seed = completion.seed
                 if completion.finishReason != .cancelled && writeError == nil {
                     do {
-                        try writer.write(BatchSample(key: key, prompt: record.prompt, completion: completion.text,
+                        try writer.write(BatchSample(key: key, prompt: record.prompt, laidOutPrompt: model.layout(record.prompt),
+                                                     completion: completion.text,
                                                      tokenCount: completion.tokenCount, settings: used,
                                                      seed: completion.seed, finishReason: completion.finishReason.rawValue,
                                                      extraFields: record.extraFields))

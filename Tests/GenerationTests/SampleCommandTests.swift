@@ -235,5 +235,12 @@ import Testing
         settings.maxNewTokens = 8
         let expected = try #require(try generator.generate(prompt: "Q: Who begat Enos\nA:", settings: settings, seed: 0))
         #expect(result.stdout == "Q: Who begat Enos\nA:" + expected.text + "\n")
+        // A batch run's files in directory mode start with the prompt as the model saw it, too.
+        try "Who begat Enos\n".write(toFile: directory + "/prompts.txt", atomically: true, encoding: .utf8)
+        let batch = try SampleCommand.run(["--checkpoint", directory, "--prompts", directory + "/prompts.txt",
+                                           "--out-dir", directory + "/out", "--temperature", "0", "--max-tokens", "8"])
+        #expect(batch.status == 0, "\(batch.stderr)")
+        #expect(try String(contentsOfFile: directory + "/out/prompt-0000-sample-0.txt", encoding: .utf8)
+                == "Q: Who begat Enos\nA:" + expected.text)
     }
 }
