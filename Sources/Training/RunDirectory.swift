@@ -24,14 +24,7 @@ public struct RunDirectory: Sendable {
     /// unless `overwrite`. Nothing is removed yet: the setup calls `removePreviousRun()` only once the new
     /// run has passed every check, so a refused option or a bad file never costs the old run.
     public func checkPreviousRun(overwrite: Bool) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue {
-            throw TrainingError.invalidOption(option: "--out", message: "\(path) is a file, not a run directory")
-        }
-        if FileManager.default.fileExists(atPath: path + "/" + Checkpoint.configFileName) {
-            throw TrainingError.invalidOption(option: "--out", message: "\(path) is a checkpoint, not a run directory "
-                + "(a run directory holds latest/, best/ and metrics.jsonl)")
-        }
+        try requireRunDirectory()
         let previous = previousRunItems
         guard !previous.isEmpty && !overwrite else { return }
         let items = previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
@@ -42,6 +35,19 @@ public struct RunDirectory: Sendable {
         }
         throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run "
             + "(\(items)); continue it with --resume or replace it with --overwrite")
+    }
+
+    /// `--out` must be a run directory or not exist yet: a file, or a checkpoint (which a run would fill with
+    /// latest/ and best/), is refused by name.
+    public func requireRunDirectory() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue {
+            throw TrainingError.invalidOption(option: "--out", message: "\(path) is a file, not a run directory")
+        }
+        if FileManager.default.fileExists(atPath: path + "/" + Checkpoint.configFileName) {
+            throw TrainingError.invalidOption(option: "--out", message: "\(path) is a checkpoint, not a run directory "
+                + "(a run directory holds latest/, best/ and metrics.jsonl)")
+        }
     }
 
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`

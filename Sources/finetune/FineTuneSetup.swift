@@ -42,9 +42,8 @@ struct FineTuneSetup {
         given.context = 1
         try given.validate(modelContext: 1)
         let directory = RunDirectory(path: c.out ?? "")
-        try OutDirectoryChecks.requireDirectory(directory.path)
         let start = try RunDirectory.resolveCheckpoint(c.checkpoint ?? TrainCommand.defaultCheckpoint, prefer: .best)
-        try OutDirectoryChecks.refuseOverlap(out: directory.path, start: start)
+        try OutDirectoryChecks.refuseOverlap(out: directory.path, start: start)   // before: it names the overlap
         try directory.checkPreviousRun(overwrite: c.overwrite)
         let (model, hf) = try ClassifierCheckpoint.loadBody(from: start)
         let tokenizer = try CheckpointTokenizer.open(checkpoint: start, modelVocabularySize: model.config.vocabSize)
@@ -143,7 +142,7 @@ struct FineTuneSetup {
                 + "--patience and --threads can)")
         }
         let directory = RunDirectory(path: c.out ?? "")
-        try OutDirectoryChecks.requireDirectory(directory.path)
+        try directory.requireRunDirectory()
         let latest = directory.latest
         guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) holds no run to resume (no latest/config.json)")

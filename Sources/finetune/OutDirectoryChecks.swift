@@ -1,16 +1,8 @@
 import Foundation
 import FineTuning
 
-/// Checks on `--out` before a fine-tuning run touches it.
+/// Checks on `--out` before a fine-tuning run touches it (besides `RunDirectory.requireRunDirectory`).
 enum OutDirectoryChecks {
-    /// `--out` must be a directory or not exist yet: an existing file is refused by name.
-    static func requireDirectory(_ out: String) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw FineTuneError.invalidOption(option: "--out", message: "\(out) is a file, not a run directory; choose another --out")
-        }
-    }
-
     /// Refuses an `--out` that is the starting checkpoint, holds it (a run directory whose best/ or latest/ it is)
     /// or lies inside it: `--overwrite` would delete the model the run starts from. Compared on real paths
     /// (symlinks resolved), so another spelling of the same directory is caught too.
