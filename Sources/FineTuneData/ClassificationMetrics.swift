@@ -109,6 +109,8 @@ public struct ClassificationReport: Codable, Equatable, Sendable {
     public var perLabel: [String: LabelScores]
     public var confusion: Confusion
     public var unknownLabels: Int?
+    /// Mean cross-entropy over the scored examples (set by `finetune evaluate`, which computes it).
+    public var meanLoss: Double?
 
     public init(accuracy: Double, macroF1: Double, examples: Int, perLabel: [String: LabelScores],
                 confusion: Confusion, unknownLabels: Int? = nil) {
@@ -125,5 +127,6 @@ public struct ClassificationReport: Codable, Equatable, Sendable {
         case macroF1 = "macro_f1"
         case perLabel = "per_label"
         case unknownLabels = "unknown_labels"
+        case meanLoss = "mean_loss"
     }
 }

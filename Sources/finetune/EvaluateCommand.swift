@@ -63,6 +63,7 @@ struct EvaluateCommand: ParsableCommand {
         let result = try ClassifierInference.evaluate(classifier, texts: texts, batchSize: inference.batchSize)
         var report = result.metrics.report
         report.unknownLabels = encoded.unknownCount
+        report.meanLoss = result.meanLoss
         if json {
             print(try report.jsonString())
         } else {

@@ -36,6 +36,7 @@ import Training
         #expect(evaluation.status == 0, "stderr: \(evaluation.stderr)")
         let report = try JSONDecoder().decode(ClassificationReport.self, from: Data(evaluation.stdout.utf8))
         #expect(report.examples == 48 && report.unknownLabels == 0)
+        #expect(report.meanLoss.map { $0.isFinite && $0 > 0 } == true, "evaluate --json reports the mean loss")
         #expect(report.confusion.matrix.flatMap { $0 }.reduce(0, +) == 48)
         let table = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data])
         #expect(table.stdout.contains("macro F1") && table.stdout.contains("confusion"))
