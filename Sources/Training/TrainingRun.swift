@@ -58,6 +58,8 @@ public final class TrainingRun {
                              keepThrough: trainer.step > 0 ? trainer.step : nil)
         if trainer.step > 0 { lastCheckpoint = directory.latest }
         evaluationsWithoutImprovement = record.evaluationsSinceBest ?? 0
+        // A resumed run that had already stopped early stays stopped (until resumed with a larger patience).
+        stoppedEarly = patience > 0 && evaluationsWithoutImprovement >= patience
     }
 
     /// Trains until the last step or until `shouldStop()` returns true (checked between steps).
@@ -70,6 +72,7 @@ public final class TrainingRun {
         func elapsed() -> Double { elapsedBefore + seconds(clock.now - runStart) }
         defer { try? drawLossCurve() }
 
+        if stoppedEarly { return .finished(step: trainer.step) }
         while !trainer.isFinished {
             if shouldStop() {
                 try saveLatest(elapsed: elapsed(), observe: observe)

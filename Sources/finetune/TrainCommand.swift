@@ -117,6 +117,11 @@ struct TrainCommand: ParsableCommand {
             progress.log("the run in \(run.directory.path) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
             return
         }
+        if run.stoppedEarly {
+            progress.log("the run in \(run.directory.path) stopped early at step \(task.step) (no better validation in "
+                + "\(run.patience) evaluations); give a larger --patience with --resume to go on")
+            return
+        }
         let isClassifier = setup.settings.task == .classify
         Interrupt.install(notice: "Ctrl-C: stopping after this step and saving \(run.directory.latest)")
         let outcome = try run.run(shouldStop: { Interrupt.isRequested }) { event in
