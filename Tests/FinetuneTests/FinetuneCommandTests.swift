@@ -91,13 +91,6 @@ import Training
         #expect(after.map { $0["step"] as? Int } == [1, 2, 3])
         #expect((after[0]["train_loss"] as? Double) == (before[0]["train_loss"] as? Double))
         #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
-        // Resuming it trains no further (it trained another --eval-every steps each time), until --patience grows.
-        let again = try FinetuneCommand.run(["--resume", "--out", out])
-        #expect(again.status == 0 && again.stderr.contains("stopped early at step 3"), "stderr: \(again.stderr)")
-        #expect(try MetricsLog.readLines(out + "/metrics.jsonl").count == 3)
-        let patient = try FinetuneCommand.run(["--resume", "--out", out, "--patience", "4"])
-        #expect(patient.status == 0, "stderr: \(patient.stderr)")
-        #expect(try MetricsLog.readLines(out + "/metrics.jsonl").count > 3)
     }
 
     /// --dropout: fine-tuning drops (the first step's loss differs from a run without it on the same seed and
@@ -177,6 +170,13 @@ import Training
         #expect(try MetricsLog.readLines(out + "/metrics.jsonl").count == 3)
         #expect(try ClassifierCheckpoint.load(from: out + "/best").trainingState?.step == 1)
         #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
+        // Resuming it trains no further (it trained another --eval-every steps each time), until --patience grows.
+        let again = try FinetuneCommand.run(["--resume", "--out", out])
+        #expect(again.status == 0 && again.stderr.contains("stopped early at step 3"), "stderr: \(again.stderr)")
+        #expect(try MetricsLog.readLines(out + "/metrics.jsonl").count == 3)
+        let patient = try FinetuneCommand.run(["--resume", "--out", out, "--patience", "4"])
+        #expect(patient.status == 0, "stderr: \(patient.stderr)")
+        #expect(try MetricsLog.readLines(out + "/metrics.jsonl").count > 3)
     }
 
     @Test func completionTrainAndEvaluate() throws {
