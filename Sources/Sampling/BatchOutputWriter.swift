@@ -241,12 +241,21 @@ public final class BatchOutputWriter {
             throw BatchOutputError(message: "\(path): cannot list the output directory")
         }
         var samples: [(String, SampleKey)] = []
+        var others: [String] = []
         for name in names {
             if name.hasSuffix(".txt.partial"), BatchOutputWriter.parseFileName(String(name.dropLast(8))) != nil {
                 try? FileManager.default.removeItem(atPath: (path as NSString).appendingPathComponent(name))
             } else if let key = BatchOutputWriter.parseFileName(name) {
                 samples.append((name, key))
+            } else if name != BatchOutputWriter.runFileName {
+                others.append(name)
             }
+        }
+        // A directory holding anything else (a run directory, say) is not an output of ours: its settings.json
+        // would be replaced, and the samples mixed with other files.
+        if !others.isEmpty {
+            let listed = others.sorted().prefix(3).joined(separator: ", ") + (others.count > 3 ? ", ..." : "")
+            throw BatchOutputError(message: "\(path): holds other files (\(listed)); give a new or empty --out-dir")
         }
         guard !samples.isEmpty else { return }
         switch existing {

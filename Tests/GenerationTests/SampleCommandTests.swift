@@ -203,6 +203,9 @@ import Testing
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.jsonl",
               "--samples-per-prompt", "99999999999"], "is more than the 100000000 samples a run may make"),
             (["--checkpoint", Self.checkpoint, "--prompt", "x", "--threads", "99999"], "--threads must be at most 1024"),
+            // A directory holding other files is not an output directory (its settings.json would be replaced).
+            (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out-dir", directory],
+             "\(directory): holds other files ("),
         ]
         for (arguments, says) in cases {
             let result = try SampleCommand.run(arguments)
