@@ -65,8 +65,18 @@ struct RunSetup {
 
         let (train, val) = try openTokens(prepared.path, vocabularySize: config.vocabSize)
         let model = try GPT(config: config, seed: options.seed)
-        let trainer = try Trainer(model: model, train: train, validation: val, options: options,
+        let trainer: Trainer
+        do {
+            trainer = try Trainer(model: model, train: train, validation: val, options: options,
                                   generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
+        } catch let TrainingError.dataTooShort(path, tokens, needed) where command.data.data == nil {
+            // Name the corpus the user gave, not the token file prepared from it.
+            let part = path.hasSuffix("val.npy") ? "validation part (the last --val-fraction)" : "training part"
+            throw TrainingError.invalidOption(option: "--corpus", message: "the \(part) of "
+                + "\((command.data.corpora.isEmpty ? ["corpora/kjv.txt"] : command.data.corpora).joined(separator: ", ")) "
+                + "is \(tokens) tokens, shorter than one training window (\(needed) tokens: --context + 1); use a longer "
+                + "corpus or a smaller --context")
+        }
         var record = RunRecord(options: options, dataDirectory: dataDirectory)
         record.recordData(dataDirectory, runDirectory: command.out)
         record.threads = ThreadPool.shared.threadCount
