@@ -7,6 +7,9 @@ import JSON
 public struct BatchRunSettings: Equatable, Sendable {
     /// The checkpoint directory, as an absolute path.
     public var checkpoint: String
+    /// When its weights (model.safetensors) were last written, as seconds since 1970: a checkpoint trained further
+    /// in place keeps its path but not this. Nil when unknown.
+    public var checkpointModified: Double?
     /// How the decoding steps read the weights ("fp32", "bf16").
     public var weights: String
     /// Sample s of prompt i has the seed `SeedDerivation.seed(base: baseSeed, promptIndex: i, sampleIndex: s)`.
@@ -14,8 +17,10 @@ public struct BatchRunSettings: Equatable, Sendable {
     /// The sampling settings; their seed is not compared (each sample records its own).
     public var sampling: SamplingSettings
 
-    public init(checkpoint: String, weights: String, baseSeed: UInt64, sampling: SamplingSettings) {
+    public init(checkpoint: String, checkpointModified: Double? = nil, weights: String, baseSeed: UInt64,
+                sampling: SamplingSettings) {
         self.checkpoint = checkpoint
+        self.checkpointModified = checkpointModified
         self.weights = weights
         self.baseSeed = baseSeed
         self.sampling = sampling
@@ -24,8 +29,9 @@ public struct BatchRunSettings: Equatable, Sendable {
     /// The members it adds to an output line (and makes up settings.json without "settings").
     var fields: [JSONField] {
         [JSONField(key: "base_seed", value: .number(String(baseSeed))),
-         JSONField(key: "checkpoint", value: .string(checkpoint)),
-         JSONField(key: "weights", value: .string(weights))]
+         JSONField(key: "checkpoint", value: .string(checkpoint))]
+            + (checkpointModified.map { [JSONField(key: "checkpoint_modified", value: .number(String($0)))] } ?? [])
+            + [JSONField(key: "weights", value: .string(weights))]
     }
 
     /// The "settings" object of a line, as written (keys sorted, Floats in their shortest form).
@@ -46,6 +52,7 @@ struct RecordedRun {
     var seed: UInt64?
     var baseSeed: UInt64?
     var checkpoint: String?
+    var checkpointModified: Double?
     var weights: String?
     var settings: [JSONField]?
 
@@ -64,6 +71,7 @@ struct RecordedRun {
         if baseSeed != nil {
             checkpoint = string("checkpoint")
             weights = string("weights")
+            if case .number(let n)? = member("checkpoint_modified") { checkpointModified = Double(n) }
         }
         if case .object(let object)? = member("settings") { settings = object }
     }
@@ -71,6 +79,9 @@ struct RecordedRun {
     /// The first way `run` differs from the recorded one, as "--option recorded, not given", or nil.
     func difference(from run: BatchRunSettings) -> String? {
         if let checkpoint, checkpoint != run.checkpoint { return "--checkpoint \(checkpoint), not \(run.checkpoint)" }
+        if let was = checkpointModified, let now = run.checkpointModified, was != now {
+            return "other weights in \(run.checkpoint) (its model.safetensors was written again since)"
+        }
         if let weights, weights != run.weights { return "--weights \(weights), not \(run.weights)" }
         if let baseSeed, baseSeed != run.baseSeed { return "--seed \(baseSeed), not \(run.baseSeed)" }
         if baseSeed == nil, let seed, let key,

@@ -40,7 +40,11 @@ struct BatchRun {
         let base = try baseSeed(writer)
         var sampling = settings
         sampling.seed = nil
+        let weightsFile = model.directory + "/model.safetensors"
+        let modified = (try? FileManager.default.attributesOfItem(atPath: weightsFile)[.modificationDate] as? Date)
+            .map { $0.timeIntervalSince1970 }
         try writer.begin(BatchRunSettings(checkpoint: URL(fileURLWithPath: model.directory).standardizedFileURL.path,
+                                          checkpointModified: modified,
                                           weights: weights.rawValue, baseSeed: base, sampling: sampling))
 
         var keys: [SampleKey] = []

@@ -7,7 +7,7 @@ import JSON
 /// resume with another one is refused by the option's name instead of mixing samples.
 @Suite struct BatchRunSettingsTests {
     let scratch = ScratchDirectories()
-    static let run = BatchRunSettings(checkpoint: "/models/a/best", weights: "fp32", baseSeed: 5,
+    static let run = BatchRunSettings(checkpoint: "/models/a/best", checkpointModified: 1_700_000_000.5, weights: "fp32", baseSeed: 5,
                                       sampling: SamplingSettings(temperature: 0.7, maxNewTokens: 20, stopStrings: ["\n"]))
 
     func sample(_ p: Int, _ s: Int, base: UInt64 = 5, extra: [JSONField] = []) -> BatchSample {
@@ -56,6 +56,9 @@ import JSON
             changes.append((run, says))
         }
         change("--checkpoint /models/a/best, not /models/b/best") { $0.checkpoint = "/models/b/best" }
+        change("other weights in /models/a/best (its model.safetensors was written again since)") {
+            $0.checkpointModified = 1_700_000_100
+        }
         change("--weights fp32, not bf16") { $0.weights = "bf16" }
         change("--seed 5, not 6") { $0.baseSeed = 6 }
         change("--temperature 0.7, not 1") { $0.sampling.temperature = 1 }
