@@ -68,8 +68,8 @@ public struct BatchOutputError: Error, CustomStringConvertible, Equatable {
 ///
 /// JSONL output: one object a line, appended and flushed to the OS (one `write`) per sample:
 /// `{"index": 3, "sample": 1, "prompt": ..., "completion": ..., "tokens": 57, "finish_reason": "eos",
-///   "seed": 123, "settings": {...}, "base_seed": 7, "checkpoint": "/abs/dir", "weights": "fp32",
-///   <carried fields>}` (the last three once `begin(_:)` gave the run). Carried fields whose name is one of
+///   "seed": 123, "settings": {...}, "base_seed": 7, "checkpoint": "/abs/dir", "checkpoint_modified": 1764950000.5,
+///   "weights": "fp32", <carried fields>}` (the last four once `begin(_:)` gave the run). Carried fields whose name is one of
 /// these keys are written as "input_<name>". On resume, an unfinished last line (no newline: the run died
 /// mid-write) is cut off (`droppedPartialLine`).
 ///
@@ -98,7 +98,7 @@ public final class BatchOutputWriter {
     private var descriptor: Int32 = -1
 
     static let reservedKeys: Set<String> = ["index", "sample", "prompt", "completion", "tokens", "finish_reason",
-                                            "seed", "settings", "base_seed", "checkpoint", "weights"]
+                                            "seed", "settings", "base_seed", "checkpoint", "checkpoint_modified", "weights"]
 
     public init(destination: Destination, existing: ExistingOutputPolicy) throws {
         self.destination = destination
