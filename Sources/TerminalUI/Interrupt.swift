@@ -14,15 +14,25 @@ public enum Interrupt {
     /// CLOCK_MONOTONIC nanoseconds of the first signal since the last `reset()`.
     private static let firstAt = Atomic<Int>(0)
     static let repeatWindowNanoseconds = 1_000_000_000
-    /// The notices as C strings allocated once, so the handler only calls `write` (async-signal-safe).
-    nonisolated(unsafe) private static var notice: (pointer: UnsafeMutablePointer<CChar>, length: Int)?
+    /// The notices, one a stop signal, as C strings allocated once, so the handler only calls `write`
+    /// (async-signal-safe).
+    /// Indexed by signal number; plain pointers (a dictionary read in a signal handler could retain its storage).
+    private static let signalCount = 65
+    nonisolated(unsafe) private static var notices =
+        UnsafeMutablePointer<(pointer: UnsafeMutablePointer<CChar>, length: Int)?>.allocate(capacity: signalCount)
     nonisolated(unsafe) private static var quitNotice: (pointer: UnsafeMutablePointer<CChar>, length: Int)?
     static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
 
-    /// Installs the handler. Call once at start-up. `notice` (one line, for example "stopping after this step")
-    /// goes to stderr when the first stop request arrives, and tells the user what a second one does.
+    /// Installs the handler. Call once at start-up. `notice` (what the run does now, for example "stopping after
+    /// this step and saving DIR/latest") goes to stderr when the first stop request arrives, named after its signal
+    /// ("Ctrl-C: ...", "SIGTERM: ..."), with what a second one does.
     public static func install(notice text: String? = nil) {
-        notice = text.map { cString("\n" + $0 + " (Ctrl-C again to quit at once without saving)\n") }
+        notices.initialize(repeating: nil, count: signalCount)
+        if let text {
+            for (signal, name) in [(SIGINT, "Ctrl-C"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+                notices[Int(signal)] = cString("\n\(name): \(text) (\(name) again to quit at once without saving)\n")
+            }
+        }
         quitNotice = text.map { _ in cString("\nquit without saving\n") }
         // A parent may have started us with these signals blocked (the mask survives exec): unblock them.
         var set = sigset_t()
@@ -35,7 +45,9 @@ public enum Interrupt {
                 if Interrupt.requested.add(1, ordering: .sequentiallyConsistent).newValue == 1 {
                     Interrupt.firstAt.store(now, ordering: .sequentiallyConsistent)
                     Interrupt.firstSignal.store(Int(number), ordering: .sequentiallyConsistent)
-                    if let (pointer, length) = Interrupt.notice { _ = write(2, pointer, length) }
+                    if number >= 0 && Int(number) < Interrupt.signalCount, let (pointer, length) = Interrupt.notices[Int(number)] {
+                        _ = write(2, pointer, length)
+                    }
                     return
                 }
                 if now - Interrupt.firstAt.load(ordering: .sequentiallyConsistent) < Interrupt.repeatWindowNanoseconds {

@@ -102,13 +102,24 @@ struct FineTuneSetup {
         var record = RunRecord(options: options, dataDirectory: recorded.dataFile)
         record.threads = ThreadPool.shared.threadCount
         record.task = try recorded.json()
-        let task = try data.makeTask(model: model, classifier: nil, options: options, settings: settings, step: 0,
-                                     position: 0, seed: options.seed)
+        let task = try namingBatchSize {
+            try data.makeTask(model: model, classifier: nil, options: options, settings: settings, step: 0, position: 0,
+                              seed: options.seed)
+        }
         try directory.removePreviousRun()
         let run = try makeRun(directory, task: task, record: record, details: details, tokenizer: tokenizer,
                               settings: settings, hf: hf)
         return FineTuneSetup(run: run, settings: settings, summary: summary(settings, data, options, origin: origin,
                                                                                  dropout: model.config.dropout))
+    }
+
+    /// `make()`, with a batch beyond memory reported as the --batch-size error it is (as `pretrain` does).
+    static func namingBatchSize<T>(_ make: () throws -> T) throws -> T {
+        do { return try make() } catch let error as GPTError {
+            guard case .doesNotFitInMemory = error else { throw error }
+            throw FineTuneError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size "
+                + "(--grad-accum keeps the effective batch)")
+        }
     }
 
     /// Command-line hyperparameters over `base`; steps from --epochs (default 3) unless --steps is given.
@@ -178,6 +189,10 @@ struct FineTuneSetup {
         if let v = c.patience { settings.patience = v }
         var options = record.options
         if let v = c.steps { options.steps = v }
+        if options.steps < state.step {
+            throw FineTuneError.invalidOption(option: "--steps", message: "the run in \(directory.path) is at step "
+                + "\(state.step); give more steps than that to go on")
+        }
         if let v = c.evalEvery { options.evalEvery = v }
         if let v = c.checkpointEvery { options.checkpointEvery = v }
         try options.validate(modelContext: model.config.context)
@@ -187,8 +202,10 @@ struct FineTuneSetup {
 
         let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context,
                                      labels: classifier?.labels)
-        let task = try data.makeTask(model: model, classifier: classifier, options: options, settings: settings,
-                                     step: state.step, position: state.dataPosition, seed: options.seed)
+        let task = try namingBatchSize {
+            try data.makeTask(model: model, classifier: classifier, options: options, settings: settings,
+                              step: state.step, position: state.dataPosition, seed: options.seed)
+        }
         let run = try makeRun(directory, task: task, record: record, details: hf.swiftlet ?? SwiftletDetails(),
                               tokenizer: tokenizer, settings: settings, hf: hf)
         let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"

@@ -186,7 +186,15 @@ struct RunSetup {
             throw CheckpointError.missingFile(path: statePath)
         }
         var record = try RunRecord.decode(state.configuration, path: statePath)
+        if command.hyper.seed != nil {
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its seed (its data order "
+                + "and dropout masks come from it); --seed cannot change it")
+        }
         let (options, given) = command.hyper.applied(to: record.options)
+        if options.steps < state.step {
+            throw TrainingError.invalidOption(option: "--steps", message: "the run in \(command.out) is at step "
+                + "\(state.step); give more steps than that to go on")
+        }
         record.options = options
         // Runs saved before session 16 recorded the data directory as given, relative to where they started.
         let dataDirectory = absolutePath(command.data.data ?? record.dataDirectory(resumingIn: command.out))

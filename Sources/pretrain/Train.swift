@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
     @Option(help: "Run directory.")
     var out: String = "checkpoints/default"
 
-    @Flag(help: "Continue the run in --out from its latest checkpoint. The training options given now (--steps, --lr, ...) override the saved ones; the model's shape, its dropout and its data cannot change.")
+    @Flag(help: "Continue the run in --out from its latest checkpoint. The training options given now (--steps, --lr, ...) override the saved ones; the model's shape, its dropout, its seed and its data cannot change.")
     var resume = false
 
     @Flag(help: "Start a new run even if --out already holds one (it is replaced).")
@@ -58,7 +58,7 @@ struct Train: ParsableCommand {
             progress.log("the run in \(out) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
             return
         }
-        Interrupt.install(notice: "Ctrl-C: stopping after this step and saving \(out)/latest")
+        Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
         let outcome = try run.run(shouldStop: { Interrupt.isRequested }) { event in
             switch event {
             case let .step(result, tokensPerSecond, _):

@@ -190,6 +190,8 @@ import Glibc
         try expectRefused(["--preset", "small"], "the model's shape cannot change when resuming (--preset)")
         try expectRefused(["--vocab-size", "50", "--tokenizer-type", "bpe"], "--tokenizer-type, --vocab-size cannot change it")
         try expectRefused(["--val-fraction", "0.5"], "--val-fraction cannot change it")
+        try expectRefused(["--seed", "4"], "--seed cannot change it")
+        try expectRefused(["--steps", "1"], "--steps: the run in \(dir)/run is at step 2; give more steps than that to go on")
         // Another tokenizer with the same number of pieces: the ids would mean other characters.
         let other = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "other.txt")
         // The same characters, the rarest of them made the most frequent: the same vocabulary size, other ids.
