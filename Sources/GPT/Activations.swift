@@ -87,6 +87,15 @@ final class Activations {
     }
 }
 
+extension GPT {
+    /// Throws `GPTError.doesNotFitInMemory` when a model of `config` could not plan a training pass over `batch`
+    /// x `time` here: the check `reserve` makes, for callers that want it before slow work (a corpus preparation).
+    public static func checkMemory(config: GPTConfig, batch: Int, time: Int) throws {
+        try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time),
+                               what: "a batch of \(batch) x \(time) tokens (its activations)")
+    }
+}
+
 /// Refuses a plan whose buffers would not fit in memory before anything is allocated: a batch typed with a few
 /// zeros too many would otherwise end in the allocator's fatal error.
 enum MemoryBudget {

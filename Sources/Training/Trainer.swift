@@ -41,11 +41,7 @@ public final class Trainer {
                 step: Int = 0, generator: SeededGenerator? = nil) throws {
         try options.validate(modelContext: model.config.context)
         // First, so a batch beyond memory is refused before anything of its size is allocated.
-        do { try model.reserve(batch: options.batchSize, time: options.context) } catch let error as GPTError {
-            guard case .doesNotFitInMemory = error else { throw error }
-            throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size "
-                + "(--grad-accum keeps the effective batch) or --context")
-        }
+        try Self.namingBatchSize { try model.reserve(batch: options.batchSize, time: options.context) }
         self.model = model
         self.options = options
         self.train = try BatchSampler(tokens: train, batchSize: options.batchSize, context: options.context)
@@ -67,6 +63,15 @@ public final class Trainer {
     }
 
     public var isFinished: Bool { step >= options.steps }
+
+    /// `body()`, with a batch beyond memory reported as the --batch-size error it is.
+    public static func namingBatchSize<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as GPTError {
+            guard case .doesNotFitInMemory = error else { throw error }
+            throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size "
+                + "(--grad-accum keeps the effective batch) or --context")
+        }
+    }
 
     /// Runs one optimizer step. A non-finite loss or gradient leaves the parameters untouched and throws.
     public func runStep() throws -> StepResult {

@@ -102,7 +102,7 @@ struct FineTuneSetup {
         var record = RunRecord(options: options, dataDirectory: recorded.dataFile)
         record.threads = ThreadPool.shared.threadCount
         record.task = try recorded.json()
-        let task = try namingBatchSize {
+        let task = try Trainer.namingBatchSize {
             try data.makeTask(model: model, classifier: nil, options: options, settings: settings, step: 0, position: 0,
                               seed: options.seed)
         }
@@ -111,15 +111,6 @@ struct FineTuneSetup {
                               settings: settings, hf: hf)
         return FineTuneSetup(run: run, settings: settings, summary: summary(settings, data, options, origin: origin,
                                                                                  dropout: model.config.dropout))
-    }
-
-    /// `make()`, with a batch beyond memory reported as the --batch-size error it is (as `pretrain` does).
-    static func namingBatchSize<T>(_ make: () throws -> T) throws -> T {
-        do { return try make() } catch let error as GPTError {
-            guard case .doesNotFitInMemory = error else { throw error }
-            throw FineTuneError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size "
-                + "(--grad-accum keeps the effective batch)")
-        }
     }
 
     /// Command-line hyperparameters over `base`; steps from --epochs (default 3) unless --steps is given.
@@ -202,7 +193,7 @@ struct FineTuneSetup {
 
         let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context,
                                      labels: classifier?.labels)
-        let task = try namingBatchSize {
+        let task = try Trainer.namingBatchSize {
             try data.makeTask(model: model, classifier: classifier, options: options, settings: settings,
                               step: state.step, position: state.dataPosition, seed: options.seed)
         }

@@ -50,8 +50,11 @@ struct RunSetup {
         if command.hyper.warmupSteps == nil { options.warmupSteps = min(options.warmupSteps, options.steps / 10) }
         // The model's shape and every hyperparameter are checked before the (slow) preparation; the vocabulary
         // comes from the tokenizer, which the preparation may train, and any size stands in for it here.
-        options.context = try configuration(vocabularySize: max(1, command.data.vocabSize ?? 1)).context
+        let estimate = try configuration(vocabularySize: max(1, command.data.vocabSize ?? 4096))
+        options.context = estimate.context
         try options.validate(modelContext: options.context)
+        // A batch beyond memory too (with the vocabulary asked for; the tokenizer's may be smaller).
+        try Trainer.namingBatchSize { try GPT.checkMemory(config: estimate, batch: options.batchSize, time: options.context) }
         // Then --out (a wrong option is reported first, whatever the directory holds).
         let directory = RunDirectory(path: command.out)
         try directory.checkPreviousRun(overwrite: command.overwrite)

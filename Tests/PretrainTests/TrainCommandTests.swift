@@ -285,6 +285,8 @@ import Glibc
                         "heads (3) must divide the width (16)")
         try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--warmup-steps=-1", "--out", dir + "/refused"],
                         "--warmup-steps: must not be negative")
+        try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--batch-size", "99999999", "--out", dir + "/refused"],
+                        "--batch-size: a batch of 99999999 x 64 tokens")
         #expect(!FileManager.default.fileExists(atPath: dir + "/refused/data"), "prepared a corpus for a refused run")
         try expectError(["--data", data, "--dropout", "1.5"] + out, "--dropout: dropout must be in [0, 1) (got 1.5)")
         try expectError(["--data", data, "--lr=-1"] + out, "--lr")
