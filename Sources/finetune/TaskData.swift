@@ -48,7 +48,9 @@ struct TaskData {
                 if let s = valData.skipSummary { notes.append(s) }
                 validation = valData.examples
             } else if let fraction = settings.valFraction {
-                (train, validation) = try ValidationSplit.stratified(train, valFraction: fraction, seed: 0x5917)
+                (train, validation) = try naming(settings.dataFile) {
+                    try ValidationSplit.stratified(train, valFraction: fraction, seed: 0x5917)
+                }
             }
             let labelSet: LabelSet
             if let labels {
@@ -88,7 +90,9 @@ struct TaskData {
                 if let s = valData.skipSummary { notes.append(s) }
                 validation = valData.examples
             } else if let fraction = settings.valFraction {
-                (train, validation) = try ValidationSplit.shuffled(train, valFraction: fraction, seed: 0x5917)
+                (train, validation) = try naming(settings.dataFile) {
+                    try ValidationSplit.shuffled(train, valFraction: fraction, seed: 0x5917)
+                }
             }
             let template = settings.template
             func encode(_ examples: [CompletionExample]) throws -> [EncodedCompletion] {
@@ -118,6 +122,17 @@ struct TaskData {
         case let .complete(train, validation):
             return try CompletionTask(model: model, train: train, validation: validation, padTokenId: padTokenId,
                                       options: options, settings: settings, step: step, position: position)
+        }
+    }
+}
+
+/// A split of `file`'s examples whose fraction does not work, as the --val-fraction error it is, naming the file.
+private func naming<T>(_ file: String, _ split: () throws -> T) throws -> T {
+    do { return try split() } catch let error as LabelledDataError {
+        switch error {
+        case .emptySplit, .invalidValidationFraction:
+            throw FineTuneError.invalidOption(option: "--val-fraction", message: "\(file): \(error)")
+        default: throw error
         }
     }
 }

@@ -296,6 +296,9 @@ import Training
                     startsWith: "--template: applies to --task complete only")
         expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", Fixture.classifier, "--data", scratch.path + "/none.jsonl"]),
                     startsWith: "\(scratch.path)/none.jsonl")
+        // A validation fraction that leaves a split empty names the option and the file.
+        expectError(try FinetuneCommand.run(base + ["--checkpoint", Fixture.languageModel, "--val-fraction", "0.01"]),
+                    startsWith: "--val-fraction: \(data): a validation fraction of 0.01 over 16 examples leaves the validation set empty")
     }
 }
 
