@@ -13,8 +13,8 @@ public func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// One line on stderr. Through `fputs`, not `FileHandle.write`, which traps on a closed pipe (the tools ignore
-/// SIGPIPE while they run: `Interrupt.install`).
+/// One line on stderr. Through `fputs`, not `FileHandle.write`, which traps on a closed pipe (training runs ignore
+/// SIGPIPE: `Interrupt.ignoreBrokenPipes`).
 public func printError(_ message: String) {
     fputs(message + "\n", stderr)
 }

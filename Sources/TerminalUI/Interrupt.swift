@@ -15,8 +15,8 @@ public enum Interrupt {
     private static let firstAt = Atomic<Int>(0)
     static let repeatWindowNanoseconds = 1_000_000_000
     /// The notices, one a stop signal, as C strings allocated once, so the handler only calls `write`
-    /// (async-signal-safe).
-    /// Indexed by signal number; plain pointers (a dictionary read in a signal handler could retain its storage).
+    /// (async-signal-safe); indexed by signal number, plain pointers (a dictionary read in a signal handler could
+    /// retain its storage).
     private static let signalCount = 65
     nonisolated(unsafe) private static var notices =
         UnsafeMutablePointer<(pointer: UnsafeMutablePointer<CChar>, length: Int)?>.allocate(capacity: signalCount)
