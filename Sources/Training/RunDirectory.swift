@@ -95,7 +95,7 @@ public struct RunRecord: Codable, Equatable, Sendable {
     public var dataDirectory: String
     /// The same data's path relative to the run directory when it lies inside it (`pretrain --corpus` prepares
     /// into OUT/data), so a run moved or copied with its data resumes on the data beside it. Nil otherwise, and in
-    /// runs saved before session 16.
+    /// runs saved before it was recorded.
     public var dataInsideRun: String?
     /// Worker threads of the latest stretch of training (nil in runs saved before it was recorded). The batch
     /// is split over the threads, and the order of the shards' gradient sums moves the last bits, so a run

@@ -199,7 +199,7 @@ struct RunSetup {
                 + "\(state.step); give more steps than that to go on")
         }
         record.options = options
-        // Runs saved before session 16 recorded the data directory as given, relative to where they started.
+        // Older runs recorded the data directory as given, relative to where they started.
         let dataDirectory = absolutePath(command.data.data ?? record.dataDirectory(resumingIn: command.out))
         record.recordData(dataDirectory, runDirectory: command.out)
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
