@@ -76,9 +76,10 @@ public final class ClassificationTask: TrainingTask {
         return result
     }
 
-    public func evaluateTask() throws -> TaskEvaluation? {
+    public func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation? {
         guard !validation.isEmpty else { return nil }
-        let result = try ClassifierInference.evaluate(classifier, texts: validation, batchSize: options.batchSize)
+        let result = try ClassifierInference.evaluate(classifier, texts: validation, batchSize: options.batchSize,
+                                                      shouldStop: shouldStop)
         let m = result.metrics
         return TaskEvaluation(validationLoss: result.meanLoss, objective: -m.macroF1,
                               metrics: ["accuracy": m.accuracy, "macro_f1": m.macroF1])
@@ -94,11 +95,14 @@ public final class ClassificationTask: TrainingTask {
 /// Batched classification of encoded texts.
 public enum ClassifierInference {
     /// Label probabilities [texts][labels], in the texts' order.
-    public static func probabilities(_ classifier: SequenceClassifier, texts: [[Int32]], batchSize: Int) throws -> [[Float]] {
+    /// `shouldStop` is asked before each batch; when it says so this throws `EvaluationStopped`.
+    public static func probabilities(_ classifier: SequenceClassifier, texts: [[Int32]], batchSize: Int,
+                                     shouldStop: () -> Bool = { false }) throws -> [[Float]] {
         var out: [[Float]] = []
         out.reserveCapacity(texts.count)
         var start = 0
         while start < texts.count {
+            if shouldStop() { throw EvaluationStopped() }
             let chunk = Array(texts[start..<min(start + max(1, batchSize), texts.count)])
             let batch = PaddedBatch(chunk, pad: classifier.padTokenId)
             let p = try batch.tokens.withUnsafeBufferPointer {
@@ -119,9 +123,11 @@ public enum ClassifierInference {
     }
 
     /// Predicts every text with a known label (label >= 0) and scores the predictions.
-    public static func evaluate(_ classifier: SequenceClassifier, texts: [EncodedText], batchSize: Int) throws -> Evaluation {
+    public static func evaluate(_ classifier: SequenceClassifier, texts: [EncodedText], batchSize: Int,
+                                shouldStop: () -> Bool = { false }) throws -> Evaluation {
         let known = texts.filter { $0.label >= 0 }
-        let probabilities = try Self.probabilities(classifier, texts: known.map(\.tokens), batchSize: batchSize)
+        let probabilities = try Self.probabilities(classifier, texts: known.map(\.tokens), batchSize: batchSize,
+                                                   shouldStop: shouldStop)
         var loss = 0.0
         var predicted: [Int] = []
         for (text, p) in zip(known, probabilities) {

@@ -98,19 +98,22 @@ public final class CompletionTask: TrainingTask {
         return result
     }
 
-    public func evaluateTask() throws -> TaskEvaluation? {
+    public func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation? {
         guard !validation.isEmpty else { return nil }
-        let (sum, count) = try Self.lossSum(model, examples: validation, batchSize: options.batchSize, pad: padTokenId)
+        let (sum, count) = try Self.lossSum(model, examples: validation, batchSize: options.batchSize, pad: padTokenId,
+                                            shouldStop: shouldStop)
         let mean = count > 0 ? sum / Double(count) : 0
         return TaskEvaluation(validationLoss: mean, metrics: ["perplexity": exp(mean)])
     }
 
-    /// Sum of the completion tokens' losses and their number (for evaluation).
-    public static func lossSum(_ model: GPT, examples: [EncodedCompletion], batchSize: Int, pad: Int32) throws
-        -> (sum: Double, tokens: Int) {
+    /// Sum of the completion tokens' losses and their number (for evaluation). `shouldStop` is asked before each
+    /// batch; when it says so this throws `EvaluationStopped`.
+    public static func lossSum(_ model: GPT, examples: [EncodedCompletion], batchSize: Int, pad: Int32,
+                               shouldStop: () -> Bool = { false }) throws -> (sum: Double, tokens: Int) {
         var sum = 0.0, tokens = 0
         var start = 0
         while start < examples.count {
+            if shouldStop() { throw EvaluationStopped() }
             let chunk = Array(examples[start..<min(start + max(1, batchSize), examples.count)])
             let batch = makeBatch(chunk, pad: pad)
             let mean = try model.loss(tokens: batch.inputs, targets: batch.targets, weights: batch.weights,

@@ -101,6 +101,9 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// is split over the threads, and the order of the shards' gradient sums moves the last bits, so a run
     /// resumed on another thread count follows an uninterrupted one only up to float rounding.
     public var threads: Int?
+    /// A step whose evaluation a stop request cut short (its checkpoint is this one): the resumed run evaluates it
+    /// and logs its line, as the uninterrupted run did. Nil otherwise.
+    public var pendingStep: MetricsRecord?
 
     public init(options: TrainingOptions, bestValLoss: Double? = nil, bestStep: Int? = nil,
                 elapsedSeconds: Double = 0, dataDirectory: String) {

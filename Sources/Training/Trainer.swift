@@ -100,12 +100,14 @@ public final class Trainer {
     /// Mean validation loss over `evalBatches` batches. The batches are drawn from a generator seeded by the run's
     /// seed alone, so every evaluation of a run sees the same windows (comparable numbers, and evaluating never
     /// disturbs the training generator). Nil without validation data.
-    public func evaluate() throws -> Double? {
+    /// `shouldStop` is asked before each batch; when it says so the evaluation throws `EvaluationStopped`.
+    public func evaluate(shouldStop: () -> Bool = { false }) throws -> Double? {
         guard let validation else { return nil }
         var evalGenerator = SeededGenerator(seed: options.seed ^ 0x5EED_0F_E7A1)
         let b = options.batchSize, t = options.context
         var sum = 0.0
         for _ in 0..<options.evalBatches {
+            if shouldStop() { throw EvaluationStopped() }
             validation.fill(inputs: inputs, targets: targets, window: window, using: &evalGenerator)
             sum += try model.loss(tokens: inputs, targets: targets, batch: b, time: t)
         }

@@ -62,16 +62,24 @@ public final class TrainingRun {
         stoppedEarly = patience > 0 && evaluationsWithoutImprovement >= patience
     }
 
-    /// Trains until the last step or until `shouldStop()` returns true (checked between steps).
+    /// True when the latest checkpoint was saved by a stop during an evaluation: `run` finishes that step first.
+    public var hasPendingStep: Bool { record.pendingStep != nil }
+
+    /// Trains until the last step or until `shouldStop()` returns true (checked between steps, and between the
+    /// batches of an evaluation: a stop during one saves the step before it and leaves the evaluation to the
+    /// resumed run, which then logs what the uninterrupted run would have).
     public func run(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Outcome {
         let trainer = task
-        let options = trainer.options
         let clock = ContinuousClock()
         let runStart = clock.now
         let elapsedBefore = record.elapsedSeconds
         func elapsed() -> Double { elapsedBefore + seconds(clock.now - runStart) }
         defer { try? drawLossCurve() }
 
+        if let pending = record.pendingStep {
+            record.pendingStep = nil
+            if let outcome = try finish(pending, shouldStop: shouldStop, elapsed: elapsed, observe: observe) { return outcome }
+        }
         if stoppedEarly { return .finished(step: trainer.step) }
         while !trainer.isFinished {
             if shouldStop() {
@@ -86,47 +94,63 @@ public final class TrainingRun {
             let stepSeconds = seconds(clock.now - stepStart)
             let tokensPerSecond = Double(trainer.tokensInLastStep) / max(stepSeconds, 1e-9)
             observe(.step(result, tokensPerSecond: tokensPerSecond, elapsedSeconds: elapsed()))
-
-            var evaluation: TaskEvaluation?
-            let step = result.step
-            if (options.evalEvery > 0 && step % options.evalEvery == 0) || trainer.isFinished {
-                evaluation = try trainer.evaluateTask()
-            }
-            var extra = evaluation?.metrics ?? [:]
-            if let examples = trainer.examplesInLastStep {   // fine-tuning tasks also report examples/s
-                extra["examples_per_s"] = Double(examples) / max(stepSeconds, 1e-9)
-            }
-            try log.append(MetricsRecord(step: step, trainLoss: result.loss, valLoss: evaluation?.validationLoss,
-                                         lr: result.learningRate, tokensPerSecond: tokensPerSecond,
-                                         elapsedSeconds: elapsed(), extra: extra.isEmpty ? nil : extra))
-            var stopEarly = false
-            if let evaluation {
-                lastEvaluation = evaluation
-                let isBest = evaluation.objective < (record.bestObjective ?? record.bestValLoss ?? .infinity)
-                if isBest {
-                    record.bestValLoss = evaluation.validationLoss
-                    record.bestObjective = evaluation.objective
-                    record.bestStep = step
-                    evaluationsWithoutImprovement = 0
-                    record.evaluationsSinceBest = 0
-                } else {
-                    evaluationsWithoutImprovement += 1
-                    record.evaluationsSinceBest = evaluationsWithoutImprovement
-                    stopEarly = patience > 0 && evaluationsWithoutImprovement >= patience && !trainer.isFinished
-                }
-                observe(.evaluation(step: step, validationLoss: evaluation.validationLoss, isBest: isBest))
-                if isBest { try save(to: directory.best, elapsed: elapsed(), observe: observe) }
-            }
-            if stopEarly {
-                stoppedEarly = true
-                try saveLatest(elapsed: elapsed(), observe: observe)
-                return .finished(step: trainer.step)
-            }
-            if (options.checkpointEvery > 0 && step % options.checkpointEvery == 0) || trainer.isFinished {
-                try saveLatest(elapsed: elapsed(), observe: observe)
-            }
+            // fine-tuning tasks also report examples/s
+            let examples = trainer.examplesInLastStep.map { ["examples_per_s": Double($0) / max(stepSeconds, 1e-9)] }
+            let metrics = MetricsRecord(step: result.step, trainLoss: result.loss, lr: result.learningRate,
+                                        tokensPerSecond: tokensPerSecond, elapsedSeconds: elapsed(), extra: examples)
+            if let outcome = try finish(metrics, shouldStop: shouldStop, elapsed: elapsed, observe: observe) { return outcome }
         }
         return .finished(step: trainer.step)
+    }
+
+    /// What follows a step: its evaluation when due, its line in metrics.jsonl, best/, early stopping and latest/.
+    /// Returns the outcome when the run ends here.
+    private func finish(_ step: MetricsRecord, shouldStop: () -> Bool, elapsed: () -> Double,
+                        observe: (Event) -> Void) throws -> Outcome? {
+        let trainer = task
+        let options = trainer.options
+        var metrics = step
+        var evaluation: TaskEvaluation?
+        if (options.evalEvery > 0 && step.step % options.evalEvery == 0) || trainer.isFinished {
+            do { evaluation = try trainer.evaluateTask(shouldStop: shouldStop) } catch is EvaluationStopped {
+                record.pendingStep = step
+                try saveLatest(elapsed: elapsed(), observe: observe)
+                return .stopped(step: trainer.step)
+            }
+        }
+        if let evaluation {
+            metrics.valLoss = evaluation.validationLoss
+            if !evaluation.metrics.isEmpty { metrics.extra = (metrics.extra ?? [:]).merging(evaluation.metrics) { $1 } }
+        }
+        metrics.elapsedSeconds = elapsed()
+        try log.append(metrics)
+        var stopEarly = false
+        if let evaluation {
+            lastEvaluation = evaluation
+            let isBest = evaluation.objective < (record.bestObjective ?? record.bestValLoss ?? .infinity)
+            if isBest {
+                record.bestValLoss = evaluation.validationLoss
+                record.bestObjective = evaluation.objective
+                record.bestStep = step.step
+                evaluationsWithoutImprovement = 0
+                record.evaluationsSinceBest = 0
+            } else {
+                evaluationsWithoutImprovement += 1
+                record.evaluationsSinceBest = evaluationsWithoutImprovement
+                stopEarly = patience > 0 && evaluationsWithoutImprovement >= patience && !trainer.isFinished
+            }
+            observe(.evaluation(step: step.step, validationLoss: evaluation.validationLoss, isBest: isBest))
+            if isBest { try save(to: directory.best, elapsed: elapsed(), observe: observe) }
+        }
+        if stopEarly {
+            stoppedEarly = true
+            try saveLatest(elapsed: elapsed(), observe: observe)
+            return .finished(step: trainer.step)
+        }
+        if (options.checkpointEvery > 0 && step.step % options.checkpointEvery == 0) || trainer.isFinished {
+            try saveLatest(elapsed: elapsed(), observe: observe)
+        }
+        return nil
     }
 
     private func saveLatest(elapsed: Double, observe: (Event) -> Void) throws {

@@ -18,11 +18,17 @@ public protocol TrainingTask: AnyObject {
     /// where a window is not an example).
     var examplesInLastStep: Int? { get }
     func runStep() throws -> Trainer.StepResult
-    /// An evaluation on the validation data, or nil without any.
-    func evaluateTask() throws -> TaskEvaluation?
+    /// An evaluation on the validation data, or nil without any. Throws `EvaluationStopped` when `shouldStop`
+    /// (asked between batches) says so: a stop request does not wait for a long evaluation.
+    func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation?
     /// Writes a checkpoint of the current state (the run passes what every checkpoint carries).
     func saveCheckpoint(to path: String, details: SwiftletDetails, state: TrainingState, bosTokenId: Int?,
                         eosTokenId: Int?, extraFiles: [CheckpointFile]) throws
+}
+
+/// An evaluation left unfinished because the run was asked to stop.
+public struct EvaluationStopped: Error {
+    public init() {}
 }
 
 /// One evaluation of a task.
@@ -48,8 +54,8 @@ extension Trainer: TrainingTask {
     public var tokensInLastStep: Int { options.tokensPerStep }
     public var examplesInLastStep: Int? { nil }
 
-    public func evaluateTask() throws -> TaskEvaluation? {
-        try evaluate().map { TaskEvaluation(validationLoss: $0) }
+    public func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation? {
+        try evaluate(shouldStop: shouldStop).map { TaskEvaluation(validationLoss: $0) }
     }
 
     public func saveCheckpoint(to path: String, details: SwiftletDetails, state: TrainingState, bosTokenId: Int?,

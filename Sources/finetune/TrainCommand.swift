@@ -113,7 +113,7 @@ struct TrainCommand: ParsableCommand {
         let options = task.options
         let progress = ProgressBar(total: options.steps, startStep: task.step, plainEvery: max(1, options.steps / 50))
         progress.log(setup.summary)
-        if task.isFinished {
+        if task.isFinished && !run.hasPendingStep {
             progress.log("the run in \(run.directory.path) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
             return
         }

@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
         let options = trainer.options
         let progress = ProgressBar(total: options.steps, startStep: trainer.step, plainEvery: max(1, options.steps / 100))
         progress.log(setup.summary)
-        if trainer.isFinished {
+        if trainer.isFinished && !run.hasPendingStep {
             progress.log("the run in \(out) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
             return
         }

@@ -108,10 +108,51 @@ private struct TinySetup {
         var resumedLosses: [Double] = []
         while !resumed.isFinished { resumedLosses.append(try resumed.runStep().loss) }
         #expect(resumedLosses == Array(straightLosses[6...]))
+        // The stop came before step 6's evaluation: it was left to the resumed run (its line is not logged yet).
         let metrics = try MetricsLog.read(URL(fileURLWithPath: run.directory.metrics))
-        #expect(metrics.map(\.step) == Array(1...6))
-        #expect(metrics.compactMap(\.trainLoss) == Array(straightLosses[..<6]))
-        #expect(metrics.filter { $0.valLoss != nil }.map(\.step) == [3, 6])
+        #expect(metrics.map(\.step) == Array(1...5))
+        #expect(metrics.compactMap(\.trainLoss) == Array(straightLosses[..<5]))
+        #expect(metrics.filter { $0.valLoss != nil }.map(\.step) == [3])
+        let record = try RunRecord.decode(state.configuration, path: "training state")
+        #expect(record.pendingStep?.step == 6 && record.pendingStep?.trainLoss == straightLosses[5])
+    }
+
+    /// A stop request during an evaluation does not wait for it: the step before it is saved with the evaluation
+    /// pending, and the resumed run evaluates it first, so its metrics (validation losses included) and best/
+    /// equal an uninterrupted run's.
+    @Test func aStopDuringAnEvaluationIsFinishedByTheResumedRun() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let options = setup.options(steps: 9)
+        func newRun(_ name: String, _ trainer: Trainer, _ record: RunRecord) throws -> TrainingRun {
+            try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent(name).path), trainer: trainer,
+                            record: record, details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        }
+        let straight = try newRun("straight", try setup.trainer(options),
+                                  RunRecord(options: options, dataDirectory: setup.directory.path))
+        #expect(try straight.run() == .finished(step: 9))
+
+        // Stopped on the first evaluation batch of step 6 (the request arrives once step 6 has run).
+        let first = try newRun("stopped", try setup.trainer(options),
+                               RunRecord(options: options, dataDirectory: setup.directory.path))
+        var steps = 0
+        #expect(try first.run(shouldStop: { steps == 6 }) { event in if case .step = event { steps += 1 } } == .stopped(step: 6))
+        let loaded = try Checkpoint.load(from: first.directory.latest)
+        let state = try #require(loaded.trainingState)
+        let record = try RunRecord.decode(state.configuration, path: "training state")
+        let resumedTrainer = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
+                                         step: state.step, generator: SeededGenerator(state: state.generatorState))
+        let resumed = try newRun("stopped", resumedTrainer, record)
+        #expect(resumed.hasPendingStep)
+        #expect(try resumed.run() == .finished(step: 9))
+
+        let want = try MetricsLog.read(URL(fileURLWithPath: straight.directory.metrics))
+        let got = try MetricsLog.read(URL(fileURLWithPath: resumed.directory.metrics))
+        #expect(got.map(\.step) == want.map(\.step))
+        #expect(got.map(\.trainLoss) == want.map(\.trainLoss))
+        #expect(got.map(\.valLoss) == want.map(\.valLoss))
+        let best = try #require(try Checkpoint.load(from: resumed.directory.best).trainingState?.step)
+        #expect(best == (try Checkpoint.load(from: straight.directory.best).trainingState?.step))
     }
 
     @Test func aRunWritesBestLatestMetricsAndACurve() throws {
