@@ -86,7 +86,11 @@ struct Sample: ParsableCommand {
             if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
             Interrupt.install()
             let settings = sampling.settings
-            try settings.validate()   // "error: top-p must be in (0, 1] ..." like every other user error
+            do { try settings.validate() } catch let error as SamplingSettingsError {
+                // The messages name the setting as the interactive /commands do; here they name the option.
+                throw SampleError(message: error.message.hasPrefix("a stop string") ? "--stop: \(error.message)"
+                                                                                  : "--\(error.message)")
+            }
             if let prompts {
                 let model = try LoadedModel.load(path: checkpoint, maxBatch: batch ?? 4, weights: weights)
                 try BatchRun(model: model, promptsPath: prompts, out: out, outDir: outDir,

@@ -194,7 +194,8 @@ import Testing
              "\(directory)/bad.jsonl:2: "),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/taken.jsonl"],
              "\(directory)/taken.jsonl: already exists"),
-            (["--checkpoint", Self.checkpoint, "--prompt", "x", "--top-p", "2"], "top-p must be in (0, 1]"),
+            (["--checkpoint", Self.checkpoint, "--prompt", "x", "--top-p", "2"], "error: --top-p must be in (0, 1]"),
+            (["--checkpoint", Self.checkpoint, "--prompt", "x", "--stop", ""], "error: --stop: a stop string must not be empty"),
             (["--checkpoint", Self.checkpoint, "--prompt-file", directory + "/none.txt"], "\(directory)/none.txt: no such file"),
             (["--checkpoint", Self.checkpoint, "--prompt-file", directory], "\(directory): is a directory"),
             // Sizes far beyond memory are refused before anything is allocated (they ended in a fatal error).
