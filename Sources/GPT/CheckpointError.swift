@@ -48,7 +48,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
 extension CheckpointError {
     /// `path` must exist and be a file (a directory there would otherwise fail to read with Foundation's raw
     /// "error 256").
-    static func requireFile(_ path: String) throws {
+    public static func requireFile(_ path: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missingFile(path: path) }
         if isDirectory.boolValue { throw notAFile(path: path) }

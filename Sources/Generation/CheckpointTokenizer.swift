@@ -13,7 +13,7 @@ public enum CheckpointTokenizer {
     /// model, depending on the text.
     public static func open(checkpoint directory: String, modelVocabularySize: Int) throws -> SentencePieceTokenizer {
         let path = directory + "/" + fileName
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
+        try CheckpointError.requireFile(path)
         let tokenizer = try SentencePieceTokenizer(contentsOf: path)
         if let mismatch = GenerationError.vocabularyMismatch(tokenizer, modelVocabularySize: modelVocabularySize) {
             throw CheckpointTokenizerError(checkpoint: directory, problem: mismatch)

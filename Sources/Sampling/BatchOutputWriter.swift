@@ -272,7 +272,6 @@ public final class BatchOutputWriter {
         }
     }
 
-
     /// The key of a `prompt-IIII-sample-S.txt` name, nil for any other name.
     static func parseFileName(_ name: String) -> SampleKey? {
         guard name.hasPrefix("prompt-"), name.hasSuffix(".txt") else { return nil }

@@ -20,6 +20,12 @@ public struct RunDirectory: Sendable {
 
     public enum Preference: Sendable { case best, latest }
 
+    /// `path` made absolute (against the working directory) with `.` and `..` resolved: what a run records, so
+    /// that it means the same place whatever directory the run is resumed from.
+    public static func absolutePath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
     /// Before a new run starts here: refuses (naming what is there) when the directory already holds a run,
     /// unless `overwrite`. Nothing is removed yet: the setup calls `removePreviousRun()` only once the new
     /// run has passed every check, so a refused option or a bad file never costs the old run.
@@ -132,7 +138,7 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// Records `data` (absolute) for the run in `runDirectory`, relative to it too when it lies inside.
     public mutating func recordData(_ data: String, runDirectory: String) {
         dataDirectory = data
-        let run = URL(fileURLWithPath: runDirectory).standardizedFileURL.path + "/"
+        let run = RunDirectory.absolutePath(runDirectory) + "/"
         dataInsideRun = data.hasPrefix(run) ? String(data.dropFirst(run.count)) : nil
     }
 
@@ -140,7 +146,7 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// run may have moved), else the recorded path.
     public func dataDirectory(resumingIn runDirectory: String) -> String {
         if let inside = dataInsideRun {
-            let path = URL(fileURLWithPath: runDirectory).standardizedFileURL.path + "/" + inside
+            let path = RunDirectory.absolutePath(runDirectory) + "/" + inside
             if FileManager.default.fileExists(atPath: path) { return path }
         }
         return dataDirectory

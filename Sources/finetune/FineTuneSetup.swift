@@ -68,7 +68,7 @@ struct FineTuneSetup {
         settings.freezeLayers = c.freezeLayers ?? 0
         settings.patience = c.patience ?? 0
         // Recorded as an absolute path: the record must mean the same checkpoint from any working directory.
-        settings.startCheckpoint = URL(fileURLWithPath: start).standardizedFileURL.path
+        settings.startCheckpoint = RunDirectory.absolutePath(start)
         settings.fromScratch = c.fromScratch
         if settings.task == .classify && (c.template != nil) {
             throw FineTuneError.invalidOption(option: "--template", message: "applies to --task complete only")
@@ -97,8 +97,8 @@ struct FineTuneSetup {
         // The record keeps the data files as absolute paths, so the run resumes from any working directory (the
         // messages of this run name them as given).
         var recorded = settings
-        recorded.dataFile = URL(fileURLWithPath: settings.dataFile).standardizedFileURL.path
-        recorded.valFile = settings.valFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        recorded.dataFile = RunDirectory.absolutePath(settings.dataFile)
+        recorded.valFile = settings.valFile.map(RunDirectory.absolutePath)
         var record = RunRecord(options: options, dataDirectory: recorded.dataFile)
         record.threads = ThreadPool.shared.threadCount
         record.task = try recorded.json()

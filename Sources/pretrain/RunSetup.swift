@@ -112,14 +112,14 @@ struct RunSetup {
             if let given = data.givenPreparationOptions.first {
                 throw TrainingError.invalidOption(option: given, message: "applies when preparing --corpus files; \(dir) is prepared already")
             }
-            return PreparedData(path: absolutePath(dir))
+            return PreparedData(path: RunDirectory.absolutePath(dir))
         }
         let typeName = data.tokenizerType ?? "bpe"
         guard let type = TokenizerTrainingOptions.ModelType(rawValue: typeName) else {
             throw TrainingError.invalidOption(option: "--tokenizer-type",
                                               message: "'\(typeName)' is not one of bpe, unigram, char, word")
         }
-        let target = absolutePath(runDirectory + "/data")
+        let target = RunDirectory.absolutePath(runDirectory + "/data")
         var preparation = CorpusPreparation(corpora: data.corpora.isEmpty ? ["corpora/kjv.txt"] : data.corpora,
                                             outputDirectory: target)
         preparation.tokenizerOptions.modelType = type
@@ -131,7 +131,7 @@ struct RunSetup {
         do {
             result = try preparation.run()
         } catch PreparationError.outputHasOtherContents where overwrite {
-            preparation.outputDirectory = absolutePath(runDirectory + "/.data-replacement")
+            preparation.outputDirectory = RunDirectory.absolutePath(runDirectory + "/.data-replacement")
             preparation.overwrite = true
             result = try preparation.run()
         }
@@ -200,7 +200,7 @@ struct RunSetup {
         }
         record.options = options
         // Older runs recorded the data directory as given, relative to where they started.
-        let dataDirectory = absolutePath(command.data.data ?? record.dataDirectory(resumingIn: command.out))
+        let dataDirectory = RunDirectory.absolutePath(command.data.data ?? record.dataDirectory(resumingIn: command.out))
         record.recordData(dataDirectory, runDirectory: command.out)
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
@@ -251,10 +251,6 @@ struct RunSetup {
     }
 
     // MARK: - Shared
-
-    private static func absolutePath(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardizedFileURL.path
-    }
 
     private static func openTokens(_ dataDirectory: String, vocabularySize: Int) throws -> (TokenFile, TokenFile?) {
         let train = try TokenFile(path: dataDirectory + "/train.npy")

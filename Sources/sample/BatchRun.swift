@@ -4,6 +4,7 @@ import Generation
 import GPT
 import Sampling
 import TerminalUI
+import Training
 
 /// `--prompts FILE --out FILE.jsonl | --out-dir DIR`: every sample of every prompt, decoded `--batch` at a
 /// time, each written (and flushed) as soon as it is finished, so Ctrl-C or a crash loses only the samples
@@ -43,7 +44,7 @@ struct BatchRun {
         let weightsFile = model.directory + "/model.safetensors"
         let modified = (try? FileManager.default.attributesOfItem(atPath: weightsFile)[.modificationDate] as? Date)
             .map { $0.timeIntervalSince1970 }
-        try writer.begin(BatchRunSettings(checkpoint: URL(fileURLWithPath: model.directory).standardizedFileURL.path,
+        try writer.begin(BatchRunSettings(checkpoint: RunDirectory.absolutePath(model.directory),
                                           checkpointModified: modified,
                                           weights: weights.rawValue, baseSeed: base, sampling: sampling))
 

@@ -135,11 +135,7 @@ import Training
         process.standardError = FileHandle.nullDevice
         try process.run()
         let metrics = scratch.path + "/interrupted/metrics.jsonl"
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: metrics, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
-            usleep(2_000)
-        }
+        Fixtures.waitForLines(in: metrics, atLeast: 3, timeout: 120)
         process.interrupt()
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)

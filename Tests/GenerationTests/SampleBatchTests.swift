@@ -21,11 +21,7 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: out, encoding: .utf8), text.contains("\n") { break }
-            usleep(2_000)
-        }
+        Fixtures.waitForLines(in: out, atLeast: 1, timeout: 60)
         process.interrupt()
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)

@@ -118,11 +118,7 @@ import Glibc
         process.standardError = stderr
         try process.run()
         let metrics = dir + "/interrupted/metrics.jsonl"
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: metrics, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
-            usleep(5_000)
-        }
+        Fixtures.waitForLines(in: metrics, atLeast: 3, timeout: 120)
         kill(process.processIdentifier, SIGINT)
         kill(process.processIdentifier, SIGINT)
         let messages = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -155,11 +151,7 @@ import Glibc
         try stdout.fileHandleForReading.close()
         try stderr.fileHandleForReading.close()
         let metrics = dir + "/run/metrics.jsonl"
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: metrics, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
-            usleep(5_000)
-        }
+        Fixtures.waitForLines(in: metrics, atLeast: 3, timeout: 120)
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM)

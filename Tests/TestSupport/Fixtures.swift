@@ -14,6 +14,16 @@ public enum Fixtures {
     public static let shakespeare = sharedData + "/tinyshakespeare.txt"
     public static let kjv = packageRoot.appendingPathComponent("corpora/kjv.txt").path
 
+    /// Waits (polling) until the file at `path` holds at least `count` complete lines, or `timeout` seconds pass:
+    /// how the tests let a started process get far enough before they signal it.
+    public static func waitForLines(in path: String, atLeast count: Int, timeout: TimeInterval) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let data = FileManager.default.contents(atPath: path), data.filter({ $0 == 0x0A }).count >= count { return }
+            usleep(2_000)
+        }
+    }
+
     /// A fresh temporary directory for one test.
     public static func temporaryDirectory() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-test-\(UUID().uuidString)").path
