@@ -23,14 +23,19 @@ public final class PredictionWriter {
             if !overwrite { throw LabelledDataError.outputExists(file: path) }
         }
         self.path = path
-        let url = URL(fileURLWithPath: path)
-        temporaryPath = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)").path
+        let temporary = Self.temporaryLocation(of: path)
+        temporaryPath = temporary.directory + "/" + temporary.prefix + "\(ProcessInfo.processInfo.processIdentifier)"
         guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
               let handle = FileHandle(forWritingAtPath: temporaryPath) else {
             throw LabelledDataError.writeFailed(file: path, reason: "cannot create a file in its directory")
         }
         self.handle = handle
+    }
+
+    /// Where the lines go until `finish()`: `<directory>/<prefix><pid>`, a hidden file beside the output.
+    public static func temporaryLocation(of path: String) -> (directory: String, prefix: String) {
+        let url = URL(fileURLWithPath: path)
+        return (url.deletingLastPathComponent().path, ".\(url.lastPathComponent).partial-")
     }
 
     deinit {

@@ -25,6 +25,10 @@ public struct TaskSettings: Codable, Equatable, Sendable {
     public var dataFile: String = ""
     public var valFile: String?
     public var valFraction: Double?
+    /// 64-bit FNV-1a of the data files when the run started (nil in runs of older versions): `--resume` refuses
+    /// files edited since, whose examples, split and labels would no longer be the run's.
+    public var dataHash: String?
+    public var valHash: String?
     public var textField = "text", labelField = "label", promptField = "prompt", completionField = "completion"
     public var skipBadRows = false
     /// The checkpoint the run started from and whether its weights were used (false: `--from-scratch`).
@@ -90,6 +94,7 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
     case noEndOfSequence(tokenizer: String)
     case emptyText(file: String, line: Int)
     case wrongTask(path: String, expected: String)
+    case dataChanged(file: String, run: String)
 
     public var description: String {
         switch self {
@@ -98,6 +103,9 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
             return "\(path): the tokenizer has no end-of-sequence id; prompt -> completion fine-tuning ends each completion with one"
         case let .emptyText(file, line): return "\(file):\(line): the text encodes to no tokens"
         case let .wrongTask(path, expected): return "\(path): \(expected)"
+        case let .dataChanged(file, run):
+            return "\(file): changed since the run in \(run) started; a resumed run trains on the data it started with "
+                + "(restore the file, or start a new run with --overwrite)"
         }
     }
 }

@@ -44,7 +44,8 @@ enum AtomicFiles {
 
     /// Creates a fresh temporary directory next to `destination`, lets `fill` write into it, then swaps it in
     /// place of `destination` (atomically with renameat2(RENAME_EXCHANGE) when the kernel offers it; else by
-    /// moving the old one aside first) and removes the old contents.
+    /// moving the old one aside first) and removes the old contents. Temporary copies that killed processes left
+    /// beside `destination` are removed first.
     static func writeDirectory(at destination: String, _ fill: (_ temporaryDirectory: String) throws -> Void) throws {
         let url = URL(fileURLWithPath: destination).standardizedFileURL
         let parent = url.deletingLastPathComponent().path
@@ -53,6 +54,8 @@ enum AtomicFiles {
         do { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
             throw CheckpointError.writeFailed(path: parent, reason: error.localizedDescription)
         }
+        AbandonedTemporaries.remove(in: parent, prefix: ".\(name).tmp-")
+        AbandonedTemporaries.remove(in: parent, prefix: ".\(name).old-")
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let temporary = parent + "/.\(name).tmp-\(tag)"
         if mkdir(temporary, 0o755) != 0 {

@@ -1,4 +1,5 @@
 import Foundation
+import GPT
 import Tokenizer
 
 /// Turns corpus files into what pretraining reads: DIR/tokenizer.model, DIR/train.npy, DIR/val.npy and
@@ -41,16 +42,6 @@ public struct CorpusPreparation {
 
     public static let outputFiles = ["tokenizer.model", "train.npy", "val.npy", PreparationManifest.fileName]
 
-    /// Removes the temporary directories (`<stem><pid>`) of earlier preparations whose process is gone: one
-    /// stopped by Ctrl-C or killed never got to remove its own.
-    static func removeAbandoned(in parent: String, stem: String) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
-        for name in names where name.hasPrefix(stem) {
-            guard let pid = pid_t(name.dropFirst(stem.count)), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: parent + "/" + name) }
-        }
-    }
-
     public func run() throws -> Result {
         guard !corpora.isEmpty else { throw PreparationError.noCorpus }
         guard valFraction >= 0 && valFraction < 1 else { throw PreparationError.invalidValFraction(valFraction) }
@@ -81,7 +72,7 @@ public struct CorpusPreparation {
         let out = URL(fileURLWithPath: outputDirectory)
         let parent = out.deletingLastPathComponent().path
         let stem = "." + out.lastPathComponent + ".prepare-"
-        Self.removeAbandoned(in: parent, stem: stem)
+        AbandonedTemporaries.remove(in: parent, prefix: stem)   // of preparations stopped or killed earlier
 
         if let reused = try reusableOutput(corpora: summaries, settings: settings) { return reused }
 

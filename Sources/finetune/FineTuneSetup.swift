@@ -99,6 +99,8 @@ struct FineTuneSetup {
         var recorded = settings
         recorded.dataFile = RunDirectory.absolutePath(settings.dataFile)
         recorded.valFile = settings.valFile.map(RunDirectory.absolutePath)
+        recorded.dataHash = try InputFile.contentHash(of: settings.dataFile)
+        recorded.valHash = try settings.valFile.map(InputFile.contentHash(of:))
         var record = RunRecord(options: options, dataDirectory: recorded.dataFile)
         record.threads = ThreadPool.shared.threadCount
         record.task = try recorded.json()
@@ -191,6 +193,8 @@ struct FineTuneSetup {
         record.task = try settings.json()
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
 
+        try requireUnchanged(settings.dataFile, hash: settings.dataHash, run: directory.path)
+        if let valFile = settings.valFile { try requireUnchanged(valFile, hash: settings.valHash, run: directory.path) }
         let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context,
                                      labels: classifier?.labels)
         let task = try Trainer.namingBatchSize {
@@ -201,6 +205,13 @@ struct FineTuneSetup {
                               tokenizer: tokenizer, settings: settings, hf: hf)
         let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"
         return FineTuneSetup(run: run, settings: settings, summary: [resuming, threadsNote].compactMap { $0 }.joined(separator: "\n"))
+    }
+
+    /// A data file edited since the run started is refused (a missing one is reported by the reader; runs of
+    /// older versions recorded no hash).
+    private static func requireUnchanged(_ file: String, hash: String?, run: String) throws {
+        guard let hash, FileManager.default.fileExists(atPath: file) else { return }
+        guard try InputFile.contentHash(of: file) == hash else { throw FineTuneError.dataChanged(file: file, run: run) }
     }
 
     // MARK: - Pieces

@@ -38,6 +38,8 @@ struct PredictCommand: ParsableCommand {
             if let s = read.skipSummary { printError(s) }
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,
                                                tokenizer: tokenizer, context: classifier.model.config.context)
+            let temporary = PredictionWriter.temporaryLocation(of: out)   // of a predict killed earlier
+            AbandonedTemporaries.remove(in: temporary.directory, prefix: temporary.prefix)
             let writer = try PredictionWriter(path: out, overwrite: overwrite)
             let probabilities = try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),
                                                                       batchSize: inference.batchSize)

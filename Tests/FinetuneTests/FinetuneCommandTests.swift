@@ -42,8 +42,12 @@ import Training
         #expect(table.stdout.contains("macro F1") && table.stdout.contains("confusion"))
 
         let predictions = scratch.path + "/predictions.jsonl"
+        // The hidden partial output of a predict that was killed (pid 2^22 + 1 never runs) goes with the next one.
+        let killed = scratch.path + "/.predictions.jsonl.partial-4194305"
+        try Data("{\"text\": \"half".utf8).write(to: URL(fileURLWithPath: killed))
         let predict = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", predictions])
         #expect(predict.status == 0, "stderr: \(predict.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: killed))
         let lines = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 48)
         let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
@@ -84,6 +88,13 @@ import Training
         // Settings a resumed run keeps are refused by name, not ignored.
         let changed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--lr", "0.1"])
         expectError(changed, startsWith: "--resume: a resumed run keeps its settings; --lr cannot change")
+        // So is a data file edited since the run started (its examples and split would not be the run's); put back,
+        // the run resumes.
+        let original = try Data(contentsOf: URL(fileURLWithPath: data))
+        try (original + Data(#"{"text": "one more verse", "label": "law"}"#.utf8 + [0x0A])).write(to: URL(fileURLWithPath: data))
+        let edited = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3"])
+        expectError(edited, startsWith: "\(data): changed since the run in \(out) started; a resumed run trains on the data it started with")
+        try original.write(to: URL(fileURLWithPath: data))
         let resumed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--threads", "1"], in: "/")
         #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming \(out) at step 2"))
