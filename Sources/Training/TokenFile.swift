@@ -43,6 +43,22 @@ public final class TokenFile: @unchecked Sendable {
 
     deinit { if let mapping { munmap(mapping, mappedBytes) } }
 
+    /// A 64-bit fingerprint of the ids, as 16 hex digits (FNV-1a over their bytes taken eight at a time; about a
+    /// second for 4 GB): a resumed run checks with it that its data is still the data it started on.
+    public var fingerprint: String {
+        let bytes = count * dtype.byteWidth, prime: UInt64 = 0x0000_0100_0000_01b3
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325, offset = 0
+        while offset + 8 <= bytes {
+            hash = (hash ^ data.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* prime
+            offset += 8
+        }
+        while offset < bytes {
+            hash = (hash ^ UInt64(data.load(fromByteOffset: offset, as: UInt8.self))) &* prime
+            offset += 1
+        }
+        return String(format: "%016llx", hash)
+    }
+
     /// The id at `index` (0 ..< count).
     @inline(__always)
     public subscript(index: Int) -> Int32 {

@@ -197,6 +197,12 @@ import Glibc
         let ours = try Data(contentsOf: URL(fileURLWithPath: dir + "/data/tokenizer.model"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: otherData + "/tokenizer.model")) != ours)
         try expectRefused(["--data", otherData, "--steps", "4"], "is not the tokenizer this run was trained with")
+        // The run's own tokenizer over another text: the ids mean the same characters, but it is not the run's data.
+        let retokenized = try PretrainCommand.run(["prepare", "--corpus", other, "--tokenizer", dir + "/data/tokenizer.model",
+                                                   "--out", dir + "/same-tokenizer"])
+        #expect(retokenized.status == 0, "\(retokenized.stderr)")
+        try expectRefused(["--data", dir + "/same-tokenizer", "--steps", "4"],
+                          "--data: \(dir)/same-tokenizer is not the data this run trained on (its token files changed since the run started)")
         #expect(try Self.trainLosses(dir + "/run").count == 2)
 
         // From another directory, with the relative paths the run started with.
