@@ -202,6 +202,10 @@ struct RunSetup {
         record.options = options
         // Older runs recorded the data directory as given, relative to where they started.
         let dataDirectory = RunDirectory.absolutePath(command.data.data ?? record.dataDirectory(resumingIn: command.out))
+        if command.data.data == nil && !FileManager.default.fileExists(atPath: dataDirectory) {
+            throw TrainingError.invalidOption(option: "--resume", message: "the run's data, \(dataDirectory), is gone; "
+                + "give its new place with --data")
+        }
         record.recordData(dataDirectory, runDirectory: command.out)
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
         let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")

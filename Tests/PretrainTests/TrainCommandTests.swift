@@ -248,6 +248,13 @@ import Glibc
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/moved/latest/config.json")))
         let notes = ((config as? [String: Any])?["swiftlet"] as? [String: Any])?["notes"] as? [String: String]
         #expect(notes?["data"] == dir + "/moved/data", "\(String(describing: notes))")
+        // Its data moved elsewhere, the run says where to give it, and resumes on it with --data.
+        try FileManager.default.moveItem(atPath: dir + "/moved/data", toPath: dir + "/data-elsewhere")
+        let gone = try PretrainCommand.run(["--resume", "--out", dir + "/moved", "--steps", "4"])
+        #expect(gone.status == 1 && gone.stderr == "error: --resume: the run's data, \(dir)/moved/data, is gone; give its new "
+                + "place with --data\n", "\(gone.stderr)")
+        let found = try PretrainCommand.run(["--resume", "--out", dir + "/moved", "--steps", "4", "--data", dir + "/data-elsewhere"])
+        #expect(found.status == 0, "\(found.stderr)")
     }
 
     /// Every user error: exit status 1 and one line on stderr that says what is wrong, never a crash.
