@@ -43,15 +43,43 @@ public final class TokenFile: @unchecked Sendable {
 
     deinit { if let mapping { munmap(mapping, mappedBytes) } }
 
-    /// A 64-bit fingerprint of the ids, as 16 hex digits (FNV-1a over their bytes taken eight at a time; about a
-    /// second for 4 GB): a resumed run checks with it that its data is still the data it started on.
-    public var fingerprint: String {
-        let bytes = count * dtype.byteWidth, prime: UInt64 = 0x0000_0100_0000_01b3
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325, offset = 0
-        while offset + 8 <= bytes {
-            hash = (hash ^ data.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* prime
-            offset += 8
+    /// The largest id in the file (0 when it is empty), read as the unsigned number it is (a uint32 id of 2^31
+    /// or more stays large). A loop over typed lanes, which LLVM vectorises: 2 GB of uint16 ids take about
+    /// 0.15 s instead of the 1.5 s of a subscript loop (perf, a `pretrain --data` start).
+    public var largestId: Int64 {
+        func largest<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) -> Int64 {
+            var best = T.zero
+            if Int(bitPattern: data) % MemoryLayout<T>.alignment == 0 {
+                let ids = UnsafeBufferPointer(start: data.assumingMemoryBound(to: T.self), count: count)
+                for id in ids { best = Swift.max(best, T(littleEndian: id)) }
+            } else {
+                for i in 0..<count {
+                    best = Swift.max(best, T(littleEndian: data.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)))
+                }
+            }
+            return Int64(best)
         }
+        return dtype == .uint16 ? largest(UInt16.self) : largest(UInt32.self)
+    }
+
+    /// A 64-bit fingerprint of the ids, as 16 hex digits: a resumed run checks with it that its data is still the
+    /// data it started on. FNV-1a over the bytes taken eight at a time in 32 interleaved lanes (word w goes to
+    /// lane w mod 32: four chains of 8-lane multiplies run side by side, where one chain waited on each
+    /// multiply's latency), the lanes then folded into one hash with the last bytes: about 0.15 s for 2 GB.
+    public var fingerprint: String {
+        typealias Lanes = SIMD8<UInt64>
+        let bytes = count * dtype.byteWidth, prime: UInt64 = 0x0000_0100_0000_01b3, basis: UInt64 = 0xcbf2_9ce4_8422_2325
+        var l0 = Lanes(repeating: basis), l1 = l0, l2 = l0, l3 = l0, offset = 0
+        func words(_ at: Int) -> Lanes { data.loadUnaligned(fromByteOffset: at, as: Lanes.self) }
+        while offset + 256 <= bytes {
+            l0 = (l0 ^ words(offset)) &* prime
+            l1 = (l1 ^ words(offset + 64)) &* prime
+            l2 = (l2 ^ words(offset + 128)) &* prime
+            l3 = (l3 ^ words(offset + 192)) &* prime
+            offset += 256
+        }
+        var hash = basis
+        for lanes in [l0, l1, l2, l3] { for i in 0..<8 { hash = (hash ^ lanes[i]) &* prime } }
         while offset < bytes {
             hash = (hash ^ UInt64(data.load(fromByteOffset: offset, as: UInt8.self))) &* prime
             offset += 1

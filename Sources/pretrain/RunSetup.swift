@@ -278,10 +278,9 @@ struct RunSetup {
     }
 
     private static func checkIds(_ file: TokenFile, vocabularySize: Int) throws {
-        var maxId: Int32 = 0
-        for i in 0..<file.count { maxId = max(maxId, file[i]) }
-        if Int(maxId) >= vocabularySize {
-            throw TrainingError.vocabularyMismatch(path: file.path, maxId: Int(maxId), vocabularySize: vocabularySize)
+        let largest = file.largestId
+        if largest >= vocabularySize {
+            throw TrainingError.vocabularyMismatch(path: file.path, maxId: Int(largest), vocabularySize: vocabularySize)
         }
     }
 

@@ -1,5 +1,6 @@
 import TestSupport
 import GPT
+import Tokenizer
 import Foundation
 import Testing
 import Glibc
@@ -257,6 +258,17 @@ import Glibc
         #expect(found.status == 0, "\(found.stderr)")
     }
 
+    /// A .npy of uint32 ids, written byte by byte (`TokenFileWriter` takes Int32 ids, which cannot hold 2^31 and up).
+    static func writeUInt32Tokens(_ ids: [UInt32], to path: String) throws {
+        var header = "{'descr': '<u4', 'fortran_order': False, 'shape': (\(ids.count),), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count % 256), UInt8(header.utf8.count / 256)]
+        bytes += Array(header.utf8)
+        for id in ids { withUnsafeBytes(of: id.littleEndian) { bytes += $0 } }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
     /// Every user error: exit status 1 and one line on stderr that says what is wrong, never a crash.
     @Test func badInputGivesOneClearLine() throws {
         let dir = try Fixtures.temporaryDirectory()
@@ -293,6 +305,15 @@ import Glibc
         try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--batch-size", "99999999", "--out", dir + "/refused"],
                         "--batch-size: a batch of 99999999 x 64 tokens")
         #expect(!FileManager.default.fileExists(atPath: dir + "/refused/data"), "prepared a corpus for a refused run")
+        // Token ids beyond the tokenizer's vocabulary are refused before training (a uint32 id of 2^31 or more
+        // passed the check as a negative number, and the run stopped when a batch first drew it).
+        let vocabulary = try SentencePieceTokenizer(contentsOf: data + "/tokenizer.model").vocabularySize
+        for (name, id) in [("first-beyond", UInt32(vocabulary)), ("top-bit", UInt32.max)] {
+            let bad = dir + "/" + name
+            try FileManager.default.copyItem(atPath: data, toPath: bad)
+            try Self.writeUInt32Tokens([1, 2, id, 3] + Array(repeating: 4, count: 100), to: bad + "/train.npy")
+            try expectError(["--data", bad] + out, "\(bad)/train.npy: holds token id \(id), outside the model's vocabulary of \(vocabulary)")
+        }
         try expectError(["--data", data, "--dropout", "1.5"] + out, "--dropout: dropout must be in [0, 1) (got 1.5)")
         try expectError(["--data", data, "--lr=-1"] + out, "--lr")
         try expectError(["--data", data, "--lr", "-1"] + out, "--lr")   // a negative value without "=" reaches the same check

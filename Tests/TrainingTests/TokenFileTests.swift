@@ -36,6 +36,37 @@ import Testing
         for i in stride(from: 0, to: count, by: max(1, count / 50)) { #expect(file[i] == ids[i]) }
     }
 
+    /// `largestId` reads ids as the unsigned numbers they are, aligned or not; `fingerprint` tells files apart by
+    /// their ids alone.
+    @Test func largestIdAndFingerprint() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ids = (0..<1001).map { Int32(($0 * 7919) % 60_000) }
+        try TokenFileWriter.write(ids, to: directory + "/a.npy", dtype: .uint16)
+        try TokenFileWriter.write(ids, to: directory + "/a32.npy", dtype: .uint32)
+        var changed = ids, early = ids
+        changed[999] += 1   // in the bytes after the last whole 256-byte block
+        early[10] += 1      // in the first block
+        try TokenFileWriter.write(changed, to: directory + "/b.npy", dtype: .uint16)
+        try TokenFileWriter.write(early, to: directory + "/c.npy", dtype: .uint16)
+        let a = try TokenFile(path: directory + "/a.npy"), b = try TokenFile(path: directory + "/b.npy")
+        let c = try TokenFile(path: directory + "/c.npy")
+        #expect(Set([a.fingerprint, b.fingerprint, c.fingerprint]).count == 3)
+        #expect(a.largestId == Int64(ids.max()!) && b.largestId == Int64(changed.max()!))
+        #expect(try TokenFile(path: directory + "/a32.npy").largestId == Int64(ids.max()!))
+        #expect(a.fingerprint == (try TokenFile(path: directory + "/a.npy")).fingerprint && a.fingerprint != b.fingerprint)
+        #expect(a.fingerprint.count == 16)
+        // uint32 ids of 2^31 and more, after a header of 126 bytes (the ids two bytes off alignment).
+        var dict = "{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }"
+        while (10 + dict.utf8.count + 1) % 64 != 62 { dict += " " }
+        dict += "\n"
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(dict.utf8.count), 0] + Array(dict.utf8)
+        for id: UInt32 in [5, 0x8000_0001, 9] { withUnsafeBytes(of: id.littleEndian) { bytes += $0 } }
+        try Data(bytes).write(to: URL(fileURLWithPath: directory + "/high.npy"))
+        let high = try TokenFile(path: directory + "/high.npy")
+        #expect(high.count == 3 && high.largestId == 0x8000_0001)
+    }
+
     @Test func dtypeFollowsTheVocabulary() {
         #expect(TokenDType.fitting(vocabularySize: 65536) == .uint16)
         #expect(TokenDType.fitting(vocabularySize: 65537) == .uint32)
