@@ -13,10 +13,17 @@ public func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// One line on stderr. Through `fputs`, not `FileHandle.write`, which traps on a closed pipe (training runs ignore
-/// SIGPIPE: `Interrupt.ignoreBrokenPipes`).
+/// One line on stderr. Through `writeText`, not `FileHandle.write`, which traps on a closed pipe (training runs
+/// ignore SIGPIPE: `Interrupt.ignoreBrokenPipes`).
 public func printError(_ message: String) {
-    fputs(message + "\n", stderr)
+    writeText(message + "\n", to: stderr)
+}
+
+/// Writes all of `text`'s UTF-8 bytes to `stream`. Not `fputs`, which takes a C string and stops at the first NUL
+/// byte: a text holding one (a corpus line, a prompt) lost everything after it.
+public func writeText(_ text: String, to stream: UnsafeMutablePointer<FILE>) {
+    var text = text
+    text.withUTF8 { bytes in _ = fwrite(bytes.baseAddress, 1, bytes.count, stream) }
 }
 
 extension ParsableCommand {

@@ -19,6 +19,6 @@ public enum Terminal {
     }
 
     public static func writeError(_ text: String) {
-        fputs(text, stderr)
+        writeText(text, to: stderr)
     }
 }

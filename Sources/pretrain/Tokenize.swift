@@ -58,10 +58,10 @@ struct Tokenize: ParsableCommand {
                 case .pieces: output += try model.encodeToPieces(line).joined(separator: " ")
                 }
                 output += "\n"
-                if output.utf8.count > 1 << 16 { fputs(output, stdout); output = "" }
+                if output.utf8.count > 1 << 16 { writeText(output, to: stdout); output = "" }
             }
             if ferror(file) != 0 { throw TokenizerError.unreadable(path: name, reason: "read error") }
-            fputs(output, stdout)
+            writeText(output, to: stdout)
         }
     }
 }

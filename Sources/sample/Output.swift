@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import Glibc
+import TerminalUI
 
 /// Streamed text goes to stdout unbuffered (each piece is visible at once); notes go to stderr.
 enum Output {
@@ -17,14 +18,14 @@ enum Output {
     }()
 
     static func write(_ text: String) {
-        fputs(text, stdout)
+        writeText(text, to: stdout)
         fflush(stdout)
         if let last = text.last { midLine = last != "\n" }
     }
 
     static func note(_ text: String) {
         let breakLine = midLine && sharedDestination
-        fputs((breakLine ? "\n" : "") + text + "\n", stderr)
+        writeText((breakLine ? "\n" : "") + text + "\n", to: stderr)
         midLine = false
     }
 
