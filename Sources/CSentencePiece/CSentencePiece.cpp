@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -141,6 +142,41 @@ bool segments_are_independent(const sentencepiece::SentencePieceProcessor &sp) {
     return true;
 }
 
+// The training sentences: the lines of the corpus files in order, as std::getline reads them (what
+// SentencePiece's own file reader does). Handing the trainer the lines instead of its `input` flag keeps file
+// names out of its flag parsing, which splits that flag at commas (a path holding one trained on other files),
+// and out of the model, whose trainer_spec would record them (with the temporary path it was written to: two
+// preparations of one corpus gave different model bytes).
+class CorpusLines : public sentencepiece::SentenceIterator {
+public:
+    explicit CorpusLines(std::vector<std::string> files) : files_(std::move(files)) { Next(); }
+    bool done() const override { return done_; }
+    const std::string &value() const override { return line_; }
+    sentencepiece::util::Status status() const override { return status_; }
+    void Next() override {
+        while (!done_) {
+            if (stream_.is_open() && std::getline(stream_, line_)) return;
+            if (stream_.is_open()) stream_.close();
+            if (next_ == files_.size()) { done_ = true; return; }
+            stream_.open(files_[next_], std::ios::binary);
+            if (!stream_) {
+                status_ = sentencepiece::util::Status(sentencepiece::util::StatusCode::kNotFound,
+                                                      files_[next_] + ": cannot be read");
+                done_ = true;
+            }
+            next_++;
+        }
+    }
+
+private:
+    std::vector<std::string> files_;
+    size_t next_ = 0;
+    std::ifstream stream_;
+    std::string line_;
+    bool done_ = false;
+    sentencepiece::util::Status status_;
+};
+
 // One cache per thread (the encoder's workers), for the processor it last served; bounded in size.
 struct SegmentCache {
     uint64_t owner = 0;   // uid of the processor it serves
@@ -157,11 +193,20 @@ void spm_free_string(char *string) { std::free(string); }
 
 void spm_set_min_log_level(int level) { sentencepiece::logging::SetMinLogLevel(level); }
 
-int spm_train(const char *const *keys, const char *const *values, size_t count, char **error) {
+int spm_train(const char *const *keys, const char *const *values, size_t count, const char *const *files,
+              size_t file_count, char **model, size_t *model_size, char **error) {
     return guarded(error, [&]() -> int {
         std::unordered_map<std::string, std::string> kwargs;
         for (size_t i = 0; i < count; i++) kwargs[keys[i]] = values[i];
-        return from_status(sentencepiece::SentencePieceTrainer::Train(kwargs), error);
+        CorpusLines lines(std::vector<std::string>(files, files + file_count));
+        std::string serialized;
+        int status = from_status(sentencepiece::SentencePieceTrainer::Train(kwargs, &lines, &serialized), error);
+        if (status != SPM_OK) return status;
+        *model = static_cast<char *>(std::malloc(serialized.size()));
+        if (!*model && !serialized.empty()) throw std::bad_alloc();
+        std::memcpy(*model, serialized.data(), serialized.size());
+        *model_size = serialized.size();
+        return SPM_OK;
     });
 }
 

@@ -51,11 +51,9 @@ public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
          (byteFallback ? 256 : 0, "byte pieces")].filter { $0.count > 0 }
     }
 
-    /// SentencePiece's training flags for these options.
-    func flags(inputs: [String], modelPrefix: String) -> [(String, String)] {
+    /// SentencePiece's training flags for these options (the corpus lines are handed over apart: `spm_train`).
+    var flags: [(String, String)] {
         var flags: [(String, String)] = [
-            ("input", inputs.joined(separator: ",")),
-            ("model_prefix", modelPrefix),
             ("model_type", modelType.rawValue),
             ("vocab_size", String(vocabularySize)),
             ("character_coverage", String(characterCoverage)),
@@ -118,23 +116,25 @@ extension SentencePieceTokenizer {
                                     options: TokenizerTrainingOptions) throws -> SentencePieceTokenizer {
         try options.validate()
         let corpusName = files.joined(separator: ", ")
-        // SentencePiece writes PREFIX.model and PREFIX.vocab; train under a temporary prefix, then rename.
-        let prefix = modelPath + ".training-\(getpid())"
-        defer {
-            unlink(prefix + ".model")
-            unlink(prefix + ".vocab")
-        }
-        let flags = options.flags(inputs: files, modelPrefix: prefix)
+        let flags = options.flags
         var error: UnsafeMutablePointer<CChar>?
+        var model: UnsafeMutablePointer<CChar>?
+        var modelSize = 0
         spm_set_min_log_level(options.verbose ? 0 : 2)
         let status = withCStrings(flags.map(\.0)) { keys in
-            withCStrings(flags.map(\.1)) { values in spm_train(keys, values, flags.count, &error) }
+            withCStrings(flags.map(\.1)) { values in
+                withCStrings(files) { paths in
+                    spm_train(keys, values, flags.count, paths, files.count, &model, &modelSize, &error)
+                }
+            }
         }
+        defer { free(model) }
         if status != Int32(SPM_OK) {
             throw trainingError(takeMessage(error), corpus: corpusName, requested: options.vocabularySize)
         }
-        guard rename(prefix + ".model", modelPath) == 0 else {
-            throw TokenizerError.unreadable(path: modelPath, reason: "cannot write the model: \(String(cString: strerror(errno)))")
+        let bytes = model.map { Data(bytes: $0, count: modelSize) } ?? Data()
+        guard FileManager.default.createFile(atPath: modelPath, contents: bytes) else {
+            throw TokenizerError.unreadable(path: modelPath, reason: "cannot write the model")
         }
         return try SentencePieceTokenizer(contentsOf: modelPath)
     }

@@ -27,8 +27,11 @@ void spm_free_string(char *string);
 /// Sets SentencePiece's global log level (0 info, 1 warning, 2 error, 3 fatal).
 void spm_set_min_log_level(int level);
 
-/// Trains a model with SentencePiece's flags given as key/value pairs (for example "model_type" = "bpe").
-int spm_train(const char *const *keys, const char *const *values, size_t count, char **error);
+/// Trains a model on the lines of `files` with SentencePiece's flags given as key/value pairs (for example
+/// "model_type" = "bpe"; no "input" or "model_prefix"). On success *model holds the serialized model (free it
+/// with free()) and *model_size its length.
+int spm_train(const char *const *keys, const char *const *values, size_t count, const char *const *files,
+              size_t file_count, char **model, size_t *model_size, char **error);
 
 /// Loads a model file; returns NULL and sets *error on failure.
 spm_processor *spm_load(const char *path, char **error);
