@@ -275,6 +275,7 @@ const char *spm_id_to_piece(const spm_processor *p, int32_t id, size_t *length) 
 int spm_is_unknown(const spm_processor *p, int32_t id) { return p->sp.IsUnknown(id) ? 1 : 0; }
 int spm_is_control(const spm_processor *p, int32_t id) { return p->sp.IsControl(id) ? 1 : 0; }
 int spm_is_byte(const spm_processor *p, int32_t id) { return p->sp.IsByte(id) ? 1 : 0; }
+float spm_score(const spm_processor *p, int32_t id) { return p->sp.GetScore(id); }
 
 spm_ids *spm_ids_new(void) { return new spm_ids(); }
 void spm_ids_free(spm_ids *ids) { delete ids; }

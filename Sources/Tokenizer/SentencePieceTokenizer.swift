@@ -93,6 +93,18 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
     public func isControl(_ id: Int32) -> Bool { spm_is_control(handle, id) != 0 }
     public func isByte(_ id: Int32) -> Bool { spm_is_byte(handle, id) != 0 }
 
+    /// Whether `other` has the same pieces, in the same order, with the same scores and kinds: it then gives
+    /// every text the same ids, whatever else its file holds (models trained before the shim read the corpus
+    /// itself also recorded their file names and temporary path, so equal models could differ in bytes).
+    public func hasSameVocabulary(as other: SentencePieceTokenizer) -> Bool {
+        guard vocabularySize == other.vocabularySize else { return false }
+        return (0..<Int32(vocabularySize)).allSatisfy { id in
+            piece(for: id) == other.piece(for: id) && spm_score(handle, id) == spm_score(other.handle, id)
+                && isUnknown(id) == other.isUnknown(id) && isControl(id) == other.isControl(id)
+                && isByte(id) == other.isByte(id)
+        }
+    }
+
     // MARK: - Encoding
 
     /// Encodes text; lines are encoded one by one with `newlineId` between them (see the type's comment).

@@ -236,10 +236,8 @@ struct RunSetup {
     /// A resumed run's data must be encoded with the tokenizer the run was trained with (a moved copy of its
     /// data, say): the same token ids would otherwise mean other text, whatever the vocabulary size.
     private static func checkSameTokenizer(_ path: String, as runTokenizer: String, option: String) throws {
-        guard let theirs = FileManager.default.contents(atPath: runTokenizer) else {
-            throw CheckpointError.missingFile(path: runTokenizer)
-        }
-        guard FileManager.default.contents(atPath: path) == theirs else {
+        guard FileManager.default.fileExists(atPath: runTokenizer) else { throw CheckpointError.missingFile(path: runTokenizer) }
+        guard try SentencePieceTokenizer(contentsOf: path).hasSameVocabulary(as: SentencePieceTokenizer(contentsOf: runTokenizer)) else {
             throw TrainingError.invalidOption(option: option, message: "\(path) is not the tokenizer this run was trained "
                 + "with (\(runTokenizer)); a resumed run keeps its data")
         }

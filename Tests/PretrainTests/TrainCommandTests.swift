@@ -190,7 +190,9 @@ import Glibc
         // The same characters, the rarest of them made the most frequent: the same vocabulary size, other ids.
         let text = try String(contentsOfFile: other, encoding: .utf8)
         let rarest = Dictionary(text.map { ($0, 1) }, uniquingKeysWith: +).filter { $0.key.isLetter }.min { $0.value < $1.value }!.key
-        try (text + String(repeating: rarest, count: 5000)).write(toFile: other, atomically: true, encoding: .utf8)
+        // (In lines of 50: SentencePiece trains on lines of at most 4192 bytes, so one line of 5000 was not seen.)
+        try (text + String(repeating: String(repeating: rarest, count: 50) + "\n", count: 100))
+            .write(toFile: other, atomically: true, encoding: .utf8)
         let otherData = dir + "/other-data"
         let reversed = try PretrainCommand.run(["prepare", "--corpus", other, "--tokenizer-type", "char", "--vocab-size", "100",
                                                 "--out", otherData])
@@ -210,6 +212,17 @@ import Glibc
         let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/run", "--steps", "4", "--threads", "1"], in: "/")
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Self.trainLosses(dir + "/run").count == 4)
+        // A copy of the data whose tokenizer.model differs in bytes but not in vocabulary (an unknown protobuf
+        // field appended, as older models held file paths) is the run's data.
+        try FileManager.default.copyItem(atPath: dir + "/data", toPath: dir + "/data-copy")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/data-copy/tokenizer.model"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0xF8, 0x07, 0x01]))   // field 127, varint 1
+        try handle.close()
+        let copied = try PretrainCommand.run(["--resume", "--out", dir + "/run", "--steps", "5", "--threads", "1",
+                                              "--data", dir + "/data-copy"])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        #expect(try Self.trainLosses(dir + "/run").count == 5)
     }
 
     /// --overwrite replaces a run prepared from other corpus files (its OUT/data too), and a preparation stopped

@@ -62,6 +62,8 @@ const char *spm_id_to_piece(const spm_processor *processor, int32_t id, size_t *
 int spm_is_unknown(const spm_processor *processor, int32_t id);
 int spm_is_control(const spm_processor *processor, int32_t id);
 int spm_is_byte(const spm_processor *processor, int32_t id);
+/// The score of a piece (BPE: minus its merge rank; unigram: its log probability).
+float spm_score(const spm_processor *processor, int32_t id);
 
 spm_ids *spm_ids_new(void);
 void spm_ids_free(spm_ids *ids);
