@@ -29,10 +29,14 @@ public final class PredictionWriter {
               let handle = FileHandle(forWritingAtPath: temporaryPath) else {
             throw LabelledDataError.writeFailed(file: path, reason: "cannot create a file in its directory")
         }
+        // Held while it is written: a later predict removes a partial output only when no process holds it
+        // (AbandonedTemporaries, which finetune's predict calls).
+        flock(handle.fileDescriptor, LOCK_EX)
         self.handle = handle
     }
 
-    /// Where the lines go until `finish()`: `<directory>/<prefix><pid>`, a hidden file beside the output.
+    /// Where the lines go until `finish()`: `<directory>/<prefix><pid>`, a hidden file beside the output, locked
+    /// (`flock`) while this writer lives.
     public static func temporaryLocation(of path: String) -> (directory: String, prefix: String) {
         let url = URL(fileURLWithPath: path)
         return (url.deletingLastPathComponent().path, ".\(url.lastPathComponent).partial-")

@@ -61,8 +61,12 @@ enum AtomicFiles {
         if mkdir(temporary, 0o755) != 0 {
             throw CheckpointError.writeFailed(path: temporary, reason: String(cString: strerror(errno)))
         }
+        let lock = AbandonedTemporaries.hold(temporary)   // until it is swapped in or removed
         var swapped = false
-        defer { if !swapped { try? fm.removeItem(atPath: temporary) } }
+        defer {
+            if !swapped { try? fm.removeItem(atPath: temporary) }
+            AbandonedTemporaries.release(lock)
+        }
         try fill(temporary)
         syncDirectory(temporary)
 

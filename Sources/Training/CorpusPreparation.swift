@@ -86,8 +86,12 @@ public struct CorpusPreparation {
         guard mkdir(temporary, 0o755) == 0 else {
             throw PreparationError.writeFailed(path: temporary, reason: String(cString: strerror(errno)))
         }
+        let lock = AbandonedTemporaries.hold(temporary)   // tells a later preparation that this one is alive
         var installed = false
-        defer { if !installed { try? fileManager.removeItem(atPath: temporary) } }
+        defer {
+            if !installed { try? fileManager.removeItem(atPath: temporary) }
+            AbandonedTemporaries.release(lock)
+        }
 
         // 1. The tokenizer.
         let modelPath = temporary + "/tokenizer.model"

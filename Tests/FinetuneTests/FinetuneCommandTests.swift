@@ -42,7 +42,7 @@ import Training
         #expect(table.stdout.contains("macro F1") && table.stdout.contains("confusion"))
 
         let predictions = scratch.path + "/predictions.jsonl"
-        // The hidden partial output of a predict that was killed (pid 2^22 + 1 never runs) goes with the next one.
+        // The hidden partial output of a predict that was killed (no process holds its lock) goes with the next one.
         let killed = scratch.path + "/.predictions.jsonl.partial-4194305"
         try Data("{\"text\": \"half".utf8).write(to: URL(fileURLWithPath: killed))
         let predict = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", predictions])

@@ -96,18 +96,20 @@ func temporaryDirectory() -> String {
     }
 
     /// A save killed mid-write (SIGKILL: no chance to clean up) leaves its temporary copy beside the checkpoint;
-    /// the next save of that checkpoint removes it, and leaves those of live processes alone.
+    /// the next save of that checkpoint removes it, whatever process id its name holds (in a container every run
+    /// may be pid 1, as this one is here), and leaves a copy that a writer still holds locked alone.
     @Test func savingRemovesCopiesOfKilledSaves() throws {
         let root = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let (model, _, directory) = try Self.saved(in: root)
-        // pid 2^22 + 1 is above Linux's largest pid_max and so never runs; pid 1 always does.
-        let killed = [root + "/.run.tmp-4194305-77", root + "/.run.old-4194305-78"]
+        let killed = [root + "/.run.tmp-4194305-77", root + "/.run.old-1-78", root + "/.run.tmp-\(getpid())-80"]
         let live = root + "/.run.tmp-1-79"
         for path in killed + [live] {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
             try Data(count: 1000).write(to: URL(fileURLWithPath: path + "/model.safetensors"))
         }
+        let writer = AbandonedTemporaries.hold(live)   // a save in progress (its own open file description)
+        defer { AbandonedTemporaries.release(writer) }
         try Checkpoint.save(model, to: directory)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root).sorted() == [".run.tmp-1-79", "run"])
     }

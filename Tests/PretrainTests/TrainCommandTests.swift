@@ -234,8 +234,7 @@ import Glibc
         let arguments = ["--tokenizer-type", "char", "--vocab-size", "100", "--steps", "2", "--out", dir + "/run"] + Self.tinyModel
         let first = try PretrainCommand.run(["--corpus", corpus] + arguments)
         #expect(first.status == 0, "\(first.stderr)")
-        // An abandoned temporary directory of a preparation whose process is gone (pid 2^22 + 1 is above Linux's
-        // pid_max default and so never runs).
+        // An abandoned temporary directory of a preparation whose process is gone (no process holds its lock).
         let abandoned = dir + "/run/.data.prepare-4194305"
         try FileManager.default.createDirectory(atPath: abandoned, withIntermediateDirectories: true)
         let again = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 30_000, to: dir, name: "longer.txt")
