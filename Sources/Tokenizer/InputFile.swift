@@ -35,6 +35,11 @@ public enum InputFile {
     /// Reads a corpus once, in bounded chunks: checks it is a readable, non-empty, valid UTF-8 file and
     /// fingerprints its contents. Throws `invalidUTF8` with the line of the first bad byte.
     public static func scanCorpus(_ path: String, chunkBytes: Int = 1 << 20) throws -> Summary {
+        // Before anything opens it: opening a FIFO with no writer waits for one.
+        var kind = stat()
+        if stat(path, &kind) == 0, !Set([S_IFREG, S_IFDIR]).contains(kind.st_mode & S_IFMT) {
+            throw TokenizerError.notARegularFile(path: path)
+        }
         try checkReadable(path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }

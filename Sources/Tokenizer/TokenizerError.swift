@@ -3,6 +3,8 @@
 public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case fileNotFound(path: String)
     case notAFile(path: String)
+    /// A pipe, a device or a socket given as a corpus, which is read several times.
+    case notARegularFile(path: String)
     case unreadable(path: String, reason: String)
     case emptyFile(path: String)
     case invalidUTF8(path: String, line: Int, byteOffset: Int)
@@ -24,6 +26,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .fileNotFound(let path): return "\(path): no such file"
         case .notAFile(let path): return "\(path): is a directory, not a file"
+        case .notARegularFile(let path):
+            return "\(path): is a pipe or a device, not a regular file; a corpus is read several times (to scan it, "
+                + "train the tokenizer and encode it): save it to a file first"
         case .unreadable(let path, let reason): return "\(path): cannot be read (\(reason))"
         case .emptyFile(let path): return "\(path): the file is empty"
         case .invalidUTF8(let path, let line, let offset):

@@ -34,6 +34,8 @@ public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
+    public static let maximumVocabularySize = 1 << 30
+
     /// The user-defined pieces SentencePiece is given: "\n" and "\t" first (with `whitespacePieces`), then
     /// `userDefinedSymbols`.
     var symbols: [String] {
@@ -85,8 +87,10 @@ public struct TokenizerTrainingOptions: Codable, Equatable, Sendable {
         if !(characterCoverage >= 0.98 && characterCoverage <= 1) {
             throw TokenizerError.invalidOption("--character-coverage must be in [0.98, 1] (got \(characterCoverage))")
         }
-        if vocabularySize > Int(Int32.max) {
-            throw TokenizerError.invalidOption("--vocab-size must be at most \(Int32.max) (got \(vocabularySize))")
+        // SentencePiece keeps sizes in 32-bit ints, and its unigram trainer's arithmetic overflows from about 2e9
+        // (it then runs on without end): 2^30 stays clear of both.
+        if vocabularySize > Self.maximumVocabularySize {
+            throw TokenizerError.invalidOption("--vocab-size must be at most \(Self.maximumVocabularySize) (got \(vocabularySize))")
         }
         if maximumSentences != 0 && maximumSentences <= 100 {
             throw TokenizerError.invalidOption("--max-sentences must be 0 (all lines) or more than 100 (got \(maximumSentences))")

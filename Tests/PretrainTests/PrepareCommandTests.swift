@@ -58,7 +58,8 @@ import Testing
         // that a given tokenizer makes pointless.
         for (arguments, says) in [(["--character-coverage", "0.9"], "--character-coverage must be in [0.98, 1] (got 0.9)"),
                                   (["--max-sentences", "100"], "--max-sentences must be 0 (all lines) or more than 100 (got 100)"),
-                                  (["--vocab-size", "99999999999"], "--vocab-size must be at most 2147483647"),
+                                  (["--vocab-size", "99999999999"], "--vocab-size must be at most 1073741824"),
+                                  (["--vocab-size", "2000000000", "--tokenizer-type", "unigram"], "--vocab-size must be at most 1073741824"),
                                   (["--tokenizer", directory + "/corrupt.model", "--vocab-size", "300"],
                                    "--vocab-size trains a tokenizer, but --tokenizer \(directory)/corrupt.model gives one"),
                                   (["--tokenizer", directory + "/corrupt.model", "--byte-fallback"],

@@ -100,6 +100,10 @@ import Testing
 
         #expect(throws: TokenizerError.fileNotFound(path: directory + "/missing.txt")) { try train(directory + "/missing.txt") }
         #expect(throws: TokenizerError.notAFile(path: directory)) { try train(directory) }
+        // A FIFO (as `<(zcat corpus.gz)` gives) is refused before it is opened: that would wait for a writer.
+        #expect(mkfifo(directory + "/fifo", 0o600) == 0)
+        #expect(throws: TokenizerError.notARegularFile(path: directory + "/fifo")) { try train(directory + "/fifo") }
+        #expect(throws: TokenizerError.notARegularFile(path: "/dev/zero")) { try train("/dev/zero") }
         _ = FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
         #expect(throws: TokenizerError.emptyFile(path: directory + "/empty.txt")) { try train(directory + "/empty.txt") }
         // Line 3 holds a Latin-1 byte.
