@@ -32,6 +32,10 @@ struct BenchEncode: ParsableCommand {
     @Flag(help: "Print one JSON object a line.")
     var json = false
 
+    func validate() throws {
+        try OptionCheck.atLeastOne(["runs": runs])
+    }
+
     func run() throws {
         guard FileManager.default.isExecutableFile(atPath: spmEncode) else {
             printError("error: \(spmEncode): not found; install Debian's sentencepiece package (apt-get install sentencepiece)")
@@ -69,7 +73,7 @@ struct BenchEncode: ParsableCommand {
         let dtype = TokenDType.fitting(vocabularySize: tokenizer.vocabularySize)
         var spmTimes: [Double] = [], oursTimes: [Int: [Double]] = [1: [], 2: []]
         var tokens = 0
-        for _ in 0..<max(1, runs) {
+        for _ in 0..<runs {
             spmTimes.append(try runSpmEncode(model: model, file: file))
             for threads in [1, 2] {
                 let encoder = CorpusEncoder(tokenizer: tokenizer, threads: threads)

@@ -26,6 +26,12 @@ struct BenchFinetune: ParsableCommand {
     @Option(help: "Seed (data order, head initialisation, random initialisation).") var seed: UInt64 = 0
     @Option(help: "Worker threads.") var threads: Int = ThreadPool.availableCores
 
+    func validate() throws {
+        try OptionCheck.threads(threads)
+        try OptionCheck.atLeastOne(["steps": steps, "batch-size": batchSize])
+        guard lr.isFinite && lr > 0 else { throw ValidationError("--lr must be a positive number (got \(lr))") }
+    }
+
     func run() throws {
         ThreadPool.shared = ThreadPool(threads: threads)
         let start = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)

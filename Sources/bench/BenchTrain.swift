@@ -33,6 +33,14 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Skip the PyTorch reference.") var noReference = false
     @Flag(help: "One JSON object a line.") var json = false
 
+    func validate() throws {
+        try OptionCheck.threads(threads)
+        try OptionCheck.atLeastOne(["steps": steps, "rounds": rounds])
+        guard peakGflops.isFinite && peakGflops > 0 else {
+            throw ValidationError("--peak-gflops must be a positive number (got \(peakGflops))")
+        }
+    }
+
     func run() throws {
         ThreadPool.shared = ThreadPool(threads: threads)
         let config = try GPTConfig.preset(named: preset, vocabSize: vocab)
@@ -47,7 +55,7 @@ struct BenchTrain: ParsableCommand {
         // other side's idle threads stop spinning.
         _ = torch?.ask("\(steps)")
         let peakBefore = FMAReference.gflops()
-        for _ in 0..<max(1, rounds) {
+        for _ in 0..<rounds {
             usleep(20_000)
             let seconds = try medianStepSeconds(trainer)
             ours.append(seconds)
@@ -79,7 +87,7 @@ struct BenchTrain: ParsableCommand {
             return
         }
         print("training step: \(config.layers) layers, \(config.heads) heads, \(config.width) wide, context \(config.context), "
-              + "vocabulary \(vocab), batch \(batch), \(threads) thread(s); \(max(1, rounds)) rounds of \(steps) steps, medians")
+              + "vocabulary \(vocab), batch \(batch), \(threads) thread(s); \(rounds) rounds of \(steps) steps, medians")
         print(String(format: "  swiftlet  %9.0f tokens/s  %8.2f ms/step  %5.1f GFLOP/s  MFU %.3f (of %.0f GFLOP/s)",
                      tokensPerSecond, result.stepSeconds * 1e3, flopsPerToken * tokensPerSecond / 1e9, mfu, peakGflops))
         if let reference, let refTokens = reference["tokens_per_s"] as? Double, let refMs = reference["ms_per_step"] as? Double {
@@ -115,7 +123,7 @@ struct BenchTrain: ParsableCommand {
         var options = TrainingOptions()
         options.batchSize = batch
         options.context = config.context
-        options.steps = (steps + 3) * max(1, rounds)
+        options.steps = (steps + 3) * rounds
         options.seed = 1
         return try Trainer(model: try GPT(config: config, seed: 1), train: try TokenFile(path: path),
                            validation: nil, options: options)
