@@ -112,6 +112,18 @@ struct BenchTrain: ParsableCommand {
 
     /// A `Trainer` over random tokens (the token file is removed at once; its memory map stays valid).
     private func makeTrainer(config: GPTConfig, batch: Int) throws -> Trainer {
+        var options = TrainingOptions()
+        options.batchSize = batch
+        options.context = config.context
+        options.steps = (steps + 3) * rounds
+        options.seed = 1
+        // The options and the batch's memory first: the random tokens are four batches' worth, and a batch beyond
+        // memory took seconds and gigabytes to draw them before the trainer refused it.
+        try options.validate(modelContext: config.context)
+        do { try GPT.checkMemory(config: config, batch: batch, time: config.context) } catch let error as GPTError {
+            throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size or --context")
+        }
+
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-train-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -119,12 +131,6 @@ struct BenchTrain: ParsableCommand {
         let tokens = (0..<max(100_000, 4 * batch * (config.context + 1))).map { _ in Int32(generator.next() % UInt64(config.vocabSize)) }
         let path = directory.appendingPathComponent("train.npy").path
         try TokenFileWriter.write(tokens, to: path, dtype: config.vocabSize <= 65536 ? .uint16 : .uint32)
-
-        var options = TrainingOptions()
-        options.batchSize = batch
-        options.context = config.context
-        options.steps = (steps + 3) * rounds
-        options.seed = 1
         return try Trainer(model: try GPT(config: config, seed: 1), train: try TokenFile(path: path),
                            validation: nil, options: options)
     }
