@@ -11,7 +11,7 @@ struct BenchEncode: ParsableCommand {
         abstract: "Corpus encoding throughput (MB/s) against spm_encode on the same model and file."
     )
 
-    @Option(name: .customLong("file"), help: "Corpus files to measure (default: ../shared/data/tinyshakespeare.txt and corpora/kjv.txt).")
+    @Option(name: .customLong("file"), help: "Corpus file to measure; may repeat.")
     var files: [String] = ["../shared/data/tinyshakespeare.txt", "corpora/kjv.txt"]
 
     @Option(help: "Tokenizer model type trained for the measurement.")
