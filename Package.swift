@@ -106,6 +106,7 @@ let package = Package(
                           dependencies: ["Kernels", "GPT", "Training", "Tokenizer", "Sampling", "FineTuning",
                                          "FineTuneData", argumentParser],
                           swiftSettings: releaseFlags),
+        .testTarget(name: "BenchTests", dependencies: ["TestSupport", "bench"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -67,7 +67,11 @@ public final class ThreadPool: @unchecked Sendable {
     private static let indexMask: UInt64 = 1 << 20 - 1
 
     public init(threads: Int, helpers: Int = 0) {
-        precondition(threads >= 1, "a thread pool needs at least one thread")
+        // Not a precondition: release builds (-Ounchecked) drop those, and `1..<threads` below would then start
+        // threads without end for a count under 1. Tools check --threads first (`problem(withThreads:)`).
+        if !(1...ThreadPool.maximumThreads).contains(threads) {
+            fatalError("a thread pool needs 1 to \(ThreadPool.maximumThreads) threads, not \(threads)")
+        }
         precondition(helpers >= 0, "helpers cannot be negative")
         threadCount = threads
         self.helpers = helpers

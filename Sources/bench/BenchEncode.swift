@@ -11,7 +11,7 @@ struct BenchEncode: ParsableCommand {
         abstract: "Corpus encoding throughput (MB/s) against spm_encode on the same model and file."
     )
 
-    @Option(name: .customLong("file"), help: "Corpus files to measure (default: ../shared/data/tinyshakespeare.txt and corpora/kjv.txt).")
+    @Option(name: .customLong("file"), help: "Corpus file to measure; may repeat.")
     var files: [String] = ["../shared/data/tinyshakespeare.txt", "corpora/kjv.txt"]
 
     @Option(help: "Tokenizer model type trained for the measurement.")
@@ -31,6 +31,10 @@ struct BenchEncode: ParsableCommand {
 
     @Flag(help: "Print one JSON object a line.")
     var json = false
+
+    func validate() throws {
+        try OptionCheck.atLeastOne(["runs": runs])
+    }
 
     func run() throws {
         guard FileManager.default.isExecutableFile(atPath: spmEncode) else {
@@ -69,7 +73,7 @@ struct BenchEncode: ParsableCommand {
         let dtype = TokenDType.fitting(vocabularySize: tokenizer.vocabularySize)
         var spmTimes: [Double] = [], oursTimes: [Int: [Double]] = [1: [], 2: []]
         var tokens = 0
-        for _ in 0..<max(1, runs) {
+        for _ in 0..<runs {
             spmTimes.append(try runSpmEncode(model: model, file: file))
             for threads in [1, 2] {
                 let encoder = CorpusEncoder(tokenizer: tokenizer, threads: threads)

@@ -38,12 +38,8 @@ struct BenchKernels: ParsableCommand {
     var gemmOnly = false
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-        let parts = threads.split(separator: ",", omittingEmptySubsequences: false)
-        guard !parts.isEmpty, threadCounts.count == parts.count, threadCounts.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--threads must be a comma-separated list of positive integers, got '\(threads)'")
-        }
+        try OptionCheck.atLeastOne(["repeats": repeats, "rounds": rounds])
+        _ = try OptionCheck.threadList(threads)
         for product in products where GEMMProduct(rawValue: product) == nil {
             throw ValidationError("--product must be forward, backwardInput or backwardWeight, got '\(product)'")
         }
@@ -52,9 +48,8 @@ struct BenchKernels: ParsableCommand {
         }
     }
 
-    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-
     func run() throws {
+        let threadCounts = try OptionCheck.threadList(threads)
         let script = referenceScript ?? OpenBLASReference.defaultScript()
         let reference = noReference ? nil : OpenBLASReference(script: script)
         if !json, reference == nil || !(reference!.available) {

@@ -27,23 +27,15 @@ struct BenchLayers: ParsableCommand {
     var only: String?
 
     func validate() throws {
-        guard parsedThreads != nil else {
-            throw ValidationError("--threads must be a comma-separated list of positive integers, got '\(threads)'")
-        }
+        _ = try OptionCheck.threadList(threads)
         guard LayerShape.preset(preset) != nil else {
             throw ValidationError("--preset must be small or tiny, got '\(preset)'")
         }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
-    var parsedThreads: [Int]? {
-        let parts = threads.split(separator: ",").map { Int(String($0.filter { $0 != " " })) }
-        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
-        return parts.map { $0! }
-    }
-
     func run() throws {
-        let counts = parsedThreads ?? [1]
+        let counts = try OptionCheck.threadList(threads)
         var fmaPeak: (timing: LayerTiming, gflops: Double, gflopsCPU: Double)?
         var shape = LayerShape.preset(preset)!
         if let batchSize { shape.batch = batchSize }

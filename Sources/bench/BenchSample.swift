@@ -32,11 +32,10 @@ struct BenchSample: ParsableCommand {
     @Flag(help: "One JSON object a line.") var json = false
 
     func validate() throws {
-        for (name, value) in [("layers", layers), ("heads", heads), ("width", width), ("context", context),
-                              ("vocab", vocab), ("batch", batch), ("threads", threads), ("tokens", tokens),
-                              ("repeats", repeats), ("rounds", rounds)] where value < 1 {
-            throw ValidationError("--\(name) must be at least 1 (got \(value))")
-        }
+        try OptionCheck.atLeastOne(["layers": layers, "heads": heads, "width": width, "context": context,
+                                    "vocab": vocab, "batch": batch, "tokens": tokens, "repeats": repeats,
+                                    "rounds": rounds])
+        try OptionCheck.threads(threads)
         if weights != "fp32" && weights != "bf16" { throw ValidationError("--weights must be fp32 or bf16 (got \(weights))") }
         do { try SamplingSettings(temperature: temperature, topP: topP).validate() } catch {
             throw ValidationError("\(error)")

@@ -33,6 +33,14 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Skip the PyTorch reference.") var noReference = false
     @Flag(help: "One JSON object a line.") var json = false
 
+    func validate() throws {
+        try OptionCheck.threads(threads)
+        try OptionCheck.atLeastOne(["steps": steps, "rounds": rounds])
+        guard peakGflops.isFinite && peakGflops > 0 else {
+            throw ValidationError("--peak-gflops must be a positive number (got \(peakGflops))")
+        }
+    }
+
     func run() throws {
         ThreadPool.shared = ThreadPool(threads: threads)
         let config = try GPTConfig.preset(named: preset, vocabSize: vocab)
@@ -47,7 +55,7 @@ struct BenchTrain: ParsableCommand {
         // other side's idle threads stop spinning.
         _ = torch?.ask("\(steps)")
         let peakBefore = FMAReference.gflops()
-        for _ in 0..<max(1, rounds) {
+        for _ in 0..<rounds {
             usleep(20_000)
             let seconds = try medianStepSeconds(trainer)
             ours.append(seconds)
@@ -79,7 +87,7 @@ struct BenchTrain: ParsableCommand {
             return
         }
         print("training step: \(config.layers) layers, \(config.heads) heads, \(config.width) wide, context \(config.context), "
-              + "vocabulary \(vocab), batch \(batch), \(threads) thread(s); \(max(1, rounds)) rounds of \(steps) steps, medians")
+              + "vocabulary \(vocab), batch \(batch), \(threads) thread(s); \(rounds) rounds of \(steps) steps, medians")
         print(String(format: "  swiftlet  %9.0f tokens/s  %8.2f ms/step  %5.1f GFLOP/s  MFU %.3f (of %.0f GFLOP/s)",
                      tokensPerSecond, result.stepSeconds * 1e3, flopsPerToken * tokensPerSecond / 1e9, mfu, peakGflops))
         if let reference, let refTokens = reference["tokens_per_s"] as? Double, let refMs = reference["ms_per_step"] as? Double {
@@ -104,6 +112,18 @@ struct BenchTrain: ParsableCommand {
 
     /// A `Trainer` over random tokens (the token file is removed at once; its memory map stays valid).
     private func makeTrainer(config: GPTConfig, batch: Int) throws -> Trainer {
+        var options = TrainingOptions()
+        options.batchSize = batch
+        options.context = config.context
+        options.steps = (steps + 3) * rounds
+        options.seed = 1
+        // The options and the batch's memory first: the random tokens are four batches' worth, and a batch beyond
+        // memory took seconds and gigabytes to draw them before the trainer refused it.
+        try options.validate(modelContext: config.context)
+        do { try GPT.checkMemory(config: config, batch: batch, time: config.context) } catch let error as GPTError {
+            throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size or --context")
+        }
+
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-train-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -111,12 +131,6 @@ struct BenchTrain: ParsableCommand {
         let tokens = (0..<max(100_000, 4 * batch * (config.context + 1))).map { _ in Int32(generator.next() % UInt64(config.vocabSize)) }
         let path = directory.appendingPathComponent("train.npy").path
         try TokenFileWriter.write(tokens, to: path, dtype: config.vocabSize <= 65536 ? .uint16 : .uint32)
-
-        var options = TrainingOptions()
-        options.batchSize = batch
-        options.context = config.context
-        options.steps = (steps + 3) * max(1, rounds)
-        options.seed = 1
         return try Trainer(model: try GPT(config: config, seed: 1), train: try TokenFile(path: path),
                            validation: nil, options: options)
     }

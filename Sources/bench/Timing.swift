@@ -37,8 +37,10 @@ func runTimes(repeats: Int, _ body: () -> Void) -> RunTimes {
     return RunTimes(median: median(times), best: times.min()!)
 }
 
-/// The median of measurements (the mean of the middle two for an even count).
+/// The median of measurements (the mean of the middle two for an even count); NaN for none, rather than a read
+/// past the end (the options ask for at least one measurement, but release builds check no index).
 func median(_ values: [Double]) -> Double {
+    if values.isEmpty { return .nan }
     let sorted = values.sorted()
     let n = sorted.count
     return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])

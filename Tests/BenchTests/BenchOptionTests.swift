@@ -1,0 +1,58 @@
+import TestSupport
+import Testing
+
+/// The built `bench` executable.
+let BenchCommand = BuiltExecutable("bench")
+
+/// `bench` refuses option values it cannot run with before any work (release builds check no precondition, so
+/// a bad value used to run away: `train --threads 0` started threads without end, `--steps 0` read past an
+/// empty array). Only refusals run here: none of these starts a measurement.
+@Suite struct BenchOptionTests {
+    /// A usage error: exit status 64, the message on the first line of stderr, nothing on stdout.
+    @Test(arguments: [
+        (["train", "--threads", "0"], "--threads must be at least 1 (got 0)"),
+        (["train", "--threads=-1"], "--threads must be at least 1 (got -1)"),
+        (["train", "--threads", "2000"], "--threads must be at most 1024 (got 2000)"),
+        (["train", "--steps", "0"], "--steps must be at least 1 (got 0)"),
+        (["train", "--steps=-5"], "--steps must be at least 1 (got -5)"),
+        (["train", "--rounds", "0"], "--rounds must be at least 1 (got 0)"),
+        (["train", "--peak-gflops", "0"], "--peak-gflops must be a positive number (got 0.0)"),
+        (["finetune", "--threads", "0"], "--threads must be at least 1 (got 0)"),
+        (["finetune", "--steps=-3"], "--steps must be at least 1 (got -3)"),
+        (["finetune", "--batch-size", "0"], "--batch-size must be at least 1 (got 0)"),
+        (["finetune", "--lr", "0"], "--lr must be a positive number (got 0.0)"),
+        (["sample", "--threads", "1000000"], "--threads must be at most 1024 (got 1000000)"),
+        (["sample", "--tokens", "0"], "--tokens must be at least 1 (got 0)"),
+        (["layers", "--threads", "1000000"], "--threads must be at most 1024 (got 1000000)"),
+        (["layers", "--threads", "1,,2"], "--threads must be a comma-separated list of positive integers, got '1,,2'"),
+        (["layers", "--threads", "1,0"], "--threads must be at least 1 (got 0)"),
+        (["kernels", "--threads", "1,,2"], "--threads must be a comma-separated list of positive integers, got '1,,2'"),
+        (["kernels", "--threads", "2,1025"], "--threads must be at most 1024 (got 1025)"),
+        (["kernels", "--repeats", "0"], "--repeats must be at least 1 (got 0)"),
+        (["encode", "--runs", "0"], "--runs must be at least 1 (got 0)"),
+        (["encode", "--runs=-2"], "--runs must be at least 1 (got -2)"),
+    ])
+    func refusedBeforeAnyWork(arguments: [String], message: String) throws {
+        let result = try BenchCommand.run(arguments)
+        #expect(result.status == 64, "\(arguments): exit \(result.status), stderr: \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").first == "Error: \(message)"[...], "\(arguments): \(result.stderr)")
+        #expect(result.stdout.isEmpty, "\(arguments): \(result.stdout)")
+    }
+
+    /// A batch beyond memory is refused before the random tokens are drawn (four batches' worth).
+    @Test func batchBeyondMemoryIsRefusedFirst() throws {
+        let result = try BenchCommand.run(["train", "--batch-size", "100000000", "--steps", "1", "--rounds", "1",
+                                           "--no-reference"])
+        #expect(result.status == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.hasPrefix("Error: --batch-size: a batch of 100000000 x 64 tokens"), "\(result.stderr)")
+        #expect(result.stderr.contains("GB of memory here; use a smaller --batch-size or --context"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    /// `encode --help` gives the --file default once (argument-parser adds it to the help text).
+    @Test func encodeHelpShowsTheFileDefaultOnce() throws {
+        let result = try BenchCommand.run(["encode", "--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.components(separatedBy: "tinyshakespeare.txt").count == 2, "\(result.stdout)")
+    }
+}
