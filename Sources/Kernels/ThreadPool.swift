@@ -26,8 +26,8 @@ public final class ThreadPool: @unchecked Sendable {
     /// kernel runs: `ThreadPool.shared = ThreadPool(threads: 1)`.
     nonisolated(unsafe) public static var shared = ThreadPool(threads: ThreadPool.availableCores)
 
-    /// Online cores of this machine.
-    public static var availableCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// Online cores of this machine (at most `maximumThreads`, the largest pool there is).
+    public static var availableCores: Int { min(maximumThreads, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))) }
 
     /// Most threads a pool may be asked for on the command line (`--threads`): far more than any core count,
     /// far fewer than a mistyped number that would exhaust the process's threads or address space.
