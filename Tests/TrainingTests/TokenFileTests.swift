@@ -44,14 +44,18 @@ import Testing
         let ids = (0..<1001).map { Int32(($0 * 7919) % 60_000) }
         try TokenFileWriter.write(ids, to: directory + "/a.npy", dtype: .uint16)
         try TokenFileWriter.write(ids, to: directory + "/a32.npy", dtype: .uint32)
-        var changed = ids, early = ids
+        var changed = ids, early = ids, topBits = ids
         changed[999] += 1   // in the bytes after the last whole 256-byte block
         early[10] += 1      // in the first block
+        // The top bits of two words of one lane (ids 3 and 131: bits 63 of words 0 and 32), which a multiply-only
+        // hash cannot tell from the original.
+        topBits[3] ^= 0x8000; topBits[131] ^= 0x8000
         try TokenFileWriter.write(changed, to: directory + "/b.npy", dtype: .uint16)
         try TokenFileWriter.write(early, to: directory + "/c.npy", dtype: .uint16)
+        try TokenFileWriter.write(topBits, to: directory + "/d.npy", dtype: .uint16)
         let a = try TokenFile(path: directory + "/a.npy"), b = try TokenFile(path: directory + "/b.npy")
-        let c = try TokenFile(path: directory + "/c.npy")
-        #expect(Set([a.fingerprint, b.fingerprint, c.fingerprint]).count == 3)
+        let c = try TokenFile(path: directory + "/c.npy"), d = try TokenFile(path: directory + "/d.npy")
+        #expect(Set([a.fingerprint, b.fingerprint, c.fingerprint, d.fingerprint]).count == 4)
         #expect(a.largestId == Int64(ids.max()!) && b.largestId == Int64(changed.max()!))
         #expect(try TokenFile(path: directory + "/a32.npy").largestId == Int64(ids.max()!))
         #expect(a.fingerprint == (try TokenFile(path: directory + "/a.npy")).fingerprint && a.fingerprint != b.fingerprint)
