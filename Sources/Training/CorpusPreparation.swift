@@ -140,10 +140,11 @@ public struct CorpusPreparation {
             log("warning: \(unknown) tokens are unknown (<unk>), so decoding will not give back the corpus exactly; use --byte-fallback")
         }
 
-        let manifest = PreparationManifest(corpora: summaries, settings: settings,
+        var manifest = PreparationManifest(corpora: summaries, settings: settings,
                                            vocabularySize: tokenizer.vocabularySize, dtype: dtype,
                                            trainTokens: trainCount, valTokens: total - trainCount,
                                            unknownTokens: unknown)
+        manifest.outputFingerprints = .of(directory: temporary)
         do {
             try manifest.encoded().write(to: URL(fileURLWithPath: temporary + "/" + PreparationManifest.fileName))
         } catch {
@@ -196,13 +197,15 @@ public struct CorpusPreparation {
         throw PreparationError.outputHasOtherContents(path: outputDirectory, reason: "other files (\(listed))")
     }
 
-    /// The token files exist with the recorded counts and the tokenizer loads with the recorded size.
+    /// The token files exist with the recorded counts and the tokenizer loads with the recorded size; and when
+    /// the manifest holds the outputs' fingerprints, they are unchanged (an edited train.npy has the same count).
     private func outputsIntact(_ manifest: PreparationManifest) -> Bool {
         guard let train = try? TokenFile(path: outputDirectory + "/train.npy"),
               let val = try? TokenFile(path: outputDirectory + "/val.npy"),
               let tokenizer = try? SentencePieceTokenizer(contentsOf: outputDirectory + "/tokenizer.model")
         else { return false }
-        return train.count == manifest.trainTokens && val.count == manifest.valTokens
-            && tokenizer.vocabularySize == manifest.vocabularySize
+        guard train.count == manifest.trainTokens && val.count == manifest.valTokens
+            && tokenizer.vocabularySize == manifest.vocabularySize else { return false }
+        return manifest.outputFingerprints.map { $0 == .of(directory: outputDirectory) } ?? true
     }
 }

@@ -28,6 +28,23 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
     public var trainTokens: Int
     public var valTokens: Int
     public var unknownTokens: Int
+    /// What the outputs were when written: `TokenFile.fingerprint` of train.npy and val.npy and the FNV-1a hash
+    /// of tokenizer.model, so that edited or damaged outputs are not reused (nil in manifests of older versions).
+    public var outputFingerprints: OutputFingerprints?
+
+    public struct OutputFingerprints: Codable, Equatable, Sendable {
+        public var train: String
+        public var val: String
+        public var tokenizer: String
+
+        /// The fingerprints of the outputs in `directory` (nil when one is missing or unreadable).
+        public static func of(directory: String) -> OutputFingerprints? {
+            guard let train = try? TokenFile(path: directory + "/train.npy"),
+                  let val = try? TokenFile(path: directory + "/val.npy"),
+                  let tokenizer = try? InputFile.contentHash(of: directory + "/tokenizer.model") else { return nil }
+            return OutputFingerprints(train: train.fingerprint, val: val.fingerprint, tokenizer: tokenizer)
+        }
+    }
 
     public static let fileName = "manifest.json"
 

@@ -63,6 +63,14 @@ import Tokenizer
         let trainBytes = try Data(contentsOf: URL(fileURLWithPath: out + "/train.npy"))
         let again = try preparation([corpus], out).run()
         #expect(again.reused && again.manifest == first.manifest)
+        // An output edited since (same token count, another id) is not reused: it is named as damaged.
+        var edited = trainBytes
+        edited[edited.count - 1] ^= 1
+        try edited.write(to: URL(fileURLWithPath: out + "/train.npy"))
+        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "an incomplete or damaged preparation")) {
+            try preparation([corpus], out).run()
+        }
+        try trainBytes.write(to: URL(fileURLWithPath: out + "/train.npy"))
 
         // Other options: refused without --overwrite, and nothing changes.
         #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files or options")) {
