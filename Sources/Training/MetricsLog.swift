@@ -103,7 +103,7 @@ public final class MetricsLog {
     public func append(_ record: MetricsRecord) throws {
         var line = try encoder.encode(record)
         line.append(0x0A)
-        try handle.write(contentsOf: line)
+        try writing(url.path) { try handle.write(contentsOf: line) }
     }
 
     public static func read(_ url: URL) throws -> [MetricsRecord] {

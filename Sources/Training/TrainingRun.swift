@@ -52,10 +52,13 @@ public final class TrainingRun {
         self.extraFiles = extraFiles
         self.bosTokenId = bosTokenId
         self.eosTokenId = eosTokenId
-        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        try writing(directory.path) {
+            try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        }
         // A resumed run drops metrics written after its checkpoint, so the log reads as one uninterrupted run.
-        log = try MetricsLog(url: URL(fileURLWithPath: directory.metrics),
-                             keepThrough: trainer.step > 0 ? trainer.step : nil)
+        log = try writing(directory.metrics) {
+            try MetricsLog(url: URL(fileURLWithPath: directory.metrics), keepThrough: trainer.step > 0 ? trainer.step : nil)
+        }
         if trainer.step > 0 { lastCheckpoint = directory.latest }
         evaluationsWithoutImprovement = record.evaluationsSinceBest ?? 0
         // A resumed run that had already stopped early stays stopped (until resumed with a larger patience).
@@ -171,7 +174,7 @@ public final class TrainingRun {
         let records = try MetricsLog.read(URL(fileURLWithPath: directory.metrics))
         guard !records.isEmpty else { return }
         let svg = LossCurveSVG.render(records: records, title: "Swiftlet: \(URL(fileURLWithPath: directory.path).lastPathComponent)")
-        try Data(svg.utf8).write(to: URL(fileURLWithPath: directory.lossCurve), options: .atomic)
+        try writing(directory.lossCurve) { try Data(svg.utf8).write(to: URL(fileURLWithPath: directory.lossCurve), options: .atomic) }
     }
 }
 
