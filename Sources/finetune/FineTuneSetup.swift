@@ -190,11 +190,18 @@ struct FineTuneSetup {
         if let v = c.checkpointEvery { options.checkpointEvery = v }
         try options.validate(modelContext: model.config.context)
         record.options = options
-        record.task = try settings.json()
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
 
-        try requireUnchanged(settings.dataFile, hash: settings.dataHash, run: directory.path)
-        if let valFile = settings.valFile { try requireUnchanged(valFile, hash: settings.valHash, run: directory.path) }
+        settings.dataFile = try resumedFile(settings.dataFile, given: c.data, hash: settings.dataHash, option: "--data",
+                                            run: directory.path)
+        if let valFile = settings.valFile {
+            settings.valFile = try resumedFile(valFile, given: c.valFile, hash: settings.valHash, option: "--val-file",
+                                               run: directory.path)
+        } else if c.valFile != nil {
+            throw FineTuneError.invalidOption(option: "--val-file", message: "the run in \(directory.path) splits its "
+                + "validation examples off --data; a resumed run keeps its split")
+        }
+        record.task = try settings.json()
         let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context,
                                      labels: classifier?.labels)
         let task = try Trainer.namingBatchSize {
@@ -207,11 +214,25 @@ struct FineTuneSetup {
         return FineTuneSetup(run: run, settings: settings, summary: [resuming, threadsNote].compactMap { $0 }.joined(separator: "\n"))
     }
 
-    /// A data file edited since the run started is refused (a missing one is reported by the reader; runs of
-    /// older versions recorded no hash).
-    private static func requireUnchanged(_ file: String, hash: String?, run: String) throws {
-        guard let hash, FileManager.default.fileExists(atPath: file) else { return }
-        guard try InputFile.contentHash(of: file) == hash else { throw FineTuneError.dataChanged(file: file, run: run) }
+    /// The data file a resumed run reads: the recorded one, or `given` (where it is now). Either must hold what
+    /// the run started with (runs of older versions recorded no hash: then a given file is taken as it is).
+    private static func resumedFile(_ recorded: String, given: String?, hash: String?, option: String,
+                                    run: String) throws -> String {
+        guard let given else {
+            guard FileManager.default.fileExists(atPath: recorded) else {
+                throw FineTuneError.invalidOption(option: "--resume", message: "the run's data file \(recorded) is gone; "
+                    + "give its new place with \(option)")
+            }
+            if let hash, try InputFile.contentHash(of: recorded) != hash {
+                throw FineTuneError.dataChanged(file: recorded, run: run)
+            }
+            return recorded
+        }
+        if let hash, FileManager.default.fileExists(atPath: given), try InputFile.contentHash(of: given) != hash {
+            throw FineTuneError.invalidOption(option: option, message: "\(given) is not the data the run in \(run) "
+                + "started with (its contents differ); a resumed run keeps its data")
+        }
+        return RunDirectory.absolutePath(given)
     }
 
     // MARK: - Pieces

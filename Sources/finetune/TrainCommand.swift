@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
         abstract: "Fine-tune a checkpoint (the default when no subcommand is given).",
         usage: """
         finetune [train] --task classify|complete --data <file> --out <dir> [--checkpoint <dir>] [<options>]
-        finetune [train] --resume --out <dir> [--steps <n>] [--eval-every <n>] [--checkpoint-every <n>] [--patience <n>] [--threads <n>]
+        finetune [train] --resume --out <dir> [--steps <n>] [--eval-every <n>] [--checkpoint-every <n>] [--patience <n>] [--threads <n>] [--data <moved file>] [--val-file <moved file>]
         """,
         discussion: """
         --task classify: a linear head on the final hidden state of each text's last token (transformers' \
@@ -80,11 +80,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The settings given that a resumed run keeps from its start (it honours only --steps, --eval-every,
-    /// --checkpoint-every, --patience, --threads, and a --task that agrees with the run's).
+    /// --checkpoint-every, --patience, --threads, a --task that agrees with the run's, and --data / --val-file
+    /// naming where its data files are now, when their contents are the run's).
     var settingsAResumeKeeps: [String] {
         let given: [(String, Bool)] = [
-            ("--checkpoint", checkpoint != nil), ("--from-scratch", fromScratch), ("--data", data != nil),
-            ("--val-file", valFile != nil), ("--val-fraction", valFraction != nil),
+            ("--checkpoint", checkpoint != nil), ("--from-scratch", fromScratch), ("--val-fraction", valFraction != nil),
             ("--text-field", fields.textField != nil), ("--label-field", fields.labelField != nil),
             ("--prompt-field", fields.promptField != nil), ("--completion-field", fields.completionField != nil),
             ("--skip-bad-rows", fields.skipBadRows),

@@ -102,6 +102,19 @@ import Training
         #expect(after.map { $0["step"] as? Int } == [1, 2, 3])
         #expect((after[0]["train_loss"] as? Double) == (before[0]["train_loss"] as? Double))
         #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
+        // The data file moved: the run says so, and resumes on it where it is now, if it holds the same examples.
+        try FileManager.default.moveItem(atPath: data, toPath: scratch.path + "/moved.jsonl")
+        let gone = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "4"])
+        expectError(gone, startsWith: "--resume: the run's data file \(data) is gone; give its new place with --data")
+        let other = try scratch.head(of: Fixture.shippedTrain, 41, as: "other.jsonl")
+        let wrong = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "4", "--data", other])
+        expectError(wrong, startsWith: "--data: \(other) is not the data the run in \(out) started with")
+        let moved = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "4", "--threads", "1",
+                                             "--data", scratch.path + "/moved.jsonl"])
+        #expect(moved.status == 0, "stderr: \(moved.stderr)")
+        #expect(try MetricsLog.readLines(out + "/metrics.jsonl").map { $0["step"] as? Int } == [1, 2, 3, 4])
+        let noSplit = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "5", "--val-file", other])
+        expectError(noSplit, startsWith: "--val-file: the run in \(out) splits its validation examples off --data")
     }
 
     /// --dropout: fine-tuning drops (the first step's loss differs from a run without it on the same seed and

@@ -6,8 +6,10 @@ import Testing
 /// few a resume honours is refused by name, never ignored. The options come from the command's own help dump,
 /// so an option added later is covered too.
 @Suite struct ResumeOptionsTests {
-    /// What `--resume` honours (--overwrite contradicts it and is a usage error of its own).
+    /// What `--resume` honours (--overwrite contradicts it and is a usage error of its own; --data and --val-file
+    /// say where the run's data files are now).
     static let honoured: Set<String> = ["resume", "out", "task", "steps", "eval-every", "checkpoint-every", "patience",
+                                        "data", "val-file",
                                         "threads", "overwrite", "help"]
 
     /// (name, takes a value) of every option and flag of `finetune train`.
