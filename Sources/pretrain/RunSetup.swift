@@ -59,6 +59,11 @@ struct RunSetup {
         let directory = RunDirectory(path: command.out)
         try directory.checkPreviousRun(overwrite: command.overwrite)
 
+        // A run refused after its corpus was prepared (too short for a window, say) leaves nothing behind when
+        // --out is new: the prepared data would block a retry with another corpus.
+        let newRunDirectory = !FileManager.default.fileExists(atPath: command.out)
+        var started = false
+        defer { if newRunDirectory && !started { try? FileManager.default.removeItem(atPath: command.out) } }
         let prepared = try prepareData(command.data, runDirectory: command.out, overwrite: command.overwrite)
         defer { prepared.discardReplacement() }
         let dataDirectory = prepared.finalPath
@@ -88,6 +93,7 @@ struct RunSetup {
         try prepared.install()
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
                               dataDirectory: dataDirectory, preset: preset)
+        started = true
         let params = model.layout.parameterCount
         var summary = "new run in \(command.out): \(preset) preset, \(config.layers) layers, \(config.heads) heads, "
             + "\(config.width) wide, context \(config.context), vocabulary \(config.vocabSize) "

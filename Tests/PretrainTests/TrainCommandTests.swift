@@ -331,6 +331,8 @@ import Glibc
         try expectError(["--data", data, "--lr", "-1"] + out, "--lr")   // a negative value without "=" reaches the same check
         try expectError(["--corpus", dir + "/short.txt", "--tokenizer-type", "char", "--vocab-size", "100", "--context", "64"] + out,
                         "--corpus: the training part of \(dir)/short.txt is 5 tokens, shorter than one training window")
+        // That refused run leaves no run directory behind (its prepared data would block a retry with another corpus).
+        #expect(!FileManager.default.fileExists(atPath: dir + "/run"))
         try expectError(["--resume"] + out, "holds no checkpoint to resume")
         // Usage errors found by argument-parser (a value that does not parse, an unknown option) are one line too,
         // naming the help to read, with its usage exit status 64.
