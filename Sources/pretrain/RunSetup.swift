@@ -119,7 +119,7 @@ struct RunSetup {
             if let given = data.givenPreparationOptions.first {
                 throw TrainingError.invalidOption(option: given, message: "applies when preparing --corpus files; \(dir) is prepared already")
             }
-            return PreparedData(path: RunDirectory.absolutePath(dir))
+            return PreparedData(path: try requirePreparedData(dir))
         }
         let typeName = data.tokenizerType ?? "bpe"
         guard let type = TokenizerTrainingOptions.ModelType(rawValue: typeName) else {
@@ -207,7 +207,8 @@ struct RunSetup {
         }
         record.options = options
         // Older runs recorded the data directory as given, relative to where they started.
-        let dataDirectory = RunDirectory.absolutePath(command.data.data ?? record.dataDirectory(resumingIn: command.out))
+        let dataDirectory = try command.data.data.map(requirePreparedData)
+            ?? RunDirectory.absolutePath(record.dataDirectory(resumingIn: command.out))
         if command.data.data == nil && !FileManager.default.fileExists(atPath: dataDirectory) {
             throw TrainingError.invalidOption(option: "--resume", message: "the run's data, \(dataDirectory), is gone; "
                 + "give its new place with --data")
@@ -237,6 +238,21 @@ struct RunSetup {
         if !given.isEmpty { summary += "; overriding \(given.joined(separator: ", "))" }
         if let threadsNote { summary += "\n" + threadsNote }
         return RunSetup(run: run, summary: summary)
+    }
+
+    /// `--data`'s directory, absolute, once it is known to hold a preparation (else one line saying what it is).
+    private static func requirePreparedData(_ dir: String) throws -> String {
+        let path = RunDirectory.absolutePath(dir)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw TrainingError.invalidOption(option: "--data", message: "\(dir) does not exist")
+        }
+        guard isDirectory.boolValue, FileManager.default.fileExists(atPath: path + "/tokenizer.model")
+                || FileManager.default.fileExists(atPath: path + "/train.npy") else {
+            throw TrainingError.invalidOption(option: "--data", message: "\(dir) holds no prepared data (tokenizer.model, "
+                + "train.npy, val.npy); make it with `pretrain prepare`")
+        }
+        return path
     }
 
     /// A resumed run's data must be encoded with the tokenizer the run was trained with (a moved copy of its

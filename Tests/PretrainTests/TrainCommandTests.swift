@@ -297,6 +297,8 @@ import Glibc
         }
         let out = ["--out", dir + "/run"]
         try expectError(["--corpus", dir + "/missing.txt"] + out, "missing.txt")
+        try expectError(["--data", dir + "/nowhere"] + out, "--data: \(dir)/nowhere does not exist")
+        try expectError(["--data", dir + "/short.txt"] + out, "--data: \(dir)/short.txt holds no prepared data")
         try expectError(["--data", data, "--heads", "3", "--width", "16"] + out, "--heads: the number of heads (3) must divide the width (16)")
         try expectError(["--data", data, "--layers", "0"] + out, "--layers: model layers must be positive (got 0)")
         try expectError(["--data", data, "--out", dir + "/short.txt"], "--out: \(dir)/short.txt is a file, not a run directory")
