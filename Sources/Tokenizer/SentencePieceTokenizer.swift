@@ -26,7 +26,12 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         try InputFile.checkReadable(path)
         var error: UnsafeMutablePointer<CChar>?
         guard let handle = spm_load(path, &error) else {
-            throw TokenizerError.corruptModel(path: path, reason: takeMessage(error))
+            let message = takeMessage(error)
+            // SentencePiece's own wording names its source lines ("Internal: ./src/...(1101) [model_proto->
+            // ParseFromArray(...)]"; "unk is not defined." for an empty file).
+            let reason = message.contains("ParseFromArray") || message.contains("unk is not defined")
+                ? "the file is not a SentencePiece .model file" : message
+            throw TokenizerError.corruptModel(path: path, reason: reason)
         }
         self.init(handle: handle, path: path)
     }

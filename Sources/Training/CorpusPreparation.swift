@@ -54,6 +54,10 @@ public struct CorpusPreparation {
             summaries.append(.init(path: path, bytes: summary.bytes, modified: summary.modified,
                                    contentHash: summary.contentHash))
             trainableLines += summary.trainableLines
+            if let earlier = summaries.dropLast().first(where: { $0.contentHash == summary.contentHash && $0.bytes == summary.bytes }) {
+                log("warning: \(path) holds the same text as \(earlier.path); the validation part (the end of the last "
+                    + "file) then also lies in the training part")
+            }
         }
         if existingTokenizer == nil && trainableLines == 0 {
             throw TokenizerError.noTrainableLines(corpus: corpora.joined(separator: ", "))

@@ -45,6 +45,7 @@ import Testing
         #expect(missing.status != 0 && missing.stderr == "error: \(directory)/none.model: no such file\n")
         _ = FileManager.default.createFile(atPath: directory + "/bad.model", contents: Data(repeating: 7, count: 64))
         let corrupt = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/bad.model"])
-        #expect(corrupt.status != 0 && corrupt.stderr.hasPrefix("error: \(directory)/bad.model: not a valid SentencePiece model"))
+        #expect(corrupt.status != 0 && corrupt.stderr == "error: \(directory)/bad.model: not a valid SentencePiece model "
+                + "(the file is not a SentencePiece .model file)\n", "\(corrupt.stderr)")
     }
 }

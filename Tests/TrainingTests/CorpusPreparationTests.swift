@@ -98,6 +98,21 @@ import Tokenizer
         }
     }
 
+    /// The same text given twice (under two names) is prepared, with a warning: validation would be memorised.
+    @Test func theSameTextTwiceIsPointedOut() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "a.txt")
+        try FileManager.default.copyItem(atPath: corpus, toPath: directory + "/copy.txt")
+        final class Lines { var all: [String] = [] }
+        let lines = Lines()
+        var twice = preparation([corpus, directory + "/copy.txt"], directory + "/data")
+        twice.log = { lines.all.append($0) }
+        _ = try twice.run()
+        #expect(lines.all.filter { $0.hasPrefix("warning: \(directory)/copy.txt holds the same text as \(corpus)") }.count == 1,
+                "\(lines.all)")
+    }
+
     @Test func anExistingTokenizerIsUsedAndCopied() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
