@@ -42,6 +42,7 @@ public final class GPT {
     /// A model with every parameter zero (to be loaded or initialised); moments zero.
     public init(config: GPTConfig, pool: ThreadPool = .shared) throws {
         try config.validate()
+        try GPT.checkModelMemory(config: config)
         self.config = config
         self.pool = pool
         layout = ParameterLayout(config: config)
@@ -194,6 +195,7 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
     case invalidWeight(weight: Float, position: Int)
     case wrongInputCount(count: Int, batch: Int, time: Int)
     case doesNotFitInMemory(what: String, bytes: Double, available: Double)
+    case modelDoesNotFitInMemory(parameters: Int, bytes: Double, available: Double)
 
     public var description: String {
         switch self {
@@ -207,6 +209,10 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
         case let .wrongInputCount(n, b, t): return "got \(n) values for a batch of \(b) x \(t) = \(b * t) positions"
         case let .doesNotFitInMemory(what, bytes, available):
             return String(format: "%@ needs %.1f GB, more than the %.1f GB of memory here", what, bytes / 1e9, available / 1e9)
+        case let .modelDoesNotFitInMemory(parameters, bytes, available):
+            return String(format: "a model of %.2f billion parameters needs %.1f GB for its weights, gradients and AdamW "
+                          + "moments, more than the %.1f GB of memory here; choose a smaller width, number of layers or "
+                          + "vocabulary", Double(parameters) / 1e9, bytes / 1e9, available / 1e9)
         }
     }
 }

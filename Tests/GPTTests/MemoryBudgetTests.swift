@@ -32,4 +32,17 @@ import Kernels
         try model.reserve(batch: 2, time: 64)   // a sane size still plans
         #expect(model.memory.activationBytes > 0)
     }
+
+    /// A model whose weights, gradients and moments exceed memory is refused before they are allocated (it was
+    /// killed by the kernel, without a word). 59.6 billion parameters need 954 GB: more than any machine here.
+    @Test func aModelBeyondMemoryIsRefusedBeforeAllocating() throws {
+        let config = GPTConfig(layers: 74, heads: 64, width: 8192, context: 8, vocabSize: 65)
+        do {
+            _ = try GPT(config: config, pool: ThreadPool(threads: 1))
+            Issue.record("a model of 59.6 billion parameters was allocated")
+        } catch let error as GPTError {
+            #expect(error.description.hasPrefix("a model of 59.60 billion parameters needs 953."), "\(error)")
+        }
+        #expect(throws: GPTError.self) { try GPT.checkMemory(config: config, batch: 1, time: 8) }
+    }
 }
