@@ -136,6 +136,7 @@ public struct CorpusPreparation {
         let encodeSeconds = Date().timeIntervalSince(started)
         let total = train.count
         let trainCount = Int(Double(total) * (1 - valFraction))
+        if trainCount == 0 { throw PreparationError.emptyTrainingPart(tokens: total, valFraction: valFraction) }
         let val = try TokenFileWriter(path: temporary + "/val.npy", dtype: dtype)
         try train.moveTail(after: trainCount, to: val)
         try train.finish()

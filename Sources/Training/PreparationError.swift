@@ -7,6 +7,8 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
     case outputHasOtherContents(path: String, reason: String)
     case noEndOfSequenceId(tokenizer: String)
     case writeFailed(path: String, reason: String)
+    /// The split leaves the training part without a token.
+    case emptyTrainingPart(tokens: Int, valFraction: Double)
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
         case .noEndOfSequenceId(let tokenizer):
             return "\(tokenizer): the tokenizer has no end-of-sequence id to put between corpus files"
         case .writeFailed(let path, let reason): return "\(path): cannot write (\(reason))"
+        case .emptyTrainingPart(let tokens, let fraction):
+            return "--val-fraction \(fraction) leaves no token of the corpus's \(tokens) for training; use a smaller one"
         }
     }
 }

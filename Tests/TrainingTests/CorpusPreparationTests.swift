@@ -98,6 +98,23 @@ import Tokenizer
         }
     }
 
+    /// A validation fraction that leaves no training token is refused (it wrote an empty train.npy), and leaves
+    /// nothing behind.
+    @Test func anEmptyTrainingPartIsRefused() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "a.txt")
+        var almostAll = preparation([corpus], directory + "/data")
+        almostAll.valFraction = 0.99999
+        do {
+            _ = try almostAll.run()
+            Issue.record("prepared an empty training part")
+        } catch let error as PreparationError {
+            #expect(error.description.hasPrefix("--val-fraction 0.99999 leaves no token of the corpus's "), "\(error)")
+        }
+        #expect(Set(leftovers(in: directory)) == ["a.txt"])
+    }
+
     /// The same text given twice (under two names) is prepared, with a warning: validation would be memorised.
     @Test func theSameTextTwiceIsPointedOut() throws {
         let directory = try Fixtures.temporaryDirectory()
