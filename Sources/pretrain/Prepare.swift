@@ -63,9 +63,11 @@ struct Prepare: ParsableCommand {
         }
         if let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if let maxSentences, maxSentences < 0 { throw ValidationError("--max-sentences must not be negative") }
+        if out.isEmpty { throw ValidationError("--out must name a directory") }
     }
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)   // progress lines reach a pipe as they are printed (a killed run kept none)
         try reportingErrors {
             var preparation = CorpusPreparation(corpora: corpora, outputDirectory: out)
             preparation.tokenizerOptions.modelType = tokenizerType ?? .bpe

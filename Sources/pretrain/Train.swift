@@ -36,6 +36,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+        if out.isEmpty { throw ValidationError("--out must name a directory") }
     }
 
     func run() throws {

@@ -339,8 +339,11 @@ import Glibc
         // Usage errors found by argument-parser (a value that does not parse, an unknown option) are one line too,
         // naming the help to read, with its usage exit status 64.
         for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain train --help')"),
-                                      (["prepare", "--bogus"], "Unknown option '--bogus'")] {
-            let result = try PretrainCommand.run(arguments + out)
+                                      (["prepare", "--bogus"], "Unknown option '--bogus'"),
+                                      (["prepare", "--corpus", dir + "/short.txt"], "--out must name a directory"),
+                                      (["--data", data], "--out must name a directory")] {
+            // (An empty --out, given last, is refused before any work: it prepared the corpus, then failed.)
+            let result = try PretrainCommand.run(arguments + (fragment.hasPrefix("--out") ? ["--out", ""] : out))
             #expect(result.status == 64, "exit status \(result.status) for \(arguments)")
             let lines = result.stderr.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].hasPrefix("error: ") && result.stderr.contains(fragment), "stderr: \(result.stderr)")
