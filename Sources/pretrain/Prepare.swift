@@ -64,18 +64,30 @@ struct Prepare: ParsableCommand {
         if let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if let maxSentences, maxSentences < 0 { throw ValidationError("--max-sentences must not be negative") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
+        // The tokenizer's own bounds are option errors too (exit status 64, like the checks above).
+        if tokenizer == nil {
+            do { try tokenizerOptions.validate() } catch let TokenizerError.invalidOption(message) {
+                throw ValidationError(message)
+            }
+        }
+    }
+
+    var tokenizerOptions: TokenizerTrainingOptions {
+        var options = TokenizerTrainingOptions()
+        options.modelType = tokenizerType ?? .bpe
+        options.vocabularySize = vocabSize ?? 4096
+        options.characterCoverage = characterCoverage ?? 1
+        options.byteFallback = byteFallback
+        options.maximumSentences = maxSentences ?? 2_000_000
+        options.verbose = verbose
+        return options
     }
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // progress lines reach a pipe as they are printed (a killed run kept none)
         try reportingErrors {
             var preparation = CorpusPreparation(corpora: corpora, outputDirectory: out)
-            preparation.tokenizerOptions.modelType = tokenizerType ?? .bpe
-            preparation.tokenizerOptions.vocabularySize = vocabSize ?? 4096
-            preparation.tokenizerOptions.characterCoverage = characterCoverage ?? 1
-            preparation.tokenizerOptions.byteFallback = byteFallback
-            preparation.tokenizerOptions.maximumSentences = maxSentences ?? 2_000_000
-            preparation.tokenizerOptions.verbose = verbose
+            preparation.tokenizerOptions = tokenizerOptions
             preparation.existingTokenizer = tokenizer
             preparation.valFraction = valFraction
             preparation.overwrite = overwrite

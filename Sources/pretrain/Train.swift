@@ -3,6 +3,7 @@ import Foundation
 import GPT
 import Kernels
 import TerminalUI
+import Tokenizer
 import Training
 
 /// `pretrain` (the default subcommand): train a GPT language model on prepared token files or on corpus files.
@@ -111,6 +112,12 @@ struct DataOptions: ParsableArguments {
 
     @Option(help: "Fraction of the corpus (its end) kept for validation when preparing (default 0.1).")
     var valFraction: Double?
+
+    func validate() throws {
+        if let tokenizerType, TokenizerTrainingOptions.ModelType(rawValue: tokenizerType) == nil {
+            throw ValidationError("--tokenizer-type: '\(tokenizerType)' is not one of bpe, unigram, char, word")
+        }
+    }
 
     /// The preparation options given on the command line (a resumed run refuses them: its data is made).
     var givenPreparationOptions: [String] {

@@ -54,8 +54,8 @@ import Testing
             #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == before, "\(arguments) left files behind")
         }
 
-        // Options SentencePiece would refuse with a message from its internals are refused as options, as is one
-        // that a given tokenizer makes pointless.
+        // Options SentencePiece would refuse with a message from its internals are refused as options (usage
+        // errors, exit status 64), as is one that a given tokenizer makes pointless.
         for (arguments, says) in [(["--character-coverage", "0.9"], "--character-coverage must be in [0.98, 1] (got 0.9)"),
                                   (["--max-sentences", "100"], "--max-sentences must be 0 (all lines) or more than 100 (got 100)"),
                                   (["--vocab-size", "99999999999"], "--vocab-size must be at most 1073741824"),
@@ -66,7 +66,7 @@ import Testing
                                    "--byte-fallback trains a tokenizer, but --tokenizer")] {
             let result = try PretrainCommand.run(["prepare", "--corpus", good] + arguments + ["--out", out])
             let lines = result.stderr.split(separator: "\n")
-            #expect(result.status != 0 && lines.count == 1 && lines[0].hasPrefix("error: ") && lines[0].contains(says),
+            #expect(result.status == 64 && lines.count == 1 && lines[0].hasPrefix("error: ") && lines[0].contains(says),
                     "\(arguments): \(result.stderr)")
             #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == before, "\(arguments) left files behind")
         }

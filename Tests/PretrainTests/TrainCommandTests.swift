@@ -340,6 +340,7 @@ import Glibc
         // naming the help to read, with its usage exit status 64.
         for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain train --help')"),
                                       (["prepare", "--bogus"], "Unknown option '--bogus'"),
+                                      (["--tokenizer-type", "bogus"], "--tokenizer-type: 'bogus' is not one of bpe, unigram, char, word"),
                                       (["prepare", "--corpus", dir + "/short.txt"], "--out must name a directory"),
                                       (["--data", data], "--out must name a directory")] {
             // (An empty --out, given last, is refused before any work: it prepared the corpus, then failed.)
