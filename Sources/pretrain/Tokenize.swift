@@ -49,6 +49,7 @@ struct Tokenize: ParsableCommand {
                 if count > 0 && lineBuffer![count - 1] == 0x0A { count -= 1 }
                 let bytes = UnsafeRawBufferPointer(start: lineBuffer, count: count)
                 if let bad = InputFile.firstInvalidUTF8(bytes) {
+                    writeText(output, to: stdout)   // the lines before it, as spm_encode prints them
                     throw TokenizerError.invalidUTF8(path: name, line: lineNumber, byteOffset: fileOffset + bad)
                 }
                 fileOffset += length

@@ -47,5 +47,14 @@ import Testing
         let corrupt = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/bad.model"])
         #expect(corrupt.status != 0 && corrupt.stderr == "error: \(directory)/bad.model: not a valid SentencePiece model "
                 + "(the file is not a SentencePiece .model file)\n", "\(corrupt.stderr)")
+        // Input that is not UTF-8: the lines before the bad one are printed, then one error line names it.
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        let prepared = try PretrainCommand.run(["prepare", "--corpus", corpus, "--tokenizer-type", "char", "--out", directory + "/data"])
+        try #require(prepared.status == 0, "\(prepared.stderr)")
+        try Data("First line\nSecond line\n".utf8 + [0xFF, 0x0A]).write(to: URL(fileURLWithPath: directory + "/bad.txt"))
+        let bad = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/data/tokenizer.model", "--input", directory + "/bad.txt"])
+        #expect(bad.status == 1 && bad.stdout.split(separator: "\n").count == 2, "\(bad.stdout)")
+        #expect(bad.stderr == "error: \(directory)/bad.txt: line 3 is not valid UTF-8 (bad byte at offset 23); the corpus must be UTF-8 text\n",
+                "\(bad.stderr)")
     }
 }
