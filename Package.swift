@@ -104,7 +104,7 @@ let package = Package(
 
         .executableTarget(name: "bench",
                           dependencies: ["Kernels", "GPT", "Training", "Tokenizer", "Sampling", "FineTuning",
-                                         "FineTuneData", argumentParser],
+                                         "FineTuneData", "TerminalUI", argumentParser],
                           swiftSettings: releaseFlags),
         .testTarget(name: "BenchTests", dependencies: ["TestSupport", "bench"]),
     ],

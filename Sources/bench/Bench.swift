@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kernels
+import TerminalUI
 
 @main
 struct Bench: ParsableCommand {
@@ -8,6 +9,9 @@ struct Bench: ParsableCommand {
         abstract: "Swiftlet benchmarks (build with -c release): speeds measured against a reference in the same run.",
         subcommands: [BenchKernels.self, BenchLayers.self, BenchTrain.self, BenchSample.self, BenchEncode.self,
                       BenchFinetune.self])
+
+    /// Errors as one line, as the other tools print them ("error: ... (see 'bench train --help')").
+    static func main() { mainWithOneLineErrors() }
 }
 
 /// The option checks the subcommands' `validate()` share. Each throws the ValidationError argument-parser reports

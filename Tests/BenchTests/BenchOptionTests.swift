@@ -35,7 +35,7 @@ let BenchCommand = BuiltExecutable("bench")
     func refusedBeforeAnyWork(arguments: [String], message: String) throws {
         let result = try BenchCommand.run(arguments)
         #expect(result.status == 64, "\(arguments): exit \(result.status), stderr: \(result.stderr)")
-        #expect(result.stderr.split(separator: "\n").first == "Error: \(message)"[...], "\(arguments): \(result.stderr)")
+        #expect(result.stderr == "error: \(message) (see 'bench \(arguments[0]) --help')\n", "\(arguments): \(result.stderr)")
         #expect(result.stdout.isEmpty, "\(arguments): \(result.stdout)")
     }
 
@@ -44,7 +44,7 @@ let BenchCommand = BuiltExecutable("bench")
         let result = try BenchCommand.run(["train", "--batch-size", "100000000", "--steps", "1", "--rounds", "1",
                                            "--no-reference"])
         #expect(result.status == 1, "stderr: \(result.stderr)")
-        #expect(result.stderr.hasPrefix("Error: --batch-size: a batch of 100000000 x 64 tokens"), "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("error: --batch-size: a batch of 100000000 x 64 tokens"), "\(result.stderr)")
         #expect(result.stderr.contains("GB of memory here; use a smaller --batch-size or --context"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
     }
