@@ -28,15 +28,9 @@ import Testing
 
     @Test(arguments: [(TokenizerTrainingOptions.ModelType.bpe, 600), (.unigram, 500), (.char, 200)])
     func idsEqualSpmEncodeOnEveryLine(type: TokenizerTrainingOptions.ModelType, vocabulary: Int) throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.spmEncode),
-                     "\(Self.spmEncode) is missing: install Debian's `sentencepiece` package (apt-get install sentencepiece)")
-        let directory = try Fixtures.temporaryDirectory()
+        try requireSentencePieceTools([Self.spmEncode])
+        let (directory, corpus, _, tokenizer) = try shakespeareTokenizer(type: type, vocabulary: vocabulary, modelName: "m.model")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 60_000, to: directory, name: "corpus.txt")
-        var options = TokenizerTrainingOptions()
-        options.modelType = type
-        options.vocabularySize = vocabulary
-        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
 
         let expected = try Self.spmEncodeLines(model: directory + "/m.model", input: corpus, format: "id")
         let lines = try String(contentsOfFile: corpus, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)

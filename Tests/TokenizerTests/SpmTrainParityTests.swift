@@ -26,17 +26,10 @@ import Testing
 
     @Test(arguments: [TokenizerTrainingOptions.ModelType.bpe, .unigram, .char, .word])
     func piecesAndScoresEqualSpmTrain(type: TokenizerTrainingOptions.ModelType) throws {
-        for tool in [Self.spmTrain, Self.spmExportVocab] {
-            try #require(FileManager.default.isExecutableFile(atPath: tool),
-                         "\(tool) is missing: install Debian's `sentencepiece` package (apt-get install sentencepiece)")
-        }
-        let directory = try Fixtures.temporaryDirectory()
+        try requireSentencePieceTools([Self.spmTrain, Self.spmExportVocab])
+        let (directory, _, options, _) = try shakespeareTokenizer(type: type, vocabulary: type == .char ? 100 : 500,
+                                                                  modelName: "ours.model")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 60_000, to: directory, name: "corpus.txt")
-        var options = TokenizerTrainingOptions()
-        options.modelType = type
-        options.vocabularySize = type == .char ? 100 : 500
-        _ = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/ours.model", options: options)
         // The same flags on the command line.
         let flags = options.flags.map { "--\($0.0)=\($0.1)" } + ["--input=corpus.txt", "--model_prefix=theirs"]
         _ = try Self.run(Self.spmTrain, flags, in: directory)
