@@ -107,8 +107,7 @@ import Testing
     }
 
     @Test func ksjvBPEMatchesSpmEncode() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.spmEncode),
-                     "\(Self.spmEncode) is missing: install Debian's `sentencepiece` package (apt-get install sentencepiece)")
+        try requireSentencePieceTools([Self.spmEncode])
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let corpus = try Fixtures.slice(of: Fixtures.kjv, bytes: 600_000, to: directory, name: "kjv.txt")
