@@ -104,8 +104,10 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// runs saved before it was recorded.
     public var dataInsideRun: String?
     /// `TokenFile.fingerprint` of the training and validation tokens ("" without validation data) when the run
-    /// started, so `--resume` can refuse other data (nil in fine-tuning runs and runs saved before it was recorded).
-    public var dataFingerprint: [String]?
+    /// started, so `--resume` can refuse other data (nil in fine-tuning runs and runs saved before it was recorded;
+    /// runs of 2026-12-05/06 that recorded an earlier form of the fingerprint under `dataFingerprint` are not
+    /// checked: that key is no longer read).
+    public var tokenFingerprints: [String]?
     /// Worker threads of the latest stretch of training (nil in runs saved before it was recorded). The batch
     /// is split over the threads, and the order of the shards' gradient sums moves the last bits, so a run
     /// resumed on another thread count follows an uninterrupted one only up to float rounding.

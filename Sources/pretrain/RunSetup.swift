@@ -87,7 +87,7 @@ struct RunSetup {
         }
         var record = RunRecord(options: options, dataDirectory: dataDirectory)
         record.recordData(dataDirectory, runDirectory: command.out)
-        record.dataFingerprint = [train.fingerprint, val?.fingerprint ?? ""]
+        record.tokenFingerprints = [train.fingerprint, val?.fingerprint ?? ""]
         record.threads = ThreadPool.shared.threadCount
         try directory.removePreviousRun()
         try prepared.install()
@@ -224,7 +224,7 @@ struct RunSetup {
         try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model",
                                option: command.data.data == nil ? "--resume" : "--data")
         let (train, val) = try openTokens(dataDirectory, vocabularySize: loaded.model.config.vocabSize)
-        if let recorded = record.dataFingerprint, recorded != [train.fingerprint, val?.fingerprint ?? ""] {
+        if let recorded = record.tokenFingerprints, recorded != [train.fingerprint, val?.fingerprint ?? ""] {
             throw TrainingError.invalidOption(option: command.data.data == nil ? "--resume" : "--data",
                 message: "\(dataDirectory) is not the data this run trained on (its token files changed since the run "
                     + "started); a resumed run keeps its data")
