@@ -24,19 +24,22 @@ public final class PredictionWriter {
         }
         self.path = path
         let temporary = Self.temporaryLocation(of: path)
-        temporaryPath = temporary.directory + "/" + temporary.prefix + "\(ProcessInfo.processInfo.processIdentifier)"
-        guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporaryPath) else {
+        // The pid and a random tag (see CorpusPreparation); created exclusively, so it is never another's file.
+        temporaryPath = temporary.directory + "/" + temporary.prefix
+            + "\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
             throw LabelledDataError.writeFailed(file: path, reason: "cannot create a file in its directory")
         }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         // Held while it is written: a later predict removes a partial output only when no process holds it
         // (AbandonedTemporaries, which finetune's predict calls).
         flock(handle.fileDescriptor, LOCK_EX)
         self.handle = handle
     }
 
-    /// Where the lines go until `finish()`: `<directory>/<prefix><pid>`, a hidden file beside the output, locked
-    /// (`flock`) while this writer lives.
+    /// Where the lines go until `finish()`: `<directory>/<prefix><pid>-<tag>`, a hidden file beside the output,
+    /// locked (`flock`) while this writer lives.
     public static func temporaryLocation(of path: String) -> (directory: String, prefix: String) {
         let url = URL(fileURLWithPath: path)
         return (url.deletingLastPathComponent().path, ".\(url.lastPathComponent).partial-")

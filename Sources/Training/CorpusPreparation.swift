@@ -85,8 +85,9 @@ public struct CorpusPreparation {
         } catch {
             throw PreparationError.writeFailed(path: parent, reason: "cannot create the directory")
         }
-        let temporary = parent + "/" + stem + "\(getpid())"
-        try? fileManager.removeItem(atPath: temporary)
+        // The pid and a random tag: two processes of one pid (pid 1 of two containers sharing the volume) must
+        // not write into one directory.
+        let temporary = parent + "/" + stem + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard mkdir(temporary, 0o755) == 0 else {
             throw PreparationError.writeFailed(path: temporary, reason: String(cString: strerror(errno)))
         }
