@@ -43,8 +43,26 @@ public struct RunDirectory: Sendable {
             + "(\(items)); continue it with --resume or replace it with --overwrite")
     }
 
+    /// Locks the directory for this process's run, until the returned descriptor is closed (`TrainingRun` holds
+    /// it while it trains); throws when another process holds it. A second `--resume` of a live run had cut the
+    /// live run's metrics.jsonl back to its own checkpoint.
+    public func lock() throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            throw inUse
+        }
+        return fd
+    }
+
+    private var inUse: TrainingError {
+        .invalidOption(option: "--out", message: "\(path) is in use: another process is training in it now; wait for it "
+            + "to stop, or choose another --out")
+    }
+
     /// `--out` must be a run directory or not exist yet: a file, or a checkpoint (which a run would fill with
-    /// latest/ and best/), is refused by name.
+    /// latest/ and best/), is refused by name; so is one that a run is training in now (`lock`).
     public func requireRunDirectory() throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue {
@@ -54,6 +72,7 @@ public struct RunDirectory: Sendable {
             throw TrainingError.invalidOption(option: "--out", message: "\(path) is a checkpoint, not a run directory "
                 + "(a run directory holds latest/, best/ and metrics.jsonl)")
         }
+        if FileManager.default.fileExists(atPath: path) { close(try lock()) }   // probed, then let go
     }
 
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`

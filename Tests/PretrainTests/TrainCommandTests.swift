@@ -1,6 +1,7 @@
 import TestSupport
 import GPT
 import Tokenizer
+import Training
 import Foundation
 import Testing
 import Glibc
@@ -134,6 +135,25 @@ import Glibc
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming \(dir)/interrupted at step \(stoppedAt) of 60"))
         #expect(try Self.trainLosses(dir + "/interrupted") == (try Self.trainLosses(dir + "/straight")))
+    }
+
+    /// A run directory that a live run holds (its lock, taken here as a training process takes it) is refused by
+    /// a second --resume and by --overwrite, before either touches metrics.jsonl or a checkpoint.
+    @Test func aRunInUseIsLeftAlone() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let first = try PretrainCommand.run(["--data", data, "--steps", "2", "--out", dir + "/run"] + Self.tinyModel)
+        #expect(first.status == 0, "\(first.stderr)")
+        let metrics = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/metrics.jsonl"))
+        let held = try RunDirectory(path: dir + "/run").lock()
+        defer { close(held) }
+        for arguments in [["--resume", "--steps", "4"], ["--data", data, "--overwrite", "--steps", "2"] + Self.tinyModel] {
+            let refused = try PretrainCommand.run(arguments + ["--out", dir + "/run"])
+            #expect(refused.status == 1 && refused.stderr == "error: --out: \(dir)/run is in use: another process is "
+                    + "training in it now; wait for it to stop, or choose another --out\n", "\(arguments): \(refused.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/run/metrics.jsonl")) == metrics)
     }
 
     /// `kill` (SIGTERM) stops a run the way Ctrl-C does: latest/ saved, exit status 128 + 15. Output pipes that
