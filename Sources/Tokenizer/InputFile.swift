@@ -12,7 +12,8 @@ public enum InputFile {
             throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw TokenizerError.notAFile(path: path) }
-        let fd = open(path, O_RDONLY)
+        // Non-blocking: opening a FIFO without a writer would otherwise wait for one.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
         close(fd)
     }

@@ -24,13 +24,17 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
     /// Loads a model file. Throws `fileNotFound`, `notAFile`, `unreadable` or `corruptModel`.
     public convenience init(contentsOf path: String) throws {
         try InputFile.checkReadable(path)
+        var kind = stat()
+        if stat(path, &kind) == 0 && (kind.st_mode & S_IFMT) != S_IFREG {   // SentencePiece would wait on a FIFO
+            throw TokenizerError.corruptModel(path: path, reason: "a pipe or a device, not a .model file")
+        }
         var error: UnsafeMutablePointer<CChar>?
         guard let handle = spm_load(path, &error) else {
             let message = takeMessage(error)
             // SentencePiece's own wording names its source lines ("Internal: ./src/...(1101) [model_proto->
             // ParseFromArray(...)]"; "unk is not defined." for an empty file).
             let reason = message.contains("ParseFromArray") || message.contains("unk is not defined")
-                ? "the file is not a SentencePiece .model file" : message
+                ? "it does not parse as one" : message
             throw TokenizerError.corruptModel(path: path, reason: reason)
         }
         self.init(handle: handle, path: path)

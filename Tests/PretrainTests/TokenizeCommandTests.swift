@@ -46,7 +46,12 @@ import Testing
         _ = FileManager.default.createFile(atPath: directory + "/bad.model", contents: Data(repeating: 7, count: 64))
         let corrupt = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/bad.model"])
         #expect(corrupt.status != 0 && corrupt.stderr == "error: \(directory)/bad.model: not a valid SentencePiece model "
-                + "(the file is not a SentencePiece .model file)\n", "\(corrupt.stderr)")
+                + "(it does not parse as one)\n", "\(corrupt.stderr)")
+        // A FIFO as the model is refused at once (SentencePiece would wait for a writer).
+        #expect(mkfifo(directory + "/fifo.model", 0o600) == 0)
+        let fifo = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/fifo.model"])
+        #expect(fifo.status == 1 && fifo.stderr == "error: \(directory)/fifo.model: not a valid SentencePiece model "
+                + "(a pipe or a device, not a .model file)\n", "\(fifo.stderr)")
         // Input that is not UTF-8: the lines before the bad one are printed, then one error line names it.
         let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
         let prepared = try PretrainCommand.run(["prepare", "--corpus", corpus, "--tokenizer-type", "char", "--out", directory + "/data"])
