@@ -6,6 +6,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     /// A pipe, a device or a socket given as a corpus, which is read several times.
     case notARegularFile(path: String)
     case unreadable(path: String, reason: String)
+    case cannotWrite(path: String, reason: String)
     case emptyFile(path: String)
     case invalidUTF8(path: String, line: Int, byteOffset: Int)
     case corruptModel(path: String, reason: String)
@@ -30,9 +31,10 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "\(path): is a pipe or a device, not a regular file; a corpus is read several times (to scan it, "
                 + "train the tokenizer and encode it): save it to a file first"
         case .unreadable(let path, let reason): return "\(path): cannot be read (\(reason))"
+        case .cannotWrite(let path, let reason): return "\(path): cannot be written (\(reason))"
         case .emptyFile(let path): return "\(path): the file is empty"
         case .invalidUTF8(let path, let line, let offset):
-            return "\(path): line \(line) is not valid UTF-8 (bad byte at offset \(offset)); the corpus must be UTF-8 text"
+            return "\(path): line \(line) is not valid UTF-8 (bad byte at offset \(offset)); the text must be UTF-8"
         case .corruptModel(let path, let reason):
             return "\(path): not a valid SentencePiece model (\(reason))"
         case .vocabularyTooLarge(let corpus, let requested, let maximum):

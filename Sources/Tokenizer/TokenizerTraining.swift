@@ -138,7 +138,7 @@ extension SentencePieceTokenizer {
         }
         let bytes = model.map { Data(bytes: $0, count: modelSize) } ?? Data()
         guard FileManager.default.createFile(atPath: modelPath, contents: bytes) else {
-            throw TokenizerError.unreadable(path: modelPath, reason: "cannot write the model")
+            throw TokenizerError.cannotWrite(path: modelPath, reason: String(cString: strerror(errno)))
         }
         return try SentencePieceTokenizer(contentsOf: modelPath)
     }

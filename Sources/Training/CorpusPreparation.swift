@@ -55,8 +55,9 @@ public struct CorpusPreparation {
                                    contentHash: summary.contentHash))
             trainableLines += summary.trainableLines
             if let earlier = summaries.dropLast().first(where: { $0.contentHash == summary.contentHash && $0.bytes == summary.bytes }) {
-                log("warning: \(path) holds the same text as \(earlier.path); the validation part (the end of the last "
-                    + "file) then also lies in the training part")
+                log("warning: " + (earlier.path == path ? "\(path) is given twice" : "\(path) holds the same text as \(earlier.path)")
+                    + "; its text is trained on twice (and when it is the last file, the validation part also lies in the "
+                    + "training part)")
             }
         }
         if existingTokenizer == nil && trainableLines == 0 {
@@ -143,7 +144,8 @@ public struct CorpusPreparation {
         try train.finish()
         try val.finish()
         if unknown > 0 {
-            log("warning: \(unknown) tokens are unknown (<unk>), so decoding will not give back the corpus exactly; use --byte-fallback")
+            log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>), so decoding will not give back "
+                + "the corpus exactly; use --byte-fallback")
         }
 
         var manifest = PreparationManifest(corpora: summaries, settings: settings,

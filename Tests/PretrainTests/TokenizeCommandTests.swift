@@ -59,7 +59,7 @@ import Testing
         try Data("First line\nSecond line\n".utf8 + [0xFF, 0x0A]).write(to: URL(fileURLWithPath: directory + "/bad.txt"))
         let bad = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/data/tokenizer.model", "--input", directory + "/bad.txt"])
         #expect(bad.status == 1 && bad.stdout.split(separator: "\n").count == 2, "\(bad.stdout)")
-        #expect(bad.stderr == "error: \(directory)/bad.txt: line 3 is not valid UTF-8 (bad byte at offset 23); the corpus must be UTF-8 text\n",
+        #expect(bad.stderr == "error: \(directory)/bad.txt: line 3 is not valid UTF-8 (bad byte at offset 23); the text must be UTF-8\n",
                 "\(bad.stderr)")
     }
 }
