@@ -15,9 +15,17 @@ struct SourceFile {
             throw LabelledDataError.fileNotFound(file: path)
         }
         if isDirectory.boolValue { throw LabelledDataError.isDirectory(file: path) }
+        // Through a file handle, read to its end: `Data(contentsOf:)` refused a pipe (`--input <(zcat x.gz)`) as
+        // a permission problem.
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw LabelledDataError.unreadable(file: path, reason: String(cString: strerror(errno)))
+            }
+            defer { try? handle.close() }
+            data = try handle.readToEnd() ?? Data()
+        } catch let error as LabelledDataError {
+            throw error
         } catch {
             throw LabelledDataError.unreadable(file: path, reason: error.localizedDescription)
         }

@@ -86,6 +86,15 @@ struct FineTuneSetup {
             var generator = SeededGenerator(seed: options.seed ^ 0x5C2A_7C4E)
             model.initializeParameters(using: &generator)
         }
+        // A run reads its data files again to resume (and hashes them now): a pipe could not be read twice.
+        for file in [settings.dataFile] + (settings.valFile.map { [$0] } ?? []) {
+            var kind = stat()
+            if stat(file, &kind) == 0 && ![S_IFREG, S_IFDIR].contains(kind.st_mode & S_IFMT) {
+                throw FineTuneError.invalidOption(option: file == settings.dataFile ? "--data" : "--val-file",
+                    message: "\(file) is a pipe or a device, not a regular file; a run reads its data again when it "
+                        + "resumes (save it to a file first)")
+            }
+        }
         let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context, labels: nil)
         options = apply(c, to: options, trainCount: data.trainCount)
         try options.validate(modelContext: model.config.context)

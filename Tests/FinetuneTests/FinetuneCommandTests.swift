@@ -61,6 +61,28 @@ import Training
         expectError(again, startsWith: "\(predictions): the output file already exists; choose another path or pass --overwrite")
     }
 
+    /// `predict` reads a pipe (`--input <(zcat x.gz)`, here a FIFO with a writer); `train`, which reads its data
+    /// again to resume, refuses one by name.
+    @Test func aPipeIsReadByPredictAndRefusedByTrain() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 10, as: "in.jsonl")
+        let fifo = scratch.path + "/pipe.jsonl"   // the format comes from the name
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "exec cat '\(data)' > '\(fifo)'"]
+        try writer.run()
+        let predict = try FinetuneCommand.run(["predict", "--checkpoint", Fixture.classifier, "--input", fifo,
+                                               "--out", scratch.path + "/p.jsonl"])
+        if writer.isRunning { writer.terminate() }   // (blocked opening the FIFO if predict never read it)
+        writer.waitUntilExit()
+        #expect(predict.status == 0, "stderr: \(predict.stderr)")
+        #expect(try String(contentsOfFile: scratch.path + "/p.jsonl", encoding: .utf8).split(separator: "\n").count == 10)
+        let train = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", fifo,
+                                             "--out", scratch.path + "/run"] + Self.quick)
+        expectError(train, startsWith: "--data: \(fifo) is a pipe or a device, not a regular file")
+    }
+
     @Test func resumeContinuesTheRun() throws {
         let scratch = Scratch()
         let data = try scratch.head(of: Fixture.shippedTrain, 40, as: "train.jsonl")
