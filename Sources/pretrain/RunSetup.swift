@@ -174,6 +174,9 @@ struct RunSetup {
 
     private static func resumed(_ command: Train) throws -> RunSetup {
         let directory = RunDirectory(path: command.out)
+        guard FileManager.default.fileExists(atPath: command.out) else {
+            throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) does not exist: there is no run to resume")
+        }
         guard FileManager.default.fileExists(atPath: directory.latest + "/" + Checkpoint.configFileName) else {
             throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
         }

@@ -355,7 +355,7 @@ import Glibc
                         "--corpus: the training part of \(dir)/short.txt is 5 tokens, shorter than one training window")
         // That refused run leaves no run directory behind (its prepared data would block a retry with another corpus).
         #expect(!FileManager.default.fileExists(atPath: dir + "/run"))
-        try expectError(["--resume"] + out, "holds no checkpoint to resume")
+        try expectError(["--resume"] + out, "--resume: \(dir)/run does not exist: there is no run to resume")
         // Usage errors found by argument-parser (a value that does not parse, an unknown option) are one line too,
         // naming the help to read, with its usage exit status 64.
         for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain train --help')"),
