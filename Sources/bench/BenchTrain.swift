@@ -39,6 +39,13 @@ struct BenchTrain: ParsableCommand {
         guard peakGflops.isFinite && peakGflops > 0 else {
             throw ValidationError("--peak-gflops must be a positive number (got \(peakGflops))")
         }
+        // The model's shape too (a bad --preset or --vocab exited 1 from run() without naming the option).
+        do {
+            _ = try GPTConfig.preset(named: preset, vocabSize: vocab)
+                .overriding(layers: layers, heads: heads, width: width, context: context, dropout: dropout)
+        } catch let error as GPTConfigError {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {

@@ -64,6 +64,9 @@ struct Prepare: ParsableCommand {
         if let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if let maxSentences, maxSentences < 0 { throw ValidationError("--max-sentences must not be negative") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
+        if !(valFraction >= 0 && valFraction < 1) {
+            throw ValidationError("--val-fraction must be at least 0 and below 1 (got \(valFraction))")
+        }
         // The tokenizer's own bounds are option errors too (exit status 64, like the checks above).
         if tokenizer == nil {
             do { try tokenizerOptions.validate() } catch let TokenizerError.invalidOption(message) {

@@ -117,6 +117,9 @@ struct DataOptions: ParsableArguments {
         if let tokenizerType, TokenizerTrainingOptions.ModelType(rawValue: tokenizerType) == nil {
             throw ValidationError("--tokenizer-type: '\(tokenizerType)' is not one of bpe, unigram, char, word")
         }
+        if let vocabSize, !(1...TokenizerTrainingOptions.maximumVocabularySize).contains(vocabSize) {
+            throw ValidationError("--vocab-size must be 1 to \(TokenizerTrainingOptions.maximumVocabularySize) (got \(vocabSize))")
+        }
     }
 
     /// The preparation options given on the command line (a resumed run refuses them: its data is made).

@@ -31,6 +31,8 @@ let BenchCommand = BuiltExecutable("bench")
         (["kernels", "--repeats", "0"], "--repeats must be at least 1 (got 0)"),
         (["encode", "--runs", "0"], "--runs must be at least 1 (got 0)"),
         (["encode", "--runs=-2"], "--runs must be at least 1 (got -2)"),
+        (["train", "--vocab", "0"], "model vocabulary size must be positive (got 0)"),
+        (["train", "--preset", "bogus"], "unknown preset 'bogus' (known: tiny, small, gpt2)"),
     ])
     func refusedBeforeAnyWork(arguments: [String], message: String) throws {
         let result = try BenchCommand.run(arguments)

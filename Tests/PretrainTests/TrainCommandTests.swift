@@ -361,6 +361,8 @@ import Glibc
         for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain train --help')"),
                                       (["prepare", "--bogus"], "Unknown option '--bogus'"),
                                       (["--tokenizer-type", "bogus"], "--tokenizer-type: 'bogus' is not one of bpe, unigram, char, word"),
+                                      (["--vocab-size", "0"], "--vocab-size must be 1 to 1073741824 (got 0)"),
+                                      (["prepare", "--val-fraction", "1"], "--val-fraction must be at least 0 and below 1 (got 1.0)"),
                                       (["prepare", "--corpus", dir + "/short.txt"], "--out must name a directory"),
                                       (["--data", data], "--out must name a directory")] {
             // (An empty --out, given last, is refused before any work: it prepared the corpus, then failed.)
