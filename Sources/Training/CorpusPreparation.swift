@@ -144,8 +144,12 @@ public struct CorpusPreparation {
         try train.finish()
         try val.finish()
         if unknown > 0 {
+            // Byte fallback does not make a word model exact (its decoded bytes lose the spaces around them).
+            let advice = existingTokenizer == nil && tokenizerOptions.modelType == .word
+                ? "a word model cannot spell the words it did not keep: use --tokenizer-type bpe or unigram for exact text"
+                : "use --byte-fallback"
             log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>), so decoding will not give back "
-                + "the corpus exactly; use --byte-fallback")
+                + "the corpus exactly; \(advice)")
         }
 
         var manifest = PreparationManifest(corpora: summaries, settings: settings,
@@ -197,7 +201,7 @@ public struct CorpusPreparation {
             }
             if overwrite { return nil }
             let reason = existing.describesSameInput(as: wanted)
-                ? "an incomplete or damaged preparation" : "a preparation of other corpus files or options"
+                ? "an incomplete or damaged preparation" : "a preparation of other corpus files, other corpus contents or other options"
             throw PreparationError.outputHasOtherContents(path: outputDirectory, reason: reason)
         }
         if overwrite { return nil }

@@ -73,13 +73,13 @@ import Tokenizer
         try trainBytes.write(to: URL(fileURLWithPath: out + "/train.npy"))
 
         // Other options: refused without --overwrite, and nothing changes.
-        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files or options")) {
+        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files, other corpus contents or other options")) {
             try preparation([corpus], out, vocabulary: 250).run()
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/train.npy")) == trainBytes)
         // A changed corpus: refused too.
         try (try String(contentsOfFile: corpus, encoding: .utf8) + "One more line.\n").write(toFile: corpus, atomically: true, encoding: .utf8)
-        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files or options")) {
+        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files, other corpus contents or other options")) {
             try preparation([corpus], out).run()
         }
         var overwrite = preparation([corpus], out, vocabulary: 250)
@@ -128,6 +128,22 @@ import Tokenizer
         _ = try twice.run()
         #expect(lines.all.filter { $0.hasPrefix("warning: \(directory)/copy.txt holds the same text as \(corpus)") }.count == 1,
                 "\(lines.all)")
+    }
+
+    /// Unknown tokens are pointed out with advice that works: byte fallback for subword and char models, another
+    /// model type for a word model (whose byte-fallback pieces lose the spaces).
+    @Test func unknownTokensGetAdviceThatWorks() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "a.txt")
+        final class Lines { var all: [String] = [] }
+        let lines = Lines()
+        var words = preparation([corpus], directory + "/words", vocabulary: 300)
+        words.tokenizerOptions.modelType = .word
+        words.log = { lines.all.append($0) }
+        _ = try words.run()
+        let warning = try #require(lines.all.first { $0.hasPrefix("warning: ") && $0.contains("unknown (<unk>)") }, "\(lines.all)")
+        #expect(warning.hasSuffix("a word model cannot spell the words it did not keep: use --tokenizer-type bpe or unigram for exact text"))
     }
 
     @Test func anExistingTokenizerIsUsedAndCopied() throws {
