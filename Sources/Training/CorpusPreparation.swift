@@ -84,7 +84,19 @@ public struct CorpusPreparation {
         do {
             try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
+            // Name what is in the way: a file where a directory of the path belongs.
+            var ancestor = URL(fileURLWithPath: parent)
+            var isDirectory: ObjCBool = false
+            while ancestor.path != "/" && !fileManager.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+                ancestor.deleteLastPathComponent()
+            }
+            if !isDirectory.boolValue { throw PreparationError.outputNotADirectory(path: ancestor.path) }
             throw PreparationError.writeFailed(path: parent, reason: "cannot create the directory")
+        }
+        // Before the (slow) work: the output goes into the parent, and into --out itself when it exists.
+        for directory in [parent] + (fileManager.fileExists(atPath: outputDirectory) ? [outputDirectory] : [])
+        where access(directory, W_OK) != 0 {
+            throw PreparationError.writeFailed(path: directory, reason: String(cString: strerror(errno)))
         }
         // The pid and a random tag: two processes of one pid (pid 1 of two containers sharing the volume) must
         // not write into one directory.

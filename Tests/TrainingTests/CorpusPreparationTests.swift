@@ -115,6 +115,16 @@ import Tokenizer
         #expect(Set(leftovers(in: directory)) == ["a.txt"])
     }
 
+    /// An output path under a file names the file, before any work.
+    @Test func anOutputUnderAFileNamesTheFile() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "a.txt")
+        #expect(throws: PreparationError.outputNotADirectory(path: corpus)) {
+            try preparation([corpus], corpus + "/sub/out").run()
+        }
+    }
+
     /// The same text given twice (under two names) is prepared, with a warning: validation would be memorised.
     @Test func theSameTextTwiceIsPointedOut() throws {
         let directory = try Fixtures.temporaryDirectory()
