@@ -155,6 +155,9 @@ struct FineTuneSetup {
                 + "--patience and --threads can)")
         }
         let directory = RunDirectory(path: c.out ?? "")
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) does not exist: there is no run to resume")
+        }
         try directory.requireRunDirectory()
         let latest = directory.latest
         guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {

@@ -34,5 +34,7 @@ import Testing
             expectError(output, startsWith: "--resume: a resumed run keeps its settings; --\(option.name) cannot change")
         }
         #expect(!FileManager.default.fileExists(atPath: out))
+        let nothing = try FinetuneCommand.run(["--resume", "--out", out])
+        expectError(nothing, startsWith: "--resume: \(out) does not exist: there is no run to resume")
     }
 }
