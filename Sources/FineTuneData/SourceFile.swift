@@ -15,6 +15,11 @@ struct SourceFile {
             throw LabelledDataError.fileNotFound(file: path)
         }
         if isDirectory.boolValue { throw LabelledDataError.isDirectory(file: path) }
+        // A regular file or a pipe; a device (a link to /dev/zero) would be read without end.
+        var kind = stat()
+        if stat(path, &kind) == 0 && ![S_IFREG, S_IFIFO].contains(kind.st_mode & S_IFMT) {
+            throw LabelledDataError.unreadable(file: path, reason: "a device, not a data file")
+        }
         // Through a file handle, read to its end: `Data(contentsOf:)` refused a pipe (`--input <(zcat x.gz)`) as
         // a permission problem.
         let data: Data

@@ -43,18 +43,51 @@ public struct RunDirectory: Sendable {
             + "(\(items)); continue it with --resume or replace it with --overwrite")
     }
 
-    /// Locks the directory for this process's run, until the returned descriptor is closed (`TrainingRun` holds
-    /// it while it trains); throws when another process holds it. A second `--resume` of a live run had cut the
-    /// live run's metrics.jsonl back to its own checkpoint.
-    public func lock() throws -> Int32 {
+    /// Locks the directory (an `flock`) for this process, until `unlock()`; throws when another process holds it.
+    /// The tools take it before they change anything in a run directory (removing an old run, preparing data,
+    /// cutting metrics back to a checkpoint), and `TrainingRun` holds it while it trains: a second `--resume` of a
+    /// live run had cut the live run's metrics.jsonl back to its own checkpoint, and two setups deleted each
+    /// other's runs. Taking it again in the same process is a no-op.
+    public func lock() throws {
+        let key = RunDirectory.absolutePath(path)
+        RunDirectory.heldGuard.lock()
+        defer { RunDirectory.heldGuard.unlock() }
+        if RunDirectory.held[key] != nil { return }
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             throw inUse
         }
-        return fd
+        RunDirectory.held[key] = fd
     }
+
+    /// Makes the directory (when new) and takes its lock.
+    public func createAndLock() throws {
+        try writing(path) { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        try lock()
+    }
+
+    public func unlock() {
+        RunDirectory.heldGuard.lock()
+        defer { RunDirectory.heldGuard.unlock() }
+        if let fd = RunDirectory.held.removeValue(forKey: RunDirectory.absolutePath(path)) { close(fd) }
+    }
+
+    /// Whether another process holds the lock now (this one's own does not count).
+    private var isLockedElsewhere: Bool {
+        RunDirectory.heldGuard.lock()
+        defer { RunDirectory.heldGuard.unlock() }
+        if RunDirectory.held[RunDirectory.absolutePath(path)] != nil { return false }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) != 0
+    }
+
+    /// The locks this process holds: absolute path -> descriptor.
+    nonisolated(unsafe) private static var held: [String: Int32] = [:]
+    private static let heldGuard = NSLock()
 
     private var inUse: TrainingError {
         .invalidOption(option: "--out", message: "\(path) is in use: another process is training in it now; wait for it "
@@ -72,7 +105,7 @@ public struct RunDirectory: Sendable {
             throw TrainingError.invalidOption(option: "--out", message: "\(path) is a checkpoint, not a run directory "
                 + "(a run directory holds latest/, best/ and metrics.jsonl)")
         }
-        if FileManager.default.fileExists(atPath: path) { close(try lock()) }   // probed, then let go
+        if FileManager.default.fileExists(atPath: path) && isLockedElsewhere { throw inUse }
     }
 
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`

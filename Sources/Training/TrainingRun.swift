@@ -35,10 +35,6 @@ public final class TrainingRun {
     public let eosTokenId: Int?
     private var lastCheckpoint: String?
     private let log: MetricsLog
-    /// The run directory's lock (`RunDirectory.lock`), held from `init` until `run` returns (-1 after).
-    private var lock: Int32
-
-    deinit { if lock >= 0 { close(lock) } }
 
     public convenience init(directory: RunDirectory, trainer: Trainer, record: RunRecord, details: SwiftletDetails,
                             extraFiles: [CheckpointFile], bosTokenId: Int?, eosTokenId: Int?) throws {
@@ -59,7 +55,7 @@ public final class TrainingRun {
         try writing(directory.path) {
             try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
         }
-        lock = try directory.lock()   // before the metrics are cut back to the checkpoint
+        try directory.lock()   // (the tools took it already) before the metrics are cut back to the checkpoint
         // A resumed run drops metrics written after its checkpoint, so the log reads as one uninterrupted run.
         log = try writing(directory.metrics) {
             try MetricsLog(url: URL(fileURLWithPath: directory.metrics), keepThrough: trainer.step > 0 ? trainer.step : nil)
@@ -77,10 +73,7 @@ public final class TrainingRun {
     /// batches of an evaluation: a stop during one saves the step before it and leaves the evaluation to the
     /// resumed run, which then logs what the uninterrupted run would have).
     public func run(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Outcome {
-        defer {
-            if lock >= 0 { close(lock) }
-            lock = -1
-        }
+        defer { directory.unlock() }   // taken in `init` (or by the tool before it)
         let trainer = task
         let clock = ContinuousClock()
         let runStart = clock.now

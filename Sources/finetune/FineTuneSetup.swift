@@ -45,6 +45,12 @@ struct FineTuneSetup {
         let start = try RunDirectory.resolveCheckpoint(c.checkpoint ?? TrainCommand.defaultCheckpoint, prefer: .best)
         try OutDirectoryChecks.refuseOverlap(out: directory.path, start: start)   // before: it names the overlap
         try directory.checkPreviousRun(overwrite: c.overwrite)
+        // Made and locked before anything in it changes (another setup or a live run is refused); removed again
+        // when this setup made it and then fails.
+        let newRunDirectory = !FileManager.default.fileExists(atPath: directory.path)
+        try directory.createAndLock()
+        var started = false
+        defer { if newRunDirectory && !started { try? FileManager.default.removeItem(atPath: directory.path) } }
         let (model, hf) = try ClassifierCheckpoint.loadBody(from: start)
         let tokenizer = try CheckpointTokenizer.open(checkpoint: start, modelVocabularySize: model.config.vocabSize)
         if let dropout = c.dropout {
@@ -120,6 +126,7 @@ struct FineTuneSetup {
         try directory.removePreviousRun()
         let run = try makeRun(directory, task: task, record: record, details: details, tokenizer: tokenizer,
                               settings: settings, hf: hf)
+        started = true
         return FineTuneSetup(run: run, settings: settings, summary: summary(settings, data, options, origin: origin,
                                                                                  dropout: model.config.dropout))
     }
@@ -159,6 +166,7 @@ struct FineTuneSetup {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) does not exist: there is no run to resume")
         }
         try directory.requireRunDirectory()
+        try directory.lock()   // before anything reads the run: a live one is refused
         let latest = directory.latest
         guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) holds no run to resume (no latest/config.json)")

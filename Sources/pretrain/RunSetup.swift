@@ -59,9 +59,11 @@ struct RunSetup {
         let directory = RunDirectory(path: command.out)
         try directory.checkPreviousRun(overwrite: command.overwrite)
 
-        // A run refused after its corpus was prepared (too short for a window, say) leaves nothing behind when
-        // --out is new: the prepared data would block a retry with another corpus.
+        // The run directory is made and locked before anything in it changes: another setup or run is refused.
+        // A run refused after its corpus was prepared (too short for a window, say) leaves nothing behind when it
+        // made --out: the prepared data would block a retry with another corpus.
         let newRunDirectory = !FileManager.default.fileExists(atPath: command.out)
+        try directory.createAndLock()
         var started = false
         defer { if newRunDirectory && !started { try? FileManager.default.removeItem(atPath: command.out) } }
         let prepared = try prepareData(command.data, runDirectory: command.out, overwrite: command.overwrite)
@@ -180,6 +182,7 @@ struct RunSetup {
         guard FileManager.default.fileExists(atPath: directory.latest + "/" + Checkpoint.configFileName) else {
             throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
         }
+        try directory.lock()   // before anything reads the run: a live one is refused
         let m = command.model
         let shape = [(m.preset != nil, "--preset"), (m.layers != nil, "--layers"), (m.heads != nil, "--heads"),
                      (m.width != nil, "--width"), (m.context != nil, "--context")].filter(\.0).map(\.1)
@@ -227,11 +230,14 @@ struct RunSetup {
         try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model",
                                option: command.data.data == nil ? "--resume" : "--data")
         let (train, val) = try openTokens(dataDirectory, vocabularySize: loaded.model.config.vocabSize)
-        if let recorded = record.tokenFingerprints, recorded != [train.fingerprint, val?.fingerprint ?? ""] {
+        let fingerprints = [train.fingerprint, val?.fingerprint ?? ""]
+        if let recorded = record.tokenFingerprints, recorded != fingerprints {
             throw TrainingError.invalidOption(option: command.data.data == nil ? "--resume" : "--data",
                 message: "\(dataDirectory) is not the data this run trained on (its token files changed since the run "
                     + "started); a resumed run keeps its data")
         }
+        // A run of an older version recorded none: from here on, the data it resumes on is the reference.
+        if record.tokenFingerprints == nil { record.tokenFingerprints = fingerprints }
         let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
                                   step: state.step, generator: generator)
         let preset = loaded.hfConfig.swiftlet?.preset ?? "custom"

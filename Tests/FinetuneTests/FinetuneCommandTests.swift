@@ -81,6 +81,11 @@ import Training
         let train = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", fifo,
                                              "--out", scratch.path + "/run"] + Self.quick)
         expectError(train, startsWith: "--data: \(fifo) is a pipe or a device, not a regular file")
+        // A device is refused at once (a link to /dev/zero would be read without end).
+        try FileManager.default.createSymbolicLink(atPath: scratch.path + "/zero.jsonl", withDestinationPath: "/dev/zero")
+        let zero = try FinetuneCommand.run(["predict", "--checkpoint", Fixture.classifier, "--input", scratch.path + "/zero.jsonl",
+                                            "--out", scratch.path + "/z.jsonl"])
+        expectError(zero, startsWith: "\(scratch.path)/zero.jsonl: cannot be read: a device, not a data file")
     }
 
     @Test func resumeContinuesTheRun() throws {

@@ -138,7 +138,8 @@ import Glibc
     }
 
     /// A run directory that a live run holds (its lock, taken here as a training process takes it) is refused by
-    /// a second --resume and by --overwrite, before either touches metrics.jsonl or a checkpoint.
+    /// a second --resume and by --overwrite, before either touches metrics.jsonl or a checkpoint; a new run into a
+    /// directory another process has just made and locked (its setup under way) leaves that directory alone.
     @Test func aRunInUseIsLeftAlone() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -146,14 +147,19 @@ import Glibc
         let first = try PretrainCommand.run(["--data", data, "--steps", "2", "--out", dir + "/run"] + Self.tinyModel)
         #expect(first.status == 0, "\(first.stderr)")
         let metrics = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/metrics.jsonl"))
-        let held = try RunDirectory(path: dir + "/run").lock()
-        defer { close(held) }
+        let live = RunDirectory(path: dir + "/run"), starting = RunDirectory(path: dir + "/starting")
+        try live.lock()
+        try starting.createAndLock()
+        defer { live.unlock(); starting.unlock() }
         for arguments in [["--resume", "--steps", "4"], ["--data", data, "--overwrite", "--steps", "2"] + Self.tinyModel] {
             let refused = try PretrainCommand.run(arguments + ["--out", dir + "/run"])
             #expect(refused.status == 1 && refused.stderr == "error: --out: \(dir)/run is in use: another process is "
                     + "training in it now; wait for it to stop, or choose another --out\n", "\(arguments): \(refused.stderr)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/run/metrics.jsonl")) == metrics)
+        let second = try PretrainCommand.run(["--data", data, "--steps", "2", "--out", dir + "/starting"] + Self.tinyModel)
+        #expect(second.status == 1 && second.stderr.contains("\(dir)/starting is in use"), "\(second.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/starting"))
     }
 
     /// `kill` (SIGTERM) stops a run the way Ctrl-C does: latest/ saved, exit status 128 + 15. Output pipes that
