@@ -28,6 +28,7 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         if stat(path, &kind) == 0 && (kind.st_mode & S_IFMT) != S_IFREG {   // SentencePiece would wait on a FIFO
             throw TokenizerError.corruptModel(path: path, reason: "a pipe or a device, not a .model file")
         }
+        if kind.st_size == 0 { throw TokenizerError.emptyFile(path: path) }
         var error: UnsafeMutablePointer<CChar>?
         guard let handle = spm_load(path, &error) else {
             let message = takeMessage(error)

@@ -54,7 +54,8 @@ public struct CorpusPreparation {
             summaries.append(.init(path: path, bytes: summary.bytes, modified: summary.modified,
                                    contentHash: summary.contentHash))
             trainableLines += summary.trainableLines
-            if let earlier = summaries.dropLast().first(where: { $0.contentHash == summary.contentHash && $0.bytes == summary.bytes }) {
+            let same = summaries.dropLast().filter { $0.contentHash == summary.contentHash && $0.bytes == summary.bytes }
+            if same.count == 1, let earlier = same.first {   // (once per text, however often it is given)
                 log("warning: " + (earlier.path == path ? "\(path) is given twice" : "\(path) holds the same text as \(earlier.path)")
                     + "; its text is trained on twice (and when it is the last file, the validation part also lies in the "
                     + "training part)")

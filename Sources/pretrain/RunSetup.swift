@@ -196,6 +196,10 @@ struct RunSetup {
         if !preparation.isEmpty {
             throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its data; \(preparation.joined(separator: ", ")) cannot change it")
         }
+        if try ClassifierCheckpoint.readClassifierConfig(directory: directory.latest) != nil {
+            throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) holds a fine-tuned classifier; "
+                + "continue it with finetune --resume --out \(command.out)")
+        }
         let loaded = try Checkpoint.load(from: directory.latest)
         let statePath = directory.latest + "/" + Checkpoint.trainingStateFileName
         guard let state = loaded.trainingState, let generator = SeededGenerator(state: state.generatorState) else {

@@ -47,6 +47,9 @@ import Testing
         let corrupt = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/bad.model"])
         #expect(corrupt.status != 0 && corrupt.stderr == "error: \(directory)/bad.model: not a valid SentencePiece model "
                 + "(it does not parse as one)\n", "\(corrupt.stderr)")
+        _ = FileManager.default.createFile(atPath: directory + "/empty.model", contents: Data())
+        let empty = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/empty.model"])
+        #expect(empty.status == 1 && empty.stderr == "error: \(directory)/empty.model: the file is empty\n", "\(empty.stderr)")
         // A FIFO as the model is refused at once (SentencePiece would wait for a writer).
         #expect(mkfifo(directory + "/fifo.model", 0o600) == 0)
         let fifo = try PretrainCommand.run(["tokenize", "--tokenizer", directory + "/fifo.model"])

@@ -137,6 +137,19 @@ import Glibc
         #expect(try Self.trainLosses(dir + "/interrupted") == (try Self.trainLosses(dir + "/straight")))
     }
 
+    /// `pretrain --resume` of a fine-tuning run points to `finetune --resume` (it named an unexpected tensor).
+    @Test func aFineTuningRunIsResumedByFinetune() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let classifier = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FinetuneTests/Fixtures/tiny-classifier").path
+        try FileManager.default.createDirectory(atPath: dir + "/run", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: classifier, toPath: dir + "/run/latest")
+        let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/run"])
+        #expect(resumed.status == 1 && resumed.stderr == "error: --resume: \(dir)/run holds a fine-tuned classifier; continue "
+                + "it with finetune --resume --out \(dir)/run\n", "\(resumed.stderr)")
+    }
+
     /// A run directory that a live run holds (its lock, taken here as a training process takes it) is refused by
     /// a second --resume and by --overwrite, before either touches metrics.jsonl or a checkpoint; a new run into a
     /// directory another process has just made and locked (its setup under way) leaves that directory alone.

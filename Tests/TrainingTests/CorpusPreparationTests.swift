@@ -133,11 +133,13 @@ import Tokenizer
         try FileManager.default.copyItem(atPath: corpus, toPath: directory + "/copy.txt")
         final class Lines { var all: [String] = [] }
         let lines = Lines()
-        var twice = preparation([corpus, directory + "/copy.txt"], directory + "/data")
+        // Three times: one warning (for the first repeat).
+        var twice = preparation([corpus, directory + "/copy.txt", corpus], directory + "/data")
         twice.log = { lines.all.append($0) }
         _ = try twice.run()
         #expect(lines.all.filter { $0.hasPrefix("warning: \(directory)/copy.txt holds the same text as \(corpus)") }.count == 1,
                 "\(lines.all)")
+        #expect(lines.all.filter { $0.contains("the same text") || $0.contains("given twice") }.count == 1, "\(lines.all)")
     }
 
     /// Unknown tokens are pointed out with advice that works: byte fallback for subword and char models, another
