@@ -211,6 +211,10 @@ struct RunSetup {
                 + "and dropout masks come from it); --seed cannot change it")
         }
         let (options, given) = command.hyper.applied(to: record.options)
+        if command.hyper.lr != nil && command.hyper.minLr == nil && options.minLearningRate > options.learningRate {
+            throw TrainingError.invalidOption(option: "--lr", message: "\(options.learningRate) is below the run's minimum "
+                + "learning rate \(options.minLearningRate) (set when it started); give a --min-lr too")
+        }
         if options.steps < state.step {
             throw TrainingError.invalidOption(option: "--steps", message: "the run in \(command.out) is at step "
                 + "\(state.step); give more steps than that to go on")

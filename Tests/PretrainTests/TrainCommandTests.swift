@@ -224,6 +224,7 @@ import Glibc
         try expectRefused(["--val-fraction", "0.5"], "--val-fraction cannot change it")
         try expectRefused(["--seed", "4"], "--seed cannot change it")
         try expectRefused(["--steps", "1"], "--steps: the run in \(dir)/run is at step 2; give more steps than that to go on")
+        try expectRefused(["--lr", "1e-9"], "--lr: 1e-09 is below the run's minimum learning rate")
         // Another tokenizer with the same number of pieces: the ids would mean other characters.
         let other = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "other.txt")
         // The same characters, the rarest of them made the most frequent: the same vocabulary size, other ids.
