@@ -24,7 +24,8 @@ public final class PredictionWriter {
         }
         self.path = path
         let temporary = Self.temporaryLocation(of: path)
-        // The pid and a random tag (see CorpusPreparation); created exclusively, so it is never another's file.
+        // The pid and a random tag (as AbandonedTemporaries.newSuffix, which this target cannot reach); created
+        // exclusively, so it is never another's file.
         temporaryPath = temporary.directory + "/" + temporary.prefix
             + "\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

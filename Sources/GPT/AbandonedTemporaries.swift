@@ -10,6 +10,10 @@ import Glibc
 /// writer left. The lock, not the process id in the name, decides: in a container every run may be pid 1, and a
 /// dead process's id may belong to another process by now.
 public enum AbandonedTemporaries {
+    /// The name part after a temporary's prefix: this process's id and a random tag (two processes of one pid,
+    /// pid 1 of two containers sharing a volume, must not share a temporary), as `remove` reads it.
+    public static func newSuffix() -> String { "\(getpid())-\(UInt32.random(in: 0...UInt32.max))" }
+
     /// Locks `path` (a file or a directory) for as long as the returned descriptor stays open (`release`).
     public static func hold(_ path: String) -> Int32 {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -8,7 +8,7 @@ enum AtomicFiles {
     /// Writes `byteCount` bytes produced by `produce` (which calls `write` as often as it likes).
     static func writeFile(at path: String, _ produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).tmp-" + AbandonedTemporaries.newSuffix()
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         var closed = false
@@ -56,7 +56,7 @@ enum AtomicFiles {
         }
         AbandonedTemporaries.remove(in: parent, prefix: ".\(name).tmp-")
         AbandonedTemporaries.remove(in: parent, prefix: ".\(name).old-")
-        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tag = AbandonedTemporaries.newSuffix()
         let temporary = parent + "/.\(name).tmp-\(tag)"
         if mkdir(temporary, 0o755) != 0 {
             throw CheckpointError.writeFailed(path: temporary, reason: String(cString: strerror(errno)))

@@ -33,14 +33,18 @@ public enum InputFile {
     /// SentencePiece's `max_sentence_length`: training skips longer lines.
     public static let maxTrainingLineBytes = 4192
 
+    /// Whether `path` exists and is neither a regular file nor a directory (a pipe, a FIFO, a device, a socket):
+    /// something that cannot be read twice, or not to an end.
+    public static func isPipeOrDevice(_ path: String) -> Bool {
+        var kind = stat()
+        return stat(path, &kind) == 0 && ![S_IFREG, S_IFDIR].contains(kind.st_mode & S_IFMT)
+    }
+
     /// Reads a corpus once, in bounded chunks: checks it is a readable, non-empty, valid UTF-8 file and
     /// fingerprints its contents. Throws `invalidUTF8` with the line of the first bad byte.
     public static func scanCorpus(_ path: String, chunkBytes: Int = 1 << 20) throws -> Summary {
         // Before anything opens it: opening a FIFO with no writer waits for one.
-        var kind = stat()
-        if stat(path, &kind) == 0, !Set([S_IFREG, S_IFDIR]).contains(kind.st_mode & S_IFMT) {
-            throw TokenizerError.notARegularFile(path: path)
-        }
+        if isPipeOrDevice(path) { throw TokenizerError.notARegularFile(path: path) }
         try checkReadable(path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }

@@ -33,7 +33,7 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         guard let handle = spm_load(path, &error) else {
             let message = takeMessage(error)
             // SentencePiece's own wording names its source lines ("Internal: ./src/...(1101) [model_proto->
-            // ParseFromArray(...)]"; "unk is not defined." for an empty file).
+            // ParseFromArray(...)]"; "unk is not defined." for bytes that parse to a model without pieces).
             let reason = message.contains("ParseFromArray") || message.contains("unk is not defined")
                 ? "it does not parse as one" : message
             throw TokenizerError.corruptModel(path: path, reason: reason)

@@ -99,9 +99,7 @@ public struct CorpusPreparation {
         where access(directory, W_OK) != 0 {
             throw PreparationError.writeFailed(path: directory, reason: String(cString: strerror(errno)))
         }
-        // The pid and a random tag: two processes of one pid (pid 1 of two containers sharing the volume) must
-        // not write into one directory.
-        let temporary = parent + "/" + stem + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary = parent + "/" + stem + AbandonedTemporaries.newSuffix()
         guard mkdir(temporary, 0o755) == 0 else {
             throw PreparationError.writeFailed(path: temporary, reason: String(cString: strerror(errno)))
         }

@@ -94,8 +94,7 @@ struct FineTuneSetup {
         }
         // A run reads its data files again to resume (and hashes them now): a pipe could not be read twice.
         for file in [settings.dataFile] + (settings.valFile.map { [$0] } ?? []) {
-            var kind = stat()
-            if stat(file, &kind) == 0 && ![S_IFREG, S_IFDIR].contains(kind.st_mode & S_IFMT) {
+            if InputFile.isPipeOrDevice(file) {
                 throw FineTuneError.invalidOption(option: file == settings.dataFile ? "--data" : "--val-file",
                     message: "\(file) is a pipe or a device, not a regular file; a run reads its data again when it "
                         + "resumes (save it to a file first)")
