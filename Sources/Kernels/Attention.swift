@@ -2,8 +2,8 @@ import Synchronization
 
 // Gathering a head reads hs floats from each of T rows 3C floats apart (qkv, dO, O), which the previous kernels
 // left in L3 or memory: the gathers prefetch `prefetchRows` rows ahead (the loads of a gather were about 40%
-// of the backward's samples in perf, nearly all on cache misses). The backward's dS rows prefetch the saved P
-// the same way (its loads were about a fifth of the backward's own samples; 0.24 -> 0.21 of the tiles' time).
+// of the backward's samples in perf, nearly all on cache misses). The backward's dS tiles prefetch the saved P
+// the next tile needs (`ScoreGradientRows`).
 private let prefetchRows = 8
 
 /// Causal multi-head scaled dot-product attention.
@@ -28,15 +28,17 @@ private let prefetchRows = 8
 /// K (pre-scaled too in the backward, so that dQ = dS (s K)), V (and K^T, V^T, dO) into contiguous zero-padded
 /// scratch of its own (Tp x hsp, hsp = hs rounded up to 16; 64 KB each at T=256, hs=64, so a head's K/V stay in
 /// L2 while all its query tiles pass), then runs 6-row tiles through `AttentionTile` (6 x 64, 6 x 32 or 6 x 16
-/// register-blocked SIMD16 products). The query tiles go in groups whose rows of P (or dS) stay in L2
-/// (`groupFloats`; one group up to T of about 310), one phase at a time: the forward computes the scores of the
-/// whole group, then its softmax rows, then P V; the backward dP (into dS's rows), then dS in place, then dQ; dK
-/// and dV run over all tiles at the end. Inside a phase, blocks of 64 columns are the outer loop
+/// register-blocked SIMD16 products, and 6 x 48 for whole rows). The query tiles go in groups whose rows of P (or
+/// dS) stay in L2 (`groupFloats`; one group up to T of about 310), one phase at a time: the forward computes the
+/// scores of the whole group, then its softmax rows, then P V; the backward dP, turned into dS as each tile leaves
+/// the registers (`ScoreGradientRows`), then dQ; dK and dV run over all tiles at the end. With AVX-512, query
+/// tiles whose scores are at most 64 keys (the first ten; all at T <= 64) take them in one tile product each,
+/// with the softmax done in registers (`SoftmaxRows`). Inside a phase, blocks of 64 columns are the outer loop
 /// (`AttentionTile.rowTiles`), so a block of K^T, V, V^T or K is reused by the group's tiles while it is still in
-/// L1 (or L2). Query tile i0..i0+5 only touches key columns below i0+6 (rounded up to 16): the masked half is
-/// skipped, and the entries of P and dS above the diagonal inside a tile are stored as zeros so the tile products
-/// can run over whole tiles. O, dQ, dK and dV of whole tiles go straight into the output rows when hs is a
-/// multiple of 16 (`splitTiles`); the rest through the scratch.
+/// L1 (or L2). Query tile i0..i0+5 only touches key columns below i0+6 (rounded up to 16, and at most T rounded
+/// up to 16): the masked half is skipped, and the entries of P and dS above the diagonal inside a tile are
+/// stored as zeros so the tile products can run over whole tiles. O, dQ, dK and dV of whole tiles go straight
+/// into the output rows when hs is a multiple of 16 (`splitTiles`); the rest through the scratch.
 public final class CausalSelfAttention {
     public let maxBatch: Int
     public let maxTime: Int
@@ -104,9 +106,21 @@ public final class CausalSelfAttention {
     }
 
     /// Key columns of query tile `tile`'s scores: whole 16-column blocks up to its last query (the masked half
-    /// beyond is skipped).
+    /// beyond is skipped), and no block wholly past the last position. Columns from `time` on are above the
+    /// diagonal of every real query; they are read only for padding keys (the last key tile's rows past T),
+    /// whose gradients are never copied out, so they need not be written.
     @inline(__always)
-    private func scoreColumns(_ tile: Int) -> Int { (tile * R + R + 15) / 16 * 16 }
+    private func scoreColumns(_ tile: Int, time: Int) -> Int {
+        Swift.min((tile * R + R + 15) / 16 * 16, (time + 15) / 16 * 16)
+    }
+
+    /// The first query tiles whose scores are at most `AttentionTile.wholeRowColumns` keys: the forward takes
+    /// each of them in one tile product with the softmax in registers (`SoftmaxRows`). All tiles at T <= 64.
+    private func wholeRowTiles(_ tiles: Int, time: Int) -> Int {
+        var n = 0
+        while n < tiles && scoreColumns(n, time: time) <= AttentionTile.wholeRowColumns { n += 1 }
+        return n
+    }
 
     /// Query tiles processed together, phase by phase (scores, softmax, P V): as many as keep their rows of P
     /// (or dS) within `groupFloats`, at least one. The default, 384 KB, stays in L2 beside the head's Q, K and
@@ -179,22 +193,30 @@ public final class CausalSelfAttention {
         gather(s.q, from: qkv, b: b, part: 0, h: h, time: time, tp: tp, scale: scale)
         gather(s.v, from: qkv, b: b, part: 2, h: h, time: time, tp: tp, scale: 1)
         gatherTransposed(s.kT, from: qkv, b: b, part: 1, h: h, time: time, tp: tp)
-        let groupTiles = tilesPerGroup(tp: tp)
+        let groupTiles = tilesPerGroup(tp: tp), wholeRows = wholeRowTiles(tiles, time: time)
+        let columns = { (tile: Int) in self.scoreColumns(tile, time: time) }
         var first = 0
         while first < tiles {
             let group = first..<Swift.min(tiles, first + groupTiles)
-            // S = Qs K^T over keys 0..<scoreColumns(tile)
-            AttentionTile.rowTiles(group, columns: scoreColumns, a: { s.q + $0 * R * hp }, rowStride: hp, kStride: 1,
-                                   b: s.kT, ldb: tp, kRange: { _ in 0..<hp }, c: { p + $0 * R * tp }, ldc: tp)
-            for tile in group {
-                let columns = scoreColumns(tile)
-                softmaxTile(p + tile * R * tp, firstQuery: tile * R, time: time, columns: columns, stride: tp)
-                // P' rows (zero rows stay zero; entries past the diagonal are zero in P, whatever their mask)
-                if let dropout {
-                    for i in tile * R..<tile * R + R {
-                        dropout.apply(out: pd + i * tp, input: p + i * tp, count: columns,
-                                      firstIndex: ((b * heads + h) * time + i) * time)
-                    }
+            // S = Qs K^T over keys 0..<columns(tile), P = softmax(S): the tiles of whole rows in one product each,
+            // the softmax in registers; the rest in blocks of columns, then a pass over their rows of P
+            let split = Swift.min(group.upperBound, Swift.max(group.lowerBound, wholeRows))
+            for tile in group.lowerBound..<split {
+                AttentionTile.wholeRows(tile: tile, columns: columns(tile), a: s.q + tile * R * hp, rowStride: hp,
+                                        b: s.kT, ldb: tp, kRange: 0..<hp, c: p + tile * R * tp, ldc: tp,
+                                        epilogue: SoftmaxRows(time: time))
+            }
+            AttentionTile.rowTiles(split..<group.upperBound, columns: columns, a: { s.q + $0 * R * hp }, rowStride: hp,
+                                   kStride: 1, b: s.kT, ldb: tp, kRange: { _ in 0..<hp }, c: { p + $0 * R * tp },
+                                   ldc: tp)
+            for tile in split..<group.upperBound {
+                softmaxTile(p + tile * R * tp, firstQuery: tile * R, time: time, columns: columns(tile), stride: tp)
+            }
+            // P' rows (zero rows stay zero; entries past the diagonal are zero in P, whatever their mask)
+            if let dropout {
+                for i in group.lowerBound * R..<group.upperBound * R {
+                    dropout.apply(out: pd + i * tp, input: p + i * tp, count: columns(i / R),
+                                  firstIndex: ((b * heads + h) * time + i) * time)
                 }
             }
             // O = P' V over keys 0..<min(i0+6, T)  (P' = P without dropout): whole tiles into `out`'s rows when
@@ -322,39 +344,17 @@ public final class CausalSelfAttention {
             }
         }
         let groupTiles = tilesPerGroup(tp: tp)
+        // dS = P * (dP - D), or P' * dP' - P * D with dropout, for j <= i; 0 above the diagonal and on padding
+        // queries: formed from each tile of dP' as it leaves the registers
+        let scoreGradient = ScoreGradientRows(probabilities: p, dropped: dropped ? UnsafePointer(pd) : nil,
+                                              rowDot: s.rowDot, time: time, stride: tp)
         var first = 0
         while first < tiles {
             let group = first..<Swift.min(tiles, first + groupTiles)
-            // dP' = dO V^T (dP without dropout), into the rows of dS
-            AttentionTile.rowTiles(group, columns: scoreColumns, a: { s.dout + $0 * R * hp }, rowStride: hp,
-                                   kStride: 1, b: s.vT, ldb: tp, kRange: { _ in 0..<hp }, c: { s.ds + $0 * R * tp },
-                                   ldc: tp)
-            // dS = P * (dP - D), or P' * dP' - P * D with dropout, for j <= i, in place; 0 above the diagonal
-            // and on padding queries
-            for i in group.lowerBound * R..<group.upperBound * R {
-                let columns = scoreColumns(i / R)
-                let dsRow = s.ds + i * tp, pRow = p + i * tp, pdRow = pd + i * tp
-                if i >= time { dsRow.update(repeating: 0, count: columns); continue }
-                // P was saved by the forward and comes from L3 or memory: fetch the rows ahead.
-                if i + prefetchRows < time {
-                    let ahead = prefetchRows * tp, count = scoreColumns((i + prefetchRows) / R)
-                    LayerVector.prefetch(pRow + ahead, count: count)
-                    if dropped { LayerVector.prefetch(pdRow + ahead, count: count) }
-                }
-                let dot = s.rowDot[i]
-                var j = 0
-                while j < columns {
-                    let dp = LayerVector.load(dsRow + j)
-                    var v = dropped
-                        ? LayerVector.load(pdRow + j) * dp - LayerVector.load(pRow + j) * dot
-                        : LayerVector.load(pRow + j) * (dp - dot)
-                    if j + 16 > i + 1 {
-                        v *= LayerVector.keepFirst(Swift.max(0, i + 1 - j), table: LayerVector.onesThenZeros)
-                    }
-                    LayerVector.store(v, dsRow + j)
-                    j += 16
-                }
-            }
+            // dP' = dO V^T (dP without dropout), each tile stored as dS (`scoreGradient`) into the rows of dS
+            AttentionTile.rowTiles(group, columns: { self.scoreColumns($0, time: time) }, a: { s.dout + $0 * R * hp },
+                                   rowStride: hp, kStride: 1, b: s.vT, ldb: tp, kRange: { _ in 0..<hp },
+                                   c: { s.ds + $0 * R * tp }, ldc: tp, epilogue: scoreGradient)
             // dQ = dS (s K) over keys 0..<min(i0+6, T)
             func queryGradients(_ tiles: Range<Int>, _ dq: UnsafeMutablePointer<Float>, _ ldq: Int) {
                 AttentionTile.rowTiles(tiles, columns: { _ in hp }, a: { s.ds + $0 * R * tp }, rowStride: tp,

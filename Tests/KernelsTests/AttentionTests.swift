@@ -189,6 +189,34 @@ private func referenceAttention(_ qkv: [Double], batch: Int, time: Int, channels
         }
     }
 
+    /// P's and dS's columns from T on are left unwritten (`scoreColumns`): a call after a longer sequence, which
+    /// left its own values there, gives the bits of a fresh instance. T = 61 caps the last tile's 80 columns
+    /// at 64 (and takes every tile in one product with the softmax in registers, with AVX-512); head sizes 32,
+    /// 10 and 48.
+    @Test(arguments: [(61, 64, 2), (61, 30, 3), (40, 96, 2)])
+    func aShorterSequenceAfterALongerOneGivesTheSameBits(time t: Int, channels c: Int, heads h: Int) {
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        var rng = LayerRandom(seed: 14)
+        let (b, longer) = (2, 70)
+        func run(_ attention: CausalSelfAttention, _ qkv: [Float], time: Int) -> (out: [Float], dqkv: [Float]) {
+            var qkv = qkv
+            var out = [Float](repeating: 0, count: b * time * c)
+            attention.forward(out: &out, qkv: &qkv, batch: b, time: time)
+            let upstream = (0..<out.count).map { Float(($0 * 7919) % 13) / 13 - 0.5 }
+            var dqkv = [Float](repeating: 0, count: qkv.count)
+            attention.backward(dqkv: &dqkv, dout: upstream, qkv: qkv, out: out, batch: b, time: time, accumulate: false)
+            return (out, dqkv)
+        }
+        let qkv = rng.floats(b * t * 3 * c, scale: 2)
+        let used = CausalSelfAttention(maxBatch: b, maxTime: longer, channels: c, heads: h, pool: pool)
+        _ = run(used, rng.floats(b * longer * 3 * c, scale: 3), time: longer)
+        let fresh = CausalSelfAttention(maxBatch: b, maxTime: longer, channels: c, heads: h, pool: pool)
+        let (out, dqkv) = run(used, qkv, time: t), (expectedOut, expectedDqkv) = run(fresh, qkv, time: t)
+        #expect(out.map(\.bitPattern) == expectedOut.map(\.bitPattern))
+        #expect(dqkv.map(\.bitPattern) == expectedDqkv.map(\.bitPattern))
+    }
+
     @Test func reportsItsMemory() {
         let attention = CausalSelfAttention(maxBatch: 8, maxTime: 256, channels: 384, heads: 6, pool: ThreadPool(threads: 1))
         // The saved probabilities alone: 8 * 6 * 256 * 256 floats.
