@@ -50,7 +50,7 @@ let package = Package(
         // The GPT-2 model: configuration, parameter layout, forward/backward, checkpoints, the classifier head,
         // KV-cache decoding.
         .target(name: "GPT", dependencies: ["Kernels"], swiftSettings: releaseFlags),
-        .testTarget(name: "GPTTests", dependencies: ["GPT"], exclude: ["Fixtures"]),
+        .testTarget(name: "GPTTests", dependencies: ["GPT", "Kernels"], exclude: ["Fixtures"]),
 
         // Token files, corpus preparation, batching, the training loop, metrics.
         .target(name: "Training", dependencies: ["Tokenizer", "Kernels", "GPT"], swiftSettings: releaseFlags),

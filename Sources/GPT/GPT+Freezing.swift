@@ -25,17 +25,18 @@ extension GPT {
 
     /// One AdamW step on the trainable tensors only (step is 1-based); weight decay on 2-D weights only.
     public func update(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8,
-                       weightDecay: Float = 0, step: Int, frozenLayers: Int) {
+                       weightDecay: Float = 0, step: Int, frozenLayers: Int, gradientScale: Float = 1) {
         guard frozenLayers > 0 else {
             update(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                   weightDecay: weightDecay, step: step)
+                   weightDecay: weightDecay, step: step, gradientScale: gradientScale)
             return
         }
         for slot in layout.slots where !isFrozen(slot, frozenLayers: frozenLayers) {
             AdamW.step(parameters: parameters.pointer + slot.offset, gradients: gradients.pointer + slot.offset,
                        m: firstMoment.pointer + slot.offset, v: secondMoment.pointer + slot.offset, count: slot.count,
                        learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                       weightDecay: slot.decayed ? weightDecay : 0, step: step, pool: pool)
+                       weightDecay: slot.decayed ? weightDecay : 0, step: step, gradientScale: gradientScale,
+                       pool: pool)
         }
     }
 }

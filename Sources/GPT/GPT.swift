@@ -144,25 +144,20 @@ public final class GPT {
         GradientClipping.globalNorm(gradients.pointer, count: layout.totalCount, pool: pool)
     }
 
-    /// Scales the gradients so their global norm is at most `maxNorm`; returns the norm before clipping.
-    @discardableResult
-    public func clipGradients(maxNorm: Double) -> Double {
-        GradientClipping.clip(gradients.pointer, count: layout.totalCount, maxNorm: maxNorm, pool: pool)
-    }
-
-    /// One AdamW step (step is 1-based): weight decay on the 2-D region only, none on biases and layer norms.
+    /// One AdamW step (step is 1-based) on the gradients times `gradientScale`: weight decay on the 2-D region
+    /// only, none on biases and layer norms.
     public func update(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8,
-                       weightDecay: Float = 0, step: Int) {
+                       weightDecay: Float = 0, step: Int, gradientScale: Float = 1) {
         let decayed = layout.decayedCount
         AdamW.step(parameters: parameters.pointer, gradients: gradients.pointer,
                    m: firstMoment.pointer, v: secondMoment.pointer, count: decayed,
                    learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                   weightDecay: weightDecay, step: step, pool: pool)
+                   weightDecay: weightDecay, step: step, gradientScale: gradientScale, pool: pool)
         AdamW.step(parameters: parameters.pointer + decayed, gradients: gradients.pointer + decayed,
                    m: firstMoment.pointer + decayed, v: secondMoment.pointer + decayed,
                    count: layout.totalCount - decayed,
                    learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                   weightDecay: 0, step: step, pool: pool)
+                   weightDecay: 0, step: step, gradientScale: gradientScale, pool: pool)
     }
 
     // MARK: - Memory

@@ -207,27 +207,16 @@ public final class SequenceClassifier {
         return (body * body + head * head).squareRoot()
     }
 
-    /// Scales all gradients so their global norm is at most `maxNorm`; returns the norm before clipping.
-    @discardableResult
-    public func clipGradients(maxNorm: Double) -> Double {
-        let norm = gradientNorm()
-        if norm > maxNorm, norm.isFinite {
-            let factor = Float(maxNorm / norm)
-            for buffer in [model.gradients, scoreGradient] {
-                for i in 0..<buffer.count { buffer.pointer[i] *= factor }
-            }
-        }
-        return norm
-    }
-
-    /// One AdamW step on the head (a 2-D weight: decayed) and the model's trainable tensors.
+    /// One AdamW step on the head (a 2-D weight: decayed) and the model's trainable tensors, on the gradients
+    /// times `gradientScale`.
     public func update(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float,
-                       step: Int, frozenLayers: Int = 0) {
+                       step: Int, frozenLayers: Int = 0, gradientScale: Float = 1) {
         model.update(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                     weightDecay: weightDecay, step: step, frozenLayers: frozenLayers)
+                     weightDecay: weightDecay, step: step, frozenLayers: frozenLayers, gradientScale: gradientScale)
         AdamW.step(parameters: score.pointer, gradients: scoreGradient.pointer, m: scoreFirstMoment.pointer,
                    v: scoreSecondMoment.pointer, count: score.count, learningRate: learningRate, beta1: beta1,
-                   beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, step: step, pool: model.pool)
+                   beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, step: step, gradientScale: gradientScale,
+                   pool: model.pool)
     }
 }
 

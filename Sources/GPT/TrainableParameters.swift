@@ -2,11 +2,10 @@
 public protocol TrainableParameters: AnyObject {
     /// Global L2 norm of all gradients.
     func gradientNorm() -> Double
-    /// Scales the gradients so their global norm is at most `maxNorm`; returns the norm before clipping.
-    func clipGradients(maxNorm: Double) -> Double
-    /// One AdamW step (1-based `step`) on every tensor but the embeddings and lowest `frozenLayers` blocks.
+    /// One AdamW step (1-based `step`) on every tensor but the embeddings and lowest `frozenLayers` blocks, on
+    /// the gradients times `gradientScale` (clipping: `GradientClipping.scale`).
     func update(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float,
-                step: Int, frozenLayers: Int)
+                step: Int, frozenLayers: Int, gradientScale: Float)
 }
 
 extension GPT: TrainableParameters {}

@@ -1,6 +1,8 @@
 /// Global gradient norm and clipping over one flat gradient buffer.
 ///   globalNorm = sqrt(sum_i x_i^2)   (blocks of 4096 squares summed in Float lanes, then in Double)
-///   clip: if norm > maxNorm, x *= maxNorm / norm
+///   scale = maxNorm / norm if norm > maxNorm (and finite), else 1
+///   clip: x *= scale
+/// Training passes `scale` to `AdamW.step` instead of clipping the buffer.
 public enum GradientClipping {
     public static func globalNorm(_ x: UnsafePointer<Float>, count: Int, pool: ThreadPool = .shared) -> Double {
         if count <= 0 { return 0 }
@@ -20,8 +22,8 @@ public enum GradientClipping {
     public static func clip(_ x: UnsafeMutablePointer<Float>, count: Int, maxNorm: Double,
                             pool: ThreadPool = .shared) -> Double {
         let norm = globalNorm(x, count: count, pool: pool)
-        if norm > maxNorm && norm.isFinite {
-            let factor = Float(maxNorm / norm)
+        let factor = scale(norm: norm, maxNorm: maxNorm)
+        if factor != 1 {
             pool.parallelFor(count, minimumChunk: 65_536) { range in
                 var i = range.lowerBound
                 while i + 16 <= range.upperBound {
@@ -32,6 +34,11 @@ public enum GradientClipping {
             }
         }
         return norm
+    }
+
+    /// The factor that brings gradients of global norm `norm` to at most `maxNorm`.
+    public static func scale(norm: Double, maxNorm: Double) -> Float {
+        norm > maxNorm && norm.isFinite ? Float(maxNorm / norm) : 1
     }
 
     static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {

@@ -125,8 +125,8 @@ struct BenchFinetune: ParsableCommand {
             if step == 3 { began = clock.now }
             model.zeroGradients()
             try model.forwardBackward(tokens: tokens, targets: targets, batch: batchSize, time: T)
-            model.clipGradients(maxNorm: 1)
-            model.update(learningRate: 1e-4, weightDecay: 0.1, step: step + 1)
+            model.update(learningRate: 1e-4, weightDecay: 0.1, step: step + 1,
+                         gradientScale: GradientClipping.scale(norm: model.gradientNorm(), maxNorm: 1))
         }
         let (s, atto) = (clock.now - began).components
         return Double(timed * n) / (Double(s) + Double(atto) * 1e-18)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GPT
+import Kernels
 
 /// Swiftlet against Hugging Face transformers (GPT2LMHeadModel) on the committed fixture: the checkpoint that
 /// Swift wrote, and the logits, loss, gradients and 10 AdamW-step losses PyTorch computed from it
@@ -65,9 +66,9 @@ import Testing
             model.zeroGradients()
             losses.append(try model.forwardBackward(tokens: batch.tokens, targets: batch.targets,
                                                     batch: batch.batch, time: batch.time))
-            model.clipGradients(maxNorm: batch.gradientClip)
+            let clip = GradientClipping.scale(norm: model.gradientNorm(), maxNorm: batch.gradientClip)
             model.update(learningRate: batch.learningRate, beta1: batch.beta1, beta2: batch.beta2,
-                         epsilon: batch.epsilon, weightDecay: batch.weightDecay, step: step)
+                         epsilon: batch.epsilon, weightDecay: batch.weightDecay, step: step, gradientScale: clip)
         }
         #expect(reference.step_losses.count == batch.steps)
         for (i, (a, b)) in zip(losses, reference.step_losses).enumerated() {

@@ -56,4 +56,28 @@ import Glibc
         #expect(layerWorstError(m, rm, atol: 1e-8, rtol: 1e-5) <= 1)
         #expect(layerWorstError(v, rv, atol: 1e-10, rtol: 1e-5) <= 1)
     }
+
+    /// Clipping as training does it: AdamW with `gradientScale` gives the bits of AdamW on a buffer clipped
+    /// by `GradientClipping.clip` (SIMD blocks and a tail, two threads).
+    @Test(arguments: [0.25, 4.0])
+    func theGradientScaleIsClipping(boundOverNorm: Double) {
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        var rng = LayerRandom(seed: 21)
+        let count = 70_001
+        let start = rng.floats(count), g = rng.floats(count, scale: 0.1)
+        let bound = GradientClipping.globalNorm(g, count: count, pool: pool) * boundOverNorm
+        func step(_ gradients: [Float], scale: Float) -> [Float] {
+            var p = start, m = [Float](repeating: 0.01, count: count), v = m
+            AdamW.step(parameters: &p, gradients: gradients, m: &m, v: &v, count: count, learningRate: 1e-2,
+                       beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1, step: 2, gradientScale: scale,
+                       pool: pool)
+            return p + m + v
+        }
+        var clipped = g
+        let norm = GradientClipping.clip(&clipped, count: count, maxNorm: bound, pool: pool)
+        let scale = GradientClipping.scale(norm: norm, maxNorm: bound)
+        #expect(boundOverNorm < 1 ? scale < 1 : scale == 1)
+        #expect(step(g, scale: scale).map(\.bitPattern) == step(clipped, scale: 1).map(\.bitPattern))
+    }
 }

@@ -42,4 +42,12 @@ import Testing
         let factor = bound / norm
         #expect(layerWorstError(y, x.map { Double($0) * factor }, atol: 1e-12, rtol: 1e-6) <= 1)
     }
+
+    @Test func scaleIsOneUnlessTheNormIsFiniteAndAboveTheBound() {
+        #expect(GradientClipping.scale(norm: 0.5, maxNorm: 1) == 1)
+        #expect(GradientClipping.scale(norm: 1, maxNorm: 1) == 1)
+        #expect(GradientClipping.scale(norm: 4, maxNorm: 1) == 0.25)
+        #expect(GradientClipping.scale(norm: .infinity, maxNorm: 1) == 1)
+        #expect(GradientClipping.scale(norm: .nan, maxNorm: 1) == 1)
+    }
 }
