@@ -6,17 +6,21 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
     public var trainLoss: Double?
     public var valLoss: Double?
     public var lr: Double?
+    /// The global gradient norm before clipping.
+    public var gradNorm: Double?
     public var tokensPerSecond: Double?
     public var elapsedSeconds: Double
     /// Extra task metrics (fine-tuning: accuracy, macro F1, ...).
     public var extra: [String: Double]?
 
     public init(step: Int, trainLoss: Double? = nil, valLoss: Double? = nil, lr: Double? = nil,
-                tokensPerSecond: Double? = nil, elapsedSeconds: Double, extra: [String: Double]? = nil) {
+                gradNorm: Double? = nil, tokensPerSecond: Double? = nil, elapsedSeconds: Double,
+                extra: [String: Double]? = nil) {
         self.step = step
         self.trainLoss = trainLoss
         self.valLoss = valLoss
         self.lr = lr
+        self.gradNorm = gradNorm
         self.tokensPerSecond = tokensPerSecond
         self.elapsedSeconds = elapsedSeconds
         self.extra = extra
@@ -24,7 +28,7 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case step, lr, extra
-        case trainLoss = "train_loss", valLoss = "val_loss"
+        case trainLoss = "train_loss", valLoss = "val_loss", gradNorm = "grad_norm"
         case tokensPerSecond = "tokens_per_s", elapsedSeconds = "elapsed_s"
     }
 
@@ -34,6 +38,7 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
         try c.encodeIfPresent(trainLoss, forKey: .trainLoss)
         try c.encodeIfPresent(valLoss, forKey: .valLoss)
         try c.encodeIfPresent(lr, forKey: .lr)
+        try c.encodeIfPresent(gradNorm, forKey: .gradNorm)
         try c.encodeIfPresent(tokensPerSecond, forKey: .tokensPerSecond)
         try c.encode(elapsedSeconds, forKey: .elapsedSeconds)
         if let extra { for (key, value) in extra.sorted(by: { $0.key < $1.key }) {
@@ -48,9 +53,10 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
         trainLoss = try c.decodeIfPresent(Double.self, forKey: .trainLoss)
         valLoss = try c.decodeIfPresent(Double.self, forKey: .valLoss)
         lr = try c.decodeIfPresent(Double.self, forKey: .lr)
+        gradNorm = try c.decodeIfPresent(Double.self, forKey: .gradNorm)
         tokensPerSecond = try c.decodeIfPresent(Double.self, forKey: .tokensPerSecond)
         elapsedSeconds = try c.decode(Double.self, forKey: .elapsedSeconds)
-        let known = Set(["step", "train_loss", "val_loss", "lr", "tokens_per_s", "elapsed_s"])
+        let known = Set(["step", "train_loss", "val_loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"])
         let all = try decoder.container(keyedBy: AnyKey.self)
         var rest: [String: Double] = [:]
         for key in all.allKeys where !known.contains(key.stringValue) {

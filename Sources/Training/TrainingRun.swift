@@ -102,7 +102,8 @@ public final class TrainingRun {
             // fine-tuning tasks also report examples/s
             let examples = trainer.examplesInLastStep.map { ["examples_per_s": Double($0) / max(stepSeconds, 1e-9)] }
             let metrics = MetricsRecord(step: result.step, trainLoss: result.loss, lr: result.learningRate,
-                                        tokensPerSecond: tokensPerSecond, elapsedSeconds: elapsed(), extra: examples)
+                                        gradNorm: result.gradientNorm, tokensPerSecond: tokensPerSecond,
+                                        elapsedSeconds: elapsed(), extra: examples)
             if let outcome = try finish(metrics, shouldStop: shouldStop, elapsed: elapsed, observe: observe) { return outcome }
         }
         return .finished(step: trainer.step)

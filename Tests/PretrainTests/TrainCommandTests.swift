@@ -44,6 +44,8 @@ import Glibc
             #expect(FileManager.default.fileExists(atPath: dir + "/run/" + file), "missing \(file)")
         }
         #expect(try Self.trainLosses(dir + "/run").count == 8)
+        let norms = try MetricsLog.read(URL(fileURLWithPath: dir + "/run/metrics.jsonl")).map(\.gradNorm)
+        #expect(norms.count == 8 && norms.allSatisfy { $0.map { $0.isFinite && $0 > 0 } ?? false }, "\(norms)")
         #expect(result.stderr.contains("validation loss"))
         #expect(result.stdout.contains("finished 8 steps"))
     }
