@@ -1,17 +1,21 @@
 import CIntrinsics
 
-/// What an attention tile does with its six accumulated rows before they leave the registers: `finishRow` turns
-/// the row of query i (first key column `column`) into its output and stores it at `out`. Tile t holds queries
-/// 6 t ..< 6 t + 6.
+/// What an attention tile does with its six accumulated rows before they leave the registers: `finish` turns
+/// them into the tile's output and stores its rows at c, ldc apart. Tile `tile` holds queries 6 tile ..< 6 tile + 6;
+/// `column` is the first key column of the block.
 protocol AttentionTileEpilogue {
-    func finishRow<Row: AttentionTileRow>(_ row: inout Row, query i: Int, column: Int,
-                                          out: UnsafeMutablePointer<Float>)
-    /// All six rows (by default `finishRow` on each).
     func finish<Row: AttentionTileRow>(_ rows: inout AttentionTileRows<Row>, c: UnsafeMutablePointer<Float>, ldc: Int,
                                        tile: Int, column: Int)
 }
 
-extension AttentionTileEpilogue {
+/// An epilogue that treats each row on its own: `finishRow` turns the row of query i into its output and stores
+/// it at `out`.
+protocol AttentionRowEpilogue: AttentionTileEpilogue {
+    func finishRow<Row: AttentionTileRow>(_ row: inout Row, query i: Int, column: Int,
+                                          out: UnsafeMutablePointer<Float>)
+}
+
+extension AttentionRowEpilogue {
     /// The six rows, spelled out: a loop over the row index, or a closure per row, kept the rows in memory (and
     /// LLVM called the closure rather than inline it).
     @inline(__always)
@@ -28,7 +32,7 @@ extension AttentionTileEpilogue {
 }
 
 /// The product itself: C = the accumulated rows.
-struct StoreTile: AttentionTileEpilogue {
+struct StoreTile: AttentionRowEpilogue {
     @inline(__always)
     func finishRow<Row: AttentionTileRow>(_ row: inout Row, query i: Int, column: Int,
                                           out: UnsafeMutablePointer<Float>) {
@@ -77,18 +81,13 @@ struct SoftmaxRows: AttentionTileEpilogue {
         rows.r4.scale(by: 1 / s4, valid: valid(4)); rows.r4.store(c + 4 * ldc)
         rows.r5.scale(by: 1 / s5, valid: valid(5)); rows.r5.store(c + 5 * ldc)
     }
-
-    func finishRow<Row: AttentionTileRow>(_ row: inout Row, query i: Int, column: Int,
-                                          out: UnsafeMutablePointer<Float>) {
-        fatalError("SoftmaxRows finishes whole tiles")
-    }
 }
 
 /// The backward's dP' = dO V^T block into dS = P * (dP - D) (without dropout) or P' * dP' - P * D (with it),
 /// D_i = dO_i . O_i, for keys j <= i and 0 above the diagonal and on padding queries, as the block leaves the
 /// registers (the same operations as a pass over dS's rows, which it replaces). P and P' are [Tp, Tp] with row
 /// stride `stride`, like dS.
-struct ScoreGradientRows: AttentionTileEpilogue {
+struct ScoreGradientRows: AttentionRowEpilogue {
     let probabilities: UnsafePointer<Float>
     let dropped: UnsafePointer<Float>?
     let rowDot: UnsafePointer<Float>
