@@ -32,18 +32,24 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
         case tokensPerSecond = "tokens_per_s", elapsedSeconds = "elapsed_s"
     }
 
+    /// A NaN or infinite value (a diverged run's validation loss, the perplexity of a huge loss) is written as
+    /// null: JSON has no such numbers, and the line must still be written.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        func put(_ value: Double?, _ key: CodingKeys) throws {
+            guard let value else { return }
+            if value.isFinite { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
+        }
         try c.encode(step, forKey: .step)
-        try c.encodeIfPresent(trainLoss, forKey: .trainLoss)
-        try c.encodeIfPresent(valLoss, forKey: .valLoss)
-        try c.encodeIfPresent(lr, forKey: .lr)
-        try c.encodeIfPresent(gradNorm, forKey: .gradNorm)
-        try c.encodeIfPresent(tokensPerSecond, forKey: .tokensPerSecond)
-        try c.encode(elapsedSeconds, forKey: .elapsedSeconds)
+        try put(trainLoss, .trainLoss)
+        try put(valLoss, .valLoss)
+        try put(lr, .lr)
+        try put(gradNorm, .gradNorm)
+        try put(tokensPerSecond, .tokensPerSecond)
+        try put(elapsedSeconds, .elapsedSeconds)
         if let extra { for (key, value) in extra.sorted(by: { $0.key < $1.key }) {
             var nested = encoder.container(keyedBy: AnyKey.self)
-            try nested.encode(value, forKey: AnyKey(key))
+            if value.isFinite { try nested.encode(value, forKey: AnyKey(key)) } else { try nested.encodeNil(forKey: AnyKey(key)) }
         } }
     }
 
@@ -86,12 +92,13 @@ public final class MetricsLog {
         return e
     }()
 
-    /// Opens (creating if needed) the log; keeps only records with `step <= keepThrough` when given.
+    /// Opens (creating if needed) the log; keeps only records with `step <= keepThrough` when given. A last line
+    /// without its line break that does not parse (a run killed while writing it) is dropped.
     public init(url: URL, keepThrough: Int? = nil) throws {
         self.url = url
         let fm = FileManager.default
         if let keepThrough, fm.fileExists(atPath: url.path) {
-            let kept = try MetricsLog.read(url).filter { $0.step <= keepThrough }
+            let kept = try MetricsLog.read(url, droppingUnfinishedLine: true).filter { $0.step <= keepThrough }
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
             var data = Data()
@@ -112,9 +119,34 @@ public final class MetricsLog {
         try writing(url.path) { try handle.write(contentsOf: line) }
     }
 
-    public static func read(_ url: URL) throws -> [MetricsRecord] {
-        let text = try String(contentsOf: url, encoding: .utf8)
+    /// The records of a log; a line that is not one names the file and line (`MetricsLogError`).
+    public static func read(_ url: URL, droppingUnfinishedLine: Bool = false) throws -> [MetricsRecord] {
+        let data = try Data(contentsOf: url)
         let decoder = JSONDecoder()
-        return try text.split(separator: "\n").map { try decoder.decode(MetricsRecord.self, from: Data($0.utf8)) }
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        var records: [MetricsRecord] = []
+        for (index, line) in lines.enumerated() where !line.isEmpty {
+            do {
+                records.append(try decoder.decode(MetricsRecord.self, from: Data(line)))
+            } catch {
+                let unfinished = index == lines.count - 1   // no line break after it
+                if unfinished && droppingUnfinishedLine { break }
+                throw MetricsLogError.notAMetricsLine(path: url.path, line: index + 1, unfinished: unfinished)
+            }
+        }
+        return records
+    }
+}
+
+/// A metrics.jsonl that cannot be read back.
+public enum MetricsLogError: Error, CustomStringConvertible, Equatable {
+    case notAMetricsLine(path: String, line: Int, unfinished: Bool)
+
+    public var description: String {
+        switch self {
+        case let .notAMetricsLine(path, line, unfinished):
+            return "\(path):\(line): not a line of metrics (a JSON object with \"step\" and \"elapsed_s\")"
+                + (unfinished ? ", and not finished by a line break" : "") + "; remove or mend the line"
+        }
     }
 }

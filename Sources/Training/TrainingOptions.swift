@@ -64,6 +64,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case vocabularyMismatch(path: String, maxId: Int, vocabularySize: Int)
     case nonFiniteLoss(step: Int, loss: Double, checkpoint: String?)
     case nonFiniteGradient(step: Int, checkpoint: String?)
+    /// The evaluation after a step came out NaN or infinite: that step's update broke the model.
+    case nonFiniteValidationLoss(step: Int, loss: Double, checkpoint: String?)
 
     public var description: String {
         switch self {
@@ -76,6 +78,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "the loss became \(loss) at step \(step); stopped without saving it" + kept(checkpoint)
         case let .nonFiniteGradient(step, checkpoint):
             return "the gradient norm became non-finite at step \(step); stopped without saving it" + kept(checkpoint)
+        case let .nonFiniteValidationLoss(step, loss, checkpoint):
+            return "the validation loss became \(loss) after step \(step); stopped without saving the model"
+                + kept(checkpoint)
         }
     }
 

@@ -130,6 +130,9 @@ public final class TrainingRun {
         }
         metrics.elapsedSeconds = elapsed()
         try log.append(metrics)
+        if let loss = evaluation?.validationLoss, !loss.isFinite {
+            throw TrainingError.nonFiniteValidationLoss(step: step.step, loss: loss, checkpoint: lastCheckpoint)
+        }
         var stopEarly = false
         if let evaluation {
             lastEvaluation = evaluation

@@ -53,6 +53,41 @@ import Foundation
         #expect(records[2].trainLoss == 9)
     }
 
+    /// A diverged run's NaN validation loss and infinite perplexity are written as null, and read back as absent.
+    @Test func nonFiniteValuesAreWrittenAsNull() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("metrics.jsonl")
+        try MetricsLog(url: url).append(MetricsRecord(step: 1, trainLoss: 2, valLoss: .nan, elapsedSeconds: 1,
+                                                      extra: ["perplexity": .infinity]))
+        #expect(try String(contentsOf: url, encoding: .utf8).contains("\"val_loss\":null"))
+        let record = try #require(try MetricsLog.read(url).first)
+        #expect(record.trainLoss == 2 && record.valLoss == nil && record.extra == nil)
+    }
+
+    /// Resuming drops a last line that a killed run left half-written; a damaged line elsewhere is named.
+    @Test func resumingDropsAnUnfinishedLastLineAndNamesADamagedOne() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("metrics.jsonl")
+        let good = "{\"elapsed_s\":1,\"step\":1,\"train_loss\":3}\n{\"elapsed_s\":2,\"step\":2,\"train_loss\":2.5}\n"
+        try Data((good + "{\"elapsed_s\":3,\"st").utf8).write(to: url)
+        #expect(throws: MetricsLogError.notAMetricsLine(path: url.path, line: 3, unfinished: true)) {
+            _ = try MetricsLog.read(url)
+        }
+        _ = try MetricsLog(url: url, keepThrough: 2)
+        #expect(try String(contentsOf: url, encoding: .utf8) == good)
+
+        try Data(("{\"elapsed_s\":1,\"step\":1}\ngarbage\n" + good).utf8).write(to: url)
+        #expect(throws: MetricsLogError.notAMetricsLine(path: url.path, line: 2, unfinished: false)) {
+            _ = try MetricsLog(url: url, keepThrough: 2)
+        }
+        #expect("\(MetricsLogError.notAMetricsLine(path: "run/metrics.jsonl", line: 2, unfinished: false))"
+                .hasPrefix("run/metrics.jsonl:2: not a line of metrics"))
+    }
+
     @Test func lossCurveIsAnSVGWithBothSeries() {
         let records = (0..<50).map { MetricsRecord(step: $0, trainLoss: 4 - Double($0) * 0.05,
                                                    valLoss: $0 % 10 == 0 ? 4.1 - Double($0) * 0.05 : nil,

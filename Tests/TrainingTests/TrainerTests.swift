@@ -204,6 +204,31 @@ private struct TinySetup {
         #expect(Array(onDisk.model.parameters.buffer) == saved)
     }
 
+    /// An update that breaks the model (a learning rate of 1e39) shows first in the evaluation after the step:
+    /// the run stops naming the step, writes that step's line (its validation loss as null) and saves nothing.
+    @Test func nonFiniteValidationLossStopsTheRun() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        var options = setup.options(steps: 5)
+        options.learningRate = 1e39
+        options.minLearningRate = 0
+        options.warmupSteps = 0
+        options.evalEvery = 1
+        let trainer = try setup.trainer(options)
+        let run = try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent("run").path),
+                                  trainer: trainer, record: RunRecord(options: options, dataDirectory: setup.directory.path),
+                                  details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        #expect {
+            _ = try run.run()
+        } throws: { error in
+            guard case let .nonFiniteValidationLoss(step, loss, checkpoint) = error as? TrainingError else { return false }
+            return step == 1 && !loss.isFinite && checkpoint == nil
+        }
+        let records = try MetricsLog.read(URL(fileURLWithPath: run.directory.metrics))
+        #expect(records.map(\.step) == [1] && records[0].trainLoss?.isFinite == true && records[0].valLoss == nil)
+        #expect(!FileManager.default.fileExists(atPath: run.directory.best))
+    }
+
     @Test func impossibleOptionsAreRefusedByName() throws {
         let setup = try TinySetup()
         defer { setup.remove() }
