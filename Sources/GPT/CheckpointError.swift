@@ -4,6 +4,8 @@ import Foundation
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String)
     case notADirectory(path: String)
+    /// A directory with no config.json, and no best/ or latest/ holding one.
+    case noCheckpoint(path: String)
     case notAFile(path: String)
     case unreadable(path: String, reason: String)
     case truncated(path: String, detail: String)
@@ -23,6 +25,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .missingFile(path): return "\(path): file not found"
         case let .notADirectory(path): return "\(path): not a checkpoint directory"
+        case let .noCheckpoint(path):
+            return "\(path): neither a checkpoint (no config.json) nor a run directory with one in best/ or latest/ "
+                + "(a run writes them at its first evaluation or checkpoint)"
         case let .notAFile(path): return "\(path): is a directory, not a file"
         case let .unreadable(path, reason): return "\(path): cannot read: \(reason)"
         case let .truncated(path, detail): return "\(path): truncated file: \(detail)"

@@ -117,8 +117,12 @@ public enum ClassifierCheckpoint {
             }
             labels[id] = label
         }
-        guard Set(labels).count == labels.count, labels.count >= 2 else {
-            throw CheckpointError.invalidConfig(path: path, detail: "'id2label' needs at least 2 distinct labels")
+        guard labels.count >= 2 else {
+            throw CheckpointError.invalidConfig(path: path, detail: "'id2label' needs at least 2 labels")
+        }
+        if let twice = labels.indices.first(where: { labels.firstIndex(of: labels[$0]) != $0 }) {
+            let first = labels.firstIndex(of: labels[twice])!
+            throw CheckpointError.invalidConfig(path: path, detail: "'id2label' names '\(labels[twice])' twice (ids \(first) and \(twice))")
         }
         if let numLabels = object["num_labels"] as? Int, numLabels != labels.count {
             throw CheckpointError.invalidConfig(path: path, detail: "num_labels \(numLabels) disagrees with id2label (\(labels.count) labels)")

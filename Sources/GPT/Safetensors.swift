@@ -88,7 +88,9 @@ public enum Safetensors {
             }
             var metadata: [String: String] = [:]
             var entries: [String: Entry] = [:]
-            for (name, value) in header {
+            // In name order, so a damaged file names the same tensor on every run (a dictionary's order varies).
+            for name in header.keys.sorted() {
+                let value = header[name]!
                 if name == "__metadata__" {
                     guard let map = value as? [String: Any] else {
                         throw CheckpointError.invalidHeader(path: path, detail: "__metadata__ is not an object")

@@ -131,7 +131,7 @@ public struct RunDirectory: Sendable {
         for candidate in order where fm.fileExists(atPath: candidate + "/" + Checkpoint.configFileName) {
             return candidate
         }
-        throw CheckpointError.missingFile(path: path + "/" + Checkpoint.configFileName)
+        throw CheckpointError.noCheckpoint(path: path)
     }
 }
 

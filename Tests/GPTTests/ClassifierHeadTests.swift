@@ -192,4 +192,21 @@ import Testing
             try ClassifierCheckpoint.load(from: directory)
         }
     }
+
+    /// A label named twice is named, with both ids (it was called "needs at least 2 distinct labels").
+    @Test func aLabelNamedTwiceIsNamed() throws {
+        let c = try Self.classifier()
+        let directory = NSTemporaryDirectory() + "classifier-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try ClassifierCheckpoint.save(c, to: directory)
+        let path = directory + "/config.json"
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        var id2label = config["id2label"] as! [String: String]
+        id2label["2"] = id2label["0"]
+        config["id2label"] = id2label
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        #expect(throws: CheckpointError.invalidConfig(path: path, detail: "'id2label' names '\(id2label["0"]!)' twice (ids 0 and 2)")) {
+            try ClassifierCheckpoint.load(from: directory)
+        }
+    }
 }

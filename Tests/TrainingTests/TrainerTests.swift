@@ -178,6 +178,12 @@ private struct TinySetup {
         #expect(record.bestStep == best.trainingState?.step)
         #expect(try String(contentsOfFile: run.directory.lossCurve, encoding: .utf8).hasPrefix("<svg"))
         #expect(try RunDirectory.resolveCheckpoint(run.directory.path, prefer: .best) == run.directory.best)
+        // A run directory before its first checkpoint (or any directory without one) says so.
+        let empty = setup.directory.appendingPathComponent("empty").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        #expect(throws: CheckpointError.noCheckpoint(path: empty)) {
+            _ = try RunDirectory.resolveCheckpoint(empty, prefer: .best)
+        }
     }
 
     /// A NaN in the weights makes the loss NaN: the step is refused, named, and the parameters stay as they were.
