@@ -84,7 +84,13 @@ public struct JSONLineParser {
             skipWhitespace()
             guard index < bytes.endIndex else { throw failure("unterminated object") }
             guard bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a quoted member name") }
+            let keyStart = index
             let key = try parseString()
+            // A repeated name is refused: libraries disagree on which value counts (the first or the last).
+            if fields.contains(where: { $0.key == key }) {
+                index = keyStart
+                throw failure("member '\(key)' appears twice in the object")
+            }
             skipWhitespace()
             guard index < bytes.endIndex, bytes[index] == UInt8(ascii: ":") else {
                 throw failure("expected ':' after member name")
@@ -92,12 +98,7 @@ public struct JSONLineParser {
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth + 1)
-            // A repeated name: the last one wins (as in most JSON libraries), kept at its first position.
-            if let existing = fields.firstIndex(where: { $0.key == key }) {
-                fields[existing].value = value
-            } else {
-                fields.append(JSONField(key: key, value: value))
-            }
+            fields.append(JSONField(key: key, value: value))
             skipWhitespace()
             guard index < bytes.endIndex else { throw failure("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

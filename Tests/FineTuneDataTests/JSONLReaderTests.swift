@@ -48,6 +48,8 @@ import JSON
         ("{\"text\": \"x\", \"label\": \"a\"} trailing", "invalid JSON at column 29: unexpected text after the JSON value"),
         ("{\"text\": \"x", "invalid JSON at column 12: unterminated string"),
         ("{\"text\": 01, \"label\": \"a\"}", "invalid JSON at column 11: expected ',' or '}' in object"),
+        ("{\"text\": \"x\", \"label\": \"a\", \"label\": \"b\"}",
+         "invalid JSON at column 29: member 'label' appears twice in the object"),
     ])
     func malformedRowStopsWithFileAndLine(row: String, message: String) throws {
         let dir = TemporaryDirectory()

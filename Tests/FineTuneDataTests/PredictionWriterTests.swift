@@ -77,9 +77,13 @@ import JSON
     }
 
     @Test func parserDecodesEscapesAndRejectsDeepNesting() throws {
-        let parsed = try JSONLineParser.parse(Array(#" {"k": "\u00e9\ud83d\ude00\/", "k": -0.5E+2} "#.utf8)[...])
-        // A repeated member name: the last value wins.
-        #expect(parsed == .object([JSONField(key: "k", value: .number("-0.5E+2"))]))
+        let parsed = try JSONLineParser.parse(Array(#" {"k": "\u00e9\ud83d\ude00\/", "n": -0.5E+2} "#.utf8)[...])
+        #expect(parsed == .object([JSONField(key: "k", value: .string("é😀/")), JSONField(key: "n", value: .number("-0.5E+2"))]))
+        // A repeated member name is refused (readers disagree on which value counts).
+        let repeated = #expect(throws: JSONLineParser.Failure.self) {
+            try JSONLineParser.parse(Array(#" {"k": "\u00e9\ud83d\ude00\/", "k": -0.5E+2} "#.utf8)[...])
+        }
+        #expect(repeated?.message == "invalid JSON at column 32: member 'k' appears twice in the object")
         #expect(try JSONLineParser.parse(Array(#"["\u00e9\ud83d\ude00\/"]"#.utf8)[...]) == .array([.string("é😀/")]))
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: JSONLineParser.Failure.self) { try JSONLineParser.parse(Array(deep.utf8)[...]) }
