@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Glibc
 
 /// The run a batch output records (see `BatchRunSettings`): checked on resume, written for what comes next.
 extension BatchOutputWriter {
@@ -10,7 +11,8 @@ extension BatchOutputWriter {
     public var recordedBaseSeed: UInt64? { recorded.lazy.compactMap(\.baseSeed).first }
 
     /// Starts writing the samples of `run`: refuses it, naming the option, when the samples already in the output
-    /// were written with other settings (a resume must not mix them), and records it (JSONL: on every line to
+    /// were written with other settings (a resume must not mix them), cuts off the unfinished last line a resumed
+    /// JSONL output ended with, and records it (JSONL: on every line to
     /// come; a directory: in settings.json).
     public func begin(_ run: BatchRunSettings) throws {
         for record in recorded {
@@ -19,6 +21,13 @@ extension BatchOutputWriter {
             }
         }
         self.run = run
+        if case .jsonLines(let path) = destination, let offset = unfinishedLineOffset {
+            guard truncate(path, offset) == 0 else {
+                throw BatchOutputError(message: "\(path): cannot cut off its unfinished last line: \(String(cString: strerror(errno)))")
+            }
+            unfinishedLineOffset = nil
+            droppedPartialLine = true
+        }
         guard case .directory(let directory) = destination else { return }
         let object = JSONValue.object(run.fields + [JSONField(key: "settings", value: (try? JSONLineParser.parse(
             ArraySlice(BatchRunSettings.settingsJSON(run.sampling).utf8))) ?? .null)])

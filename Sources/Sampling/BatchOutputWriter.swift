@@ -71,7 +71,7 @@ public struct BatchOutputError: Error, CustomStringConvertible, Equatable {
 ///   "seed": 123, "settings": {...}, "base_seed": 7, "checkpoint": "/abs/dir", "checkpoint_modified": 1764950000.5,
 ///   "weights": "fp32", <carried fields>}` (the last four once `begin(_:)` gave the run). Carried fields whose name is one of
 /// these keys are written as "input_<name>". On resume, an unfinished last line (no newline: the run died
-/// mid-write) is cut off (`droppedPartialLine`).
+/// mid-write) is cut off when the run begins (`droppedPartialLine`).
 ///
 /// Directory output: one UTF-8 text file per sample holding the prompt followed by the completion, named
 /// `prompt-IIII-sample-S.txt` (`fileName(for:)`: prompt index zero-padded to 4 digits, both 0-based), written
@@ -87,8 +87,10 @@ public final class BatchOutputWriter {
     public let destination: Destination
     /// Samples already in the output (resume); empty otherwise.
     public private(set) var completed: Set<SampleKey> = []
-    /// Resume found an unfinished last line and removed it.
-    public private(set) var droppedPartialLine = false
+    /// Resume found an unfinished last line and removed it (`begin(_:)`).
+    public internal(set) var droppedPartialLine = false
+    /// Resume: where the unfinished last line of the JSONL output starts, to cut it off once the run begins.
+    var unfinishedLineOffset: off_t?
     /// Prompt text of each completed JSONL sample, to check the output belongs to the same prompts.
     private var completedPrompts: [Int: String] = [:]
     /// What the existing output records of the run that wrote it (resume): each JSONL line, or settings.json.
@@ -173,6 +175,9 @@ public final class BatchOutputWriter {
         return "{" + parts.joined(separator: ", ") + "}"
     }
 
+    /// How every JSONL line this program writes starts.
+    static let lineStart = "{\"index\": "
+
     // MARK: - Opening
 
     private func openJSONLines(_ path: String, _ existing: ExistingOutputPolicy) throws {
@@ -197,31 +202,41 @@ public final class BatchOutputWriter {
         if descriptor < 0 { throw systemError("cannot open for writing", path) }
     }
 
-    /// Resume: collects (index, sample) of every complete line; cuts off an unfinished last line.
+    /// Resume: collects (index, sample) of every complete line. An unfinished last line (the run died while
+    /// writing it) must start like an output line (`{"index": `); it is cut off only when the run begins
+    /// (`begin(_:)`), after every check passed: a file that is not an output of this program, or a resume that
+    /// is refused, leaves the file as it was.
     private func readCompletedLines(_ path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BatchOutputError(message: "\(path): cannot be read to resume it")
         }
-        var bytes = Array(data)
-        if let last = bytes.last, last != UInt8(ascii: "\n") {
-            let keep = (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
-            guard truncate(path, off_t(keep)) == 0 else { throw systemError("cannot cut off its unfinished last line", path) }
-            bytes.removeSubrange(keep...)
-            droppedPartialLine = true
+        let bytes = Array(data)
+        let completeEnd = (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+        func notOurs(_ lineNumber: Int, _ what: String) -> BatchOutputError {
+            BatchOutputError(message: "\(path):\(lineNumber): \(what) (expected a JSON object with \"index\", \"sample\" and \"prompt\"); refusing to resume into it")
         }
         var lineNumber = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        for line in bytes[..<completeEnd].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(line)),
                   case .string(let prompt)? = fields.last(where: { $0.key == "prompt" })?.value,
                   case let record = RecordedRun(place: "\(path):\(lineNumber)", fields: fields), let key = record.key,
                   key.promptIndex >= 0, key.sampleIndex >= 0 else {
-                throw BatchOutputError(message: "\(path):\(lineNumber): not an output line of this program (expected a JSON object with \"index\", \"sample\" and \"prompt\"); refusing to resume into it")
+                throw notOurs(lineNumber, "not an output line of this program")
             }
             completed.insert(key)
             completedPrompts[key.promptIndex] = prompt
             recorded.append(record)
+        }
+        let unfinished = bytes[completeEnd...]
+        if !unfinished.isEmpty {
+            let lineStart = Array(BatchOutputWriter.lineStart.utf8)
+            guard unfinished.starts(with: lineStart) || lineStart.starts(with: unfinished) else {
+                throw notOurs(bytes[..<completeEnd].count { $0 == UInt8(ascii: "\n") } + 1,
+                              "an unfinished last line that is not the start of an output line of this program")
+            }
+            unfinishedLineOffset = off_t(completeEnd)
         }
     }
 

@@ -37,7 +37,6 @@ struct BatchRun {
         let writer = try BatchOutputWriter(destination: destination,
                                            existing: resume ? .resume : (overwrite ? .overwrite : .refuse))
         try writer.checkMatches(prompts)
-        if writer.droppedPartialLine { Output.note("note: dropped an unfinished last line of the output (a run was cut short)") }
         let base = try baseSeed(writer)
         var sampling = settings
         sampling.seed = nil
@@ -47,6 +46,7 @@ struct BatchRun {
         try writer.begin(BatchRunSettings(checkpoint: RunDirectory.absolutePath(model.directory),
                                           checkpointModified: modified,
                                           weights: weights.rawValue, baseSeed: base, sampling: sampling))
+        if writer.droppedPartialLine { Output.note("note: dropped an unfinished last line of the output (a run was cut short)") }
 
         var keys: [SampleKey] = []
         for record in prompts {

@@ -61,10 +61,13 @@ import JSON
         #expect(lines(path).count == 1 && lines(path)[0]["index"] as? Int == 2)
     }
 
+    let run = BatchRunSettings(checkpoint: "/checkpoints/tiny", weights: "fp32", baseSeed: 7, sampling: SamplingSettings(topK: 40))
+
     @Test func resumeReportsDoneSamplesAndCutsAnUnfinishedLine() throws {
         let path = scratch.make() + "/out.jsonl"
         do {
             let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse)
+            try writer.begin(run)
             try writer.write(sample(0, 0))
             try writer.write(sample(0, 1))
             try writer.write(sample(1, 0, prompt: "Second"))
@@ -75,9 +78,17 @@ import JSON
         handle.write(Data("{\"index\": 1, \"sam".utf8))
         handle.closeFile()
 
+        let damaged = try Data(contentsOf: URL(fileURLWithPath: path))
         let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume)
         #expect(writer.completed == [SampleKey(promptIndex: 0, sampleIndex: 0), SampleKey(promptIndex: 0, sampleIndex: 1),
                                      SampleKey(promptIndex: 1, sampleIndex: 0)])
+        // The unfinished line goes only once the run begins: a resume refused before that changes nothing.
+        #expect(!writer.droppedPartialLine)
+        var other = run
+        other.baseSeed = 8
+        #expect(failure { try writer.begin(other) }?.contains("written with --seed 7, not 8") == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == damaged)
+        try writer.begin(run)
         #expect(writer.droppedPartialLine)
         try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once"), PromptRecord(index: 1, line: 2, prompt: "Second")])
         let mismatch = failure { try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once"),
@@ -92,6 +103,37 @@ import JSON
         // Resuming a missing file just starts it.
         let fresh = try BatchOutputWriter(destination: .jsonLines(path: path + ".new"), existing: .resume)
         #expect(fresh.completed.isEmpty)
+    }
+
+    /// --resume into a file that is not an output of this program (a typo: notes, the prompts file) is refused
+    /// before anything changes: an unfinished last line is cut off only when it starts like an output line and
+    /// every complete line is one.
+    @Test func resumeNeverChangesAFileThatIsNotOurs() throws {
+        let directory = scratch.make()
+        let ourLine = BatchOutputWriter.jsonLine(for: sample(0, 0), run: run)
+        let cases: [(contents: String, says: String)] = [
+            ("my precious notes\nsecond line without newline", ":1: not an output line of this program"),
+            ("single line no newline", ":1: an unfinished last line that is not the start of an output line of this program"),
+            (ourLine + "\n" + "notes typed after it", ":2: an unfinished last line that is not the start"),
+            (ourLine + "\n{\"index\": 1}\n{\"ind", ":2: not an output line of this program"),
+        ]
+        for (number, (contents, says)) in cases.enumerated() {
+            let path = directory + "/notes-\(number).txt"
+            try contents.write(toFile: path, atomically: true, encoding: .utf8)
+            let message = failure { _ = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume) }
+            #expect(message?.hasPrefix(path + says) == true, "\(contents): \(message ?? "accepted")")
+            #expect(message?.hasSuffix("refusing to resume into it") == true, "\(message ?? "accepted")")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == contents)
+        }
+        // Any start of an output line is taken for one cut short, down to its first byte.
+        for partial in ["{", "{\"index\": 1, \"sam"] {
+            let path = directory + "/ours.jsonl"
+            try (ourLine + "\n" + partial).write(toFile: path, atomically: true, encoding: .utf8)
+            let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume)
+            try writer.begin(run)
+            #expect(writer.droppedPartialLine)
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == ourLine + "\n")
+        }
     }
 
     @Test func directoryModeOneFilePerSample() throws {
