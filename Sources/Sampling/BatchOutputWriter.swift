@@ -77,7 +77,8 @@ public struct BatchOutputError: Error, CustomStringConvertible, Equatable {
 /// `prompt-IIII-sample-S.txt` (`fileName(for:)`: prompt index zero-padded to 4 digits, both 0-based), written
 /// to a `.partial` file first and renamed, so a file that exists is complete; `settings.json` records the run.
 ///
-/// Resume: `begin(_:)` refuses a run whose settings differ from those the output records.
+/// Resume: `checkMatches(_:layout:)` refuses other prompts than those of the samples already written, and
+/// `begin(_:)` a run whose settings differ from those the output records.
 public final class BatchOutputWriter {
     public enum Destination: Sendable, Equatable {
         case jsonLines(path: String)
@@ -92,7 +93,11 @@ public final class BatchOutputWriter {
     /// Resume: where the unfinished last line of the JSONL output starts, to cut it off once the run begins.
     var unfinishedLineOffset: off_t?
     /// Prompt text of each completed JSONL sample, to check the output belongs to the same prompts.
-    private var completedPrompts: [Int: String] = [:]
+    var completedPrompts: [Int: String] = [:]
+    /// Resume of a directory: the prompts its settings.json records (`checkMatches(_:layout:)`).
+    var recordedPrompts: PromptsFingerprint?
+    /// The prompts of this run (`checkMatches(_:layout:)`), recorded in a directory's settings.json.
+    var matchedPrompts: PromptsFingerprint?
     /// What the existing output records of the run that wrote it (resume): each JSONL line, or settings.json.
     var recorded: [RecordedRun] = []
     /// The run now writing (`begin(_:)`).
@@ -117,20 +122,6 @@ public final class BatchOutputWriter {
         let index = String(key.promptIndex)
         return "prompt-" + String(repeating: "0", count: max(0, 4 - index.count)) + index
             + "-sample-\(key.sampleIndex).txt"
-    }
-
-    /// Throws if a resumed output holds a sample whose prompt differs from the prompt at that index now
-    /// (it was made from another prompts file), or an index beyond the prompts.
-    public func checkMatches(_ prompts: [PromptRecord]) throws {
-        guard case .jsonLines(let path) = destination else { return }
-        for (index, prompt) in completedPrompts.sorted(by: { $0.key < $1.key }) {
-            guard index < prompts.count else {
-                throw BatchOutputError(message: "\(path): holds prompt index \(index), but there are only \(prompts.count) prompts; it was made from another prompts file (use --overwrite to start over)")
-            }
-            if prompts[index].prompt != prompt {
-                throw BatchOutputError(message: "\(path): the prompt of index \(index) differs from line \(prompts[index].line) of the prompts file; it was made from another prompts file (use --overwrite to start over)")
-            }
-        }
     }
 
     /// Appends one sample (JSONL) or writes its file (directory); flushed before returning.
@@ -275,7 +266,7 @@ public final class BatchOutputWriter {
         guard !samples.isEmpty else { return }
         switch existing {
         case .refuse:
-            throw BatchOutputError(message: "\(path): already holds \(samples.count) sample file(s); pass --overwrite to replace them or --resume to continue")
+            throw BatchOutputError(message: "\(path): already holds \(counted(samples.count, "sample file")); pass --overwrite to replace them or --resume to continue")
         case .overwrite:
             for (name, _) in samples {
                 let file = (path as NSString).appendingPathComponent(name)

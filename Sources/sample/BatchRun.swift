@@ -36,7 +36,7 @@ struct BatchRun {
         let destination: BatchOutputWriter.Destination = out.map { .jsonLines(path: $0) } ?? .directory(path: outDir!)
         let writer = try BatchOutputWriter(destination: destination,
                                            existing: resume ? .resume : (overwrite ? .overwrite : .refuse))
-        try writer.checkMatches(prompts)
+        try writer.checkMatches(prompts, layout: model.layout)
         let base = try baseSeed(writer)
         var sampling = settings
         sampling.seed = nil

@@ -84,6 +84,24 @@ import Testing
         #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") == lines)
     }
 
+    /// --out-dir --resume with another prompts file is refused, naming the first sample file that belongs to other
+    /// prompts, and nothing is added (it used to add the new prompts' samples to the old ones without a word).
+    @Test func outDirResumeRefusesAnotherPromptsFile() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let promptsA = directory + "/a.txt", promptsB = directory + "/b.txt", out = directory + "/mix"
+        try "And God said\nBlessed\nThe LORD\n".write(toFile: promptsA, atomically: true, encoding: .utf8)
+        try "Woe\nWoe\nWoe\nWoe\n".write(toFile: promptsB, atomically: true, encoding: .utf8)
+        let arguments = ["--checkpoint", Self.checkpoint, "--out-dir", out, "--max-tokens", "4", "--seed", "1", "--threads", "1"]
+        let first = try SampleCommand.run(arguments + ["--prompts", promptsA])
+        #expect(first.status == 0, "\(first.stderr)")
+        let before = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        let resumed = try SampleCommand.run(arguments + ["--prompts", promptsB, "--resume"])
+        #expect(resumed.status == 1)
+        #expect(resumed.stderr == "error: \(out)/prompt-0000-sample-0.txt: does not start with the prompt of line 1 of the prompts file; it was made from another prompts file (use --overwrite to start over)\n", "\(resumed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == before)
+    }
+
     /// --samples-per-prompt and --batch mean something only in batch mode: elsewhere they are refused, not ignored.
     @Test func batchOptionsNeedPrompts() throws {
         for (given, says) in [(["--samples-per-prompt", "3"], "--samples-per-prompt needs"), (["--batch", "2"], "--batch needs")] {

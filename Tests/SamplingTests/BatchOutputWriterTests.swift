@@ -95,7 +95,7 @@ import JSON
                                                           PromptRecord(index: 1, line: 3, prompt: "Other")]) }
         #expect(mismatch?.contains("the prompt of index 1 differs from line 3") == true)
         let fewer = failure { try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once")]) }
-        #expect(fewer?.contains("only 1 prompts") == true)
+        #expect(fewer?.contains("there is only 1 prompt;") == true)
         try writer.write(sample(1, 1, prompt: "Second"))
         let objects = lines(path)
         #expect(objects.count == 4 && objects.allSatisfy { $0["index"] is Int })
@@ -136,6 +136,42 @@ import JSON
         }
     }
 
+    /// --out-dir --resume with another prompts file is refused, naming the file, as --out FILE.jsonl is: each sample
+    /// file must start with its prompt, and settings.json records the prompts (count and hash), which also tells a
+    /// prompt cut short. Prompts added at the end may be resumed, as in JSONL.
+    @Test func directoryResumeRefusesOtherPrompts() throws {
+        let directory = scratch.make() + "/out"
+        let first = [PromptRecord(index: 0, line: 1, prompt: "And God said"), PromptRecord(index: 1, line: 2, prompt: "Blessed")]
+        do {
+            let writer = try BatchOutputWriter(destination: .directory(path: directory), existing: .refuse)
+            try writer.checkMatches(first)
+            try writer.begin(run)
+            try writer.write(sample(0, 0, prompt: "And God said", completion: " unto"))
+            try writer.write(sample(1, 0, prompt: "Blessed", completion: " are"))
+        }
+        func resume(_ prompts: [PromptRecord]) -> String? {
+            failure {
+                let writer = try BatchOutputWriter(destination: .directory(path: directory), existing: .resume)
+                try writer.checkMatches(prompts)
+            }
+        }
+        let again = "; it was made from another prompts file (use --overwrite to start over)"
+        #expect(resume(first) == nil)
+        #expect(resume(first + [PromptRecord(index: 2, line: 4, prompt: "Woe")]) == nil)
+        let woe = (0..<3).map { PromptRecord(index: $0, line: $0 + 1, prompt: "Woe") }
+        #expect(resume(woe) == "\(directory)/prompt-0000-sample-0.txt: does not start with the prompt of line 1 of the prompts file" + again)
+        #expect(resume([first[0]]) == "\(directory)/prompt-0001-sample-0.txt: a sample of prompt index 1, but there is only 1 prompt" + again)
+        let cutShort = [PromptRecord(index: 0, line: 1, prompt: "And God"), first[1]]
+        #expect(resume(cutShort) == "\(directory)/settings.json: records samples of other prompts than the first 2 of the prompts file" + again)
+        // A directory whose settings.json records no prompts (written before it did) is still checked file by file.
+        let settings = directory + "/settings.json"
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: settings))) as? [String: Any])
+        #expect((object["prompts"] as? [String: Any])?["count"] as? Int == 2)
+        try JSONSerialization.data(withJSONObject: object.filter { $0.key != "prompts" }).write(to: URL(fileURLWithPath: settings))
+        #expect(resume(woe)?.hasPrefix("\(directory)/prompt-0000-sample-0.txt: does not start with the prompt") == true)
+        #expect(resume(first) == nil)
+    }
+
     @Test func directoryModeOneFilePerSample() throws {
         #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 3, sampleIndex: 1)) == "prompt-0003-sample-1.txt")
         #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 12345, sampleIndex: 0)) == "prompt-12345-sample-0.txt")
@@ -151,7 +187,7 @@ import JSON
         #expect(names == ["prompt-0000-sample-0.txt", "prompt-0003-sample-1.txt"])
 
         let refused = failure { _ = try BatchOutputWriter(destination: .directory(path: directory), existing: .refuse) }
-        #expect(refused == "\(directory): already holds 2 sample file(s); pass --overwrite to replace them or --resume to continue")
+        #expect(refused == "\(directory): already holds 2 sample files; pass --overwrite to replace them or --resume to continue")
         let resumed = try BatchOutputWriter(destination: .directory(path: directory), existing: .resume)
         #expect(resumed.completed == [SampleKey(promptIndex: 3, sampleIndex: 1), SampleKey(promptIndex: 0, sampleIndex: 0)])
         _ = try BatchOutputWriter(destination: .directory(path: directory), existing: .overwrite)
