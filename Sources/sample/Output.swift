@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Generation
 import Glibc
@@ -17,10 +18,24 @@ enum Output {
         return out.st_dev == err.st_dev && out.st_ino == err.st_ino
     }()
 
+    /// The error number of the first write to stdout that failed (a full disk, /dev/full, a closed pipe), nil while
+    /// every write succeeded. Later text is not written; `checkStdout()` reports it.
+    nonisolated(unsafe) private(set) static var stdoutError: Int32?
+
     static func write(_ text: String) {
-        writeText(text, to: stdout)
-        fflush(stdout)
+        guard stdoutError == nil else { return }
+        if !writeText(text, to: stdout) || fflush(stdout) != 0 { stdoutError = errno }
         if let last = text.last { midLine = last != "\n" }
+    }
+
+    /// Throws once stdout could not be written (flushing it first): `error: stdout: <reason>` and exit status 1, so
+    /// that `sample ... > file && next` does not go on with a lost output. A closed pipe (`sample ... | head`) ends
+    /// the run without a message with status 141, as SIGPIPE's default action does when it is not ignored.
+    static func checkStdout() throws {
+        if stdoutError == nil && fflush(stdout) != 0 { stdoutError = errno }
+        guard let stdoutError else { return }
+        if stdoutError == EPIPE { throw ExitCode(128 + SIGPIPE) }
+        throw SampleError(message: "stdout: \(String(cString: strerror(stdoutError)))")
     }
 
     static func note(_ text: String) {

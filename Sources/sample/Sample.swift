@@ -116,6 +116,7 @@ struct Sample: ParsableCommand {
             let model = try LoadedModel.load(path: checkpoint, maxBatch: 1, weights: weights)
             if Terminal.isInteractive(fileDescriptor: STDIN_FILENO) {
                 try InteractiveSession(model: model, settings: settings).run()
+                try Output.checkStdout()
             } else {
                 try OneShot(model: model, settings: settings).runLines()
             }
