@@ -85,12 +85,7 @@ struct Sample: ParsableCommand {
         try reportingErrors {
             if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
             Interrupt.install()
-            let settings = sampling.settings
-            do { try settings.validate() } catch let error as SamplingSettingsError {
-                // The messages name the setting as the interactive /commands do; here they name the option.
-                throw SampleError(message: error.message.hasPrefix("a stop string") ? "--stop: \(error.message)"
-                                                                                  : "--\(error.message)")
-            }
+            let settings = sampling.settings   // checked by SamplingOptions.validate()
             if let prompts {
                 let model = try LoadedModel.load(path: checkpoint, maxBatch: batch ?? 4, weights: weights)
                 try BatchRun(model: model, promptsPath: prompts, out: out, outDir: outDir,
