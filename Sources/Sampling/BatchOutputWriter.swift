@@ -107,11 +107,18 @@ public final class BatchOutputWriter {
     static let reservedKeys: Set<String> = ["index", "sample", "prompt", "completion", "tokens", "finish_reason",
                                             "seed", "settings", "base_seed", "checkpoint", "checkpoint_modified", "weights"]
 
-    public init(destination: Destination, existing: ExistingOutputPolicy) throws {
+    /// `prompts`, the prompts file, is refused as the output or a file in the output directory (it would be
+    /// replaced or appended to).
+    public init(destination: Destination, existing: ExistingOutputPolicy, prompts: String? = nil) throws {
         self.destination = destination
+        let input = prompts.flatMap { path in FileIdentity(path: path).map { (path, $0) } }
         switch destination {
-        case .jsonLines(let path): try openJSONLines(path, existing)
-        case .directory(let path): try openDirectory(path, existing)
+        case .jsonLines(let path):
+            if let (prompts, identity) = input, FileIdentity(path: path) == identity {
+                throw BatchOutputError(message: "\(path): is the prompts file \(prompts) itself; give another --out")
+            }
+            try openJSONLines(path, existing)
+        case .directory(let path): try openDirectory(path, existing, prompts: input)
         }
     }
 
@@ -231,7 +238,8 @@ public final class BatchOutputWriter {
         }
     }
 
-    private func openDirectory(_ path: String, _ existing: ExistingOutputPolicy) throws {
+    private func openDirectory(_ path: String, _ existing: ExistingOutputPolicy,
+                               prompts: (path: String, identity: FileIdentity)?) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             if !isDirectory.boolValue { throw BatchOutputError(message: "\(path): exists and is not a directory") }
@@ -245,6 +253,14 @@ public final class BatchOutputWriter {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
             throw BatchOutputError(message: "\(path): cannot list the output directory")
+        }
+        if let prompts {
+            for name in names {
+                let file = (path as NSString).appendingPathComponent(name)
+                if FileIdentity(path: file) == prompts.identity {
+                    throw BatchOutputError(message: "\(file): is the prompts file \(prompts.path) itself; give another --out-dir")
+                }
+            }
         }
         var samples: [(String, SampleKey)] = []
         var others: [String] = []

@@ -35,7 +35,8 @@ struct BatchRun {
         }
         let destination: BatchOutputWriter.Destination = out.map { .jsonLines(path: $0) } ?? .directory(path: outDir!)
         let writer = try BatchOutputWriter(destination: destination,
-                                           existing: resume ? .resume : (overwrite ? .overwrite : .refuse))
+                                           existing: resume ? .resume : (overwrite ? .overwrite : .refuse),
+                                           prompts: promptsPath)
         try writer.checkMatches(prompts, layout: model.layout)
         let base = try baseSeed(writer)
         var sampling = settings

@@ -120,6 +120,20 @@ import Testing
         }
     }
 
+    /// `--out` naming the prompts file is refused even with --overwrite, and the prompts are kept (they were
+    /// replaced by the samples, with exit status 0).
+    @Test func outIsNeverThePromptsFile() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/p.txt"
+        try "And God said\nBlessed\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompts", prompts, "--out", prompts, "--overwrite",
+                                            "--max-tokens", "4", "--seed", "1", "--threads", "1"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "error: \(prompts): is the prompts file \(prompts) itself; give another --out\n", "\(result.stderr)")
+        #expect(try String(contentsOfFile: prompts, encoding: .utf8) == "And God said\nBlessed\n")
+    }
+
     /// --samples-per-prompt and --batch mean something only in batch mode: elsewhere they are refused, not ignored.
     @Test func batchOptionsNeedPrompts() throws {
         for (given, says) in [(["--samples-per-prompt", "3"], "--samples-per-prompt needs"), (["--batch", "2"], "--batch needs")] {

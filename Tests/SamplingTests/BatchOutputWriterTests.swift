@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import JSON
+import Glibc
 @testable import Sampling
 
 @Suite struct BatchOutputWriterTests {
@@ -170,6 +171,29 @@ import JSON
         try JSONSerialization.data(withJSONObject: object.filter { $0.key != "prompts" }).write(to: URL(fileURLWithPath: settings))
         #expect(resume(woe)?.hasPrefix("\(directory)/prompt-0000-sample-0.txt: does not start with the prompt") == true)
         #expect(resume(first) == nil)
+    }
+
+    /// The prompts file is never the output, whatever the policy: not by its own name, a symlink or a hard link to
+    /// it, nor as a file of --out-dir (--overwrite would have replaced it with the samples).
+    @Test func thePromptsFileIsNeverTheOutput() throws {
+        let directory = scratch.make()
+        let prompts = directory + "/prompts.txt"
+        try "And God said\nBlessed\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/link.jsonl", withDestinationPath: prompts)
+        #expect(link(prompts, directory + "/hard.jsonl") == 0)
+        for out in [prompts, directory + "/link.jsonl", directory + "/hard.jsonl"] {
+            for policy in [ExistingOutputPolicy.overwrite, .resume, .refuse] {
+                let message = failure { _ = try BatchOutputWriter(destination: .jsonLines(path: out), existing: policy, prompts: prompts) }
+                #expect(message == "\(out): is the prompts file \(prompts) itself; give another --out", "\(out) \(policy)")
+            }
+        }
+        let outDir = directory + "/out"
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        #expect(link(prompts, outDir + "/prompt-0000-sample-0.txt") == 0)
+        let message = failure { _ = try BatchOutputWriter(destination: .directory(path: outDir), existing: .overwrite, prompts: prompts) }
+        #expect(message == "\(outDir)/prompt-0000-sample-0.txt: is the prompts file \(prompts) itself; give another --out-dir")
+        #expect(try String(contentsOfFile: prompts, encoding: .utf8) == "And God said\nBlessed\n")
+        #expect(FileManager.default.fileExists(atPath: outDir + "/prompt-0000-sample-0.txt"))
     }
 
     @Test func directoryModeOneFilePerSample() throws {
