@@ -30,7 +30,7 @@ struct Sample: ParsableCommand {
     @Option(name: .customLong("prompt-file"), help: "Generate once from the whole content of this file.")
     var promptFile: String?
 
-    @Option(help: "Batch mode: a prompts file, one prompt a line (plain text) or JSONL with a \"prompt\" field.")
+    @Option(help: "Batch mode: a prompts file, one prompt a line (plain text), or JSON lines with a \"prompt\" field (.jsonl, .ndjson or .json).")
     var prompts: String?
 
     @Option(help: "Batch mode: write one JSON line per sample to this file.")
