@@ -70,7 +70,7 @@ public struct BatchOutputError: Error, CustomStringConvertible, Equatable {
 /// `{"index": 3, "sample": 1, "prompt": ..., "completion": ..., "tokens": 57, "finish_reason": "eos",
 ///   "seed": 123, "settings": {...}, "base_seed": 7, "checkpoint": "/abs/dir", "checkpoint_modified": 1764950000.5,
 ///   "weights": "fp32", <carried fields>}` (the last four once `begin(_:)` gave the run). Carried fields whose name is one of
-/// these keys are written as "input_<name>". On resume, an unfinished last line (no newline: the run died
+/// these keys are written as "input_<name>" (`carriedNames`). On resume, an unfinished last line (no newline: the run died
 /// mid-write) is cut off when the run begins (`droppedPartialLine`).
 ///
 /// Directory output: one UTF-8 text file per sample holding the prompt followed by the completion, named
@@ -166,11 +166,24 @@ public final class BatchOutputWriter {
         parts.append("\"seed\": \(sample.seed)")
         parts.append("\"settings\": " + BatchRunSettings.settingsJSON(sample.settings))
         for field in run?.fields ?? [] { parts.append(jsonStringLiteral(field.key) + ": " + field.value.serialized) }
-        for field in sample.extraFields {
-            let name = reservedKeys.contains(field.key) ? "input_" + field.key : field.key
+        for (field, name) in zip(sample.extraFields, carriedNames(sample.extraFields.map(\.key))) {
             parts.append(jsonStringLiteral(name) + ": " + field.value.serialized)
         }
         return "{" + parts.joined(separator: ", ") + "}"
+    }
+
+    /// The output names of carried fields: their own, except that a reserved key takes "input_" in front, again
+    /// until the name is neither reserved nor another carried field's (an input with "index" and "input_index"
+    /// gives "input_input_index" and "input_index", not "input_index" twice).
+    static func carriedNames(_ keys: [String]) -> [String] {
+        var taken = reservedKeys.union(keys)
+        return keys.map { key in
+            guard reservedKeys.contains(key) else { return key }
+            var name = "input_" + key
+            while taken.contains(name) { name = "input_" + name }
+            taken.insert(name)
+            return name
+        }
     }
 
     /// How every JSONL line this program writes starts.

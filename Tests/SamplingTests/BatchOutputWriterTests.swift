@@ -47,6 +47,23 @@ import Glibc
         #expect(raw.contains("\"top_p\":0.9}")) // Floats written as typed, not 0.899999976
     }
 
+    /// A carried field named like an output key is renamed with "input_" in front until the name is free: the line
+    /// never holds a key twice (an input with "index" and "input_index" wrote "input_index" twice).
+    @Test func renamedCarriedFieldsNeverCollide() throws {
+        let extra = [JSONField(key: "index", value: .string("mine")), JSONField(key: "input_index", value: .string("x")),
+                     JSONField(key: "input_input_index", value: .string("y")), JSONField(key: "seed", value: .number("5"))]
+        let line = BatchOutputWriter.jsonLine(for: sample(0, 0, extra: extra))
+        guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(line.utf8)) else {
+            Issue.record("not a JSON object: \(line)")
+            return
+        }
+        #expect(Set(fields.map(\.key)).count == fields.count, "\(line)")
+        let carried = Dictionary(uniqueKeysWithValues: fields.suffix(4).map { ($0.key, $0.value) })
+        #expect(carried == ["input_input_input_index": .string("mine"), "input_index": .string("x"),
+                            "input_input_index": .string("y"), "input_seed": .number("5")])
+        #expect(BatchOutputWriter.carriedNames(["index", "index"]) == ["input_index", "input_input_index"])
+    }
+
     @Test func existingOutputIsNeverClobberedSilently() throws {
         let path = scratch.make() + "/out.jsonl"
         try "precious\n".write(toFile: path, atomically: true, encoding: .utf8)
