@@ -135,6 +135,6 @@ final class InteractiveSession {
         if let completion { transcript = prompt + completion.text }
         let rate = seconds > 0 ? Double(tokens) / seconds : 0
         let ending = interrupted ? ", stopped" : ""
-        Output.write("\n[\(tokens) tokens, " + String(format: "%.1f", rate) + " tokens/s\(ending)]\n")
+        Output.write("\n[\(counted(tokens, "token")), " + String(format: "%.1f", rate) + " tokens/s\(ending)]\n")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generation
+import Sampling
 import Glibc
 import TerminalUI
 
@@ -48,11 +49,16 @@ enum Output {
     static func warning(for event: GenerationEvent, prompt: String? = nil) -> String? {
         switch event {
         case let .promptTruncated(_, dropped, context):
-            return "warning: the prompt is longer than the model's context of \(context) tokens; its first \(dropped) tokens were dropped"
+            return "warning: the prompt is longer than the model's context of \(context) tokens; \(firstTokensDropped(dropped))"
         case let .contextSlid(_, kept, context):
             return "note: the text reached the model's context of \(context) tokens; generation continues from the last \(kept)"
         case .text, .finished:
             return nil
         }
+    }
+
+    /// "its first 3 tokens were dropped", "its first token was dropped".
+    static func firstTokensDropped(_ count: Int) -> String {
+        count == 1 ? "its first token was dropped" : "its first \(count) tokens were dropped"
     }
 }

@@ -134,6 +134,25 @@ import Testing
         #expect(try String(contentsOfFile: prompts, encoding: .utf8) == "And God said\nBlessed\n")
     }
 
+    /// The notes count in the right number: "wrote 1 sample (1 token)", "resuming: 1 sample already in the output"
+    /// (they said "1 samples").
+    @Test func notesCountInTheRightNumber() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/p.txt", out = directory + "/out.jsonl"
+        try "And God said\nBlessed\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let arguments = ["--checkpoint", Self.checkpoint, "--prompts", prompts, "--out", out, "--max-tokens", "1",
+                         "--seed", "1", "--threads", "1"]
+        let first = try SampleCommand.run(arguments)
+        #expect(first.status == 0 && first.stderr.hasSuffix("wrote 2 samples (2 tokens) to \(out)\n"), "\(first.stderr)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        try (lines[0] + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+        let resumed = try SampleCommand.run(arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.hasPrefix("resuming: 1 sample already in the output, 1 to go\n"), "\(resumed.stderr)")
+        #expect(resumed.stderr.hasSuffix("wrote 1 sample (1 token) to \(out)\n"), "\(resumed.stderr)")
+    }
+
     /// --samples-per-prompt and --batch mean something only in batch mode: elsewhere they are refused, not ignored.
     @Test func batchOptionsNeedPrompts() throws {
         for (given, says) in [(["--samples-per-prompt", "3"], "--samples-per-prompt needs"), (["--batch", "2"], "--batch needs")] {
