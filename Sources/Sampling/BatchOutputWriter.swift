@@ -267,8 +267,11 @@ public final class BatchOutputWriter {
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
             throw BatchOutputError(message: "\(path): cannot list the output directory")
         }
+        // The files it would replace, remove or write into: the sample files (and their .partial) and settings.json.
+        // (Any other file is refused below.)
         if let prompts {
-            for name in names {
+            for name in names where BatchOutputWriter.parseFileName(name.hasSuffix(".partial") ? String(name.dropLast(8)) : name) != nil
+                                    || name == BatchOutputWriter.runFileName {
                 let file = (path as NSString).appendingPathComponent(name)
                 if FileIdentity(path: file) == prompts.identity {
                     throw BatchOutputError(message: "\(file): is the prompts file \(prompts.path) itself; give another --out-dir")

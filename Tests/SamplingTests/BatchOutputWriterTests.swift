@@ -209,6 +209,9 @@ import Glibc
         #expect(link(prompts, outDir + "/prompt-0000-sample-0.txt") == 0)
         let message = failure { _ = try BatchOutputWriter(destination: .directory(path: outDir), existing: .overwrite, prompts: prompts) }
         #expect(message == "\(outDir)/prompt-0000-sample-0.txt: is the prompts file \(prompts) itself; give another --out-dir")
+        #expect(link(prompts, outDir + "/settings.json") == 0)
+        #expect(failure { _ = try BatchOutputWriter(destination: .directory(path: outDir), existing: .resume, prompts: outDir + "/settings.json") }?
+            .hasSuffix(": is the prompts file \(outDir)/settings.json itself; give another --out-dir") == true)
         #expect(try String(contentsOfFile: prompts, encoding: .utf8) == "And God said\nBlessed\n")
         #expect(FileManager.default.fileExists(atPath: outDir + "/prompt-0000-sample-0.txt"))
     }
