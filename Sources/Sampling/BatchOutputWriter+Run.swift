@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Glibc
 
 /// The run a batch output records (see `BatchRunSettings`): checked on resume, written for what comes next.
 extension BatchOutputWriter {
@@ -9,8 +10,10 @@ extension BatchOutputWriter {
     /// The base seed the existing output records (resume), so a resume without --seed continues its seeds.
     public var recordedBaseSeed: UInt64? { recorded.lazy.compactMap(\.baseSeed).first }
 
-    /// Starts writing the samples of `run`: refuses it, naming the option, when the samples already in the output
-    /// were written with other settings (a resume must not mix them), and records it (JSONL: on every line to
+    /// Starts writing the samples of `run` (after `checkMatches(_:layout:)`, whose prompts a directory's settings.json
+    /// records): refuses it, naming the option, when the samples already in the output
+    /// were written with other settings (a resume must not mix them), cuts off the unfinished last line a resumed
+    /// JSONL output ended with, and records it (JSONL: on every line to
     /// come; a directory: in settings.json).
     public func begin(_ run: BatchRunSettings) throws {
         for record in recorded {
@@ -19,9 +22,16 @@ extension BatchOutputWriter {
             }
         }
         self.run = run
+        if case .jsonLines(let path) = destination, let offset = unfinishedLineOffset {
+            guard truncate(path, offset) == 0 else {
+                throw BatchOutputError(message: "\(path): cannot cut off its unfinished last line: \(String(cString: strerror(errno)))")
+            }
+            unfinishedLineOffset = nil
+            droppedPartialLine = true
+        }
         guard case .directory(let directory) = destination else { return }
         let object = JSONValue.object(run.fields + [JSONField(key: "settings", value: (try? JSONLineParser.parse(
-            ArraySlice(BatchRunSettings.settingsJSON(run.sampling).utf8))) ?? .null)])
+            ArraySlice(BatchRunSettings.settingsJSON(run.sampling).utf8))) ?? .null)] + (matchedPrompts.map { [$0.field] } ?? []))
         let file = (directory as NSString).appendingPathComponent(Self.runFileName)
         do {
             try Data((object.serialized + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
@@ -38,5 +48,8 @@ extension BatchOutputWriter {
             throw BatchOutputError(message: "\(file): not the run settings this program writes; refusing to resume into \(directory)")
         }
         recorded = [RecordedRun(place: file, fields: fields)]
+        do { recordedPrompts = try PromptsFingerprint.recorded(in: fields) } catch let error as BatchOutputError {
+            throw BatchOutputError(message: "\(file): \(error.message); refusing to resume into \(directory)")
+        }
     }
 }

@@ -70,14 +70,15 @@ public struct BatchOutputError: Error, CustomStringConvertible, Equatable {
 /// `{"index": 3, "sample": 1, "prompt": ..., "completion": ..., "tokens": 57, "finish_reason": "eos",
 ///   "seed": 123, "settings": {...}, "base_seed": 7, "checkpoint": "/abs/dir", "checkpoint_modified": 1764950000.5,
 ///   "weights": "fp32", <carried fields>}` (the last four once `begin(_:)` gave the run). Carried fields whose name is one of
-/// these keys are written as "input_<name>". On resume, an unfinished last line (no newline: the run died
-/// mid-write) is cut off (`droppedPartialLine`).
+/// these keys are written as "input_<name>" (`carriedNames`). On resume, an unfinished last line (no newline: the run died
+/// mid-write) is cut off when the run begins (`droppedPartialLine`).
 ///
 /// Directory output: one UTF-8 text file per sample holding the prompt followed by the completion, named
 /// `prompt-IIII-sample-S.txt` (`fileName(for:)`: prompt index zero-padded to 4 digits, both 0-based), written
 /// to a `.partial` file first and renamed, so a file that exists is complete; `settings.json` records the run.
 ///
-/// Resume: `begin(_:)` refuses a run whose settings differ from those the output records.
+/// Resume: `checkMatches(_:layout:)` refuses other prompts than those of the samples already written, and
+/// `begin(_:)` a run whose settings differ from those the output records.
 public final class BatchOutputWriter {
     public enum Destination: Sendable, Equatable {
         case jsonLines(path: String)
@@ -87,10 +88,16 @@ public final class BatchOutputWriter {
     public let destination: Destination
     /// Samples already in the output (resume); empty otherwise.
     public private(set) var completed: Set<SampleKey> = []
-    /// Resume found an unfinished last line and removed it.
-    public private(set) var droppedPartialLine = false
+    /// Resume found an unfinished last line and removed it (`begin(_:)`).
+    public internal(set) var droppedPartialLine = false
+    /// Resume: where the unfinished last line of the JSONL output starts, to cut it off once the run begins.
+    var unfinishedLineOffset: off_t?
     /// Prompt text of each completed JSONL sample, to check the output belongs to the same prompts.
-    private var completedPrompts: [Int: String] = [:]
+    var completedPrompts: [Int: String] = [:]
+    /// Resume of a directory: the prompts its settings.json records (`checkMatches(_:layout:)`).
+    var recordedPrompts: PromptsFingerprint?
+    /// The prompts of this run (`checkMatches(_:layout:)`), recorded in a directory's settings.json.
+    var matchedPrompts: PromptsFingerprint?
     /// What the existing output records of the run that wrote it (resume): each JSONL line, or settings.json.
     var recorded: [RecordedRun] = []
     /// The run now writing (`begin(_:)`).
@@ -100,11 +107,18 @@ public final class BatchOutputWriter {
     static let reservedKeys: Set<String> = ["index", "sample", "prompt", "completion", "tokens", "finish_reason",
                                             "seed", "settings", "base_seed", "checkpoint", "checkpoint_modified", "weights"]
 
-    public init(destination: Destination, existing: ExistingOutputPolicy) throws {
+    /// `prompts`, the prompts file, is refused as the output or a file in the output directory (it would be
+    /// replaced or appended to).
+    public init(destination: Destination, existing: ExistingOutputPolicy, prompts: String? = nil) throws {
         self.destination = destination
+        let input = prompts.flatMap { path in FileIdentity(path: path).map { (path, $0) } }
         switch destination {
-        case .jsonLines(let path): try openJSONLines(path, existing)
-        case .directory(let path): try openDirectory(path, existing)
+        case .jsonLines(let path):
+            if let (prompts, identity) = input, FileIdentity(path: path) == identity {
+                throw BatchOutputError(message: "\(path): is the prompts file \(prompts) itself; give another --out")
+            }
+            try openJSONLines(path, existing)
+        case .directory(let path): try openDirectory(path, existing, prompts: input)
         }
     }
 
@@ -115,20 +129,6 @@ public final class BatchOutputWriter {
         let index = String(key.promptIndex)
         return "prompt-" + String(repeating: "0", count: max(0, 4 - index.count)) + index
             + "-sample-\(key.sampleIndex).txt"
-    }
-
-    /// Throws if a resumed output holds a sample whose prompt differs from the prompt at that index now
-    /// (it was made from another prompts file), or an index beyond the prompts.
-    public func checkMatches(_ prompts: [PromptRecord]) throws {
-        guard case .jsonLines(let path) = destination else { return }
-        for (index, prompt) in completedPrompts.sorted(by: { $0.key < $1.key }) {
-            guard index < prompts.count else {
-                throw BatchOutputError(message: "\(path): holds prompt index \(index), but there are only \(prompts.count) prompts; it was made from another prompts file (use --overwrite to start over)")
-            }
-            if prompts[index].prompt != prompt {
-                throw BatchOutputError(message: "\(path): the prompt of index \(index) differs from line \(prompts[index].line) of the prompts file; it was made from another prompts file (use --overwrite to start over)")
-            }
-        }
     }
 
     /// Appends one sample (JSONL) or writes its file (directory); flushed before returning.
@@ -166,12 +166,28 @@ public final class BatchOutputWriter {
         parts.append("\"seed\": \(sample.seed)")
         parts.append("\"settings\": " + BatchRunSettings.settingsJSON(sample.settings))
         for field in run?.fields ?? [] { parts.append(jsonStringLiteral(field.key) + ": " + field.value.serialized) }
-        for field in sample.extraFields {
-            let name = reservedKeys.contains(field.key) ? "input_" + field.key : field.key
+        for (field, name) in zip(sample.extraFields, carriedNames(sample.extraFields.map(\.key))) {
             parts.append(jsonStringLiteral(name) + ": " + field.value.serialized)
         }
         return "{" + parts.joined(separator: ", ") + "}"
     }
+
+    /// The output names of carried fields: their own, except that a reserved key takes "input_" in front, again
+    /// until the name is neither reserved nor another carried field's (an input with "index" and "input_index"
+    /// gives "input_input_index" and "input_index", not "input_index" twice).
+    static func carriedNames(_ keys: [String]) -> [String] {
+        var taken = reservedKeys.union(keys)
+        return keys.map { key in
+            guard reservedKeys.contains(key) else { return key }
+            var name = "input_" + key
+            while taken.contains(name) { name = "input_" + name }
+            taken.insert(name)
+            return name
+        }
+    }
+
+    /// How every JSONL line this program writes starts.
+    static let lineStart = "{\"index\": "
 
     // MARK: - Opening
 
@@ -197,35 +213,46 @@ public final class BatchOutputWriter {
         if descriptor < 0 { throw systemError("cannot open for writing", path) }
     }
 
-    /// Resume: collects (index, sample) of every complete line; cuts off an unfinished last line.
+    /// Resume: collects (index, sample) of every complete line. An unfinished last line (the run died while
+    /// writing it) must start like an output line (`{"index": `); it is cut off only when the run begins
+    /// (`begin(_:)`), after every check passed: a file that is not an output of this program, or a resume that
+    /// is refused, leaves the file as it was.
     private func readCompletedLines(_ path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BatchOutputError(message: "\(path): cannot be read to resume it")
         }
-        var bytes = Array(data)
-        if let last = bytes.last, last != UInt8(ascii: "\n") {
-            let keep = (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
-            guard truncate(path, off_t(keep)) == 0 else { throw systemError("cannot cut off its unfinished last line", path) }
-            bytes.removeSubrange(keep...)
-            droppedPartialLine = true
+        let bytes = Array(data)
+        let completeEnd = (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+        func notOurs(_ lineNumber: Int, _ what: String) -> BatchOutputError {
+            BatchOutputError(message: "\(path):\(lineNumber): \(what) (expected a JSON object with \"index\", \"sample\" and \"prompt\"); refusing to resume into it")
         }
         var lineNumber = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        for line in bytes[..<completeEnd].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(line)),
                   case .string(let prompt)? = fields.last(where: { $0.key == "prompt" })?.value,
                   case let record = RecordedRun(place: "\(path):\(lineNumber)", fields: fields), let key = record.key,
                   key.promptIndex >= 0, key.sampleIndex >= 0 else {
-                throw BatchOutputError(message: "\(path):\(lineNumber): not an output line of this program (expected a JSON object with \"index\", \"sample\" and \"prompt\"); refusing to resume into it")
+                throw notOurs(lineNumber, "not an output line of this program")
             }
             completed.insert(key)
             completedPrompts[key.promptIndex] = prompt
             recorded.append(record)
         }
+        let unfinished = bytes[completeEnd...]
+        if !unfinished.isEmpty {
+            let lineStart = Array(BatchOutputWriter.lineStart.utf8)
+            guard unfinished.starts(with: lineStart) || lineStart.starts(with: unfinished) else {
+                throw notOurs(bytes[..<completeEnd].count { $0 == UInt8(ascii: "\n") } + 1,
+                              "an unfinished last line that is not the start of an output line of this program")
+            }
+            unfinishedLineOffset = off_t(completeEnd)
+        }
     }
 
-    private func openDirectory(_ path: String, _ existing: ExistingOutputPolicy) throws {
+    private func openDirectory(_ path: String, _ existing: ExistingOutputPolicy,
+                               prompts: (path: String, identity: FileIdentity)?) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             if !isDirectory.boolValue { throw BatchOutputError(message: "\(path): exists and is not a directory") }
@@ -239,6 +266,17 @@ public final class BatchOutputWriter {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
             throw BatchOutputError(message: "\(path): cannot list the output directory")
+        }
+        // The files it would replace, remove or write into: the sample files (and their .partial) and settings.json.
+        // (Any other file is refused below.)
+        if let prompts {
+            for name in names where BatchOutputWriter.parseFileName(name.hasSuffix(".partial") ? String(name.dropLast(8)) : name) != nil
+                                    || name == BatchOutputWriter.runFileName {
+                let file = (path as NSString).appendingPathComponent(name)
+                if FileIdentity(path: file) == prompts.identity {
+                    throw BatchOutputError(message: "\(file): is the prompts file \(prompts.path) itself; give another --out-dir")
+                }
+            }
         }
         var samples: [(String, SampleKey)] = []
         var others: [String] = []
@@ -260,7 +298,7 @@ public final class BatchOutputWriter {
         guard !samples.isEmpty else { return }
         switch existing {
         case .refuse:
-            throw BatchOutputError(message: "\(path): already holds \(samples.count) sample file(s); pass --overwrite to replace them or --resume to continue")
+            throw BatchOutputError(message: "\(path): already holds \(counted(samples.count, "sample file")); pass --overwrite to replace them or --resume to continue")
         case .overwrite:
             for (name, _) in samples {
                 let file = (path as NSString).appendingPathComponent(name)

@@ -29,10 +29,10 @@ public enum PromptFileFormat: Sendable, Equatable {
     case plainText
     case jsonLines
 
-    /// `.jsonl` and `.ndjson` files are JSON Lines, anything else plain text.
+    /// `.jsonl`, `.ndjson` and `.json` files are JSON Lines (as finetune reads its data), anything else plain text.
     public static func inferred(fromPath path: String) -> PromptFileFormat {
         let lower = path.lowercased()
-        return lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") ? .jsonLines : .plainText
+        return [".jsonl", ".ndjson", ".json"].contains { lower.hasSuffix($0) } ? .jsonLines : .plainText
     }
 }
 

@@ -20,10 +20,12 @@ public func printError(_ message: String) {
 }
 
 /// Writes all of `text`'s UTF-8 bytes to `stream`. Not `fputs`, which takes a C string and stops at the first NUL
-/// byte: a text holding one (a corpus line, a prompt) lost everything after it.
-public func writeText(_ text: String, to stream: UnsafeMutablePointer<FILE>) {
+/// byte: a text holding one (a corpus line, a prompt) lost everything after it. False when not every byte could be
+/// written (errno says why).
+@discardableResult
+public func writeText(_ text: String, to stream: UnsafeMutablePointer<FILE>) -> Bool {
     var text = text
-    text.withUTF8 { bytes in _ = fwrite(bytes.baseAddress, 1, bytes.count, stream) }
+    return text.withUTF8 { bytes in fwrite(bytes.baseAddress, 1, bytes.count, stream) == bytes.count }
 }
 
 extension ParsableCommand {

@@ -30,14 +30,14 @@ struct BatchRun {
         // Every sample of the run is listed up front: a mistyped --samples-per-prompt must not exhaust memory.
         let (total, overflow) = prompts.count.multipliedReportingOverflow(by: samplesPerPrompt)
         if overflow || total > Self.maximumSamples {
-            throw SampleError(message: "--samples-per-prompt: \(prompts.count) prompts x \(samplesPerPrompt) samples is more "
+            throw SampleError(message: "--samples-per-prompt: \(counted(prompts.count, "prompt")) x \(counted(samplesPerPrompt, "sample")) is more "
                 + "than the \(Self.maximumSamples) samples a run may make")
         }
         let destination: BatchOutputWriter.Destination = out.map { .jsonLines(path: $0) } ?? .directory(path: outDir!)
         let writer = try BatchOutputWriter(destination: destination,
-                                           existing: resume ? .resume : (overwrite ? .overwrite : .refuse))
-        try writer.checkMatches(prompts)
-        if writer.droppedPartialLine { Output.note("note: dropped an unfinished last line of the output (a run was cut short)") }
+                                           existing: resume ? .resume : (overwrite ? .overwrite : .refuse),
+                                           prompts: promptsPath)
+        try writer.checkMatches(prompts, layout: model.layout)
         let base = try baseSeed(writer)
         var sampling = settings
         sampling.seed = nil
@@ -47,6 +47,7 @@ struct BatchRun {
         try writer.begin(BatchRunSettings(checkpoint: RunDirectory.absolutePath(model.directory),
                                           checkpointModified: modified,
                                           weights: weights.rawValue, baseSeed: base, sampling: sampling))
+        if writer.droppedPartialLine { Output.note("note: dropped an unfinished last line of the output (a run was cut short)") }
 
         var keys: [SampleKey] = []
         for record in prompts {
@@ -56,7 +57,7 @@ struct BatchRun {
             }
         }
         let skipped = prompts.count * samplesPerPrompt - keys.count
-        if skipped > 0 { Output.note("resuming: \(skipped) samples already in the output, \(keys.count) to go") }
+        if skipped > 0 { Output.note("resuming: \(counted(skipped, "sample")) already in the output, \(keys.count) to go") }
         if keys.isEmpty { Output.note("nothing to do: every sample is already in the output"); return }
 
         let requests = keys.map {
@@ -73,7 +74,7 @@ struct BatchRun {
             case let .promptTruncated(index, dropped, context):
                 let record = prompts[keys[index].promptIndex]
                 if warnedPrompts.insert(record.index).inserted {
-                    progress.log("warning: \(promptsPath):\(record.line): the prompt is longer than the model's context of \(context) tokens; its first \(dropped) tokens were dropped")
+                    progress.log("warning: \(promptsPath):\(record.line): the prompt is longer than the model's context of \(context) tokens; \(Output.firstTokensDropped(dropped))")
                 }
             case let .finished(index, completion):
                 let key = keys[index]
@@ -102,10 +103,10 @@ struct BatchRun {
         if let writeError { throw writeError }
         let target = out ?? outDir!
         if Interrupt.isRequested {
-            Output.note("stopped: \(done) of \(keys.count) samples written to \(target); --resume continues")
+            Output.note("stopped: \(done) of \(counted(keys.count, "sample")) written to \(target); --resume continues")
             throw ExitCode(Interrupt.exitStatus)   // as pretrain and finetune: a script must not take the output as complete
         } else {
-            Output.note("wrote \(done) samples (\(tokens) tokens) to \(target)")
+            Output.note("wrote \(counted(done, "sample")) (\(counted(tokens, "token"))) to \(target)")
         }
     }
 

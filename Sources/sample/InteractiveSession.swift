@@ -40,6 +40,7 @@ final class InteractiveSession {
             switch editor.readLine(prompt: "> ") {
             case .endOfInput:
                 Output.write("\n")
+                try Output.checkStdout()
                 return
             case .interrupted:
                 continue
@@ -50,10 +51,11 @@ final class InteractiveSession {
                 if trimmed.isEmpty { continue }
                 if trimmed.hasPrefix("/") {
                     if !command(trimmed) { return }
-                    continue
+                } else {
+                    try answer(line)
                 }
-                try answer(line)
             }
+            try Output.checkStdout()
         }
     }
 
@@ -125,7 +127,7 @@ final class InteractiveSession {
                 case .contextSlid: break
                 case let .finished(_, completion): tokens = completion.tokenCount
                 }
-            }, shouldStop: { Interrupt.isRequested })
+            }, shouldStop: { Interrupt.isRequested || Output.stdoutError != nil })
         let interrupted = Interrupt.isRequested
         Interrupt.reset()
         answers += 1
@@ -133,6 +135,6 @@ final class InteractiveSession {
         if let completion { transcript = prompt + completion.text }
         let rate = seconds > 0 ? Double(tokens) / seconds : 0
         let ending = interrupted ? ", stopped" : ""
-        Output.write("\n[\(tokens) tokens, " + String(format: "%.1f", rate) + " tokens/s\(ending)]\n")
+        Output.write("\n[\(counted(tokens, "token")), " + String(format: "%.1f", rate) + " tokens/s\(ending)]\n")
     }
 }

@@ -7,7 +7,8 @@ import TerminalUI
 
 /// `--prompt`, `--prompt-file`, and prompts piped on stdin (one a line): prints each prompt followed by its
 /// completion, streamed as it is generated. Ctrl-C stops the current completion and the run, with exit status 130
-/// (as batch mode, `pretrain` and `finetune`: a script must not take the output as complete).
+/// (as batch mode, `pretrain` and `finetune`: a script must not take the output as complete). When stdout cannot be
+/// written, generation stops and the run fails (`Output.checkStdout()`).
 struct OneShot {
     let model: LoadedModel
     let settings: SamplingSettings
@@ -15,6 +16,7 @@ struct OneShot {
     func run(prompt: String) throws {
         let seed = settings.seed ?? SeedDerivation.randomSeed()
         try generate(prompt: prompt, seed: seed)
+        try Output.checkStdout()
         if Interrupt.isRequested { throw ExitCode(Interrupt.exitStatus) }
     }
 
@@ -30,11 +32,13 @@ struct OneShot {
             case let .line(line):
                 if line.allSatisfy({ $0.isWhitespace }) { continue }
                 try generate(prompt: line, seed: SeedDerivation.seed(base: base, promptIndex: index, sampleIndex: 0))
+                try Output.checkStdout()
                 index += 1
             case .invalidUTF8:
                 throw SampleError(message: "stdin:\(lineNumber): is not valid UTF-8 text")
             case .interrupted, .endOfInput:
                 if Interrupt.isRequested { throw ExitCode(Interrupt.exitStatus) }
+                try Output.checkStdout()
                 return
             }
         }
@@ -50,7 +54,7 @@ struct OneShot {
             if let warning = Output.warning(for: event) { Output.note(warning) }
             if !printedPrompt { Output.write(prompt); printedPrompt = true }
             if case let .text(_, text) = event { Output.write(text) }
-        }, shouldStop: { Interrupt.isRequested })
+        }, shouldStop: { Interrupt.isRequested || Output.stdoutError != nil })
         if !printedPrompt { Output.write(prompt) }
         Output.write("\n")
     }

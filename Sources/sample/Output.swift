@@ -1,5 +1,7 @@
+import ArgumentParser
 import Foundation
 import Generation
+import Sampling
 import Glibc
 import TerminalUI
 
@@ -17,10 +19,24 @@ enum Output {
         return out.st_dev == err.st_dev && out.st_ino == err.st_ino
     }()
 
+    /// The error number of the first write to stdout that failed (a full disk, /dev/full, a closed pipe), nil while
+    /// every write succeeded. Later text is not written; `checkStdout()` reports it.
+    nonisolated(unsafe) private(set) static var stdoutError: Int32?
+
     static func write(_ text: String) {
-        writeText(text, to: stdout)
-        fflush(stdout)
+        guard stdoutError == nil else { return }
+        if !writeText(text, to: stdout) || fflush(stdout) != 0 { stdoutError = errno }
         if let last = text.last { midLine = last != "\n" }
+    }
+
+    /// Throws once stdout could not be written (flushing it first): `error: stdout: <reason>` and exit status 1, so
+    /// that `sample ... > file && next` does not go on with a lost output. A closed pipe (`sample ... | head`) ends
+    /// the run without a message with status 141, as SIGPIPE's default action does when it is not ignored.
+    static func checkStdout() throws {
+        if stdoutError == nil && fflush(stdout) != 0 { stdoutError = errno }
+        guard let stdoutError else { return }
+        if stdoutError == EPIPE { throw ExitCode(128 + SIGPIPE) }
+        throw SampleError(message: "stdout: \(String(cString: strerror(stdoutError)))")
     }
 
     static func note(_ text: String) {
@@ -33,11 +49,16 @@ enum Output {
     static func warning(for event: GenerationEvent, prompt: String? = nil) -> String? {
         switch event {
         case let .promptTruncated(_, dropped, context):
-            return "warning: the prompt is longer than the model's context of \(context) tokens; its first \(dropped) tokens were dropped"
+            return "warning: the prompt is longer than the model's context of \(context) tokens; \(firstTokensDropped(dropped))"
         case let .contextSlid(_, kept, context):
             return "note: the text reached the model's context of \(context) tokens; generation continues from the last \(kept)"
         case .text, .finished:
             return nil
         }
+    }
+
+    /// "its first 3 tokens were dropped", "its first token was dropped".
+    static func firstTokensDropped(_ count: Int) -> String {
+        count == 1 ? "its first token was dropped" : "its first \(count) tokens were dropped"
     }
 }

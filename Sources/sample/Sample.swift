@@ -30,7 +30,7 @@ struct Sample: ParsableCommand {
     @Option(name: .customLong("prompt-file"), help: "Generate once from the whole content of this file.")
     var promptFile: String?
 
-    @Option(help: "Batch mode: a prompts file, one prompt a line (plain text) or JSONL with a \"prompt\" field.")
+    @Option(help: "Batch mode: a prompts file, one prompt a line (plain text), or JSON lines with a \"prompt\" field (.jsonl, .ndjson or .json).")
     var prompts: String?
 
     @Option(help: "Batch mode: write one JSON line per sample to this file.")
@@ -85,12 +85,7 @@ struct Sample: ParsableCommand {
         try reportingErrors {
             if let threads { ThreadPool.shared = ThreadPool(threads: threads) }
             Interrupt.install()
-            let settings = sampling.settings
-            do { try settings.validate() } catch let error as SamplingSettingsError {
-                // The messages name the setting as the interactive /commands do; here they name the option.
-                throw SampleError(message: error.message.hasPrefix("a stop string") ? "--stop: \(error.message)"
-                                                                                  : "--\(error.message)")
-            }
+            let settings = sampling.settings   // checked by SamplingOptions.validate()
             if let prompts {
                 let model = try LoadedModel.load(path: checkpoint, maxBatch: batch ?? 4, weights: weights)
                 try BatchRun(model: model, promptsPath: prompts, out: out, outDir: outDir,
@@ -116,6 +111,7 @@ struct Sample: ParsableCommand {
             let model = try LoadedModel.load(path: checkpoint, maxBatch: 1, weights: weights)
             if Terminal.isInteractive(fileDescriptor: STDIN_FILENO) {
                 try InteractiveSession(model: model, settings: settings).run()
+                try Output.checkStdout()
             } else {
                 try OneShot(model: model, settings: settings).runLines()
             }

@@ -20,6 +20,14 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("stop"), help: "Stop when the text contains this string (repeatable; never printed).")
     var stopStrings: [String] = []
 
+    /// Each value on its own (a usage error: exit status 64 with "see 'sample --help'", before the checkpoint is read).
+    func validate() throws {
+        do { try settings.validate() } catch let error as SamplingSettingsError {
+            // The messages name the setting as the interactive /commands do; here they name the option.
+            throw ValidationError(error.message.hasPrefix("a stop string") ? "--stop: \(error.message)" : "--\(error.message)")
+        }
+    }
+
     var settings: SamplingSettings {
         SamplingSettings(temperature: temperature, topK: topK, topP: topP, minP: minP,
                          repetitionPenalty: repetitionPenalty, maxNewTokens: maxTokens, seed: seed,

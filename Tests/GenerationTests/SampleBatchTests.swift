@@ -84,6 +84,75 @@ import Testing
         #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") == lines)
     }
 
+    /// --out-dir --resume with another prompts file is refused, naming the first sample file that belongs to other
+    /// prompts, and nothing is added (it used to add the new prompts' samples to the old ones without a word).
+    @Test func outDirResumeRefusesAnotherPromptsFile() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let promptsA = directory + "/a.txt", promptsB = directory + "/b.txt", out = directory + "/mix"
+        try "And God said\nBlessed\nThe LORD\n".write(toFile: promptsA, atomically: true, encoding: .utf8)
+        try "Woe\nWoe\nWoe\nWoe\n".write(toFile: promptsB, atomically: true, encoding: .utf8)
+        let arguments = ["--checkpoint", Self.checkpoint, "--out-dir", out, "--max-tokens", "4", "--seed", "1", "--threads", "1"]
+        let first = try SampleCommand.run(arguments + ["--prompts", promptsA])
+        #expect(first.status == 0, "\(first.stderr)")
+        let before = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        let resumed = try SampleCommand.run(arguments + ["--prompts", promptsB, "--resume"])
+        #expect(resumed.status == 1)
+        #expect(resumed.stderr == "error: \(out)/prompt-0000-sample-0.txt: does not start with the prompt of line 1 of the prompts file; it was made from another prompts file (use --overwrite to start over)\n", "\(resumed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == before)
+    }
+
+    /// A bad value of one sampling option is a usage error, as --batch 0 and --threads 0 are: exit status 64 and
+    /// "(see 'sample --help')", found before the checkpoint is read (they exited 1, after loading it).
+    @Test func badSamplingValuesAreUsageErrors() throws {
+        let cases: [([String], String)] = [
+            (["--max-tokens", "0"], "--max-tokens must be >= 1, got 0"),
+            (["--top-k", "-1"], "--top-k must be >= 0 (0 turns it off), got -1"),
+            (["--top-p", "0"], "--top-p must be in (0, 1] (1 turns it off), got 0.0"),
+            (["--temperature", "-1"], "--temperature must be a finite number >= 0 (0 means greedy), got -1.0"),
+            (["--stop", ""], "--stop: a stop string must not be empty"),
+            (["--batch", "0"], "--batch must be at least 1 (got 0)"),
+        ]
+        for (given, says) in cases {
+            let result = try SampleCommand.run(["--checkpoint", "/nonexistent", "--prompts", "p.txt", "--out", "o.jsonl"] + given)
+            #expect(result.status == 64, "\(given)")
+            #expect(result.stderr == "error: \(says) (see 'sample --help')\n", "\(given): \(result.stderr)")
+        }
+    }
+
+    /// `--out` naming the prompts file is refused even with --overwrite, and the prompts are kept (they were
+    /// replaced by the samples, with exit status 0).
+    @Test func outIsNeverThePromptsFile() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/p.txt"
+        try "And God said\nBlessed\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompts", prompts, "--out", prompts, "--overwrite",
+                                            "--max-tokens", "4", "--seed", "1", "--threads", "1"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "error: \(prompts): is the prompts file \(prompts) itself; give another --out\n", "\(result.stderr)")
+        #expect(try String(contentsOfFile: prompts, encoding: .utf8) == "And God said\nBlessed\n")
+    }
+
+    /// The notes count in the right number: "wrote 1 sample (1 token)", "resuming: 1 sample already in the output"
+    /// (they said "1 samples").
+    @Test func notesCountInTheRightNumber() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/p.txt", out = directory + "/out.jsonl"
+        try "And God said\nBlessed\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let arguments = ["--checkpoint", Self.checkpoint, "--prompts", prompts, "--out", out, "--max-tokens", "1",
+                         "--seed", "1", "--threads", "1"]
+        let first = try SampleCommand.run(arguments)
+        #expect(first.status == 0 && first.stderr.hasSuffix("wrote 2 samples (2 tokens) to \(out)\n"), "\(first.stderr)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        try (lines[0] + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+        let resumed = try SampleCommand.run(arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.hasPrefix("resuming: 1 sample already in the output, 1 to go\n"), "\(resumed.stderr)")
+        #expect(resumed.stderr.hasSuffix("wrote 1 sample (1 token) to \(out)\n"), "\(resumed.stderr)")
+    }
+
     /// --samples-per-prompt and --batch mean something only in batch mode: elsewhere they are refused, not ignored.
     @Test func batchOptionsNeedPrompts() throws {
         for (given, says) in [(["--samples-per-prompt", "3"], "--samples-per-prompt needs"), (["--batch", "2"], "--batch needs")] {

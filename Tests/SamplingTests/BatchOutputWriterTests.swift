@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import JSON
+import Glibc
 @testable import Sampling
 
 @Suite struct BatchOutputWriterTests {
@@ -46,6 +47,23 @@ import JSON
         #expect(raw.contains("\"top_p\":0.9}")) // Floats written as typed, not 0.899999976
     }
 
+    /// A carried field named like an output key is renamed with "input_" in front until the name is free: the line
+    /// never holds a key twice (an input with "index" and "input_index" wrote "input_index" twice).
+    @Test func renamedCarriedFieldsNeverCollide() throws {
+        let extra = [JSONField(key: "index", value: .string("mine")), JSONField(key: "input_index", value: .string("x")),
+                     JSONField(key: "input_input_index", value: .string("y")), JSONField(key: "seed", value: .number("5"))]
+        let line = BatchOutputWriter.jsonLine(for: sample(0, 0, extra: extra))
+        guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(line.utf8)) else {
+            Issue.record("not a JSON object: \(line)")
+            return
+        }
+        #expect(Set(fields.map(\.key)).count == fields.count, "\(line)")
+        let carried = Dictionary(uniqueKeysWithValues: fields.suffix(4).map { ($0.key, $0.value) })
+        #expect(carried == ["input_input_input_index": .string("mine"), "input_index": .string("x"),
+                            "input_input_index": .string("y"), "input_seed": .number("5")])
+        #expect(BatchOutputWriter.carriedNames(["index", "index"]) == ["input_index", "input_input_index"])
+    }
+
     @Test func existingOutputIsNeverClobberedSilently() throws {
         let path = scratch.make() + "/out.jsonl"
         try "precious\n".write(toFile: path, atomically: true, encoding: .utf8)
@@ -61,10 +79,13 @@ import JSON
         #expect(lines(path).count == 1 && lines(path)[0]["index"] as? Int == 2)
     }
 
+    let run = BatchRunSettings(checkpoint: "/checkpoints/tiny", weights: "fp32", baseSeed: 7, sampling: SamplingSettings(topK: 40))
+
     @Test func resumeReportsDoneSamplesAndCutsAnUnfinishedLine() throws {
         let path = scratch.make() + "/out.jsonl"
         do {
             let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .refuse)
+            try writer.begin(run)
             try writer.write(sample(0, 0))
             try writer.write(sample(0, 1))
             try writer.write(sample(1, 0, prompt: "Second"))
@@ -75,16 +96,24 @@ import JSON
         handle.write(Data("{\"index\": 1, \"sam".utf8))
         handle.closeFile()
 
+        let damaged = try Data(contentsOf: URL(fileURLWithPath: path))
         let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume)
         #expect(writer.completed == [SampleKey(promptIndex: 0, sampleIndex: 0), SampleKey(promptIndex: 0, sampleIndex: 1),
                                      SampleKey(promptIndex: 1, sampleIndex: 0)])
+        // The unfinished line goes only once the run begins: a resume refused before that changes nothing.
+        #expect(!writer.droppedPartialLine)
+        var other = run
+        other.baseSeed = 8
+        #expect(failure { try writer.begin(other) }?.contains("written with --seed 7, not 8") == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == damaged)
+        try writer.begin(run)
         #expect(writer.droppedPartialLine)
         try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once"), PromptRecord(index: 1, line: 2, prompt: "Second")])
         let mismatch = failure { try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once"),
                                                           PromptRecord(index: 1, line: 3, prompt: "Other")]) }
         #expect(mismatch?.contains("the prompt of index 1 differs from line 3") == true)
         let fewer = failure { try writer.checkMatches([PromptRecord(index: 0, line: 1, prompt: "Once")]) }
-        #expect(fewer?.contains("only 1 prompts") == true)
+        #expect(fewer?.contains("there is only 1 prompt;") == true)
         try writer.write(sample(1, 1, prompt: "Second"))
         let objects = lines(path)
         #expect(objects.count == 4 && objects.allSatisfy { $0["index"] is Int })
@@ -92,6 +121,99 @@ import JSON
         // Resuming a missing file just starts it.
         let fresh = try BatchOutputWriter(destination: .jsonLines(path: path + ".new"), existing: .resume)
         #expect(fresh.completed.isEmpty)
+    }
+
+    /// --resume into a file that is not an output of this program (a typo: notes, the prompts file) is refused
+    /// before anything changes: an unfinished last line is cut off only when it starts like an output line and
+    /// every complete line is one.
+    @Test func resumeNeverChangesAFileThatIsNotOurs() throws {
+        let directory = scratch.make()
+        let ourLine = BatchOutputWriter.jsonLine(for: sample(0, 0), run: run)
+        let cases: [(contents: String, says: String)] = [
+            ("my precious notes\nsecond line without newline", ":1: not an output line of this program"),
+            ("single line no newline", ":1: an unfinished last line that is not the start of an output line of this program"),
+            (ourLine + "\n" + "notes typed after it", ":2: an unfinished last line that is not the start"),
+            (ourLine + "\n{\"index\": 1}\n{\"ind", ":2: not an output line of this program"),
+        ]
+        for (number, (contents, says)) in cases.enumerated() {
+            let path = directory + "/notes-\(number).txt"
+            try contents.write(toFile: path, atomically: true, encoding: .utf8)
+            let message = failure { _ = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume) }
+            #expect(message?.hasPrefix(path + says) == true, "\(contents): \(message ?? "accepted")")
+            #expect(message?.hasSuffix("refusing to resume into it") == true, "\(message ?? "accepted")")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == contents)
+        }
+        // Any start of an output line is taken for one cut short, down to its first byte.
+        for partial in ["{", "{\"index\": 1, \"sam"] {
+            let path = directory + "/ours.jsonl"
+            try (ourLine + "\n" + partial).write(toFile: path, atomically: true, encoding: .utf8)
+            let writer = try BatchOutputWriter(destination: .jsonLines(path: path), existing: .resume)
+            try writer.begin(run)
+            #expect(writer.droppedPartialLine)
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == ourLine + "\n")
+        }
+    }
+
+    /// --out-dir --resume with another prompts file is refused, naming the file, as --out FILE.jsonl is: each sample
+    /// file must start with its prompt, and settings.json records the prompts (count and hash), which also tells a
+    /// prompt cut short. Prompts added at the end may be resumed, as in JSONL.
+    @Test func directoryResumeRefusesOtherPrompts() throws {
+        let directory = scratch.make() + "/out"
+        let first = [PromptRecord(index: 0, line: 1, prompt: "And God said"), PromptRecord(index: 1, line: 2, prompt: "Blessed")]
+        do {
+            let writer = try BatchOutputWriter(destination: .directory(path: directory), existing: .refuse)
+            try writer.checkMatches(first)
+            try writer.begin(run)
+            try writer.write(sample(0, 0, prompt: "And God said", completion: " unto"))
+            try writer.write(sample(1, 0, prompt: "Blessed", completion: " are"))
+        }
+        func resume(_ prompts: [PromptRecord]) -> String? {
+            failure {
+                let writer = try BatchOutputWriter(destination: .directory(path: directory), existing: .resume)
+                try writer.checkMatches(prompts)
+            }
+        }
+        let again = "; it was made from another prompts file (use --overwrite to start over)"
+        #expect(resume(first) == nil)
+        #expect(resume(first + [PromptRecord(index: 2, line: 4, prompt: "Woe")]) == nil)
+        let woe = (0..<3).map { PromptRecord(index: $0, line: $0 + 1, prompt: "Woe") }
+        #expect(resume(woe) == "\(directory)/prompt-0000-sample-0.txt: does not start with the prompt of line 1 of the prompts file" + again)
+        #expect(resume([first[0]]) == "\(directory)/prompt-0001-sample-0.txt: a sample of prompt index 1, but there is only 1 prompt" + again)
+        let cutShort = [PromptRecord(index: 0, line: 1, prompt: "And God"), first[1]]
+        #expect(resume(cutShort) == "\(directory)/settings.json: records samples of other prompts than the first 2 of the prompts file" + again)
+        // A directory whose settings.json records no prompts (written before it did) is still checked file by file.
+        let settings = directory + "/settings.json"
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: settings))) as? [String: Any])
+        #expect((object["prompts"] as? [String: Any])?["count"] as? Int == 2)
+        try JSONSerialization.data(withJSONObject: object.filter { $0.key != "prompts" }).write(to: URL(fileURLWithPath: settings))
+        #expect(resume(woe)?.hasPrefix("\(directory)/prompt-0000-sample-0.txt: does not start with the prompt") == true)
+        #expect(resume(first) == nil)
+    }
+
+    /// The prompts file is never the output, whatever the policy: not by its own name, a symlink or a hard link to
+    /// it, nor as a file of --out-dir (--overwrite would have replaced it with the samples).
+    @Test func thePromptsFileIsNeverTheOutput() throws {
+        let directory = scratch.make()
+        let prompts = directory + "/prompts.txt"
+        try "And God said\nBlessed\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/link.jsonl", withDestinationPath: prompts)
+        #expect(link(prompts, directory + "/hard.jsonl") == 0)
+        for out in [prompts, directory + "/link.jsonl", directory + "/hard.jsonl"] {
+            for policy in [ExistingOutputPolicy.overwrite, .resume, .refuse] {
+                let message = failure { _ = try BatchOutputWriter(destination: .jsonLines(path: out), existing: policy, prompts: prompts) }
+                #expect(message == "\(out): is the prompts file \(prompts) itself; give another --out", "\(out) \(policy)")
+            }
+        }
+        let outDir = directory + "/out"
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        #expect(link(prompts, outDir + "/prompt-0000-sample-0.txt") == 0)
+        let message = failure { _ = try BatchOutputWriter(destination: .directory(path: outDir), existing: .overwrite, prompts: prompts) }
+        #expect(message == "\(outDir)/prompt-0000-sample-0.txt: is the prompts file \(prompts) itself; give another --out-dir")
+        #expect(link(prompts, outDir + "/settings.json") == 0)
+        #expect(failure { _ = try BatchOutputWriter(destination: .directory(path: outDir), existing: .resume, prompts: outDir + "/settings.json") }?
+            .hasSuffix(": is the prompts file \(outDir)/settings.json itself; give another --out-dir") == true)
+        #expect(try String(contentsOfFile: prompts, encoding: .utf8) == "And God said\nBlessed\n")
+        #expect(FileManager.default.fileExists(atPath: outDir + "/prompt-0000-sample-0.txt"))
     }
 
     @Test func directoryModeOneFilePerSample() throws {
@@ -109,7 +231,7 @@ import JSON
         #expect(names == ["prompt-0000-sample-0.txt", "prompt-0003-sample-1.txt"])
 
         let refused = failure { _ = try BatchOutputWriter(destination: .directory(path: directory), existing: .refuse) }
-        #expect(refused == "\(directory): already holds 2 sample file(s); pass --overwrite to replace them or --resume to continue")
+        #expect(refused == "\(directory): already holds 2 sample files; pass --overwrite to replace them or --resume to continue")
         let resumed = try BatchOutputWriter(destination: .directory(path: directory), existing: .resume)
         #expect(resumed.completed == [SampleKey(promptIndex: 3, sampleIndex: 1), SampleKey(promptIndex: 0, sampleIndex: 0)])
         _ = try BatchOutputWriter(destination: .directory(path: directory), existing: .overwrite)

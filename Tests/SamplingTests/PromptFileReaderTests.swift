@@ -78,6 +78,10 @@ import JSON
     @Test func formatFollowsTheExtensionUnlessGiven() throws {
         #expect(PromptFileFormat.inferred(fromPath: "a/b.JSONL") == .jsonLines)
         #expect(PromptFileFormat.inferred(fromPath: "x.ndjson") == .jsonLines)
+        // .json holds JSON lines too, as in finetune's data: its lines are not read as literal prompts.
+        #expect(PromptFileFormat.inferred(fromPath: "x.json") == .jsonLines)
+        #expect(try PromptFileReader.read(path: write("{\"prompt\": \"a\"}\n", "p.json")).map(\.prompt) == ["a"])
+        #expect(PromptFileFormat.inferred(fromPath: "x.json.txt") == .plainText)
         #expect(PromptFileFormat.inferred(fromPath: "x.txt") == .plainText)
         let path = write("{\"prompt\": \"p\"}\n", "prompts.data")
         #expect(try PromptFileReader.read(path: path, format: .jsonLines).first?.prompt == "p")

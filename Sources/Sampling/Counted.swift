@@ -1,0 +1,5 @@
+/// A count with its noun in the right number: `counted(1, "sample")` is "1 sample", `counted(3, "sample")`
+/// "3 samples"; `plural` for a noun whose plural is not the singular with "s".
+public func counted(_ count: Int, _ singular: String, plural: String? = nil) -> String {
+    "\(count) " + (count == 1 ? singular : plural ?? singular + "s")
+}
