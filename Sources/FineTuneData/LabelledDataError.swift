@@ -39,6 +39,10 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
     case emptySplit(examples: Int, valFraction: Double, which: String)
     /// An existing output file, and no explicit overwrite.
     case outputExists(file: String)
+    /// An existing output that is not a regular file (a FIFO, a device): a finished file cannot replace it.
+    case outputNotRegularFile(file: String, kind: String)
+    /// An output that is the input file itself (or a link to it): writing it would destroy what is read.
+    case outputIsInput(file: String, input: String)
     case writeFailed(file: String, reason: String)
 
     public var description: String {
@@ -64,6 +68,12 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
             return "a validation fraction of \(fraction) over \(examples) examples leaves the \(which) set empty; change the fraction or give a validation file"
         case .outputExists(let file):
             return "\(file): the output file already exists; choose another path or pass --overwrite to replace it"
+        case .outputNotRegularFile(let file, let kind):
+            return "\(file): is \(kind), not a regular file; the output is written to a new file that then "
+                + "replaces the old one: choose a file path"
+        case .outputIsInput(let file, let input):
+            return "\(file): is the input file \(input); writing the output there would destroy the rows being "
+                + "read: choose another output path"
         case .writeFailed(let file, let reason): return "\(file): cannot write: \(reason)"
         }
     }

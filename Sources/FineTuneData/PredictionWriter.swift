@@ -3,27 +3,29 @@ import JSON
 
 /// Writes `predict`'s output: one JSON object per line holding the input row's fields in their order, then
 /// `predicted_label` and `probabilities` ({label: p} in label-id order). An input field already named
-/// `predicted_label` or `probabilities` is replaced in place.
+/// `predicted_label` or `probabilities` is kept as `input_predicted_label` / `input_probabilities`
+/// (`input_` again while that name is taken too).
 ///
-/// Nothing is overwritten unless asked: `init` refuses an existing path without `overwrite`. Lines go to a
-/// temporary file next to the output, renamed over it by `finish()`, so an interrupted run never leaves a
+/// Nothing is overwritten unless asked: `init` refuses an existing path without `overwrite`, and always one
+/// that is the input file or not a regular file (`OutputTarget`); a symlink's target is written. Lines go to a
+/// temporary file next to that target, renamed over it by `finish()`, so an interrupted run never leaves a
 /// half-written file under the output's name.
 public final class PredictionWriter {
+    /// The output as given (messages name it).
     public let path: String
+    /// The file written: `path`, or the file its symlinks lead to.
+    public let target: String
     private let temporaryPath: String
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     private var finished = false
     public private(set) var linesWritten = 0
 
-    public init(path: String, overwrite: Bool) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            if isDirectory.boolValue { throw LabelledDataError.isDirectory(file: path) }
-            if !overwrite { throw LabelledDataError.outputExists(file: path) }
-        }
+    /// `input`: the file the rows come from, which the output may not be.
+    public init(path: String, overwrite: Bool, input: String? = nil) throws {
         self.path = path
-        let temporary = Self.temporaryLocation(of: path)
+        target = try OutputTarget.resolve(path, overwrite: overwrite, input: input)
+        let temporary = Self.temporaryLocation(of: target)
         // The pid and a random tag (as AbandonedTemporaries.newSuffix, which this target cannot reach); created
         // exclusively, so it is never another's file.
         temporaryPath = temporary.directory + "/" + temporary.prefix
@@ -39,18 +41,21 @@ public final class PredictionWriter {
         self.handle = handle
     }
 
-    /// Where the lines go until `finish()`: `<directory>/<prefix><pid>-<tag>`, a hidden file beside the output,
-    /// locked (`flock`) while this writer lives.
+    /// Where the lines go until `finish()`: `<directory>/<prefix><pid>-<tag>`, a hidden file beside the output
+    /// (`target`), locked (`flock`) while this writer lives.
     public static func temporaryLocation(of path: String) -> (directory: String, prefix: String) {
         let url = URL(fileURLWithPath: path)
         return (url.deletingLastPathComponent().path, ".\(url.lastPathComponent).partial-")
     }
 
-    deinit {
-        if !finished {
-            try? handle.close()
-            try? FileManager.default.removeItem(atPath: temporaryPath)
-        }
+    deinit { discard() }
+
+    /// Removes the partial output (a stopped run's); the output itself is left as it was. Nothing after `finish()`.
+    public func discard() {
+        guard !finished else { return }
+        finished = true
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: temporaryPath)
     }
 
     /// One output line. `probabilities` pairs each label with its probability, in label-id order.
@@ -86,7 +91,7 @@ public final class PredictionWriter {
             throw LabelledDataError.writeFailed(file: path, reason: error.localizedDescription)
         }
         // rename(2) replaces an existing output atomically (overwrite was allowed at init).
-        guard rename(temporaryPath, path) == 0 else {
+        guard rename(temporaryPath, target) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporaryPath)
             finished = true
@@ -105,11 +110,14 @@ public final class PredictionWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Appends `key`; an input field of that name moves to `input_<key>` (`input_input_<key>` if that is taken,
+    /// and so on), so no input data is lost and no key is written twice.
     private static func set(_ fields: inout [JSONField], _ key: String, _ value: JSONValue) {
         if let i = fields.firstIndex(where: { $0.key == key }) {
-            fields[i].value = value
-        } else {
-            fields.append(JSONField(key: key, value: value))
+            var renamed = "input_" + key
+            while fields.contains(where: { $0.key == renamed }) { renamed = "input_" + renamed }
+            fields[i].key = renamed
         }
+        fields.append(JSONField(key: key, value: value))
     }
 }

@@ -33,10 +33,22 @@ struct EvaluateCommand: ParsableCommand {
             inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
+                try refuse([("--template", template != nil), ("--prompt-field", fields.promptField != nil),
+                            ("--completion-field", fields.completionField != nil)],
+                           because: "applies to completion models; \(directory) is a classifier")
                 try evaluateClassifier(directory)
             } else {
+                try refuse([("--text-field", fields.textField != nil), ("--label-field", fields.labelField != nil)],
+                           because: "applies to classifiers; \(directory) is not one (a completion model)")
                 try evaluateCompletion(directory)
             }
+        }
+    }
+
+    /// The first option given of `options` (it would be ignored), refused by name.
+    private func refuse(_ options: [(String, Bool)], because message: String) throws {
+        if let (option, _) = options.first(where: \.1) {
+            throw FineTuneError.invalidOption(option: option, message: message)
         }
     }
 
@@ -84,7 +96,14 @@ struct EvaluateCommand: ParsableCommand {
         }
         var settings = TaskSettings(task: .complete)
         settings.template = template
-        try settings.validate(layers: loaded.model.config.layers)
+        do {
+            try settings.validate(layers: loaded.model.config.layers)
+        } catch FineTuneError.invalidOption(option: "--template", message: _) where self.template == nil {
+            // The checkpoint's own template, not an option's: name the file it came from.
+            throw CheckpointError.invalidConfig(path: directory + "/" + Checkpoint.configFileName,
+                detail: "the stored prompt template (swiftlet.notes.\(TaskSettings.templateNoteKey)) must contain "
+                    + "\(TaskSettings.placeholder) exactly once (got \(String(reflecting: template)))")
+        }
         let read = try fields.reader.readCompletion(path: data, promptField: fields.promptField ?? "prompt",
                                                     completionField: fields.completionField ?? "completion")
         if let s = read.skipSummary { printError(s) }

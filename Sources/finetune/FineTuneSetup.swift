@@ -38,7 +38,7 @@ struct FineTuneSetup {
         // The hyperparameters given are checked before the run directory or any file, so a wrong one is named
         // first (as `pretrain` does). Only the defaults of --steps and --eval-every depend on the data read
         // below, and those are valid for any number of examples.
-        var given = apply(c, to: defaults, trainCount: 1)
+        var given = try apply(c, to: defaults, trainCount: 1)
         given.context = 1
         try given.validate(modelContext: 1)
         let directory = RunDirectory(path: c.out ?? "")
@@ -60,6 +60,7 @@ struct FineTuneSetup {
         }
 
         var settings = TaskSettings(task: FineTuneTask(rawValue: c.task ?? "") ?? .classify)
+        try refuseOptionsOfTheOtherTask(c, task: settings.task)
         settings.dataFile = c.data ?? ""
         settings.valFile = c.valFile
         settings.valFraction = c.valFile == nil ? (c.valFraction ?? 0.1) : nil
@@ -76,13 +77,6 @@ struct FineTuneSetup {
         // Recorded as an absolute path: the record must mean the same checkpoint from any working directory.
         settings.startCheckpoint = RunDirectory.absolutePath(start)
         settings.fromScratch = c.fromScratch
-        if settings.task == .classify && (c.template != nil) {
-            throw FineTuneError.invalidOption(option: "--template", message: "applies to --task complete only")
-        }
-        if settings.task == .complete && (c.lmLossWeight != nil || c.classWeights != nil) {
-            throw FineTuneError.invalidOption(option: c.lmLossWeight != nil ? "--lm-loss-weight" : "--class-weights",
-                                              message: "applies to --task classify only")
-        }
         try settings.validate(layers: model.config.layers)
 
         var options = defaults
@@ -101,7 +95,7 @@ struct FineTuneSetup {
             }
         }
         let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context, labels: nil)
-        options = apply(c, to: options, trainCount: data.trainCount)
+        options = try apply(c, to: options, trainCount: data.trainCount)
         try options.validate(modelContext: model.config.context)
 
         var details = hf.swiftlet ?? SwiftletDetails()
@@ -130,15 +124,41 @@ struct FineTuneSetup {
                                                                                  dropout: model.config.dropout))
     }
 
+    /// Refuses, by name, an option that only the other task reads (it would be ignored).
+    private static func refuseOptionsOfTheOtherTask(_ c: TrainCommand, task: FineTuneTask) throws {
+        let classifyOnly = [("--text-field", c.fields.textField != nil), ("--label-field", c.fields.labelField != nil),
+                            ("--lm-loss-weight", c.lmLossWeight != nil), ("--class-weights", c.classWeights != nil)]
+        let completeOnly = [("--prompt-field", c.fields.promptField != nil),
+                            ("--completion-field", c.fields.completionField != nil), ("--template", c.template != nil)]
+        let (other, given) = task == .classify ? ("complete", completeOnly) : ("classify", classifyOnly)
+        if let (option, _) = given.first(where: \.1) {
+            throw FineTuneError.invalidOption(option: option, message: "applies to --task \(other) only")
+        }
+    }
+
     /// Command-line hyperparameters over `base`; steps from --epochs (default 3) unless --steps is given.
-    static func apply(_ c: TrainCommand, to base: TrainingOptions, trainCount: Int) -> TrainingOptions {
+    /// Refuses a step of more examples, or an --epochs of more steps, than `RunSizeLimits` allows (validate()
+    /// has bounded each option alone, so the products here do not overflow).
+    static func apply(_ c: TrainCommand, to base: TrainingOptions, trainCount: Int) throws -> TrainingOptions {
         var o = base
         if let v = c.batchSize { o.batchSize = v }
         if let v = c.gradAccum { o.gradAccum = v }
         let perStep = max(1, o.batchSize * o.gradAccum)
+        if perStep > RunSizeLimits.maximumExamplesPerStep {
+            throw FineTuneError.invalidOption(option: "--grad-accum", message: "--batch-size \(o.batchSize) x "
+                + "--grad-accum \(o.gradAccum) is \(perStep) examples a step, more than the \(RunSizeLimits.maximumExamplesPerStep) "
+                + "a run may take")
+        }
         let stepsPerEpoch = max(1, Int((Double(trainCount) / Double(perStep)).rounded(.up)))
         if let v = c.steps { o.steps = v } else {
-            o.steps = max(1, Int((Double(stepsPerEpoch) * (c.epochs ?? 3)).rounded(.up)))
+            let epochs = c.epochs ?? 3
+            // Compared as a Double first: converting one past Int's range is undefined in an -Ounchecked build.
+            let steps = (Double(stepsPerEpoch) * epochs).rounded(.up)
+            guard steps <= Double(RunSizeLimits.maximumSteps) else {
+                throw FineTuneError.invalidOption(option: "--epochs", message: "\(epochs) passes over the training data "
+                    + "take more than the \(RunSizeLimits.maximumSteps) steps a run may take; give fewer")
+            }
+            o.steps = max(1, Int(steps))
         }
         if let v = c.lr { o.learningRate = v; o.minLearningRate = v / 10 }
         if let v = c.minLr { o.minLearningRate = v }
@@ -270,10 +290,14 @@ struct FineTuneSetup {
         let what = s.task == .classify ? "classifier (\(s.labels.count) labels: \(s.labels.joined(separator: ", ")))"
             : "prompt -> completion (template \(String(reflecting: s.template)))"
         var line = "fine-tuning a \(what) from \(origin): \(data.trainCount) training / \(data.validationCount) validation examples; "
-            + "\(o.steps) steps of \(o.batchSize * o.gradAccum) examples (\(String(format: "%.2f", Double(o.steps * o.batchSize * o.gradAccum) / Double(max(1, data.trainCount)))) epochs), lr \(o.learningRate), seed \(o.seed)"
-        if s.freezeLayers > 0 { line += ", embeddings and \(s.freezeLayers) blocks frozen" }
+            + "\(counted(o.steps, "step")) of \(counted(o.batchSize * o.gradAccum, "example")) (\(String(format: "%.2f", Double(o.steps * o.batchSize * o.gradAccum) / Double(max(1, data.trainCount)))) epochs), lr \(o.learningRate), seed \(o.seed)"
+        if s.freezeLayers > 0 { line += ", embeddings and \(counted(s.freezeLayers, "block")) frozen" }
         if dropout > 0 { line += ", dropout \(dropout)" }
         for note in data.notes { line += "\n" + note }
+        if o.warmupSteps > o.steps {   // pretrain's note, word for word
+            line += "\nnote: the run ends before its warm-up (--warmup-steps \(o.warmupSteps), --steps \(o.steps)): "
+                + "the learning rate never reaches --lr and never decays"
+        }
         return line
     }
 }

@@ -15,7 +15,9 @@ struct PredictCommand: ParsableCommand {
         abstract: "Classify the texts of a file with a fine-tuned classifier.",
         discussion: """
         Writes one JSON object per input row: the row's fields, then predicted_label and probabilities \
-        (every label's probability). The output is never overwritten unless --overwrite is given.
+        (every label's probability); an input field of either name is kept as input_<name>. The output is \
+        never overwritten unless --overwrite is given, and never when it is the input file, a FIFO or a device; \
+        a symlink's target is written. Ctrl-C leaves the output as it was.
         """)
 
     @Option(help: "A classifier checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
@@ -38,18 +40,28 @@ struct PredictCommand: ParsableCommand {
             if let s = read.skipSummary { printError(s) }
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,
                                                tokenizer: tokenizer, context: classifier.model.config.context)
-            let temporary = PredictionWriter.temporaryLocation(of: out)   // of a predict killed earlier
+            let writer = try PredictionWriter(path: out, overwrite: overwrite, input: input)
+            // Those of a predict killed earlier (this writer holds its own, so it stays).
+            let temporary = PredictionWriter.temporaryLocation(of: writer.target)
             AbandonedTemporaries.remove(in: temporary.directory, prefix: temporary.prefix)
-            let writer = try PredictionWriter(path: out, overwrite: overwrite)
-            let probabilities = try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),
-                                                                      batchSize: inference.batchSize)
+            // Ctrl-C (or SIGTERM, SIGHUP) stops between batches; the writer's partial file goes with it.
+            Interrupt.install(notice: "stopping; \(out) is left as it was")
+            let probabilities: [[Float]]
+            do {
+                probabilities = try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),
+                                                                      batchSize: inference.batchSize,
+                                                                      shouldStop: { Interrupt.isRequested })
+            } catch is EvaluationStopped {
+                writer.discard()
+                throw ExitCode(Interrupt.exitStatus)
+            }
             for (example, p) in zip(read.examples, probabilities) {
                 try writer.write(fields: example.fields,
                                  predictedLabel: classifier.labels[ClassifierInference.argmax(p)],
                                  probabilities: zip(classifier.labels, p).map { (label: $0, probability: $1) })
             }
             try writer.finish()
-            print("wrote \(writer.linesWritten) predictions to \(out)")
+            print("wrote \(counted(writer.linesWritten, "prediction")) to \(out)")
         }
     }
 }

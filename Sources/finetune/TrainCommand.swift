@@ -63,22 +63,6 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Start a new run even if --out already holds one (it is replaced once the new run has passed every check; never the starting checkpoint).")
     var overwrite = false
 
-    func validate() throws {
-        if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
-        if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
-        if out == nil { throw ValidationError("give the run directory with --out") }
-        if !resume {
-            if task == nil { throw ValidationError("give --task classify or --task complete") }
-            if data == nil { throw ValidationError("give the training data with --data") }
-        }
-        if let task, FineTuneTask(rawValue: task) == nil {
-            throw ValidationError("--task must be classify or complete (got '\(task)')")
-        }
-        if valFile != nil && valFraction != nil { throw ValidationError("give either --val-file or --val-fraction, not both") }
-        if let epochs, !(epochs > 0) || !epochs.isFinite { throw ValidationError("--epochs must be positive (got \(epochs))") }
-        if epochs != nil && steps != nil { throw ValidationError("give either --epochs or --steps, not both") }
-    }
-
     /// The settings given that a resumed run keeps from its start (it honours only --steps, --eval-every,
     /// --checkpoint-every, --patience, --threads, a --task that agrees with the run's, and --data / --val-file
     /// naming where its data files are now, when their contents are the run's).
@@ -114,12 +98,12 @@ struct TrainCommand: ParsableCommand {
         let progress = ProgressBar(total: options.steps, startStep: task.step, plainEvery: max(1, options.steps / 50))
         progress.log(setup.summary)
         if task.isFinished && !run.hasPendingStep {
-            progress.log("the run in \(run.directory.path) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
+            progress.log("the run in \(run.directory.path) already finished its \(counted(options.steps, "step")); give a larger --steps with --resume to go on")
             return
         }
         if run.stoppedEarly {
             progress.log("the run in \(run.directory.path) stopped early at step \(task.step) (no better validation in "
-                + "\(run.patience) evaluations); give a larger --patience with --resume to go on")
+                + "\(counted(run.patience, "evaluation"))); give a larger --patience with --resume to go on")
             return
         }
         let isClassifier = setup.settings.task == .classify
@@ -156,7 +140,7 @@ struct TrainCommand: ParsableCommand {
         switch outcome {
         case let .finished(step):
             let how = run.stoppedEarly ? "stopped early (patience \(run.patience)) after" : "finished"
-            print("\(how) \(step) steps in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
+            print("\(how) \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
             print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
         case let .stopped(step):
             printError("stopped at step \(step): saved \(run.directory.latest); continue with: finetune --resume --out \(run.directory.path)")

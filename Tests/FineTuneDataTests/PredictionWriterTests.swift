@@ -41,9 +41,25 @@ import JSON
                                   JSONField(key: "predicted_label", value: .string("old"))],
                          predictedLabel: "new", probabilities: [(label: "new", probability: 1.0)])
         try writer.finish()
-        // An input field with the output's name is replaced in place.
+        // An input field with the output's name is kept under input_<name>, in its place.
         #expect(try String(contentsOfFile: out, encoding: .utf8)
-                == "{\"text\":\"x\",\"predicted_label\":\"new\",\"probabilities\":{\"new\":1}}\n")
+                == "{\"text\":\"x\",\"input_predicted_label\":\"old\",\"predicted_label\":\"new\",\"probabilities\":{\"new\":1}}\n")
+    }
+
+    /// Input fields named as the output's own are all kept, each under a name no other field has.
+    @Test func inputFieldsWithTheOutputsNamesAreKept() throws {
+        let dir = TemporaryDirectory()
+        let out = dir.path + "/out.jsonl"
+        let writer = try PredictionWriter(path: out, overwrite: false)
+        try writer.write(fields: [JSONField(key: "probabilities", value: .number("1")),
+                                  JSONField(key: "input_probabilities", value: .number("2")),
+                                  JSONField(key: "predicted_label", value: .string("mine"))],
+                         predictedLabel: "a", probabilities: [(label: "a", probability: 1.0)])
+        try writer.finish()
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == #"""
+            {"input_input_probabilities":1,"input_probabilities":2,"input_predicted_label":"mine","predicted_label":"a","probabilities":{"a":1}}
+
+            """#)
     }
 
     @Test func abandonedWriterLeavesNoFiles() throws {

@@ -12,6 +12,9 @@ import Testing
                                         "data", "val-file",
                                         "threads", "overwrite", "help"]
 
+    /// Values for the options to which "1" is not a valid value.
+    static let validValues = ["val-fraction": "0.5", "class-weights": "balanced", "dropout": "0.5"]
+
     /// (name, takes a value) of every option and flag of `finetune train`.
     static func trainOptions() throws -> [(name: String, takesValue: Bool)] {
         let dump = try FinetuneCommand.run(["train", "--experimental-dump-help"])
@@ -29,7 +32,8 @@ import Testing
         #expect(options.count > 30, "\(options)")
         let out = NSTemporaryDirectory() + "ResumeOptionsTests-" + UUID().uuidString
         for option in options where !Self.honoured.contains(option.name) {
-            let given = ["--" + option.name] + (option.takesValue ? ["1"] : [])
+            // A value each option accepts on its own (a bad one is a usage error, before --resume is looked at).
+            let given = ["--" + option.name] + (option.takesValue ? [Self.validValues[option.name] ?? "1"] : [])
             let output = try FinetuneCommand.run(["--resume", "--out", out] + given)
             expectError(output, startsWith: "--resume: a resumed run keeps its settings; --\(option.name) cannot change")
         }

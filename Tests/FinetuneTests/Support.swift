@@ -49,3 +49,11 @@ func expectError(_ output: BuiltExecutable.Output, startsWith prefix: String, so
     #expect(output.stderr.hasPrefix("error: " + prefix), "stderr: \(output.stderr)", sourceLocation: sourceLocation)
     #expect(output.stderr.split(separator: "\n").count == 1, "stderr: \(output.stderr)", sourceLocation: sourceLocation)
 }
+
+/// A usage error: exit status 64 and exactly the line "error: <message> (see 'finetune <command> --help')".
+func expectUsageError(_ output: BuiltExecutable.Output, _ message: String, command: String = "train",
+                      sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(output.status == 64, "exit \(output.status)", sourceLocation: sourceLocation)
+    #expect(output.stderr == "error: \(message) (see 'finetune \(command) --help')\n", "stderr: \(output.stderr)",
+            sourceLocation: sourceLocation)
+}
