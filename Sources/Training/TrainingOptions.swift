@@ -32,19 +32,23 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Tokens consumed by one optimizer step.
     public var tokensPerStep: Int { batchSize * gradAccum * context }
 
-    /// Refuses values no run can use, with the option's name in the message.
+    /// Refuses values no run can use, with the option's name in the message: each option in its own range
+    /// (`checkEachOption`), then those that involve another option or the model.
     public func validate(modelContext: Int) throws {
-        func check(_ ok: Bool, _ option: String, _ message: String) throws {
-            if !ok { throw TrainingError.invalidOption(option: option, message: message) }
-        }
+        try checkEachOption()
+        try check(context <= modelContext, "--context",
+                  "\(context) is longer than the model's context of \(modelContext) positions")
+        try check(minLearningRate <= learningRate, "--min-lr", "must be between 0 and --lr (got \(minLearningRate))")
+    }
+
+    /// The checks of one option at a time, which the tools run while parsing their arguments.
+    public func checkEachOption() throws {
         try check(batchSize >= 1, "--batch-size", "must be at least 1 (got \(batchSize))")
         try check(gradAccum >= 1, "--grad-accum", "must be at least 1 (got \(gradAccum))")
         try check(context >= 1, "--context", "must be at least 1 (got \(context))")
-        try check(context <= modelContext, "--context",
-                  "\(context) is longer than the model's context of \(modelContext) positions")
         try check(steps >= 1, "--steps", "must be at least 1 (got \(steps))")
         try check(learningRate.isFinite && learningRate > 0, "--lr", "must be a positive number (got \(learningRate))")
-        try check(minLearningRate.isFinite && minLearningRate >= 0 && minLearningRate <= learningRate, "--min-lr",
+        try check(minLearningRate.isFinite && minLearningRate >= 0, "--min-lr",
                   "must be between 0 and --lr (got \(minLearningRate))")
         try check(warmupSteps >= 0, "--warmup-steps", "must not be negative (got \(warmupSteps))")
         try check(weightDecay.isFinite && weightDecay >= 0, "--weight-decay", "must not be negative (got \(weightDecay))")
@@ -54,6 +58,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try check(evalEvery >= 0, "--eval-every", "must be 0 (only at the end) or positive (got \(evalEvery))")
         try check(evalBatches >= 1, "--eval-batches", "must be at least 1 (got \(evalBatches))")
         try check(checkpointEvery >= 0, "--checkpoint-every", "must be 0 (only at the end) or positive (got \(checkpointEvery))")
+    }
+
+    private func check(_ ok: Bool, _ option: String, _ message: String) throws {
+        if !ok { throw TrainingError.invalidOption(option: option, message: message) }
     }
 }
 

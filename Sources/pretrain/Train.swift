@@ -138,6 +138,18 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Embedding width.") var width: Int?
     @Option(help: "Context length in tokens (the model's and the training windows').") var context: Int?
     @Option(help: "Dropout probability while training: the embeddings, the attention weights and each block's attention and MLP outputs (GPT-2's embd_pdrop, attn_pdrop, resid_pdrop). Default 0.") var dropout: Float?
+
+    /// Each given size and the dropout in its own range (exit 64); whether the heads divide the width is checked
+    /// with the model.
+    func validate() throws {
+        for (option, name, value) in [("--layers", "layers", layers), ("--heads", "heads", heads), ("--width", "width", width),
+                                      ("--context", "context", context)] {
+            if let value, value <= 0 { throw ValidationError("\(option): \(GPTConfigError.notPositive(name, value))") }
+        }
+        if let dropout, !(dropout >= 0 && dropout < 1) {
+            throw ValidationError("--dropout: \(GPTConfigError.invalidDropout(dropout))")
+        }
+    }
 }
 
 /// Optimisation settings; nil means "the default" for a new run and "as saved" for a resumed one.
@@ -156,6 +168,14 @@ struct HyperparameterOptions: ParsableArguments {
     @Option(help: "Validation batches per evaluation (default 20).") var evalBatches: Int?
     @Option(help: "Save latest/ every N steps, 0 for only at the end (default 500).") var checkpointEvery: Int?
     @Option(help: "Random seed (default: random, printed).") var seed: UInt64?
+
+    /// Each given value in its own range (exit 64, as argument-parser's own checks); checks that involve other
+    /// options, the model or a resumed run's settings come when the run is set up.
+    func validate() throws {
+        do { try applied(to: TrainingOptions()).0.checkEachOption() } catch let error as TrainingError {
+            throw ValidationError(error.description)
+        }
+    }
 
     /// `base` with every option given on the command line applied; the names of those options.
     func applied(to base: TrainingOptions) -> (TrainingOptions, [String]) {

@@ -342,9 +342,7 @@ import Glibc
         try expectError(["--data", dir + "/nowhere"] + out, "--data: \(dir)/nowhere does not exist")
         try expectError(["--data", dir + "/short.txt"] + out, "--data: \(dir)/short.txt holds no prepared data")
         try expectError(["--data", data, "--heads", "3", "--width", "16"] + out, "--heads: the number of heads (3) must divide the width (16)")
-        try expectError(["--data", data, "--layers", "0"] + out, "--layers: model layers must be positive (got 0)")
         try expectError(["--data", data, "--out", dir + "/short.txt"], "--out: \(dir)/short.txt is a file, not a run directory")
-        try expectError(["--data", data, "--batch-size", "0"] + out, "--batch-size: must be at least 1")
         // A batch far beyond memory is refused before anything is allocated (it used to end in a fatal error).
         try expectError(["--data", data, "--batch-size", "99999999999"] + out, "--batch-size: a batch of 99999999999 x 64 tokens")
         // A run stopped before its first checkpoint: a new run is told it can only replace it, as --resume says.
@@ -356,8 +354,6 @@ import Glibc
         let refusedCorpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "refused.txt")
         try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--heads", "3", "--width", "16", "--out", dir + "/refused"],
                         "heads (3) must divide the width (16)")
-        try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--warmup-steps=-1", "--out", dir + "/refused"],
-                        "--warmup-steps: must not be negative")
         try expectError(["--corpus", refusedCorpus, "--tokenizer-type", "char", "--batch-size", "99999999", "--out", dir + "/refused"],
                         "--batch-size: a batch of 99999999 x 64 tokens")
         #expect(!FileManager.default.fileExists(atPath: dir + "/refused/data"), "prepared a corpus for a refused run")
@@ -370,17 +366,21 @@ import Glibc
             try Self.writeUInt32Tokens([1, 2, id, 3] + Array(repeating: 4, count: 100), to: bad + "/train.npy")
             try expectError(["--data", bad] + out, "\(bad)/train.npy: holds token id \(id), outside the model's vocabulary of \(vocabulary)")
         }
-        try expectError(["--data", data, "--dropout", "1.5"] + out, "--dropout: dropout must be in [0, 1) (got 1.5)")
-        try expectError(["--data", data, "--lr=-1"] + out, "--lr")
-        try expectError(["--data", data, "--lr", "-1"] + out, "--lr")   // a negative value without "=" reaches the same check
         try expectError(["--corpus", dir + "/short.txt", "--tokenizer-type", "char", "--vocab-size", "100", "--context", "64"] + out,
                         "--corpus: the training part of \(dir)/short.txt is 5 tokens, shorter than one training window")
         // That refused run leaves no run directory behind (its prepared data would block a retry with another corpus).
         #expect(!FileManager.default.fileExists(atPath: dir + "/run"))
         try expectError(["--resume"] + out, "--resume: \(dir)/run does not exist: there is no run to resume")
-        // Usage errors found by argument-parser (a value that does not parse, an unknown option) are one line too,
-        // naming the help to read, with its usage exit status 64.
+        // Usage errors found by argument-parser (a value that does not parse, an unknown option) and the checks
+        // of single options are one line too, naming the help to read, with its usage exit status 64.
         for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain train --help')"),
+                                      (["--data", data, "--batch-size", "0"], "--batch-size: must be at least 1 (got 0) (see 'pretrain train --help')"),
+                                      (["--data", data, "--layers", "0"], "--layers: model layers must be positive (got 0)"),
+                                      (["--data", data, "--dropout", "1.5"], "--dropout: dropout must be in [0, 1) (got 1.5)"),
+                                      (["--data", data, "--lr=-1"], "--lr: must be a positive number (got -1.0)"),
+                                      (["--data", data, "--lr", "-1"], "--lr"),   // a negative value without "=" too
+                                      (["--corpus", refusedCorpus, "--tokenizer-type", "char", "--warmup-steps=-1"],
+                                       "--warmup-steps: must not be negative"),
                                       (["prepare", "--bogus"], "Unknown option '--bogus'"),
                                       (["--tokenizer-type", "bogus"], "--tokenizer-type: 'bogus' is not one of bpe, unigram, char, word"),
                                       (["--vocab-size", "0"], "--vocab-size must be 1 to 1073741824 (got 0)"),
@@ -401,15 +401,18 @@ import Glibc
         try expectError(["--data", data, "--steps", "2"] + Self.tinyModel + out, "--resume")
         #expect(FileManager.default.fileExists(atPath: dir + "/run/latest/model.safetensors"))
         // A wrong option is named before the directory's run (so fixing one error does not reveal another).
-        try expectError(["--data", data, "--steps", "2", "--dropout", "1.5"] + Self.tinyModel + out,
-                        "dropout must be in [0, 1) (got 1.5)")
+        try expectError(["--data", data, "--steps", "2", "--min-lr", "0.5"] + Self.tinyModel + out,
+                        "--min-lr: must be between 0 and --lr (got 0.5)")
         // A checkpoint given as --out is not a run directory: nothing is written into it.
         try expectError(["--data", data, "--steps", "2", "--overwrite", "--out", dir + "/run/latest"] + Self.tinyModel,
                         "--out: \(dir)/run/latest is a checkpoint, not a run directory")
         #expect(!FileManager.default.fileExists(atPath: dir + "/run/latest/latest"))
         // With --overwrite, a refused option or a bad corpus still costs the old run nothing.
-        try expectError(["--data", data, "--steps", "2", "--overwrite"] + Self.tinyModel + out + ["--batch-size", "0"],
-                        "--batch-size: must be at least 1")
+        let refusedUsage = try PretrainCommand.run(["--data", data, "--steps", "2", "--overwrite"] + Self.tinyModel + out
+                                                   + ["--batch-size", "0"])
+        #expect(refusedUsage.status == 64 && refusedUsage.stderr.contains("--batch-size: must be at least 1"))
+        try expectError(["--data", data, "--steps", "2", "--overwrite", "--min-lr", "0.5"] + Self.tinyModel + out,
+                        "--min-lr: must be between 0 and --lr")
         try expectError(["--corpus", dir + "/missing.txt", "--overwrite"] + Self.tinyModel + out, "missing.txt")
         for file in ["latest/model.safetensors", "best/model.safetensors", "metrics.jsonl", "loss.svg"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/run/" + file), "--overwrite removed \(file) of a run it never replaced")
