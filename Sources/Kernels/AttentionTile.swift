@@ -1,5 +1,5 @@
-/// The register-blocked product behind every attention matmul: a 6 x 16 output tile
-///   C[r, 0..<16] = sum_{k in kRange} A(r, k) * B[k, 0..<16]        r in 0..<6
+/// The register-blocked product behind every attention matmul: a 6 x W output tile (W = 16, 32, 48 or 64)
+///   C[r, 0..<W] = sum_{k in kRange} A(r, k) * B[k, 0..<W]        r in 0..<6
 /// with A(r, k) = a[r * rowStride + k * kStride]: A read row-wise (kStride = 1) or transposed (rowStride = 1)
 /// and B rows of stride ldb. C is overwritten by the tile's epilogue (`AttentionTileEpilogue`): the product itself,
 /// or the softmax of whole rows, or dS from dP.
