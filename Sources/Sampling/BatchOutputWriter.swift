@@ -197,6 +197,11 @@ public final class BatchOutputWriter {
         if exists && isDirectory.boolValue {
             throw BatchOutputError(message: "\(path): is a directory; give a file name for --out (or use --out-dir)")
         }
+        // A FIFO or device would be written through (a FIFO blocks until something reads it): only files.
+        var status = stat()
+        if exists && stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG {
+            throw BatchOutputError(message: "\(path): not a regular file (a named pipe or a device); give a file for --out")
+        }
         var flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
         switch existing {
         case .refuse:

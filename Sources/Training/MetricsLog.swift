@@ -85,6 +85,8 @@ private struct AnyKey: CodingKey {
 /// reads as one uninterrupted run.
 public final class MetricsLog {
     public let url: URL
+    /// Whether opening for a resume dropped a last line a killed run had left unfinished.
+    public private(set) var droppedUnfinishedLine = false
     private let handle: FileHandle
     private let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -98,7 +100,9 @@ public final class MetricsLog {
         self.url = url
         let fm = FileManager.default
         if let keepThrough, fm.fileExists(atPath: url.path) {
-            let kept = try MetricsLog.read(url, droppingUnfinishedLine: true).filter { $0.step <= keepThrough }
+            let all = try MetricsLog.read(url, droppingUnfinishedLine: true)
+            droppedUnfinishedLine = try MetricsLog.hasUnfinishedLine(url, records: all.count)
+            let kept = all.filter { $0.step <= keepThrough }
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
             var data = Data()
@@ -117,6 +121,11 @@ public final class MetricsLog {
         var line = try encoder.encode(record)
         line.append(0x0A)
         try writing(url.path) { try handle.write(contentsOf: line) }
+    }
+
+    /// Whether the log holds more non-empty lines than `records` (read with `droppingUnfinishedLine`).
+    private static func hasUnfinishedLine(_ url: URL, records: Int) throws -> Bool {
+        try Data(contentsOf: url).split(separator: 0x0A).count > records
     }
 
     /// The records of a log; a line that is not one names the file and line (`MetricsLogError`).

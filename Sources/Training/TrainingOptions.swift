@@ -25,6 +25,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Far beyond any real run: a larger --grad-accum is a typo that would make one step last for days.
+    public static let maximumGradAccum = 1 << 20
+
     public var schedule: LearningRateSchedule {
         LearningRateSchedule(maxLR: learningRate, minLR: minLearningRate, warmupSteps: warmupSteps, decaySteps: steps)
     }
@@ -44,7 +47,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The checks of one option at a time, which the tools run while parsing their arguments.
     public func checkEachOption() throws {
         try check(batchSize >= 1, "--batch-size", "must be at least 1 (got \(batchSize))")
-        try check(gradAccum >= 1, "--grad-accum", "must be at least 1 (got \(gradAccum))")
+        try check((1...TrainingOptions.maximumGradAccum).contains(gradAccum), "--grad-accum",
+                  "must be 1 to \(TrainingOptions.maximumGradAccum) (got \(gradAccum))")
         try check(context >= 1, "--context", "must be at least 1 (got \(context))")
         try check(steps >= 1, "--steps", "must be at least 1 (got \(steps))")
         try check(learningRate.isFinite && learningRate > 0, "--lr", "must be a positive number (got \(learningRate))")

@@ -34,6 +34,8 @@ public final class TrainingRun {
     public let bosTokenId: Int?
     public let eosTokenId: Int?
     private var lastCheckpoint: String?
+    /// Notes for the user about how the run was opened (a damaged log mended), printed by the tools.
+    public private(set) var notes: [String] = []
     private let log: MetricsLog
 
     public convenience init(directory: RunDirectory, trainer: Trainer, record: RunRecord, details: SwiftletDetails,
@@ -61,6 +63,9 @@ public final class TrainingRun {
             try MetricsLog(url: URL(fileURLWithPath: directory.metrics), keepThrough: trainer.step > 0 ? trainer.step : nil)
         }
         if trainer.step > 0 { lastCheckpoint = directory.latest }
+        if log.droppedUnfinishedLine {
+            notes.append("note: dropped the unfinished last line of \(directory.metrics) (the run was cut short while writing it)")
+        }
         evaluationsWithoutImprovement = record.evaluationsSinceBest ?? 0
         // A resumed run that had already stopped early stays stopped (until resumed with a larger patience).
         stoppedEarly = patience > 0 && evaluationsWithoutImprovement >= patience

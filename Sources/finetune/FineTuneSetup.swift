@@ -4,6 +4,7 @@ import Foundation
 import Generation
 import GPT
 import Kernels
+import TerminalUI
 import Tokenizer
 import Training
 

@@ -97,6 +97,7 @@ struct TrainCommand: ParsableCommand {
         let options = task.options
         let progress = ProgressBar(total: options.steps, startStep: task.step, plainEvery: max(1, options.steps / 50))
         progress.log(setup.summary)
+        for note in setup.run.notes { progress.log(note) }
         if task.isFinished && !run.hasPendingStep {
             progress.log("the run in \(run.directory.path) already finished its \(counted(options.steps, "step")); give a larger --steps with --resume to go on")
             return

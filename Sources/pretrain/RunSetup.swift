@@ -1,6 +1,7 @@
 import Foundation
 import GPT
 import Kernels
+import TerminalUI
 import Tokenizer
 import Training
 
@@ -101,7 +102,7 @@ struct RunSetup {
             + "\(config.width) wide, context \(config.context), vocabulary \(config.vocabSize) "
             + String(format: "(%.2fM parameters)", Double(params) / 1e6)
             + "; \(train.count) training tokens; batch \(options.batchSize) x \(options.gradAccum) x \(options.context); "
-            + "\(options.steps) steps; seed \(options.seed); \(ThreadPool.shared.threadCount) threads"
+            + counted(options.steps, "step") + "; seed \(options.seed); \(ThreadPool.shared.threadCount) threads"
         if options.warmupSteps > options.steps {
             summary += "\nnote: the run ends before its warm-up (--warmup-steps \(options.warmupSteps), --steps \(options.steps)): "
                 + "the learning rate never reaches --lr and never decays"

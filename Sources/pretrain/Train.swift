@@ -56,8 +56,9 @@ struct Train: ParsableCommand {
         let options = trainer.options
         let progress = ProgressBar(total: options.steps, startStep: trainer.step, plainEvery: max(1, options.steps / 100))
         progress.log(setup.summary)
+        for note in run.notes { progress.log(note) }
         if trainer.isFinished && !run.hasPendingStep {
-            progress.log("the run in \(out) already finished its \(options.steps) steps; give a larger --steps with --resume to go on")
+            progress.log("the run in \(out) already finished its \(counted(options.steps, "step")); give a larger --steps with --resume to go on")
             return
         }
         Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
@@ -82,7 +83,7 @@ struct Train: ParsableCommand {
             ?? "no validation data"
         switch outcome {
         case let .finished(step):
-            print("finished \(step) steps in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
+            print("finished \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
             print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
         case let .stopped(step):
             printError("stopped at step \(step): saved \(run.directory.latest); continue with: pretrain --resume --out \(out)")

@@ -48,6 +48,10 @@ import Glibc
         #expect(norms.count == 8 && norms.allSatisfy { $0.map { $0.isFinite && $0 > 0 } ?? false }, "\(norms)")
         #expect(result.stderr.contains("validation loss"))
         #expect(result.stdout.contains("finished 8 steps"))
+        // One step is one step.
+        let one = try PretrainCommand.run(["--data", data, "--out", dir + "/one", "--steps", "1", "--eval-every", "0"] + Self.tinyModel)
+        #expect(one.status == 0 && one.stdout.contains("finished 1 step in"), "\(one.stdout)")
+        #expect((one.stdout + one.stderr).contains("; 1 step; seed"), "\(one.stderr)")
     }
 
     /// Without --warmup-steps, a 40-step run warms up over 4 steps (a tenth of it), not the 100 of a long run:
@@ -375,6 +379,7 @@ import Glibc
         // of single options are one line too, naming the help to read, with its usage exit status 64.
         for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain train --help')"),
                                       (["--data", data, "--batch-size", "0"], "--batch-size: must be at least 1 (got 0) (see 'pretrain train --help')"),
+                                      (["--data", data, "--grad-accum", "1000000000"], "--grad-accum: must be 1 to 1048576 (got 1000000000)"),
                                       (["--data", data, "--layers", "0"], "--layers: model layers must be positive (got 0)"),
                                       (["--data", data, "--dropout", "1.5"], "--dropout: dropout must be in [0, 1) (got 1.5)"),
                                       (["--data", data, "--lr=-1"], "--lr: must be a positive number (got -1.0)"),

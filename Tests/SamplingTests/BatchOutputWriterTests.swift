@@ -216,6 +216,20 @@ import Glibc
         #expect(FileManager.default.fileExists(atPath: outDir + "/prompt-0000-sample-0.txt"))
     }
 
+    /// A FIFO as --out is refused (writing through it blocked until something read it); so is a device.
+    @Test func onlyARegularFileIsAnOutput() throws {
+        let directory = scratch.make()
+        let fifo = directory + "/fifo.jsonl"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        for out in [fifo, "/dev/null"] {
+            for policy in [ExistingOutputPolicy.overwrite, .resume, .refuse] {
+                let message = failure { _ = try BatchOutputWriter(destination: .jsonLines(path: out), existing: policy) }
+                #expect(message == "\(out): not a regular file (a named pipe or a device); give a file for --out",
+                        "\(out) \(policy)")
+            }
+        }
+    }
+
     @Test func directoryModeOneFilePerSample() throws {
         #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 3, sampleIndex: 1)) == "prompt-0003-sample-1.txt")
         #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 12345, sampleIndex: 0)) == "prompt-12345-sample-0.txt")

@@ -1,5 +1,5 @@
 import Testing
-import Sampling
+@testable import Sampling
 
 @Suite struct CountedTests {
     @Test func oneIsSingularEveryOtherCountPlural() {

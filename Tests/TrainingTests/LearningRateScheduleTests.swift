@@ -77,8 +77,9 @@ import Foundation
         #expect(throws: MetricsLogError.notAMetricsLine(path: url.path, line: 3, unfinished: true)) {
             _ = try MetricsLog.read(url)
         }
-        _ = try MetricsLog(url: url, keepThrough: 2)
+        #expect(try MetricsLog(url: url, keepThrough: 2).droppedUnfinishedLine)
         #expect(try String(contentsOf: url, encoding: .utf8) == good)
+        #expect(try !MetricsLog(url: url, keepThrough: 2).droppedUnfinishedLine)
 
         try Data(("{\"elapsed_s\":1,\"step\":1}\ngarbage\n" + good).utf8).write(to: url)
         #expect(throws: MetricsLogError.notAMetricsLine(path: url.path, line: 2, unfinished: false)) {
