@@ -156,7 +156,7 @@ struct ModelOptions: ParsableArguments {
 /// Optimisation settings; nil means "the default" for a new run and "as saved" for a resumed one.
 struct HyperparameterOptions: ParsableArguments {
     @Option(help: "Sequences per micro-batch (default 16).") var batchSize: Int?
-    @Option(help: "Micro-batches accumulated per optimizer step (default 1).") var gradAccum: Int?
+    @Option(help: "Micro-batches accumulated per optimizer step, 1 to 1048576 (default 1).") var gradAccum: Int?
     @Option(help: "Optimizer steps (default 1500).") var steps: Int?
     @Option(help: "Peak learning rate (default 1e-3).") var lr: Double?
     @Option(help: "Learning rate at the end of the cosine decay (default lr / 10).") var minLr: Double?
