@@ -25,15 +25,16 @@ public enum Interrupt {
 
     /// Installs the handler. Call once at start-up. `notice` (what the run does now, for example "stopping after
     /// this step and saving DIR/latest") goes to stderr when the first stop request arrives, named after its signal
-    /// ("Ctrl-C: ...", "SIGTERM: ..."), with what a second one does.
-    public static func install(notice text: String? = nil) {
+    /// ("Ctrl-C: ...", "SIGTERM: ..."), with what a second one does: quit at once `quitting` (by default "without
+    /// saving").
+    public static func install(notice text: String? = nil, quitting: String = "without saving") {
         notices.initialize(repeating: nil, count: signalCount)
         if let text {
             for (signal, name) in [(SIGINT, "Ctrl-C"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
-                notices[Int(signal)] = cString("\n\(name): \(text) (\(name) again to quit at once without saving)\n")
+                notices[Int(signal)] = cString("\n\(name): \(text) (\(name) again to quit at once \(quitting))\n")
             }
         }
-        quitNotice = text.map { _ in cString("\nquit without saving\n") }
+        quitNotice = text.map { _ in cString("\nquit \(quitting)\n") }
         // A parent may have started us with these signals blocked (the mask survives exec): unblock them.
         var set = sigset_t()
         sigemptyset(&set)

@@ -299,6 +299,12 @@ struct FineTuneSetup {
             line += "\nnote: the run ends before its warm-up (--warmup-steps \(o.warmupSteps), --steps \(o.steps)): "
                 + "the learning rate never reaches --lr and never decays"
         }
+        let perStep = o.batchSize * o.gradAccum
+        if perStep > data.trainCount {
+            line += "\nnote: a step of \(counted(perStep, "example")) (--batch-size x --grad-accum) is more than the "
+                + "\(counted(data.trainCount, "training example")): each step passes over them "
+                + String(format: "%.1f", Double(perStep) / Double(max(1, data.trainCount))) + " times"
+        }
         return line
     }
 }

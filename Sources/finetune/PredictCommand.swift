@@ -45,7 +45,9 @@ struct PredictCommand: ParsableCommand {
             let temporary = PredictionWriter.temporaryLocation(of: writer.target)
             AbandonedTemporaries.remove(in: temporary.directory, prefix: temporary.prefix)
             // Ctrl-C (or SIGTERM, SIGHUP) stops between batches; the writer's partial file goes with it.
-            Interrupt.install(notice: "stopping; \(out) is left as it was")
+            let kept = FileManager.default.fileExists(atPath: out) ? "\(out) is left as it was" : "\(out) is not written"
+            Interrupt.install(notice: "stopping; " + kept,
+                              quitting: "leaving a partial file beside \(out), removed by the next predict")
             let probabilities: [[Float]]
             do {
                 probabilities = try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),

@@ -77,6 +77,15 @@ import TestSupport
         #expect(output.stdout.hasPrefix("finished 1 step in "), "\(output.stdout)")
     }
 
+    /// A step larger than the training set is said to be one (a --grad-accum typo made a step of many epochs).
+    @Test func aStepLargerThanTheDataIsNoted() throws {
+        let scratch = Scratch()
+        let output = try FinetuneCommand.run(try Self.base(scratch) + ["--steps", "1", "--batch-size", "8", "--grad-accum", "3"])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("note: a step of 24 examples (--batch-size x --grad-accum) is more than the 11 "
+                                       + "training examples: each step passes over them 2.2 times"), "\(output.stderr)")
+    }
+
     /// A bad template stored in a checkpoint names its config.json, not a --template that was never given.
     @Test func aBadStoredTemplateNamesTheCheckpoint() throws {
         let scratch = Scratch()

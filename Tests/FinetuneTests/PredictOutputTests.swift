@@ -57,7 +57,8 @@ import TestSupport
         process.arguments = ["predict", "--checkpoint", Fixture.classifier, "--input", input, "--out", out,
                              "--overwrite", "--threads", "1", "--batch-size", "1"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
         func partials() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: scratch.path)) ?? []).filter { $0.contains(".partial-") }
@@ -70,5 +71,9 @@ import TestSupport
         #expect(process.terminationStatus == 130)
         #expect(partials().isEmpty)
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "old\n")
+        // What the first Ctrl-C does, and what a second one would (it leaves the partial file).
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("Ctrl-C: stopping; \(out) is left as it was (Ctrl-C again to quit at once leaving a "
+                                + "partial file beside \(out), removed by the next predict)"), "\(stderr)")
     }
 }
