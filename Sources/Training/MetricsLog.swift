@@ -100,8 +100,8 @@ public final class MetricsLog {
         self.url = url
         let fm = FileManager.default
         if let keepThrough, fm.fileExists(atPath: url.path) {
-            let all = try MetricsLog.read(url, droppingUnfinishedLine: true)
-            droppedUnfinishedLine = try MetricsLog.hasUnfinishedLine(url, records: all.count)
+            let (all, dropped) = try MetricsLog.parse(url, droppingUnfinishedLine: true)
+            droppedUnfinishedLine = dropped
             let kept = all.filter { $0.step <= keepThrough }
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
@@ -123,13 +123,13 @@ public final class MetricsLog {
         try writing(url.path) { try handle.write(contentsOf: line) }
     }
 
-    /// Whether the log holds more non-empty lines than `records` (read with `droppingUnfinishedLine`).
-    private static func hasUnfinishedLine(_ url: URL, records: Int) throws -> Bool {
-        try Data(contentsOf: url).split(separator: 0x0A).count > records
-    }
-
     /// The records of a log; a line that is not one names the file and line (`MetricsLogError`).
     public static func read(_ url: URL, droppingUnfinishedLine: Bool = false) throws -> [MetricsRecord] {
+        try parse(url, droppingUnfinishedLine: droppingUnfinishedLine).records
+    }
+
+    /// The records, and whether an unfinished last line was dropped (only with `droppingUnfinishedLine`).
+    private static func parse(_ url: URL, droppingUnfinishedLine: Bool) throws -> (records: [MetricsRecord], dropped: Bool) {
         let data = try Data(contentsOf: url)
         let decoder = JSONDecoder()
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
@@ -139,11 +139,11 @@ public final class MetricsLog {
                 records.append(try decoder.decode(MetricsRecord.self, from: Data(line)))
             } catch {
                 let unfinished = index == lines.count - 1   // no line break after it
-                if unfinished && droppingUnfinishedLine { break }
+                if unfinished && droppingUnfinishedLine { return (records, true) }
                 throw MetricsLogError.notAMetricsLine(path: url.path, line: index + 1, unfinished: unfinished)
             }
         }
-        return records
+        return (records, false)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FineTuning
 import Kernels
+import Training
 
 /// `train`'s argument checks, made while parsing: each option's value on its own (and the options that exclude
 /// each other). A mistake here is a usage error (exit status 64, "see 'finetune train --help'"); the checks that
@@ -35,7 +36,8 @@ extension TrainCommand {
             try check((1...maxExamples).contains(batchSize), "--batch-size must be 1 to \(maxExamples) (got \(batchSize))")
         }
         if let gradAccum {
-            try check((1...maxExamples).contains(gradAccum), "--grad-accum must be 1 to \(maxExamples) (got \(gradAccum))")
+            let maxAccum = TrainingOptions.maximumGradAccum   // the bound pretrain checks too
+            try check((1...maxAccum).contains(gradAccum), "--grad-accum must be 1 to \(maxAccum) (got \(gradAccum))")
         }
         if let lr { try check(lr.isFinite && lr > 0, "--lr must be a positive number (got \(lr))") }
         if let minLr { try check(minLr.isFinite && minLr >= 0, "--min-lr must be 0 or positive (got \(minLr))") }
