@@ -80,6 +80,7 @@ let package = Package(
 
         // Progress bars and Ctrl-C for the executables.
         .target(name: "TerminalUI", dependencies: [argumentParser], swiftSettings: releaseFlags),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
 
         .executableTarget(name: "pretrain",
                           dependencies: ["Training", "Tokenizer", "GPT", "TerminalUI", argumentParser],

@@ -29,20 +29,31 @@ public final class ProgressBar {
         let done = step - startStep
         let elapsed = now.timeIntervalSince(start)
         let eta = done > 0 ? elapsed / Double(done) * Double(total - step) : .nan
-        let info = fields.map { "\($0.0) \($0.1)" }.joined(separator: " | ")
         if isTerminal {
             guard step >= total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
             lastDraw = now
-            let width = 24
-            let filled = total > 0 ? min(width, width * step / total) : width
-            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            let percent = total > 0 ? 100 * step / total : 100
-            let line = "[\(bar)] \(step)/\(total) \(percent)% | \(info) | ETA \(Self.duration(eta))"
+            let line = Self.line(step: step, total: total, fields: fields, eta: Self.duration(eta),
+                                 columns: max(10, Terminal.columns - 1))
             Terminal.writeError("\r\u{1B}[2K" + Terminal.fit(line))
             drawn = true
         } else if step % plainEvery == 0 || step >= total {
+            let info = fields.map { "\($0.0) \($0.1)" }.joined(separator: " | ")
             Terminal.writeError("step \(step)/\(total) | \(info) | \(String(format: "%.1fs", elapsed))\n")
         }
+    }
+
+    /// The terminal line in at most `columns` characters where it can be: `[bar] step/total percent% | fields |
+    /// ETA eta`. The bar (24 wide) narrows first and goes below 6, then fields go from the right, so the count and
+    /// the ETA stay on a narrow terminal (an 80-column one used to lose the ETA off the end).
+    static func line(step: Int, total: Int, fields: [(String, String)], eta: String, columns: Int) -> String {
+        let percent = total > 0 ? 100 * step / total : 100
+        var shown = fields.map { "\($0.0) \($0.1)" }
+        func text() -> String { (["\(step)/\(total) \(percent)%"] + shown + ["ETA \(eta)"]).joined(separator: " | ") }
+        while text().count > columns && !shown.isEmpty { shown.removeLast() }
+        let width = min(24, columns - text().count - 3)   // "[" + bar + "] " + text
+        guard width >= 6 else { return text() }
+        let filled = total > 0 ? min(width, width * step / total) : width
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text()
     }
 
     /// Ends the bar's line so that later output starts on a fresh one.

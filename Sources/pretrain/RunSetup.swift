@@ -220,6 +220,7 @@ struct RunSetup {
             throw TrainingError.invalidOption(option: "--steps", message: "the run in \(command.out) is at step "
                 + "\(state.step); give more steps than that to go on")
         }
+        let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step)
         record.options = options
         // Older runs recorded the data directory as given, relative to where they started.
         let dataDirectory = try command.data.data.map(requirePreparedData)
@@ -254,6 +255,7 @@ struct RunSetup {
                               dataDirectory: dataDirectory, preset: preset)
         var summary = "resuming \(command.out) at step \(state.step) of \(options.steps)"
         if !given.isEmpty { summary += "; overriding \(given.joined(separator: ", "))" }
+        if let scheduleNote { summary += "\n" + scheduleNote }
         if let threadsNote { summary += "\n" + threadsNote }
         return RunSetup(run: run, summary: summary)
     }

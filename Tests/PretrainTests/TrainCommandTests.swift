@@ -106,6 +106,28 @@ import Glibc
         #expect(!same.stderr.contains("thread(s) and resumes on"), "\(same.stderr)")
     }
 
+    /// A finished run resumed with more --steps runs on a stretched cosine, so its rate jumps back up: the resume
+    /// says so, with the rate the next step then runs at (as metrics.jsonl records it).
+    @Test func resumingWithMoreStepsNotesTheScheduleChange() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let run = dir + "/run"
+        let first = try PretrainCommand.run(["--data", data, "--out", run, "--steps", "6", "--eval-every", "0",
+                                             "--warmup-steps", "2"] + Self.oneBlock)
+        #expect(first.status == 0, "\(first.stderr)")
+        let resumed = try PretrainCommand.run(["--resume", "--out", run, "--steps", "12"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let rates = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["lr"] as! Double
+        }
+        #expect(rates.count == 12)
+        #expect(rates[6] > 2 * rates[5])   // past its end, the saved schedule stays at --min-lr (1e-4)
+        #expect(resumed.stderr.contains("note: the learning-rate schedule changed (now warm-up 2, cosine to step 12): step 7 "
+            + "runs at lr \(String(format: "%.2e", rates[6])), where the saved schedule had 1.00e-04"),
+            "\(resumed.stderr)")
+    }
+
     /// Ctrl-C saves latest/ and exits, saying so at once; --resume finishes the run with the losses of an
     /// uninterrupted one. The Ctrl-C arrives twice in a row, as `timeout -s INT` and some shells deliver it
     /// (to the process and to its group): that is still one request, not "quit without saving".

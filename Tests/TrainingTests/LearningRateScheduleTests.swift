@@ -118,3 +118,37 @@ import Foundation
         #expect(!svg.contains(">376<"))
     }
 }
+
+@Suite struct ScheduleChangeNoteTests {
+    func options(steps: Int, lr: Double = 1e-3, minLR: Double = 1e-4) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.steps = steps; o.learningRate = lr; o.minLearningRate = minLR; o.warmupSteps = 10
+        return o
+    }
+
+    @Test func aFinishedRunGivenMoreStepsIsToldItsRateJumpsAndHowToKeepTheFinalOne() throws {
+        let note = try #require(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 30))
+        let next = options(steps: 50).schedule.learningRate(atStep: 30)
+        #expect(next > 4e-4)   // back up the cosine, from the saved schedule's 1e-4
+        #expect(note.contains("step 31 runs at lr \(String(format: "%.2e", next)), where the saved schedule had 1.00e-04"))
+        #expect(note.contains("pass --lr 1.00e-04 --min-lr 1.00e-04"))
+    }
+
+    @Test func aRunStoppedEarlyAndGivenMoreStepsIsToldButNeedsNoAdvice() throws {
+        let note = try #require(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 20))
+        #expect(note.contains("step 21 runs at lr"))
+        #expect(!note.contains("--min-lr"))
+    }
+
+    @Test func anUnchangedScheduleOrOneThatAgreesAtTheNextStepSaysNothing() {
+        #expect(options(steps: 30).scheduleChangeNote(saved: options(steps: 30), completedSteps: 12) == nil)
+        // Both schedules are at their floor: the next rate is the same.
+        #expect(options(steps: 40).scheduleChangeNote(saved: options(steps: 30), completedSteps: 45) == nil)
+        // Still warming up: the warm-up does not depend on --steps.
+        #expect(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 5) == nil)
+    }
+
+    @Test func aNewPeakRateIsNoted() {
+        #expect(options(steps: 30, lr: 2e-3).scheduleChangeNote(saved: options(steps: 30), completedSteps: 12) != nil)
+    }
+}

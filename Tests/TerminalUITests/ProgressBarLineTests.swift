@@ -1,0 +1,31 @@
+import XCTest
+@testable import TerminalUI
+
+/// The live bar's line fits the terminal and keeps the step count and the ETA.
+final class ProgressBarLineTests: XCTestCase {
+    let fields = [("loss", "1.8731"), ("lr", "8.20e-04"), ("tok/s", "45.2k")]
+
+    func testAWideTerminalShowsTheWholeBarAndEveryField() {
+        let line = ProgressBar.line(step: 420, total: 2000, fields: fields, eta: "1m14s", columns: 119)
+        XCTAssertEqual(line, "[#####...................] 420/2000 21% | loss 1.8731 | lr 8.20e-04 | tok/s 45.2k | ETA 1m14s")
+    }
+
+    func testAnEightyColumnTerminalKeepsTheETAWithANarrowerBar() {
+        let line = ProgressBar.line(step: 1200, total: 2000, fields: fields, eta: "35s", columns: 79)
+        XCTAssertLessThanOrEqual(line.count, 79)
+        XCTAssertTrue(line.hasSuffix("| tok/s 45.2k | ETA 35s"), line)
+        XCTAssertTrue(line.hasPrefix("["), line)
+    }
+
+    func testANarrowTerminalDropsTheBarThenFieldsFromTheRightButNeverTheCountOrTheETA() {
+        let line = ProgressBar.line(step: 7, total: 2000, fields: fields, eta: "2m03s", columns: 40)
+        XCTAssertEqual(line, "7/2000 0% | loss 1.8731 | ETA 2m03s")
+        let tiny = ProgressBar.line(step: 7, total: 2000, fields: fields, eta: "2m03s", columns: 10)
+        XCTAssertEqual(tiny, "7/2000 0% | ETA 2m03s")   // longer than 10: Terminal.fit cuts it, nothing else can go
+    }
+
+    func testTheBarFillsWithTheSteps() {
+        let done = ProgressBar.line(step: 2000, total: 2000, fields: [], eta: "0s", columns: 119)
+        XCTAssertEqual(done, "[########################] 2000/2000 100% | ETA 0s")
+    }
+}
