@@ -123,7 +123,9 @@ public struct CorpusPreparation {
         } else {
             var options = tokenizerOptions
             options.threads = threads
-            log("training a \(options.modelType.rawValue) tokenizer with \(options.vocabularySize) pieces on \(corpora.count) file(s)")
+            // A char model has one piece a character of the corpus: the size is a bound, not a target.
+            let size = options.modelType == .char ? "at most \(options.vocabularySize)" : "\(options.vocabularySize)"
+            log("training a \(options.modelType.rawValue) tokenizer with \(size) pieces on \(corpora.count) file(s)")
             tokenizer = try SentencePieceTokenizer.trainChecked(files: corpora, modelPath: modelPath, options: options)
         }
         if tokenizer.newlineId == nil { throw TokenizerError.cannotRepresentLineBreaks(model: existingTokenizer ?? modelPath) }
@@ -207,12 +209,11 @@ public struct CorpusPreparation {
                                          trainTokens: 0, valTokens: 0, unknownTokens: 0)
         if let existing = PreparationManifest.read(from: outputDirectory + "/" + PreparationManifest.fileName) {
             if existing.describesSameInput(as: wanted), outputsIntact(existing) {
-                log("\(outputDirectory): already prepared from the same corpus and options; reusing it")
                 return Result(outputDirectory: outputDirectory, reused: true, manifest: existing, encodeSeconds: 0)
             }
             if overwrite { return nil }
-            let reason = existing.describesSameInput(as: wanted)
-                ? "an incomplete or damaged preparation" : "a preparation of other corpus files, other corpus contents or other options"
+            let reason = existing.describesSameInput(as: wanted) ? "an incomplete or damaged preparation"
+                : "a preparation of other input (\(existing.inputDifferences(from: wanted).joined(separator: "; ")))"
             throw PreparationError.outputHasOtherContents(path: outputDirectory, reason: reason)
         }
         if overwrite { return nil }

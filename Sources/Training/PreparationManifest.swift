@@ -54,6 +54,38 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
             && corpora.map { [String($0.bytes), $0.contentHash] } == other.corpora.map { [String($0.bytes), $0.contentHash] }
     }
 
+    /// What differs between this (existing) preparation's input and `other`'s, for the error that refuses to
+    /// overwrite it: "the corpus files or their contents", and each setting as "vocabularySize 4096 there, 2000
+    /// now" (the manifest's names, nested ones dotted).
+    public func inputDifferences(from other: PreparationManifest) -> [String] {
+        var differences: [String] = []
+        if corpora.map({ [String($0.bytes), $0.contentHash] }) != other.corpora.map({ [String($0.bytes), $0.contentHash] }) {
+            differences.append("the corpus files or their contents")
+        }
+        let there = Self.flattened(settings), now = Self.flattened(other.settings)
+        for key in Set(there.keys).union(now.keys).sorted() where there[key] != now[key] {
+            differences.append("\(key) \(there[key] ?? "none") there, \(now[key] ?? "none") now")
+        }
+        if formatVersion != other.formatVersion { differences.append("the format version") }
+        return differences
+    }
+
+    /// Settings as "key.path" -> JSON text of the value.
+    private static func flattened(_ settings: Settings) -> [String: String] {
+        guard let data = try? JSONEncoder().encode(settings),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        var out: [String: String] = [:]
+        func walk(_ value: Any, _ path: String) {
+            if let dictionary = value as? [String: Any] {
+                for (key, inner) in dictionary { walk(inner, path.isEmpty ? key : path + "." + key) }
+            } else if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
+                out[path] = String(decoding: data, as: UTF8.self)
+            }
+        }
+        walk(object, "")
+        return out
+    }
+
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

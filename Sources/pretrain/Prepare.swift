@@ -16,7 +16,7 @@ struct Prepare: ParsableCommand {
     )
 
     @Option(name: .customLong("corpus"), help: "A UTF-8 text file; repeat for several (joined with an end-of-sequence id).")
-    var corpora: [String] = ["corpora/kjv.txt"]
+    var corpora: [String] = [DefaultCorpus.path]
 
     @Option(help: "Tokenizer model type: bpe, unigram, char or word (default bpe).")
     var tokenizerType: TokenizerTrainingOptions.ModelType?
@@ -39,8 +39,8 @@ struct Prepare: ParsableCommand {
     @Option(help: "At most this many lines (0: all, else more than 100; default 2000000) are sampled to train the tokenizer.")
     var maxSentences: Int?
 
-    @Option(help: "Threads for training and encoding.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Threads for training and encoding (default: all cores).")
+    var threads: Int?
 
     @Flag(help: "Replace an output directory that holds something else.")
     var overwrite = false
@@ -61,7 +61,7 @@ struct Prepare: ParsableCommand {
                 throw ValidationError("\(first) trains a tokenizer, but --tokenizer \(tokenizer) gives one")
             }
         }
-        if let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
+        if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if let maxSentences, maxSentences < 0 { throw ValidationError("--max-sentences must not be negative") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
         if !(valFraction >= 0 && valFraction < 1) {
@@ -89,17 +89,19 @@ struct Prepare: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)   // progress lines reach a pipe as they are printed (a killed run kept none)
         try reportingErrors {
-            var preparation = CorpusPreparation(corpora: corpora, outputDirectory: out)
+            var preparation = CorpusPreparation(corpora: try DefaultCorpus.resolve(corpora), outputDirectory: out)
             preparation.tokenizerOptions = tokenizerOptions
             preparation.existingTokenizer = tokenizer
             preparation.valFraction = valFraction
             preparation.overwrite = overwrite
-            preparation.threads = threads
+            preparation.threads = threads ?? ThreadPool.availableCores
             preparation.log = { print($0) }
             let result = try preparation.run()
             let m = result.manifest
             let bytes = m.corpora.reduce(0) { $0 + $1.bytes }
-            var line = "\(result.reused ? "reused" : "wrote") \(result.outputDirectory): tokenizer.model (\(m.vocabularySize) pieces), "
+            let what = result.reused ? "reused \(result.outputDirectory) (prepared before from the same corpus and options)"
+                : "wrote \(result.outputDirectory)"
+            var line = "\(what): tokenizer.model (\(m.vocabularySize) pieces), "
                 + "train.npy (\(m.trainTokens) tokens), val.npy (\(m.valTokens) tokens), \(m.dtype.rawValue)"
             if !result.reused && result.encodeSeconds > 0 {
                 line += String(format: "; encoded %.1f MB at %.1f MB/s", Double(bytes) / 1e6, Double(bytes) / 1e6 / result.encodeSeconds)

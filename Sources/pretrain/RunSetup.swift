@@ -84,7 +84,7 @@ struct RunSetup {
             // Name the corpus the user gave, not the token file prepared from it.
             let part = path.hasSuffix("val.npy") ? "validation part (the last --val-fraction)" : "training part"
             throw TrainingError.invalidOption(option: "--corpus", message: "the \(part) of "
-                + "\((command.data.corpora.isEmpty ? ["corpora/kjv.txt"] : command.data.corpora).joined(separator: ", ")) "
+                + "\((command.data.corpora.isEmpty ? [DefaultCorpus.path] : command.data.corpora).joined(separator: ", ")) "
                 + "is \(tokens) tokens, shorter than one training window (\(needed) tokens: --context + 1); use a longer "
                 + "corpus or a smaller --context")
         }
@@ -130,7 +130,7 @@ struct RunSetup {
                                               message: "'\(typeName)' is not one of bpe, unigram, char, word")
         }
         let target = RunDirectory.absolutePath(runDirectory + "/data")
-        var preparation = CorpusPreparation(corpora: data.corpora.isEmpty ? ["corpora/kjv.txt"] : data.corpora,
+        var preparation = CorpusPreparation(corpora: try DefaultCorpus.resolve(data.corpora),
                                             outputDirectory: target)
         preparation.tokenizerOptions.modelType = type
         preparation.tokenizerOptions.vocabularySize = data.vocabSize ?? 4096
@@ -145,7 +145,8 @@ struct RunSetup {
             preparation.overwrite = true
             result = try preparation.run()
         }
-        print("\(result.reused ? "reused" : "prepared") \(target): \(result.manifest.trainTokens) training and \(result.manifest.valTokens) validation tokens")
+        let what = result.reused ? "reused \(target) (prepared before from the same corpus and options)" : "prepared \(target)"
+        print("\(what): \(result.manifest.trainTokens) training and \(result.manifest.valTokens) validation tokens")
         return PreparedData(path: result.outputDirectory, finalPath: target)
     }
 

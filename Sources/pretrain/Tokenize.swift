@@ -14,9 +14,9 @@ struct Tokenize: ParsableCommand {
     @Option(help: "Text file to encode (default: standard input).")
     var input: String?
 
-    enum Format: String, ExpressibleByArgument { case ids, pieces }
+    enum Format: String, CaseIterable, ExpressibleByArgument { case ids, pieces }
 
-    @Option(help: "ids or pieces.")
+    @Option(help: "Print the ids or the pieces.")
     var format: Format = .ids
 
     func run() throws {

@@ -13,7 +13,7 @@ struct Train: ParsableCommand {
         abstract: "Train a GPT language model (the default when no subcommand is given).",
         discussion: """
         With no arguments, prepares corpora/kjv.txt (the King James Bible, 4096-piece BPE) and trains a small \
-        model on it for a few minutes, writing checkpoints/default. The run directory holds latest/ (resume \
+        model on it in about a minute on two cores, writing checkpoints/default. The run directory holds latest/ (resume \
         point), best/ (lowest validation loss), metrics.jsonl and loss.svg. Ctrl-C saves latest/ and stops; \
         --resume continues exactly where it stopped.
         """)
@@ -102,7 +102,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "A directory prepared by `pretrain prepare` (tokenizer.model, train.npy, val.npy).")
     var data: String?
 
-    @Option(name: .customLong("corpus"), help: "Corpus text file(s) to prepare into OUT/data first (default: corpora/kjv.txt).")
+    @Option(name: .customLong("corpus"), help: "Corpus text file(s) to prepare into OUT/data first (default: corpora/kjv.txt). For the tokenizer options only `pretrain prepare` has (--character-coverage, --byte-fallback, --max-sentences), prepare there and pass --data.")
     var corpora: [String] = []
 
     @Option(help: "Tokenizer type when preparing: bpe, unigram, char or word (default bpe).")

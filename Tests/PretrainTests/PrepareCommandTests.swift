@@ -17,7 +17,24 @@ import Testing
         }
         let second = try PretrainCommand.run(arguments)
         #expect(second.status == 0)
-        #expect(second.stdout.contains("reusing"), "\(second.stdout)")
+        // One line says it, not two.
+        #expect(second.stdout.hasPrefix("reused \(directory)/data (prepared before from the same corpus and options): "
+            + "tokenizer.model"), "\(second.stdout)")
+        #expect(second.stdout.split(separator: "\n").count == 1, "\(second.stdout)")
+    }
+
+    /// Run from elsewhere with no --corpus, both commands say where the default corpus was looked for and how to
+    /// give one, and leave nothing behind.
+    @Test func theDefaultCorpusMissingHereIsExplained() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for arguments in [["prepare"], ["--steps", "2", "--out", "run"]] {
+            let result = try PretrainCommand.run(arguments, in: directory)
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr == "error: --corpus: corpora/kjv.txt: no such file; the default corpus is looked up in "
+                + "the working directory (\(directory)): run from Swiftlet's directory or give --corpus FILE\n")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+        }
     }
 
     /// Each bad input: exit status non-zero, one line "error: <file>: ..." on stderr, no output directory and

@@ -25,7 +25,18 @@ final class ProgressBarLineTests: XCTestCase {
     }
 
     func testTheBarFillsWithTheSteps() {
-        let done = ProgressBar.line(step: 2000, total: 2000, fields: [], eta: "0s", columns: 119)
-        XCTAssertEqual(done, "[########################] 2000/2000 100% | ETA 0s")
+        let done = ProgressBar.line(step: 2000, total: 2000, fields: [], eta: "0.0s", columns: 119)
+        XCTAssertEqual(done, "[########################] 2000/2000 100% | ETA 0.0s")
+    }
+}
+
+final class DurationTests: XCTestCase {
+    func testDurationsReadAsAPersonWouldSayThem() {
+        XCTAssertEqual(ProgressBar.duration(0.43), "0.4s")   // a short run is not "0s"
+        XCTAssertEqual(ProgressBar.duration(9.94), "9.9s")
+        XCTAssertEqual(ProgressBar.duration(9.96), "10s")
+        XCTAssertEqual(ProgressBar.duration(74), "1m14s")
+        XCTAssertEqual(ProgressBar.duration(3725), "1h02m")
+        XCTAssertEqual(ProgressBar.duration(.nan), "--")
     }
 }

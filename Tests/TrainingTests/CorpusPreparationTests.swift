@@ -73,13 +73,13 @@ import Tokenizer
         try trainBytes.write(to: URL(fileURLWithPath: out + "/train.npy"))
 
         // Other options: refused without --overwrite, and nothing changes.
-        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files, other corpus contents or other options")) {
+        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other input (tokenizer.vocabularySize 300 there, 250 now)")) {
             try preparation([corpus], out, vocabulary: 250).run()
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/train.npy")) == trainBytes)
         // A changed corpus: refused too.
         try (try String(contentsOfFile: corpus, encoding: .utf8) + "One more line.\n").write(toFile: corpus, atomically: true, encoding: .utf8)
-        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other corpus files, other corpus contents or other options")) {
+        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other input (the corpus files or their contents)")) {
             try preparation([corpus], out).run()
         }
         var overwrite = preparation([corpus], out, vocabulary: 250)
