@@ -27,6 +27,8 @@ public final class TrainingRun {
     public private(set) var stoppedEarly = false
     /// The most recent evaluation.
     public private(set) var lastEvaluation: TaskEvaluation?
+    /// The step `lastEvaluation` evaluated.
+    private var lastEvaluationStep: Int?
     private var evaluationsWithoutImprovement = 0
     /// Files every checkpoint carries besides the model (tokenizer.model, ...).
     public let extraFiles: [CheckpointFile]
@@ -141,6 +143,7 @@ public final class TrainingRun {
         var stopEarly = false
         if let evaluation {
             lastEvaluation = evaluation
+            lastEvaluationStep = step.step
             let isBest = evaluation.objective < (record.bestObjective ?? record.bestValLoss ?? .infinity)
             if isBest {
                 record.bestValLoss = evaluation.validationLoss
@@ -176,7 +179,13 @@ public final class TrainingRun {
         record.elapsedSeconds = elapsed
         let state = TrainingState(step: task.step, generatorState: task.generatorState,
                                   dataPosition: task.dataPosition, configuration: try record.json())
-        try task.saveCheckpoint(to: path, details: details, state: state, bosTokenId: bosTokenId,
+        // config.json says what the checkpoint holds: its step and, when that step was evaluated, its validation loss.
+        var stamped = details
+        stamped.notes["step"] = String(task.step)
+        if let lastEvaluation, lastEvaluationStep == task.step {
+            stamped.notes["val_loss"] = String(lastEvaluation.validationLoss)
+        }
+        try task.saveCheckpoint(to: path, details: stamped, state: state, bosTokenId: bosTokenId,
                                 eosTokenId: eosTokenId, extraFiles: extraFiles)
         observe(.checkpoint(path: path, step: task.step))
     }

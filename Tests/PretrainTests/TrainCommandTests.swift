@@ -106,6 +106,30 @@ import Glibc
         #expect(!same.stderr.contains("thread(s) and resumes on"), "\(same.stderr)")
     }
 
+    /// Each checkpoint's config.json says which step it holds and, for an evaluated step, its validation loss (the
+    /// value metrics.jsonl logs for that step), so best/ can be told from latest/ without reading the log.
+    @Test func checkpointsSayTheirStepAndValidationLoss() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let run = dir + "/run"
+        let result = try PretrainCommand.run(["--data", data, "--out", run, "--steps", "6", "--eval-every", "3",
+                                              "--checkpoint-every", "0"] + Self.oneBlock)
+        #expect(result.status == 0, "\(result.stderr)")
+        let logged = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let evaluated = logged.compactMap { line in (line["val_loss"] as? Double).map { (line["step"] as! Int, $0) } }
+        #expect(evaluated.map(\.0) == [3, 6])
+        let best = try #require(evaluated.min { $0.1 < $1.1 })
+        let bestNotes = try #require(try Checkpoint.readConfig(directory: run + "/best").hf.swiftlet?.notes)
+        #expect(bestNotes["step"] == String(best.0))
+        #expect(Double(try #require(bestNotes["val_loss"])) == best.1)
+        let latestNotes = try #require(try Checkpoint.readConfig(directory: run + "/latest").hf.swiftlet?.notes)
+        #expect(latestNotes["step"] == "6")
+        #expect(Double(try #require(latestNotes["val_loss"])) == evaluated[1].1)
+    }
+
     /// A finished run resumed with more --steps runs on a stretched cosine, so its rate jumps back up: the resume
     /// says so, with the rate the next step then runs at (as metrics.jsonl records it).
     @Test func resumingWithMoreStepsNotesTheScheduleChange() throws {
