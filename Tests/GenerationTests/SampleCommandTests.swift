@@ -56,7 +56,6 @@ import Testing
                                           "--temperature", "0", "--max-tokens", "60"])
         #expect(once.status == 0, "\(once.stderr)")
         #expect(once.stdout == GoldenTests.prompt + GoldenTests.golden + "\n")
-        #expect(once.stderr.hasPrefix("note: the text reached the model's context of 32 tokens"), "\(once.stderr)")
         let lines = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "5", "--seed", "1"],
                                           stdin: "And God said\n\nBlessed\n")
         #expect(lines.status == 0, "\(lines.stderr)")
@@ -111,19 +110,32 @@ import Testing
         #expect(stderr.isEmpty, "\(stderr)")
     }
 
-    /// With stdout and stderr in one file (`> log 2>&1`), the context note, written while the text is inside a
-    /// line, starts a line of its own; the text around it is the golden text with that one line break added.
-    @Test func noteKeepsItsOwnLineInAMergedLog() throws {
-        let run = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", GoldenTests.prompt,
-                                         "--temperature", "0", "--max-tokens", "60"], mergingOutput: true)
-        #expect(run.status == 0, "\(run.stdout)")
-        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-        let notes = lines.indices.filter { lines[$0].contains("note:") }
-        #expect(notes.count == 1 && lines[notes[0]].hasPrefix("note: the text reached the model's context"),
-                "\(run.stdout)")
-        guard let note = notes.first, note > 0 else { return }
-        let text = lines[..<note].joined(separator: "\n") + lines[(note + 1)...].joined(separator: "\n")
-        #expect(text == GoldenTests.prompt + GoldenTests.golden + "\n", "\(run.stdout)")
+    /// The text outgrew the context (60 new tokens, a context of 32): stdout holds exactly the text, and one line
+    /// on stderr says so once the text is done. In one file (`> log 2>&1`, as in a terminal) that line follows the
+    /// text instead of splitting one of its lines, and no empty line is added.
+    @Test func contextNoteFollowsTheText() throws {
+        let arguments = ["--checkpoint", Self.checkpoint, "--prompt", GoldenTests.prompt, "--temperature", "0", "--max-tokens", "60"]
+        let note = "note: the text outgrew the model's context of 32 tokens; past it, each token was generated from only "
+            + "the last 24 to 32 tokens\n"
+        let apart = try SampleCommand.run(arguments)
+        #expect(apart.status == 0, "\(apart.stderr)")
+        #expect(apart.stdout == GoldenTests.prompt + GoldenTests.golden + "\n")
+        #expect(apart.stderr == note, "\(apart.stderr)")
+        let merged = try SampleCommand.run(arguments, mergingOutput: true)
+        #expect(merged.stdout == GoldenTests.prompt + GoldenTests.golden + "\n" + note, "\(merged.stdout)")
+        // Prompts on stdin: one note at the end, counting the samples that outgrew the context.
+        // 20 new tokens: the long prompt's text outgrows the context of 32, the short ones' do not.
+        let lines = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--temperature", "0", "--max-tokens", "20"],
+                                          stdin: "And\nAnd the LORD spake unto Moses, saying, Speak unto\nBlessed\n")
+        #expect(lines.status == 0, "\(lines.stderr)")
+        let notes = lines.stderr.split(separator: "\n").filter { $0.hasPrefix("note:") }
+        #expect(notes == ["note: 1 of 3 samples outgrew the model's context of 32 tokens; past it, each token was "
+                          + "generated from only the last 24 to 32 tokens"], "\(lines.stderr)")
+        #expect(!lines.stdout.contains("note:"))
+        // A text that stays within the context has no note.
+        let short = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", "And", "--temperature", "0",
+                                           "--max-tokens", "10"])
+        #expect(short.status == 0 && short.stderr.isEmpty, "\(short.stderr)")
     }
 
     /// `--weights bf16`: the steps read a bfloat16 copy of the matrices. On the tiny checkpoint its greedy
