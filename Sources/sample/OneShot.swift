@@ -19,8 +19,10 @@ struct OneShot {
         try finish(samples: 1, outgrown: outgrown ? 1 : 0)
     }
 
-    /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n). A line
-    /// that is not UTF-8 stops the run, named as "stdin:LINE" like a prompts file's line.
+    /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n). An empty line
+    /// separates one sample from the next, for a reader (a completion may hold empty lines of its own: a program
+    /// reads `--prompts FILE --out FILE.jsonl` instead). A line that is not UTF-8 stops the run, named as
+    /// "stdin:LINE" like a prompts file's line.
     func runLines() throws {
         let editor = LineEditor(program: "sample")
         let base = settings.seed ?? SeedDerivation.randomSeed()
@@ -30,6 +32,7 @@ struct OneShot {
             switch editor.readLine(prompt: "") {
             case let .line(line):
                 if line.allSatisfy({ $0.isWhitespace }) { continue }
+                if samples > 0 { Output.write("\n") }
                 let seed = SeedDerivation.seed(base: base, promptIndex: samples, sampleIndex: 0)
                 if try generate(prompt: line, seed: seed) { outgrown += 1 }
                 samples += 1

@@ -56,11 +56,19 @@ import Testing
                                           "--temperature", "0", "--max-tokens", "60"])
         #expect(once.status == 0, "\(once.stderr)")
         #expect(once.stdout == GoldenTests.prompt + GoldenTests.golden + "\n")
-        let lines = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "5", "--seed", "1"],
+        // Prompts on stdin (a blank line is skipped): each prompt and its sample (seed derive(1, n)), and an empty
+        // line between one sample and the next, none before the first or after the last.
+        let lines = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "24", "--seed", "1"],
                                           stdin: "And God said\n\nBlessed\n")
         #expect(lines.status == 0, "\(lines.stderr)")
-        let out = lines.stdout.split(separator: "\n")
-        #expect(out.count == 2 && out[0].hasPrefix("And God said") && out[1].hasPrefix("Blessed"), "\(lines.stdout)")
+        let generator = try TinyCheckpoint.generator()
+        var samples: [String] = []
+        for (n, prompt) in ["And God said", "Blessed"].enumerated() {
+            let seed = SeedDerivation.seed(base: 1, promptIndex: n, sampleIndex: 0)
+            let completion = try #require(try generator.generate(prompt: prompt, settings: SamplingSettings(maxNewTokens: 24), seed: seed))
+            samples.append(prompt + completion.text + "\n")
+        }
+        #expect(lines.stdout == samples.joined(separator: "\n"), "\(lines.stdout)")
         // A line of stdin that is not UTF-8 is named by its number, like a prompts file's line.
         let latin1 = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "3", "--seed", "1"],
                                            stdinBytes: Data("And God\n\n".utf8) + Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
