@@ -14,8 +14,7 @@ struct OneShot {
     let settings: SamplingSettings
 
     func run(prompt: String) throws {
-        let seed = settings.seed ?? SeedDerivation.randomSeed()
-        let outgrown = try generate(prompt: prompt, seed: seed)
+        let outgrown = try generate(prompt: prompt, seed: runSeed())
         try finish(samples: 1, outgrown: outgrown ? 1 : 0)
     }
 
@@ -25,7 +24,7 @@ struct OneShot {
     /// "stdin:LINE" like a prompts file's line.
     func runLines() throws {
         let editor = LineEditor(program: "sample")
-        let base = settings.seed ?? SeedDerivation.randomSeed()
+        let base = runSeed()
         var samples = 0, outgrown = 0, lineNumber = 0
         reading: while !Interrupt.isRequested {
             lineNumber += 1
@@ -44,6 +43,15 @@ struct OneShot {
             }
         }
         try finish(samples: samples, outgrown: outgrown)
+    }
+
+    /// --seed, else a random seed, said on stderr before the text (as pretrain says its seed) so that a good sample
+    /// can be made again. Greedy decoding (temperature 0) draws nothing at random: its seed is not worth a line.
+    private func runSeed() -> UInt64 {
+        if let seed = settings.seed { return seed }
+        let seed = SeedDerivation.randomSeed()
+        if settings.temperature > 0 { Output.note("seed \(seed) (random; pass --seed \(seed) to repeat)") }
+        return seed
     }
 
     /// The end of a run: a failed stdout first (a closed pipe ends it without a word), then the context note, then

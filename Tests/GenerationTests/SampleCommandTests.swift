@@ -80,6 +80,27 @@ import Testing
         #expect(empty.status == 0 && !empty.stdout.isEmpty, "\(empty.stderr)")
     }
 
+    /// Without --seed, a one-shot or stdin run says the seed it drew (one line on stderr) and that seed repeats the
+    /// text; with --seed, or greedy (which draws nothing at random), nothing is said.
+    @Test func randomSeedIsShownAndRepeatsTheText() throws {
+        for stdin in [nil, "And God said\nBlessed\n"] as [String?] {
+            let given = stdin == nil ? ["--prompt", "And God said"] : []
+            let arguments = ["--checkpoint", Self.checkpoint, "--max-tokens", "12"] + given
+            let drawn = try SampleCommand.run(arguments, stdin: stdin)
+            #expect(drawn.status == 0, "\(drawn.stderr)")
+            let lines = drawn.stderr.split(separator: "\n").map(String.init)
+            let seed = try #require(lines.first?.split(separator: " ").dropFirst().first.flatMap { UInt64($0) },
+                                    "\(drawn.stderr)")
+            #expect(lines == ["seed \(seed) (random; pass --seed \(seed) to repeat)"], "\(drawn.stderr)")
+            let repeated = try SampleCommand.run(arguments + ["--seed", "\(seed)"], stdin: stdin)
+            #expect(repeated.status == 0 && repeated.stderr.isEmpty, "\(repeated.stderr)")
+            #expect(repeated.stdout == drawn.stdout && !drawn.stdout.isEmpty)
+        }
+        let greedy = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "12", "--prompt", "And God said",
+                                            "--temperature", "0"])
+        #expect(greedy.status == 0 && greedy.stderr.isEmpty, "\(greedy.stderr)")
+    }
+
     /// `sample` with its standard output going to `stdout` (stdin: `stdin`, else /dev/null): its termination and
     /// its standard error.
     func run(_ arguments: [String], stdout: FileHandle, stdin: String? = nil) throws -> (process: Process, stderr: String) {
@@ -200,7 +221,7 @@ import Testing
 
     @Test func longPromptIsTruncatedWithAWarning() throws {
         let long = String(repeating: "and the LORD spake unto Moses, saying ", count: 20)
-        let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", long, "--max-tokens", "3"])
+        let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", long, "--max-tokens", "3", "--seed", "1"])
         #expect(result.status == 0)
         #expect(result.stderr.hasPrefix("warning: the prompt is longer than the model's context of 32 tokens; its first "), "\(result.stderr)")
     }
