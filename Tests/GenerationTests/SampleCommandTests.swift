@@ -1,5 +1,6 @@
 import TestSupport
 import GPT
+import Generation
 import Foundation
 import Sampling
 import Testing
@@ -49,6 +50,78 @@ import Testing
             status = session.waitForExit(timeout: 5)
         }
         #expect(status == 0, "\(session.transcript)")
+    }
+
+    /// Every sampling option has its command: /repetition-penalty and /stop change the next answer as the options
+    /// do, /settings shows them and the weights, /help lists them, and a bad value is refused by name.
+    @Test func interactiveCommandsForEveryOption() throws {
+        let session = try TerminalSession(arguments: ["--checkpoint", Self.checkpoint, "--max-tokens", "12", "--temperature", "0"])
+        var mark = session.transcript.startIndex
+        func type(_ line: String) {
+            #expect(session.waitFor("> ", after: mark), "no prompt: \(session.transcript)")
+            Thread.sleep(forTimeInterval: 0.2)   // as in interactiveSessionOnATerminal
+            mark = session.transcript.endIndex
+            session.send(line)
+        }
+        /// What the session prints for `text` (the terminal shows a line break as CR LF).
+        func shown(_ text: String) -> String { text.replacingOccurrences(of: "\n", with: "\r\n") }
+        #expect(session.waitFor("/help for commands"), "\(session.transcript)")
+        #expect(session.waitFor("> ") && !session.transcript.contains("completion checkpoint"), "\(session.transcript)")
+        type("/help\r")
+        #expect(session.waitFor("/quit", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains("/repetition-penalty X") && session.transcript[mark...].contains("/stop TEXT"))
+
+        // The greedy answer with a repetition penalty, as the library gives it (and not the answer without it).
+        let generator = try TinyCheckpoint.generator()
+        var plain = SamplingSettings.greedy
+        plain.maxNewTokens = 12
+        var penalized = plain
+        penalized.repetitionPenalty = 1.3
+        let withPenalty = try #require(try generator.generate(prompt: GoldenTests.prompt, settings: penalized, seed: 0))
+        let without = try #require(try generator.generate(prompt: GoldenTests.prompt, settings: plain, seed: 0))
+        #expect(withPenalty.text != without.text)
+        type("/repetition-penalty 1.3\r")
+        #expect(session.waitFor("repetition-penalty 1.3, max-tokens 12", after: mark), "\(session.transcript)")
+        type(GoldenTests.prompt + "\r")
+        #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains(shown(withPenalty.text) + "\r\n[\(withPenalty.tokenCount) tokens"),
+                "\(String(reflecting: withPenalty.text)): \(session.transcript[mark...])")
+
+        // A stop string ends the answer before it, as --stop does.
+        var stopped = plain
+        stopped.stopStrings = ["fle"]
+        let toStop = try #require(try generator.generate(prompt: GoldenTests.prompt, settings: stopped, seed: 0))
+        #expect(toStop.finishReason == .stopString)
+        type("/repetition-penalty 1\r")
+        #expect(session.waitFor("repetition-penalty 1.0,", after: mark), "\(session.transcript)")
+        type("/stop fle\r")
+        #expect(session.waitFor("stop \"fle\", weights fp32", after: mark), "\(session.transcript)")
+        type("/reset\r")
+        #expect(session.waitFor("(conversation forgotten)", after: mark))
+        type(GoldenTests.prompt + "\r")
+        #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains(GoldenTests.prompt + "\r\n" + shown(toStop.text) + "\r\n[\(toStop.tokenCount) tokens"),
+                "\(String(reflecting: toStop.text)): \(session.transcript[mark...])")
+
+        // \n stands for a line break; /stop alone removes them all; /settings shows it all.
+        type("/stop \\n\r")
+        #expect(session.waitFor("stop \"fle\" \"\\n\", weights fp32", after: mark), "\(session.transcript)")
+        type("/stop\r")
+        #expect(session.waitFor("seed ", after: mark), "\(session.transcript)")
+        type("/settings\r")
+        #expect(session.waitFor("weights fp32", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains("temperature 0.0, top-k 0, top-p 0.9, min-p 0.0, repetition-penalty 1.0, "
+                                                     + "max-tokens 12, seed "), "\(session.transcript[mark...])")
+        #expect(session.transcript[mark...].contains(", no stop strings, weights fp32"), "\(session.transcript[mark...])")
+        // Bad values are refused by name; the settings stay.
+        type("/repetition-penalty 0\r")
+        #expect(session.waitFor("error: repetition-penalty must be a finite number > 0", after: mark), "\(session.transcript)")
+        type("/repetition-penalty\r")
+        #expect(session.waitFor("/repetition-penalty needs one number", after: mark), "\(session.transcript)")
+        type("/settings\r")
+        #expect(session.waitFor("repetition-penalty 1.0,", after: mark), "\(session.transcript)")
+        type("/quit\r")
+        #expect(session.waitForExit(timeout: 10) == 0, "\(session.transcript)")
     }
 
     @Test func oneShotAndStdinLines() throws {
@@ -310,6 +383,14 @@ import Testing
         let config = try String(contentsOfFile: TinyCheckpoint.directory + "/config.json", encoding: .utf8)
         try config.replacingOccurrences(of: "\"notes\" : {", with: "\"notes\" : {\n      \"prompt_template\" : \"Q: {prompt}\\nA:\",")
             .write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+        // The interactive session says that the template is applied, and shows it.
+        let session = try TerminalSession(arguments: ["--checkpoint", directory])
+        #expect(session.waitFor("> "), "\(session.transcript)")
+        #expect(session.transcript.contains("completion checkpoint: each prompt is sent laid out as \"Q: {prompt}\\nA:\", "
+                                            + "and the answer continues it"), "\(session.transcript)")
+        Thread.sleep(forTimeInterval: 0.2)   // libedit's editing mode first (see interactiveSessionOnATerminal)
+        session.send("/quit\r")
+        #expect(session.waitForExit(timeout: 10) == 0, "\(session.transcript)")
         let result = try SampleCommand.run(["--checkpoint", directory, "--prompt", "Who begat Enos", "--temperature", "0",
                                             "--max-tokens", "8"])
         #expect(result.status == 0, "\(result.stderr)")
