@@ -22,19 +22,15 @@ final class InteractiveSession {
         seed = settings.seed ?? SeedDerivation.randomSeed()
     }
 
-    static let help = """
-    Type a prompt and press Enter; the model continues the conversation so far. Commands:
-      /temperature X   softmax temperature (0: greedy)      /top-k N      keep the N most probable tokens (0: off)
-      /top-p X         nucleus mass (1: off)                 /min-p X      minimum probability ratio (0: off)
-      /max-tokens N    maximum tokens per answer             /seed N       seed of the next answers
-      /reset           forget the conversation               /settings     show the current settings
-      /help            this text                             /quit         leave (or Ctrl-D)
-    Ctrl-C stops an answer; the session goes on.
-    """
-
     func run() throws {
         let config = model.generator.model.config
         Output.write("swiftlet sample: \(model.directory) (\(config.layers) layers, \(config.width) wide, context \(config.context)). /help for commands, Ctrl-D to leave.\n")
+        if let template = model.template {
+            // The answer continues the laid-out prompt, which is not printed: without this line an answer that
+            // starts after "A:" looks detached from the question.
+            Output.write("completion checkpoint: each prompt is sent laid out as \(String(reflecting: template)), "
+                + "and the answer continues it\n")
+        }
         let editor = LineEditor(program: "sample")
         while true {
             switch editor.readLine(prompt: "> ") {
@@ -57,56 +53,6 @@ final class InteractiveSession {
             }
             try Output.checkStdout()
         }
-    }
-
-    /// Runs one command; false means leave.
-    func command(_ line: String) -> Bool {
-        let parts = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        let name = parts[0], argument = parts.count > 1 ? parts[1] : nil
-        var next = settings
-        func number<T: LosslessStringConvertible>(_ type: T.Type) -> T? {
-            guard let argument, parts.count == 2, let value = T(argument) else {
-                Output.write("\(name) needs one \(T.self == Float.self ? "number" : "whole number"), for example \(name) \(T.self == Float.self ? "0.8" : "40")\n")
-                return nil
-            }
-            return value
-        }
-        switch name {
-        case "/quit", "/exit": return false
-        case "/help": Output.write(Self.help + "\n"); return true
-        case "/settings": Output.write(describeSettings() + "\n"); return true
-        case "/reset":
-            transcript = ""
-            Output.write("(conversation forgotten)\n")
-            return true
-        case "/temperature": guard let v = number(Float.self) else { return true }; next.temperature = v
-        case "/top-k": guard let v = number(Int.self) else { return true }; next.topK = v
-        case "/top-p": guard let v = number(Float.self) else { return true }; next.topP = v
-        case "/min-p": guard let v = number(Float.self) else { return true }; next.minP = v
-        case "/max-tokens": guard let v = number(Int.self) else { return true }; next.maxNewTokens = v
-        case "/seed":
-            guard let v = number(UInt64.self) else { return true }
-            seed = v
-            answers = 0
-            Output.write("seed \(v)\n")
-            return true
-        default:
-            Output.write("unknown command \(name) (/help lists them)\n")
-            return true
-        }
-        do {
-            try next.validate()
-            settings = next
-            Output.write(describeSettings() + "\n")
-        } catch {
-            Output.write("error: \(error)\n")
-        }
-        return true
-    }
-
-    func describeSettings() -> String {
-        "temperature \(settings.temperature), top-k \(settings.topK), top-p \(settings.topP), min-p \(settings.minP), "
-            + "max-tokens \(settings.maxNewTokens), seed \(seed)"
     }
 
     func answer(_ line: String) throws {

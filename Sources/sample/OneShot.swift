@@ -14,48 +14,74 @@ struct OneShot {
     let settings: SamplingSettings
 
     func run(prompt: String) throws {
-        let seed = settings.seed ?? SeedDerivation.randomSeed()
-        try generate(prompt: prompt, seed: seed)
-        try Output.checkStdout()
-        if Interrupt.isRequested { throw ExitCode(Interrupt.exitStatus) }
+        let outgrown = try generate(prompt: prompt, seed: runSeed())
+        try finish(samples: 1, outgrown: outgrown ? 1 : 0)
     }
 
-    /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n). A line
-    /// that is not UTF-8 stops the run, named as "stdin:LINE" like a prompts file's line.
+    /// Every line of stdin is a prompt (blank lines are skipped); the n-th uses seed derive(seed, n). An empty line
+    /// separates one sample from the next, for a reader (a completion may hold empty lines of its own: a program
+    /// reads `--prompts FILE --out FILE.jsonl` instead). A line that is not UTF-8 stops the run, named as
+    /// "stdin:LINE" like a prompts file's line.
     func runLines() throws {
         let editor = LineEditor(program: "sample")
-        let base = settings.seed ?? SeedDerivation.randomSeed()
-        var index = 0, lineNumber = 0
-        while !Interrupt.isRequested {
+        let base = runSeed()
+        var samples = 0, outgrown = 0, lineNumber = 0
+        reading: while !Interrupt.isRequested {
             lineNumber += 1
             switch editor.readLine(prompt: "") {
             case let .line(line):
                 if line.allSatisfy({ $0.isWhitespace }) { continue }
-                try generate(prompt: line, seed: SeedDerivation.seed(base: base, promptIndex: index, sampleIndex: 0))
+                if samples > 0 { Output.write("\n") }
+                let seed = SeedDerivation.seed(base: base, promptIndex: samples, sampleIndex: 0)
+                if try generate(prompt: line, seed: seed) { outgrown += 1 }
+                samples += 1
                 try Output.checkStdout()
-                index += 1
             case .invalidUTF8:
                 throw SampleError(message: "stdin:\(lineNumber): is not valid UTF-8 text")
             case .interrupted, .endOfInput:
-                if Interrupt.isRequested { throw ExitCode(Interrupt.exitStatus) }
-                try Output.checkStdout()
-                return
+                break reading
             }
         }
-        throw ExitCode(Interrupt.exitStatus)   // the loop ends on Ctrl-C only
+        try finish(samples: samples, outgrown: outgrown)
+    }
+
+    /// --seed, else a random seed, said on stderr before the text (as pretrain says its seed) so that a good sample
+    /// can be made again. Greedy decoding (temperature 0) draws nothing at random: its seed is not worth a line.
+    private func runSeed() -> UInt64 {
+        if let seed = settings.seed { return seed }
+        let seed = SeedDerivation.randomSeed()
+        if settings.temperature > 0 { Output.note("seed \(seed) (random; pass --seed \(seed) to repeat)") }
+        return seed
+    }
+
+    /// The end of a run: a failed stdout first (a closed pipe ends it without a word), then the context note, then
+    /// Ctrl-C's exit status. The note comes once, after the text: said when the context slid, it split a line of
+    /// the text in a terminal.
+    private func finish(samples: Int, outgrown: Int) throws {
+        try Output.checkStdout()
+        if outgrown > 0 {
+            Output.note(Output.contextNote(outgrown: outgrown, of: samples, kept: model.generator.decoder.slideKeep,
+                                           context: model.generator.model.config.context))
+        }
+        if Interrupt.isRequested { throw ExitCode(Interrupt.exitStatus) }
     }
 
     /// Prints the prompt as the model sees it (laid out by a completion checkpoint's template), then the
-    /// completion.
-    private func generate(prompt userPrompt: String, seed: UInt64) throws {
+    /// completion; returns whether the text outgrew the model's context.
+    private func generate(prompt userPrompt: String, seed: UInt64) throws -> Bool {
         let prompt = model.layout(userPrompt)
-        var printedPrompt = false
+        var printedPrompt = false, slid = false
         _ = try model.generator.generate(prompt: prompt, settings: settings, seed: seed, onEvent: { event in
             if let warning = Output.warning(for: event) { Output.note(warning) }
             if !printedPrompt { Output.write(prompt); printedPrompt = true }
-            if case let .text(_, text) = event { Output.write(text) }
+            switch event {
+            case let .text(_, text): Output.write(text)
+            case .contextSlid: slid = true
+            case .promptTruncated, .finished: break
+            }
         }, shouldStop: { Interrupt.isRequested || Output.stdoutError != nil })
         if !printedPrompt { Output.write(prompt) }
         Output.write("\n")
+        return slid
     }
 }

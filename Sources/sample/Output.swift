@@ -45,16 +45,19 @@ enum Output {
         midLine = false
     }
 
-    /// The warnings a generation event calls for (nil for text and the end of a completion).
-    static func warning(for event: GenerationEvent, prompt: String? = nil) -> String? {
-        switch event {
-        case let .promptTruncated(_, dropped, context):
-            return "warning: the prompt is longer than the model's context of \(context) tokens; \(firstTokensDropped(dropped))"
-        case let .contextSlid(_, kept, context):
-            return "note: the text reached the model's context of \(context) tokens; generation continues from the last \(kept)"
-        case .text, .finished:
-            return nil
-        }
+    /// The warning a generation event calls for as it happens: a truncated prompt, said before any of its text
+    /// (nil for the other events; a slid context is said once the text is done, see `contextNote`).
+    static func warning(for event: GenerationEvent) -> String? {
+        guard case let .promptTruncated(_, dropped, context) = event else { return nil }
+        return "warning: the prompt is longer than the model's context of \(context) tokens; \(firstTokensDropped(dropped))"
+    }
+
+    /// The note after the last sample when `outgrown` of `samples` samples outgrew the context (the window then
+    /// keeps the newest `kept` tokens and grows back to `context` before it slides again).
+    static func contextNote(outgrown: Int, of samples: Int, kept: Int, context: Int) -> String {
+        (samples == 1 ? "note: the text" : "note: \(outgrown) of \(samples) samples")
+            + " outgrew the model's context of \(context) tokens; past it, each token was generated from only the last "
+            + "\(kept) to \(context) tokens"
     }
 
     /// "its first 3 tokens were dropped", "its first token was dropped".

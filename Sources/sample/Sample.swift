@@ -14,9 +14,10 @@ struct Sample: ParsableCommand {
         abstract: "Generate text from a trained checkpoint.",
         discussion: """
         Modes: with no prompt and a terminal on stdin, an interactive session (type /help); --prompt or \
-        --prompt-file generates once and exits; with stdin not a terminal, every line of stdin is a prompt; \
-        --prompts FILE with --out FILE.jsonl (or --out-dir DIR) generates for every prompt of a plain-text or \
-        JSONL file, with a progress bar, --resume and --samples-per-prompt.
+        --prompt-file generates once and exits; with stdin not a terminal, every line of stdin is a prompt, and an \
+        empty line separates one sample from the next; --prompts FILE with --out FILE.jsonl (or --out-dir DIR) \
+        generates for every prompt of a plain-text or JSONL file, with a progress bar, --resume and \
+        --samples-per-prompt (JSON lines are the output for programs).
         """)
 
     static func main() { mainWithOneLineErrors() }

@@ -15,7 +15,7 @@ struct SamplingOptions: ParsableArguments {
     var repetitionPenalty: Float = 1
     @Option(name: .customLong("max-tokens"), help: "Maximum new tokens per answer.")
     var maxTokens: Int = 256
-    @Option(help: "Random seed (default: a random one, printed in batch output).")
+    @Option(help: "Random seed (default: a random one, printed on stderr, or in batch mode in the output).")
     var seed: UInt64?
     @Option(name: .customLong("stop"), help: "Stop when the text contains this string (repeatable; never printed).")
     var stopStrings: [String] = []

@@ -1,5 +1,6 @@
 import TestSupport
 import GPT
+import Generation
 import Foundation
 import Sampling
 import Testing
@@ -51,17 +52,96 @@ import Testing
         #expect(status == 0, "\(session.transcript)")
     }
 
+    /// Every sampling option has its command: /repetition-penalty and /stop change the next answer as the options
+    /// do, /settings shows them and the weights, /help lists them, and a bad value is refused by name.
+    @Test func interactiveCommandsForEveryOption() throws {
+        let session = try TerminalSession(arguments: ["--checkpoint", Self.checkpoint, "--max-tokens", "12", "--temperature", "0"])
+        var mark = session.transcript.startIndex
+        func type(_ line: String) {
+            #expect(session.waitFor("> ", after: mark), "no prompt: \(session.transcript)")
+            Thread.sleep(forTimeInterval: 0.2)   // as in interactiveSessionOnATerminal
+            mark = session.transcript.endIndex
+            session.send(line)
+        }
+        /// What the session prints for `text` (the terminal shows a line break as CR LF).
+        func shown(_ text: String) -> String { text.replacingOccurrences(of: "\n", with: "\r\n") }
+        #expect(session.waitFor("/help for commands"), "\(session.transcript)")
+        #expect(session.waitFor("> ") && !session.transcript.contains("completion checkpoint"), "\(session.transcript)")
+        type("/help\r")
+        #expect(session.waitFor("/quit", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains("/repetition-penalty X") && session.transcript[mark...].contains("/stop TEXT"))
+
+        // The greedy answer with a repetition penalty, as the library gives it (and not the answer without it).
+        let generator = try TinyCheckpoint.generator()
+        var plain = SamplingSettings.greedy
+        plain.maxNewTokens = 12
+        var penalized = plain
+        penalized.repetitionPenalty = 1.3
+        let withPenalty = try #require(try generator.generate(prompt: GoldenTests.prompt, settings: penalized, seed: 0))
+        let without = try #require(try generator.generate(prompt: GoldenTests.prompt, settings: plain, seed: 0))
+        #expect(withPenalty.text != without.text)
+        type("/repetition-penalty 1.3\r")
+        #expect(session.waitFor("repetition-penalty 1.3, max-tokens 12", after: mark), "\(session.transcript)")
+        type(GoldenTests.prompt + "\r")
+        #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains(shown(withPenalty.text) + "\r\n[\(withPenalty.tokenCount) tokens"),
+                "\(String(reflecting: withPenalty.text)): \(session.transcript[mark...])")
+
+        // A stop string ends the answer before it, as --stop does.
+        var stopped = plain
+        stopped.stopStrings = ["fle"]
+        let toStop = try #require(try generator.generate(prompt: GoldenTests.prompt, settings: stopped, seed: 0))
+        #expect(toStop.finishReason == .stopString)
+        type("/repetition-penalty 1\r")
+        #expect(session.waitFor("repetition-penalty 1.0,", after: mark), "\(session.transcript)")
+        type("/stop fle\r")
+        #expect(session.waitFor("stop \"fle\", weights fp32", after: mark), "\(session.transcript)")
+        type("/reset\r")
+        #expect(session.waitFor("(conversation forgotten)", after: mark))
+        type(GoldenTests.prompt + "\r")
+        #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains(GoldenTests.prompt + "\r\n" + shown(toStop.text) + "\r\n[\(toStop.tokenCount) tokens"),
+                "\(String(reflecting: toStop.text)): \(session.transcript[mark...])")
+
+        // \n stands for a line break; /stop alone removes them all; /settings shows it all.
+        type("/stop \\n\r")
+        #expect(session.waitFor("stop \"fle\" \"\\n\", weights fp32", after: mark), "\(session.transcript)")
+        type("/stop\r")
+        #expect(session.waitFor("seed ", after: mark), "\(session.transcript)")
+        type("/settings\r")
+        #expect(session.waitFor("weights fp32", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains("temperature 0.0, top-k 0, top-p 0.9, min-p 0.0, repetition-penalty 1.0, "
+                                                     + "max-tokens 12, seed "), "\(session.transcript[mark...])")
+        #expect(session.transcript[mark...].contains(", no stop strings, weights fp32"), "\(session.transcript[mark...])")
+        // Bad values are refused by name; the settings stay.
+        type("/repetition-penalty 0\r")
+        #expect(session.waitFor("error: repetition-penalty must be a finite number > 0", after: mark), "\(session.transcript)")
+        type("/repetition-penalty\r")
+        #expect(session.waitFor("/repetition-penalty needs one number", after: mark), "\(session.transcript)")
+        type("/settings\r")
+        #expect(session.waitFor("repetition-penalty 1.0,", after: mark), "\(session.transcript)")
+        type("/quit\r")
+        #expect(session.waitForExit(timeout: 10) == 0, "\(session.transcript)")
+    }
+
     @Test func oneShotAndStdinLines() throws {
         let once = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", GoldenTests.prompt,
                                           "--temperature", "0", "--max-tokens", "60"])
         #expect(once.status == 0, "\(once.stderr)")
         #expect(once.stdout == GoldenTests.prompt + GoldenTests.golden + "\n")
-        #expect(once.stderr.hasPrefix("note: the text reached the model's context of 32 tokens"), "\(once.stderr)")
-        let lines = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "5", "--seed", "1"],
+        // Prompts on stdin (a blank line is skipped): each prompt and its sample (seed derive(1, n)), and an empty
+        // line between one sample and the next, none before the first or after the last.
+        let lines = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "24", "--seed", "1"],
                                           stdin: "And God said\n\nBlessed\n")
         #expect(lines.status == 0, "\(lines.stderr)")
-        let out = lines.stdout.split(separator: "\n")
-        #expect(out.count == 2 && out[0].hasPrefix("And God said") && out[1].hasPrefix("Blessed"), "\(lines.stdout)")
+        let generator = try TinyCheckpoint.generator()
+        var samples: [String] = []
+        for (n, prompt) in ["And God said", "Blessed"].enumerated() {
+            let seed = SeedDerivation.seed(base: 1, promptIndex: n, sampleIndex: 0)
+            let completion = try #require(try generator.generate(prompt: prompt, settings: SamplingSettings(maxNewTokens: 24), seed: seed))
+            samples.append(prompt + completion.text + "\n")
+        }
+        #expect(lines.stdout == samples.joined(separator: "\n"), "\(lines.stdout)")
         // A line of stdin that is not UTF-8 is named by its number, like a prompts file's line.
         let latin1 = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "3", "--seed", "1"],
                                            stdinBytes: Data("And God\n\n".utf8) + Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
@@ -71,6 +151,27 @@ import Testing
         let empty = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt-file", "/dev/null",
                                            "--max-tokens", "5", "--seed", "1"])
         #expect(empty.status == 0 && !empty.stdout.isEmpty, "\(empty.stderr)")
+    }
+
+    /// Without --seed, a one-shot or stdin run says the seed it drew (one line on stderr) and that seed repeats the
+    /// text; with --seed, or greedy (which draws nothing at random), nothing is said.
+    @Test func randomSeedIsShownAndRepeatsTheText() throws {
+        for stdin in [nil, "And God said\nBlessed\n"] as [String?] {
+            let given = stdin == nil ? ["--prompt", "And God said"] : []
+            let arguments = ["--checkpoint", Self.checkpoint, "--max-tokens", "12"] + given
+            let drawn = try SampleCommand.run(arguments, stdin: stdin)
+            #expect(drawn.status == 0, "\(drawn.stderr)")
+            let lines = drawn.stderr.split(separator: "\n").map(String.init)
+            let seed = try #require(lines.first?.split(separator: " ").dropFirst().first.flatMap { UInt64($0) },
+                                    "\(drawn.stderr)")
+            #expect(lines == ["seed \(seed) (random; pass --seed \(seed) to repeat)"], "\(drawn.stderr)")
+            let repeated = try SampleCommand.run(arguments + ["--seed", "\(seed)"], stdin: stdin)
+            #expect(repeated.status == 0 && repeated.stderr.isEmpty, "\(repeated.stderr)")
+            #expect(repeated.stdout == drawn.stdout && !drawn.stdout.isEmpty)
+        }
+        let greedy = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "12", "--prompt", "And God said",
+                                            "--temperature", "0"])
+        #expect(greedy.status == 0 && greedy.stderr.isEmpty, "\(greedy.stderr)")
     }
 
     /// `sample` with its standard output going to `stdout` (stdin: `stdin`, else /dev/null): its termination and
@@ -111,19 +212,32 @@ import Testing
         #expect(stderr.isEmpty, "\(stderr)")
     }
 
-    /// With stdout and stderr in one file (`> log 2>&1`), the context note, written while the text is inside a
-    /// line, starts a line of its own; the text around it is the golden text with that one line break added.
-    @Test func noteKeepsItsOwnLineInAMergedLog() throws {
-        let run = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", GoldenTests.prompt,
-                                         "--temperature", "0", "--max-tokens", "60"], mergingOutput: true)
-        #expect(run.status == 0, "\(run.stdout)")
-        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-        let notes = lines.indices.filter { lines[$0].contains("note:") }
-        #expect(notes.count == 1 && lines[notes[0]].hasPrefix("note: the text reached the model's context"),
-                "\(run.stdout)")
-        guard let note = notes.first, note > 0 else { return }
-        let text = lines[..<note].joined(separator: "\n") + lines[(note + 1)...].joined(separator: "\n")
-        #expect(text == GoldenTests.prompt + GoldenTests.golden + "\n", "\(run.stdout)")
+    /// The text outgrew the context (60 new tokens, a context of 32): stdout holds exactly the text, and one line
+    /// on stderr says so once the text is done. In one file (`> log 2>&1`, as in a terminal) that line follows the
+    /// text instead of splitting one of its lines, and no empty line is added.
+    @Test func contextNoteFollowsTheText() throws {
+        let arguments = ["--checkpoint", Self.checkpoint, "--prompt", GoldenTests.prompt, "--temperature", "0", "--max-tokens", "60"]
+        let note = "note: the text outgrew the model's context of 32 tokens; past it, each token was generated from only "
+            + "the last 24 to 32 tokens\n"
+        let apart = try SampleCommand.run(arguments)
+        #expect(apart.status == 0, "\(apart.stderr)")
+        #expect(apart.stdout == GoldenTests.prompt + GoldenTests.golden + "\n")
+        #expect(apart.stderr == note, "\(apart.stderr)")
+        let merged = try SampleCommand.run(arguments, mergingOutput: true)
+        #expect(merged.stdout == GoldenTests.prompt + GoldenTests.golden + "\n" + note, "\(merged.stdout)")
+        // Prompts on stdin: one note at the end, counting the samples that outgrew the context.
+        // 20 new tokens: the long prompt's text outgrows the context of 32, the short ones' do not.
+        let lines = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--temperature", "0", "--max-tokens", "20"],
+                                          stdin: "And\nAnd the LORD spake unto Moses, saying, Speak unto\nBlessed\n")
+        #expect(lines.status == 0, "\(lines.stderr)")
+        let notes = lines.stderr.split(separator: "\n").filter { $0.hasPrefix("note:") }
+        #expect(notes == ["note: 1 of 3 samples outgrew the model's context of 32 tokens; past it, each token was "
+                          + "generated from only the last 24 to 32 tokens"], "\(lines.stderr)")
+        #expect(!lines.stdout.contains("note:"))
+        // A text that stays within the context has no note.
+        let short = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", "And", "--temperature", "0",
+                                           "--max-tokens", "10"])
+        #expect(short.status == 0 && short.stderr.isEmpty, "\(short.stderr)")
     }
 
     /// `--weights bf16`: the steps read a bfloat16 copy of the matrices. On the tiny checkpoint its greedy
@@ -180,7 +294,7 @@ import Testing
 
     @Test func longPromptIsTruncatedWithAWarning() throws {
         let long = String(repeating: "and the LORD spake unto Moses, saying ", count: 20)
-        let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", long, "--max-tokens", "3"])
+        let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", long, "--max-tokens", "3", "--seed", "1"])
         #expect(result.status == 0)
         #expect(result.stderr.hasPrefix("warning: the prompt is longer than the model's context of 32 tokens; its first "), "\(result.stderr)")
     }
@@ -269,6 +383,14 @@ import Testing
         let config = try String(contentsOfFile: TinyCheckpoint.directory + "/config.json", encoding: .utf8)
         try config.replacingOccurrences(of: "\"notes\" : {", with: "\"notes\" : {\n      \"prompt_template\" : \"Q: {prompt}\\nA:\",")
             .write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+        // The interactive session says that the template is applied, and shows it.
+        let session = try TerminalSession(arguments: ["--checkpoint", directory])
+        #expect(session.waitFor("> "), "\(session.transcript)")
+        #expect(session.transcript.contains("completion checkpoint: each prompt is sent laid out as \"Q: {prompt}\\nA:\", "
+                                            + "and the answer continues it"), "\(session.transcript)")
+        Thread.sleep(forTimeInterval: 0.2)   // libedit's editing mode first (see interactiveSessionOnATerminal)
+        session.send("/quit\r")
+        #expect(session.waitForExit(timeout: 10) == 0, "\(session.transcript)")
         let result = try SampleCommand.run(["--checkpoint", directory, "--prompt", "Who begat Enos", "--temperature", "0",
                                             "--max-tokens", "8"])
         #expect(result.status == 0, "\(result.stderr)")
