@@ -239,8 +239,8 @@ import Training
         let evaluation = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--json"])
         #expect(evaluation.status == 0, "stderr: \(evaluation.stderr)")
         let report = try JSONDecoder().decode(CompletionReport.self, from: Data(evaluation.stdout.utf8))
-        #expect(report.examples == 30 && report.tokens > 30 && report.valLoss > 0)
-        #expect(abs(report.perplexity - exp(report.valLoss)) < 1e-6 * report.perplexity)
+        #expect(report.examples == 30 && report.tokens > 30 && report.meanLoss > 0)
+        #expect(abs(report.perplexity - exp(report.meanLoss)) < 1e-6 * report.perplexity)
         // A completion model is not a classifier.
         let predict = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", scratch.path + "/p.jsonl"])
         expectError(predict, startsWith: "\(out)/best: not a classifier checkpoint")
