@@ -23,7 +23,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "A classifier checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Texts to classify (.jsonl, .csv or .tsv); other fields are carried to the output.") var input: String
     @Option(help: "Output file (JSON lines).") var out: String
-    @Option(help: "Field holding the text.") var textField: String = "text"
+    @Option(help: "Field (JSONL key or CSV/TSV column) holding the text.") var textField: String = "text"
     @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.") var skipBadRows = false
     @Flag(help: "Replace --out if it exists.") var overwrite = false
     @OptionGroup var inference: InferenceOptions

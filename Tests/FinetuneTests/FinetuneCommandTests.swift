@@ -330,6 +330,17 @@ import Training
             #expect(try help(["help", command]).contains("run directory (its best/, else latest/)"), "\(command)")
         }
         #expect(try help(["--help"]).contains("'finetune help train' lists the training options"))
+        // Every field option says the name it reads when not given.
+        for (command, options) in [("train", ["text", "label", "prompt", "completion"]), ("evaluate", ["text", "label", "prompt", "completion"]),
+                                   ("predict", ["text"])] {
+            let text = try help(["help", command])
+            for field in options {
+                let option = try #require(text.range(of: "--\(field)-field <\(field)-field>", options: .backwards),
+                                          "\(command): --\(field)-field")   // (the OPTIONS entry, not USAGE)
+                let description = text[option.upperBound...].prefix(90)
+                #expect(description.contains("(default: \(field))"), "\(command) --\(field)-field: \(description)")
+            }
+        }
     }
 
     @Test func badOptionsAndCheckpoints() throws {
