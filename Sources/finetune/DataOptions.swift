@@ -17,6 +17,21 @@ struct FieldOptions: ParsableArguments {
     var reader: LabelledDataReader { LabelledDataReader(skipBadRows: skipBadRows) }
 }
 
+/// `evaluate`'s fields: by default the ones the checkpoint was trained with (`DataFields`, from its notes).
+struct CheckpointFieldOptions: ParsableArguments {
+    @Option(help: "Classifiers: field (JSONL key or CSV/TSV column) holding the text (default: the one the checkpoint was trained with, else text).")
+    var textField: String?
+    @Option(help: "Classifiers: field holding the label (default: the checkpoint's, else label).") var labelField: String?
+    @Option(help: "Completion models: field holding the prompt (default: the checkpoint's, else prompt).")
+    var promptField: String?
+    @Option(help: "Completion models: field holding the completion (default: the checkpoint's, else completion).")
+    var completionField: String?
+    @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.")
+    var skipBadRows = false
+
+    var reader: LabelledDataReader { LabelledDataReader(skipBadRows: skipBadRows) }
+}
+
 /// The batch size and worker threads of `evaluate` and `predict`.
 struct InferenceOptions: ParsableArguments {
     @Option(help: "Rows per batch.") var batchSize: Int = 32

@@ -337,8 +337,10 @@ import Training
             for field in options {
                 let option = try #require(text.range(of: "--\(field)-field <\(field)-field>", options: .backwards),
                                           "\(command): --\(field)-field")   // (the OPTIONS entry, not USAGE)
-                let description = text[option.upperBound...].prefix(90)
-                #expect(description.contains("(default: \(field))"), "\(command) --\(field)-field: \(description)")
+                let description = text[option.upperBound...].prefix(130)
+                // evaluate and predict: the checkpoint's field, else the same default.
+                let said = command == "train" ? "(default: \(field))" : "else \(field))"
+                #expect(description.contains(said), "\(command) --\(field)-field: \(description)")
             }
         }
     }
