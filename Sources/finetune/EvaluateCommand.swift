@@ -74,6 +74,10 @@ struct EvaluateCommand: ParsableCommand {
         }
         let texts = try TaskEncoding.texts(zip(encoded.examples, encoded.ids).map { ($0.text, $1, $0.line) }, file: data,
                                            tokenizer: tokenizer, context: classifier.model.config.context)
+        if let note = ContextCutNotes.texts(TextCuts(texts), file: data, noun: "text",
+                                            context: classifier.model.config.context) {
+            printError(note)
+        }
         let result = try ClassifierInference.evaluate(classifier, texts: texts, batchSize: inference.batchSize)
         var report = result.metrics.report
         report.unknownLabels = encoded.unknownCount
@@ -113,6 +117,10 @@ struct EvaluateCommand: ParsableCommand {
         let examples = try read.examples.map {
             try TaskEncoding.completion(prompt: $0.prompt, completion: $0.completion, template: template,
                                         tokenizer: tokenizer, eos: eos, context: loaded.model.config.context)
+        }
+        if let note = ContextCutNotes.pairs(CompletionCuts(examples), file: data, noun: "pair",
+                                            context: loaded.model.config.context) {
+            printError(note)
         }
         let (sum, tokens) = try CompletionTask.lossSum(loaded.model, examples: examples, batchSize: inference.batchSize,
                                                        pad: TaskData.padId(tokenizer))

@@ -251,7 +251,8 @@ struct FineTuneSetup {
         let run = try makeRun(directory, task: task, record: record, details: hf.swiftlet ?? SwiftletDetails(),
                               tokenizer: tokenizer, settings: settings, hf: hf)
         let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"
-        return FineTuneSetup(run: run, settings: settings, summary: [resuming, threadsNote].compactMap { $0 }.joined(separator: "\n"))
+        return FineTuneSetup(run: run, settings: settings,
+                             summary: ([resuming, threadsNote].compactMap { $0 } + data.notes).joined(separator: "\n"))
     }
 
     /// The data file a resumed run reads: the recorded one, or `given` (where it is now). Either must hold what

@@ -43,6 +43,11 @@ struct PredictCommand: ParsableCommand {
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,
                                                tokenizer: tokenizer, context: classifier.model.config.context)
             let writer = try PredictionWriter(path: out, overwrite: overwrite, input: input)
+            // (Said once the output is known to be writable: a refused --out is the one line an error prints.)
+            if let note = ContextCutNotes.texts(TextCuts(texts), file: input, noun: "text",
+                                                context: classifier.model.config.context) {
+                printError(note)
+            }
             // Those of a predict killed earlier (this writer holds its own, so it stays).
             let temporary = PredictionWriter.temporaryLocation(of: writer.target)
             AbandonedTemporaries.remove(in: temporary.directory, prefix: temporary.prefix)
