@@ -22,7 +22,7 @@ struct PredictCommand: ParsableCommand {
 
     @Option(help: "A classifier checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Texts to classify (.jsonl, .csv or .tsv); other fields are carried to the output.") var input: String
-    @Option(help: "Output file (JSON lines).") var out: String
+    @Option(help: "Output file: JSON Lines (a .csv, .tsv or .tab name is refused).") var out: String
     @Option(help: "Field (JSONL key or CSV/TSV column) holding the text (default: the one the classifier was trained with, else text).")
     var textField: String?
     @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.") var skipBadRows = false
@@ -32,6 +32,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
         try reportingErrors {
+            try PredictionWriter.checkName(out)   // before the model runs
             inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             let loaded = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false)
