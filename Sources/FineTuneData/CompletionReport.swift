@@ -1,24 +1,25 @@
 import Foundation
 
-/// Evaluation of a prompt -> completion model as JSON: `val_loss` (mean cross-entropy in nats per
-/// completion token), `perplexity` = exp(val_loss), `tokens` (completion tokens counted), `examples`.
+/// Evaluation of a prompt -> completion model on whatever data `evaluate` is given, as JSON: `mean_loss` (mean
+/// cross-entropy in nats per completion token; named as the classifier report's, not `val_loss`: the data need
+/// not be a validation set), `perplexity` = exp(mean_loss), `tokens` (completion tokens counted), `examples`.
 public struct CompletionReport: Codable, Equatable, Sendable {
-    public var valLoss: Double
+    public var meanLoss: Double
     public var perplexity: Double
     public var tokens: Int
     public var examples: Int
 
     /// `lossSum`: the sum of per-token losses over `tokens` completion tokens.
     public init(lossSum: Double, tokens: Int, examples: Int) {
-        valLoss = tokens > 0 ? lossSum / Double(tokens) : .nan
-        perplexity = exp(valLoss)
+        meanLoss = tokens > 0 ? lossSum / Double(tokens) : .nan
+        perplexity = exp(meanLoss)
         self.tokens = tokens
         self.examples = examples
     }
 
     enum CodingKeys: String, CodingKey {
         case tokens, examples, perplexity
-        case valLoss = "val_loss"
+        case meanLoss = "mean_loss"
     }
 
     /// One JSON object; a loss that is not finite (no tokens, or an overflowing perplexity) is written as
@@ -33,6 +34,6 @@ public struct CompletionReport: Codable, Equatable, Sendable {
 
     /// One line for the terminal.
     public var text: String {
-        "examples \(examples)   completion tokens \(tokens)   val loss \(MetricsTable.fixed(valLoss))   perplexity \(MetricsTable.fixed(perplexity))"
+        "examples \(examples)   completion tokens \(tokens)   mean loss \(MetricsTable.fixed(meanLoss))   perplexity \(MetricsTable.fixed(perplexity))"
     }
 }

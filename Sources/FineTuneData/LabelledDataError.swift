@@ -44,6 +44,8 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
     /// An output that is the input file itself (or a link to it): writing it would destroy what is read.
     case outputIsInput(file: String, input: String)
     case writeFailed(file: String, reason: String)
+    /// A predictions file named as a CSV or TSV file: the writer writes JSON Lines only.
+    case predictionsNotJSONLines(file: String)
 
     public var description: String {
         switch self {
@@ -75,6 +77,8 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
             return "\(file): is the input file \(input); writing the output there would destroy the rows being "
                 + "read: choose another output path"
         case .writeFailed(let file, let reason): return "\(file): cannot write: \(reason)"
+        case .predictionsNotJSONLines(let file):
+            return "\(file): predictions are written as JSON Lines, not as CSV or TSV; give --out a .jsonl, .json or .ndjson name"
         }
     }
 }

@@ -9,6 +9,10 @@ import JSON
 /// Without `skipBadRows` the first malformed row stops reading with `LabelledDataError.badRow`
 /// (`FILE:LINE: what is wrong`). With it, malformed rows are skipped and counted. Problems with the file
 /// itself (missing, a directory, empty, a bad CSV/TSV header, a missing column) always stop reading.
+///
+/// A missing column, or a field missing from a JSONL file's rows before any row was read, is most likely a
+/// file whose fields have other names: the message names `finetune`'s option that picks another
+/// (`--text-field`, `--label-field`, `--prompt-field`, `--completion-field`).
 public struct LabelledDataReader: Sendable {
     public var format: LabelledDataFormat?
     public var skipBadRows: Bool
@@ -22,7 +26,7 @@ public struct LabelledDataReader: Sendable {
 
     public func readClassification(path: String, textField: String = "text",
                                    labelField: String = "label") throws -> LabelledData<ClassificationExample> {
-        try read(path: path, required: [textField, labelField]) { row, value in
+        try read(path: path, required: [(textField, "--text-field"), (labelField, "--label-field")]) { row, value in
             let text = try value(textField, false)
             let label = try value(labelField, false)
             return ClassificationExample(text: text, label: label, line: row.line, fields: row.fields)
@@ -31,7 +35,7 @@ public struct LabelledDataReader: Sendable {
 
     public func readCompletion(path: String, promptField: String = "prompt",
                                completionField: String = "completion") throws -> LabelledData<CompletionExample> {
-        try read(path: path, required: [promptField, completionField]) { row, value in
+        try read(path: path, required: [(promptField, "--prompt-field"), (completionField, "--completion-field")]) { row, value in
             let prompt = try value(promptField, true)
             let completion = try value(completionField, false)
             return CompletionExample(prompt: prompt, completion: completion, line: row.line)
@@ -40,7 +44,7 @@ public struct LabelledDataReader: Sendable {
 
     /// Texts to classify; any other fields (a label too, if present) are only carried along.
     public func readUnlabelled(path: String, textField: String = "text") throws -> LabelledData<UnlabelledExample> {
-        try read(path: path, required: [textField]) { row, value in
+        try read(path: path, required: [(textField, "--text-field")]) { row, value in
             UnlabelledExample(text: try value(textField, false), line: row.line, fields: row.fields)
         }
     }
@@ -51,16 +55,17 @@ public struct LabelledDataReader: Sendable {
     }
 
     /// Reads the rows, checks that a CSV/TSV header has every required column, and builds one example per
-    /// row with `make`, which asks for a field's string value (and whether it may be empty).
-    private func read<Example>(path: String, required: [String],
+    /// row with `make`, which asks for a field's string value (and whether it may be empty). `required` pairs
+    /// each field with the option that names another.
+    private func read<Example>(path: String, required: [(name: String, option: String)],
                                make: (Row, (String, Bool) throws -> String) throws -> Example)
         throws -> LabelledData<Example> {
         let source = try RowReader.read(path: path, format: format)
         if let columns = source.columns {
-            for name in required where !columns.contains(name) {
+            for (name, option) in required where !columns.contains(name) {
                 let list = columns.map { "'\($0)'" }.joined(separator: ", ")
                 throw LabelledDataError.badHeader(file: path, line: source.headerLine,
-                                                  message: "no column named '\(name)' (the header has \(list))")
+                                                  message: "no column named '\(name)' (the header has \(list)); pick one with \(option)")
             }
         }
         var examples: [Example] = []
@@ -70,8 +75,11 @@ public struct LabelledDataReader: Sendable {
             do {
                 let fields = try raw.fields.get()
                 let row = Row(line: raw.line, fields: fields)
+                // Until a row has been read, a missing field more likely has another name than a row lacks it.
+                let naming = examples.isEmpty
                 examples.append(try make(row) { name, mayBeEmpty in
-                    try Self.stringValue(of: name, in: row, file: path, mayBeEmpty: mayBeEmpty)
+                    try Self.stringValue(of: name, in: row, file: path, mayBeEmpty: mayBeEmpty,
+                                         option: naming ? required.first { $0.name == name }?.option : nil)
                 })
             } catch let problem as RowProblem {
                 guard skipBadRows else { throw LabelledDataError.badRow(problem) }
@@ -86,11 +94,14 @@ public struct LabelledDataReader: Sendable {
         return LabelledData(file: path, examples: examples, skippedRows: skipped, problems: problems)
     }
 
-    static func stringValue(of name: String, in row: Row, file: String, mayBeEmpty: Bool) throws(RowProblem) -> String {
+    /// `option`: the option that names another field, for the message when the row has none of this name.
+    static func stringValue(of name: String, in row: Row, file: String, mayBeEmpty: Bool,
+                            option: String? = nil) throws(RowProblem) -> String {
         guard let field = row.fields.first(where: { $0.key == name }) else {
             let present = row.fields.map { "'\($0.key)'" }.joined(separator: ", ")
+            let pick = option.map { "; pick one with \($0)" } ?? ""
             throw RowProblem(file: file, line: row.line,
-                             message: "missing field '\(name)' (the row has \(present.isEmpty ? "no fields" : present))")
+                             message: "missing field '\(name)' (the row has \(present.isEmpty ? "no fields" : present))\(pick)")
         }
         let text: String
         switch field.value {

@@ -23,6 +23,7 @@ public final class PredictionWriter {
 
     /// `input`: the file the rows come from, which the output may not be.
     public init(path: String, overwrite: Bool, input: String? = nil) throws {
+        try Self.checkName(path)
         self.path = path
         target = try OutputTarget.resolve(path, overwrite: overwrite, input: input)
         let temporary = Self.temporaryLocation(of: target)
@@ -39,6 +40,14 @@ public final class PredictionWriter {
         // (AbandonedTemporaries, which finetune's predict calls).
         flock(handle.fileDescriptor, LOCK_EX)
         self.handle = handle
+    }
+
+    /// Refuses an output named as a CSV or TSV file (by the extensions the readers take them by): it would hold
+    /// JSON Lines under a name that says otherwise. Other names (.jsonl, .txt, none) are written.
+    public static func checkName(_ path: String) throws {
+        if let format = LabelledDataFormat(fileExtensionOf: path), format != .jsonl {
+            throw LabelledDataError.predictionsNotJSONLines(file: path)
+        }
     }
 
     /// Where the lines go until `finish()`: `<directory>/<prefix><pid>-<tag>`, a hidden file beside the output

@@ -87,6 +87,8 @@ public final class ClassificationTask: TrainingTask {
 
     public func saveCheckpoint(to path: String, details: SwiftletDetails, state: TrainingState, bosTokenId: Int?,
                                eosTokenId: Int?, extraFiles: [CheckpointFile]) throws {
+        var details = details
+        details.notes = settings.recordingFields(in: details.notes)
         try ClassifierCheckpoint.save(classifier, to: path, details: details, trainingState: state,
                                       bosTokenId: bosTokenId, eosTokenId: eosTokenId, extraFiles: extraFiles)
     }

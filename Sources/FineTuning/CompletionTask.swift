@@ -129,6 +129,7 @@ public final class CompletionTask: TrainingTask {
                                eosTokenId: Int?, extraFiles: [CheckpointFile]) throws {
         var details = details
         details.notes[TaskSettings.templateNoteKey] = settings.template
+        details.notes = settings.recordingFields(in: details.notes)
         try Checkpoint.save(model, to: path, details: details, trainingState: state, bosTokenId: bosTokenId,
                             eosTokenId: eosTokenId, extraFiles: extraFiles)
     }

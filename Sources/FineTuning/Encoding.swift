@@ -5,6 +5,8 @@ import Tokenizer
 public struct EncodedText: Sendable {
     public var tokens: [Int32]
     public var label: Int
+    /// Tokens cut off the end to fit the context (0: the whole text).
+    public var tokensCut = 0
 }
 
 /// A prompt -> completion pair as one token sequence: inputs = sequence[0..<n-1], targets = sequence[1..<n],
@@ -15,6 +17,9 @@ public struct EncodedCompletion: Sendable {
     public var promptCount: Int
     /// Completion tokens counted in the loss (including the EOS).
     public var completionCount: Int { sequence.count - promptCount }
+    /// Tokens cut to fit the context: from the start of the templated prompt, and from the end of the completion
+    /// (its EOS first).
+    public var promptTokensCut = 0, completionTokensCut = 0
 }
 
 public enum TaskEncoding {
@@ -24,7 +29,7 @@ public enum TaskEncoding {
         try texts.map { item in
             let ids = try tokenizer.encode(item.text)
             if ids.isEmpty { throw FineTuneError.emptyText(file: file, line: item.line) }
-            return EncodedText(tokens: Array(ids.prefix(context)), label: item.label)
+            return EncodedText(tokens: Array(ids.prefix(context)), label: item.label, tokensCut: max(0, ids.count - context))
         }
     }
 
@@ -37,13 +42,16 @@ public enum TaskEncoding {
         var promptIds = try tokenizer.encode(applying(template, to: prompt))
         var completionIds = try tokenizer.encode(completion) + [eos]
         let limit = context + 1
+        var promptCut = 0, completionCut = 0
         if promptIds.count + completionIds.count > limit {
-            let overflow = promptIds.count + completionIds.count - limit
-            promptIds.removeFirst(min(overflow, promptIds.count))
-            if completionIds.count > limit { completionIds.removeLast(completionIds.count - limit) }
+            promptCut = min(promptIds.count + completionIds.count - limit, promptIds.count)
+            promptIds.removeFirst(promptCut)
+            completionCut = max(0, completionIds.count - limit)
+            completionIds.removeLast(completionCut)
         }
         // A sequence needs one input: with no prompt left, the first completion token is only an input.
-        return EncodedCompletion(sequence: promptIds + completionIds, promptCount: promptIds.count)
+        return EncodedCompletion(sequence: promptIds + completionIds, promptCount: promptIds.count,
+                                 promptTokensCut: promptCut, completionTokensCut: completionCut)
     }
 
     /// The template with its `{prompt}` placeholder replaced (as `sample` does for a completion model).

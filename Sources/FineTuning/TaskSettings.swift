@@ -95,6 +95,8 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
     case emptyText(file: String, line: Int)
     case wrongTask(path: String, expected: String)
     case dataChanged(file: String, run: String)
+    /// Every training pair's completion alone fills the context: no prompt would be left in any of them.
+    case noPromptFits(file: String, pairs: Int, context: Int)
 
     public var description: String {
         switch self {
@@ -106,6 +108,10 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
         case let .dataChanged(file, run):
             return "\(file): changed since the run in \(run) started; a resumed run trains on the data it started with "
                 + "(restore the file, or start a new run with --overwrite)"
+        case let .noPromptFits(file, pairs, context):
+            return "\(file): in \(pairs == 1 ? "its only training pair" : "every one of its \(pairs) training pairs") the "
+                + "completion alone fills the model's context of \(context) tokens, so no prompt is left to learn from; "
+                + "shorten the completions or start from a model with a longer context"
         }
     }
 }

@@ -4,14 +4,31 @@ import Kernels
 
 /// Which columns of a data file hold what, and what to do with malformed rows.
 struct FieldOptions: ParsableArguments {
-    @Option(help: "Field (JSONL key or CSV/TSV column) holding the text to classify.") var textField: String?
-    @Option(help: "Field holding the label.") var labelField: String?
-    @Option(help: "Field holding the prompt.") var promptField: String?
-    @Option(help: "Field holding the completion.") var completionField: String?
+    // Optional, so that an option given for the other task can be refused by name; the defaults are
+    // TaskSettings' (and the help must say them: a newcomer's own data has to use these names or the options).
+    @Option(help: "Classification: field (JSONL key or CSV/TSV column) holding the text (default: text).") var textField: String?
+    @Option(help: "Classification: field holding the label (default: label).") var labelField: String?
+    @Option(help: "Prompt -> completion: field holding the prompt (default: prompt).") var promptField: String?
+    @Option(help: "Prompt -> completion: field holding the completion (default: completion).") var completionField: String?
     @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.")
     var skipBadRows = false
 
     /// The format comes from the file's extension (.jsonl, .csv, .tsv).
+    var reader: LabelledDataReader { LabelledDataReader(skipBadRows: skipBadRows) }
+}
+
+/// `evaluate`'s fields: by default the ones the checkpoint was trained with (`DataFields`, from its notes).
+struct CheckpointFieldOptions: ParsableArguments {
+    @Option(help: "Classifiers: field (JSONL key or CSV/TSV column) holding the text (default: the one the checkpoint was trained with, else text).")
+    var textField: String?
+    @Option(help: "Classifiers: field holding the label (default: the checkpoint's, else label).") var labelField: String?
+    @Option(help: "Completion models: field holding the prompt (default: the checkpoint's, else prompt).")
+    var promptField: String?
+    @Option(help: "Completion models: field holding the completion (default: the checkpoint's, else completion).")
+    var completionField: String?
+    @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.")
+    var skipBadRows = false
+
     var reader: LabelledDataReader { LabelledDataReader(skipBadRows: skipBadRows) }
 }
 

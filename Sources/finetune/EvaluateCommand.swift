@@ -21,7 +21,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "A checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Labelled data (.jsonl, .csv or .tsv).") var data: String
-    @OptionGroup var fields: FieldOptions
+    @OptionGroup var fields: CheckpointFieldOptions
     @Option(help: "completion models: the template, with \\n, \\t and \\\\ as in train's (default: the one stored in the checkpoint).")
     var template: String?
     @OptionGroup var inference: InferenceOptions
@@ -53,10 +53,12 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     private func evaluateClassifier(_ directory: String) throws {
-        let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
+        let loaded = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false)
+        let classifier = loaded.classifier
         let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: classifier.model.config.vocabSize)
-        let read = try fields.reader.readClassification(path: data, textField: fields.textField ?? "text",
-                                                        labelField: fields.labelField ?? "label")
+        let stored = DataFields(notes: loaded.hfConfig.swiftlet?.notes)
+        let read = try fields.reader.readClassification(path: data, textField: fields.textField ?? stored.text,
+                                                        labelField: fields.labelField ?? stored.label)
         if let s = read.skipSummary { printError(s) }
         guard let labelSet = LabelSet(id2label: classifier.labels) else {
             throw CheckpointError.invalidConfig(path: directory, detail: "id2label names are not distinct")
@@ -72,6 +74,10 @@ struct EvaluateCommand: ParsableCommand {
         }
         let texts = try TaskEncoding.texts(zip(encoded.examples, encoded.ids).map { ($0.text, $1, $0.line) }, file: data,
                                            tokenizer: tokenizer, context: classifier.model.config.context)
+        if let note = ContextCutNotes.texts(TextCuts(texts), file: data, noun: "text",
+                                            context: classifier.model.config.context) {
+            printError(note)
+        }
         let result = try ClassifierInference.evaluate(classifier, texts: texts, batchSize: inference.batchSize)
         var report = result.metrics.report
         report.unknownLabels = encoded.unknownCount
@@ -104,12 +110,17 @@ struct EvaluateCommand: ParsableCommand {
                 detail: "the stored prompt template (swiftlet.notes.\(TaskSettings.templateNoteKey)) must contain "
                     + "\(TaskSettings.placeholder) exactly once (got \(String(reflecting: template)))")
         }
-        let read = try fields.reader.readCompletion(path: data, promptField: fields.promptField ?? "prompt",
-                                                    completionField: fields.completionField ?? "completion")
+        let storedFields = DataFields(notes: loaded.hfConfig.swiftlet?.notes)
+        let read = try fields.reader.readCompletion(path: data, promptField: fields.promptField ?? storedFields.prompt,
+                                                    completionField: fields.completionField ?? storedFields.completion)
         if let s = read.skipSummary { printError(s) }
         let examples = try read.examples.map {
             try TaskEncoding.completion(prompt: $0.prompt, completion: $0.completion, template: template,
                                         tokenizer: tokenizer, eos: eos, context: loaded.model.config.context)
+        }
+        if let note = ContextCutNotes.pairs(CompletionCuts(examples), file: data, noun: "pair",
+                                            context: loaded.model.config.context) {
+            printError(note)
         }
         let (sum, tokens) = try CompletionTask.lossSum(loaded.model, examples: examples, batchSize: inference.batchSize,
                                                        pad: TaskData.padId(tokenizer))

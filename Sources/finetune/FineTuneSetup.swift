@@ -251,7 +251,8 @@ struct FineTuneSetup {
         let run = try makeRun(directory, task: task, record: record, details: hf.swiftlet ?? SwiftletDetails(),
                               tokenizer: tokenizer, settings: settings, hf: hf)
         let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"
-        return FineTuneSetup(run: run, settings: settings, summary: [resuming, threadsNote].compactMap { $0 }.joined(separator: "\n"))
+        return FineTuneSetup(run: run, settings: settings,
+                             summary: ([resuming, threadsNote].compactMap { $0 } + data.notes).joined(separator: "\n"))
     }
 
     /// The data file a resumed run reads: the recorded one, or `given` (where it is now). Either must hold what
@@ -290,7 +291,7 @@ struct FineTuneSetup {
                                 dropout: Float) -> String {
         let what = s.task == .classify ? "classifier (\(s.labels.count) labels: \(s.labels.joined(separator: ", ")))"
             : "prompt -> completion (template \(String(reflecting: s.template)))"
-        var line = "fine-tuning a \(what) from \(origin): \(data.trainCount) training / \(data.validationCount) validation examples; "
+        var line = "fine-tuning a \(what) from \(origin): \(counted(data.trainCount, "training example")) / \(counted(data.validationCount, "validation example")); "
             + "\(counted(o.steps, "step")) of \(counted(o.batchSize * o.gradAccum, "example")) (\(String(format: "%.2f", Double(o.steps * o.batchSize * o.gradAccum) / Double(max(1, data.trainCount)))) epochs), lr \(o.learningRate), seed \(o.seed)"
         if s.freezeLayers > 0 { line += ", embeddings and \(counted(s.freezeLayers, "block")) frozen" }
         if dropout > 0 { line += ", dropout \(dropout)" }

@@ -22,8 +22,9 @@ struct PredictCommand: ParsableCommand {
 
     @Option(help: "A classifier checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Texts to classify (.jsonl, .csv or .tsv); other fields are carried to the output.") var input: String
-    @Option(help: "Output file (JSON lines).") var out: String
-    @Option(help: "Field holding the text.") var textField: String = "text"
+    @Option(help: "Output file: JSON Lines (a .csv, .tsv or .tab name is refused).") var out: String
+    @Option(help: "Field (JSONL key or CSV/TSV column) holding the text (default: the one the classifier was trained with, else text).")
+    var textField: String?
     @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.") var skipBadRows = false
     @Flag(help: "Replace --out if it exists.") var overwrite = false
     @OptionGroup var inference: InferenceOptions
@@ -31,16 +32,23 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
         try reportingErrors {
+            try PredictionWriter.checkName(out)   // before the model runs
             inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
-            let classifier = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false).classifier
+            let loaded = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false)
+            let classifier = loaded.classifier
             let tokenizer = try CheckpointTokenizer.open(checkpoint: directory,
                                                         modelVocabularySize: classifier.model.config.vocabSize)
-            let read = try LabelledDataReader(skipBadRows: skipBadRows).readUnlabelled(path: input, textField: textField)
+            let read = try LabelledDataReader(skipBadRows: skipBadRows).readUnlabelled(path: input, textField: textField ?? DataFields(notes: loaded.hfConfig.swiftlet?.notes).text)
             if let s = read.skipSummary { printError(s) }
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,
                                                tokenizer: tokenizer, context: classifier.model.config.context)
             let writer = try PredictionWriter(path: out, overwrite: overwrite, input: input)
+            // (Said once the output is known to be writable: a refused --out is the one line an error prints.)
+            if let note = ContextCutNotes.texts(TextCuts(texts), file: input, noun: "text",
+                                                context: classifier.model.config.context) {
+                printError(note)
+            }
             // Those of a predict killed earlier (this writer holds its own, so it stays).
             let temporary = PredictionWriter.temporaryLocation(of: writer.target)
             AbandonedTemporaries.remove(in: temporary.directory, prefix: temporary.prefix)

@@ -13,7 +13,7 @@ struct TaskData {
     }
     var payload: Payload
     var padTokenId: Int32
-    /// Lines for the run's summary (skipped rows, unknown validation labels).
+    /// Lines for the run's summary (skipped rows, unknown validation labels, examples cut to fit the context).
     var notes: [String] = []
 
     var trainCount: Int {
@@ -75,8 +75,14 @@ struct TaskData {
                 try TaskEncoding.texts(zip(e.examples, e.ids).map { ($0.text, $1, $0.line) }, file: file,
                                        tokenizer: tokenizer, context: context)
             }
-            return TaskData(payload: .classify(train: try encode(encodedTrain, settings.dataFile),
-                                               validation: try encode(encodedValidation, valName)),
+            let trainTexts = try encode(encodedTrain, settings.dataFile)
+            let validationTexts = try encode(encodedValidation, valName)
+            notes += [ContextCutNotes.texts(TextCuts(trainTexts), file: settings.dataFile, noun: "training text",
+                                            context: context),
+                      ContextCutNotes.texts(TextCuts(validationTexts), file: valName, noun: "validation text",
+                                            context: context)]
+                .compactMap { $0 }
+            return TaskData(payload: .classify(train: trainTexts, validation: validationTexts),
                             padTokenId: padId(tokenizer), notes: notes)
         case .complete:
             guard let eos = tokenizer.eosId else { throw FineTuneError.noEndOfSequence(tokenizer: tokenizer.path) }
@@ -84,6 +90,7 @@ struct TaskData {
                                                       completionField: settings.completionField)
             if let s = trainData.skipSummary { notes.append(s) }
             var train = trainData.examples, validation: [CompletionExample] = []
+            let valName = settings.valFile ?? settings.dataFile
             if let valFile = settings.valFile {
                 let valData = try reader.readCompletion(path: valFile, promptField: settings.promptField,
                                                         completionField: settings.completionField)
@@ -101,7 +108,17 @@ struct TaskData {
                                                 tokenizer: tokenizer, eos: eos, context: context)
                 }
             }
-            return TaskData(payload: .complete(train: try encode(train), validation: try encode(validation)),
+            let trainPairs = try encode(train), validationPairs = try encode(validation)
+            let trainCuts = CompletionCuts(trainPairs)
+            // Not one prompt left: the run would learn completions with nothing to condition on.
+            if trainCuts.promptLost == trainCuts.examples {
+                throw FineTuneError.noPromptFits(file: settings.dataFile, pairs: trainCuts.examples, context: context)
+            }
+            notes += [ContextCutNotes.pairs(trainCuts, file: settings.dataFile, noun: "training pair", context: context),
+                      ContextCutNotes.pairs(CompletionCuts(validationPairs), file: valName, noun: "validation pair",
+                                            context: context)]
+                .compactMap { $0 }
+            return TaskData(payload: .complete(train: trainPairs, validation: validationPairs),
                             padTokenId: padId(tokenizer), notes: notes)
         }
     }

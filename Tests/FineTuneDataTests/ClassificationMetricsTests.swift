@@ -110,12 +110,12 @@ import Testing
     @Test func lossAndPerplexity() throws {
         // 3 tokens with losses summing to 3 ln 2: mean ln 2, perplexity 2.
         let report = CompletionReport(lossSum: 3 * log(2.0), tokens: 3, examples: 1)
-        #expect(abs(report.valLoss - log(2.0)) < 1e-12)
+        #expect(abs(report.meanLoss - log(2.0)) < 1e-12)
         #expect(abs(report.perplexity - 2) < 1e-12)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(report.jsonString().utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["val_loss", "perplexity", "tokens", "examples"])
-        #expect(report.text == "examples 1   completion tokens 3   val loss 0.6931   perplexity 2.0000")
+        #expect(Set(object.keys) == ["mean_loss", "perplexity", "tokens", "examples"])
+        #expect(report.text == "examples 1   completion tokens 3   mean loss 0.6931   perplexity 2.0000")
         let none = try CompletionReport(lossSum: 0, tokens: 0, examples: 0).jsonString()
-        #expect(none == #"{"examples":0,"perplexity":"NaN","tokens":0,"val_loss":"NaN"}"#)
+        #expect(none == #"{"examples":0,"mean_loss":"NaN","perplexity":"NaN","tokens":0}"#)
     }
 }

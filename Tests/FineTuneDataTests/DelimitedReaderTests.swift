@@ -68,7 +68,7 @@ import JSON
                 == "\(headerOnly): the file has a header row but no data rows")
         let noColumn = dir.write("nocol.csv", "sentence,label\nhi,a\n")
         #expect(errorMessage { _ = try reader.readClassification(path: noColumn) }
-                == "\(noColumn):1: no column named 'text' (the header has 'sentence', 'label')")
+                == "\(noColumn):1: no column named 'text' (the header has 'sentence', 'label'); pick one with --text-field")
         // With the right field name the same file reads.
         #expect(try reader.readClassification(path: noColumn, textField: "sentence").examples.count == 1)
         let duplicate = dir.write("dup.csv", "text,label,text\nhi,a,b\n")
@@ -80,7 +80,7 @@ import JSON
         // Blank lines before the header: the header's line is the physical one.
         let late = dir.write("late.csv", "\n\ntext\nhi\n")
         #expect(errorMessage { _ = try reader.readClassification(path: late) }
-                == "\(late):3: no column named 'label' (the header has 'text')")
+                == "\(late):3: no column named 'label' (the header has 'text'); pick one with --label-field")
     }
 }
 

@@ -93,11 +93,24 @@ import JSON
         #expect(summary.last == "  ... and 1 more")
     }
 
+    /// A field missing from the first row most likely has another name: the message names the option that picks
+    /// it. In a later row, after rows that had it, the row is just malformed.
+    @Test func aFieldMissingFromTheFirstRowNamesItsOption() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.write("qa.jsonl", "{\"q\": \"why\", \"a\": \"because\"}\n")
+        #expect(errorMessage { _ = try LabelledDataReader().readCompletion(path: path) }
+                == "\(path):1: missing field 'prompt' (the row has 'q', 'a'); pick one with --prompt-field")
+        #expect(errorMessage { _ = try LabelledDataReader().readCompletion(path: path, promptField: "q") }
+                == "\(path):1: missing field 'completion' (the row has 'q', 'a'); pick one with --completion-field")
+        #expect(errorMessage { _ = try LabelledDataReader().readUnlabelled(path: path) }
+                == "\(path):1: missing field 'text' (the row has 'q', 'a'); pick one with --text-field")
+    }
+
     @Test func everyRowBadWithSkipIsAnError() throws {
         let dir = TemporaryDirectory()
         let path = dir.write("allbad.jsonl", "{\"text\": \"a\"}\nnot json\n")
         #expect(errorMessage { _ = try LabelledDataReader(skipBadRows: true).readClassification(path: path) }
-                == "\(path): no usable rows: all 2 rows are malformed (the first, on line 1: missing field 'label' (the row has 'text'))")
+                == "\(path): no usable rows: all 2 rows are malformed (the first, on line 1: missing field 'label' (the row has 'text'); pick one with --label-field)")
     }
 
     @Test func fileLevelErrors() throws {

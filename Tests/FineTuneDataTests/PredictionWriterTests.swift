@@ -62,6 +62,13 @@ import JSON
             """#)
     }
 
+    @Test func aCSVOrTSVNameIsRefused() throws {
+        let dir = TemporaryDirectory()
+        #expect(errorMessage { _ = try PredictionWriter(path: dir.path + "/p.csv", overwrite: true) }
+                == "\(dir.path)/p.csv: predictions are written as JSON Lines, not as CSV or TSV; give --out a .jsonl, .json or .ndjson name")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == [])
+    }
+
     @Test func abandonedWriterLeavesNoFiles() throws {
         let dir = TemporaryDirectory()
         do {

@@ -239,8 +239,8 @@ import Training
         let evaluation = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--json"])
         #expect(evaluation.status == 0, "stderr: \(evaluation.stderr)")
         let report = try JSONDecoder().decode(CompletionReport.self, from: Data(evaluation.stdout.utf8))
-        #expect(report.examples == 30 && report.tokens > 30 && report.valLoss > 0)
-        #expect(abs(report.perplexity - exp(report.valLoss)) < 1e-6 * report.perplexity)
+        #expect(report.examples == 30 && report.tokens > 30 && report.meanLoss > 0)
+        #expect(abs(report.perplexity - exp(report.meanLoss)) < 1e-6 * report.perplexity)
         // A completion model is not a classifier.
         let predict = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", scratch.path + "/p.jsonl"])
         expectError(predict, startsWith: "\(out)/best: not a classifier checkpoint")
@@ -330,6 +330,19 @@ import Training
             #expect(try help(["help", command]).contains("run directory (its best/, else latest/)"), "\(command)")
         }
         #expect(try help(["--help"]).contains("'finetune help train' lists the training options"))
+        // Every field option says the name it reads when not given.
+        for (command, options) in [("train", ["text", "label", "prompt", "completion"]), ("evaluate", ["text", "label", "prompt", "completion"]),
+                                   ("predict", ["text"])] {
+            let text = try help(["help", command])
+            for field in options {
+                let option = try #require(text.range(of: "--\(field)-field <\(field)-field>", options: .backwards),
+                                          "\(command): --\(field)-field")   // (the OPTIONS entry, not USAGE)
+                let description = text[option.upperBound...].prefix(130)
+                // evaluate and predict: the checkpoint's field, else the same default.
+                let said = command == "train" ? "(default: \(field))" : "else \(field))"
+                #expect(description.contains(said), "\(command) --\(field)-field: \(description)")
+            }
+        }
     }
 
     @Test func badOptionsAndCheckpoints() throws {

@@ -77,6 +77,18 @@ import TestSupport
         #expect(output.stdout.hasPrefix("finished 1 step in "), "\(output.stdout)")
     }
 
+    /// The start line counts its examples in the right number ("1 validation example").
+    @Test func oneValidationExampleIsSingular() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 16, as: "train.jsonl")
+        let validation = try scratch.head(of: Fixture.shippedTrain, 1, as: "one.jsonl")
+        let output = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                              "--val-file", validation, "--steps", "1", "--out", scratch.path + "/run"]
+                                             + Self.quick)
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains(": 16 training examples / 1 validation example; "), "\(output.stderr)")
+    }
+
     /// A step larger than the training set is said to be one (a --grad-accum typo made a step of many epochs).
     @Test func aStepLargerThanTheDataIsNoted() throws {
         let scratch = Scratch()

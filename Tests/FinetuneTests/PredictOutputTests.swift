@@ -47,7 +47,27 @@ import TestSupport
                 == ["fifo.jsonl", "hard.jsonl", "in.jsonl", "link.jsonl", "null.jsonl"])
     }
 
-    /// Ctrl-C during the predictions: exit 130, the old output as it was, no hidden partial file.
+    /// Predictions are JSON Lines: an output named .csv, .tsv or .tab (which the readers would take as such) is
+    /// refused before anything is written, even with --overwrite; other names are written.
+    @Test func aCSVOrTSVNameIsRefused() throws {
+        let scratch = Scratch()
+        let input = try scratch.head(of: Fixture.shippedTrain, 3, as: "in.jsonl")
+        for name in ["pred.csv", "pred.TSV", "pred.tab"] {
+            expectError(try Self.predict(input, scratch.path + "/" + name),
+                        startsWith: "\(scratch.path)/\(name): predictions are written as JSON Lines, not as CSV or TSV; "
+                            + "give --out a .jsonl, .json or .ndjson name")
+        }
+        let old = scratch.write("old.csv", "text,label\n")
+        expectError(try Self.predict(input, old), startsWith: "\(old): predictions are written as JSON Lines")
+        #expect(try String(contentsOfFile: old, encoding: .utf8) == "text,label\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted() == ["in.jsonl", "old.csv"])
+        for name in ["pred.ndjson", "pred.txt"] {
+            let output = try Self.predict(input, scratch.path + "/" + name)
+            #expect(output.status == 0, "\(name): \(output.stderr)")
+        }
+    }
+
+    /// Ctrl-C during the predictions    /// Ctrl-C during the predictions: exit 130, the old output as it was, no hidden partial file.
     @Test func ctrlCRemovesThePartialOutput() throws {
         let scratch = Scratch()
         let input = try scratch.head(of: Fixture.shippedTrain, 2000, as: "in.jsonl")

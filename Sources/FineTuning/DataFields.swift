@@ -1,0 +1,40 @@
+/// The fields a fine-tuning run read its data from. A fine-tuned checkpoint stores them beside its prompt template
+/// (config.json `swiftlet.notes`: `text_field` and `label_field` for a classifier, `prompt_field` and
+/// `completion_field` for a completion model), so `evaluate` and `predict` read data of the same layout without
+/// the options being given again.
+public struct DataFields: Equatable, Sendable {
+    public var text = "text", label = "label", prompt = "prompt", completion = "completion"
+
+    public static let textNoteKey = "text_field", labelNoteKey = "label_field"
+    public static let promptNoteKey = "prompt_field", completionNoteKey = "completion_field"
+    static let noteKeys = [textNoteKey, labelNoteKey, promptNoteKey, completionNoteKey]
+
+    public init() {}
+
+    /// The fields a checkpoint's notes name; the defaults for those they do not (checkpoints of older versions).
+    public init(notes: [String: String]?) {
+        let notes = notes ?? [:]
+        text = notes[Self.textNoteKey] ?? text
+        label = notes[Self.labelNoteKey] ?? label
+        prompt = notes[Self.promptNoteKey] ?? prompt
+        completion = notes[Self.completionNoteKey] ?? completion
+    }
+}
+
+extension TaskSettings {
+    /// `notes` with this run's fields recorded: those its task reads, and no other (a checkpoint it started
+    /// from may have recorded the other task's).
+    public func recordingFields(in notes: [String: String]) -> [String: String] {
+        var notes = notes
+        for key in DataFields.noteKeys { notes[key] = nil }
+        switch task {
+        case .classify:
+            notes[DataFields.textNoteKey] = textField
+            notes[DataFields.labelNoteKey] = labelField
+        case .complete:
+            notes[DataFields.promptNoteKey] = promptField
+            notes[DataFields.completionNoteKey] = completionField
+        }
+        return notes
+    }
+}
