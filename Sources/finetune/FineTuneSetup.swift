@@ -229,6 +229,7 @@ struct FineTuneSetup {
         if let v = c.evalEvery { options.evalEvery = v }
         if let v = c.checkpointEvery { options.checkpointEvery = v }
         try options.validate(modelContext: model.config.context)
+        let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step)
         record.options = options
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
 
@@ -252,7 +253,7 @@ struct FineTuneSetup {
                               tokenizer: tokenizer, settings: settings, hf: hf)
         let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"
         return FineTuneSetup(run: run, settings: settings,
-                             summary: ([resuming, threadsNote].compactMap { $0 } + data.notes).joined(separator: "\n"))
+                             summary: ([resuming, scheduleNote, threadsNote].compactMap { $0 } + data.notes).joined(separator: "\n"))
     }
 
     /// The data file a resumed run reads: the recorded one, or `given` (where it is now). Either must hold what

@@ -127,6 +127,10 @@ import Training
         #expect(resumed.stderr.contains("resuming \(out) at step 2"))
         let after = try MetricsLog.readLines(out + "/metrics.jsonl")
         #expect(after.map { $0["step"] as? Int } == [1, 2, 3])
+        // The run finished at step 2: a third step stretches the schedule, and the resume says at what rate.
+        let rate = String(format: "%.2e", try #require(after[2]["lr"] as? Double))
+        #expect(resumed.stderr.contains("note: the learning-rate schedule changed") && resumed.stderr.contains("step 3 runs at lr \(rate)"),
+                "stderr: \(resumed.stderr)")
         #expect((after[0]["train_loss"] as? Double) == (before[0]["train_loss"] as? Double))
         #expect(try ClassifierCheckpoint.load(from: out + "/latest").trainingState?.step == 3)
         // The data file moved: the run says so, and resumes on it where it is now, if it holds the same examples.
