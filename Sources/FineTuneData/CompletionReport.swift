@@ -26,7 +26,7 @@ public struct CompletionReport: Codable, Equatable, Sendable {
     /// the string "NaN" or "Infinity", since JSON has no such numbers.
     public func jsonString() throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
                                                                       negativeInfinity: "-Infinity", nan: "NaN")
         return String(decoding: try encoder.encode(self), as: UTF8.self)

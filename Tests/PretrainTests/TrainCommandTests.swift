@@ -127,6 +127,9 @@ import Glibc
         #expect(Double(try #require(bestNotes["val_loss"])) == best.1)
         let latestNotes = try #require(try Checkpoint.readConfig(directory: run + "/latest").hf.swiftlet?.notes)
         #expect(latestNotes["step"] == "6")
+        // Paths are written as they are (JSONEncoder's default escapes every slash as \/).
+        let configText = try String(contentsOfFile: run + "/latest/config.json", encoding: .utf8)
+        #expect(configText.contains("\"data\" : \"\(latestNotes["data"] ?? "?")\"") && !configText.contains("\\/"), "\(configText)")
         #expect(Double(try #require(latestNotes["val_loss"])) == evaluated[1].1)
     }
 
