@@ -19,6 +19,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case noTrainableLines(corpus: String)
     case encodingFailed(reason: String)
     case idOutOfRange(id: Int32, vocabularySize: Int)
+    /// A line of ids or pieces to decode holds something that is not one.
+    case invalidTokens(path: String, line: Int, reason: String)
     /// The model has neither a "\n" piece nor byte fallback, so text with line breaks cannot round-trip.
     case cannotRepresentLineBreaks(model: String)
     case invalidOption(String)
@@ -47,6 +49,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
                 + "tokenizer on such lines only (break the text into lines)"
         case .encodingFailed(let reason): return "encoding failed (\(reason))"
         case .idOutOfRange(let id, let size): return "token id \(id) is outside the vocabulary (size \(size))"
+        case .invalidTokens(let path, let line, let reason): return "\(path): line \(line): \(reason)"
         case .cannotRepresentLineBreaks(let model):
             return "\(model): the tokenizer has no piece for a line break (\"\\n\") and no byte fallback, so line breaks would be lost; train it with Swiftlet or with --user_defined_symbols containing a newline"
         case .invalidOption(let message): return message

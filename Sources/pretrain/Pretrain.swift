@@ -9,7 +9,7 @@ struct Pretrain: ParsableCommand {
         commandName: "pretrain",
         abstract: "Learn a tokenizer and a GPT language model from plain text.",
         discussion: "'pretrain' alone runs 'pretrain train'; its options: 'pretrain train --help'.",
-        subcommands: [Train.self, Prepare.self, Tokenize.self],
+        subcommands: [Train.self, Prepare.self, Tokenize.self, Decode.self],
         defaultSubcommand: Train.self
     )
 
