@@ -293,7 +293,7 @@ struct FineTuneSetup {
         let what = s.task == .classify ? "classifier (\(s.labels.count) labels: \(s.labels.joined(separator: ", ")))"
             : "prompt -> completion (template \(String(reflecting: s.template)))"
         var line = "fine-tuning a \(what) from \(origin): \(counted(data.trainCount, "training example")) / \(counted(data.validationCount, "validation example")); "
-            + "\(counted(o.steps, "step")) of \(counted(o.batchSize * o.gradAccum, "example")) (\(String(format: "%.2f", Double(o.steps * o.batchSize * o.gradAccum) / Double(max(1, data.trainCount)))) epochs), lr \(o.learningRate), seed \(o.seed)"
+            + "\(counted(o.steps, "step")) of \(counted(o.batchSize * o.gradAccum, "example")) (\(String(format: "%.2f", Double(o.steps * o.batchSize * o.gradAccum) / Double(max(1, data.trainCount)))) epochs), lr \(String(format: "%.2e", o.learningRate)), seed \(o.seed)"
         if s.freezeLayers > 0 { line += ", embeddings and \(counted(s.freezeLayers, "block")) frozen" }
         if dropout > 0 { line += ", dropout \(dropout)" }
         for note in data.notes { line += "\n" + note }
