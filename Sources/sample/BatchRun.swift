@@ -6,7 +6,7 @@ import Sampling
 import TerminalUI
 import Training
 
-/// `--prompts FILE --out FILE.jsonl | --out-dir DIR`: every sample of every prompt, decoded `--batch` at a
+/// `--prompts FILE --out FILE.jsonl | --out-dir DIR`: every sample of every prompt, decoded `--batch-size` at a
 /// time, each written (and flushed) as soon as it is finished, so Ctrl-C or a crash loses only the samples
 /// in flight and `--resume` picks up the rest. Sample s of prompt i uses seed derive(base, i, s): the same
 /// text whatever the batch size or the order of the run. The output records the checkpoint, weights, base seed

@@ -43,7 +43,8 @@ struct Sample: ParsableCommand {
     @Option(name: .customLong("samples-per-prompt"), help: "Batch mode: samples for each prompt (default 1).")
     var samplesPerPrompt: Int?
 
-    @Option(help: "Batch mode: sequences decoded together (default 4).")
+    @Option(name: [.customLong("batch-size"), .customLong("batch")],
+            help: "Batch mode: sequences decoded together (default 4; --batch is the same option).")
     var batch: Int?
 
     @Flag(help: "Batch mode: keep the existing output and skip the samples it already holds (refused when the checkpoint, --weights, --seed or a sampling setting differs from the output's).")
@@ -70,7 +71,7 @@ struct Sample: ParsableCommand {
             throw ValidationError("--prompts needs exactly one of --out FILE.jsonl and --out-dir DIR")
         }
         let batchOnly = [("--out", out != nil), ("--out-dir", outDir != nil), ("--samples-per-prompt", samplesPerPrompt != nil),
-                         ("--batch", batch != nil), ("--resume", resume), ("--overwrite", overwrite)].filter(\.1).map(\.0)
+                         ("--batch-size", batch != nil), ("--resume", resume), ("--overwrite", overwrite)].filter(\.1).map(\.0)
         if prompts == nil && !batchOnly.isEmpty {
             throw ValidationError("\(batchOnly.joined(separator: ", ")) \(batchOnly.count == 1 ? "needs" : "need") --prompts (batch mode)")
         }
@@ -78,7 +79,7 @@ struct Sample: ParsableCommand {
         if let samplesPerPrompt, samplesPerPrompt < 1 {
             throw ValidationError("--samples-per-prompt must be at least 1 (got \(samplesPerPrompt))")
         }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1 (got \(batch))") }
+        if let batch, batch < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batch))") }
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
     }
 

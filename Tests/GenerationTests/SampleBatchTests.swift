@@ -102,7 +102,7 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == before)
     }
 
-    /// A bad value of one sampling option is a usage error, as --batch 0 and --threads 0 are: exit status 64 and
+    /// A bad value of one sampling option is a usage error, as --batch-size 0 and --threads 0 are: exit status 64 and
     /// "(see 'sample --help')", found before the checkpoint is read (they exited 1, after loading it).
     @Test func badSamplingValuesAreUsageErrors() throws {
         let cases: [([String], String)] = [
@@ -111,7 +111,7 @@ import Testing
             (["--top-p", "0"], "--top-p must be in (0, 1] (1 turns it off), got 0.0"),
             (["--temperature", "-1"], "--temperature must be a finite number >= 0 (0 means greedy), got -1.0"),
             (["--stop", ""], "--stop: a stop string must not be empty"),
-            (["--batch", "0"], "--batch must be at least 1 (got 0)"),
+            (["--batch", "0"], "--batch-size must be at least 1 (got 0)"),
         ]
         for (given, says) in cases {
             let result = try SampleCommand.run(["--checkpoint", "/nonexistent", "--prompts", "p.txt", "--out", "o.jsonl"] + given)
@@ -155,7 +155,7 @@ import Testing
 
     /// --samples-per-prompt and --batch mean something only in batch mode: elsewhere they are refused, not ignored.
     @Test func batchOptionsNeedPrompts() throws {
-        for (given, says) in [(["--samples-per-prompt", "3"], "--samples-per-prompt needs"), (["--batch", "2"], "--batch needs")] {
+        for (given, says) in [(["--samples-per-prompt", "3"], "--samples-per-prompt needs"), (["--batch-size", "2"], "--batch-size needs"), (["--batch", "2"], "--batch-size needs")] {
             let result = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompt", "x"] + given)
             #expect(result.status == 64)
             #expect(result.stderr == "error: \(says) --prompts (batch mode) (see 'sample --help')\n", "\(result.stderr)")
