@@ -145,6 +145,9 @@ public struct RunRecord: Codable, Equatable, Sendable {
     public var bestObjective: Double?
     /// Evaluations since the best one (for early stopping across a resume).
     public var evaluationsSinceBest: Int?
+    /// `pretrain --patience`: stop after this many evaluations without a new best (nil or 0: never; a fine-tuning
+    /// run keeps its patience in `task`).
+    public var patience: Int?
     /// Task-specific settings of a fine-tuning run as JSON (nil for pretraining).
     public var task: String?
     /// Wall-clock seconds spent training before this checkpoint (resumed runs keep counting).

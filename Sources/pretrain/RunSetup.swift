@@ -92,6 +92,7 @@ struct RunSetup {
         record.recordData(dataDirectory, runDirectory: command.out)
         record.tokenFingerprints = [train.fingerprint, val?.fingerprint ?? ""]
         record.threads = ThreadPool.shared.threadCount
+        record.patience = command.patience
         try directory.removePreviousRun()
         try prepared.install()
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
@@ -223,6 +224,7 @@ struct RunSetup {
         }
         let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step)
         record.options = options
+        if let patience = command.patience { record.patience = patience }
         // Older runs recorded the data directory as given, relative to where they started.
         let dataDirectory = try command.data.data.map(requirePreparedData)
             ?? RunDirectory.absolutePath(record.dataDirectory(resumingIn: command.out))
@@ -328,8 +330,9 @@ struct RunSetup {
     private static func makeRun(_ directory: RunDirectory, trainer: Trainer, record: RunRecord,
                                 tokenizer: SentencePieceTokenizer, dataDirectory: String, preset: String) throws -> TrainingRun {
         let details = SwiftletDetails(preset: preset, notes: ["data": dataDirectory])
-        return try TrainingRun(directory: directory, trainer: trainer, record: record, details: details,
+        return try TrainingRun(directory: directory, task: trainer, record: record, details: details,
                                extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: dataDirectory + "/tokenizer.model"))],
-                               bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init))
+                               bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init),
+                               patience: record.patience ?? 0)
     }
 }

@@ -22,6 +22,9 @@ struct Train: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var hyper: HyperparameterOptions
 
+    @Option(help: "Stop after N evaluations without a new best validation loss (default 0: never); best/ holds the best.")
+    var patience: Int?
+
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
@@ -37,6 +40,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+        if let patience, patience < 0 { throw ValidationError("--patience must be 0 (off) or positive (got \(patience))") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
     }
 
@@ -61,6 +65,11 @@ struct Train: ParsableCommand {
             progress.log("the run in \(out) already finished its \(counted(options.steps, "step")); give a larger --steps with --resume to go on")
             return
         }
+        if run.stoppedEarly {
+            progress.log("the run in \(out) stopped early at step \(trainer.step) (no better validation loss in "
+                + "\(counted(run.patience, "evaluation"))); give a larger --patience with --resume to go on")
+            return
+        }
         Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
         let outcome = try run.run(shouldStop: { Interrupt.isRequested }) { event in
             switch event {
@@ -83,7 +92,8 @@ struct Train: ParsableCommand {
             ?? "no validation data"
         switch outcome {
         case let .finished(step):
-            print("finished \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
+            let how = run.stoppedEarly ? "stopped early (patience \(run.patience)) after" : "finished"
+            print("\(how) \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
             print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
         case let .stopped(step):
             printError("stopped at step \(step): saved \(run.directory.latest); continue with: pretrain --resume --out \(out)")

@@ -133,6 +133,50 @@ import Glibc
         #expect(Double(try #require(latestNotes["val_loss"])) == evaluated[1].1)
     }
 
+    /// --patience stops a run after that many evaluations without a new best (best/ keeps the best); a resume
+    /// keeps it stopped until given a larger --patience, and counts the evaluations since the best across the stop.
+    @Test func patienceStopsARunThatNoLongerImproves() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let run = dir + "/run"
+        // A learning rate this high makes the validation loss jump about from step to step.
+        let first = try PretrainCommand.run(["--data", data, "--out", run, "--steps", "60", "--eval-every", "2",
+                                             "--patience", "2", "--lr", "0.3"] + Self.oneBlock)
+        #expect(first.status == 0, "\(first.stderr)")
+        func evaluations() throws -> [(step: Int, loss: Double)] {
+            try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+                let line = try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+                return (line["val_loss"] as? Double).map { (line["step"] as! Int, $0) }
+            }
+        }
+        // It stopped at the second evaluation in a row that did not beat the best before them, and not earlier.
+        let seen = try evaluations()
+        let stop = try #require(seen.last).step
+        #expect(stop < 60)
+        func sinceBest(_ e: [(step: Int, loss: Double)]) -> Int {
+            var best = Double.infinity, since = 0
+            for (_, loss) in e { if loss < best { best = loss; since = 0 } else { since += 1 } }
+            return since
+        }
+        #expect(sinceBest(seen) == 2 && !seen.dropLast().indices.contains { sinceBest(Array(seen[...$0])) >= 2 })
+        let bestStep = try #require(seen.min { $0.loss < $1.loss }).step
+        #expect(first.stdout.contains("stopped early (patience 2) after \(stop) steps"), "\(first.stdout)")
+        #expect(try Checkpoint.readConfig(directory: run + "/best").hf.swiftlet?.notes["step"] == String(bestStep))
+
+        let again = try PretrainCommand.run(["--resume", "--out", run])
+        #expect(again.status == 0 && again.stderr.contains("the run in \(run) stopped early at step \(stop) (no better "
+            + "validation loss in 2 evaluations); give a larger --patience with --resume to go on"), "\(again.stderr)")
+        let more = try PretrainCommand.run(["--resume", "--out", run, "--patience", "4"])
+        #expect(more.status == 0, "\(more.stderr)")
+        let after = try evaluations()
+        #expect(after.count > seen.count)
+        if try #require(after.last).step < 60 { #expect(sinceBest(after) == 4) }   // stopped by the new patience
+        let refused = try PretrainCommand.run(["--data", data, "--out", dir + "/other", "--patience", "-1"] + Self.oneBlock)
+        #expect(refused.status == 64 && refused.stderr.hasPrefix("error: --patience must be 0 (off) or positive (got -1)"),
+                "\(refused.stderr)")
+    }
+
     /// A finished run resumed with more --steps runs on a stretched cosine, so its rate jumps back up: the resume
     /// says so, with the rate the next step then runs at (as metrics.jsonl records it).
     @Test func resumingWithMoreStepsNotesTheScheduleChange() throws {
