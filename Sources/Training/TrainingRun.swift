@@ -180,11 +180,10 @@ public final class TrainingRun {
         let state = TrainingState(step: task.step, generatorState: task.generatorState,
                                   dataPosition: task.dataPosition, configuration: try record.json())
         // config.json says what the checkpoint holds: its step and, when that step was evaluated, its validation loss.
+        // (A fine-tuning run starts from its source checkpoint's notes: an older val_loss must not stay.)
         var stamped = details
         stamped.notes["step"] = String(task.step)
-        if let lastEvaluation, lastEvaluationStep == task.step {
-            stamped.notes["val_loss"] = String(lastEvaluation.validationLoss)
-        }
+        stamped.notes["val_loss"] = lastEvaluationStep == task.step ? lastEvaluation.map { String($0.validationLoss) } : nil
         try task.saveCheckpoint(to: path, details: stamped, state: state, bosTokenId: bosTokenId,
                                 eosTokenId: eosTokenId, extraFiles: extraFiles)
         observe(.checkpoint(path: path, step: task.step))

@@ -22,36 +22,51 @@ struct Decode: ParsableCommand {
         try reportingErrors {
             let model = try SentencePieceTokenizer(contentsOf: tokenizer)
             let name = input ?? "<stdin>"
-            var output: [UInt8] = []
-            try InputLines.forEach(in: input) { lineNumber, _, bytes in
+            var output: [UInt8] = [], out = StandardOutput()
+            try InputLines.forEach(in: input) { lineNumber, offset, raw in
+                // A line ending of a Windows-made file is not part of the last token.
+                let bytes = raw.last == 0x0D ? UnsafeRawBufferPointer(rebasing: raw.dropLast()) : raw
+                // A bad line ends the run naming it; the lines before it are printed, as tokenize does.
+                func refuse(_ error: TokenizerError) throws -> Never {
+                    output.withUnsafeBytes { out.write($0) }
+                    try out.finish()
+                    throw error
+                }
+                if let bad = InputFile.firstInvalidUTF8(bytes) {
+                    try refuse(.invalidUTF8(path: name, line: lineNumber, byteOffset: offset + bad))
+                }
+                // Pieces are separated by spaces only: the tab piece is a tab (as spm_decode reads them).
+                let line = String(decoding: bytes, as: UTF8.self)
+                let tokens = format == .pieces ? line.split(separator: " ")
+                    : line.split(whereSeparator: { $0 == " " || $0 == "\t" })
                 var ids: [Int32] = []
-                for token in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" }) {
-                    // A bad token ends the run naming it; the lines before it are printed, as tokenize does.
-                    func refuse(_ why: String) -> TokenizerError {
-                        writeBytes(output)
-                        return .invalidTokens(path: name, line: lineNumber, reason: why)
+                for token in tokens {
+                    func bad(_ why: String) -> TokenizerError {
+                        .invalidTokens(path: name, line: lineNumber, reason: "\(String(reflecting: String(token))) \(why)")
                     }
                     switch format {
                     case .ids:
-                        guard let id = Int32(token) else { throw refuse("'\(token)' is not a token id") }
-                        guard id >= 0 && Int(id) < model.vocabularySize else {
-                            throw refuse("token id \(id) is outside the vocabulary (ids 0 to \(model.vocabularySize - 1))")
+                        let digits = token.hasPrefix("-") ? token.dropFirst() : token[...]
+                        guard !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit) else { try refuse(bad("is not a token id")) }
+                        guard let id = Int32(token), id >= 0 && Int(id) < model.vocabularySize else {
+                            try refuse(bad("is outside the vocabulary (ids 0 to \(model.vocabularySize - 1))"))
                         }
                         ids.append(id)
                     case .pieces:
-                        guard let id = model.id(for: String(token)) else { throw refuse("'\(token)' is not a piece of \(tokenizer)") }
+                        guard let id = model.id(for: String(token)) else { try refuse(bad("is not a piece of \(tokenizer)")) }
                         ids.append(id)
                     }
                 }
                 output += try model.decodeToBytes(ids)
                 output.append(0x0A)
-                if output.count > 1 << 16 { writeBytes(output); output = [] }
+                if output.count > 1 << 16 { output.withUnsafeBytes { out.write($0) }; output = [] }
             }
-            writeBytes(output)
+            output.withUnsafeBytes { out.write($0) }
+            try out.finish()
         }
     }
+}
 
-    private func writeBytes(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
-    }
+private extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -23,10 +23,11 @@ struct Tokenize: ParsableCommand {
         try reportingErrors {
             let model = try SentencePieceTokenizer(contentsOf: tokenizer)
             let name = input ?? "<stdin>"
-            var output = ""
+            var output = "", out = StandardOutput()
             try InputLines.forEach(in: input) { lineNumber, offset, bytes in
                 if let bad = InputFile.firstInvalidUTF8(bytes) {
-                    writeText(output, to: stdout)   // the lines before it, as spm_encode prints them
+                    out.write(output)   // the lines before it, as spm_encode prints them
+                    try out.finish()
                     throw TokenizerError.invalidUTF8(path: name, line: lineNumber, byteOffset: offset + bad)
                 }
                 switch format {
@@ -34,9 +35,10 @@ struct Tokenize: ParsableCommand {
                 case .pieces: output += try model.encodeToPieces(String(decoding: bytes, as: UTF8.self)).joined(separator: " ")
                 }
                 output += "\n"
-                if output.utf8.count > 1 << 16 { writeText(output, to: stdout); output = "" }
+                if output.utf8.count > 1 << 16 { out.write(output); output = "" }
             }
-            writeText(output, to: stdout)
+            out.write(output)
+            try out.finish()
         }
     }
 }

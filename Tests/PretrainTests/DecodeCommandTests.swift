@@ -48,13 +48,46 @@ import Testing
         // "wrote DIR: tokenizer.model (70 pieces), ..."
         let sizeText = prepared.stdout.components(separatedBy: "tokenizer.model (").dropFirst().first?.prefix { $0.isNumber }
         let size = try #require(sizeText.flatMap { Int($0) })
-        for (input, error, format) in [("5 6\n7 x 8\n", "line 2: 'x' is not a token id", "ids"),
-                                       ("5 6\n-1\n", "line 2: token id -1 is outside the vocabulary (ids 0 to \(size - 1))", "ids"),
-                                       ("5\n\(size)\n", "line 2: token id \(size) is outside the vocabulary (ids 0 to \(size - 1))", "ids"),
-                                       ("a b\nzz\n", "line 2: 'zz' is not a piece of \(model)", "pieces")] {
+        let range = "is outside the vocabulary (ids 0 to \(size - 1))"
+        for (input, error, format) in [("5 6\n7 x 8\n", "line 2: \"x\" is not a token id", "ids"),
+                                       ("5 6\n-1\n", "line 2: \"-1\" \(range)", "ids"),
+                                       ("5\n\(size)\n", "line 2: \"\(size)\" \(range)", "ids"),
+                                       ("5\n99999999999\n", "line 2: \"99999999999\" \(range)", "ids"),
+                                       ("5\n--5\n", "line 2: \"--5\" is not a token id", "ids"),
+                                       // A control character in a bad token is escaped, not printed raw.
+                                       ("5\n7\u{1B}[2J\n", "line 2: \"7\\u{1B}[2J\" is not a token id", "ids"),
+                                       ("a b\nzz\n", "line 2: \"zz\" is not a piece of \(model)", "pieces")] {
             let result = try PretrainCommand.run(["decode", "--tokenizer", model, "--format", format], stdin: input)
             #expect(result.status == 1 && result.stderr == "error: <stdin>: \(error)\n", "\(result.stderr)")
             #expect(result.stdout.split(separator: "\n", omittingEmptySubsequences: false).count == 2, "\(result.stdout)")
+        }
+        // Bytes that are not UTF-8 are named as tokenize names them.
+        let latin1 = try PretrainCommand.run(["decode", "--tokenizer", model], stdinBytes: Data("5\n".utf8 + [0xFF, 0x0A]))
+        #expect(latin1.status == 1 && latin1.stdout.count == 2 && latin1.stderr == "error: <stdin>: line 2 is not valid UTF-8 "
+                + "(bad byte at offset 2); the text must be UTF-8\n", "\(latin1.stderr)")
+        // A Windows line ending is not part of the last id; a tab piece is a piece, not a separator.
+        let text = "To be,\tor not\n"
+        let ids = try PretrainCommand.run(["tokenize", "--tokenizer", model], stdin: text)
+        let crlf = try PretrainCommand.run(["decode", "--tokenizer", model], stdin: ids.stdout.replacingOccurrences(of: "\n", with: "\r\n"))
+        #expect(crlf.status == 0 && crlf.stdout == text, "\(crlf.stderr)")
+        let pieces = try PretrainCommand.run(["tokenize", "--tokenizer", model, "--format", "pieces"], stdin: text)
+        #expect(pieces.stdout.contains("\t"))
+        let back = try PretrainCommand.run(["decode", "--tokenizer", model, "--format", "pieces"], stdin: pieces.stdout)
+        #expect(back.status == 0 && back.stdout == text, "\(back.stdout)")
+        // A write that fails (a full disk) is an error, not a short output and status 0.
+        try "5 6\n".write(toFile: directory + "/ids.txt", atomically: true, encoding: .utf8)
+        for command in [["decode", "--input", directory + "/ids.txt"], ["tokenize", "--input", corpus]] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try #require(PretrainCommand.path))
+            process.arguments = command + ["--tokenizer", model]
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+            let stderr = Pipe()
+            process.standardError = stderr
+            try process.run()
+            let said = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 1 && said == "error: stdout: cannot be written (No space left on device)\n",
+                    "\(command[0]): \(said)")
         }
         let missing = try PretrainCommand.run(["decode", "--tokenizer", model, "--input", directory + "/none.txt"])
         #expect(missing.status == 1 && missing.stderr == "error: \(directory)/none.txt: no such file\n", "\(missing.stderr)")

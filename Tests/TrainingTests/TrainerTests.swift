@@ -117,6 +117,26 @@ private struct TinySetup {
         #expect(record.pendingStep?.step == 6 && record.pendingStep?.trainLoss == straightLosses[5])
     }
 
+    /// A checkpoint's config.json notes give its step, and a validation loss only when that step was evaluated:
+    /// one the run's notes came with (a fine-tuning run starts from its source checkpoint's) does not stay.
+    @Test func aCheckpointOfAnUnevaluatedStepCarriesNoValidationLoss() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let options = setup.options(steps: 12)
+        let run = try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent("run").path),
+                                  trainer: try setup.trainer(options),
+                                  record: RunRecord(options: options, dataDirectory: setup.directory.path),
+                                  details: SwiftletDetails(notes: ["val_loss": "9.5", "step": "999"]), extraFiles: [],
+                                  bosTokenId: nil, eosTokenId: nil)
+        var steps = 0
+        #expect(try run.run(shouldStop: { steps == 4 }) { event in if case .step = event { steps += 1 } } == .stopped(step: 4))
+        let latest = try Checkpoint.readConfig(directory: run.directory.latest).hf.swiftlet?.notes
+        #expect(latest?["step"] == "4" && latest?["val_loss"] == nil)
+        let evaluated = try MetricsLog.read(URL(fileURLWithPath: run.directory.metrics)).first { $0.valLoss != nil }
+        let best = try Checkpoint.readConfig(directory: run.directory.best).hf.swiftlet?.notes
+        #expect(evaluated?.step == 3 && best?["step"] == "3" && best?["val_loss"] == evaluated?.valLoss.map { String($0) })
+    }
+
     /// A stop request during an evaluation does not wait for it: the step before it is saved with the evaluation
     /// pending, and the resumed run evaluates it first, so its metrics (validation losses included) and best/
     /// equal an uninterrupted run's.
