@@ -61,7 +61,7 @@ public enum Checkpoint {
                 Safetensors.Source(name: $0.name, shape: $0.shape, data: model.parameters.pointer + $0.offset)
             }, metadata: ["format": "pt"], to: temporary + "/" + modelFileName)
             if let trainingState {
-                let stateJSON = String(decoding: try JSONEncoder().encode(trainingState), as: UTF8.self)
+                let stateJSON = String(decoding: try JSONEncoder.keepingSlashes().encode(trainingState), as: UTF8.self)
                 var tensors: [Safetensors.Source] = []
                 for slot in model.layout.slots {
                     tensors.append(.init(name: "m." + slot.name, shape: slot.shape, data: model.firstMoment.pointer + slot.offset))

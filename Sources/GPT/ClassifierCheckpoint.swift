@@ -45,7 +45,7 @@ public enum ClassifierCheckpoint {
             tensors.append(.init(name: SequenceClassifier.scoreTensorName, shape: headShape, data: classifier.score.pointer))
             try Safetensors.write(tensors, metadata: ["format": "pt"], to: temporary + "/" + Checkpoint.modelFileName)
             if let trainingState {
-                let stateJSON = String(decoding: try JSONEncoder().encode(trainingState), as: UTF8.self)
+                let stateJSON = String(decoding: try JSONEncoder.keepingSlashes().encode(trainingState), as: UTF8.self)
                 var moments: [Safetensors.Source] = []
                 for (prefix, buffer, head) in [("m.", model.firstMoment, classifier.scoreFirstMoment),
                                                ("v.", model.secondMoment, classifier.scoreSecondMoment)] {
@@ -86,7 +86,7 @@ public enum ClassifierCheckpoint {
         object["num_labels"] = classifier.labelCount
         object["pad_token_id"] = Int(classifier.padTokenId)
         object["problem_type"] = "single_label_classification"
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 
     /// The classification keys of a checkpoint's config.json, or nil when it describes no classifier

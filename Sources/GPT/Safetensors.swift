@@ -40,7 +40,7 @@ public enum Safetensors {
     }
 
     private static func jsonString(_ s: String) -> String {
-        let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
+        let data = (try? JSONEncoder.keepingSlashes().encode(s)) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -168,5 +168,14 @@ public enum Safetensors {
             try out.withUnsafeMutableBufferPointer { try read(name, shape: entry.shape, into: $0.baseAddress!) }
             return out
         }
+    }
+}
+
+extension JSONEncoder {
+    /// An encoder that writes "/" as it is (Foundation's default writes "\/": valid, but paths read badly).
+    static func keepingSlashes() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
     }
 }

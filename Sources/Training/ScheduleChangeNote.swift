@@ -9,11 +9,14 @@ extension TrainingOptions {
         let now = schedule.learningRate(atStep: completedSteps)
         let before = saved.schedule.learningRate(atStep: completedSteps)
         guard abs(now - before) > 1e-9 * max(abs(now), abs(before)) else { return nil }
-        func rate(_ lr: Double) -> String { String(format: "%.2e", lr) }
+        // Rates as the progress line writes them, unless that hides the difference; the options to pass exactly
+        // (a rounded --lr would differ from the saved rate again).
+        let short = (String(format: "%.2e", now), String(format: "%.2e", before))
+        let (shown, shownBefore) = short.0 == short.1 ? ("\(now)", "\(before)") : short
         var note = "note: the learning-rate schedule changed (now warm-up \(warmupSteps), cosine to step \(steps)): "
-            + "step \(completedSteps + 1) runs at lr \(rate(now)), where the saved schedule had \(rate(before))"
+            + "step \(completedSteps + 1) runs at lr \(shown), where the saved schedule had \(shownBefore)"
         if completedSteps >= saved.steps {
-            note += "; to go on at the finished run's final rate, pass --lr \(rate(before)) --min-lr \(rate(before))"
+            note += "; to go on at the finished run's final rate, pass --lr \(before) --min-lr \(before)"
         }
         return note
     }

@@ -165,6 +165,8 @@ import Training
         #expect(abs(plainLoss - droppedLoss) > 1e-4, "losses \(plainLoss) and \(droppedLoss)")
         let configData = try Data(contentsOf: URL(fileURLWithPath: scratch.path + "/dropped/latest/config.json"))
         let config = try #require(try JSONSerialization.jsonObject(with: configData) as? [String: Any])
+        // A classifier's config.json holds paths (finetuned_from, data) as they are, without JSON's optional \/.
+        #expect(!String(decoding: configData, as: UTF8.self).contains("\\/"))
         for key in ["resid_pdrop", "embd_pdrop", "attn_pdrop"] {
             #expect(abs((config[key] as? Double ?? -1) - 0.3) < 1e-6, "\(key): \(config[key] ?? "missing")")
         }

@@ -130,6 +130,9 @@ import Glibc
         // Paths are written as they are (JSONEncoder's default escapes every slash as \/).
         let configText = try String(contentsOfFile: run + "/latest/config.json", encoding: .utf8)
         #expect(configText.contains("\"data\" : \"\(latestNotes["data"] ?? "?")\"") && !configText.contains("\\/"), "\(configText)")
+        // So are they in the training state's header, which holds the run's record as a JSON string.
+        let state = String(decoding: try Data(contentsOf: URL(fileURLWithPath: run + "/latest/training_state.safetensors")).prefix(65_536), as: UTF8.self)
+        #expect(state.contains("/data") && !state.contains("\\/"))
         #expect(Double(try #require(latestNotes["val_loss"])) == evaluated[1].1)
     }
 

@@ -131,7 +131,7 @@ import Foundation
         let next = options(steps: 50).schedule.learningRate(atStep: 30)
         #expect(next > 4e-4)   // back up the cosine, from the saved schedule's 1e-4
         #expect(note.contains("step 31 runs at lr \(String(format: "%.2e", next)), where the saved schedule had 1.00e-04"))
-        #expect(note.contains("pass --lr 1.00e-04 --min-lr 1.00e-04"))
+        #expect(note.contains("pass --lr 0.0001 --min-lr 0.0001"))
     }
 
     @Test func aRunStoppedEarlyAndGivenMoreStepsIsToldButNeedsNoAdvice() throws {
@@ -146,6 +146,19 @@ import Foundation
         #expect(options(steps: 40).scheduleChangeNote(saved: options(steps: 30), completedSteps: 45) == nil)
         // Still warming up: the warm-up does not depend on --steps.
         #expect(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 5) == nil)
+    }
+
+    /// The advice gives the saved rate exactly: following it, the schedules agree and no note comes again.
+    @Test func followingTheAdviceGivesTheSavedRateExactly() throws {
+        let saved = options(steps: 30, lr: 0.00123456, minLR: 0.000123456)
+        let note = try #require(options(steps: 50, lr: 0.00123456, minLR: 0.000123456)
+            .scheduleChangeNote(saved: saved, completedSteps: 30))
+        #expect(note.contains("pass --lr 0.000123456 --min-lr 0.000123456"), "\(note)")
+        #expect(options(steps: 50, lr: 0.000123456, minLR: 0.000123456).scheduleChangeNote(saved: saved, completedSteps: 30) == nil)
+        // Rates that agree to three digits are written in full, so the note never reads "1.23e-04 where ... 1.23e-04".
+        let close = try #require(options(steps: 50, lr: 1.2340001e-4, minLR: 1.2340001e-4)
+            .scheduleChangeNote(saved: saved, completedSteps: 30))
+        #expect(close.contains("runs at lr 0.00012340001, where the saved schedule had 0.000123456"), "\(close)")
     }
 
     @Test func aNewPeakRateIsNoted() {
