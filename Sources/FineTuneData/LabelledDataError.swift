@@ -67,7 +67,7 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
         case .invalidValidationFraction(let fraction):
             return "validation fraction \(fraction) is out of range; it must be greater than 0 and less than 1"
         case .emptySplit(let examples, let fraction, let which):
-            return "a validation fraction of \(fraction) over \(examples) examples leaves the \(which) set empty; change the fraction or give a validation file"
+            return "a validation fraction of \(fraction) over \(examples) example\(examples == 1 ? "" : "s") leaves the \(which) set empty; change the fraction or give a validation file"
         case .outputExists(let file):
             return "\(file): the output file already exists; choose another path or pass --overwrite to replace it"
         case .outputNotRegularFile(let file, let kind):

@@ -23,12 +23,13 @@ public struct DataFields: Equatable, Sendable {
 
 extension TaskSettings {
     /// `notes` with this run's fields recorded: those its task reads, and no other (a checkpoint it started
-    /// from may have recorded the other task's).
+    /// from may have recorded the other task's, and a classifier has no prompt template).
     public func recordingFields(in notes: [String: String]) -> [String: String] {
         var notes = notes
         for key in DataFields.noteKeys { notes[key] = nil }
         switch task {
         case .classify:
+            notes[TaskSettings.templateNoteKey] = nil
             notes[DataFields.textNoteKey] = textField
             notes[DataFields.labelNoteKey] = labelField
         case .complete:

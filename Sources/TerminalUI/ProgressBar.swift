@@ -14,6 +14,9 @@ public final class ProgressBar {
     private let startStep: Int
     private var lastDraw = Date.distantPast
     private var drawn = false
+    /// The bar's width so far: it only narrows during a run (sized afresh at each redraw, it jittered as the
+    /// count, the rate and the ETA changed length).
+    private var barWidth = 24
 
     public init(total: Int, startStep: Int = 0, plainEvery: Int = 10,
                 isTerminal: Bool = Terminal.isInteractive(fileDescriptor: STDERR_FILENO)) {
@@ -32,8 +35,9 @@ public final class ProgressBar {
         if isTerminal {
             guard step >= total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
             lastDraw = now
-            let line = Self.line(step: step, total: total, fields: fields, eta: Self.duration(eta),
-                                 columns: max(10, Terminal.columns - 1))
+            let (line, width) = Self.layout(step: step, total: total, fields: fields, eta: Self.duration(eta),
+                                            columns: max(10, Terminal.columns - 1), maxBar: barWidth)
+            barWidth = width
             Terminal.writeError("\r\u{1B}[2K" + Terminal.fit(line))
             drawn = true
         } else if step % plainEvery == 0 || step >= total {
@@ -46,14 +50,23 @@ public final class ProgressBar {
     /// ETA eta`. The bar (24 wide) narrows first and goes below 6, then fields go from the right, so the count and
     /// the ETA stay on a narrow terminal (an 80-column one used to lose the ETA off the end).
     static func line(step: Int, total: Int, fields: [(String, String)], eta: String, columns: Int) -> String {
+        layout(step: step, total: total, fields: fields, eta: eta, columns: columns, maxBar: 24).line
+    }
+
+    /// `line`, with a bar at most `maxBar` wide, and the bar's width (0 without one).
+    static func layout(step: Int, total: Int, fields: [(String, String)], eta: String, columns: Int,
+                       maxBar: Int) -> (line: String, barWidth: Int) {
         let percent = total > 0 ? 100 * step / total : 100
+        // The count as wide as at the end, so the line does not grow as the digits come.
+        let count = String(repeating: " ", count: max(0, "\(total)".count - "\(step)".count)) + "\(step)/\(total) "
+            + String(repeating: " ", count: max(0, 3 - "\(percent)".count)) + "\(percent)%"
         var shown = fields.map { "\($0.0) \($0.1)" }
-        func text() -> String { (["\(step)/\(total) \(percent)%"] + shown + ["ETA \(eta)"]).joined(separator: " | ") }
+        func text() -> String { ([count] + shown + ["ETA \(eta)"]).joined(separator: " | ") }
         while text().count > columns && !shown.isEmpty { shown.removeLast() }
-        let width = min(24, columns - text().count - 3)   // "[" + bar + "] " + text
-        guard width >= 6 else { return text() }
+        let width = min(maxBar, columns - text().count - 3)   // "[" + bar + "] " + text
+        guard width >= 6 else { return (text(), 0) }
         let filled = total > 0 ? min(width, width * step / total) : width
-        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text()
+        return ("[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text(), width)
     }
 
     /// Ends the bar's line so that later output starts on a fresh one.

@@ -125,7 +125,7 @@ public struct CorpusPreparation {
             options.threads = threads
             // A char model has one piece a character of the corpus: the size is a bound, not a target.
             let size = options.modelType == .char ? "at most \(options.vocabularySize)" : "\(options.vocabularySize)"
-            log("training a \(options.modelType.rawValue) tokenizer with \(size) pieces on \(corpora.count) file(s)")
+            log("training a \(options.modelType.rawValue) tokenizer with \(size) pieces on \(corpora.count) file\(corpora.count == 1 ? "" : "s")")
             tokenizer = try SentencePieceTokenizer.trainChecked(files: corpora, modelPath: modelPath, options: options)
         }
         if tokenizer.newlineId == nil { throw TokenizerError.cannotRepresentLineBreaks(model: existingTokenizer ?? modelPath) }

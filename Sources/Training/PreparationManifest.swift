@@ -62,7 +62,16 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
         if corpora.map({ [String($0.bytes), $0.contentHash] }) != other.corpora.map({ [String($0.bytes), $0.contentHash] }) {
             differences.append("the corpus files or their contents")
         }
-        let there = Self.flattened(settings), now = Self.flattened(other.settings)
+        var there = Self.flattened(settings), now = Self.flattened(other.settings)
+        if (settings.tokenizer == nil) != (other.settings.tokenizer == nil) {
+            // One side trained its tokenizer, the other was given one: that is the difference, not its many settings.
+            differences.append(settings.tokenizer == nil ? "a given tokenizer there, one to train now"
+                               : "a trained tokenizer there, a given one (--tokenizer) now")
+            for key in Array(there.keys) + Array(now.keys) where key.hasPrefix("tokenizer.") || key == "existingTokenizerHash" {
+                there[key] = nil
+                now[key] = nil
+            }
+        }
         for key in Set(there.keys).union(now.keys).sorted() where there[key] != now[key] {
             differences.append("\(key) \(there[key] ?? "none") there, \(now[key] ?? "none") now")
         }

@@ -15,8 +15,8 @@ struct Prepare: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("corpus"), help: "A UTF-8 text file; repeat for several (joined with an end-of-sequence id).")
-    var corpora: [String] = [DefaultCorpus.path]
+    @Option(name: .customLong("corpus"), help: "A UTF-8 text file; repeat for several (joined with an end-of-sequence id; default: corpora/kjv.txt).")
+    var corpora: [String] = []
 
     @Option(help: "Tokenizer model type: bpe, unigram, char or word (default bpe).")
     var tokenizerType: TokenizerTrainingOptions.ModelType?

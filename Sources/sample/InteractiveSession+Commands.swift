@@ -11,7 +11,7 @@ extension InteractiveSession {
       /min-p X                minimum probability ratio (0: off)
       /repetition-penalty X   penalty for tokens already in the context (1: off)
       /max-tokens N           maximum tokens per answer
-      /stop TEXT              also stop an answer where it reaches TEXT (\\n: a line break); /stop alone: no stop strings
+      /stop TEXT              also stop an answer where it reaches TEXT (\\n: a line break, \\s: a space); /stop alone: no stop strings
       /seed N                 seed of the next answers
       /reset                  forget the conversation
       /settings               show the current settings
@@ -83,7 +83,8 @@ extension InteractiveSession {
             + "\(stops), weights \(model.generator.decoder.weights.rawValue)"
     }
 
-    /// A line typed at the prompt cannot hold a line break or a tab: `\n` and `\t` stand for them, `\\` for a
+    /// A line typed at the prompt cannot hold a line break or a tab, and loses its spaces at the ends (the line is
+    /// trimmed): `\n`, `\t` and `\s` stand for a line break, a tab and a space, `\\` for a
     /// backslash; any other backslash is kept as it is.
     static func unescaped(_ text: String) -> String {
         var result = "", characters = text.makeIterator()
@@ -92,6 +93,7 @@ extension InteractiveSession {
             switch characters.next() {
             case "n": result.append("\n")
             case "t": result.append("\t")
+            case "s": result.append(" ")
             case "\\": result.append("\\")
             case let other?: result.append(c); result.append(other)
             case nil: result.append(c)

@@ -24,7 +24,7 @@ struct OneShot {
     /// "stdin:LINE" like a prompts file's line.
     func runLines() throws {
         let editor = LineEditor(program: "sample")
-        let base = runSeed()
+        var base: UInt64?   // drawn (and said) at the first prompt: input without one needs no seed
         var samples = 0, outgrown = 0, lineNumber = 0
         reading: while !Interrupt.isRequested {
             lineNumber += 1
@@ -32,7 +32,8 @@ struct OneShot {
             case let .line(line):
                 if line.allSatisfy({ $0.isWhitespace }) { continue }
                 if samples > 0 { Output.write("\n") }
-                let seed = SeedDerivation.seed(base: base, promptIndex: samples, sampleIndex: 0)
+                if base == nil { base = runSeed() }
+                let seed = SeedDerivation.seed(base: base!, promptIndex: samples, sampleIndex: 0)
                 if try generate(prompt: line, seed: seed) { outgrown += 1 }
                 samples += 1
                 try Output.checkStdout()

@@ -66,6 +66,15 @@ import GPT
         #expect(try JSONDecoder().decode(CompletionReport.self, from: Data(evaluation.stdout.utf8)).examples == 12)
         expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--completion-field", "answer"]),
                     startsWith: "\(data):1: missing field 'answer' (the row has 'q', 'a'); pick one with --completion-field")
+        // A classifier fine-tuned from it records its own fields only: no prompt fields, no prompt template.
+        #expect(notes["prompt_template"] != nil, "\(notes)")
+        let verses = try scratch.head(of: Fixture.shippedTrain, 24, as: "verses.jsonl")
+        let classifier = try FinetuneCommand.run(["--task", "classify", "--checkpoint", out, "--data", verses,
+                                                  "--val-fraction", "0.25", "--steps", "1", "--out", scratch.path + "/cls"] + Self.quick)
+        #expect(classifier.status == 0, "stderr: \(classifier.stderr)")
+        let classifierNotes = try Self.notes(scratch.path + "/cls/best")
+        #expect(classifierNotes["text_field"] == "text" && classifierNotes["prompt_field"] == nil
+                && classifierNotes["prompt_template"] == nil, "\(classifierNotes)")
     }
 
     /// Checkpoints of older versions store no fields: evaluate and predict read text/label and prompt/completion.

@@ -106,6 +106,9 @@ import Testing
         // \n stands for a line break; /stop alone removes them all; /settings shows it all.
         type("/stop \\n\r")
         #expect(session.waitFor("stop \"fle\" \"\\n\", weights fp32", after: mark), "\(session.transcript)")
+        // \s stands for a space (the line's own trailing spaces are trimmed away).
+        type("/stop a:\\s  \r")
+        #expect(session.waitFor("stop \"fle\" \"\\n\" \"a: \", weights fp32", after: mark), "\(session.transcript)")
         type("/stop\r")
         #expect(session.waitFor("seed ", after: mark), "\(session.transcript)")
         type("/settings\r")
@@ -172,6 +175,9 @@ import Testing
         let greedy = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "12", "--prompt", "And God said",
                                             "--temperature", "0"])
         #expect(greedy.status == 0 && greedy.stderr.isEmpty, "\(greedy.stderr)")
+        // Input without a prompt samples nothing, so it needs no seed.
+        let empty = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--max-tokens", "12"], stdin: "\n  \n")
+        #expect(empty.status == 0 && empty.stderr.isEmpty && empty.stdout.isEmpty, "\(empty.stderr)")
     }
 
     /// `sample` with its standard output going to `stdout` (stdin: `stdin`, else /dev/null): its termination and

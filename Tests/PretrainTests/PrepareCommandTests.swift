@@ -35,6 +35,9 @@ import Testing
                 + "the working directory (\(directory)): run from Swiftlet's directory or give --corpus FILE\n")
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
         }
+        // Given by the user, the same path is just a missing file.
+        let given = try PretrainCommand.run(["prepare", "--corpus", "corpora/kjv.txt"], in: directory)
+        #expect(given.status == 1 && given.stderr == "error: corpora/kjv.txt: no such file\n", "\(given.stderr)")
     }
 
     /// Each bad input: exit status non-zero, one line "error: <file>: ..." on stderr, no output directory and

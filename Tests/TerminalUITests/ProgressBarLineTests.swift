@@ -7,7 +7,7 @@ final class ProgressBarLineTests: XCTestCase {
 
     func testAWideTerminalShowsTheWholeBarAndEveryField() {
         let line = ProgressBar.line(step: 420, total: 2000, fields: fields, eta: "1m14s", columns: 119)
-        XCTAssertEqual(line, "[#####...................] 420/2000 21% | loss 1.8731 | lr 8.20e-04 | tok/s 45.2k | ETA 1m14s")
+        XCTAssertEqual(line, "[#####...................]  420/2000  21% | loss 1.8731 | lr 8.20e-04 | tok/s 45.2k | ETA 1m14s")
     }
 
     func testAnEightyColumnTerminalKeepsTheETAWithANarrowerBar() {
@@ -19,9 +19,17 @@ final class ProgressBarLineTests: XCTestCase {
 
     func testANarrowTerminalDropsTheBarThenFieldsFromTheRightButNeverTheCountOrTheETA() {
         let line = ProgressBar.line(step: 7, total: 2000, fields: fields, eta: "2m03s", columns: 40)
-        XCTAssertEqual(line, "7/2000 0% | loss 1.8731 | ETA 2m03s")
+        XCTAssertEqual(line, "   7/2000   0% | loss 1.8731 | ETA 2m03s")
         let tiny = ProgressBar.line(step: 7, total: 2000, fields: fields, eta: "2m03s", columns: 10)
-        XCTAssertEqual(tiny, "7/2000 0% | ETA 2m03s")   // longer than 10: Terminal.fit cuts it, nothing else can go
+        XCTAssertEqual(tiny, "   7/2000   0% | ETA 2m03s")   // longer than 10: Terminal.fit cuts it, nothing else can go
+    }
+
+    func testTheBarDoesNotWidenAgainOnceNarrowed() {
+        let narrow = ProgressBar.layout(step: 1500, total: 2000, fields: fields, eta: "1m14s", columns: 79, maxBar: 24)
+        XCTAssertLessThan(narrow.barWidth, 24)
+        // A shorter line later (a shorter ETA) keeps the bar as wide as it was, so its edge does not jump about.
+        let later = ProgressBar.layout(step: 1990, total: 2000, fields: fields, eta: "1s", columns: 79, maxBar: narrow.barWidth)
+        XCTAssertEqual(later.barWidth, narrow.barWidth)
     }
 
     func testTheBarFillsWithTheSteps() {

@@ -82,6 +82,14 @@ import Tokenizer
         #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other input (the corpus files or their contents)")) {
             try preparation([corpus], out).run()
         }
+        // A given tokenizer where one was trained: said as that, not as each of the trained one's settings.
+        try FileManager.default.copyItem(atPath: out + "/tokenizer.model", toPath: directory + "/given.model")
+        var given = preparation([corpus], out)
+        given.existingTokenizer = directory + "/given.model"
+        #expect(throws: PreparationError.outputHasOtherContents(path: out, reason: "a preparation of other input (the corpus files or their contents; a trained tokenizer there, a given one (--tokenizer) now)")) {
+            try given.run()
+        }
+        try FileManager.default.removeItem(atPath: directory + "/given.model")
         var overwrite = preparation([corpus], out, vocabulary: 250)
         overwrite.overwrite = true
         let replaced = try overwrite.run()
