@@ -8,6 +8,12 @@ public struct CompletionReport: Codable, Equatable, Sendable {
     public var perplexity: Double
     public var tokens: Int
     public var examples: Int
+    /// With `evaluate --generate`: the examples whose greedy completion equals the reference (`exact_matches`), and
+    /// their share (`exact_match`).
+    public var exactMatches: Int? {
+        didSet { exactMatch = exactMatches.map { examples > 0 ? Double($0) / Double(examples) : .nan } }
+    }
+    public private(set) var exactMatch: Double?
 
     /// `lossSum`: the sum of per-token losses over `tokens` completion tokens.
     public init(lossSum: Double, tokens: Int, examples: Int) {
@@ -19,7 +25,7 @@ public struct CompletionReport: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case tokens, examples, perplexity
-        case meanLoss = "mean_loss"
+        case meanLoss = "mean_loss", exactMatches = "exact_matches", exactMatch = "exact_match"
     }
 
     /// One JSON object; a loss that is not finite (no tokens, or an overflowing perplexity) is written as
@@ -35,5 +41,6 @@ public struct CompletionReport: Codable, Equatable, Sendable {
     /// One line for the terminal.
     public var text: String {
         "examples \(examples)   completion tokens \(tokens)   mean loss \(MetricsTable.fixed(meanLoss))   perplexity \(MetricsTable.fixed(perplexity))"
+            + (exactMatches.map { "   exact match \($0) of \(examples) (\(String(format: "%.2f", 100 * (exactMatch ?? .nan)))%)" } ?? "")
     }
 }

@@ -16,7 +16,8 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
         A classifier: accuracy, macro F1, precision/recall/F1 per label and the confusion matrix; rows whose \
         label the model does not know are reported and counted, not scored. A completion model: the mean \
-        loss per completion token and its perplexity. --json prints one JSON object instead.
+        loss per completion token and its perplexity, and with --generate the share of prompts whose greedy \
+        completion is the reference exactly (white space at the ends aside). --json prints one JSON object instead.
         """)
 
     @Option(help: "A checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
@@ -24,8 +25,19 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var fields: CheckpointFieldOptions
     @Option(help: "completion models: the template, with \\n, \\t and \\\\ as in train's (default: the one stored in the checkpoint).")
     var template: String?
+    @Flag(help: "Completion models: also complete every prompt greedily and count the completions that equal their reference (white space at the ends aside).")
+    var generate = false
+    @Option(help: "With --generate: tokens generated for a prompt at most (default: the longest reference's, plus one for its end).")
+    var maxTokens: Int?
     @OptionGroup var inference: InferenceOptions
     @Flag(help: "Print the results as one JSON object.") var json = false
+
+    func validate() throws {
+        if let maxTokens {
+            if !generate { throw ValidationError("--max-tokens applies with --generate") }
+            if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1 (got \(maxTokens))") }
+        }
+    }
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -34,7 +46,7 @@ struct EvaluateCommand: ParsableCommand {
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
                 try refuse([("--template", template != nil), ("--prompt-field", fields.promptField != nil),
-                            ("--completion-field", fields.completionField != nil)],
+                            ("--completion-field", fields.completionField != nil), ("--generate", generate)],
                            because: "applies to completion models; \(directory) is a classifier")
                 try evaluateClassifier(directory)
             } else {
@@ -124,7 +136,13 @@ struct EvaluateCommand: ParsableCommand {
         }
         let (sum, tokens) = try CompletionTask.lossSum(loaded.model, examples: examples, batchSize: inference.batchSize,
                                                        pad: TaskData.padId(tokenizer))
-        let report = CompletionReport(lossSum: sum, tokens: tokens, examples: examples.count)
+        var report = CompletionReport(lossSum: sum, tokens: tokens, examples: examples.count)
+        if generate {
+            let generator = try TextGenerator(model: loaded.model, tokenizer: tokenizer, maxBatch: inference.batchSize)
+            let result = try ExactMatch.evaluate(generator, template: template,
+                                                 pairs: read.examples.map { ($0.prompt, $0.completion) }, maxTokens: maxTokens)
+            report.exactMatches = result.matches
+        }
         print(json ? try report.jsonString() : report.text)
     }
 }
