@@ -16,6 +16,10 @@ import JSON
 public struct LabelledDataReader: Sendable {
     public var format: LabelledDataFormat?
     public var skipBadRows: Bool
+    /// Where a field's name came from when no option gave it, keyed by the option that names another (for
+    /// `evaluate` and `predict`, "--text-field": "the field CHECKPOINT was trained with"): the message that names
+    /// the option says it, since the user never typed that name.
+    public var fieldOrigins: [String: String] = [:]
     public static let maxReportedProblems = 5
 
     /// `format` nil: take it from the file's extension.
@@ -57,9 +61,12 @@ public struct LabelledDataReader: Sendable {
     /// Reads the rows, checks that a CSV/TSV header has every required column, and builds one example per
     /// row with `make`, which asks for a field's string value (and whether it may be empty). `required` pairs
     /// each field with the option that names another.
-    private func read<Example>(path: String, required: [(name: String, option: String)],
+    private func read<Example>(path: String, required given: [(name: String, option: String)],
                                make: (Row, (String, Bool) throws -> String) throws -> Example)
         throws -> LabelledData<Example> {
+        let required = given.map { field in
+            (name: field.name, option: fieldOrigins[field.option].map { "\(field.option) ('\(field.name)' is \($0))" } ?? field.option)
+        }
         let source = try RowReader.read(path: path, format: format)
         if let columns = source.columns {
             for (name, option) in required where !columns.contains(name) {

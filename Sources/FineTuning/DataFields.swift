@@ -21,6 +21,19 @@ public struct DataFields: Equatable, Sendable {
     }
 }
 
+extension DataFields {
+    /// For `LabelledDataReader.fieldOrigins`: each option not `given` whose field the checkpoint's notes name.
+    public static func origins(notes: [String: String]?, checkpoint: String, given: [String: Bool]) -> [String: String] {
+        let keys = ["--text-field": textNoteKey, "--label-field": labelNoteKey, "--prompt-field": promptNoteKey,
+                    "--completion-field": completionNoteKey]
+        var origins: [String: String] = [:]
+        for (option, key) in keys where given[option] != true && notes?[key] != nil {
+            origins[option] = "the field \(checkpoint) was trained with"
+        }
+        return origins
+    }
+}
+
 extension TaskSettings {
     /// `notes` with this run's fields recorded: those its task reads, and no other (a checkpoint it started
     /// from may have recorded the other task's, and a classifier has no prompt template).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FineTuneData
+import FineTuning
 import Kernels
 
 /// Which columns of a data file hold what, and what to do with malformed rows.
@@ -29,7 +30,14 @@ struct CheckpointFieldOptions: ParsableArguments {
     @Flag(help: "Skip malformed rows (counted and reported) instead of stopping at the first one.")
     var skipBadRows = false
 
-    var reader: LabelledDataReader { LabelledDataReader(skipBadRows: skipBadRows) }
+    /// The reader, told which fields come from the checkpoint's notes (those no option gave).
+    func reader(notes: [String: String]?, checkpoint: String) -> LabelledDataReader {
+        var reader = LabelledDataReader(skipBadRows: skipBadRows)
+        reader.fieldOrigins = DataFields.origins(notes: notes, checkpoint: checkpoint, given: [
+            "--text-field": textField != nil, "--label-field": labelField != nil,
+            "--prompt-field": promptField != nil, "--completion-field": completionField != nil])
+        return reader
+    }
 }
 
 /// The batch size and worker threads of `evaluate` and `predict`.

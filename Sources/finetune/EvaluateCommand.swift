@@ -69,7 +69,8 @@ struct EvaluateCommand: ParsableCommand {
         let classifier = loaded.classifier
         let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: classifier.model.config.vocabSize)
         let stored = DataFields(notes: loaded.hfConfig.swiftlet?.notes)
-        let read = try fields.reader.readClassification(path: data, textField: fields.textField ?? stored.text,
+        let read = try fields.reader(notes: loaded.hfConfig.swiftlet?.notes, checkpoint: directory)
+            .readClassification(path: data, textField: fields.textField ?? stored.text,
                                                         labelField: fields.labelField ?? stored.label)
         if let s = read.skipSummary { printError(s) }
         guard let labelSet = LabelSet(id2label: classifier.labels) else {
@@ -123,7 +124,8 @@ struct EvaluateCommand: ParsableCommand {
                     + "\(TaskSettings.placeholder) exactly once (got \(String(reflecting: template)))")
         }
         let storedFields = DataFields(notes: loaded.hfConfig.swiftlet?.notes)
-        let read = try fields.reader.readCompletion(path: data, promptField: fields.promptField ?? storedFields.prompt,
+        let read = try fields.reader(notes: loaded.hfConfig.swiftlet?.notes, checkpoint: directory)
+            .readCompletion(path: data, promptField: fields.promptField ?? storedFields.prompt,
                                                     completionField: fields.completionField ?? storedFields.completion)
         if let s = read.skipSummary { printError(s) }
         let examples = try read.examples.map {

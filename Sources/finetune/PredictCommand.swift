@@ -39,7 +39,10 @@ struct PredictCommand: ParsableCommand {
             let classifier = loaded.classifier
             let tokenizer = try CheckpointTokenizer.open(checkpoint: directory,
                                                         modelVocabularySize: classifier.model.config.vocabSize)
-            let read = try LabelledDataReader(skipBadRows: skipBadRows).readUnlabelled(path: input, textField: textField ?? DataFields(notes: loaded.hfConfig.swiftlet?.notes).text)
+            let notes = loaded.hfConfig.swiftlet?.notes
+            var reader = LabelledDataReader(skipBadRows: skipBadRows)
+            reader.fieldOrigins = DataFields.origins(notes: notes, checkpoint: directory, given: ["--text-field": textField != nil])
+            let read = try reader.readUnlabelled(path: input, textField: textField ?? DataFields(notes: notes).text)
             if let s = read.skipSummary { printError(s) }
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,
                                                tokenizer: tokenizer, context: classifier.model.config.context)

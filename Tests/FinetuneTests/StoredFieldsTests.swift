@@ -43,6 +43,14 @@ import GPT
                                                "--threads", "1"])
         #expect(predict.status == 0, "stderr: \(predict.stderr)")
         #expect(try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n").count == 24)
+        // Data without the stored field: the message says where that name came from (the user never typed it).
+        let plain = try scratch.head(of: Fixture.shippedTrain, 4, as: "plain.jsonl")
+        expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", plain]),
+                    startsWith: "\(plain):1: missing field 'verse' (the row has 'text', 'label'); pick one with --text-field "
+                        + "('verse' is the field \(out)/best was trained with)")
+        expectError(try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", plain, "--out", scratch.path + "/r.jsonl"]),
+                    startsWith: "\(plain):1: missing field 'verse' (the row has 'text', 'label'); pick one with --text-field "
+                        + "('verse' is the field \(out)/best was trained with)")
         // An option given wins over the stored field.
         expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--text-field", "text"]),
                     startsWith: "\(data):1: missing field 'text' (the row has 'verse', 'part'); pick one with --text-field")
