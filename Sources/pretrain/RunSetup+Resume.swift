@@ -1,0 +1,104 @@
+import Foundation
+import GPT
+import Kernels
+import Tokenizer
+import Training
+
+/// `pretrain --resume`: the run in --out, continued from its latest checkpoint.
+extension RunSetup {
+    static func resumed(_ command: Train) throws -> RunSetup {
+        let directory = RunDirectory(path: command.out)
+        guard FileManager.default.fileExists(atPath: command.out) else {
+            throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) does not exist: there is no run to resume")
+        }
+        guard FileManager.default.fileExists(atPath: directory.latest + "/" + Checkpoint.configFileName) else {
+            throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
+        }
+        try directory.lock()   // before anything reads the run: a live one is refused
+        let m = command.model
+        let shape = [(m.preset != nil, "--preset"), (m.layers != nil, "--layers"), (m.heads != nil, "--heads"),
+                     (m.width != nil, "--width"), (m.context != nil, "--context")].filter(\.0).map(\.1)
+        if !shape.isEmpty {
+            throw TrainingError.invalidOption(option: "--resume", message: "the model's shape cannot change when resuming (\(shape.joined(separator: ", ")))")
+        }
+        if m.dropout != nil {
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its dropout; --dropout cannot change it")
+        }
+        let preparation = (command.data.corpora.isEmpty ? [] : ["--corpus"]) + command.data.givenPreparationOptions
+        if !preparation.isEmpty {
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its data; \(preparation.joined(separator: ", ")) cannot change it")
+        }
+        if try ClassifierCheckpoint.readClassifierConfig(directory: directory.latest) != nil {
+            throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) holds a fine-tuned classifier; "
+                + "continue it with finetune --resume --out \(command.out)")
+        }
+        let loaded = try Checkpoint.load(from: directory.latest)
+        let statePath = directory.latest + "/" + Checkpoint.trainingStateFileName
+        guard let state = loaded.trainingState, let generator = SeededGenerator(state: state.generatorState) else {
+            throw CheckpointError.missingFile(path: statePath)
+        }
+        var record = try RunRecord.decode(state.configuration, path: statePath)
+        if command.hyper.seed != nil {
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its seed (its data order "
+                + "and dropout masks come from it); --seed cannot change it")
+        }
+        let (options, given) = command.hyper.applied(to: record.options)
+        if command.hyper.lr != nil && command.hyper.minLr == nil && options.minLearningRate > options.learningRate {
+            throw TrainingError.invalidOption(option: "--lr", message: "\(options.learningRate) is below the run's minimum "
+                + "learning rate \(options.minLearningRate) (set when it started); give a --min-lr too")
+        }
+        if options.steps < state.step {
+            throw TrainingError.invalidOption(option: "--steps", message: "the run in \(command.out) is at step "
+                + "\(state.step); give more steps than that to go on")
+        }
+        let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step)
+        record.options = options
+        if let patience = command.patience { record.patience = patience }
+        // Older runs recorded the data directory as given, relative to where they started.
+        let dataDirectory = try command.data.data.map(requirePreparedData)
+            ?? RunDirectory.absolutePath(record.dataDirectory(resumingIn: command.out))
+        if command.data.data == nil && !FileManager.default.fileExists(atPath: dataDirectory) {
+            throw TrainingError.invalidOption(option: "--resume", message: "the run's data, \(dataDirectory), is gone; "
+                + "give its new place with --data")
+        }
+        record.recordData(dataDirectory, runDirectory: command.out)
+        let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
+        let tokenizer = try SentencePieceTokenizer(contentsOf: dataDirectory + "/tokenizer.model")
+        guard tokenizer.vocabularySize == loaded.model.config.vocabSize else {
+            throw TrainingError.invalidOption(option: command.data.data == nil ? "--resume" : "--data",
+                message: "\(dataDirectory)/tokenizer.model has \(tokenizer.vocabularySize) pieces, but the run's model has a "
+                    + "vocabulary of \(loaded.model.config.vocabSize); a resumed run keeps its data")
+        }
+        try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model",
+                               option: command.data.data == nil ? "--resume" : "--data")
+        let (train, val) = try openTokens(dataDirectory, vocabularySize: loaded.model.config.vocabSize)
+        let fingerprints = [train.fingerprint, val?.fingerprint ?? ""]
+        if let recorded = record.tokenFingerprints, recorded != fingerprints {
+            throw TrainingError.invalidOption(option: command.data.data == nil ? "--resume" : "--data",
+                message: "\(dataDirectory) is not the data this run trained on (its token files changed since the run "
+                    + "started); a resumed run keeps its data")
+        }
+        // A run of an older version recorded none: from here on, the data it resumes on is the reference.
+        if record.tokenFingerprints == nil { record.tokenFingerprints = fingerprints }
+        let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
+                                  step: state.step, generator: generator)
+        let preset = loaded.hfConfig.swiftlet?.preset ?? "custom"
+        let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
+                              dataDirectory: dataDirectory, preset: preset)
+        var summary = "resuming \(command.out) at step \(state.step) of \(options.steps)"
+        if !given.isEmpty { summary += "; overriding \(given.joined(separator: ", "))" }
+        if let scheduleNote { summary += "\n" + scheduleNote }
+        if let threadsNote { summary += "\n" + threadsNote }
+        return RunSetup(run: run, summary: summary)
+    }
+
+    /// A resumed run's data must be encoded with the tokenizer the run was trained with (a moved copy of its
+    /// data, say): the same token ids would otherwise mean other text, whatever the vocabulary size.
+    private static func checkSameTokenizer(_ path: String, as runTokenizer: String, option: String) throws {
+        guard FileManager.default.fileExists(atPath: runTokenizer) else { throw CheckpointError.missingFile(path: runTokenizer) }
+        guard try SentencePieceTokenizer(contentsOf: path).hasSameVocabulary(as: SentencePieceTokenizer(contentsOf: runTokenizer)) else {
+            throw TrainingError.invalidOption(option: option, message: "\(path) is not the tokenizer this run was trained "
+                + "with (\(runTokenizer)); a resumed run keeps its data")
+        }
+    }
+}
