@@ -191,7 +191,7 @@ public struct RunRecord: Codable, Equatable, Sendable {
     public mutating func resume(onThreads current: Int) -> String? {
         defer { threads = current }
         guard let saved = threads, saved != current else { return nil }
-        return "note: this run trained on \(saved) thread(s) and resumes on \(current); its losses follow an "
+        return "note: this run trained on \(saved) thread\(saved == 1 ? "" : "s") and resumes on \(current); its losses follow an "
             + "uninterrupted run's up to float rounding, not bit for bit (resume with --threads \(saved) for that)"
     }
 
