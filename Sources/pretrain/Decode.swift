@@ -24,8 +24,9 @@ struct Decode: ParsableCommand {
             let name = input ?? "<stdin>"
             var output: [UInt8] = [], out = StandardOutput()
             try InputLines.forEach(in: input) { lineNumber, offset, raw in
-                // A line ending of a Windows-made file is not part of the last token.
-                let bytes = raw.last == 0x0D ? UnsafeRawBufferPointer(rebasing: raw.dropLast()) : raw
+                // A Windows line ending is not part of the last id. (In pieces, a "\r" at the end is the "\r"
+                // piece of a tokenizer trained on such text: it stays.)
+                let bytes = format == .ids && raw.last == 0x0D ? UnsafeRawBufferPointer(rebasing: raw.dropLast()) : raw
                 // A bad line ends the run naming it; the lines before it are printed, as tokenize does.
                 func refuse(_ error: TokenizerError) throws -> Never {
                     output.withUnsafeBytes { out.write($0) }
@@ -35,35 +36,51 @@ struct Decode: ParsableCommand {
                 if let bad = InputFile.firstInvalidUTF8(bytes) {
                     try refuse(.invalidUTF8(path: name, line: lineNumber, byteOffset: offset + bad))
                 }
-                // Pieces are separated by spaces only: the tab piece is a tab (as spm_decode reads them).
-                let line = String(decoding: bytes, as: UTF8.self)
-                let tokens = format == .pieces ? line.split(separator: " ")
-                    : line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-                var ids: [Int32] = []
-                for token in tokens {
-                    func bad(_ why: String) -> TokenizerError {
-                        .invalidTokens(path: name, line: lineNumber, reason: "\(String(reflecting: String(token))) \(why)")
-                    }
-                    switch format {
-                    case .ids:
+                // Split on U+0020 (and, for ids, tabs) scalar by scalar: as Characters, a space followed by a
+                // combining mark is one and would not split. The tab piece is a tab, so pieces split on spaces only.
+                let tokens = String(decoding: bytes, as: UTF8.self).unicodeScalars
+                    .split { $0 == " " || (format == .ids && $0 == "\t") }
+                    .map { String(String.UnicodeScalarView($0)) }
+                switch format {
+                case .ids:
+                    var ids: [Int32] = []
+                    for token in tokens {
                         let digits = token.hasPrefix("-") ? token.dropFirst() : token[...]
-                        guard !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit) else { try refuse(bad("is not a token id")) }
+                        guard !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit) else {
+                            try refuse(.invalidTokens(path: name, line: lineNumber, reason: "\(String(reflecting: token)) is not a token id"))
+                        }
                         guard let id = Int32(token), id >= 0 && Int(id) < model.vocabularySize else {
-                            try refuse(bad("is outside the vocabulary (ids 0 to \(model.vocabularySize - 1))"))
+                            try refuse(.invalidTokens(path: name, line: lineNumber, reason: "\(String(reflecting: token)) is "
+                                + "outside the vocabulary (ids 0 to \(model.vocabularySize - 1))"))
                         }
                         ids.append(id)
-                    case .pieces:
-                        guard let id = model.id(for: String(token)) else { try refuse(bad("is not a piece of \(tokenizer)")) }
-                        ids.append(id)
                     }
+                    output += try model.decodeToBytes(ids)
+                case .pieces:
+                    output += try Self.decode(pieces: tokens, with: model)
                 }
-                output += try model.decodeToBytes(ids)
                 output.append(0x0A)
                 if output.count > 1 << 16 { output.withUnsafeBytes { out.write($0) }; output = [] }
             }
             output.withUnsafeBytes { out.write($0) }
             try out.finish()
         }
+    }
+}
+
+extension Decode {
+    /// Pieces back to text as spm_decode does it: the pieces of the vocabulary decode as their ids, and a piece it
+    /// lacks (tokenize prints text outside the vocabulary as it is, as spm_encode does) stands for its own text,
+    /// with "▁" as a space.
+    static func decode(pieces: [String], with model: SentencePieceTokenizer) throws -> [UInt8] {
+        var bytes: [UInt8] = [], ids: [Int32] = []
+        for piece in pieces {
+            if let id = model.id(for: piece) { ids.append(id); continue }
+            bytes += try model.decodeToBytes(ids)
+            ids = []
+            bytes += Array(piece.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+        }
+        return bytes + (try model.decodeToBytes(ids))
     }
 }
 
