@@ -140,7 +140,9 @@ struct EvaluateCommand: ParsableCommand {
                                                        pad: TaskData.padId(tokenizer))
         var report = CompletionReport(lossSum: sum, tokens: tokens, examples: examples.count)
         if generate {
-            let generator = try TextGenerator(model: loaded.model, tokenizer: tokenizer, maxBatch: inference.batchSize)
+            // No more decoding slots than prompts: each slot's key-value cache is allocated up front.
+            let generator = try TextGenerator(model: loaded.model, tokenizer: tokenizer,
+                                              maxBatch: min(inference.batchSize, max(1, read.examples.count)))
             let result = try ExactMatch.evaluate(generator, template: template,
                                                  pairs: read.examples.map { ($0.prompt, $0.completion) }, maxTokens: maxTokens)
             report.exactMatches = result.matches

@@ -12,7 +12,9 @@ import Training
 /// text whatever the batch size or the order of the run. The output records the checkpoint, weights, base seed
 /// and settings; a resume with other ones is refused, and one without --seed continues the recorded base seed.
 struct BatchRun {
-    let model: LoadedModel
+    let checkpoint: String
+    /// --batch-size: sequences decoded together at most (the decoder holds a key-value cache for each).
+    let maxBatch: Int
     let promptsPath: String
     let out: String?
     let outDir: String?
@@ -33,6 +35,8 @@ struct BatchRun {
             throw SampleError(message: "--samples-per-prompt: \(counted(prompts.count, "prompt")) x \(counted(samplesPerPrompt, "sample")) is more "
                 + "than the \(Self.maximumSamples) samples a run may make")
         }
+        // No more decoding slots than samples: each slot's cache is allocated up front.
+        let model = try LoadedModel.load(path: checkpoint, maxBatch: min(maxBatch, max(1, total)), weights: weights)
         let destination: BatchOutputWriter.Destination = out.map { .jsonLines(path: $0) } ?? .directory(path: outDir!)
         let writer = try BatchOutputWriter(destination: destination,
                                            existing: resume ? .resume : (overwrite ? .overwrite : .refuse),

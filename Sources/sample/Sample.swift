@@ -89,8 +89,7 @@ struct Sample: ParsableCommand {
             Interrupt.install()
             let settings = sampling.settings   // checked by SamplingOptions.validate()
             if let prompts {
-                let model = try LoadedModel.load(path: checkpoint, maxBatch: batch ?? 4, weights: weights)
-                try BatchRun(model: model, promptsPath: prompts, out: out, outDir: outDir,
+                try BatchRun(checkpoint: checkpoint, maxBatch: batch ?? 4, promptsPath: prompts, out: out, outDir: outDir,
                              samplesPerPrompt: samplesPerPrompt ?? 1, resume: resume, overwrite: overwrite,
                              settings: settings, weights: weights).run()
                 return

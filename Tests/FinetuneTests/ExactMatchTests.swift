@@ -37,6 +37,10 @@ import FineTuneData
         let text = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", test, "--generate",
                                             "--max-tokens", "4", "--threads", "1"])
         #expect(text.stdout.contains("   exact match 2 of 3 (66.67%)"), "\(text.stdout)")
+        // A batch far larger than the file decodes its three prompts in three slots (the cache is made per slot).
+        let wide = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", test, "--generate",
+                                            "--max-tokens", "4", "--batch-size", "100000000", "--threads", "1"])
+        #expect(wide.status == 0 && wide.stdout.contains("   exact match 2 of 3 (66.67%)"), "\(wide.stderr)")
         // Without --generate, no exact-match figures.
         let plain = try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", test, "--json", "--threads", "1"])
         #expect(!plain.stdout.contains("exact_match"), "\(plain.stdout)")

@@ -356,9 +356,10 @@ import Testing
             (["--checkpoint", Self.checkpoint, "--prompt", "x", "--stop", ""], "error: --stop: a stop string must not be empty"),
             (["--checkpoint", Self.checkpoint, "--prompt-file", directory + "/none.txt"], "\(directory)/none.txt: no such file"),
             (["--checkpoint", Self.checkpoint, "--prompt-file", directory], "\(directory): is a directory"),
-            // Sizes far beyond memory are refused before anything is allocated (they ended in a fatal error).
+            // Sizes far beyond memory are refused before anything is allocated (they ended in a fatal error). The
+            // decoder has no more slots than samples, so a batch this large needs that many samples to be refused.
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.jsonl",
-              "--batch", "99999999999"], "GB of memory here"),
+              "--batch", "99999999999", "--samples-per-prompt", "90000000"], "GB of memory here"),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.jsonl",
               "--samples-per-prompt", "99999999999"], "is more than the 100000000 samples a run may make"),
             (["--checkpoint", Self.checkpoint, "--prompt", "x", "--threads", "99999"], "--threads must be at most 1024"),
@@ -375,6 +376,11 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/o.jsonl"))
         #expect(try String(contentsOfFile: directory + "/taken.jsonl", encoding: .utf8) == "{}\n")
+        // The same batch size for a one-prompt file just decodes that prompt (one slot, not 99999999999).
+        let capped = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt",
+                                            "--out", directory + "/capped.jsonl", "--batch-size", "99999999999",
+                                            "--max-tokens", "4"])
+        #expect(capped.status == 0, "\(capped.stderr)")
     }
 }
 
