@@ -9,6 +9,8 @@ import Glibc
 public final class ProgressBar {
     public let total: Int
     public let isTerminal: Bool
+    /// What the count counts, for the plain lines ("step 40/2000 | ...", "sample 3/40 | ...").
+    public let unit: String
     private let plainEvery: Int
     private let start = Date()
     private let startStep: Int
@@ -18,9 +20,10 @@ public final class ProgressBar {
     /// count, the rate and the ETA changed length).
     private var barWidth = 24
 
-    public init(total: Int, startStep: Int = 0, plainEvery: Int = 10,
+    public init(total: Int, startStep: Int = 0, plainEvery: Int = 10, unit: String = "step",
                 isTerminal: Bool = Terminal.isInteractive(fileDescriptor: STDERR_FILENO)) {
         self.total = total
+        self.unit = unit
         self.startStep = startStep
         self.plainEvery = max(1, plainEvery)
         self.isTerminal = isTerminal
@@ -42,7 +45,7 @@ public final class ProgressBar {
             drawn = true
         } else if step % plainEvery == 0 || step >= total {
             let info = fields.map { "\($0.0) \($0.1)" }.joined(separator: " | ")
-            Terminal.writeError("step \(step)/\(total) | \(info) | \(String(format: "%.1fs", elapsed))\n")
+            Terminal.writeError("\(unit) \(step)/\(total) | \(info) | \(String(format: "%.1fs", elapsed))\n")
         }
     }
 

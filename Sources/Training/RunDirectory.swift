@@ -120,7 +120,10 @@ public struct RunDirectory: Sendable {
 
     /// The checkpoint directory a user means by `path`: `path` itself when it holds a config.json, else the run's
     /// best (or latest) checkpoint. Throws a clear error when there is none.
-    public static func resolveCheckpoint(_ path: String, prefer: Preference) throws -> String {
+    public static func resolveCheckpoint(_ given: String, prefer: Preference) throws -> String {
+        // "run/" names the run as "run" does (and its best checkpoint is "run/best", not "run//best").
+        var path = given
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CheckpointError.missingFile(path: path) }

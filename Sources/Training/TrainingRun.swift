@@ -69,8 +69,9 @@ public final class TrainingRun {
             notes.append("note: dropped the unfinished last line of \(directory.metrics) (the run was cut short while writing it)")
         }
         evaluationsWithoutImprovement = record.evaluationsSinceBest ?? 0
-        // A resumed run that had already stopped early stays stopped (until resumed with a larger patience).
-        stoppedEarly = patience > 0 && evaluationsWithoutImprovement >= patience
+        // A resumed run that had already stopped early stays stopped (until resumed with a larger patience). One
+        // with an evaluation pending is not stopped yet: `run` finishes that evaluation, then applies the patience.
+        stoppedEarly = record.pendingStep == nil && patience > 0 && evaluationsWithoutImprovement >= patience
     }
 
     /// True when the latest checkpoint was saved by a stop during an evaluation: `run` finishes that step first.

@@ -23,7 +23,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "A checkpoint directory or a run directory (its best/, else latest/).") var checkpoint: String
     @Option(help: "Labelled data (.jsonl, .csv or .tsv).") var data: String
     @OptionGroup var fields: CheckpointFieldOptions
-    @Option(help: "completion models: the template, with \\n, \\t and \\\\ as in train's (default: the one stored in the checkpoint).")
+    @Option(help: "Completion models: the template, with \\n, \\t and \\\\ as in train's (default: the one stored in the checkpoint).")
     var template: String?
     @Flag(help: "Completion models: also complete every prompt greedily and count the completions that equal their reference (white space at the ends aside).")
     var generate = false

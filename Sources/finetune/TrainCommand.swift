@@ -104,7 +104,8 @@ struct TrainCommand: ParsableCommand {
         }
         if run.stoppedEarly {
             progress.log("the run in \(run.directory.path) stopped early at step \(task.step) (no better validation in "
-                + "\(counted(run.patience, "evaluation"))); give a larger --patience with --resume to go on")
+                + "\(counted(run.record.evaluationsSinceBest ?? run.patience, "evaluation"))); give a larger --patience "
+                + "(or 0) with --resume to go on")
             return
         }
         let isClassifier = setup.settings.task == .classify

@@ -108,6 +108,11 @@ struct RunSetup {
             summary += "\nnote: the run ends before its warm-up (--warmup-steps \(options.warmupSteps), --steps \(options.steps)): "
                 + "the learning rate never reaches --lr and never decays"
         }
+        if let patience = command.patience, patience > 0, val == nil || options.evalEvery == 0 || options.evalEvery >= options.steps {
+            // Early stopping needs evaluations before the last step (the last one ends the run anyway).
+            summary += "\nnote: --patience \(patience) cannot stop this run early: "
+                + (val == nil ? "it has no validation data" : "it evaluates only at its last step (--eval-every \(options.evalEvery))")
+        }
         return RunSetup(run: run, summary: summary)
     }
 

@@ -67,7 +67,8 @@ struct Train: ParsableCommand {
         }
         if run.stoppedEarly {
             progress.log("the run in \(out) stopped early at step \(trainer.step) (no better validation loss in "
-                + "\(counted(run.patience, "evaluation"))); give a larger --patience with --resume to go on")
+                + "\(counted(run.record.evaluationsSinceBest ?? run.patience, "evaluation"))); give a larger --patience "
+                + "(or 0) with --resume to go on")
             return
         }
         Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
@@ -94,7 +95,9 @@ struct Train: ParsableCommand {
         case let .finished(step):
             let how = run.stoppedEarly ? "stopped early (patience \(run.patience)) after" : "finished"
             print("\(how) \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
-            print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
+            // Without validation data there is no best/ (nothing to compare).
+            let best = FileManager.default.fileExists(atPath: run.directory.best) ? "\(run.directory.best) (best), " : ""
+            print("checkpoints: \(best)\(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
         case let .stopped(step):
             printError("stopped at step \(step): saved \(run.directory.latest); continue with: pretrain --resume --out \(out)")
             throw ExitCode(Interrupt.exitStatus)

@@ -68,7 +68,7 @@ struct BatchRun {
             GenerationRequest(prompt: model.layout(prompts[$0.promptIndex].prompt),
                               seed: SeedDerivation.seed(base: base, promptIndex: $0.promptIndex, sampleIndex: $0.sampleIndex))
         }
-        let progress = ProgressBar(total: keys.count, plainEvery: max(1, keys.count / 20))
+        let progress = ProgressBar(total: keys.count, plainEvery: max(1, keys.count / 20), unit: "sample")
         let start = Date()
         var tokens = 0, done = 0
         var writeError: Error?

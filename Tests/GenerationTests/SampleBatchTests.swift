@@ -61,6 +61,9 @@ import Testing
         let arguments = ["--prompts", prompts, "--out", out, "--samples-per-prompt", "2", "--max-tokens", "5", "--threads", "1"]
         let first = try SampleCommand.run(["--checkpoint", Self.checkpoint, "--seed", "9"] + arguments)
         #expect(first.status == 0, "\(first.stderr)")
+        // Without a terminal, progress lines count samples (as the bar does), not steps.
+        let progress = first.stderr.split(separator: "\n").filter { $0.contains(" | tokens ") }
+        #expect(!progress.isEmpty && progress.allSatisfy { $0.hasPrefix("sample ") }, "\(first.stderr)")
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
         #expect(object["checkpoint"] as? String == URL(fileURLWithPath: Self.checkpoint).standardizedFileURL.path)

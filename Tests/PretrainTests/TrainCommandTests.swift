@@ -169,12 +169,25 @@ import Glibc
 
         let again = try PretrainCommand.run(["--resume", "--out", run])
         #expect(again.status == 0 && again.stderr.contains("the run in \(run) stopped early at step \(stop) (no better "
-            + "validation loss in 2 evaluations); give a larger --patience with --resume to go on"), "\(again.stderr)")
+            + "validation loss in 2 evaluations); give a larger --patience (or 0) with --resume to go on"), "\(again.stderr)")
         let more = try PretrainCommand.run(["--resume", "--out", run, "--patience", "4"])
         #expect(more.status == 0, "\(more.stderr)")
         let after = try evaluations()
         #expect(after.count > seen.count)
         if try #require(after.last).step < 60 { #expect(sinceBest(after) == 4) }   // stopped by the new patience
+        // A patience that cannot act is pointed out: one evaluation at the end, or none at all.
+        let once = try PretrainCommand.run(["--data", data, "--out", dir + "/once", "--steps", "4", "--eval-every", "0",
+                                            "--patience", "2"] + Self.oneBlock)
+        #expect(once.status == 0 && once.stderr.contains("note: --patience 2 cannot stop this run early: it evaluates "
+            + "only at its last step (--eval-every 0)"), "\(once.stderr)")
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "c.txt")
+        let blind = try PretrainCommand.run(["--corpus", corpus, "--tokenizer-type", "char", "--val-fraction", "0",
+                                             "--out", dir + "/blind", "--steps", "4", "--patience", "2"] + Self.oneBlock)
+        #expect(blind.status == 0 && blind.stderr.contains("note: --patience 2 cannot stop this run early: it has no "
+            + "validation data"), "\(blind.stderr)")
+        // ... and its closing line names no best/, which such a run does not write.
+        #expect(blind.stdout.contains("checkpoints: \(dir)/blind/latest (latest);") && !blind.stdout.contains("(best)"),
+                "\(blind.stdout)")
         let refused = try PretrainCommand.run(["--data", data, "--out", dir + "/other", "--patience", "-1"] + Self.oneBlock)
         #expect(refused.status == 64 && refused.stderr.hasPrefix("error: --patience must be 0 (off) or positive (got -1)"),
                 "\(refused.stderr)")

@@ -175,6 +175,36 @@ private struct TinySetup {
         #expect(best == (try Checkpoint.load(from: straight.directory.best).trainingState?.step))
     }
 
+    /// A run stopped during an evaluation and resumed with a patience its count of evaluations without a new best
+    /// already reaches is not "stopped early" before that evaluation has run: the resumed run evaluates the pending
+    /// step, logs it, and then stops on the patience.
+    @Test func aPendingEvaluationRunsBeforeThePatienceStopsARun() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let options = setup.options(steps: 9)
+        let path = setup.directory.appendingPathComponent("run").path
+        let first = try TrainingRun(directory: RunDirectory(path: path), trainer: try setup.trainer(options),
+                                    record: RunRecord(options: options, dataDirectory: setup.directory.path),
+                                    details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        var steps = 0
+        #expect(try first.run(shouldStop: { steps == 6 }) { event in if case .step = event { steps += 1 } } == .stopped(step: 6))
+        let loaded = try Checkpoint.load(from: first.directory.latest)
+        let state = try #require(loaded.trainingState)
+        var record = try RunRecord.decode(state.configuration, path: "training state")
+        #expect(record.pendingStep?.step == 6)
+        record.evaluationsSinceBest = 1
+        record.bestObjective = -1e300   // no evaluation can improve on it
+        let trainer = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
+                                  step: state.step, generator: SeededGenerator(state: state.generatorState))
+        let resumed = try TrainingRun(directory: RunDirectory(path: path), task: trainer, record: record,
+                                      details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil, patience: 1)
+        #expect(!resumed.stoppedEarly)
+        #expect(try resumed.run() == .finished(step: 6))
+        #expect(resumed.stoppedEarly && resumed.record.evaluationsSinceBest == 2)
+        let logged = try MetricsLog.read(URL(fileURLWithPath: resumed.directory.metrics))
+        #expect(logged.last?.step == 6 && logged.last?.valLoss != nil)
+    }
+
     @Test func aRunWritesBestLatestMetricsAndACurve() throws {
         let setup = try TinySetup()
         defer { setup.remove() }
@@ -198,6 +228,7 @@ private struct TinySetup {
         #expect(record.bestStep == best.trainingState?.step)
         #expect(try String(contentsOfFile: run.directory.lossCurve, encoding: .utf8).hasPrefix("<svg"))
         #expect(try RunDirectory.resolveCheckpoint(run.directory.path, prefer: .best) == run.directory.best)
+        #expect(try RunDirectory.resolveCheckpoint(run.directory.path + "//", prefer: .best) == run.directory.best)
         // A run directory before its first checkpoint (or any directory without one) says so.
         let empty = setup.directory.appendingPathComponent("empty").path
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
