@@ -87,7 +87,8 @@ extension RunSetup {
                               dataDirectory: dataDirectory, preset: preset)
         var summary = "resuming \(command.out) at step \(state.step) of \(options.steps)"
         if !given.isEmpty { summary += "; overriding \(given.joined(separator: ", "))" }
-        if let scheduleNote { summary += "\n" + scheduleNote }
+        // (A run that stays stopped early trains no step the new schedule would apply to.)
+        if let scheduleNote, !run.stoppedEarly { summary += "\n" + scheduleNote }
         if let threadsNote { summary += "\n" + threadsNote }
         return RunSetup(run: run, summary: summary)
     }
