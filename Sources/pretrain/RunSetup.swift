@@ -95,11 +95,15 @@ struct RunSetup {
         record.patience = command.patience
         try directory.removePreviousRun()
         try prepared.install()
+        // A preset whose shape options were overridden is recorded as "custom": config.json's own keys give the shape.
+        let overridden = [(m.layers, "--layers"), (m.heads, "--heads"), (m.width, "--width"), (m.context, "--context")]
+            .filter { $0.0 != nil }.map(\.1)
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
-                              dataDirectory: dataDirectory, preset: preset)
+                              dataDirectory: dataDirectory, preset: overridden.isEmpty ? preset : "custom")
         started = true
         let params = model.layout.parameterCount
-        var summary = "new run in \(command.out): \(preset) preset, \(config.layers) layers, \(config.heads) heads, "
+        let shape = overridden.isEmpty ? "\(preset) preset" : "\(preset) preset with \(overridden.joined(separator: ", ")) given"
+        var summary = "new run in \(command.out): \(shape), \(counted(config.layers, "layer")), \(counted(config.heads, "head")), "
             + "\(config.width) wide, context \(config.context), vocabulary \(config.vocabSize) "
             + String(format: "(%.2fM parameters)", Double(params) / 1e6)
             + "; \(train.count) training tokens; batch \(options.batchSize) x \(options.gradAccum) x \(options.context); "

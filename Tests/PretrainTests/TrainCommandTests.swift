@@ -125,6 +125,10 @@ import Glibc
         let bestNotes = try #require(try Checkpoint.readConfig(directory: run + "/best").hf.swiftlet?.notes)
         #expect(bestNotes["step"] == String(best.0))
         #expect(Double(try #require(bestNotes["val_loss"])) == best.1)
+        // The preset's shape was overridden: the start line says so, and config.json records no preset's name.
+        #expect(result.stderr.contains("tiny preset with --layers, --heads, --width, --context given, 1 layer, 2 heads, "),
+                "\(result.stderr)")
+        #expect(try Checkpoint.readConfig(directory: run + "/latest").hf.swiftlet?.preset == "custom")
         let latestNotes = try #require(try Checkpoint.readConfig(directory: run + "/latest").hf.swiftlet?.notes)
         #expect(latestNotes["step"] == "6")
         // Paths are written as they are (JSONEncoder's default escapes every slash as \/).
