@@ -77,6 +77,21 @@ public final class TrainingRun {
     /// True when the latest checkpoint was saved by a stop during an evaluation: `run` finishes that step first.
     public var hasPendingStep: Bool { record.pendingStep != nil }
 
+    /// Why a resumed run has no step to train (nil when it has): it finished its steps, or it stopped early and its
+    /// patience still holds it. `improved` names what a new best improves ("validation loss"). The tools print it
+    /// and end.
+    public func nothingToTrain(improved: String) -> String? {
+        let run = "the run in \(directory.path)"
+        if task.isFinished && !hasPendingStep {
+            let steps = task.options.steps
+            return "\(run) already finished its \(steps) step\(steps == 1 ? "" : "s"); give a larger --steps with --resume to go on"
+        }
+        guard stoppedEarly else { return nil }
+        let evaluations = record.evaluationsSinceBest ?? patience
+        return "\(run) stopped early at step \(task.step) (no better \(improved) in \(evaluations) evaluation"
+            + "\(evaluations == 1 ? "" : "s")); give a larger --patience (or 0) with --resume to go on"
+    }
+
     /// Trains until the last step or until `shouldStop()` returns true (checked between steps, and between the
     /// batches of an evaluation: a stop during one saves the step before it and leaves the evaluation to the
     /// resumed run, which then logs what the uninterrupted run would have).

@@ -98,14 +98,8 @@ struct TrainCommand: ParsableCommand {
         let progress = ProgressBar(total: options.steps, startStep: task.step, plainEvery: max(1, options.steps / 50))
         progress.log(setup.summary)
         for note in setup.run.notes { progress.log(note) }
-        if task.isFinished && !run.hasPendingStep {
-            progress.log("the run in \(run.directory.path) already finished its \(counted(options.steps, "step")); give a larger --steps with --resume to go on")
-            return
-        }
-        if run.stoppedEarly {
-            progress.log("the run in \(run.directory.path) stopped early at step \(task.step) (no better validation in "
-                + "\(counted(run.record.evaluationsSinceBest ?? run.patience, "evaluation"))); give a larger --patience "
-                + "(or 0) with --resume to go on")
+        if let reason = run.nothingToTrain(improved: "validation") {
+            progress.log(reason)
             return
         }
         let isClassifier = setup.settings.task == .classify

@@ -61,14 +61,8 @@ struct Train: ParsableCommand {
         let progress = ProgressBar(total: options.steps, startStep: trainer.step, plainEvery: max(1, options.steps / 100))
         progress.log(setup.summary)
         for note in run.notes { progress.log(note) }
-        if trainer.isFinished && !run.hasPendingStep {
-            progress.log("the run in \(out) already finished its \(counted(options.steps, "step")); give a larger --steps with --resume to go on")
-            return
-        }
-        if run.stoppedEarly {
-            progress.log("the run in \(out) stopped early at step \(trainer.step) (no better validation loss in "
-                + "\(counted(run.record.evaluationsSinceBest ?? run.patience, "evaluation"))); give a larger --patience "
-                + "(or 0) with --resume to go on")
+        if let reason = run.nothingToTrain(improved: "validation loss") {
+            progress.log(reason)
             return
         }
         Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
