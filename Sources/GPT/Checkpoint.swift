@@ -161,8 +161,31 @@ public enum Checkpoint {
         return canonical.hasSuffix(".attn.bias") || canonical.hasSuffix(".attn.masked_bias")
     }
 
+    /// The training state of the checkpoint in `directory` (step, generator, the run's configuration) without its
+    /// AdamW moments, or nil when it has none (a checkpoint saved for inference only).
+    public static func readTrainingState(directory: String) throws -> TrainingState? {
+        let path = directory + "/" + trainingStateFileName
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try trainingState(of: Safetensors.File(path: path))
+    }
+
     static func readTrainingState(into model: GPT, path: String, ignoring: Set<String> = []) throws -> TrainingState {
         let file = try Safetensors.File(path: path)
+        let state = try trainingState(of: file)
+        let expected = Set(model.layout.slots.flatMap { ["m." + $0.name, "v." + $0.name] }).union(ignoring)
+        if let extra = file.entries.keys.sorted().first(where: { !expected.contains($0) }) {
+            throw CheckpointError.unexpectedTensor(path: path, tensor: extra)
+        }
+        for slot in model.layout.slots {
+            try file.read("m." + slot.name, shape: slot.shape, into: model.firstMoment.pointer + slot.offset)
+            try file.read("v." + slot.name, shape: slot.shape, into: model.secondMoment.pointer + slot.offset)
+        }
+        return state
+    }
+
+    /// The state JSON in a training-state file's header, validated.
+    private static func trainingState(of file: Safetensors.File) throws -> TrainingState {
+        let path = file.path
         guard let json = file.metadata[stateMetadataKey] else {
             throw CheckpointError.invalidHeader(path: path, detail: "no \(stateMetadataKey) in __metadata__")
         }
@@ -172,14 +195,6 @@ public enum Checkpoint {
         }
         guard SeededGenerator(state: state.generatorState) != nil, state.step >= 0 else {
             throw CheckpointError.invalidHeader(path: path, detail: "invalid step or generator state")
-        }
-        let expected = Set(model.layout.slots.flatMap { ["m." + $0.name, "v." + $0.name] }).union(ignoring)
-        if let extra = file.entries.keys.sorted().first(where: { !expected.contains($0) }) {
-            throw CheckpointError.unexpectedTensor(path: path, tensor: extra)
-        }
-        for slot in model.layout.slots {
-            try file.read("m." + slot.name, shape: slot.shape, into: model.firstMoment.pointer + slot.offset)
-            try file.read("v." + slot.name, shape: slot.shape, into: model.secondMoment.pointer + slot.offset)
         }
         return state
     }

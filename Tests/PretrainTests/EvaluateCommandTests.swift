@@ -1,0 +1,125 @@
+import TestSupport
+import Foundation
+import Testing
+import Training
+
+/// `pretrain evaluate` end to end on the tiny test model of `TrainCommandTests`.
+@Suite struct EvaluateCommandTests {
+    /// A run of 8 steps on 20 kB of Shakespeare (characters): the run directory and its prepared data.
+    static func trainedRun(in dir: String) throws -> (run: String, data: String) {
+        let data = try TrainCommandTests.preparedData(in: dir)
+        let result = try PretrainCommand.run(["--data", data, "--out", dir + "/run", "--steps", "8", "--eval-every", "4"]
+                                             + TrainCommandTests.tinyModel)
+        #expect(result.status == 0, "\(result.stderr)")
+        return (dir + "/run", data)
+    }
+
+    static func objects(_ stdout: String) throws -> [[String: Any]] {
+        try stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    static func fileSize(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as! NSNumber).intValue
+    }
+
+    @Test func scoresTheRunsValidationTextAPreparedSplitAndCorpusFiles() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (run, data) = try Self.trainedRun(in: dir)
+        let valTokens = try TokenFile(path: data + "/val.npy").count
+        let trainTokens = try TokenFile(path: data + "/train.npy").count
+
+        // No input: the validation part of the data the run trained on, every token but the first predicted once.
+        let json = try PretrainCommand.run(["evaluate", "--checkpoint", run, "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(json.stderr.hasPrefix("evaluating \(run)/best: context 16, stride 16, 64 windows a pass"), "\(json.stderr)")
+        let val = try #require(try Self.objects(json.stdout).first)
+        #expect(val["input"] as? String == data + "/val.npy")
+        #expect(val["tokens"] as? Int == valTokens - 1 && val["context"] as? Int == 16 && val["stride"] as? Int == 16)
+        // Characters of ASCII text: a byte a token.
+        #expect(val["bytes"] as? Int == valTokens)
+        let loss = try #require(val["mean_loss"] as? Double)
+        #expect(loss.isFinite && loss > 0)
+        #expect(abs((val["perplexity"] as! Double) - exp(loss)) < 1e-9 * exp(loss))
+        #expect(abs((val["bits_per_byte"] as! Double) - loss * Double(valTokens - 1) / log(2) / Double(valTokens)) < 1e-9)
+        // The text line says the same.
+        let text = try PretrainCommand.run(["evaluate", "--checkpoint", run])
+        #expect(text.status == 0 && text.stdout == "\(data)/val.npy: "
+                + String(format: "mean loss %.4f, perplexity %.2f, %.4f bits per byte (%d tokens scored, %d bytes)\n",
+                         loss, exp(loss), val["bits_per_byte"] as! Double, valTokens - 1, valTokens), "\(text.stdout)")
+
+        // A prepared directory's training split.
+        let train = try PretrainCommand.run(["evaluate", "--checkpoint", run, "--data", data, "--split", "train", "--json"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let trainObject = try #require(try Self.objects(train.stdout).first)
+        #expect(trainObject["tokens"] as? Int == trainTokens - 1 && trainObject["input"] as? String == data + "/train.npy")
+
+        // Corpus files, each on its own, then their total: the bytes are the files' sizes.
+        let corpus = dir + "/corpus.txt"
+        let other = try Fixtures.slice(of: corpus, bytes: 3_000, to: dir, name: "other.txt")
+        let both = try PretrainCommand.run(["evaluate", "--checkpoint", run + "/latest", "--corpus", corpus, "--corpus", other])
+        #expect(both.status == 0, "\(both.stderr)")
+        let lines = both.stdout.split(separator: "\n").map(String.init)
+        let sizes = [try Self.fileSize(corpus), try Self.fileSize(other)]
+        #expect(lines.count == 3, "\(both.stdout)")
+        #expect(lines[0].hasPrefix(corpus + ": mean loss ") && lines[0].hasSuffix("(\(sizes[0] - 1) tokens scored, \(sizes[0]) bytes)"))
+        #expect(lines[1].hasPrefix(other + ": mean loss ") && lines[1].hasSuffix("(\(sizes[1] - 1) tokens scored, \(sizes[1]) bytes)"))
+        #expect(lines[2].hasPrefix("all 2 inputs: mean loss ") && lines[2].hasSuffix("(\(sizes[0] + sizes[1] - 2) tokens scored, \(sizes[0] + sizes[1]) bytes)"))
+        // A smaller stride, in batches that do not divide the windows, scores the same tokens.
+        let strided = try PretrainCommand.run(["evaluate", "--checkpoint", run, "--corpus", other, "--stride", "5",
+                                               "--batch-size", "7", "--json"])
+        #expect(strided.status == 0, "\(strided.stderr)")
+        let stridedObject = try #require(try Self.objects(strided.stdout).first)
+        #expect(stridedObject["tokens"] as? Int == sizes[1] - 1 && stridedObject["stride"] as? Int == 5)
+    }
+
+    /// A run trained on --corpus holds its data (OUT/data); moved elsewhere, it is still evaluated on that data.
+    @Test func findsTheDataOfARunMovedWithIt() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "corpus.txt")
+        let trained = try PretrainCommand.run(["--corpus", corpus, "--tokenizer-type", "char", "--vocab-size", "100",
+                                               "--out", dir + "/run", "--steps", "2"] + TrainCommandTests.tinyModel)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        try FileManager.default.moveItem(atPath: dir + "/run", toPath: dir + "/moved")
+        let result = try PretrainCommand.run(["evaluate", "--checkpoint", dir + "/moved"])
+        #expect(result.status == 0 && result.stdout.hasPrefix(dir + "/moved/data/val.npy: mean loss "), "\(result.stdout)\(result.stderr)")
+    }
+
+    @Test func refusesWhatItCannotEvaluateWithOneLine() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (run, data) = try Self.trainedRun(in: dir)
+        let corpus = dir + "/corpus.txt"
+        func refused(_ arguments: [String], status: Int32 = 1, says: String) throws {
+            let result = try PretrainCommand.run(["evaluate"] + arguments)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(result.status == status && lines.count == 1 && lines[0].hasPrefix("error: ") && result.stderr.contains(says),
+                    "\(arguments): \(result.status) \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+        try refused(["--checkpoint", dir + "/missing"], says: dir + "/missing")
+        try refused(["--checkpoint", run, "--data", data, "--corpus", corpus], status: 64, says: "give either --data or --corpus, not both")
+        try refused(["--checkpoint", run, "--corpus", corpus, "--split", "train"], status: 64, says: "--split applies to prepared data")
+        try refused(["--checkpoint", run, "--stride", "0"], status: 64, says: "--stride must be at least 1 (got 0)")
+        try refused(["--checkpoint", run, "--batch-size", "0"], status: 64, says: "--batch-size must be at least 1 (got 0)")
+        try refused(["--checkpoint", run, "--stride", "17"], says: "--stride: at most the model's context (16); got 17")
+
+        // A text of one character has nothing to predict; bytes that are not UTF-8 are named.
+        try "a".write(toFile: dir + "/one.txt", atomically: true, encoding: .utf8)
+        try refused(["--checkpoint", run, "--corpus", dir + "/one.txt"], says: dir + "/one.txt: 1 token; a text needs 2 at least")
+        try Data([0x61, 0x0A, 0xFF, 0x0A]).write(to: URL(fileURLWithPath: dir + "/latin1.txt"))
+        try refused(["--checkpoint", run, "--corpus", dir + "/latin1.txt"], says: dir + "/latin1.txt")
+
+        // Data prepared with another tokenizer (other characters): its ids would mean other pieces.
+        try "0123456789\n9876543210\n".write(toFile: dir + "/digits.txt", atomically: true, encoding: .utf8)
+        let digits = try PretrainCommand.run(["prepare", "--corpus", dir + "/digits.txt", "--tokenizer-type", "char",
+                                              "--vocab-size", "100", "--val-fraction", "0.5", "--out", dir + "/digits"])
+        #expect(digits.status == 0, "\(digits.stderr)")
+        try refused(["--checkpoint", run, "--data", dir + "/digits"], says: "was prepared with another tokenizer than the checkpoint's")
+
+        // The data the run recorded, moved away.
+        try FileManager.default.moveItem(atPath: data, toPath: dir + "/moved")
+        try refused(["--checkpoint", run], says: "was trained on \(data), which holds no val.npy any more; give --corpus FILE or --data DIR")
+    }
+}
