@@ -129,7 +129,10 @@ struct Evaluate: ParsableCommand {
             throw EvaluationError("\(directory) was trained on \(recorded), which holds no \(split).npy any more; "
                 + "give --corpus FILE or --data DIR")
         }
-        return [.tokens(data: recorded, shownAs: recorded, split: split)]
+        // Named from the working directory when it lies below it (the run records an absolute path).
+        let here = FileManager.default.currentDirectoryPath + "/"
+        return [.tokens(data: recorded, shownAs: recorded.hasPrefix(here) ? String(recorded.dropFirst(here.count)) : recorded,
+                        split: split)]
     }
 }
 
