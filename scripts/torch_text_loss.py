@@ -29,8 +29,13 @@ def main():
     model = GPT2LMHeadModel.from_pretrained(args.checkpoint).eval()
     tokens = torch.from_numpy(np.load(args.tokens).astype(np.int64))
     n = len(tokens)
+    if n < 2:
+        parser.error(f"{args.tokens}: {n} tokens; a text needs 2 at least")
     length = min(model.config.n_positions, n - 1)
-    stride = args.stride or length
+    stride = length if args.stride is None else args.stride
+    if not 1 <= stride <= model.config.n_positions:
+        parser.error(f"--stride must lie in 1..{model.config.n_positions} (the context)")
+    stride = min(stride, length)
     last = n - 1 - length
     starts = list(range(0, last + 1, stride))
     if starts[-1] != last:

@@ -77,3 +77,10 @@ extension ParsableCommand {
         return root + " " + sub._commandName
     }
 }
+
+/// A problem the user can fix, said in one line: `message` is the whole line after "error: ".
+public struct UserError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

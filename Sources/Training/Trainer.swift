@@ -64,12 +64,12 @@ public final class Trainer {
 
     public var isFinished: Bool { step >= options.steps }
 
-    /// `body()`, with a batch beyond memory reported as the --batch-size error it is.
-    public static func namingBatchSize<T>(_ body: () throws -> T) throws -> T {
+    /// `body()`, with a batch beyond memory reported as the --batch-size error it is, followed by `advice`.
+    public static func namingBatchSize<T>(advice: String = "use a smaller --batch-size (--grad-accum keeps the effective batch) or --context",
+                                          _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as GPTError {
             guard case .doesNotFitInMemory = error else { throw error }
-            throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size "
-                + "(--grad-accum keeps the effective batch) or --context")
+            throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); \(advice)")
         }
     }
 

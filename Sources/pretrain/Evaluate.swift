@@ -12,11 +12,12 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a checkpoint on whole texts: every token predicted once (mean loss, perplexity, bits per byte).",
         discussion: """
-        Without --corpus or --data, evaluates the validation part of the data the checkpoint was trained on. \
-        Windows of the model's context advance by --stride tokens and score only the tokens no earlier window \
-        scored. With the default stride (the context) the mean loss is the expectation of training's validation \
-        loss, over every window instead of random ones. Bits per byte (the loss in bits over the text's UTF-8 \
-        bytes) compare models whose tokenizers differ. Results go to stdout, one line an input.
+        Without --corpus or --data, evaluates the data the checkpoint's run trained on (--split, default its \
+        validation part). Windows of the model's context advance by --stride tokens and score only the tokens no \
+        earlier window scored. With the default stride (the context) the windows do not overlap, and the mean loss \
+        estimates what training's validation loss estimates from random windows. Bits per byte (the loss in bits \
+        over the text's UTF-8 bytes) compare models whose tokenizers differ. Results go to stdout, a line an input \
+        (in text, then a line for all of them together when there are several).
         """)
 
     @Option(help: "Checkpoint directory, or a run directory (its best/ checkpoint, else latest/).")
@@ -30,19 +31,19 @@ struct Evaluate: ParsableCommand {
 
     enum Split: String, CaseIterable, ExpressibleByArgument { case val, train }
 
-    @Option(help: "The token file of the prepared data to evaluate (default: val).")
+    @Option(help: "The token file of the prepared data (--data, or the run's own) to evaluate (default: val).")
     var split: Split?
 
     @Option(help: "Tokens a window advances (default: the context). Smaller gives every token at least context - stride tokens before it, for context / stride times the passes.")
     var stride: Int?
 
-    @Option(help: "Windows a pass (default: about 4096 tokens a pass).")
+    @Option(help: "Windows a pass (default: 64, fewer for a context over 64: 4096 tokens a pass).")
     var batchSize: Int?
 
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
-    @Flag(help: "One JSON object a line instead of text: input, tokens, bytes, mean_loss, perplexity, bits_per_byte, context, stride.")
+    @Flag(help: "One JSON object an input instead of text: input, tokens, bytes, mean_loss, perplexity, bits_per_byte, context, stride.")
     var json = false
 
     func validate() throws {
@@ -50,60 +51,60 @@ struct Evaluate: ParsableCommand {
         if let stride, stride < 1 { throw ValidationError("--stride must be at least 1 (got \(stride))") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         if data != nil && !corpora.isEmpty { throw ValidationError("give either --data or --corpus, not both") }
-        if split != nil && !corpora.isEmpty { throw ValidationError("--split applies to prepared data (--data), not to --corpus files") }
+        if split != nil && !corpora.isEmpty { throw ValidationError("--split applies to prepared data, not to --corpus files") }
     }
 
     func run() throws {
-        Interrupt.ignoreBrokenPipes()
+        setvbuf(stdout, nil, _IOLBF, 0)   // each input's line as soon as it is done
         try reportingErrors {
             ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
-                throw EvaluationError("\(directory): a classification checkpoint (finetune --task classify) predicts labels, "
+                throw UserError("\(directory): a classification checkpoint (finetune --task classify) predicts labels, "
                     + "not text; measure it with finetune evaluate")
             }
-            let loaded = try Checkpoint.load(from: directory, includeTrainingState: false)
-            let model = loaded.model
+            let model = try Checkpoint.load(from: directory, includeTrainingState: false).model
             let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: model.config.vocabSize)
             let context = model.config.context
             let stride = self.stride ?? context
             if stride > context {
                 throw TrainingError.invalidOption(option: "--stride", message: "at most the model's context (\(context)); got \(stride)")
             }
-            let batch = batchSize ?? max(1, min(64, 4096 / context))
-            // Every input read and checked before the first is evaluated: a bad one costs nothing.
-            let texts = try inputs(checkpoint: directory).map { input in
-                let text = try input.load(tokenizer)
-                if text.tokens.count < 2 {
-                    throw EvaluationError("\(input.name): \(counted(text.tokens.count, "token")); a text needs 2 at least (one predicted from the other)")
-                }
-                return (input: input, tokens: text.tokens, bytes: text.bytes)
+            // Every input read and checked, and the largest pass checked against memory, before the first is
+            // evaluated: a bad one costs nothing.
+            let texts = try inputs(checkpoint: directory).map { try $0.load(tokenizer) }
+            for text in texts where text.tokens.count < 2 {
+                throw UserError("\(text.name): \(counted(text.tokens.count, "token")); a text needs 2 at least (one predicted from the other)")
+            }
+            let windows = texts.map { EvaluationWindows(tokenCount: $0.tokens.count, context: context, stride: stride) }
+            let batch = min(batchSize ?? max(1, min(64, 4096 / context)), windows.map(\.count).max()!)
+            try Trainer.namingBatchSize(advice: "use a smaller --batch-size") {
+                try GPT.checkMemory(config: model.config, batch: batch, time: windows.map(\.length).max()!)
             }
             printError("evaluating \(directory): context \(context), stride \(stride), \(counted(batch, "window")) a pass, "
                 + "\(counted(ThreadPool.shared.threadCount, "thread"))")
 
-            var reports: [EvaluationReport] = []
-            for text in texts {
-                // A bar on a terminal only: in a log, the result line says all.
-                var bar: ProgressBar?
-                let score: TextEvaluation.Score
-                do {
-                    score = try text.tokens.withUnsafeBufferPointer { tokens in
-                        try TextEvaluation.score(model: model, tokens: tokens, stride: stride, batchSize: batch) { done, windows in
-                            if bar == nil { bar = ProgressBar(total: windows, unit: "window") }
-                            if bar!.isTerminal { bar!.update(step: done, fields: [("input", text.input.name)]) }
-                        }
+            var out = StandardOutput(), reports: [EvaluationReport] = []
+            for (text, count) in zip(texts, windows.map(\.count)) {
+                let bar = ProgressBar(total: count, unit: "window")   // drawn on a terminal only: a log gets the result
+                let score = try text.tokens.withUnsafeBufferPointer { tokens in
+                    try TextEvaluation.score(model: model, tokens: tokens, stride: stride, batchSize: batch) { done, _ in
+                        if bar.isTerminal { bar.update(step: done, fields: [("input", text.name)]) }
                     }
-                } catch let error as GPTError {
-                    guard case .doesNotFitInMemory = error else { throw error }
-                    throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size")
                 }
-                bar?.finish()
-                let report = EvaluationReport(input: text.input.name, score: score, bytes: text.bytes, context: context, stride: stride)
+                bar.finish()
+                let unknown = text.tokens.count(where: { $0 == tokenizer.unknownId })
+                if unknown > 0 {
+                    printError("warning: \(text.name): \(unknown) of \(counted(text.tokens.count, "token")) are unknown (<unk>): "
+                        + "the text each one replaces is scored as that one token, so the figures do not measure that text")
+                }
+                let report = EvaluationReport(input: text.name, score: score, bytes: text.bytes, context: context, stride: stride)
                 reports.append(report)
-                print(json ? try report.jsonLine() : report.text)
+                out.write((json ? try report.jsonLine() : report.text) + "\n")
+                try out.finish()
             }
-            if reports.count > 1 && !json { print(EvaluationReport.total(of: reports).text) }
+            if reports.count > 1 && !json { out.write(EvaluationReport.total(of: reports).text + "\n") }
+            try out.finish()
         }
     }
 
@@ -111,69 +112,7 @@ struct Evaluate: ParsableCommand {
     private func inputs(checkpoint directory: String) throws -> [EvaluationInput] {
         if !corpora.isEmpty { return corpora.map { .corpus(path: $0) } }
         let split = (self.split ?? .val).rawValue
-        if let data {
-            return [.tokens(data: try RunSetup.requirePreparedData(data), shownAs: data, split: split)]
-        }
-        let statePath = directory + "/" + Checkpoint.trainingStateFileName
-        guard let state = try Checkpoint.readTrainingState(directory: directory) else {
-            throw EvaluationError("\(directory) holds no training state naming the data it was trained on; give --corpus FILE or --data DIR")
-        }
-        let record = try RunRecord.decode(state.configuration, path: statePath)
-        if record.task != nil {
-            throw EvaluationError("\(directory) was fine-tuned on labelled data (finetune evaluate measures it there); "
-                + "give --corpus FILE or --data DIR")
-        }
-        // As --resume finds it: beside the run (best/ and latest/ lie in the run directory) when it was prepared there.
-        let recorded = record.dataDirectory(resumingIn: (directory as NSString).deletingLastPathComponent)
-        guard FileManager.default.fileExists(atPath: recorded + "/\(split).npy") else {
-            throw EvaluationError("\(directory) was trained on \(recorded), which holds no \(split).npy any more; "
-                + "give --corpus FILE or --data DIR")
-        }
-        // Named from the working directory when it lies below it (the run records an absolute path).
-        let here = FileManager.default.currentDirectoryPath + "/"
-        return [.tokens(data: recorded, shownAs: recorded.hasPrefix(here) ? String(recorded.dropFirst(here.count)) : recorded,
-                        split: split)]
+        if let data { return [.tokens(data: try RunSetup.requirePreparedData(data), shownAs: data, split: split)] }
+        return [try EvaluationInput.trainingData(of: directory, split: split)]
     }
-}
-
-/// A text to evaluate: a corpus file (encoded with the checkpoint's tokenizer) or a prepared token file.
-enum EvaluationInput {
-    case corpus(path: String)
-    case tokens(data: String, shownAs: String, split: String)
-
-    var name: String {
-        switch self {
-        case let .corpus(path): return path
-        case let .tokens(_, shownAs, split): return (shownAs.hasSuffix("/") ? shownAs : shownAs + "/") + split + ".npy"
-        }
-    }
-
-    /// The tokens and the bytes of the text they stand for: a corpus file's size, or the decoded length of a
-    /// token file (Swiftlet's tokenizers decode to the text they encoded).
-    func load(_ tokenizer: SentencePieceTokenizer) throws -> (tokens: [Int32], bytes: Int) {
-        switch self {
-        case let .corpus(path):
-            var tokens: [Int32] = []
-            let statistics = try CorpusEncoder(tokenizer: tokenizer, threads: ThreadPool.shared.threadCount)
-                .encode(file: path) { tokens.append(contentsOf: $0) }
-            return (tokens, statistics.bytes)
-        case let .tokens(data, shownAs, split):
-            let prepared = try SentencePieceTokenizer(contentsOf: data + "/tokenizer.model")
-            guard prepared.hasSameVocabulary(as: tokenizer) else {
-                throw EvaluationError("\(shownAs) was prepared with another tokenizer than the checkpoint's (its ids stand for "
-                    + "other pieces); evaluate its text with --corpus instead")
-            }
-            let file = try TokenFile(path: data + "/\(split).npy")
-            try RunSetup.checkIds(file, vocabularySize: tokenizer.vocabularySize)
-            let tokens = file.allTokens()
-            return (tokens, try tokenizer.decodeToBytes(tokens).count)
-        }
-    }
-}
-
-/// A problem with the checkpoint or the input; `message` is the whole line after "error: ".
-struct EvaluationError: Error, CustomStringConvertible {
-    let message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
 }

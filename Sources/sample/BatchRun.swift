@@ -32,7 +32,7 @@ struct BatchRun {
         // Every sample of the run is listed up front: a mistyped --samples-per-prompt must not exhaust memory.
         let (total, overflow) = prompts.count.multipliedReportingOverflow(by: samplesPerPrompt)
         if overflow || total > Self.maximumSamples {
-            throw SampleError(message: "--samples-per-prompt: \(counted(prompts.count, "prompt")) x \(counted(samplesPerPrompt, "sample")) is more "
+            throw UserError("--samples-per-prompt: \(counted(prompts.count, "prompt")) x \(counted(samplesPerPrompt, "sample")) is more "
                 + "than the \(Self.maximumSamples) samples a run may make")
         }
         // No more decoding slots than samples: each slot's cache is allocated up front.
@@ -119,6 +119,6 @@ struct BatchRun {
     private func baseSeed(_ writer: BatchOutputWriter) throws -> UInt64 {
         if let seed = settings.seed ?? writer.recordedBaseSeed { return seed }
         if writer.completed.isEmpty { return SeedDerivation.randomSeed() }
-        throw SampleError(message: "\(out ?? outDir!): does not record the seed its samples were made with (an older output); give its --seed to resume it")
+        throw UserError("\(out ?? outDir!): does not record the seed its samples were made with (an older output); give its --seed to resume it")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import GPT
+import TerminalUI
 import Training
 
 /// A checkpoint ready to generate from: the model, its tokenizer and the generator over them.
@@ -25,7 +26,7 @@ struct LoadedModel {
     static func load(path: String, maxBatch: Int, weights: DecoderWeights) throws -> LoadedModel {
         let directory = try RunDirectory.resolveCheckpoint(path, prefer: .best)
         if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
-            throw SampleError(message: "\(directory): a classification checkpoint (finetune --task classify) cannot generate text; label texts with finetune predict")
+            throw UserError("\(directory): a classification checkpoint (finetune --task classify) cannot generate text; label texts with finetune predict")
         }
         let checkpoint = try Checkpoint.load(from: directory, includeTrainingState: false)
         let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: checkpoint.model.config.vocabSize)
@@ -33,16 +34,10 @@ struct LoadedModel {
         var template: String?
         if let note = checkpoint.hfConfig.swiftlet?.notes[templateNoteKey] {
             guard note.components(separatedBy: placeholder).count == 2 else {
-                throw SampleError(message: "\(directory)/config.json: the prompt template must contain \(placeholder) exactly once (got \(String(reflecting: note)))")
+                throw UserError("\(directory)/config.json: the prompt template must contain \(placeholder) exactly once (got \(String(reflecting: note)))")
             }
             template = note
         }
         return LoadedModel(directory: directory, generator: generator, template: template)
     }
-}
-
-/// A problem the user can fix; `message` is the whole line after "error: ".
-struct SampleError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }

@@ -38,7 +38,7 @@ struct OneShot {
                 samples += 1
                 try Output.checkStdout()
             case .invalidUTF8:
-                throw SampleError(message: "stdin:\(lineNumber): is not valid UTF-8 text")
+                throw UserError("stdin:\(lineNumber): is not valid UTF-8 text")
             case .interrupted, .endOfInput:
                 break reading
             }

@@ -36,7 +36,7 @@ enum Output {
         if stdoutError == nil && fflush(stdout) != 0 { stdoutError = errno }
         guard let stdoutError else { return }
         if stdoutError == EPIPE { throw ExitCode(128 + SIGPIPE) }
-        throw SampleError(message: "stdout: \(String(cString: strerror(stdoutError)))")
+        throw UserError("stdout: \(String(cString: strerror(stdoutError)))")
     }
 
     static func note(_ text: String) {

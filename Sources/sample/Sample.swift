@@ -98,7 +98,7 @@ struct Sample: ParsableCommand {
                 // An empty file (or /dev/null) is the empty prompt: generation starts from BOS.
                 let data = try PromptFileReader.readBytes(path: promptFile, kind: "prompt file")
                 guard let text = String(data: data, encoding: .utf8) else {
-                    throw SampleError(message: "\(promptFile): not valid UTF-8 text")
+                    throw UserError("\(promptFile): not valid UTF-8 text")
                 }
                 let model = try LoadedModel.load(path: checkpoint, maxBatch: 1, weights: weights)
                 try OneShot(model: model, settings: settings).run(prompt: text)

@@ -182,23 +182,6 @@ import Testing
 
     /// `sample` with its standard output going to `stdout` (stdin: `stdin`, else /dev/null): its termination and
     /// its standard error.
-    func run(_ arguments: [String], stdout: FileHandle, stdin: String? = nil) throws -> (process: Process, stderr: String) {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let errPath = directory + "/stderr", inPath = directory + "/stdin"
-        #expect(FileManager.default.createFile(atPath: errPath, contents: nil))
-        #expect(FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8)))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(SampleCommand.path))
-        process.arguments = arguments
-        process.standardOutput = stdout
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-        try process.run()
-        process.waitUntilExit()
-        return (process, try String(contentsOfFile: errPath, encoding: .utf8))
-    }
-
     /// A stdout that cannot be written (a full disk; /dev/full) is an error, in one-shot and stdin modes: the text
     /// is lost, and a script must not go on as if it were there (it used to exit 0 without a word). A closed pipe
     /// (`| head`) ends the run quietly, but not with status 0.
@@ -206,13 +189,13 @@ import Testing
         let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
         let arguments = ["--checkpoint", Self.checkpoint, "--max-tokens", "20", "--seed", "1", "--threads", "1"]
         for (given, stdin) in [(["--prompt", "And God said"], nil), ([], "And God said\nBlessed\n")] as [([String], String?)] {
-            let (process, stderr) = try run(arguments + given, stdout: full, stdin: stdin)
+            let (process, stderr) = try SampleCommand.run(arguments + given, stdout: full, stdin: stdin)
             #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(given)")
             #expect(stderr == "error: stdout: No space left on device\n", "\(given): \(stderr)")
         }
         let pipe = Pipe()
         try pipe.fileHandleForReading.close()
-        let (process, stderr) = try run(arguments + ["--prompt", "And God said", "--max-tokens", "1000"],
+        let (process, stderr) = try SampleCommand.run(arguments + ["--prompt", "And God said", "--max-tokens", "1000"],
                                         stdout: pipe.fileHandleForWriting)
         #expect(process.terminationStatus != 0)
         #expect(stderr.isEmpty, "\(stderr)")

@@ -82,15 +82,8 @@ import Testing
         // A write that fails (a full disk) is an error, not a short output and status 0.
         try "5 6\n".write(toFile: directory + "/ids.txt", atomically: true, encoding: .utf8)
         for command in [["decode", "--input", directory + "/ids.txt"], ["tokenize", "--input", corpus]] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try #require(PretrainCommand.path))
-            process.arguments = command + ["--tokenizer", model]
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
-            let stderr = Pipe()
-            process.standardError = stderr
-            try process.run()
-            let said = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let full = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+            let (process, said) = try PretrainCommand.run(command + ["--tokenizer", model], stdout: full)
             #expect(process.terminationStatus == 1 && said == "error: stdout: cannot be written (No space left on device)\n",
                     "\(command[0]): \(said)")
         }

@@ -1,6 +1,7 @@
 import TestSupport
 import Foundation
 import Testing
+import GPT
 import Training
 
 /// `pretrain evaluate` end to end on the tiny test model of `TrainCommandTests`.
@@ -84,6 +85,35 @@ import Training
         try FileManager.default.moveItem(atPath: dir + "/run", toPath: dir + "/moved")
         let result = try PretrainCommand.run(["evaluate", "--checkpoint", dir + "/moved"])
         #expect(result.status == 0 && result.stdout.hasPrefix(dir + "/moved/data/val.npy: mean loss "), "\(result.stdout)\(result.stderr)")
+        // The checkpoint named from inside it, or with a trailing "/.": the same run directory around it.
+        for (checkpoint, place) in [(".", dir + "/moved/best"), ("best/.", dir + "/moved")] {
+            let named = try PretrainCommand.run(["evaluate", "--checkpoint", checkpoint], in: place)
+            #expect(named.status == 0 && named.stdout.hasSuffix(result.stdout.split(separator: ":", maxSplits: 1)[1]),
+                    "\(checkpoint): \(named.stdout)\(named.stderr)")
+        }
+        // A copy without its training state finds the data through config.json's note.
+        try FileManager.default.copyItem(atPath: dir + "/moved/best", toPath: dir + "/bare")
+        try FileManager.default.removeItem(atPath: dir + "/bare/" + Checkpoint.trainingStateFileName)
+        let bare = try PretrainCommand.run(["evaluate", "--checkpoint", dir + "/bare"])
+        #expect(bare.status == 1 && bare.stderr.contains("was trained on \(dir)/run/data, which no longer exists"), "\(bare.stderr)")
+    }
+
+    /// The loss of a stored checkpoint (the generation tests' tiny-kjv: context 32, 256-piece BPE) on the first
+    /// 3 kB of the King James Bible, as `scripts/torch_text_loss.py` computes it with PyTorch from the same
+    /// checkpoint and the same tokens (`pretrain prepare --tokenizer` of that text, train.npy and val.npy joined).
+    @Test func equalsPyTorchOnAStoredCheckpoint() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try Fixtures.slice(of: Fixtures.kjv, bytes: 3_000, to: dir, name: "kjv-3k.txt")
+        let checkpoint = Fixtures.packageRoot.appendingPathComponent("Tests/GenerationTests/Fixtures/tiny-kjv").path
+        for (stride, torch) in [(32, 3.821064969578841), (7, 3.822522450047684)] {
+            let result = try PretrainCommand.run(["evaluate", "--checkpoint", checkpoint, "--corpus", text, "--stride", "\(stride)", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try #require(try Self.objects(result.stdout).first)
+            #expect(object["tokens"] as? Int == 1322 && object["bytes"] as? Int == 3223)
+            let loss = try #require(object["mean_loss"] as? Double)
+            #expect(abs(loss - torch) < 1e-6 * torch, "stride \(stride): \(loss) vs PyTorch's \(torch)")
+        }
     }
 
     @Test func refusesWhatItCannotEvaluateWithOneLine() throws {
@@ -111,6 +141,19 @@ import Training
         try Data([0x61, 0x0A, 0xFF, 0x0A]).write(to: URL(fileURLWithPath: dir + "/latin1.txt"))
         try refused(["--checkpoint", run, "--corpus", dir + "/latin1.txt"], says: dir + "/latin1.txt")
 
+        // Characters outside the vocabulary are scored as <unk> (two in a row as one), with a warning.
+        try "To be, or not to be: \u{65E5}\u{672C}\n".write(toFile: dir + "/unknown.txt", atomically: true, encoding: .utf8)
+        let unknown = try PretrainCommand.run(["evaluate", "--checkpoint", run, "--corpus", dir + "/unknown.txt"])
+        #expect(unknown.status == 0 && unknown.stderr.contains("warning: \(dir)/unknown.txt: 1 of 23 tokens are unknown (<unk>)"),
+                "\(unknown.stderr)")
+        #expect(unknown.stdout.hasSuffix("(22 tokens scored, 28 bytes)\n"), "\(unknown.stdout)")
+
+        // A checkpoint given as --data; a classifier; a checkpoint whose training data is gone (stored without state).
+        try refused(["--checkpoint", run, "--data", run + "/best"], says: "\(run)/best holds no val.npy: it is a checkpoint, not prepared data")
+        let fixtures = Fixtures.packageRoot.appendingPathComponent("Tests").path
+        try refused(["--checkpoint", fixtures + "/FinetuneTests/Fixtures/tiny-classifier"], says: "a classification checkpoint")
+        try refused(["--checkpoint", fixtures + "/GenerationTests/Fixtures/tiny-kjv"], says: "which no longer exists; give --corpus FILE or --data DIR")
+
         // Data prepared with another tokenizer (other characters): its ids would mean other pieces.
         try "0123456789\n9876543210\n".write(toFile: dir + "/digits.txt", atomically: true, encoding: .utf8)
         let digits = try PretrainCommand.run(["prepare", "--corpus", dir + "/digits.txt", "--tokenizer-type", "char",
@@ -118,8 +161,13 @@ import Training
         #expect(digits.status == 0, "\(digits.stderr)")
         try refused(["--checkpoint", run, "--data", dir + "/digits"], says: "was prepared with another tokenizer than the checkpoint's")
 
+        // A stdout that cannot be written (a full disk) is an error, not a lost result and status 0.
+        let full = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        let (process, said) = try PretrainCommand.run(["evaluate", "--checkpoint", run], stdout: full)
+        #expect(process.terminationStatus == 1 && said.hasSuffix("error: stdout: cannot be written (No space left on device)\n"), "\(said)")
+
         // The data the run recorded, moved away.
         try FileManager.default.moveItem(atPath: data, toPath: dir + "/moved")
-        try refused(["--checkpoint", run], says: "was trained on \(data), which holds no val.npy any more; give --corpus FILE or --data DIR")
+        try refused(["--checkpoint", run], says: "was trained on \(data), which no longer exists; give --corpus FILE or --data DIR")
     }
 }

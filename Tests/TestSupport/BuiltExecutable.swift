@@ -65,4 +65,24 @@ public struct BuiltExecutable: Sendable {
                       stdout: try String(contentsOfFile: outPath, encoding: .utf8),
                       stderr: try String(contentsOfFile: errPath, encoding: .utf8))
     }
+
+    /// Runs it with standard output sent to `stdout` (a file such as /dev/full, or a pipe's closed end) and `stdin`
+    /// as standard input (else /dev/null); returns the finished process and what it wrote on standard error.
+    public func run(_ arguments: [String], stdout: FileHandle, stdin: String? = nil) throws -> (process: Process, stderr: String) {
+        guard let binary = path else { throw NotBuilt(name: name) }
+        let scratch = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let errPath = scratch + "/stderr", inPath = scratch + "/stdin"
+        precondition(FileManager.default.createFile(atPath: errPath, contents: nil), "cannot create \(errPath)")
+        precondition(FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8)), "cannot create \(inPath)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = stdout
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+        try process.run()
+        process.waitUntilExit()
+        return (process, try String(contentsOfFile: errPath, encoding: .utf8))
+    }
 }

@@ -1,0 +1,82 @@
+import Foundation
+import GPT
+import Kernels
+import TerminalUI
+import Tokenizer
+import Training
+
+/// A text for `pretrain evaluate`: a corpus file (encoded with the checkpoint's tokenizer) or a prepared token file.
+enum EvaluationInput {
+    case corpus(path: String)
+    case tokens(data: String, shownAs: String, split: String)
+
+    var name: String {
+        switch self {
+        case let .corpus(path): return path
+        case let .tokens(_, shownAs, split): return (shownAs.hasSuffix("/") ? shownAs : shownAs + "/") + split + ".npy"
+        }
+    }
+
+    /// An input's tokens and the UTF-8 bytes of the text they stand for.
+    struct Text {
+        let name: String
+        let tokens: [Int32]
+        let bytes: Int
+    }
+
+    /// The tokens, and the bytes: a corpus file's size, or the decoded length of a token file (Swiftlet's
+    /// tokenizers decode to the text they encoded, except that an `<unk>` decodes to " ⁇ ").
+    func load(_ tokenizer: SentencePieceTokenizer) throws -> Text {
+        switch self {
+        case let .corpus(path):
+            var tokens: [Int32] = []
+            let statistics = try CorpusEncoder(tokenizer: tokenizer, threads: ThreadPool.shared.threadCount)
+                .encode(file: path) { tokens.append(contentsOf: $0) }
+            return Text(name: name, tokens: tokens, bytes: statistics.bytes)
+        case let .tokens(data, shownAs, split):
+            let path = data + "/\(split).npy"
+            if !FileManager.default.fileExists(atPath: path) {
+                let checkpoint = FileManager.default.fileExists(atPath: data + "/" + Checkpoint.configFileName)
+                throw UserError("\(shownAs) holds no \(split).npy" + (checkpoint ? ": it is a checkpoint, not prepared data "
+                    + "(pretrain prepare makes that; give the checkpoint as --checkpoint)" : ""))
+            }
+            let prepared = try SentencePieceTokenizer(contentsOf: data + "/tokenizer.model")
+            guard prepared.hasSameVocabulary(as: tokenizer) else {
+                throw UserError("\(shownAs) was prepared with another tokenizer than the checkpoint's (its ids stand for "
+                    + "other pieces); evaluate its text with --corpus instead")
+            }
+            let file = try TokenFile(path: path)
+            try RunSetup.checkIds(file, vocabularySize: tokenizer.vocabularySize)
+            let tokens = file.allTokens()
+            return Text(name: name, tokens: tokens, bytes: try tokenizer.decodeToBytes(tokens).count)
+        }
+    }
+
+    /// The prepared data a checkpoint's run trained on, from its training state (found beside the run when it
+    /// was prepared there, as --resume finds it), else from config.json's note (a checkpoint saved without its
+    /// training state). Named from the working directory when it lies below it (runs record absolute paths).
+    static func trainingData(of directory: String, split: String) throws -> EvaluationInput {
+        var recorded: String?
+        if let state = try Checkpoint.readTrainingState(directory: directory) {
+            let record = try RunRecord.decode(state.configuration, path: directory + "/" + Checkpoint.trainingStateFileName)
+            if record.task != nil {
+                throw UserError("\(directory) was fine-tuned on labelled data (finetune evaluate measures it there); "
+                    + "give --corpus FILE or --data DIR")
+            }
+            // best/ and latest/ lie in the run directory.
+            let run = URL(fileURLWithPath: RunDirectory.absolutePath(directory)).deletingLastPathComponent().path
+            recorded = record.dataDirectory(resumingIn: run)
+        } else {
+            recorded = try Checkpoint.readConfig(directory: directory).hf.swiftlet?.notes["data"]
+        }
+        guard let recorded else {
+            throw UserError("\(directory) does not record the data it was trained on; give --corpus FILE or --data DIR")
+        }
+        guard FileManager.default.fileExists(atPath: recorded) else {
+            throw UserError("\(directory) was trained on \(recorded), which no longer exists; give --corpus FILE or --data DIR")
+        }
+        let here = FileManager.default.currentDirectoryPath + "/"
+        return .tokens(data: recorded, shownAs: recorded.hasPrefix(here) ? String(recorded.dropFirst(here.count)) : recorded,
+                       split: split)
+    }
+}
