@@ -7,8 +7,9 @@ import Glibc
 enum AtomicFiles {
     /// Writes `byteCount` bytes produced by `produce` (which calls `write` as often as it likes).
     static func writeFile(at path: String, _ produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).tmp-" + AbandonedTemporaries.newSuffix()
+        // Not NSString's deletingLastPathComponent: on Linux it traps on a bare name ("x", ".").
+        let url = URL(fileURLWithPath: path), directory = url.deletingLastPathComponent().path
+        let temporary = directory + "/.\(url.lastPathComponent).tmp-" + AbandonedTemporaries.newSuffix()
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         var closed = false
@@ -35,7 +36,7 @@ enum AtomicFiles {
         if rename(temporary, path) != 0 {
             throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
         }
-        syncDirectory(directory.isEmpty ? "." : directory)
+        syncDirectory(directory)
     }
 
     static func writeFile(at path: String, data: Data) throws {
