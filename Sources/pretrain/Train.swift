@@ -92,6 +92,7 @@ struct Train: ParsableCommand {
             // Without validation data there is no best/ (nothing to compare).
             let best = FileManager.default.fileExists(atPath: run.directory.best) ? "\(run.directory.best) (best), " : ""
             print("checkpoints: \(best)\(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
+            print("next: sample --checkpoint \(out)" + (best.isEmpty ? "" : "; the whole validation text: pretrain evaluate --checkpoint \(out)"))
         case let .stopped(step):
             printError("stopped at step \(step): saved \(run.directory.latest); continue with: pretrain --resume --out \(out)")
             throw ExitCode(Interrupt.exitStatus)

@@ -48,6 +48,8 @@ import Glibc
         #expect(norms.count == 8 && norms.allSatisfy { $0.map { $0.isFinite && $0 > 0 } ?? false }, "\(norms)")
         #expect(result.stderr.contains("validation loss"))
         #expect(result.stdout.contains("finished 8 steps"))
+        #expect(result.stdout.hasSuffix("\nnext: sample --checkpoint \(dir)/run; the whole validation text: pretrain evaluate --checkpoint \(dir)/run\n"),
+                "\(result.stdout)")
         // One step is one step.
         let one = try PretrainCommand.run(["--data", data, "--out", dir + "/one", "--steps", "1", "--eval-every", "0"] + Self.tinyModel)
         #expect(one.status == 0 && one.stdout.contains("finished 1 step in"), "\(one.stdout)")
@@ -193,6 +195,7 @@ import Glibc
         // ... and its closing line names no best/, which such a run does not write.
         #expect(blind.stdout.contains("checkpoints: \(dir)/blind/latest (latest);") && !blind.stdout.contains("(best)"),
                 "\(blind.stdout)")
+        #expect(blind.stdout.hasSuffix("\nnext: sample --checkpoint \(dir)/blind\n"), "\(blind.stdout)")
         let refused = try PretrainCommand.run(["--data", data, "--out", dir + "/other", "--patience", "-1"] + Self.oneBlock)
         #expect(refused.status == 64 && refused.stderr.hasPrefix("error: --patience must be 0 (off) or positive (got -1)"),
                 "\(refused.stderr)")
