@@ -6,7 +6,8 @@ import Tokenizer
 /// DIR/manifest.json.
 ///
 /// The files are encoded in order with the end-of-sequence id between them, and the last `valFraction` of
-/// the tokens becomes the validation set (as nanoGPT splits Shakespeare). Everything is written into a
+/// the tokens becomes the validation set (as nanoGPT splits Shakespeare), or, with `valCorpora`, those files
+/// (joined the same way) are the validation set and every corpus file is trained on. Everything is written into a
 /// temporary directory beside DIR and moved into place only when complete, so an error leaves nothing
 /// partial. A second run on unchanged corpora with the same settings reuses the output.
 public struct CorpusPreparation {
@@ -16,6 +17,9 @@ public struct CorpusPreparation {
     /// A .model file to use instead of training one.
     public var existingTokenizer: String?
     public var valFraction = 0.1
+    /// Held-out files for val.npy in place of the last `valFraction` of the corpora (which is then not used).
+    /// The tokenizer is trained on `corpora` only, as it would be on text it has not seen.
+    public var valCorpora: [String] = []
     public var outputDirectory: String
     public var overwrite = false
     /// Threads for encoding (and tokenizer training).
@@ -45,26 +49,34 @@ public struct CorpusPreparation {
     public func run() throws -> Result {
         guard !corpora.isEmpty else { throw PreparationError.noCorpus }
         guard valFraction >= 0 && valFraction < 1 else { throw PreparationError.invalidValFraction(valFraction) }
+        let heldOut = !valCorpora.isEmpty
         if existingTokenizer == nil { try tokenizerOptions.validate() }
 
         var summaries: [PreparationManifest.Corpus] = []
         var trainableLines = 0
         for path in corpora {
             let summary = try InputFile.scanCorpus(path)
-            summaries.append(.init(path: path, bytes: summary.bytes, modified: summary.modified,
-                                   contentHash: summary.contentHash))
+            summaries.append(.init(path, summary))
             trainableLines += summary.trainableLines
-            let same = summaries.dropLast().filter { $0.contentHash == summary.contentHash && $0.bytes == summary.bytes }
+            let same = summaries.dropLast().filter { $0.sameText(as: summaries.last!) }
             if same.count == 1, let earlier = same.first {   // (once per text, however often it is given)
                 log("warning: " + (earlier.path == path ? "\(path) is given twice" : "\(path) holds the same text as \(earlier.path)")
-                    + "; its text is trained on twice (and when it is the last file, the validation part also lies in the "
-                    + "training part)")
+                    + "; its text is trained on twice" + (heldOut ? "" : " (and when it is the last file, the validation part "
+                    + "also lies in the training part)"))
+            }
+        }
+        var valSummaries: [PreparationManifest.Corpus] = []
+        for path in valCorpora {
+            valSummaries.append(.init(path, try InputFile.scanCorpus(path)))
+            if let trained = summaries.first(where: { $0.sameText(as: valSummaries.last!) }) {
+                log("warning: the validation file \(path) " + (trained.path == path ? "is also a corpus file" : "holds the same text as \(trained.path)")
+                    + ", which is trained on; its validation loss will not say how the model does on unseen text")
             }
         }
         if existingTokenizer == nil && trainableLines == 0 {
             throw TokenizerError.noTrainableLines(corpus: corpora.joined(separator: ", "))
         }
-        var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: valFraction)
+        var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: heldOut ? 0 : valFraction)
         if let existingTokenizer {
             settings.existingTokenizerHash = try InputFile.contentHash(of: existingTokenizer)
         } else {
@@ -80,7 +92,9 @@ public struct CorpusPreparation {
         let stem = "." + out.lastPathComponent + ".prepare-"
         AbandonedTemporaries.remove(in: parent, prefix: stem)   // of preparations stopped or killed earlier
 
-        if let reused = try reusableOutput(corpora: summaries, settings: settings) { return reused }
+        if let reused = try reusableOutput(corpora: summaries, valCorpora: heldOut ? valSummaries : nil, settings: settings) {
+            return reused
+        }
 
         do {
             try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
@@ -129,31 +143,37 @@ public struct CorpusPreparation {
             tokenizer = try SentencePieceTokenizer.trainChecked(files: corpora, modelPath: modelPath, options: options)
         }
         if tokenizer.newlineId == nil { throw TokenizerError.cannotRepresentLineBreaks(model: existingTokenizer ?? modelPath) }
-        if corpora.count > 1 && tokenizer.eosId == nil {
+        if (corpora.count > 1 || valCorpora.count > 1) && tokenizer.eosId == nil {
             throw PreparationError.noEndOfSequenceId(tokenizer: existingTokenizer ?? modelPath)
         }
 
-        // 2. Encode every corpus into train.npy, EOS between files; then move the tail into val.npy.
+        // 2. Encode every corpus into train.npy, EOS between files; then move the tail into val.npy, or encode the
+        //    validation files into it.
         let dtype = TokenDType.fitting(vocabularySize: tokenizer.vocabularySize)
         let train = try TokenFileWriter(path: temporary + "/train.npy", dtype: dtype)
+        let val = try TokenFileWriter(path: temporary + "/val.npy", dtype: dtype)
         let encoder = CorpusEncoder(tokenizer: tokenizer, threads: threads)
         let unknownId = tokenizer.unknownId
         var unknown = 0
         let started = Date()
-        for (index, path) in corpora.enumerated() {
-            if index > 0, let eos = tokenizer.eosId { try train.append([eos]) }
-            let statistics = try encoder.encode(file: path) { ids in
-                for id in ids where id == unknownId { unknown += 1 }
-                try train.append(ids)
+        func encode(_ files: [String], into writer: TokenFileWriter) throws {
+            for (index, path) in files.enumerated() {
+                if index > 0, let eos = tokenizer.eosId { try writer.append([eos]) }
+                let statistics = try encoder.encode(file: path) { ids in
+                    for id in ids where id == unknownId { unknown += 1 }
+                    try writer.append(ids)
+                }
+                log("encoded \(path): \(statistics.bytes) bytes -> \(statistics.tokens) tokens")
             }
-            log("encoded \(path): \(statistics.bytes) bytes -> \(statistics.tokens) tokens")
         }
+        try encode(corpora, into: train)
+        let unknownInCorpora = unknown
+        try encode(valCorpora, into: val)
         let encodeSeconds = Date().timeIntervalSince(started)
-        let total = train.count
-        let trainCount = Int(Double(total) * (1 - valFraction))
+        let total = train.count + val.count
+        let trainCount = heldOut ? train.count : Int(Double(total) * (1 - valFraction))
         if trainCount == 0 { throw PreparationError.emptyTrainingPart(tokens: total, valFraction: valFraction) }
-        let val = try TokenFileWriter(path: temporary + "/val.npy", dtype: dtype)
-        try train.moveTail(after: trainCount, to: val)
+        if !heldOut { try train.moveTail(after: trainCount, to: val) }
         try train.finish()
         try val.finish()
         if unknown > 0 {
@@ -161,14 +181,18 @@ public struct CorpusPreparation {
             let advice = existingTokenizer == nil && tokenizerOptions.modelType == .word
                 ? "a word model cannot spell the words it did not keep: use --tokenizer-type bpe or unigram for exact text"
                 : "use --byte-fallback"
-            log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>), so decoding will not give back "
-                + "the corpus exactly; \(advice)")
+            let heldOutUnknown = unknown - unknownInCorpora
+            let place = heldOutUnknown == 0 ? "" : " (\(heldOutUnknown == unknown ? "all" : "\(heldOutUnknown)") in the validation "
+                + "files, whose text the tokenizer did not learn from)"
+            log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>)\(place), so decoding will not "
+                + "give back the corpus exactly; \(advice)")
         }
 
         var manifest = PreparationManifest(corpora: summaries, settings: settings,
                                            vocabularySize: tokenizer.vocabularySize, dtype: dtype,
                                            trainTokens: trainCount, valTokens: total - trainCount,
                                            unknownTokens: unknown)
+        manifest.valCorpora = heldOut ? valSummaries : nil
         manifest.outputFingerprints = .of(directory: temporary)
         do {
             try manifest.encoded().write(to: URL(fileURLWithPath: temporary + "/" + PreparationManifest.fileName))
@@ -197,7 +221,7 @@ public struct CorpusPreparation {
 
     /// The earlier output when it was made from the same inputs; nil when there is nothing there (or it may be
     /// overwritten); throws when the directory holds something else and `overwrite` is off.
-    private func reusableOutput(corpora: [PreparationManifest.Corpus],
+    private func reusableOutput(corpora: [PreparationManifest.Corpus], valCorpora: [PreparationManifest.Corpus]?,
                                 settings: PreparationManifest.Settings) throws -> Result? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory) else { return nil }
@@ -205,8 +229,9 @@ public struct CorpusPreparation {
         let contents = ((try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? []).sorted()
         if contents.isEmpty { return nil }
 
-        let wanted = PreparationManifest(corpora: corpora, settings: settings, vocabularySize: 0, dtype: .uint16,
+        var wanted = PreparationManifest(corpora: corpora, settings: settings, vocabularySize: 0, dtype: .uint16,
                                          trainTokens: 0, valTokens: 0, unknownTokens: 0)
+        wanted.valCorpora = valCorpora
         if let existing = PreparationManifest.read(from: outputDirectory + "/" + PreparationManifest.fileName) {
             if existing.describesSameInput(as: wanted), outputsIntact(existing) {
                 return Result(outputDirectory: outputDirectory, reused: true, manifest: existing, encodeSeconds: 0)

@@ -10,6 +10,21 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
         public var modified: Double
         /// 64-bit FNV-1a of the contents.
         public var contentHash: String
+
+        public init(path: String, bytes: Int, modified: Double, contentHash: String) {
+            self.path = path
+            self.bytes = bytes
+            self.modified = modified
+            self.contentHash = contentHash
+        }
+
+        /// A file as `InputFile.scanCorpus` found it.
+        init(_ path: String, _ summary: InputFile.Summary) {
+            self.init(path: path, bytes: summary.bytes, modified: summary.modified, contentHash: summary.contentHash)
+        }
+
+        /// The same contents (size and hash), wherever the file is.
+        public func sameText(as other: Corpus) -> Bool { bytes == other.bytes && contentHash == other.contentHash }
     }
 
     /// The options that determine the output (threads do not).
@@ -22,6 +37,9 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
 
     public var formatVersion = 1
     public var corpora: [Corpus]
+    /// Held-out validation files (`--val-corpus`), when val.npy is made from them rather than from the corpora's
+    /// end (nil then, and in manifests of versions before them).
+    public var valCorpora: [Corpus]?
     public var settings: Settings
     public var vocabularySize: Int
     public var dtype: TokenDType
@@ -48,10 +66,14 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
 
     public static let fileName = "manifest.json"
 
-    /// Same corpus contents (size and hash, in order) and the same settings.
+    /// Same corpus contents (size and hash, in order), the same validation files and the same settings.
     public func describesSameInput(as other: PreparationManifest) -> Bool {
-        formatVersion == other.formatVersion && settings == other.settings
-            && corpora.map { [String($0.bytes), $0.contentHash] } == other.corpora.map { [String($0.bytes), $0.contentHash] }
+        formatVersion == other.formatVersion && settings == other.settings && Self.sameTexts(corpora, other.corpora)
+            && Self.sameTexts(valCorpora ?? [], other.valCorpora ?? [])
+    }
+
+    static func sameTexts(_ a: [Corpus], _ b: [Corpus]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.sameText(as: $1) }
     }
 
     /// What differs between this (existing) preparation's input and `other`'s, for the error that refuses to
@@ -59,8 +81,9 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
     /// now" (the manifest's names, nested ones dotted).
     public func inputDifferences(from other: PreparationManifest) -> [String] {
         var differences: [String] = []
-        if corpora.map({ [String($0.bytes), $0.contentHash] }) != other.corpora.map({ [String($0.bytes), $0.contentHash] }) {
-            differences.append("the corpus files or their contents")
+        if !Self.sameTexts(corpora, other.corpora) { differences.append("the corpus files or their contents") }
+        if !Self.sameTexts(valCorpora ?? [], other.valCorpora ?? []) {
+            differences.append("the validation files (--val-corpus) or their contents")
         }
         var there = Self.flattened(settings), now = Self.flattened(other.settings)
         if (settings.tokenizer == nil) != (other.settings.tokenizer == nil) {

@@ -27,8 +27,11 @@ struct Prepare: ParsableCommand {
     @Option(help: "Use this SentencePiece .model instead of training one.")
     var tokenizer: String?
 
-    @Option(help: "Fraction of the tokens, taken from the end, kept for validation.")
-    var valFraction: Double = 0.1
+    @Option(help: "Fraction of the tokens, taken from the end, kept for validation (default 0.1).")
+    var valFraction: Double?
+
+    @Option(name: .customLong("val-corpus"), help: "A held-out UTF-8 text file for validation (repeat for several): val.npy is made of these, and all of --corpus is trained on.")
+    var valCorpora: [String] = []
 
     @Option(help: "Fraction of characters the vocabulary must cover, 0.98 to 1 (default 1: every character).")
     var characterCoverage: Double?
@@ -64,8 +67,11 @@ struct Prepare: ParsableCommand {
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if let maxSentences, maxSentences < 0 { throw ValidationError("--max-sentences must not be negative") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
-        if !(valFraction >= 0 && valFraction < 1) {
+        if let valFraction, !(valFraction >= 0 && valFraction < 1) {
             throw ValidationError("--val-fraction must be at least 0 and below 1 (got \(valFraction))")
+        }
+        if valFraction != nil && !valCorpora.isEmpty {
+            throw ValidationError("give either --val-fraction or --val-corpus, not both")
         }
         // The tokenizer's own bounds are option errors too (exit status 64, like the checks above).
         if tokenizer == nil {
@@ -92,7 +98,8 @@ struct Prepare: ParsableCommand {
             var preparation = CorpusPreparation(corpora: try DefaultCorpus.resolve(corpora), outputDirectory: out)
             preparation.tokenizerOptions = tokenizerOptions
             preparation.existingTokenizer = tokenizer
-            preparation.valFraction = valFraction
+            preparation.valFraction = valFraction ?? 0.1
+            preparation.valCorpora = valCorpora
             preparation.overwrite = overwrite
             preparation.threads = threads ?? ThreadPool.availableCores
             preparation.log = { print($0) }

@@ -82,7 +82,13 @@ struct RunSetup {
                                   generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
         } catch let TrainingError.dataTooShort(path, tokens, needed) where command.data.data == nil {
             // Name the corpus the user gave, not the token file prepared from it.
-            let part = path.hasSuffix("val.npy") ? "validation part (the last --val-fraction)" : "training part"
+            let validation = path.hasSuffix("val.npy")
+            if validation && !command.data.valCorpora.isEmpty {
+                throw TrainingError.invalidOption(option: "--val-corpus", message: "\(command.data.valCorpora.joined(separator: ", ")) "
+                    + "\(command.data.valCorpora.count == 1 ? "is" : "are") \(tokens) tokens, shorter than one training window "
+                    + "(\(needed) tokens: --context + 1); use a longer validation text or a smaller --context")
+            }
+            let part = validation ? "validation part (the last --val-fraction)" : "training part"
             throw TrainingError.invalidOption(option: "--corpus", message: "the \(part) of "
                 + "\((command.data.corpora.isEmpty ? [DefaultCorpus.path] : command.data.corpora).joined(separator: ", ")) "
                 + "is \(tokens) tokens, shorter than one training window (\(needed) tokens: --context + 1); use a longer "
@@ -145,6 +151,7 @@ struct RunSetup {
         preparation.tokenizerOptions.modelType = type
         preparation.tokenizerOptions.vocabularySize = data.vocabSize ?? 4096
         preparation.valFraction = data.valFraction ?? 0.1
+        preparation.valCorpora = data.valCorpora
         preparation.threads = ThreadPool.shared.threadCount
         preparation.log = { print($0) }
         let result: CorpusPreparation.Result

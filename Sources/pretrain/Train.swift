@@ -122,6 +122,9 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Fraction of the corpus (its end) kept for validation when preparing (default 0.1).")
     var valFraction: Double?
 
+    @Option(name: .customLong("val-corpus"), help: "A held-out text file to validate on when preparing (repeat for several), instead of the corpus's end.")
+    var valCorpora: [String] = []
+
     func validate() throws {
         if let tokenizerType, TokenizerTrainingOptions.ModelType(rawValue: tokenizerType) == nil {
             throw ValidationError("--tokenizer-type: '\(tokenizerType)' is not one of bpe, unigram, char, word")
@@ -129,12 +132,15 @@ struct DataOptions: ParsableArguments {
         if let vocabSize, !(1...TokenizerTrainingOptions.maximumVocabularySize).contains(vocabSize) {
             throw ValidationError("--vocab-size must be 1 to \(TokenizerTrainingOptions.maximumVocabularySize) (got \(vocabSize))")
         }
+        if valFraction != nil && !valCorpora.isEmpty {
+            throw ValidationError("give either --val-fraction or --val-corpus, not both")
+        }
     }
 
     /// The preparation options given on the command line (a resumed run refuses them: its data is made).
     var givenPreparationOptions: [String] {
         [(tokenizerType != nil, "--tokenizer-type"), (vocabSize != nil, "--vocab-size"),
-         (valFraction != nil, "--val-fraction")].filter(\.0).map(\.1)
+         (valFraction != nil, "--val-fraction"), (!valCorpora.isEmpty, "--val-corpus")].filter(\.0).map(\.1)
     }
 }
 

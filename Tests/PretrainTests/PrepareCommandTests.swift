@@ -83,7 +83,8 @@ import Testing
                                   (["--tokenizer", directory + "/corrupt.model", "--vocab-size", "300"],
                                    "--vocab-size trains a tokenizer, but --tokenizer \(directory)/corrupt.model gives one"),
                                   (["--tokenizer", directory + "/corrupt.model", "--byte-fallback"],
-                                   "--byte-fallback trains a tokenizer, but --tokenizer")] {
+                                   "--byte-fallback trains a tokenizer, but --tokenizer"),
+                                  (["--val-corpus", good, "--val-fraction", "0.2"], "give either --val-fraction or --val-corpus, not both")] {
             let result = try PretrainCommand.run(["prepare", "--corpus", good] + arguments + ["--out", out])
             let lines = result.stderr.split(separator: "\n")
             #expect(result.status == 64 && lines.count == 1 && lines[0].hasPrefix("error: ") && lines[0].contains(says),

@@ -56,6 +56,39 @@ import Glibc
         #expect((one.stdout + one.stderr).contains("; 1 step; seed"), "\(one.stderr)")
     }
 
+    /// --val-corpus: a held-out file is the validation set (its tokens, not the corpus's end); the run keeps it.
+    @Test func validatesOnAHeldOutFile() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: dir, name: "corpus.txt")
+        let heldOut = dir + "/held-out.txt"
+        try String(repeating: "KING RICHARD II:\nA lark, a lark, a lark; and so it goes.\n", count: 3)
+            .write(toFile: heldOut, atomically: true, encoding: .utf8)
+        let run = try PretrainCommand.run(["--corpus", corpus, "--val-corpus", heldOut, "--tokenizer-type", "char",
+                                           "--out", dir + "/run", "--steps", "4", "--eval-every", "2"] + Self.tinyModel)
+        #expect(run.status == 0, "\(run.stderr)")
+        let prepared = try #require(PreparationManifest.read(from: dir + "/run/data/" + PreparationManifest.fileName))
+        let trainTokens = try TokenFile(path: dir + "/run/data/train.npy").count
+        // Characters: a token a byte of the held-out text, and of the whole corpus.
+        let corpusBytes = try Data(contentsOf: URL(fileURLWithPath: corpus)).count
+        #expect(prepared.valTokens == 3 * 57 && prepared.trainTokens == trainTokens && trainTokens == corpusBytes, "\(prepared)")
+        #expect(try Self.trainLosses(dir + "/run").count == 4 && run.stderr.contains("step 4: validation loss"))
+        // It belongs to the preparation: a resume, or prepared data, cannot take another.
+        let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/run", "--val-corpus", corpus])
+        #expect(resumed.status == 1 && resumed.stderr == "error: --resume: a resumed run keeps its data; --val-corpus cannot change it\n",
+                "\(resumed.stderr)")
+        let withData = try PretrainCommand.run(["--data", dir + "/run/data", "--val-corpus", heldOut, "--out", dir + "/other"])
+        #expect(withData.status == 1 && withData.stderr.hasPrefix("error: --val-corpus: applies when preparing --corpus files"),
+                "\(withData.stderr)")
+        // A held-out file shorter than a window names itself.
+        try "KING:\n".write(toFile: dir + "/short.txt", atomically: true, encoding: .utf8)
+        let short = try PretrainCommand.run(["--corpus", corpus, "--val-corpus", dir + "/short.txt", "--tokenizer-type", "char",
+                                             "--out", dir + "/short", "--steps", "4"] + Self.tinyModel)
+        #expect(short.status == 1 && short.stderr.contains("error: --val-corpus: \(dir)/short.txt is 6 tokens, shorter than one "
+                                                             + "training window (17 tokens: --context + 1)"), "\(short.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/short"))
+    }
+
     /// Without --warmup-steps, a 40-step run warms up over 4 steps (a tenth of it), not the 100 of a long run:
     /// lr = 1e-3 (k + 1) / 4 for steps k = 0..3, then the cosine decay from 1e-3 towards 1e-4.
     @Test func aShortRunWarmsUpOverATenthOfItsSteps() throws {

@@ -238,3 +238,61 @@ import Tokenizer
         #expect(Set(leftovers(in: directory)) == before, "a failed preparation left files behind")
     }
 }
+
+/// `valCorpora` (`--val-corpus`): held-out files make val.npy, all of the corpora are trained on.
+@Suite struct HeldOutValidationTests {
+    @Test func validationFilesMakeValNpyAndEveryCorpusIsTrainedOn() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 30_000, to: directory, name: "a.txt")
+        let first = directory + "/v1.txt", second = directory + "/v2.txt"
+        try "First Citizen:\nWe are accounted poor citizens.\n".write(toFile: first, atomically: true, encoding: .utf8)
+        try "MENENIUS:\nWhy, masters, my good friends, Zounds!\n".write(toFile: second, atomically: true, encoding: .utf8)
+        var preparation = CorpusPreparation(corpora: [corpus], outputDirectory: directory + "/data")
+        preparation.tokenizerOptions.modelType = .char
+        preparation.tokenizerOptions.vocabularySize = 200
+        preparation.valCorpora = [first, second]
+        var logged: [String] = []
+        preparation.log = { logged.append($0) }
+        let result = try preparation.run()
+
+        let tokenizer = try SentencePieceTokenizer(contentsOf: result.tokenizerPath)
+        let train = try TokenFile(path: result.trainPath).allTokens(), val = try TokenFile(path: result.valPath).allTokens()
+        // Training: the whole corpus, exactly. Validation: the two files, an EOS between them.
+        #expect(try tokenizer.decodeToBytes(train) == Array(try Data(contentsOf: URL(fileURLWithPath: corpus))))
+        let eos = try #require(tokenizer.eosId)
+        let cut = try #require(val.firstIndex(of: eos))
+        #expect(val.filter { $0 == eos }.count == 1)
+        #expect(try tokenizer.decodeToBytes(Array(val[..<cut])) == Array("First Citizen:\nWe are accounted poor citizens.\n".utf8))
+        #expect(result.manifest.trainTokens == train.count && result.manifest.valTokens == val.count)
+        #expect(result.manifest.valCorpora?.map(\.path) == [first, second] && result.manifest.settings.valFraction == 0)
+        // "Z" is not in the first 30 kB of Shakespeare: the tokenizer learnt from the corpus only, so it is <unk>.
+        #expect(val.contains(tokenizer.unknownId) && !train.contains(tokenizer.unknownId))
+        #expect(logged.contains { $0.hasPrefix("warning: 1 token is unknown (<unk>) (all in the validation files") }, "\(logged)")
+
+        // The same inputs are reused; other validation files, or none, are another preparation.
+        #expect(try preparation.run().reused)
+        var other = preparation
+        other.valCorpora = [second]
+        #expect(throws: PreparationError.self) { try other.run() }
+        other.valCorpora = []
+        do { _ = try other.run(); Issue.record("a preparation without validation files reused the held-out one") } catch {
+            #expect("\(error)".contains("the validation files (--val-corpus) or their contents"), "\(error)")
+        }
+    }
+
+    @Test func aValidationFileThatIsTrainedOnIsNamed() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "a.txt")
+        try FileManager.default.copyItem(atPath: corpus, toPath: directory + "/copy.txt")
+        var preparation = CorpusPreparation(corpora: [corpus], outputDirectory: directory + "/data")
+        preparation.tokenizerOptions.modelType = .char
+        preparation.valCorpora = [directory + "/copy.txt"]
+        var logged: [String] = []
+        preparation.log = { logged.append($0) }
+        _ = try preparation.run()
+        #expect(logged.contains("warning: the validation file \(directory)/copy.txt holds the same text as \(corpus), which is "
+                                + "trained on; its validation loss will not say how the model does on unseen text"), "\(logged)")
+    }
+}
