@@ -67,8 +67,15 @@ public struct CorpusPreparation {
         }
         var valSummaries: [PreparationManifest.Corpus] = []
         for path in valCorpora {
-            valSummaries.append(.init(path, try InputFile.scanCorpus(path)))
-            if let trained = summaries.first(where: { $0.sameText(as: valSummaries.last!) }) {
+            let summary = PreparationManifest.Corpus(path, try InputFile.scanCorpus(path))
+            let earlier = valSummaries.filter { $0.sameText(as: summary) }
+            valSummaries.append(summary)
+            if let first = earlier.first {   // warned about once per text
+                if earlier.count == 1 {
+                    log("warning: the validation file " + (first.path == path ? "\(path) is given twice" : "\(path) holds the same "
+                        + "text as \(first.path)") + "; its text is validated on twice")
+                }
+            } else if let trained = summaries.first(where: { $0.sameText(as: summary) }) {
                 log("warning: the validation file \(path) " + (trained.path == path ? "is also a corpus file" : "holds the same text as \(trained.path)")
                     + ", which is trained on; its validation loss will not say how the model does on unseen text")
             }
@@ -76,7 +83,7 @@ public struct CorpusPreparation {
         if existingTokenizer == nil && trainableLines == 0 {
             throw TokenizerError.noTrainableLines(corpus: corpora.joined(separator: ", "))
         }
-        var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: heldOut ? 0 : valFraction)
+        var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: heldOut ? nil : valFraction)
         if let existingTokenizer {
             settings.existingTokenizerHash = try InputFile.contentHash(of: existingTokenizer)
         } else {
@@ -178,14 +185,20 @@ public struct CorpusPreparation {
         try val.finish()
         if unknown > 0 {
             // Byte fallback does not make a word model exact (its decoded bytes lose the spaces around them).
-            let advice = existingTokenizer == nil && tokenizerOptions.modelType == .word
-                ? "a word model cannot spell the words it did not keep: use --tokenizer-type bpe or unigram for exact text"
-                : "use --byte-fallback"
-            let heldOutUnknown = unknown - unknownInCorpora
-            let place = heldOutUnknown == 0 ? "" : " (\(heldOutUnknown == unknown ? "all" : "\(heldOutUnknown)") in the validation "
-                + "files, whose text the tokenizer did not learn from)"
-            log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>)\(place), so decoding will not "
-                + "give back the corpus exactly; \(advice)")
+            let advice = existingTokenizer.map { "use a tokenizer trained with --byte-fallback (\($0) has none)" }
+                ?? (tokenizerOptions.modelType == .word
+                    ? "a word model cannot spell the words it did not keep: use --tokenizer-type bpe or unigram for exact text"
+                    : "use --byte-fallback")
+            // The tokenizer learns from the corpus only: a character that only the validation files hold is unknown.
+            let inValidation = unknown - unknownInCorpora
+            let text: String
+            switch inValidation {
+            case 0: text = "the corpus"
+            case unknown: text = "the validation files (characters the corpus lacks, so the tokenizer never learnt them)"
+            default: text = "the corpus and the validation files (\(inValidation) of them in the validation files)"
+            }
+            log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>), so decoding will not "
+                + "give back \(text) exactly; \(advice)")
         }
 
         var manifest = PreparationManifest(corpora: summaries, settings: settings,

@@ -5,9 +5,9 @@
 /// `length` T starting at s feeds tokens [s, s + T) and predicts targets [s + 1, s + T]. Windows start at 0,
 /// `stride`, 2 `stride`, ... while they fit, then one more ends at the last token when those missed it. Each
 /// window scores only the targets no earlier window scored: its positions from `firstScored` on. With the
-/// stride equal to the length the windows do not overlap, every position is scored, and a target sees 0 to
-/// T - 1 tokens of context, as in training's random windows; a smaller stride gives every target after the
-/// first window at least T - stride tokens of context, for more passes (about T / stride times as many).
+/// stride equal to the length the windows do not overlap, every position is scored, and a target sees 1 to T
+/// tokens before it, as in training's random windows; a smaller stride gives every target after the first
+/// window more than T - stride tokens before it, for more passes (about T / stride times as many).
 public struct EvaluationWindows: Equatable {
     /// One window: tokens [start, start + length), scored at positions firstScored ..< length.
     public struct Window: Equatable {

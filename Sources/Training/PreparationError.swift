@@ -18,7 +18,7 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
         case .outputHasOtherContents(let path, let reason):
             return "\(path): the output directory already holds \(reason); pass --overwrite to replace it, or choose another --out"
         case .noEndOfSequenceId(let tokenizer):
-            return "\(tokenizer): the tokenizer has no end-of-sequence id to put between corpus files"
+            return "\(tokenizer): the tokenizer has no end-of-sequence id to put between files"
         case .writeFailed(let path, let reason): return "\(path): cannot write (\(reason))"
         case .emptyTrainingPart(let tokens, let fraction):
             return "--val-fraction \(fraction) leaves no token of the corpus's \(tokens) for training; use a smaller one"

@@ -32,7 +32,9 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
         public var tokenizer: TokenizerTrainingOptions?
         /// Content hash of a given existing tokenizer (instead of training one).
         public var existingTokenizerHash: String?
-        public var valFraction: Double
+        /// The corpus's end kept for validation; nil when held-out files (`valCorpora`) are the validation set
+        /// (so that versions before those refuse such a manifest instead of reading it as a fraction of 0).
+        public var valFraction: Double?
     }
 
     public var formatVersion = 1
@@ -82,10 +84,18 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
     public func inputDifferences(from other: PreparationManifest) -> [String] {
         var differences: [String] = []
         if !Self.sameTexts(corpora, other.corpora) { differences.append("the corpus files or their contents") }
-        if !Self.sameTexts(valCorpora ?? [], other.valCorpora ?? []) {
+        var there = Self.flattened(settings), now = Self.flattened(other.settings)
+        func validation(_ manifest: PreparationManifest) -> String {
+            manifest.settings.valFraction.map { "the last \($0) of the corpus" } ?? "held-out files (--val-corpus)"
+        }
+        if (valCorpora == nil) != (other.valCorpora == nil) {
+            // One side split the corpus, the other held files out: that is the difference, not a fraction of nil.
+            differences.append("validation on \(validation(self)) there, on \(validation(other)) now")
+            there["valFraction"] = nil
+            now["valFraction"] = nil
+        } else if !Self.sameTexts(valCorpora ?? [], other.valCorpora ?? []) {
             differences.append("the validation files (--val-corpus) or their contents")
         }
-        var there = Self.flattened(settings), now = Self.flattened(other.settings)
         if (settings.tokenizer == nil) != (other.settings.tokenizer == nil) {
             // One side trained its tokenizer, the other was given one: that is the difference, not its many settings.
             differences.append(settings.tokenizer == nil ? "a given tokenizer there, one to train now"

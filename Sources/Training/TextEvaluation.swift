@@ -4,7 +4,7 @@ import GPT
 /// A language model's loss over a whole token stream: every next-token prediction scored once
 /// (`EvaluationWindows`), the windows run `batchSize` at a time through `GPT.loss` with weight 1 on the
 /// positions a window scores and 0 on the context it only reads. Deterministic, unlike training's validation
-/// loss (the mean over random windows), whose expectation it equals when the stride is the context.
+/// loss (the mean over random windows); with the stride equal to the context, both estimate the same mean loss.
 public enum TextEvaluation {
     /// The summed loss of a stream's predictions.
     public struct Score: Equatable, Sendable {

@@ -24,7 +24,8 @@ enum EvaluationInput {
         let bytes: Int
     }
 
-    /// The tokens, and the bytes: a corpus file's size, or the decoded length of a token file (Swiftlet's
+    /// The tokens, and the bytes: a corpus file's size; for a token file, the sizes of the files it was made of
+    /// when its preparation used whole files on each side (`--val-corpus`), else its decoded length (Swiftlet's
     /// tokenizers decode to the text they encoded, except that an `<unk>` decodes to " ⁇ ").
     func load(_ tokenizer: SentencePieceTokenizer) throws -> Text {
         switch self {
@@ -48,6 +49,11 @@ enum EvaluationInput {
             let file = try TokenFile(path: path)
             try RunSetup.checkIds(file, vocabularySize: tokenizer.vocabularySize)
             let tokens = file.allTokens()
+            if let manifest = PreparationManifest.read(from: data + "/" + PreparationManifest.fileName),
+               let held = manifest.valCorpora, let written = manifest.outputFingerprints,
+               file.fingerprint == (split == "val" ? written.val : written.train) {
+                return Text(name: name, tokens: tokens, bytes: (split == "val" ? held : manifest.corpora).reduce(0) { $0 + $1.bytes })
+            }
             return Text(name: name, tokens: tokens, bytes: try tokenizer.decodeToBytes(tokens).count)
         }
     }

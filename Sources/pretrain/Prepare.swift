@@ -105,7 +105,7 @@ struct Prepare: ParsableCommand {
             preparation.log = { print($0) }
             let result = try preparation.run()
             let m = result.manifest
-            let bytes = m.corpora.reduce(0) { $0 + $1.bytes }
+            let bytes = (m.corpora + (m.valCorpora ?? [])).reduce(0) { $0 + $1.bytes }
             let what = result.reused ? "reused \(result.outputDirectory) (prepared before from the same corpus and options)"
                 : "wrote \(result.outputDirectory)"
             var line = "\(what): tokenizer.model (\(m.vocabularySize) pieces), "

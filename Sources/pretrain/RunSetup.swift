@@ -82,17 +82,19 @@ struct RunSetup {
                                   generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
         } catch let TrainingError.dataTooShort(path, tokens, needed) where command.data.data == nil {
             // Name the corpus the user gave, not the token file prepared from it.
-            let validation = path.hasSuffix("val.npy")
-            if validation && !command.data.valCorpora.isEmpty {
-                throw TrainingError.invalidOption(option: "--val-corpus", message: "\(command.data.valCorpora.joined(separator: ", ")) "
-                    + "\(command.data.valCorpora.count == 1 ? "is" : "are") \(tokens) tokens, shorter than one training window "
-                    + "(\(needed) tokens: --context + 1); use a longer validation text or a smaller --context")
+            let validation = path.hasSuffix("val.npy"), held = command.data.valCorpora
+            let corpora = command.data.corpora.isEmpty ? [DefaultCorpus.path] : command.data.corpora
+            let subject: String
+            if held.isEmpty {   // both parts are cut from the corpus
+                subject = "the " + (validation ? "validation part (the last --val-fraction)" : "training part") + " of "
+                    + corpora.joined(separator: ", ") + " is"
+            } else {            // each side is a set of whole files
+                let files = validation ? held : corpora
+                subject = files.joined(separator: ", ") + (files.count == 1 ? " is" : " are together")
             }
-            let part = validation ? "validation part (the last --val-fraction)" : "training part"
-            throw TrainingError.invalidOption(option: "--corpus", message: "the \(part) of "
-                + "\((command.data.corpora.isEmpty ? [DefaultCorpus.path] : command.data.corpora).joined(separator: ", ")) "
-                + "is \(tokens) tokens, shorter than one training window (\(needed) tokens: --context + 1); use a longer "
-                + "corpus or a smaller --context")
+            throw TrainingError.invalidOption(option: validation && !held.isEmpty ? "--val-corpus" : "--corpus",
+                message: "\(subject) \(tokens) tokens, shorter than one training window (\(needed) tokens: --context + 1); "
+                    + "use a longer \(validation && !held.isEmpty ? "validation text" : "corpus") or a smaller --context")
         }
         var record = RunRecord(options: options, dataDirectory: dataDirectory)
         record.recordData(dataDirectory, runDirectory: command.out)
@@ -152,6 +154,7 @@ struct RunSetup {
         preparation.tokenizerOptions.vocabularySize = data.vocabSize ?? 4096
         preparation.valFraction = data.valFraction ?? 0.1
         preparation.valCorpora = data.valCorpora
+        preparation.tokenizerOptions.byteFallback = data.byteFallback
         preparation.threads = ThreadPool.shared.threadCount
         preparation.log = { print($0) }
         let result: CorpusPreparation.Result

@@ -110,7 +110,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "A directory prepared by `pretrain prepare` (tokenizer.model, train.npy, val.npy).")
     var data: String?
 
-    @Option(name: .customLong("corpus"), help: "Corpus text file(s) to prepare into OUT/data first (default: corpora/kjv.txt). For the tokenizer options only `pretrain prepare` has (--character-coverage, --byte-fallback, --max-sentences), prepare there and pass --data.")
+    @Option(name: .customLong("corpus"), help: "Corpus text file(s) to prepare into OUT/data first (default: corpora/kjv.txt). For the tokenizer options only `pretrain prepare` has (--character-coverage, --max-sentences, --tokenizer), prepare there and pass --data.")
     var corpora: [String] = []
 
     @Option(help: "Tokenizer type when preparing: bpe, unigram, char or word (default bpe).")
@@ -124,6 +124,9 @@ struct DataOptions: ParsableArguments {
 
     @Option(name: .customLong("val-corpus"), help: "A held-out text file to validate on when preparing (repeat for several), instead of the corpus's end.")
     var valCorpora: [String] = []
+
+    @Flag(help: "When preparing, spell characters outside the vocabulary (such as those only --val-corpus files hold) as bytes instead of <unk>.")
+    var byteFallback = false
 
     func validate() throws {
         if let tokenizerType, TokenizerTrainingOptions.ModelType(rawValue: tokenizerType) == nil {
@@ -140,7 +143,8 @@ struct DataOptions: ParsableArguments {
     /// The preparation options given on the command line (a resumed run refuses them: its data is made).
     var givenPreparationOptions: [String] {
         [(tokenizerType != nil, "--tokenizer-type"), (vocabSize != nil, "--vocab-size"),
-         (valFraction != nil, "--val-fraction"), (!valCorpora.isEmpty, "--val-corpus")].filter(\.0).map(\.1)
+         (valFraction != nil, "--val-fraction"), (!valCorpora.isEmpty, "--val-corpus"), (byteFallback, "--byte-fallback")]
+            .filter(\.0).map(\.1)
     }
 }
 

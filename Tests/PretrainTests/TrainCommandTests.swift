@@ -64,6 +64,7 @@ import Glibc
         let heldOut = dir + "/held-out.txt"
         try String(repeating: "KING RICHARD II:\nA lark, a lark, a lark; and so it goes.\n", count: 3)
             .write(toFile: heldOut, atomically: true, encoding: .utf8)
+        #expect(try PretrainCommand.run(["--corpus", corpus, "--val-corpus", heldOut, "--val-fraction", "0.2"]).status == 64)
         let run = try PretrainCommand.run(["--corpus", corpus, "--val-corpus", heldOut, "--tokenizer-type", "char",
                                            "--out", dir + "/run", "--steps", "4", "--eval-every", "2"] + Self.tinyModel)
         #expect(run.status == 0, "\(run.stderr)")
@@ -80,6 +81,20 @@ import Glibc
         let withData = try PretrainCommand.run(["--data", dir + "/run/data", "--val-corpus", heldOut, "--out", dir + "/other"])
         #expect(withData.status == 1 && withData.stderr.hasPrefix("error: --val-corpus: applies when preparing --corpus files"),
                 "\(withData.stderr)")
+        // Characters only the held-out text holds ("Z" is not in the corpus): <unk> without --byte-fallback, bytes with it;
+        // either way `evaluate` divides by the file's own size.
+        let zounds = dir + "/zounds.txt"
+        try String(repeating: "MERCUTIO:\nZounds, a dog, a rat, a mouse, a cat!\n", count: 3).write(toFile: zounds, atomically: true, encoding: .utf8)
+        let zoundsBytes = try Data(contentsOf: URL(fileURLWithPath: zounds)).count
+        for (name, fallback) in [("unk", [String]()), ("bytes", ["--byte-fallback"])] {
+            let trained = try PretrainCommand.run(["--corpus", corpus, "--val-corpus", zounds, "--tokenizer-type", "char",
+                                                   "--out", dir + "/" + name, "--steps", "2"] + fallback + Self.tinyModel)
+            #expect(trained.status == 0 && trained.stdout.contains("unknown (<unk>)") == fallback.isEmpty, "\(trained.stdout)")
+            let evaluated = try PretrainCommand.run(["evaluate", "--checkpoint", dir + "/" + name])
+            #expect(evaluated.status == 0 && evaluated.stdout.hasSuffix(", \(zoundsBytes) bytes)\n"),
+                    "\(name): \(evaluated.stdout)\(evaluated.stderr)")
+        }
+
         // A held-out file shorter than a window names itself.
         try "KING:\n".write(toFile: dir + "/short.txt", atomically: true, encoding: .utf8)
         let short = try PretrainCommand.run(["--corpus", corpus, "--val-corpus", dir + "/short.txt", "--tokenizer-type", "char",

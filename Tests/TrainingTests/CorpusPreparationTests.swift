@@ -265,10 +265,10 @@ import Tokenizer
         #expect(val.filter { $0 == eos }.count == 1)
         #expect(try tokenizer.decodeToBytes(Array(val[..<cut])) == Array("First Citizen:\nWe are accounted poor citizens.\n".utf8))
         #expect(result.manifest.trainTokens == train.count && result.manifest.valTokens == val.count)
-        #expect(result.manifest.valCorpora?.map(\.path) == [first, second] && result.manifest.settings.valFraction == 0)
+        #expect(result.manifest.valCorpora?.map(\.path) == [first, second] && result.manifest.settings.valFraction == nil)
         // "Z" is not in the first 30 kB of Shakespeare: the tokenizer learnt from the corpus only, so it is <unk>.
         #expect(val.contains(tokenizer.unknownId) && !train.contains(tokenizer.unknownId))
-        #expect(logged.contains { $0.hasPrefix("warning: 1 token is unknown (<unk>) (all in the validation files") }, "\(logged)")
+        #expect(logged.contains { $0.hasPrefix("warning: 1 token is unknown (<unk>), so decoding will not give back the validation files (characters the corpus lacks") }, "\(logged)")
 
         // The same inputs are reused; other validation files, or none, are another preparation.
         #expect(try preparation.run().reused)
@@ -277,8 +277,56 @@ import Tokenizer
         #expect(throws: PreparationError.self) { try other.run() }
         other.valCorpora = []
         do { _ = try other.run(); Issue.record("a preparation without validation files reused the held-out one") } catch {
-            #expect("\(error)".contains("the validation files (--val-corpus) or their contents"), "\(error)")
+            #expect("\(error)".contains("validation on held-out files (--val-corpus) there, on the last 0.1 of the corpus now"), "\(error)")
         }
+    }
+
+    /// Several files on each side: an EOS between the files of a side (none between the sides), each file decoded
+    /// back exactly; reordered validation files, or a switch to a split of the corpus, are other input.
+    @Test func severalFilesOnEachSide() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let a = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "a.txt")
+        let b = directory + "/b.txt", v1 = directory + "/v1.txt", v2 = directory + "/v2.txt"
+        try "Second Citizen:\nWould you proceed especially against Caius Marcius?\n".write(toFile: b, atomically: true, encoding: .utf8)
+        try "All:\nAgainst him first.\n".write(toFile: v1, atomically: true, encoding: .utf8)
+        try "First Citizen:\nHe's a very dog to the commonalty.\n".write(toFile: v2, atomically: true, encoding: .utf8)
+        var preparation = CorpusPreparation(corpora: [a, b], outputDirectory: directory + "/data")
+        preparation.tokenizerOptions.modelType = .char
+        preparation.valCorpora = [v1, v2]
+        let result = try preparation.run()
+        let tokenizer = try SentencePieceTokenizer(contentsOf: result.tokenizerPath)
+        let eos = try #require(tokenizer.eosId)
+        for (path, files) in [(result.trainPath, [a, b]), (result.valPath, [v1, v2])] {
+            let parts = try TokenFile(path: path).allTokens().split(separator: eos, omittingEmptySubsequences: false)
+            #expect(parts.count == 2, "\(path)")
+            for (part, file) in zip(parts, files) {
+                #expect(try tokenizer.decodeToBytes(Array(part)) == Array(try Data(contentsOf: URL(fileURLWithPath: file))), "\(file)")
+            }
+        }
+        for (change, says) in [({ (p: inout CorpusPreparation) in p.valCorpora = [v2, v1] }, "the validation files (--val-corpus) or their contents"),
+                               ({ (p: inout CorpusPreparation) in p.valCorpora = [] }, "validation on held-out files (--val-corpus) there, on the last 0.1 of the corpus now")] {
+            var other = preparation
+            change(&other)
+            do { _ = try other.run(); Issue.record("other input reused: \(other.valCorpora)") } catch {
+                #expect("\(error)".contains(says) && !"\(error)".contains("valFraction"), "\(error)")
+            }
+        }
+    }
+
+    @Test func aValidationFileGivenTwiceIsNamedOnce() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "a.txt")
+        try "All:\nAgainst him first.\n".write(toFile: directory + "/v.txt", atomically: true, encoding: .utf8)
+        var preparation = CorpusPreparation(corpora: [corpus], outputDirectory: directory + "/data")
+        preparation.tokenizerOptions.modelType = .char
+        preparation.valCorpora = [directory + "/v.txt", directory + "/v.txt", directory + "/v.txt"]
+        var logged: [String] = []
+        preparation.log = { logged.append($0) }
+        _ = try preparation.run()
+        #expect(logged.filter { $0.hasPrefix("warning:") } == ["warning: the validation file \(directory)/v.txt is given twice; its text is validated on twice"],
+                "\(logged)")
     }
 
     @Test func aValidationFileThatIsTrainedOnIsNamed() throws {
