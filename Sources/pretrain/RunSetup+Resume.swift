@@ -83,8 +83,9 @@ extension RunSetup {
         let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
                                   step: state.step, generator: generator)
         let preset = loaded.hfConfig.swiftlet?.preset ?? "custom"
+        let origin = loaded.hfConfig.swiftlet?.notes[initializedFromNote]
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
-                              dataDirectory: dataDirectory, preset: preset)
+                              dataDirectory: dataDirectory, preset: preset, notes: origin.map { [initializedFromNote: $0] } ?? [:])
         var summary = "resuming \(command.out) at step \(state.step) of \(options.steps)"
         if !given.isEmpty { summary += "; overriding \(given.joined(separator: ", "))" }
         // (A run that stays stopped early trains no step the new schedule would apply to.)

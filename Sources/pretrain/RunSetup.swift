@@ -36,9 +36,12 @@ struct RunSetup {
 
     private static func fresh(_ command: Train) throws -> RunSetup {
         let m = command.model
-        let preset = m.preset ?? "tiny"
+        // --init-from: the checkpoint's model (shape, weights, tokenizer) in place of a preset's random one.
+        let origin = try command.initFrom.map(InitialCheckpoint.load)
+        let preset = origin.map { $0.preset ?? "custom" } ?? m.preset ?? "tiny"
         func configuration(vocabularySize: Int) throws -> GPTConfig {
             do {
+                if let origin { return try origin.model.config.overriding(dropout: m.dropout ?? 0) }
                 return try GPTConfig.preset(named: preset, vocabSize: vocabularySize)
                     .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context, dropout: m.dropout)
             } catch let error as GPTConfigError {
@@ -67,15 +70,17 @@ struct RunSetup {
         try directory.createAndLock()
         var started = false
         defer { if newRunDirectory && !started { try? FileManager.default.removeItem(atPath: command.out) } }
-        let prepared = try prepareData(command.data, runDirectory: command.out, overwrite: command.overwrite)
+        let prepared = try prepareData(command.data, runDirectory: command.out, overwrite: command.overwrite,
+                                       tokenizer: origin?.tokenizerPath)
         defer { prepared.discardReplacement() }
+        if let origin, let given = command.data.data { try origin.checkTokenizer(ofPreparedData: prepared.path, shownAs: given) }
         let dataDirectory = prepared.finalPath
         let tokenizer = try SentencePieceTokenizer(contentsOf: prepared.path + "/tokenizer.model")
         let config = try configuration(vocabularySize: tokenizer.vocabularySize)
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
         let (train, val) = try openTokens(prepared.path, vocabularySize: config.vocabSize)
-        let model = try GPT(config: config, seed: options.seed)
+        let model = try origin.map { try $0.model.setDropout(config.dropout); return $0.model } ?? GPT(config: config, seed: options.seed)
         let trainer: Trainer
         do {
             trainer = try Trainer(model: model, train: train, validation: val, options: options,
@@ -107,10 +112,12 @@ struct RunSetup {
         let overridden = [(m.layers, "--layers"), (m.heads, "--heads"), (m.width, "--width"), (m.context, "--context")]
             .filter { $0.0 != nil }.map(\.1)
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
-                              dataDirectory: dataDirectory, preset: overridden.isEmpty ? preset : "custom")
+                              dataDirectory: dataDirectory, preset: overridden.isEmpty ? preset : "custom",
+                              notes: origin.map { [initializedFromNote: RunDirectory.absolutePath($0.directory)] } ?? [:])
         started = true
         let params = model.layout.parameterCount
-        let shape = overridden.isEmpty ? "\(preset) preset" : "\(preset) preset with \(overridden.joined(separator: ", ")) given"
+        let shape = origin.map { "initialized from \($0.directory)" }
+            ?? (overridden.isEmpty ? "\(preset) preset" : "\(preset) preset with \(overridden.joined(separator: ", ")) given")
         var summary = "new run in \(command.out): \(shape), \(counted(config.layers, "layer")), \(counted(config.heads, "head")), "
             + "\(config.width) wide, context \(config.context), vocabulary \(config.vocabSize) "
             + String(format: "(%.2fM parameters)", Double(params) / 1e6)
@@ -132,7 +139,8 @@ struct RunSetup {
     /// given, or the corpus files prepared into OUT/data. With `overwrite`, a preparation of other corpus files
     /// already in OUT/data is replaced only once the new run has passed every check (`PreparedData.install`):
     /// until then the new one waits beside it.
-    private static func prepareData(_ data: DataOptions, runDirectory: String, overwrite: Bool) throws -> PreparedData {
+    private static func prepareData(_ data: DataOptions, runDirectory: String, overwrite: Bool,
+                                    tokenizer existingTokenizer: String?) throws -> PreparedData {
         if let dir = data.data {
             if !data.corpora.isEmpty {
                 throw TrainingError.invalidOption(option: "--data", message: "give either --data or --corpus, not both")
@@ -155,6 +163,7 @@ struct RunSetup {
         preparation.valFraction = data.valFraction ?? 0.1
         preparation.valCorpora = data.valCorpora
         preparation.tokenizerOptions.byteFallback = data.byteFallback
+        preparation.existingTokenizer = existingTokenizer
         preparation.threads = ThreadPool.shared.threadCount
         preparation.log = { print($0) }
         let result: CorpusPreparation.Result
@@ -227,6 +236,9 @@ struct RunSetup {
 
     // MARK: - Shared
 
+    /// config.json's note naming the checkpoint an --init-from run started from (kept on resume).
+    static let initializedFromNote = "initialized_from"
+
     static func openTokens(_ dataDirectory: String, vocabularySize: Int) throws -> (TokenFile, TokenFile?) {
         let train = try TokenFile(path: dataDirectory + "/train.npy")
         try checkIds(train, vocabularySize: vocabularySize)
@@ -249,9 +261,9 @@ struct RunSetup {
         }
     }
 
-    static func makeRun(_ directory: RunDirectory, trainer: Trainer, record: RunRecord,
-                                tokenizer: SentencePieceTokenizer, dataDirectory: String, preset: String) throws -> TrainingRun {
-        let details = SwiftletDetails(preset: preset, notes: ["data": dataDirectory])
+    static func makeRun(_ directory: RunDirectory, trainer: Trainer, record: RunRecord, tokenizer: SentencePieceTokenizer,
+                        dataDirectory: String, preset: String, notes: [String: String] = [:]) throws -> TrainingRun {
+        let details = SwiftletDetails(preset: preset, notes: notes.merging(["data": dataDirectory]) { $1 })
         return try TrainingRun(directory: directory, task: trainer, record: record, details: details,
                                extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: dataDirectory + "/tokenizer.model"))],
                                bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init),

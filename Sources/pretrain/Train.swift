@@ -37,9 +37,23 @@ struct Train: ParsableCommand {
     @Flag(help: "Start a new run even if --out already holds one (it is replaced).")
     var overwrite = false
 
+    @Option(help: "Start a new run from this checkpoint's weights (a checkpoint or run directory; its best/, else latest/) instead of a random initialisation: its shape and tokenizer, with fresh AdamW moments, schedule and dropout (--dropout, default 0). --corpus files are encoded with its tokenizer; --data must have been prepared with it.")
+    var initFrom: String?
+
     func validate() throws {
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+        if initFrom != nil {
+            if resume { throw ValidationError("--resume continues a run; --init-from starts a new one from a checkpoint's weights") }
+            let m = model
+            let fixed = [(m.preset != nil, "--preset"), (m.layers != nil, "--layers"), (m.heads != nil, "--heads"),
+                         (m.width != nil, "--width"), (m.context != nil, "--context"),
+                         (data.tokenizerType != nil, "--tokenizer-type"), (data.vocabSize != nil, "--vocab-size"),
+                         (data.byteFallback, "--byte-fallback")].filter(\.0).map(\.1)
+            if let first = fixed.first {
+                throw ValidationError("\(first) cannot be given with --init-from: the model's shape and tokenizer are the checkpoint's")
+            }
+        }
         if let patience, patience < 0 { throw ValidationError("--patience must be 0 (off) or positive (got \(patience))") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
     }

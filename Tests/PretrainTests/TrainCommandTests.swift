@@ -56,6 +56,55 @@ import Glibc
         #expect((one.stdout + one.stderr).contains("; 1 step; seed"), "\(one.stderr)")
     }
 
+    /// --init-from: a new run starts from a checkpoint's weights, shape and tokenizer (fresh moments and schedule).
+    @Test func startsFromACheckpointsWeights() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let first = try PretrainCommand.run(["--data", data, "--out", dir + "/first", "--steps", "8", "--eval-every", "4"] + Self.tinyModel)
+        #expect(first.status == 0, "\(first.stderr)")
+        // One step at a learning rate of 1e-9 moves no weight by more than about 1e-9: the run holds the checkpoint's.
+        let next = try PretrainCommand.run(["--init-from", dir + "/first", "--data", data, "--out", dir + "/next", "--steps", "1",
+                                            "--lr", "1e-9", "--min-lr", "1e-9", "--eval-every", "0", "--seed", "5"])
+        #expect(next.status == 0 && (next.stdout + next.stderr).contains("new run in \(dir)/next: initialized from \(dir)/first/best, 2 layers"),
+                "\(next.stdout)\(next.stderr)")
+        let origin = try Checkpoint.load(from: dir + "/first/best", includeTrainingState: false)
+        let started = try Checkpoint.load(from: dir + "/next/latest")
+        #expect(started.model.config == origin.model.config)
+        for slot in origin.model.layout.slots {
+            let a = try #require(origin.model.parameterValues(named: slot.name)), b = try #require(started.model.parameterValues(named: slot.name))
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-6 }, "\(slot.name)")
+        }
+        #expect(started.trainingState?.step == 1)
+        #expect(started.hfConfig.swiftlet?.notes["initialized_from"] == dir + "/first/best")
+        // --corpus files are encoded with the checkpoint's tokenizer.
+        let corpus = dir + "/corpus.txt"
+        let fromCorpus = try PretrainCommand.run(["--init-from", dir + "/first", "--corpus", corpus, "--out", dir + "/corpus-run",
+                                                  "--steps", "2", "--batch-size", "2", "--eval-every", "0"])
+        #expect(fromCorpus.status == 0, "\(fromCorpus.stderr)")
+        #expect(FileManager.default.contents(atPath: dir + "/corpus-run/data/tokenizer.model")
+                == FileManager.default.contents(atPath: dir + "/first/best/tokenizer.model"))
+
+        // What the checkpoint fixes cannot be given; a classifier, or data of another tokenizer, is refused.
+        for (arguments, says) in [(["--preset", "tiny"], "--preset cannot be given with --init-from"),
+                                  (["--width", "32"], "--width cannot be given with --init-from"),
+                                  (["--vocab-size", "50"], "--vocab-size cannot be given with --init-from"),
+                                  (["--resume"], "--resume continues a run; --init-from starts a new one")] {
+            let result = try PretrainCommand.run(["--init-from", dir + "/first", "--out", dir + "/refused"] + arguments)
+            #expect(result.status == 64 && result.stderr.hasPrefix("error: \(says)"), "\(arguments): \(result.stderr)")
+        }
+        let classifier = Fixtures.packageRoot.appendingPathComponent("Tests/FinetuneTests/Fixtures/tiny-classifier").path
+        let fromClassifier = try PretrainCommand.run(["--init-from", classifier, "--data", data, "--out", dir + "/refused"])
+        #expect(fromClassifier.status == 1 && fromClassifier.stderr.contains("is a classification checkpoint"), "\(fromClassifier.stderr)")
+        try "0123456789\n9876543210\n".write(toFile: dir + "/digits.txt", atomically: true, encoding: .utf8)
+        #expect(try PretrainCommand.run(["prepare", "--corpus", dir + "/digits.txt", "--tokenizer-type", "char",
+                                         "--val-fraction", "0.5", "--out", dir + "/digits"]).status == 0)
+        let otherTokens = try PretrainCommand.run(["--init-from", dir + "/first", "--data", dir + "/digits", "--out", dir + "/refused"])
+        #expect(otherTokens.status == 1 && otherTokens.stderr.contains("--data: \(dir)/digits was prepared with another tokenizer"),
+                "\(otherTokens.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/refused"))
+    }
+
     /// --val-corpus: a held-out file is the validation set (its tokens, not the corpus's end); the run keeps it.
     @Test func validatesOnAHeldOutFile() throws {
         let dir = try Fixtures.temporaryDirectory()

@@ -1,0 +1,41 @@
+import Foundation
+import Generation
+import GPT
+import TerminalUI
+import Tokenizer
+import Training
+
+/// `pretrain --init-from`: the checkpoint a new run starts from (its weights, shape and tokenizer; not its AdamW
+/// moments, step or schedule, which start afresh).
+struct InitialCheckpoint {
+    /// The checkpoint directory (a run directory resolves to its best/, else latest/).
+    let directory: String
+    let model: GPT
+    let tokenizer: SentencePieceTokenizer
+    /// The preset config.json names, if any.
+    let preset: String?
+
+    var tokenizerPath: String { directory + "/" + CheckpointTokenizer.fileName }
+
+    static func load(_ path: String) throws -> InitialCheckpoint {
+        let directory = try RunDirectory.resolveCheckpoint(path, prefer: .best)
+        if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
+            throw TrainingError.invalidOption(option: "--init-from", message: "\(directory) is a classification checkpoint "
+                + "(finetune --task classify); a language model starts from a language model's checkpoint")
+        }
+        let loaded = try Checkpoint.load(from: directory, includeTrainingState: false)
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: loaded.model.config.vocabSize)
+        return InitialCheckpoint(directory: directory, model: loaded.model, tokenizer: tokenizer,
+                                 preset: loaded.hfConfig.swiftlet?.preset)
+    }
+
+    /// Prepared data (`--data`) must hold ids of this tokenizer.
+    func checkTokenizer(ofPreparedData data: String, shownAs given: String) throws {
+        let prepared = try SentencePieceTokenizer(contentsOf: data + "/" + CheckpointTokenizer.fileName)
+        guard prepared.hasSameVocabulary(as: tokenizer) else {
+            throw TrainingError.invalidOption(option: "--data", message: "\(given) was prepared with another tokenizer than "
+                + "\(directory)'s (its ids would stand for other pieces); prepare the corpus with pretrain prepare --tokenizer "
+                + "\(tokenizerPath), or give it as --corpus")
+        }
+    }
+}
