@@ -185,7 +185,7 @@ public struct CorpusPreparation {
         try val.finish()
         if unknown > 0 {
             // Byte fallback does not make a word model exact (its decoded bytes lose the spaces around them).
-            let advice = existingTokenizer.map { "use a tokenizer trained with --byte-fallback (\($0) has none)" }
+            let advice = existingTokenizer.map { "\($0) has no byte fallback to spell the characters it lacks" }
                 ?? (tokenizerOptions.modelType == .word
                     ? "a word model cannot spell the words it did not keep: use --tokenizer-type bpe or unigram for exact text"
                     : "use --byte-fallback")
@@ -194,7 +194,8 @@ public struct CorpusPreparation {
             let text: String
             switch inValidation {
             case 0: text = "the corpus"
-            case unknown: text = "the validation files (characters the corpus lacks, so the tokenizer never learnt them)"
+            case unknown: text = "the validation files" + (existingTokenizer == nil
+                ? " (characters the corpus lacks, so the tokenizer never learnt them)" : "")
             default: text = "the corpus and the validation files (\(inValidation) of them in the validation files)"
             }
             log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>), so decoding will not "

@@ -92,6 +92,29 @@ public final class TrainingRun {
             + "\(evaluations == 1 ? "" : "s")); give a larger --patience (or 0) with --resume to go on"
     }
 
+    /// For a run that starts from trained weights (`pretrain --init-from`): evaluates them before the first step and
+    /// keeps them as best/ (step 0), so that best/ is never a model worse than the one the run started from and
+    /// later evaluations must beat it. Returns the validation loss, or nil without validation data or when
+    /// `shouldStop` cut the evaluation short.
+    public func evaluateStart(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Double? {
+        precondition(task.step == 0, "the start is evaluated before the first step")
+        let evaluation: TaskEvaluation?
+        do { evaluation = try task.evaluateTask(shouldStop: shouldStop) } catch is EvaluationStopped { return nil }
+        guard let evaluation else { return nil }
+        if !evaluation.validationLoss.isFinite {
+            throw TrainingError.nonFiniteValidationLoss(step: 0, loss: evaluation.validationLoss, checkpoint: nil)
+        }
+        lastEvaluation = evaluation
+        lastEvaluationStep = 0
+        record.bestValLoss = evaluation.validationLoss
+        record.bestObjective = evaluation.objective
+        record.bestStep = 0
+        record.evaluationsSinceBest = 0
+        observe(.evaluation(step: 0, validationLoss: evaluation.validationLoss, isBest: true))
+        try save(to: directory.best, elapsed: record.elapsedSeconds, observe: observe)
+        return evaluation.validationLoss
+    }
+
     /// Trains until the last step or until `shouldStop()` returns true (checked between steps, and between the
     /// batches of an evaluation: a stop during one saves the step before it and leaves the evaluation to the
     /// resumed run, which then logs what the uninterrupted run would have).

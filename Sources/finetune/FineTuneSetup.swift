@@ -44,7 +44,7 @@ struct FineTuneSetup {
         try given.validate(modelContext: 1)
         let directory = RunDirectory(path: c.out ?? "")
         let start = try RunDirectory.resolveCheckpoint(c.checkpoint ?? TrainCommand.defaultCheckpoint, prefer: .best)
-        try OutDirectoryChecks.refuseOverlap(out: directory.path, start: start)   // before: it names the overlap
+        try RunDirectory.refuseOverlap(out: directory.path, start: start)   // before: it names the overlap
         try directory.checkPreviousRun(overwrite: c.overwrite)
         // Made and locked before anything in it changes (another setup or a live run is refused); removed again
         // when this setup made it and then fails.

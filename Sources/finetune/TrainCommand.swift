@@ -118,7 +118,7 @@ struct TrainCommand: ParsableCommand {
                 let line = isClassifier
                     ? String(format: "step %d: accuracy %.4f, macro F1 %.4f, validation loss %.4f", step,
                              metrics["accuracy"] ?? 0, metrics["macro_f1"] ?? 0, loss)
-                    : String(format: "step %d: validation loss %.4f (perplexity %.2f)", step, loss, exp(loss))
+                    : String(format: "step %d: validation loss %.4f (perplexity ", step, loss) + perplexityText(exp(loss)) + ")"
                 progress.log(line + (isBest ? " best so far" : ""))
             case .checkpoint:
                 break

@@ -1,4 +1,5 @@
 import Foundation
+import TerminalUI
 import Training
 
 /// One input's result of `pretrain evaluate`, as a line of text or of JSON.
@@ -14,8 +15,8 @@ struct EvaluationReport: Encodable {
 
     /// "corpus.txt: mean loss 1.9012, perplexity 6.69, 2.7429 bits per byte (111539 tokens scored, 111540 bytes)"
     var text: String {
-        "\(input): " + String(format: "mean loss %.4f, perplexity %.2f, %.4f bits per byte (%d tokens scored, %d bytes)",
-                               score.meanLoss, score.perplexity, bitsPerByte, score.targets, bytes)
+        "\(input): " + String(format: "mean loss %.4f, perplexity ", score.meanLoss) + perplexityText(score.perplexity)
+            + String(format: ", %.4f bits per byte (%d tokens scored, %d bytes)", bitsPerByte, score.targets, bytes)
     }
 
     /// The inputs together: their losses and bytes summed.

@@ -17,16 +17,21 @@ struct InitialCheckpoint {
 
     var tokenizerPath: String { directory + "/" + CheckpointTokenizer.fileName }
 
+    /// Errors say "--init-from: <what is wrong with the checkpoint>".
     static func load(_ path: String) throws -> InitialCheckpoint {
-        let directory = try RunDirectory.resolveCheckpoint(path, prefer: .best)
-        if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
-            throw TrainingError.invalidOption(option: "--init-from", message: "\(directory) is a classification checkpoint "
-                + "(finetune --task classify); a language model starts from a language model's checkpoint")
+        do {
+            let directory = try RunDirectory.resolveCheckpoint(path, prefer: .best)
+            if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
+                throw UserError("\(directory) is a classification checkpoint (finetune --task classify); a language model "
+                    + "starts from a language model's checkpoint")
+            }
+            let loaded = try Checkpoint.load(from: directory, includeTrainingState: false)
+            let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: loaded.model.config.vocabSize)
+            return InitialCheckpoint(directory: directory, model: loaded.model, tokenizer: tokenizer,
+                                     preset: loaded.hfConfig.swiftlet?.preset)
+        } catch {
+            throw TrainingError.invalidOption(option: "--init-from", message: "\(error)")
         }
-        let loaded = try Checkpoint.load(from: directory, includeTrainingState: false)
-        let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: loaded.model.config.vocabSize)
-        return InitialCheckpoint(directory: directory, model: loaded.model, tokenizer: tokenizer,
-                                 preset: loaded.hfConfig.swiftlet?.preset)
     }
 
     /// Prepared data (`--data`) must hold ids of this tokenizer.

@@ -9,6 +9,8 @@ import Training
 struct RunSetup {
     let run: TrainingRun
     let summary: String
+    /// A new run from a checkpoint's weights (--init-from): its start is evaluated and kept as best/ first.
+    var startsFromCheckpoint = false
 
     /// Defaults of a new run: sized to finish in a few minutes on two cores with the `tiny` preset.
     static var newRunDefaults: TrainingOptions {
@@ -41,14 +43,19 @@ struct RunSetup {
         let preset = origin.map { $0.preset ?? "custom" } ?? m.preset ?? "tiny"
         func configuration(vocabularySize: Int) throws -> GPTConfig {
             do {
-                if let origin { return try origin.model.config.overriding(dropout: m.dropout ?? 0) }
+                if let origin { return try origin.model.config.overriding(dropout: m.dropout ?? origin.model.config.dropout) }
                 return try GPTConfig.preset(named: preset, vocabSize: vocabularySize)
                     .overriding(layers: m.layers, heads: m.heads, width: m.width, context: m.context, dropout: m.dropout)
             } catch let error as GPTConfigError {
                 throw optionError(error)
             }
         }
-        var (options, _) = command.hyper.applied(to: newRunDefaults)
+        var defaults = newRunDefaults
+        if origin != nil {   // trained weights: a tenth of a random start's rate, so the first steps do not undo them
+            defaults.learningRate = 1e-4
+            defaults.minLearningRate = 1e-5
+        }
+        var (options, _) = command.hyper.applied(to: defaults)
         if command.hyper.lr != nil && command.hyper.minLr == nil { options.minLearningRate = options.learningRate / 10 }
         // A short run (--steps under 1000) warms up over its first tenth instead of 100 steps.
         if command.hyper.warmupSteps == nil { options.warmupSteps = min(options.warmupSteps, options.steps / 10) }
@@ -58,8 +65,13 @@ struct RunSetup {
         options.context = estimate.context
         try options.validate(modelContext: options.context)
         // A batch beyond memory too (with the vocabulary asked for; the tokenizer's may be smaller).
-        try Trainer.namingBatchSize { try GPT.checkMemory(config: estimate, batch: options.batchSize, time: options.context) }
-        // Then --out (a wrong option is reported first, whatever the directory holds).
+        try Trainer.namingBatchSize(advice: "use a smaller --batch-size (--grad-accum keeps the effective batch)"
+                                    + (origin == nil ? " or --context" : "")) {
+            try GPT.checkMemory(config: estimate, batch: options.batchSize, time: options.context)
+        }
+        // Then --out (a wrong option is reported first, whatever the directory holds), which must not hold the
+        // checkpoint the run starts from.
+        if let origin { try RunDirectory.refuseOverlap(out: command.out, start: origin.directory) }
         let directory = RunDirectory(path: command.out)
         try directory.checkPreviousRun(overwrite: command.overwrite)
 
@@ -80,7 +92,13 @@ struct RunSetup {
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
         let (train, val) = try openTokens(prepared.path, vocabularySize: config.vocabSize)
-        let model = try origin.map { try $0.model.setDropout(config.dropout); return $0.model } ?? GPT(config: config, seed: options.seed)
+        let model: GPT
+        if let origin {
+            model = origin.model
+            try model.setDropout(config.dropout)
+        } else {
+            model = try GPT(config: config, seed: options.seed)
+        }
         let trainer: Trainer
         do {
             trainer = try Trainer(model: model, train: train, validation: val, options: options,
@@ -99,7 +117,8 @@ struct RunSetup {
             }
             throw TrainingError.invalidOption(option: validation && !held.isEmpty ? "--val-corpus" : "--corpus",
                 message: "\(subject) \(tokens) tokens, shorter than one training window (\(needed) tokens: --context + 1); "
-                    + "use a longer \(validation && !held.isEmpty ? "validation text" : "corpus") or a smaller --context")
+                    + "use a longer \(validation && !held.isEmpty ? "validation text" : "corpus")"
+                    + (origin.map { " (the context is the checkpoint's, \($0.model.config.context))" } ?? " or a smaller --context"))
         }
         var record = RunRecord(options: options, dataDirectory: dataDirectory)
         record.recordData(dataDirectory, runDirectory: command.out)
@@ -132,7 +151,13 @@ struct RunSetup {
             summary += "\nnote: --patience \(patience) cannot stop this run early: "
                 + (val == nil ? "it has no validation data" : "it evaluates only at its last step (--eval-every \(options.evalEvery))")
         }
-        return RunSetup(run: run, summary: summary)
+        if let origin {
+            summary += "\nstarting from \(origin.directory)'s weights"
+                + (command.hyper.lr == nil ? String(format: " at learning rate %.0e (the default from a checkpoint: a tenth of a new run's)", options.learningRate) : "")
+                + String(format: ", dropout %g", config.dropout)
+                + (m.dropout == nil && config.dropout > 0 ? " (the checkpoint's)" : "")
+        }
+        return RunSetup(run: run, summary: summary, startsFromCheckpoint: origin != nil)
     }
 
     /// The prepared data directory, absolute (the run records it, and may be resumed from anywhere): --data as

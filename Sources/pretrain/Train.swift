@@ -37,13 +37,14 @@ struct Train: ParsableCommand {
     @Flag(help: "Start a new run even if --out already holds one (it is replaced).")
     var overwrite = false
 
-    @Option(help: "Start a new run from this checkpoint's weights (a checkpoint or run directory; its best/, else latest/) instead of a random initialisation: its shape and tokenizer, with fresh AdamW moments, schedule and dropout (--dropout, default 0). --corpus files are encoded with its tokenizer; --data must have been prepared with it.")
+    @Option(help: ArgumentHelp("Start a new run from this checkpoint's weights (a checkpoint or run directory; its best/, else latest/) instead of a random initialisation: its shape, tokenizer and dropout (--dropout changes it), fresh AdamW moments and schedule (default --lr 1e-4, a tenth of a new run's); its start is evaluated and kept as best/ until an evaluation beats it. --corpus files are encoded with its tokenizer; --data must have been prepared with it. The shape and tokenizer options are refused.", valueName: "checkpoint"))
     var initFrom: String?
 
     func validate() throws {
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
-        if initFrom != nil {
+        if let initFrom {
+            if initFrom.isEmpty { throw ValidationError("--init-from must name a checkpoint") }
             if resume { throw ValidationError("--resume continues a run; --init-from starts a new one from a checkpoint's weights") }
             let m = model
             let fixed = [(m.preset != nil, "--preset"), (m.layers != nil, "--layers"), (m.heads != nil, "--heads"),
@@ -80,6 +81,10 @@ struct Train: ParsableCommand {
             return
         }
         Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
+        if setup.startsFromCheckpoint, let loss = try run.evaluateStart(shouldStop: { Interrupt.isRequested }) {
+            progress.log(String(format: "step 0: validation loss %.4f (perplexity ", loss) + perplexityText(exp(loss))
+                         + "), the starting weights: best/ until an evaluation beats it")
+        }
         let outcome = try run.run(shouldStop: { Interrupt.isRequested }) { event in
             switch event {
             case let .step(result, tokensPerSecond, _):
@@ -89,8 +94,8 @@ struct Train: ParsableCommand {
                     ("tok/s", Self.compact(tokensPerSecond)),
                 ])
             case let .evaluation(step, loss, isBest):
-                progress.log(String(format: "step %d: validation loss %.4f (perplexity %.2f)%@", step, loss, exp(loss),
-                                    isBest ? " best so far" : ""))
+                progress.log(String(format: "step %d: validation loss %.4f (perplexity ", step, loss) + perplexityText(exp(loss))
+                             + ")" + (isBest ? " best so far" : ""))
             case .checkpoint:
                 break
             }

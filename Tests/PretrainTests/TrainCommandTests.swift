@@ -61,22 +61,44 @@ import Glibc
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try Self.preparedData(in: dir)
-        let first = try PretrainCommand.run(["--data", data, "--out", dir + "/first", "--steps", "8", "--eval-every", "4"] + Self.tinyModel)
+        let first = try PretrainCommand.run(["--data", data, "--out", dir + "/first", "--steps", "8", "--eval-every", "4",
+                                             "--dropout", "0.1"] + Self.tinyModel)
         #expect(first.status == 0, "\(first.stderr)")
         // One step at a learning rate of 1e-9 moves no weight by more than about 1e-9: the run holds the checkpoint's.
         let next = try PretrainCommand.run(["--init-from", dir + "/first", "--data", data, "--out", dir + "/next", "--steps", "1",
                                             "--lr", "1e-9", "--min-lr", "1e-9", "--eval-every", "0", "--seed", "5"])
-        #expect(next.status == 0 && (next.stdout + next.stderr).contains("new run in \(dir)/next: initialized from \(dir)/first/best, 2 layers"),
-                "\(next.stdout)\(next.stderr)")
+        let said = next.stdout + next.stderr
+        #expect(next.status == 0 && said.contains("new run in \(dir)/next: initialized from \(dir)/first/best, 2 layers")
+                && said.contains("starting from \(dir)/first/best's weights, dropout 0.1 (the checkpoint's)")
+                && said.contains("step 0: validation loss "), "\(said)")
         let origin = try Checkpoint.load(from: dir + "/first/best", includeTrainingState: false)
         let started = try Checkpoint.load(from: dir + "/next/latest")
-        #expect(started.model.config == origin.model.config)
+        #expect(started.model.config == origin.model.config && started.model.config.dropout == 0.1)
         for slot in origin.model.layout.slots {
             let a = try #require(origin.model.parameterValues(named: slot.name)), b = try #require(started.model.parameterValues(named: slot.name))
             #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-6 }, "\(slot.name)")
         }
+        // The start is evaluated and kept as best/: a step at a ruinous learning rate does not replace it.
+        let ruined = try PretrainCommand.run(["--init-from", dir + "/first", "--data", data, "--out", dir + "/ruined", "--steps", "1",
+                                              "--lr", "1", "--min-lr", "1", "--grad-clip", "0", "--seed", "5"])
+        #expect(ruined.status == 0 && ruined.stderr.contains("step 0: validation loss ") && ruined.stderr.contains("step 1: validation loss "),
+                "\(ruined.stderr)")
+        let best = try Checkpoint.load(from: dir + "/ruined/best")
+        #expect(best.trainingState?.step == 0 && best.hfConfig.swiftlet?.notes["val_loss"] != nil)
+        for slot in origin.model.layout.slots {
+            #expect(best.model.parameterValues(named: slot.name) == origin.model.parameterValues(named: slot.name), "\(slot.name)")
+        }
         #expect(started.trainingState?.step == 1)
         #expect(started.hfConfig.swiftlet?.notes["initialized_from"] == dir + "/first/best")
+        // A resume keeps the note; --dropout sets the dropout of a new run from the checkpoint.
+        let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/next", "--steps", "2"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Checkpoint.readConfig(directory: dir + "/next/latest").hf.swiftlet?.notes["initialized_from"] == dir + "/first/best")
+        let undropped = try PretrainCommand.run(["--init-from", dir + "/first", "--data", data, "--out", dir + "/undropped",
+                                                 "--steps", "1", "--dropout", "0", "--eval-every", "0"])
+        #expect(undropped.status == 0 && (undropped.stdout + undropped.stderr).contains("at learning rate 1e-04 (the default from a "
+                + "checkpoint: a tenth of a new run's), dropout 0\n"), "\(undropped.stdout)\(undropped.stderr)")
+        #expect(try Checkpoint.readConfig(directory: dir + "/undropped/latest").model.dropout == 0)
         // --corpus files are encoded with the checkpoint's tokenizer.
         let corpus = dir + "/corpus.txt"
         let fromCorpus = try PretrainCommand.run(["--init-from", dir + "/first", "--corpus", corpus, "--out", dir + "/corpus-run",
@@ -88,11 +110,23 @@ import Glibc
         // What the checkpoint fixes cannot be given; a classifier, or data of another tokenizer, is refused.
         for (arguments, says) in [(["--preset", "tiny"], "--preset cannot be given with --init-from"),
                                   (["--width", "32"], "--width cannot be given with --init-from"),
+                                  (["--context", "8"], "--context cannot be given with --init-from"),
                                   (["--vocab-size", "50"], "--vocab-size cannot be given with --init-from"),
+                                  (["--byte-fallback"], "--byte-fallback cannot be given with --init-from"),
                                   (["--resume"], "--resume continues a run; --init-from starts a new one")] {
             let result = try PretrainCommand.run(["--init-from", dir + "/first", "--out", dir + "/refused"] + arguments)
             #expect(result.status == 64 && result.stderr.hasPrefix("error: \(says)"), "\(arguments): \(result.stderr)")
         }
+        #expect(try PretrainCommand.run(["--init-from", "", "--out", dir + "/refused"]).stderr.hasPrefix("error: --init-from must name a checkpoint"))
+        let missing = try PretrainCommand.run(["--init-from", dir + "/none", "--data", data, "--out", dir + "/refused"])
+        #expect(missing.status == 1 && missing.stderr.hasPrefix("error: --init-from: \(dir)/none"), "\(missing.stderr)")
+        // A run written over the checkpoint it starts from would delete it: refused, even with --overwrite.
+        for out in [dir + "/first", dir + "/first/best", dir + "/first/best/inner"] {
+            let over = try PretrainCommand.run(["--init-from", dir + "/first", "--data", data, "--out", out, "--overwrite"])
+            #expect(over.status == 1 && over.stderr.hasPrefix("error: --out: \(out) "), "\(out): \(over.stderr)")
+        }
+        #expect(FileManager.default.fileExists(atPath: dir + "/first/best/model.safetensors")
+                && !FileManager.default.fileExists(atPath: dir + "/first/best/inner"))
         let classifier = Fixtures.packageRoot.appendingPathComponent("Tests/FinetuneTests/Fixtures/tiny-classifier").path
         let fromClassifier = try PretrainCommand.run(["--init-from", classifier, "--data", data, "--out", dir + "/refused"])
         #expect(fromClassifier.status == 1 && fromClassifier.stderr.contains("is a classification checkpoint"), "\(fromClassifier.stderr)")

@@ -1,12 +1,11 @@
 import Foundation
-import FineTuning
 
-/// Checks on `--out` before a fine-tuning run touches it (besides `RunDirectory.requireRunDirectory`).
-enum OutDirectoryChecks {
+/// A run that starts from a checkpoint (`finetune`, `pretrain --init-from`) must not be written over it.
+extension RunDirectory {
     /// Refuses an `--out` that is the starting checkpoint, holds it (a run directory whose best/ or latest/ it is)
     /// or lies inside it: `--overwrite` would delete the model the run starts from. Compared on real paths
     /// (symlinks resolved), so another spelling of the same directory is caught too.
-    static func refuseOverlap(out: String, start: String) throws {
+    public static func refuseOverlap(out: String, start: String) throws {
         let outParts = realComponents(out), startParts = realComponents(start)
         let relation: String
         if outParts == startParts {
@@ -18,7 +17,7 @@ enum OutDirectoryChecks {
         } else {
             return
         }
-        throw FineTuneError.invalidOption(option: "--out", message: "\(out) \(relation); a new run there would "
+        throw TrainingError.invalidOption(option: "--out", message: "\(out) \(relation); a new run there would "
             + "replace or mix with the model it starts from: choose another --out")
     }
 

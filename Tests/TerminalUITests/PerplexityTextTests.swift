@@ -1,0 +1,14 @@
+import Foundation
+import Testing
+import TerminalUI
+
+@Suite struct PerplexityTextTests {
+    /// Two decimals while readable; a diverged run's huge perplexity in three significant digits, not 184 of them.
+    @Test func largePerplexitiesStayShort() {
+        #expect(perplexityText(exp(1.9168)) == "6.80")
+        #expect(perplexityText(999_999.994) == "999999.99")
+        #expect(perplexityText(exp(25.3749)) == "1.05e+11")
+        #expect(perplexityText(exp(428.1)).count < 12)
+        #expect(perplexityText(.infinity) == "inf")
+    }
+}
