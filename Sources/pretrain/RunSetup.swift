@@ -104,21 +104,8 @@ struct RunSetup {
             trainer = try Trainer(model: model, train: train, validation: val, options: options,
                                   generator: SeededGenerator(seed: options.seed ^ 0xDA7A))
         } catch let TrainingError.dataTooShort(path, tokens, needed) where command.data.data == nil {
-            // Name the corpus the user gave, not the token file prepared from it.
-            let validation = path.hasSuffix("val.npy"), held = command.data.valCorpora
-            let corpora = command.data.corpora.isEmpty ? [DefaultCorpus.path] : command.data.corpora
-            let subject: String
-            if held.isEmpty {   // both parts are cut from the corpus
-                subject = "the " + (validation ? "validation part (the last --val-fraction)" : "training part") + " of "
-                    + corpora.joined(separator: ", ") + " is"
-            } else {            // each side is a set of whole files
-                let files = validation ? held : corpora
-                subject = files.joined(separator: ", ") + (files.count == 1 ? " is" : " are together")
-            }
-            throw TrainingError.invalidOption(option: validation && !held.isEmpty ? "--val-corpus" : "--corpus",
-                message: "\(subject) \(tokens) tokens, shorter than one training window (\(needed) tokens: --context + 1); "
-                    + "use a longer \(validation && !held.isEmpty ? "validation text" : "corpus")"
-                    + (origin.map { " (the context is the checkpoint's, \($0.model.config.context))" } ?? " or a smaller --context"))
+            throw corpusTooShort(validation: path.hasSuffix("val.npy"), tokens: tokens, needed: needed, data: command.data,
+                                 checkpointContext: origin?.model.config.context)
         }
         var record = RunRecord(options: options, dataDirectory: dataDirectory)
         record.recordData(dataDirectory, runDirectory: command.out)
