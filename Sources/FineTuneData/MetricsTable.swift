@@ -27,9 +27,11 @@ public enum MetricsTable {
         name.count <= maxNameWidth ? name : String(name.prefix(maxNameWidth - 1)) + "…"
     }
 
-    /// Four decimals, rounded half away from zero (no Foundation formatting needed).
+    /// Four decimals, rounded half away from zero (no Foundation formatting needed); from 1e12 on (a diverged
+    /// model's perplexity, which overflowed the Int64 below and trapped), three significant digits.
     static func fixed(_ x: Double) -> String {
         guard x.isFinite else { return String(x) }
+        if abs(x) >= 1e12 { return String(format: "%.3g", x) }
         let scaled = Int64((abs(x) * 10_000).rounded())
         let fraction = String(scaled % 10_000)
         return (x < 0 && scaled != 0 ? "-" : "") + "\(scaled / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction

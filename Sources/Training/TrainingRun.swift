@@ -92,10 +92,10 @@ public final class TrainingRun {
             + "\(evaluations == 1 ? "" : "s")); give a larger --patience (or 0) with --resume to go on"
     }
 
-    /// For a run that starts from trained weights (`pretrain --init-from`): evaluates them before the first step and
-    /// keeps them as best/ (step 0), so that best/ is never a model worse than the one the run started from and
-    /// later evaluations must beat it. Returns the validation loss, or nil without validation data or when
-    /// `shouldStop` cut the evaluation short.
+    /// For a run that starts from trained weights (`pretrain --init-from`): evaluates them before the first step,
+    /// logs the evaluation as step 0 of metrics.jsonl and keeps them as best/, so that best/ is never a model worse
+    /// than the one the run started from and later evaluations must beat it. Returns the validation loss, or nil
+    /// without validation data or when `shouldStop` cut the evaluation short (a resume at step 0 does it then).
     public func evaluateStart(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Double? {
         precondition(task.step == 0, "the start is evaluated before the first step")
         let evaluation: TaskEvaluation?
@@ -106,6 +106,8 @@ public final class TrainingRun {
         }
         lastEvaluation = evaluation
         lastEvaluationStep = 0
+        try log.append(MetricsRecord(step: 0, valLoss: evaluation.validationLoss, elapsedSeconds: record.elapsedSeconds,
+                                     extra: evaluation.metrics.isEmpty ? nil : evaluation.metrics))
         record.bestValLoss = evaluation.validationLoss
         record.bestObjective = evaluation.objective
         record.bestStep = 0

@@ -139,7 +139,7 @@ struct TrainCommand: ParsableCommand {
             print("\(how) \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
             print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
         case let .stopped(step):
-            printError("stopped at step \(step): saved \(run.directory.latest); continue with: finetune --resume --out \(run.directory.path)")
+            printError("stopped at step \(step): saved \(run.directory.latest); continue with: finetune --resume --out \(shellQuoted(run.directory.path))")
             throw ExitCode(Interrupt.exitStatus)
         }
     }

@@ -21,7 +21,9 @@ struct Evaluate: ParsableCommand {
         """)
 
     @Option(help: "Checkpoint directory, or a run directory (its best/ checkpoint, else latest/).")
-    var checkpoint: String = "checkpoints/default"
+    var checkpoint: String = Self.defaultCheckpoint
+
+    static let defaultCheckpoint = "checkpoints/default"
 
     @Option(name: .customLong("corpus"), help: "A text file to evaluate (repeat for more; each is scored on its own).")
     var corpora: [String] = []
@@ -58,6 +60,10 @@ struct Evaluate: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)   // each input's line as soon as it is done
         try reportingErrors {
             ThreadPool.shared = ThreadPool(threads: threads ?? ThreadPool.availableCores)
+            if checkpoint == Self.defaultCheckpoint && !FileManager.default.fileExists(atPath: checkpoint) {
+                throw UserError("\(checkpoint): no checkpoint there; the default --checkpoint is looked up in the working "
+                    + "directory (\(FileManager.default.currentDirectoryPath)): run from where pretrain wrote it, or give --checkpoint")
+            }
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             if try ClassifierCheckpoint.readClassifierConfig(directory: directory) != nil {
                 throw UserError("\(directory): a classification checkpoint (finetune --task classify) predicts labels, "

@@ -58,6 +58,11 @@ enum EvaluationInput {
         }
     }
 
+    static func fineTuned(_ directory: String) -> UserError {
+        UserError("\(directory) was fine-tuned (finetune evaluate measures it on its labelled data or prompt/completion "
+            + "pairs); give --corpus FILE or --data DIR")
+    }
+
     /// The prepared data a checkpoint's run trained on, from its training state (found beside the run when it
     /// was prepared there, as --resume finds it), else from config.json's note (a checkpoint saved without its
     /// training state). Named from the working directory when it lies below it (runs record absolute paths).
@@ -65,15 +70,15 @@ enum EvaluationInput {
         var recorded: String?
         if let state = try Checkpoint.readTrainingState(directory: directory) {
             let record = try RunRecord.decode(state.configuration, path: directory + "/" + Checkpoint.trainingStateFileName)
-            if record.task != nil {
-                throw UserError("\(directory) was fine-tuned on labelled data (finetune evaluate measures it there); "
-                    + "give --corpus FILE or --data DIR")
-            }
+            if record.task != nil { throw fineTuned(directory) }
             // best/ and latest/ lie in the run directory.
             let run = URL(fileURLWithPath: RunDirectory.absolutePath(directory)).deletingLastPathComponent().path
             recorded = record.dataDirectory(resumingIn: run)
         } else {
-            recorded = try Checkpoint.readConfig(directory: directory).hf.swiftlet?.notes["data"]
+            let notes = try Checkpoint.readConfig(directory: directory).hf.swiftlet?.notes ?? [:]
+            // A fine-tuned checkpoint keeps its source's data note: that is not the data it was tuned on.
+            if notes["finetune_task"] != nil { throw fineTuned(directory) }
+            recorded = notes["data"]
         }
         guard let recorded else {
             throw UserError("\(directory) does not record the data it was trained on; give --corpus FILE or --data DIR")

@@ -91,7 +91,9 @@ extension RunSetup {
         // (A run that stays stopped early trains no step the new schedule would apply to.)
         if let scheduleNote, !run.stoppedEarly { summary += "\n" + scheduleNote }
         if let threadsNote { summary += "\n" + threadsNote }
-        return RunSetup(run: run, summary: summary)
+        // An --init-from run stopped before its start was evaluated evaluates it now, as the run would have.
+        return RunSetup(run: run, summary: summary,
+                        startsFromCheckpoint: origin != nil && state.step == 0 && record.bestStep == nil)
     }
 
     /// A resumed run's data must be encoded with the tokenizer the run was trained with (a moved copy of its

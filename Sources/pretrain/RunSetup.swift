@@ -153,13 +153,7 @@ struct RunSetup {
     /// until then the new one waits beside it.
     private static func prepareData(_ data: DataOptions, runDirectory: String, overwrite: Bool,
                                     tokenizer existingTokenizer: String?) throws -> PreparedData {
-        if let dir = data.data {
-            if !data.corpora.isEmpty {
-                throw TrainingError.invalidOption(option: "--data", message: "give either --data or --corpus, not both")
-            }
-            if let given = data.givenPreparationOptions.first {
-                throw TrainingError.invalidOption(option: given, message: "applies when preparing --corpus files; \(dir) is prepared already")
-            }
+        if let dir = data.data {   // (with --corpus or a preparation option: refused by DataOptions.validate)
             return PreparedData(path: try requirePreparedData(dir))
         }
         let typeName = data.tokenizerType ?? "bpe"

@@ -111,9 +111,14 @@ struct Train: ParsableCommand {
             // Without validation data there is no best/ (nothing to compare).
             let best = FileManager.default.fileExists(atPath: run.directory.best) ? "\(run.directory.best) (best), " : ""
             print("checkpoints: \(best)\(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
-            print("next: sample --checkpoint \(out)" + (best.isEmpty ? "" : "; the whole validation text: pretrain evaluate --checkpoint \(out)"))
+            if record.bestStep == 0 && step > 0 {   // an --init-from run whose training never beat its start
+                print("note: no evaluation beat the starting weights, so best/ holds them (and sample and evaluate take "
+                      + "best/); the trained weights are in \(run.directory.latest)")
+            }
+            print("next: sample --checkpoint \(shellQuoted(out))"
+                  + (best.isEmpty ? "" : "; the whole validation text: pretrain evaluate --checkpoint \(shellQuoted(out))"))
         case let .stopped(step):
-            printError("stopped at step \(step): saved \(run.directory.latest); continue with: pretrain --resume --out \(out)")
+            printError("stopped at step \(step): saved \(run.directory.latest); continue with: pretrain --resume --out \(shellQuoted(out))")
             throw ExitCode(Interrupt.exitStatus)
         }
     }
@@ -154,8 +159,24 @@ struct DataOptions: ParsableArguments {
         if let vocabSize, !(1...TokenizerTrainingOptions.maximumVocabularySize).contains(vocabSize) {
             throw ValidationError("--vocab-size must be 1 to \(TokenizerTrainingOptions.maximumVocabularySize) (got \(vocabSize))")
         }
+        if let valFraction, !(valFraction >= 0 && valFraction < 1) {
+            throw ValidationError("--val-fraction must be at least 0 and below 1 (got \(valFraction))")
+        }
         if valFraction != nil && !valCorpora.isEmpty {
             throw ValidationError("give either --val-fraction or --val-corpus, not both")
+        }
+        if let data {
+            if !corpora.isEmpty { throw ValidationError("give either --data or --corpus, not both") }
+            if let given = givenPreparationOptions.first {
+                throw ValidationError("\(given) applies when preparing --corpus files; \(data) is prepared already")
+            }
+        } else {
+            // SentencePiece's own bounds (a vocabulary too small for the reserved pieces, ...), as prepare checks them.
+            var options = TokenizerTrainingOptions()
+            options.modelType = tokenizerType.flatMap(TokenizerTrainingOptions.ModelType.init) ?? .bpe
+            options.vocabularySize = vocabSize ?? 4096
+            options.byteFallback = byteFallback
+            do { try options.validate() } catch let TokenizerError.invalidOption(message) { throw ValidationError(message) }
         }
     }
 
@@ -195,7 +216,7 @@ struct HyperparameterOptions: ParsableArguments {
     @Option(help: "Sequences per micro-batch (default 16).") var batchSize: Int?
     @Option(help: "Micro-batches accumulated per optimizer step, 1 to 1048576 (default 1).") var gradAccum: Int?
     @Option(help: "Optimizer steps (default 1500).") var steps: Int?
-    @Option(help: "Peak learning rate (default 1e-3).") var lr: Double?
+    @Option(help: "Peak learning rate (default 1e-3; 1e-4 with --init-from).") var lr: Double?
     @Option(help: "Learning rate at the end of the cosine decay (default lr / 10).") var minLr: Double?
     @Option(help: "Linear warm-up steps (default 100, or a tenth of --steps when that is fewer).") var warmupSteps: Int?
     @Option(help: "AdamW weight decay on 2-D weights (default 0.1).") var weightDecay: Double?

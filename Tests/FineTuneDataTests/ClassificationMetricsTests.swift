@@ -103,6 +103,8 @@ import Testing
         #expect(MetricsTable.fixed(2.0 / 3.0) == "0.6667")
         #expect(MetricsTable.fixed(1) == "1.0000")
         #expect(MetricsTable.fixed(0.00005) == "0.0001")
+        // A diverged model's perplexity (e^40) trapped in the Int64 of the four-decimal spelling.
+        #expect(MetricsTable.fixed(exp(40)) == "2.35e+17" && MetricsTable.fixed(-1e15) == "-1e+15")
     }
 }
 

@@ -129,6 +129,10 @@ import Training
             #expect(result.stdout.isEmpty)
         }
         try refused(["--checkpoint", dir + "/missing"], says: dir + "/missing")
+        // The default checkpoint is looked up in the working directory, and the error says so.
+        let elsewhere = try PretrainCommand.run(["evaluate"], in: dir)
+        #expect(elsewhere.status == 1 && elsewhere.stderr.contains("the default --checkpoint is looked up in the working directory"),
+                "\(elsewhere.stderr)")
         try refused(["--checkpoint", run, "--data", data, "--corpus", corpus], status: 64, says: "give either --data or --corpus, not both")
         try refused(["--checkpoint", run, "--corpus", corpus, "--split", "train"], status: 64, says: "--split applies to prepared data")
         try refused(["--checkpoint", run, "--stride", "0"], status: 64, says: "--stride must be at least 1 (got 0)")

@@ -83,8 +83,11 @@ import Glibc
                                               "--lr", "1", "--min-lr", "1", "--grad-clip", "0", "--seed", "5"])
         #expect(ruined.status == 0 && ruined.stderr.contains("step 0: validation loss ") && ruined.stderr.contains("step 1: validation loss "),
                 "\(ruined.stderr)")
+        #expect(ruined.stdout.contains("note: no evaluation beat the starting weights, so best/ holds them"), "\(ruined.stdout)")
         let best = try Checkpoint.load(from: dir + "/ruined/best")
         #expect(best.trainingState?.step == 0 && best.hfConfig.swiftlet?.notes["val_loss"] != nil)
+        let logged = try MetricsLog.read(URL(fileURLWithPath: dir + "/ruined/metrics.jsonl"))
+        #expect(logged.map(\.step) == [0, 1] && logged[0].trainLoss == nil && logged[0].valLoss != nil, "\(logged)")
         for slot in origin.model.layout.slots {
             #expect(best.model.parameterValues(named: slot.name) == origin.model.parameterValues(named: slot.name), "\(slot.name)")
         }
@@ -162,7 +165,7 @@ import Glibc
         #expect(resumed.status == 1 && resumed.stderr == "error: --resume: a resumed run keeps its data; --val-corpus cannot change it\n",
                 "\(resumed.stderr)")
         let withData = try PretrainCommand.run(["--data", dir + "/run/data", "--val-corpus", heldOut, "--out", dir + "/other"])
-        #expect(withData.status == 1 && withData.stderr.hasPrefix("error: --val-corpus: applies when preparing --corpus files"),
+        #expect(withData.status == 64 && withData.stderr.hasPrefix("error: --val-corpus applies when preparing --corpus files"),
                 "\(withData.stderr)")
         // Characters only the held-out text holds ("Z" is not in the corpus): <unk> without --byte-fallback, bytes with it;
         // either way `evaluate` divides by the file's own size.
@@ -638,6 +641,10 @@ import Glibc
                                       (["--tokenizer-type", "bogus"], "--tokenizer-type: 'bogus' is not one of bpe, unigram, char, word"),
                                       (["--vocab-size", "0"], "--vocab-size must be 1 to 1073741824 (got 0)"),
                                       (["prepare", "--val-fraction", "1"], "--val-fraction must be at least 0 and below 1 (got 1.0)"),
+                                      (["--val-fraction", "1"], "--val-fraction must be at least 0 and below 1 (got 1.0)"),
+                                      (["--data", data, "--corpus", refusedCorpus], "give either --data or --corpus, not both"),
+                                      (["--data", data, "--vocab-size", "300"], "--vocab-size applies when preparing --corpus files"),
+                                      (["--corpus", refusedCorpus, "--vocab-size", "5"], "--vocab-size"),
                                       (["prepare", "--corpus", dir + "/short.txt"], "--out must name a directory"),
                                       (["--data", data], "--out must name a directory")] {
             // (An empty --out, given last, is refused before any work: it prepared the corpus, then failed.)

@@ -11,4 +11,14 @@ import TerminalUI
         #expect(perplexityText(exp(428.1)).count < 12)
         #expect(perplexityText(.infinity) == "inf")
     }
+
+    /// Paths in printed commands: as they are when the shell takes them so, else single-quoted.
+    @Test func shellQuoting() {
+        #expect(shellQuoted("checkpoints/default") == "checkpoints/default")
+        #expect(shellQuoted("/tmp/run-1_a.b") == "/tmp/run-1_a.b")
+        #expect(shellQuoted("sp dir/run 1") == "'sp dir/run 1'")
+        #expect(shellQuoted("it's") == "'it'\\''s'")
+        #expect(shellQuoted("") == "''")
+        #expect(shellQuoted("a$b") == "'a$b'")
+    }
 }
