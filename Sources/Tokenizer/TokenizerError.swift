@@ -42,7 +42,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .vocabularyTooLarge(let corpus, let requested, let maximum):
             return "\(corpus): a vocabulary of \(requested) pieces is larger than this corpus supports; the largest is \(maximum) (use --vocab-size \(maximum) or less)"
         case .vocabularyTooSmall(let corpus, let requested, let minimum):
-            return "\(corpus): a vocabulary of \(requested) pieces is too small for this corpus; the smallest is \(minimum), a piece for each of its characters and the special pieces (use --vocab-size \(minimum) or more, or a --character-coverage below 1)"
+            return "\(corpus): a vocabulary of \(requested) pieces is too small for this corpus; the smallest is \(minimum), a piece for each of its characters and the special pieces (use --vocab-size \(minimum) or more, or prepare with pretrain prepare --character-coverage below 1)"
         case .trainingFailed(let corpus, let reason): return "\(corpus): tokenizer training failed (\(reason))"
         case .noTrainableLines(let corpus):
             return "\(corpus): no line is 1 to \(InputFile.maxTrainingLineBytes) bytes long, and SentencePiece trains a "

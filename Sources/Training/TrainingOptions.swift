@@ -41,7 +41,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try checkEachOption()
         try check(context <= modelContext, "--context",
                   "\(context) is longer than the model's context of \(modelContext) positions")
-        try check(minLearningRate <= learningRate, "--min-lr", "must be between 0 and --lr (got \(minLearningRate))")
+        // The rate it exceeds is named: a default (1e-3, or 1e-4 from a checkpoint) the user did not write.
+        try check(minLearningRate <= learningRate, "--min-lr",
+                  "must be between 0 and --lr (got \(minLearningRate), and --lr is \(learningRate))")
     }
 
     /// The checks of one option at a time, which the tools run while parsing their arguments.

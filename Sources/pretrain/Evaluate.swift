@@ -80,7 +80,9 @@ struct Evaluate: ParsableCommand {
             // evaluated: a bad one costs nothing.
             let texts = try inputs(checkpoint: directory).map { try $0.load(tokenizer) }
             for text in texts where text.tokens.count < 2 {
-                throw UserError("\(text.name): \(counted(text.tokens.count, "token")); a text needs 2 at least (one predicted from the other)")
+                let otherSplit = text.name.hasSuffix("/val.npy") ? " (evaluate --split train, or --corpus files)" : ""
+                throw UserError("\(text.name): \(counted(text.tokens.count, "token")); a text needs 2 at least (one predicted "
+                    + "from the other)" + otherSplit)
             }
             let windows = texts.map { EvaluationWindows(tokenCount: $0.tokens.count, context: context, stride: stride) }
             let batch = min(batchSize ?? max(1, min(64, 4096 / context)), windows.map(\.count).max()!)

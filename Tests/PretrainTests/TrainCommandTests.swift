@@ -662,7 +662,7 @@ import Glibc
         #expect(FileManager.default.fileExists(atPath: dir + "/run/latest/model.safetensors"))
         // A wrong option is named before the directory's run (so fixing one error does not reveal another).
         try expectError(["--data", data, "--steps", "2", "--min-lr", "0.5"] + Self.tinyModel + out,
-                        "--min-lr: must be between 0 and --lr (got 0.5)")
+                        "--min-lr: must be between 0 and --lr (got 0.5, and --lr is 0.001)")
         // A checkpoint given as --out is not a run directory: nothing is written into it.
         try expectError(["--data", data, "--steps", "2", "--overwrite", "--out", dir + "/run/latest"] + Self.tinyModel,
                         "--out: \(dir)/run/latest is a checkpoint, not a run directory")
