@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
 
         .executableTarget(name: "pretrain",
-                          dependencies: ["Training", "Tokenizer", "GPT", "Generation", "TerminalUI", argumentParser],
+                          dependencies: ["Training", "Tokenizer", "GPT", "Generation", "Sampling", "TerminalUI", argumentParser],
                           swiftSettings: releaseFlags),
         .testTarget(name: "PretrainTests", dependencies: ["TestSupport", "pretrain", "Tokenizer", "Training", "GPT"]),
 

@@ -92,7 +92,7 @@ extension RunSetup {
         if let scheduleNote, !run.stoppedEarly { summary += "\n" + scheduleNote }
         if let threadsNote { summary += "\n" + threadsNote }
         // An --init-from run stopped before its start was evaluated evaluates it now, as the run would have.
-        return RunSetup(run: run, summary: summary,
+        return RunSetup(run: run, summary: summary, model: loaded.model, tokenizer: tokenizer,
                         startsFromCheckpoint: origin != nil && state.step == 0 && record.bestStep == nil)
     }
 

@@ -9,6 +9,9 @@ import Training
 struct RunSetup {
     let run: TrainingRun
     let summary: String
+    /// The model being trained and its tokenizer (for --sample-every).
+    let model: GPT
+    let tokenizer: SentencePieceTokenizer
     /// A new run from a checkpoint's weights (--init-from): its start is evaluated and kept as best/ first.
     var startsFromCheckpoint = false
 
@@ -144,7 +147,7 @@ struct RunSetup {
                 + String(format: ", dropout %g", config.dropout)
                 + (m.dropout == nil && config.dropout > 0 ? " (the checkpoint's)" : "")
         }
-        return RunSetup(run: run, summary: summary, startsFromCheckpoint: origin != nil)
+        return RunSetup(run: run, summary: summary, model: model, tokenizer: tokenizer, startsFromCheckpoint: origin != nil)
     }
 
     /// The prepared data directory, absolute (the run records it, and may be resumed from anywhere): --data as

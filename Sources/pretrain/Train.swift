@@ -28,6 +28,15 @@ struct Train: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Print a sample of the model's text every N steps (default 0: never): --sample-tokens tokens continuing --sample-prompt, at temperature 1 and top-p 0.9, seeded by the run's seed and the step. The training is not changed.")
+    var sampleEvery: Int = 0
+
+    @Option(help: "Tokens a --sample-every sample adds (default 64).")
+    var sampleTokens: Int = 64
+
+    @Option(help: "The text --sample-every samples continue (default: none; they start a text).")
+    var samplePrompt: String = ""
+
     @Option(help: "Run directory.")
     var out: String = "checkpoints/default"
 
@@ -55,6 +64,8 @@ struct Train: ParsableCommand {
                 throw ValidationError("\(first) cannot be given with --init-from: the model's shape and tokenizer are the checkpoint's")
             }
         }
+        if sampleEvery < 0 { throw ValidationError("--sample-every must be 0 (off) or positive (got \(sampleEvery))") }
+        if sampleTokens < 1 { throw ValidationError("--sample-tokens must be at least 1 (got \(sampleTokens))") }
         if let patience, patience < 0 { throw ValidationError("--patience must be 0 (off) or positive (got \(patience))") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
     }
@@ -80,6 +91,12 @@ struct Train: ParsableCommand {
             progress.log(reason)
             return
         }
+        let samples = TrainingSamples(every: sampleEvery, tokens: sampleTokens, prompt: samplePrompt,
+                                      seed: options.seed, tokenizer: setup.tokenizer)
+        if sampleEvery > 0 && samplePrompt.isEmpty && setup.tokenizer.bosId == nil {
+            throw TrainingError.invalidOption(option: "--sample-every", message: "the tokenizer has no BOS id to start a "
+                + "text from; give a --sample-prompt")
+        }
         Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
         if setup.startsFromCheckpoint, let loss = try run.evaluateStart(shouldStop: { Interrupt.isRequested }) {
             progress.log(String(format: "step 0: validation loss %.4f (perplexity ", loss) + perplexityText(exp(loss))
@@ -93,6 +110,13 @@ struct Train: ParsableCommand {
                     ("lr", String(format: "%.2e", result.learningRate)),
                     ("tok/s", Self.compact(tokensPerSecond)),
                 ])
+                do {
+                    if let text = try samples.text(model: setup.model, step: result.step, shouldStop: { Interrupt.isRequested }) {
+                        progress.log("step \(result.step) sample:\n\(text)")
+                    }
+                } catch {
+                    progress.log("note: no sample at step \(result.step) (\(error))")
+                }
             case let .evaluation(step, loss, isBest):
                 progress.log(String(format: "step %d: validation loss %.4f (perplexity ", step, loss) + perplexityText(exp(loss))
                              + ")" + (isBest ? " best so far" : ""))

@@ -56,6 +56,31 @@ import Glibc
         #expect((one.stdout + one.stderr).contains("; 1 step; seed"), "\(one.stderr)")
     }
 
+    /// --sample-every: samples at the given steps, the same ones when the run is repeated, and the training untouched
+    /// (the losses equal a run without samples, bit for bit).
+    @Test func samplesWhileTrainingWithoutChangingIt() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let base = ["--data", data, "--steps", "8", "--eval-every", "4"] + Self.tinyModel
+        let plain = try PretrainCommand.run(base + ["--out", dir + "/plain"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        var samples: [[String]] = []
+        for run in ["sampled", "again"] {
+            let result = try PretrainCommand.run(base + ["--out", dir + "/" + run, "--sample-every", "3", "--sample-tokens", "12",
+                                                         "--sample-prompt", "ROMEO:"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let headers = lines.indices.filter { lines[$0].hasSuffix(" sample:") }
+            #expect(headers.map { lines[$0] } == ["step 3 sample:", "step 6 sample:"], "\(result.stderr)")
+            samples.append(headers.map { lines[$0 + 1] })
+            #expect(try Self.trainLosses(dir + "/" + run) == (try Self.trainLosses(dir + "/plain")))
+        }
+        #expect(samples[0] == samples[1] && samples[0].allSatisfy { $0.hasPrefix("ROMEO:") && $0.count > 6 }, "\(samples)")
+        let refused = try PretrainCommand.run(base + ["--out", dir + "/refused", "--sample-every", "-1"])
+        #expect(refused.status == 64 && refused.stderr.hasPrefix("error: --sample-every must be 0 (off) or positive (got -1)"))
+    }
+
     /// --init-from: a new run starts from a checkpoint's weights, shape and tokenizer (fresh moments and schedule).
     @Test func startsFromACheckpointsWeights() throws {
         let dir = try Fixtures.temporaryDirectory()
