@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
         With no arguments, prepares corpora/kjv.txt (the King James Bible, 4096-piece BPE) and trains a small \
         model on it in about a minute on two cores, writing checkpoints/default. The run directory holds latest/ (resume \
         point), best/ (lowest validation loss), metrics.jsonl and loss.svg. Ctrl-C saves latest/ and stops; \
-        --resume continues exactly where it stopped.
+        --resume continues exactly where it stopped; --init-from starts a new run from a checkpoint's weights.
         """)
 
     @OptionGroup var data: DataOptions
