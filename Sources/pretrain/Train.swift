@@ -91,12 +91,13 @@ struct Train: ParsableCommand {
             progress.log(reason)
             return
         }
-        let samples = TrainingSamples(every: sampleEvery, tokens: sampleTokens, prompt: samplePrompt,
-                                      seed: options.seed, tokenizer: setup.tokenizer)
-        if sampleEvery > 0 && samplePrompt.isEmpty && setup.tokenizer.bosId == nil {
-            throw TrainingError.invalidOption(option: "--sample-every", message: "the tokenizer has no BOS id to start a "
-                + "text from; give a --sample-prompt")
+        // (A tokenizer without BOS cannot start a text: samples then need a prompt.)
+        let sampleable = samplePrompt.isEmpty && setup.tokenizer.bosId == nil ? 0 : sampleEvery
+        if sampleable != sampleEvery {
+            progress.log("note: no samples: the tokenizer has no BOS id to start a text from; give a --sample-prompt")
         }
+        let samples = TrainingSamples(every: sampleable, tokens: sampleTokens, prompt: samplePrompt,
+                                      seed: options.seed, tokenizer: setup.tokenizer)
         Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
         if setup.startsFromCheckpoint, let loss = try run.evaluateStart(shouldStop: { Interrupt.isRequested }) {
             progress.log(String(format: "step 0: validation loss %.4f (perplexity ", loss) + perplexityText(exp(loss))
@@ -125,6 +126,11 @@ struct Train: ParsableCommand {
             }
         }
         progress.finish()
+        try reportEnd(outcome, of: run)
+    }
+
+    /// The last lines: how the run ended, where its files are, and what to run next.
+    private func reportEnd(_ outcome: TrainingRun.Outcome, of run: TrainingRun) throws {
         let record = run.record
         let best = record.bestValLoss.map { String(format: "best validation loss %.4f at step %d", $0, record.bestStep ?? 0) }
             ?? "no validation data"
