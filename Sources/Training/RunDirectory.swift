@@ -151,6 +151,8 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// `pretrain --patience`: stop after this many evaluations without a new best (nil or 0: never; a fine-tuning
     /// run keeps its patience in `task`).
     public var patience: Int?
+    /// `pretrain --sample-every`, `--sample-tokens`, `--sample-prompt` (kept for resume, as the patience is).
+    public var samples: SampleOptions?
     /// Task-specific settings of a fine-tuning run as JSON (nil for pretraining).
     public var task: String?
     /// Wall-clock seconds spent training before this checkpoint (resumed runs keep counting).

@@ -54,6 +54,8 @@ extension RunSetup {
         let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step)
         record.options = options
         if let patience = command.patience { record.patience = patience }
+        record.samples = SampleOptions.merging(record.samples, every: command.sampleEvery, tokens: command.sampleTokens,
+                                               prompt: command.samplePrompt)
         // Older runs recorded the data directory as given, relative to where they started.
         let dataDirectory = try command.data.data.map(requirePreparedData)
             ?? RunDirectory.absolutePath(record.dataDirectory(resumingIn: command.out))

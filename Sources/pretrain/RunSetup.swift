@@ -115,6 +115,8 @@ struct RunSetup {
         record.tokenFingerprints = [train.fingerprint, val?.fingerprint ?? ""]
         record.threads = ThreadPool.shared.threadCount
         record.patience = command.patience
+        record.samples = SampleOptions.merging(nil, every: command.sampleEvery, tokens: command.sampleTokens,
+                                               prompt: command.samplePrompt)
         try directory.removePreviousRun()
         try prepared.install()
         // A preset whose shape options were overridden is recorded as "custom": config.json's own keys give the shape.

@@ -28,14 +28,14 @@ struct Train: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Print a sample of the model's text every N steps (default 0: never): --sample-tokens tokens continuing --sample-prompt, at temperature 1 and top-p 0.9, seeded by the run's seed and the step. The training is not changed.")
-    var sampleEvery: Int = 0
+    @Option(help: "Print a sample of the model's text on stderr every N steps (default 0: never): --sample-tokens tokens continuing --sample-prompt, at temperature 1 and top-p 0.9, with a seed printed beside it. The training is not changed; a resumed run keeps these options unless given again.")
+    var sampleEvery: Int?
 
     @Option(help: "Tokens a --sample-every sample adds (default 64).")
-    var sampleTokens: Int = 64
+    var sampleTokens: Int?
 
     @Option(help: "The text --sample-every samples continue (default: none; they start a text).")
-    var samplePrompt: String = ""
+    var samplePrompt: String?
 
     @Option(help: "Run directory.")
     var out: String = "checkpoints/default"
@@ -64,8 +64,8 @@ struct Train: ParsableCommand {
                 throw ValidationError("\(first) cannot be given with --init-from: the model's shape and tokenizer are the checkpoint's")
             }
         }
-        if sampleEvery < 0 { throw ValidationError("--sample-every must be 0 (off) or positive (got \(sampleEvery))") }
-        if sampleTokens < 1 { throw ValidationError("--sample-tokens must be at least 1 (got \(sampleTokens))") }
+        if let sampleEvery, sampleEvery < 0 { throw ValidationError("--sample-every must be 0 (off) or positive (got \(sampleEvery))") }
+        if let sampleTokens, sampleTokens < 1 { throw ValidationError("--sample-tokens must be at least 1 (got \(sampleTokens))") }
         if let patience, patience < 0 { throw ValidationError("--patience must be 0 (off) or positive (got \(patience))") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
     }
@@ -91,13 +91,13 @@ struct Train: ParsableCommand {
             progress.log(reason)
             return
         }
-        // (A tokenizer without BOS cannot start a text: samples then need a prompt.)
-        let sampleable = samplePrompt.isEmpty && setup.tokenizer.bosId == nil ? 0 : sampleEvery
-        if sampleable != sampleEvery {
-            progress.log("note: no samples: the tokenizer has no BOS id to start a text from; give a --sample-prompt")
+        var samples: TrainingSamples?
+        if let sampling = run.record.samples, sampling.every > 0 {
+            let candidate = TrainingSamples(options: sampling, runSeed: options.seed, tokenizer: setup.tokenizer)
+            let (notes, usable) = try candidate.promptNotes(context: setup.model.config.context)
+            for note in notes { progress.log(note) }
+            if usable { samples = candidate }
         }
-        let samples = TrainingSamples(every: sampleable, tokens: sampleTokens, prompt: samplePrompt,
-                                      seed: options.seed, tokenizer: setup.tokenizer)
         Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
         if setup.startsFromCheckpoint, let loss = try run.evaluateStart(shouldStop: { Interrupt.isRequested }) {
             progress.log(String(format: "step 0: validation loss %.4f (perplexity ", loss) + perplexityText(exp(loss))
@@ -111,12 +111,8 @@ struct Train: ParsableCommand {
                     ("lr", String(format: "%.2e", result.learningRate)),
                     ("tok/s", Self.compact(tokensPerSecond)),
                 ])
-                do {
-                    if let text = try samples.text(model: setup.model, step: result.step, shouldStop: { Interrupt.isRequested }) {
-                        progress.log("step \(result.step) sample:\n\(text)")
-                    }
-                } catch {
-                    progress.log("note: no sample at step \(result.step) (\(error))")
+                if let samples, result.step % samples.options.every == 0 {
+                    Self.printSample(samples, model: setup.model, step: result.step, progress: progress)
                 }
             case let .evaluation(step, loss, isBest):
                 progress.log(String(format: "step %d: validation loss %.4f (perplexity ", step, loss) + perplexityText(exp(loss))
@@ -127,6 +123,21 @@ struct Train: ParsableCommand {
         }
         progress.finish()
         try reportEnd(outcome, of: run)
+    }
+
+    /// "step N sample (seed S):", then the prompt and the text as it is generated, on stderr; a sample cut short
+    /// (Ctrl-C) or ended by the model says so.
+    private static func printSample(_ samples: TrainingSamples, model: GPT, step: Int, progress: ProgressBar) {
+        progress.log("step \(step) sample (seed \(samples.seed(step: step))):")
+        Terminal.writeError(TrainingSamples.visible(samples.options.prompt))
+        do {
+            let ending = try samples.generate(model: model, step: step, shouldStop: { Interrupt.isRequested }) {
+                Terminal.writeError($0)
+            }
+            Terminal.writeError(ending == .endOfText ? " [end of text]\n" : ending == .cancelled ? " [cut short]\n" : "\n")
+        } catch {
+            Terminal.writeError("\nnote: no sample at step \(step) (\(error))\n")
+        }
     }
 
     /// The last lines: how the run ended, where its files are, and what to run next.

@@ -56,8 +56,8 @@ import Glibc
         #expect((one.stdout + one.stderr).contains("; 1 step; seed"), "\(one.stderr)")
     }
 
-    /// --sample-every: samples at the given steps, the same ones when the run is repeated, and the training untouched
-    /// (the losses equal a run without samples, bit for bit).
+    /// --sample-every: samples at the given steps with their seeds, the same ones when the run is repeated, kept by a
+    /// resume, and the training untouched (the losses equal a run without samples, bit for bit).
     @Test func samplesWhileTrainingWithoutChangingIt() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -65,18 +65,32 @@ import Glibc
         let base = ["--data", data, "--steps", "8", "--eval-every", "4"] + Self.tinyModel
         let plain = try PretrainCommand.run(base + ["--out", dir + "/plain"])
         #expect(plain.status == 0, "\(plain.stderr)")
-        var samples: [[String]] = []
+        /// The samples a run printed: header line -> the text after it.
+        func samples(_ stderr: String) -> [(String, String)] {
+            let lines = stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            return lines.indices.filter { lines[$0].hasPrefix("step ") && lines[$0].contains(" sample (seed ") }
+                .map { (lines[$0], lines[$0 + 1]) }
+        }
+        var printed: [[(String, String)]] = []
         for run in ["sampled", "again"] {
             let result = try PretrainCommand.run(base + ["--out", dir + "/" + run, "--sample-every", "3", "--sample-tokens", "12",
                                                          "--sample-prompt", "ROMEO:"])
             #expect(result.status == 0, "\(result.stderr)")
-            let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            let headers = lines.indices.filter { lines[$0].hasSuffix(" sample:") }
-            #expect(headers.map { lines[$0] } == ["step 3 sample:", "step 6 sample:"], "\(result.stderr)")
-            samples.append(headers.map { lines[$0 + 1] })
+            printed.append(samples(result.stderr))
+            #expect(printed.last!.map { $0.0.prefix(14) } == ["step 3 sample ", "step 6 sample "], "\(result.stderr)")
             #expect(try Self.trainLosses(dir + "/" + run) == (try Self.trainLosses(dir + "/plain")))
         }
-        #expect(samples[0] == samples[1] && samples[0].allSatisfy { $0.hasPrefix("ROMEO:") && $0.count > 6 }, "\(samples)")
+        #expect(printed[0].map(\.0) == printed[1].map(\.0) && printed[0].map(\.1) == printed[1].map(\.1))
+        #expect(printed[0].allSatisfy { $0.1.hasPrefix("ROMEO:") && $0.1.count > 6 }, "\(printed[0])")
+        // A resume keeps the run's sampling (the options are recorded), unless given again.
+        let half = try PretrainCommand.run(["--data", data, "--steps", "4", "--eval-every", "4"] + Self.tinyModel
+                                           + ["--out", dir + "/half", "--sample-every", "3", "--sample-tokens", "12"])
+        let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/half", "--steps", "8"])
+        #expect(half.status == 0 && resumed.status == 0, "\(half.stderr)\(resumed.stderr)")
+        #expect(samples(half.stderr).map { $0.0.prefix(14) } == ["step 3 sample "]
+                && samples(resumed.stderr).map { $0.0.prefix(14) } == ["step 6 sample "], "\(resumed.stderr)")
+        let off = try PretrainCommand.run(["--resume", "--out", dir + "/half", "--steps", "10", "--sample-every", "0"])
+        #expect(off.status == 0 && samples(off.stderr).isEmpty, "\(off.stderr)")
         let refused = try PretrainCommand.run(base + ["--out", dir + "/refused", "--sample-every", "-1"])
         #expect(refused.status == 64 && refused.stderr.hasPrefix("error: --sample-every must be 0 (off) or positive (got -1)"))
     }
