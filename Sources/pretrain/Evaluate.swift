@@ -51,6 +51,9 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if let stride, stride < 1 { throw ValidationError("--stride must be at least 1 (got \(stride))") }
+        if checkpoint.isEmpty || data == "" || corpora.contains("") {
+            throw ValidationError("--checkpoint, --data and --corpus must name a file or directory (got an empty name)")
+        }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         if data != nil && !corpora.isEmpty { throw ValidationError("give either --data or --corpus, not both") }
         if split != nil && !corpora.isEmpty { throw ValidationError("--split applies to prepared data, not to --corpus files") }

@@ -55,6 +55,8 @@ struct Prepare: ParsableCommand {
     var out: String = "checkpoints/data"
 
     func validate() throws {
+        if corpora.contains("") { throw ValidationError("--corpus must name a file (got an empty name)") }
+        if valCorpora.contains("") { throw ValidationError("--val-corpus must name a file (got an empty name)") }
         if let vocabSize, vocabSize <= 0 { throw ValidationError("--vocab-size must be positive") }
         if let tokenizer {
             let given = [(tokenizerType != nil, "--tokenizer-type"), (vocabSize != nil, "--vocab-size"),

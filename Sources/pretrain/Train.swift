@@ -203,6 +203,9 @@ struct DataOptions: ParsableArguments {
         if let valFraction, !(valFraction >= 0 && valFraction < 1) {
             throw ValidationError("--val-fraction must be at least 0 and below 1 (got \(valFraction))")
         }
+        if corpora.contains("") { throw ValidationError("--corpus must name a file (got an empty name)") }
+        if valCorpora.contains("") { throw ValidationError("--val-corpus must name a file (got an empty name)") }
+        if data == "" { throw ValidationError("--data must name a directory (got an empty name)") }
         if valFraction != nil && !valCorpora.isEmpty {
             throw ValidationError("give either --val-fraction or --val-corpus, not both")
         }

@@ -20,6 +20,8 @@ import Training
                                              "--freeze-layers", "1", "--out", out] + Self.quick)
         #expect(train.status == 0, "stderr: \(train.stderr)")
         #expect(train.stdout.contains("finished 4 steps in "))
+        #expect(train.stdout.hasSuffix("next: finetune evaluate --checkpoint \(out) --data FILE; finetune predict --checkpoint "
+                                        + "\(out) --data FILE --out PREDICTIONS\n"), "\(train.stdout)")
         let records = try MetricsLog.readLines(out + "/metrics.jsonl")
         #expect(records.map { $0["step"] as? Int } == [1, 2, 3, 4])
         #expect(records[1]["macro_f1"] != nil && records[1]["accuracy"] != nil && records[1]["val_loss"] != nil)

@@ -681,6 +681,7 @@ import Glibc
                                       (["--vocab-size", "0"], "--vocab-size must be 1 to 1073741824 (got 0)"),
                                       (["prepare", "--val-fraction", "1"], "--val-fraction must be at least 0 and below 1 (got 1.0)"),
                                       (["--val-fraction", "1"], "--val-fraction must be at least 0 and below 1 (got 1.0)"),
+                                      (["--corpus", ""], "--corpus must name a file (got an empty name)"),
                                       (["--data", data, "--corpus", refusedCorpus], "give either --data or --corpus, not both"),
                                       (["--data", data, "--vocab-size", "300"], "--vocab-size applies when preparing --corpus files"),
                                       (["--corpus", refusedCorpus, "--vocab-size", "5"], "--vocab-size"),
