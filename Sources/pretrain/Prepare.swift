@@ -76,11 +76,7 @@ struct Prepare: ParsableCommand {
             throw ValidationError("give either --val-fraction or --val-corpus, not both")
         }
         // The tokenizer's own bounds are option errors too (exit status 64, like the checks above).
-        if tokenizer == nil {
-            do { try tokenizerOptions.validate() } catch let TokenizerError.invalidOption(message) {
-                throw ValidationError(message)
-            }
-        }
+        if tokenizer == nil { try tokenizerOptions.validateAsOptions() }
     }
 
     var tokenizerOptions: TokenizerTrainingOptions {
@@ -121,3 +117,10 @@ struct Prepare: ParsableCommand {
 }
 
 extension TokenizerTrainingOptions.ModelType: ExpressibleByArgument {}
+
+extension TokenizerTrainingOptions {
+    /// `validate()`, its refusals as option errors (SentencePiece's own bounds: exit status 64 like any option range).
+    func validateAsOptions() throws {
+        do { try validate() } catch let TokenizerError.invalidOption(message) { throw ValidationError(message) }
+    }
+}

@@ -161,19 +161,12 @@ struct RunSetup {
         if let dir = data.data {   // (with --corpus or a preparation option: refused by DataOptions.validate)
             return PreparedData(path: try requirePreparedData(dir))
         }
-        let typeName = data.tokenizerType ?? "bpe"
-        guard let type = TokenizerTrainingOptions.ModelType(rawValue: typeName) else {
-            throw TrainingError.invalidOption(option: "--tokenizer-type",
-                                              message: "'\(typeName)' is not one of bpe, unigram, char, word")
-        }
         let target = RunDirectory.absolutePath(runDirectory + "/data")
         var preparation = CorpusPreparation(corpora: try DefaultCorpus.resolve(data.corpora),
                                             outputDirectory: target)
-        preparation.tokenizerOptions.modelType = type
-        preparation.tokenizerOptions.vocabularySize = data.vocabSize ?? 4096
+        preparation.tokenizerOptions = data.tokenizerOptions
         preparation.valFraction = data.valFraction ?? 0.1
         preparation.valCorpora = data.valCorpora
-        preparation.tokenizerOptions.byteFallback = data.byteFallback
         preparation.existingTokenizer = existingTokenizer
         preparation.threads = ThreadPool.shared.threadCount
         preparation.log = { print($0) }

@@ -215,13 +215,17 @@ struct DataOptions: ParsableArguments {
                 throw ValidationError("\(given) applies when preparing --corpus files; \(data) is prepared already")
             }
         } else {
-            // SentencePiece's own bounds (a vocabulary too small for the reserved pieces, ...), as prepare checks them.
-            var options = TokenizerTrainingOptions()
-            options.modelType = tokenizerType.flatMap(TokenizerTrainingOptions.ModelType.init) ?? .bpe
-            options.vocabularySize = vocabSize ?? 4096
-            options.byteFallback = byteFallback
-            do { try options.validate() } catch let TokenizerError.invalidOption(message) { throw ValidationError(message) }
+            try tokenizerOptions.validateAsOptions()
         }
+    }
+
+    /// The tokenizer a preparation of --corpus files trains (the type checked by `validate`).
+    var tokenizerOptions: TokenizerTrainingOptions {
+        var options = TokenizerTrainingOptions()
+        options.modelType = tokenizerType.flatMap(TokenizerTrainingOptions.ModelType.init) ?? .bpe
+        options.vocabularySize = vocabSize ?? 4096
+        options.byteFallback = byteFallback
+        return options
     }
 
     /// The preparation options given on the command line (a resumed run refuses them: its data is made).
