@@ -108,10 +108,7 @@ public final class TrainingRun {
         lastEvaluationStep = 0
         try log.append(MetricsRecord(step: 0, valLoss: evaluation.validationLoss, elapsedSeconds: record.elapsedSeconds,
                                      extra: evaluation.metrics.isEmpty ? nil : evaluation.metrics))
-        record.bestValLoss = evaluation.validationLoss
-        record.bestObjective = evaluation.objective
-        record.bestStep = 0
-        record.evaluationsSinceBest = 0
+        keepAsBest(evaluation, step: 0)
         observe(.evaluation(step: 0, validationLoss: evaluation.validationLoss, isBest: true))
         try save(to: directory.best, elapsed: record.elapsedSeconds, observe: observe)
         return evaluation.validationLoss
@@ -187,11 +184,7 @@ public final class TrainingRun {
             lastEvaluationStep = step.step
             let isBest = evaluation.objective < (record.bestObjective ?? record.bestValLoss ?? .infinity)
             if isBest {
-                record.bestValLoss = evaluation.validationLoss
-                record.bestObjective = evaluation.objective
-                record.bestStep = step.step
-                evaluationsWithoutImprovement = 0
-                record.evaluationsSinceBest = 0
+                keepAsBest(evaluation, step: step.step)
             } else {
                 evaluationsWithoutImprovement += 1
                 record.evaluationsSinceBest = evaluationsWithoutImprovement
@@ -209,6 +202,15 @@ public final class TrainingRun {
             try saveLatest(elapsed: elapsed(), observe: observe)
         }
         return nil
+    }
+
+    /// Records `evaluation` (of `step`) as the run's best; best/ is saved by the caller.
+    private func keepAsBest(_ evaluation: TaskEvaluation, step: Int) {
+        record.bestValLoss = evaluation.validationLoss
+        record.bestObjective = evaluation.objective
+        record.bestStep = step
+        evaluationsWithoutImprovement = 0
+        record.evaluationsSinceBest = 0
     }
 
     private func saveLatest(elapsed: Double, observe: (Event) -> Void) throws {
