@@ -56,14 +56,15 @@ let package = Package(
         .target(name: "Training", dependencies: ["Tokenizer", "Kernels", "GPT"], swiftSettings: releaseFlags),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Tokenizer", "GPT"]),
 
-        // JSON lines: a strict parser that keeps member order and number literals, values, a string-literal writer.
+        // JSON lines: a strict parser that keeps member order and number literals, values, a string-literal writer;
+        // and the backslash escapes of typed text (finetune --template, sample's /stop).
         .target(name: "JSON", swiftSettings: releaseFlags),
 
         // Labelled data for fine-tuning: JSONL/CSV/TSV readers, label sets, splits, metrics, prediction output.
         .target(name: "FineTuneData", dependencies: ["JSON"], swiftSettings: releaseFlags),
         .testTarget(name: "FineTuneDataTests", dependencies: ["FineTuneData", "JSON"]),
         // Fine-tuning tasks (a classifier, prompt -> completion) driven by Training's run loop.
-        .target(name: "FineTuning", dependencies: ["FineTuneData", "GPT", "Training", "Tokenizer", "Kernels"],
+        .target(name: "FineTuning", dependencies: ["FineTuneData", "GPT", "JSON", "Training", "Tokenizer", "Kernels"],
                 swiftSettings: releaseFlags),
 
         // Token sampling, stop strings, UTF-8 streaming, prompt files and batch output (model-independent).
@@ -96,7 +97,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
 
         .executableTarget(name: "sample",
-                          dependencies: ["Generation", "GPT", "Sampling", "Tokenizer", "Training", "TerminalUI",
+                          dependencies: ["Generation", "GPT", "JSON", "Sampling", "Tokenizer", "Training", "TerminalUI",
                                          "LineEditor", argumentParser],
                           swiftSettings: releaseFlags),
         .testTarget(name: "GenerationTests",

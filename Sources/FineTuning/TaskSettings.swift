@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// What kind of fine-tuning a run does.
 public enum FineTuneTask: String, Codable, Sendable, CaseIterable {
@@ -45,20 +46,12 @@ public struct TaskSettings: Codable, Equatable, Sendable {
     /// The template a `--template` option means: `\n`, `\t` and `\\` in it stand for a line feed, a tab and a
     /// backslash (as the help and README write templates); any other backslash is refused rather than guessed.
     public static func template(fromOption text: String) throws -> String {
-        var result = "", characters = text.makeIterator()
-        while let c = characters.next() {
-            guard c == "\\" else { result.append(c); continue }
-            switch characters.next() {
-            case "n": result.append("\n")
-            case "t": result.append("\t")
-            case "\\": result.append("\\")
-            case let other?:
-                throw FineTuneError.invalidOption(option: "--template", message: "unknown escape '\\\(other)' (only \\n, \\t and \\\\ are interpreted)")
-            case nil:
+        try BackslashEscapes.decode(text) { other in
+            guard let other else {
                 throw FineTuneError.invalidOption(option: "--template", message: "ends with a lone backslash (write \\\\ for one)")
             }
+            throw FineTuneError.invalidOption(option: "--template", message: "unknown escape '\\\(other)' (only \\n, \\t and \\\\ are interpreted)")
         }
-        return result
     }
 
     public func json() throws -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Sampling
 
 /// The session's /commands: one for every sampling option of the command line, and /settings, /reset, /help, /quit.
@@ -87,18 +88,6 @@ extension InteractiveSession {
     /// trimmed): `\n`, `\t` and `\s` stand for a line break, a tab and a space, `\\` for a
     /// backslash; any other backslash is kept as it is.
     static func unescaped(_ text: String) -> String {
-        var result = "", characters = text.makeIterator()
-        while let c = characters.next() {
-            guard c == "\\" else { result.append(c); continue }
-            switch characters.next() {
-            case "n": result.append("\n")
-            case "t": result.append("\t")
-            case "s": result.append(" ")
-            case "\\": result.append("\\")
-            case let other?: result.append(c); result.append(other)
-            case nil: result.append(c)
-            }
-        }
-        return result
+        BackslashEscapes.decode(text, extra: ["s": " "]) { "\\" + ($0.map(String.init) ?? "") }
     }
 }
