@@ -35,6 +35,12 @@ struct PredictCommand: ParsableCommand {
             try PredictionWriter.checkName(out)   // before the model runs
             inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
+            if try ClassifierCheckpoint.readClassifierConfig(directory: directory) == nil {
+                // A language or completion model: say which command completes prompts with it.
+                throw FineTuneError.wrongTask(path: directory, expected: "not a classifier checkpoint (predict labels "
+                    + "texts); to complete the prompts of a JSONL file with this model and its stored template, run "
+                    + "sample --checkpoint \(shellQuoted(directory)) --prompts FILE.jsonl --out OUT.jsonl")
+            }
             let loaded = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false)
             let classifier = loaded.classifier
             let tokenizer = try CheckpointTokenizer.open(checkpoint: directory,

@@ -249,9 +249,11 @@ import Training
         let report = try JSONDecoder().decode(CompletionReport.self, from: Data(evaluation.stdout.utf8))
         #expect(report.examples == 30 && report.tokens > 30 && report.meanLoss > 0)
         #expect(abs(report.perplexity - exp(report.meanLoss)) < 1e-6 * report.perplexity)
-        // A completion model is not a classifier.
+        // A completion model is not a classifier; the error names the command that completes prompts.
         let predict = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", scratch.path + "/p.jsonl"])
         expectError(predict, startsWith: "\(out)/best: not a classifier checkpoint")
+        #expect(predict.stderr.contains("run sample --checkpoint \(out)/best --prompts FILE.jsonl"), "stderr: \(predict.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/p.jsonl"))
         let bad = try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
                                            "--template", "no placeholder", "--out", scratch.path + "/x"] + Self.quick)
         expectError(bad, startsWith: "--template: must contain {prompt} exactly once")
