@@ -45,7 +45,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
-    @Flag(help: "One JSON object an input instead of text: input, tokens, bytes, mean_loss, perplexity, bits_per_byte, context, stride.")
+    @Flag(help: "One JSON object an input instead of text: input, tokens, bytes, mean_loss, perplexity, bits_per_byte, context, stride; after several inputs, their total (with total: true).")
     var json = false
 
     func validate() throws {
@@ -111,10 +111,12 @@ struct Evaluate: ParsableCommand {
                 }
                 let report = EvaluationReport(input: text.name, score: score, bytes: text.bytes, context: context, stride: stride)
                 reports.append(report)
-                out.write((json ? try report.jsonLine() : report.text) + "\n")
+                out.write(try report.line(json: json) + "\n")
                 try out.finish()
             }
-            if reports.count > 1 && !json { out.write(EvaluationReport.total(of: reports).text + "\n") }
+            if reports.count > 1 {
+                out.write(try EvaluationReport.total(of: reports).line(json: json) + "\n")
+            }
             try out.finish()
         }
     }

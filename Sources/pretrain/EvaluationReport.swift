@@ -10,6 +10,8 @@ struct EvaluationReport: Encodable {
     let bytes: Int
     let context: Int
     let stride: Int
+    /// The sum over several inputs (`total(of:)`); its JSON object says `"total": true`.
+    var isTotal = false
 
     var bitsPerByte: Double { score.bitsPerByte(bytes: bytes) }
 
@@ -22,11 +24,12 @@ struct EvaluationReport: Encodable {
     /// The inputs together: their losses and bytes summed.
     static func total(of reports: [EvaluationReport]) -> EvaluationReport {
         EvaluationReport(input: "all \(reports.count) inputs", score: reports.map(\.score).reduce(TextEvaluation.Score(), +),
-                         bytes: reports.map(\.bytes).reduce(0, +), context: reports[0].context, stride: reports[0].stride)
+                         bytes: reports.map(\.bytes).reduce(0, +), context: reports[0].context, stride: reports[0].stride,
+                         isTotal: true)
     }
 
     enum CodingKeys: String, CodingKey {
-        case input, tokens, bytes, context, stride, perplexity
+        case input, tokens, bytes, context, stride, perplexity, total
         case meanLoss = "mean_loss", bitsPerByte = "bits_per_byte"
     }
 
@@ -40,7 +43,11 @@ struct EvaluationReport: Encodable {
         try c.encode(bitsPerByte, forKey: .bitsPerByte)
         try c.encode(context, forKey: .context)
         try c.encode(stride, forKey: .stride)
+        if isTotal { try c.encode(true, forKey: .total) }
     }
+
+    /// `text`, or with `json` the JSON object.
+    func line(json: Bool) throws -> String { json ? try jsonLine() : text }
 
     /// One JSON object; a perplexity beyond Double's range is the string "Infinity", since JSON has no such number.
     func jsonLine() throws -> String {

@@ -66,6 +66,16 @@ import Training
         #expect(lines[0].hasPrefix(corpus + ": mean loss ") && lines[0].hasSuffix("(\(sizes[0] - 1) tokens scored, \(sizes[0]) bytes)"))
         #expect(lines[1].hasPrefix(other + ": mean loss ") && lines[1].hasSuffix("(\(sizes[1] - 1) tokens scored, \(sizes[1]) bytes)"))
         #expect(lines[2].hasPrefix("all 2 inputs: mean loss ") && lines[2].hasSuffix("(\(sizes[0] + sizes[1] - 2) tokens scored, \(sizes[0] + sizes[1]) bytes)"))
+        // In JSON, the total is one more object, marked as such, whose loss is the token-weighted mean of the inputs'.
+        let bothJSON = try PretrainCommand.run(["evaluate", "--checkpoint", run + "/latest", "--corpus", corpus, "--corpus", other, "--json"])
+        #expect(bothJSON.status == 0, "\(bothJSON.stderr)")
+        let objects = try Self.objects(bothJSON.stdout)
+        #expect(objects.count == 3 && objects[0]["total"] == nil && objects[1]["total"] == nil)
+        let totalObject = try #require(objects.last)
+        #expect(totalObject["total"] as? Bool == true && totalObject["input"] as? String == "all 2 inputs")
+        #expect(totalObject["tokens"] as? Int == sizes[0] + sizes[1] - 2 && totalObject["bytes"] as? Int == sizes[0] + sizes[1])
+        let losses = objects.map { $0["mean_loss"] as! Double }, counts = objects.map { Double($0["tokens"] as! Int) }
+        #expect(abs(losses[2] - (losses[0] * counts[0] + losses[1] * counts[1]) / counts[2]) < 1e-9)
         // A smaller stride, in batches that do not divide the windows, scores the same tokens.
         let strided = try PretrainCommand.run(["evaluate", "--checkpoint", run, "--corpus", other, "--stride", "5",
                                                "--batch-size", "7", "--json"])
