@@ -29,4 +29,23 @@ import GPT
         }
         #expect(compared == 6 * golden.labels.count)
     }
+
+    /// Today's `ClassifierCheckpoint.save`, given what the committed checkpoint holds, writes its config.json and
+    /// model.safetensors byte for byte: the writer still makes the files transformers loaded above.
+    @Test func todaysSaveWritesTheFilesTransformersLoaded() throws {
+        let loaded = try ClassifierCheckpoint.load(from: Fixture.classifier, includeTrainingState: false)
+        let swiftlet = try #require(loaded.hfConfig.swiftlet)
+        let scratch = Scratch()
+        try ClassifierCheckpoint.save(loaded.classifier, to: scratch.path + "/saved", details: swiftlet,
+                                      bosTokenId: loaded.hfConfig.bosTokenId, eosTokenId: loaded.hfConfig.eosTokenId)
+        // config.json as JSON (the committed one escapes its slashes, as the encoder did then), the tensors as bytes.
+        let config = try [scratch.path + "/saved/", Fixture.classifier + "/"].map {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: $0 + "config.json"))) as! NSDictionary
+        }
+        #expect(config[0] == config[1], "written: \(config[0])")
+        let tensors = try [scratch.path + "/saved/", Fixture.classifier + "/"].map {
+            try Data(contentsOf: URL(fileURLWithPath: $0 + Checkpoint.modelFileName))
+        }
+        #expect(tensors[0] == tensors[1], "\(tensors[0].count) bytes written, \(tensors[1].count) committed")
+    }
 }

@@ -5,7 +5,8 @@ import Kernels
 
 /// Swiftlet against Hugging Face transformers (GPT2LMHeadModel) on the committed fixture: the checkpoint that
 /// Swift wrote, and the logits, loss, gradients and 10 AdamW-step losses PyTorch computed from it
-/// (see ParityFixture for how to regenerate). Also proves that the checkpoint format loads in transformers.
+/// (see ParityFixture for how to regenerate). With `todaysSaveWritesTheFilesTransformersLoaded`, this proves that
+/// the checkpoints Swiftlet writes load in transformers.
 @Suite struct PyTorchParityTests {
     struct Reference: Decodable {
         let loss: Double
@@ -29,6 +30,24 @@ import Kernels
         let expected = try ParityFixture.makeModel()
         #expect(model.parameters.values == expected.parameters.values)
         #expect(batch.tokens == ParityFixture.makeBatch().tokens)
+    }
+
+    /// Today's `Checkpoint.save` writes the committed checkpoint byte for byte: the files transformers loaded
+    /// to make the reference (`scripts/torch_reference.py`) are the files Swiftlet writes now, so the format
+    /// cannot drift from what transformers accepts without this test noticing.
+    @Test func todaysSaveWritesTheFilesTransformersLoaded() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Checkpoint.save(ParityFixture.makeModel(), to: root + "/checkpoint")
+        // config.json as JSON (the committed one escapes its slashes, as the encoder did then), the tensors as bytes.
+        let config = try [root + "/checkpoint/", ParityFixture.checkpoint + "/"].map {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: $0 + "config.json"))) as! NSDictionary
+        }
+        #expect(config[0] == config[1], "written: \(config[0])")
+        let tensors = try [root + "/checkpoint/", ParityFixture.checkpoint + "/"].map {
+            try Data(contentsOf: URL(fileURLWithPath: $0 + Checkpoint.modelFileName))
+        }
+        #expect(tensors[0] == tensors[1], "\(tensors[0].count) bytes written, \(tensors[1].count) committed")
     }
 
     @Test func logitsLossAndGradientsMatchPyTorch() throws {
