@@ -140,7 +140,7 @@ struct TrainCommand: ParsableCommand {
             print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
             let out = shellQuoted(run.directory.path)
             print("next: finetune evaluate --checkpoint \(out) --data FILE; "
-                  + (isClassifier ? "finetune predict --checkpoint \(out) --data FILE --out PREDICTIONS" : "sample --checkpoint \(out)"))
+                  + (isClassifier ? "finetune predict --checkpoint \(out) --input FILE --out PREDICTIONS.jsonl" : "sample --checkpoint \(out)"))
         case let .stopped(step):
             printError("stopped at step \(step): saved \(run.directory.latest); continue with: finetune --resume --out \(shellQuoted(run.directory.path))")
             throw ExitCode(Interrupt.exitStatus)

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import FineTuneData
 import GPT
+import Tokenizer
 import Training
 
 /// The `finetune` executable end to end on the tiny fixture model (quick in debug builds): train, evaluate,
@@ -20,8 +21,17 @@ import Training
                                              "--freeze-layers", "1", "--out", out] + Self.quick)
         #expect(train.status == 0, "stderr: \(train.stderr)")
         #expect(train.stdout.contains("finished 4 steps in "))
-        #expect(train.stdout.hasSuffix("next: finetune evaluate --checkpoint \(out) --data FILE; finetune predict --checkpoint "
-                                        + "\(out) --data FILE --out PREDICTIONS\n"), "\(train.stdout)")
+        // The commands the run names next work as printed, once FILE and PREDICTIONS are filled in.
+        let next = try #require(train.stdout.split(separator: "\n").last.map(String.init))
+        #expect(next == "next: finetune evaluate --checkpoint \(out) --data FILE; finetune predict --checkpoint "
+                        + "\(out) --input FILE --out PREDICTIONS.jsonl", "\(train.stdout)")
+        for command in next.dropFirst("next: ".count).components(separatedBy: "; ") {
+            let words = command.replacingOccurrences(of: "FILE", with: data)
+                .replacingOccurrences(of: "PREDICTIONS", with: scratch.path + "/next").split(separator: " ").map(String.init)
+            #expect(words.first == "finetune")
+            let result = try FinetuneCommand.run(Array(words.dropFirst()))
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+        }
         let records = try MetricsLog.readLines(out + "/metrics.jsonl")
         #expect(records.map { $0["step"] as? Int } == [1, 2, 3, 4])
         #expect(records[1]["macro_f1"] != nil && records[1]["accuracy"] != nil && records[1]["val_loss"] != nil)
@@ -58,6 +68,29 @@ import Training
         #expect(Set(probabilities.keys) == Set(loaded.classifier.labels))
         #expect(abs(probabilities.values.reduce(0, +) - 1) < 1e-4)
         #expect(probabilities[first["predicted_label"] as? String ?? ""] == probabilities.values.max())
+        // Every row's probabilities are the softmax of the classifier's logits for its own text alone (batch 1, no
+        // padding, the text's first `context` tokens), so no row gets another's; evaluate's accuracy and mean loss
+        // are those of these probabilities against the rows' labels.
+        let tokenizer = try SentencePieceTokenizer(contentsOf: out + "/best/tokenizer.model")
+        let context = loaded.classifier.model.config.context
+        var (correct, lossSum) = (0, 0.0)
+        for line in lines {
+            let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let tokens = Array(try tokenizer.encode(try #require(row["text"] as? String)).prefix(context))
+            let logits = try loaded.classifier.logits(tokens: tokens, lengths: [tokens.count], batch: 1, time: tokens.count).map(Double.init)
+            let exps = logits.map { exp($0 - logits.max()!) }
+            let expected = exps.map { $0 / exps.reduce(0, +) }
+            let written = try #require(row["probabilities"] as? [String: Double])
+            for (k, label) in loaded.classifier.labels.enumerated() {
+                #expect(abs((written[label] ?? -1) - expected[k]) < 1e-5, "\(label): \(written[label] ?? -1) vs \(expected[k])")
+            }
+            let label = try #require(row["label"] as? String)
+            let gold = try #require(loaded.classifier.labels.firstIndex(of: label))
+            if row["predicted_label"] as? String == loaded.classifier.labels[gold] { correct += 1 }
+            lossSum -= log(expected[gold])
+        }
+        #expect(abs(report.accuracy - Double(correct) / 48) < 1e-12, "accuracy \(report.accuracy), predictions \(correct) of 48")
+        #expect(abs((report.meanLoss ?? 0) - lossSum / 48) < 1e-4 * lossSum / 48, "mean loss \(report.meanLoss ?? 0) vs \(lossSum / 48)")
         // The output is never clobbered silently.
         let again = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", predictions])
         expectError(again, startsWith: "\(predictions): the output file already exists; choose another path or pass --overwrite")
