@@ -282,6 +282,34 @@ import Training
         let report = try JSONDecoder().decode(CompletionReport.self, from: Data(evaluation.stdout.utf8))
         #expect(report.examples == 30 && report.tokens > 30 && report.meanLoss > 0)
         #expect(abs(report.perplexity - exp(report.meanLoss)) < 1e-6 * report.perplexity)
+        // The same figure from the plain model: each pair laid out as the README says ("Q: " prompt "\n", then the
+        // completion and EOS; a pair over context + 1 tokens loses prompt tokens from its start, then completion
+        // tokens from its end), then -log softmax of GPT.forward's logits at each completion token, in Double.
+        let model = loaded.model
+        let tokenizer = try SentencePieceTokenizer(contentsOf: out + "/best/tokenizer.model")
+        let eos = try #require(tokenizer.eosId)
+        let (context, vocab) = (model.config.context, model.config.vocabSize)
+        var (lossSum, counted) = (0.0, 0)
+        for line in try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n") {
+            let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+            var prompt = try tokenizer.encode("Q: " + row["prompt"]! + "\n")
+            var completion = try tokenizer.encode(row["completion"]!) + [eos]
+            let over = prompt.count + completion.count - (context + 1)
+            if over > 0 {
+                prompt.removeFirst(min(over, prompt.count))
+                completion.removeLast(max(0, completion.count - (context + 1)))
+            }
+            let sequence = prompt + completion
+            let logits = try model.forward(tokens: Array(sequence.dropLast()), batch: 1, time: sequence.count - 1).map(Double.init)
+            for position in max(prompt.count, 1)..<sequence.count {   // the token at `position` is predicted from before it
+                let row = logits[(position - 1) * vocab ..< position * vocab]
+                let top = row.max()!
+                lossSum += top + log(row.map { exp($0 - top) }.reduce(0, +)) - row[row.startIndex + Int(sequence[position])]
+                counted += 1
+            }
+        }
+        #expect(report.tokens == counted)
+        #expect(abs(report.meanLoss - lossSum / Double(counted)) < 1e-5 * report.meanLoss, "\(report.meanLoss) vs \(lossSum / Double(counted))")
         // A completion model is not a classifier; the error names the command that completes prompts.
         let predict = try FinetuneCommand.run(["predict", "--checkpoint", out, "--input", data, "--out", scratch.path + "/p.jsonl"])
         expectError(predict, startsWith: "\(out)/best: not a classifier checkpoint")
