@@ -354,7 +354,12 @@ import Glibc
         #expect(more.status == 0, "\(more.stderr)")
         let after = try evaluations()
         #expect(after.count > seen.count)
-        if try #require(after.last).step < 60 { #expect(sinceBest(after) == 4) }   // stopped by the new patience
+        // Stopped by the new patience at the fourth evaluation without a new best (counted across the stop), or ran
+        // to step 60 without four in a row; either way, no evaluation before the last had reached four.
+        let resumedStop = try #require(after.last).step
+        #expect(resumedStop < 60 ? sinceBest(after) == 4 : (resumedStop == 60 && sinceBest(after) < 4), "\(after)")
+        #expect(!(seen.count..<(after.count - 1)).contains { sinceBest(Array(after[...$0])) >= 4 }, "\(after)")
+        print("patience 4 after the resume: last evaluation at step \(resumedStop)")
         // A patience that cannot act is pointed out: one evaluation at the end, or none at all.
         let once = try PretrainCommand.run(["--data", data, "--out", dir + "/once", "--steps", "4", "--eval-every", "0",
                                             "--patience", "2"] + Self.oneBlock)
