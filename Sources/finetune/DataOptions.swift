@@ -2,6 +2,7 @@ import ArgumentParser
 import FineTuneData
 import FineTuning
 import Kernels
+import Training
 
 /// Which columns of a data file hold what, and what to do with malformed rows.
 struct FieldOptions: ParsableArguments {
@@ -48,6 +49,11 @@ struct InferenceOptions: ParsableArguments {
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
+    }
+
+    /// `body()`, with a batch beyond memory reported as the --batch-size error it is.
+    func namingBatchSize<T>(_ body: () throws -> T) throws -> T {
+        try Trainer.namingBatchSize(advice: "use a smaller --batch-size", body)
     }
 
     /// Makes the shared thread pool the kernels use: `threads` workers, or one a core.

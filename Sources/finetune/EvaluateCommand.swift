@@ -91,7 +91,9 @@ struct EvaluateCommand: ParsableCommand {
                                             context: classifier.model.config.context) {
             printError(note)
         }
-        let result = try ClassifierInference.evaluate(classifier, texts: texts, batchSize: inference.batchSize)
+        let result = try inference.namingBatchSize {
+            try ClassifierInference.evaluate(classifier, texts: texts, batchSize: inference.batchSize)
+        }
         var report = result.metrics.report
         report.unknownLabels = encoded.unknownCount
         report.meanLoss = result.meanLoss
@@ -136,13 +138,17 @@ struct EvaluateCommand: ParsableCommand {
                                             context: loaded.model.config.context) {
             printError(note)
         }
-        let (sum, tokens) = try CompletionTask.lossSum(loaded.model, examples: examples, batchSize: inference.batchSize,
-                                                       pad: TaskData.padId(tokenizer))
+        let (sum, tokens) = try inference.namingBatchSize {
+            try CompletionTask.lossSum(loaded.model, examples: examples, batchSize: inference.batchSize,
+                                       pad: TaskData.padId(tokenizer))
+        }
         var report = CompletionReport(lossSum: sum, tokens: tokens, examples: examples.count)
         if generate {
             // No more decoding slots than prompts: each slot's key-value cache is allocated up front.
-            let generator = try TextGenerator(model: loaded.model, tokenizer: tokenizer,
-                                              maxBatch: min(inference.batchSize, max(1, read.examples.count)))
+            let generator = try inference.namingBatchSize {
+                try TextGenerator(model: loaded.model, tokenizer: tokenizer,
+                                  maxBatch: min(inference.batchSize, max(1, read.examples.count)))
+            }
             let result = try ExactMatch.evaluate(generator, template: template,
                                                  pairs: read.examples.map { ($0.prompt, $0.completion) }, maxTokens: maxTokens)
             report.exactMatches = result.matches

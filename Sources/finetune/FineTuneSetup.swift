@@ -14,6 +14,9 @@ struct FineTuneSetup {
     let settings: TaskSettings
     let summary: String
 
+    /// What a batch beyond memory advises (finetune has no --context: the checkpoint sets it).
+    static let batchAdvice = "use a smaller --batch-size (--grad-accum keeps the effective batch)"
+
     /// Defaults of a new fine-tuning run (the steps come from --epochs when --steps is not given).
     static var defaults: TrainingOptions {
         var o = TrainingOptions()
@@ -113,7 +116,7 @@ struct FineTuneSetup {
         var record = RunRecord(options: options, dataDirectory: recorded.dataFile)
         record.threads = ThreadPool.shared.threadCount
         record.task = try recorded.json()
-        let task = try Trainer.namingBatchSize {
+        let task = try Trainer.namingBatchSize(advice: Self.batchAdvice) {
             try data.makeTask(model: model, classifier: nil, options: options, settings: settings, step: 0, position: 0,
                               seed: options.seed)
         }
@@ -177,9 +180,9 @@ struct FineTuneSetup {
         // A resumed run keeps its data, task and hyperparameters; say so rather than ignore what was given.
         let given = c.settingsAResumeKeeps
         if !given.isEmpty {
-            throw FineTuneError.invalidOption(option: "--resume", message: "a resumed run keeps its settings; "
-                + "\(given.joined(separator: ", ")) cannot change (only --steps, --eval-every, --checkpoint-every, "
-                + "--patience and --threads can)")
+            throw FineTuneError.invalidOption(option: "--resume", message: "a resumed run keeps the settings it "
+                + "started with; leave out \(given.joined(separator: ", ")) (with --resume, only --steps, --eval-every, "
+                + "--checkpoint-every, --patience and --threads may be given)")
         }
         let directory = RunDirectory(path: c.out ?? "")
         guard FileManager.default.fileExists(atPath: directory.path) else {
@@ -229,7 +232,8 @@ struct FineTuneSetup {
         if let v = c.evalEvery { options.evalEvery = v }
         if let v = c.checkpointEvery { options.checkpointEvery = v }
         try options.validate(modelContext: model.config.context)
-        let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step)
+        let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step,
+                                                     ratesCanChange: false)
         record.options = options
         let threadsNote = record.resume(onThreads: ThreadPool.shared.threadCount)
 
@@ -245,7 +249,7 @@ struct FineTuneSetup {
         record.task = try settings.json()
         let data = try TaskData.read(settings: &settings, tokenizer: tokenizer, context: model.config.context,
                                      labels: classifier?.labels)
-        let task = try Trainer.namingBatchSize {
+        let task = try Trainer.namingBatchSize(advice: Self.batchAdvice) {
             try data.makeTask(model: model, classifier: classifier, options: options, settings: settings,
                               step: state.step, position: state.dataPosition, seed: options.seed)
         }

@@ -52,6 +52,11 @@ struct PredictCommand: ParsableCommand {
             if let s = read.skipSummary { printError(s) }
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,
                                                tokenizer: tokenizer, context: classifier.model.config.context)
+            // Ctrl-C (or SIGTERM, SIGHUP) stops between batches; the writer's partial file goes with it. Installed
+            // before the writer makes that file, so no signal can end the process while the file is there.
+            let kept = FileManager.default.fileExists(atPath: out) ? "\(out) is left as it was" : "\(out) is not written"
+            Interrupt.install(notice: "stopping; " + kept,
+                              quitting: "leaving a partial file beside \(out), removed by the next predict")
             let writer = try PredictionWriter(path: out, overwrite: overwrite, input: input)
             // (Said once the output is known to be writable: a refused --out is the one line an error prints.)
             if let note = ContextCutNotes.texts(TextCuts(texts), file: input, noun: "text",
@@ -61,15 +66,13 @@ struct PredictCommand: ParsableCommand {
             // Those of a predict killed earlier (this writer holds its own, so it stays).
             let temporary = PredictionWriter.temporaryLocation(of: writer.target)
             AbandonedTemporaries.remove(in: temporary.directory, prefix: temporary.prefix)
-            // Ctrl-C (or SIGTERM, SIGHUP) stops between batches; the writer's partial file goes with it.
-            let kept = FileManager.default.fileExists(atPath: out) ? "\(out) is left as it was" : "\(out) is not written"
-            Interrupt.install(notice: "stopping; " + kept,
-                              quitting: "leaving a partial file beside \(out), removed by the next predict")
             let probabilities: [[Float]]
             do {
-                probabilities = try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),
-                                                                      batchSize: inference.batchSize,
-                                                                      shouldStop: { Interrupt.isRequested })
+                probabilities = try inference.namingBatchSize {
+                    try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),
+                                                          batchSize: inference.batchSize,
+                                                          shouldStop: { Interrupt.isRequested })
+                }
             } catch is EvaluationStopped {
                 writer.discard()
                 throw ExitCode(Interrupt.exitStatus)

@@ -43,7 +43,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dropout probability while training (default: the checkpoint's own, as pretrain --dropout set it).")
     var dropout: Float?
 
-    @Option(help: "Passes over the training data (default 3; --steps overrides).") var epochs: Double?
+    @Option(help: "Passes over the training data (default 3; or give --steps instead).") var epochs: Double?
     @Option(help: "Optimizer steps.") var steps: Int?
     @Option(help: "Peak learning rate (default 3e-4).") var lr: Double?
     @Option(help: "Learning rate at the end of the cosine decay (default lr / 10).") var minLr: Double?

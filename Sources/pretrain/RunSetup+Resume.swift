@@ -19,14 +19,14 @@ extension RunSetup {
         let shape = [(m.preset != nil, "--preset"), (m.layers != nil, "--layers"), (m.heads != nil, "--heads"),
                      (m.width != nil, "--width"), (m.context != nil, "--context")].filter(\.0).map(\.1)
         if !shape.isEmpty {
-            throw TrainingError.invalidOption(option: "--resume", message: "the model's shape cannot change when resuming (\(shape.joined(separator: ", ")))")
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its model's shape; leave out \(shape.joined(separator: ", "))")
         }
         if m.dropout != nil {
-            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its dropout; --dropout cannot change it")
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its dropout; leave out --dropout")
         }
         let preparation = (command.data.corpora.isEmpty ? [] : ["--corpus"]) + command.data.givenPreparationOptions
         if !preparation.isEmpty {
-            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its data; \(preparation.joined(separator: ", ")) cannot change it")
+            throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its data; leave out \(preparation.joined(separator: ", ")) (--data may say where it is now)")
         }
         if try ClassifierCheckpoint.readClassifierConfig(directory: directory.latest) != nil {
             throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) holds a fine-tuned classifier; "
@@ -40,7 +40,7 @@ extension RunSetup {
         var record = try RunRecord.decode(state.configuration, path: statePath)
         if command.hyper.seed != nil {
             throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its seed (its data order "
-                + "and dropout masks come from it); --seed cannot change it")
+                + "and dropout masks come from it); leave out --seed")
         }
         let (options, given) = command.hyper.applied(to: record.options)
         if command.hyper.lr != nil && command.hyper.minLr == nil && options.minLearningRate > options.learningRate {
@@ -51,7 +51,8 @@ extension RunSetup {
             throw TrainingError.invalidOption(option: "--steps", message: "the run in \(command.out) is at step "
                 + "\(state.step); give more steps than that to go on")
         }
-        let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step)
+        let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step,
+                                                     ratesCanChange: true)
         record.options = options
         if let patience = command.patience { record.patience = patience }
         record.samples = SampleOptions.merging(record.samples, every: command.sampleEvery, tokens: command.sampleTokens,

@@ -149,7 +149,7 @@ import Training
         #expect(FileManager.default.fileExists(atPath: out + "/latest/model.safetensors"))
         // Settings a resumed run keeps are refused by name, not ignored.
         let changed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--lr", "0.1"])
-        expectError(changed, startsWith: "--resume: a resumed run keeps its settings; --lr cannot change")
+        expectError(changed, startsWith: "--resume: a resumed run keeps the settings it started with; leave out --lr (with --resume, only --steps")
         // So is a data file edited since the run started (its examples and split would not be the run's); put back,
         // the run resumes.
         let original = try Data(contentsOf: URL(fileURLWithPath: data))
@@ -206,7 +206,7 @@ import Training
             #expect(abs((config[key] as? Double ?? -1) - 0.3) < 1e-6, "\(key): \(config[key] ?? "missing")")
         }
         expectError(try FinetuneCommand.run(["--resume", "--out", scratch.path + "/dropped", "--steps", "3", "--dropout", "0.1"]),
-                    startsWith: "--resume: a resumed run keeps its settings; --dropout cannot change")
+                    startsWith: "--resume: a resumed run keeps the settings it started with; leave out --dropout (")
         expectUsageError(try FinetuneCommand.run(common + ["--dropout", "1.5", "--out", scratch.path + "/bad"]),
                          "--dropout must be in [0, 1) (got 1.5)")
     }

@@ -201,7 +201,7 @@ import Glibc
         #expect(try Self.trainLosses(dir + "/run").count == 4 && run.stderr.contains("step 4: validation loss"))
         // It belongs to the preparation: a resume, or prepared data, cannot take another.
         let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/run", "--val-corpus", corpus])
-        #expect(resumed.status == 1 && resumed.stderr == "error: --resume: a resumed run keeps its data; --val-corpus cannot change it\n",
+        #expect(resumed.status == 1 && resumed.stderr == "error: --resume: a resumed run keeps its data; leave out --val-corpus (--data may say where it is now)\n",
                 "\(resumed.stderr)")
         let withData = try PretrainCommand.run(["--data", dir + "/run/data", "--val-corpus", heldOut, "--out", dir + "/other"])
         #expect(withData.status == 64 && withData.stderr.hasPrefix("error: --val-corpus applies when preparing --corpus files"),
@@ -520,10 +520,10 @@ import Glibc
             #expect(result.status == 1 && result.stderr.contains(fragment), "\(arguments): \(result.stderr)",
                     sourceLocation: sourceLocation)
         }
-        try expectRefused(["--preset", "small"], "the model's shape cannot change when resuming (--preset)")
-        try expectRefused(["--vocab-size", "50", "--tokenizer-type", "bpe"], "--tokenizer-type, --vocab-size cannot change it")
-        try expectRefused(["--val-fraction", "0.5"], "--val-fraction cannot change it")
-        try expectRefused(["--seed", "4"], "--seed cannot change it")
+        try expectRefused(["--preset", "small"], "a resumed run keeps its model's shape; leave out --preset")
+        try expectRefused(["--vocab-size", "50", "--tokenizer-type", "bpe"], "keeps its data; leave out --tokenizer-type, --vocab-size (")
+        try expectRefused(["--val-fraction", "0.5"], "leave out --val-fraction (")
+        try expectRefused(["--seed", "4"], "come from it); leave out --seed")
         try expectRefused(["--steps", "1"], "--steps: the run in \(dir)/run is at step 2; give more steps than that to go on")
         try expectRefused(["--lr", "1e-9"], "--lr: 1e-09 is below the run's minimum learning rate")
         // Another tokenizer with the same number of pieces: the ids would mean other characters.
@@ -723,7 +723,7 @@ import Glibc
             #expect(FileManager.default.fileExists(atPath: dir + "/run/" + file), "--overwrite removed \(file) of a run it never replaced")
         }
         #expect(try Self.trainLosses(dir + "/run").count == 2)
-        try expectError(["--resume", "--layers", "3"] + out, "cannot change")
+        try expectError(["--resume", "--layers", "3"] + out, "keeps its model's shape; leave out --layers")
 
         // A checkpoint whose vocabulary does not match the data's tokenizer.
         let other = dir + "/other"

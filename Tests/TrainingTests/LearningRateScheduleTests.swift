@@ -127,41 +127,44 @@ import Foundation
     }
 
     @Test func aFinishedRunGivenMoreStepsIsToldItsRateJumpsAndHowToKeepTheFinalOne() throws {
-        let note = try #require(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 30))
+        let note = try #require(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 30, ratesCanChange: true))
         let next = options(steps: 50).schedule.learningRate(atStep: 30)
         #expect(next > 4e-4)   // back up the cosine, from the saved schedule's 1e-4
         #expect(note.contains("step 31 runs at lr \(String(format: "%.2e", next)), where the saved schedule had 1.00e-04"))
         #expect(note.contains("pass --lr 0.0001 --min-lr 0.0001"))
+        // finetune's resume keeps the rates: the same note without advice it would refuse to follow.
+        let fixed = try #require(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 30, ratesCanChange: false))
+        #expect(fixed.contains("step 31 runs at lr") && !fixed.contains("--lr"), "\(fixed)")
     }
 
     @Test func aRunStoppedEarlyAndGivenMoreStepsIsToldButNeedsNoAdvice() throws {
-        let note = try #require(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 20))
+        let note = try #require(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 20, ratesCanChange: true))
         #expect(note.contains("step 21 runs at lr"))
         #expect(!note.contains("--min-lr"))
     }
 
     @Test func anUnchangedScheduleOrOneThatAgreesAtTheNextStepSaysNothing() {
-        #expect(options(steps: 30).scheduleChangeNote(saved: options(steps: 30), completedSteps: 12) == nil)
+        #expect(options(steps: 30).scheduleChangeNote(saved: options(steps: 30), completedSteps: 12, ratesCanChange: true) == nil)
         // Both schedules are at their floor: the next rate is the same.
-        #expect(options(steps: 40).scheduleChangeNote(saved: options(steps: 30), completedSteps: 45) == nil)
+        #expect(options(steps: 40).scheduleChangeNote(saved: options(steps: 30), completedSteps: 45, ratesCanChange: true) == nil)
         // Still warming up: the warm-up does not depend on --steps.
-        #expect(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 5) == nil)
+        #expect(options(steps: 50).scheduleChangeNote(saved: options(steps: 30), completedSteps: 5, ratesCanChange: true) == nil)
     }
 
     /// The advice gives the saved rate exactly: following it, the schedules agree and no note comes again.
     @Test func followingTheAdviceGivesTheSavedRateExactly() throws {
         let saved = options(steps: 30, lr: 0.00123456, minLR: 0.000123456)
         let note = try #require(options(steps: 50, lr: 0.00123456, minLR: 0.000123456)
-            .scheduleChangeNote(saved: saved, completedSteps: 30))
+            .scheduleChangeNote(saved: saved, completedSteps: 30, ratesCanChange: true))
         #expect(note.contains("pass --lr 0.000123456 --min-lr 0.000123456"), "\(note)")
-        #expect(options(steps: 50, lr: 0.000123456, minLR: 0.000123456).scheduleChangeNote(saved: saved, completedSteps: 30) == nil)
+        #expect(options(steps: 50, lr: 0.000123456, minLR: 0.000123456).scheduleChangeNote(saved: saved, completedSteps: 30, ratesCanChange: true) == nil)
         // Rates that agree to three digits are written in full, so the note never reads "1.23e-04 where ... 1.23e-04".
         let close = try #require(options(steps: 50, lr: 1.2340001e-4, minLR: 1.2340001e-4)
-            .scheduleChangeNote(saved: saved, completedSteps: 30))
+            .scheduleChangeNote(saved: saved, completedSteps: 30, ratesCanChange: true))
         #expect(close.contains("runs at lr 0.00012340001, where the saved schedule had 0.000123456"), "\(close)")
     }
 
     @Test func aNewPeakRateIsNoted() {
-        #expect(options(steps: 30, lr: 2e-3).scheduleChangeNote(saved: options(steps: 30), completedSteps: 12) != nil)
+        #expect(options(steps: 30, lr: 2e-3).scheduleChangeNote(saved: options(steps: 30), completedSteps: 12, ratesCanChange: true) != nil)
     }
 }
