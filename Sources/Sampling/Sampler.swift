@@ -152,7 +152,11 @@ public final class Sampler {
         // Softmax numerator: w_i = exp((l_i - max) / T); the maximum weight is exactly 1.
         let maximum = VectorMath.maximum(w, v)
         guard maximum.isFinite else { return nil } // all -inf/NaN, or a +inf logit: take the argmax
-        let total = VectorMath.exponentiate(w, v, shift: maximum, scale: 1 / settings.temperature)
+        // A temperature so small (subnormal) that 1 / T overflows is greedy's limit, taken as such: the shifted
+        // maximum, 0 * inf, would be NaN.
+        let scale = 1 / settings.temperature
+        guard scale.isFinite else { return nil }
+        let total = VectorMath.exponentiate(w, v, shift: maximum, scale: scale)
 
         var threshold: Float = 0
         // The surviving set so far is {w >= threshold}: its size and mass.

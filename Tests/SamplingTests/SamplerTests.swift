@@ -18,6 +18,20 @@ import Testing
         }
     }
 
+    /// Temperatures down to the smallest subnormal approach greedy: the argmax is drawn every time (below about 3e-39,
+    /// 1 / T overflowed to infinity and every weight became NaN, so tokens came out at random).
+    @Test func aVanishingTemperatureIsGreedy() {
+        let logits = randomLogits(count: 500, scale: 3, seed: 9)
+        let expected = Int32(logits.indices.max(by: { logits[$0] < logits[$1] })!)
+        for temperature: Float in [1e-30, 1e-38, .leastNormalMagnitude / 4, .leastNonzeroMagnitude] {
+            let sampler = Sampler(vocabularySize: 500, seed: 3)
+            for _ in 0..<20 {
+                #expect(sampler.sample(logits: logits, settings: SamplingSettings(temperature: temperature)) == expected,
+                        "temperature \(temperature)")
+            }
+        }
+    }
+
     /// The kept sets equal those of the reference that sorts the whole vocabulary, on random logits,
     /// flat and peaked, for every combination of filters (both top-k paths: heap for k <= 256, quickselect).
     @Test func filtersKeepExactlyTheReferenceTokens() {
