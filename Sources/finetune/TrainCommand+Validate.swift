@@ -8,6 +8,9 @@ import Training
 /// need the model or the data, or several options together, come once the run is set up (exit status 1).
 extension TrainCommand {
     func validate() throws {
+        if let word = unexpected.first {
+            throw ValidationError("'\(word)' is neither a command of finetune (train, evaluate, predict) nor an option's value")
+        }
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if out == nil { throw ValidationError("give the run directory with --out") }

@@ -59,6 +59,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     @Option(help: "Run directory (required).") var out: String?
+    /// Words that are no option's value: a mistyped command (`finetune evalute ...`) lands here, and is named
+    /// rather than reported as whichever option its line then lacks.
+    @Argument(help: .hidden) var unexpected: [String] = []
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
     @Flag(help: "Start a new run even if --out already holds one (it is replaced once the new run has passed every check; never the starting checkpoint).")
     var overwrite = false

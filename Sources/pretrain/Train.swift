@@ -40,18 +40,30 @@ struct Train: ParsableCommand {
     @Option(help: "Run directory.")
     var out: String = "checkpoints/default"
 
-    @Flag(help: "Continue the run in --out from its latest checkpoint. The training options given now (--steps, --lr, ...) override the saved ones; the model's shape, its dropout, its seed and its data cannot change.")
+    @Flag(help: "Continue the run in --out from its latest checkpoint. The training options given now (--steps, --lr, ...) override the saved ones; the model's shape, its dropout, its seed and its data stay as the run started (leave their options out).")
     var resume = false
 
     @Flag(help: "Start a new run even if --out already holds one (it is replaced).")
     var overwrite = false
 
+    /// Words that are no option's value: a mistyped command (`pretrain evalute`) lands here and is named.
+    @Argument(help: .hidden) var unexpected: [String] = []
+
     @Option(help: ArgumentHelp("Start a new run from this checkpoint's weights (a checkpoint or run directory; its best/, else latest/) instead of a random initialisation: its shape, tokenizer and dropout (--dropout changes it), fresh AdamW moments and schedule (default --lr 1e-4, a tenth of a new run's); its start is evaluated and kept as best/ until an evaluation beats it. --corpus files are encoded with its tokenizer; --data must have been prepared with it. The shape and tokenizer options are refused.", valueName: "checkpoint"))
     var initFrom: String?
 
     func validate() throws {
+        if let word = unexpected.first {
+            throw ValidationError("'\(word)' is neither a command of pretrain (train, prepare, evaluate, tokenize, decode) "
+                + "nor an option's value")
+        }
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+        if (sampleEvery ?? 0) == 0 && !resume {
+            if let given = [("--sample-tokens", sampleTokens != nil), ("--sample-prompt", samplePrompt != nil)].first(where: \.1) {
+                throw ValidationError("\(given.0) applies with --sample-every N (N > 0)")
+            }
+        }
         if let initFrom {
             if initFrom.isEmpty { throw ValidationError("--init-from must name a checkpoint") }
             if resume { throw ValidationError("--resume continues a run; --init-from starts a new one from a checkpoint's weights") }

@@ -141,6 +141,9 @@ import Training
         let badRate = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--steps", "2",
                                                "--lr", "-1"] + common)
         expectUsageError(badRate, "--lr must be a positive number (got -1.0)")
+        // A mistyped command is named, not reported as the --out its line lacks.
+        expectUsageError(try FinetuneCommand.run(["evalute", "--checkpoint", out, "--data", data]),
+                         "'evalute' is neither a command of finetune (train, evaluate, predict) nor an option's value")
         // With --overwrite, a run that cannot start (a missing start checkpoint) leaves the old one as it was.
         let failed = try FinetuneCommand.run(["--task", "classify", "--checkpoint", scratch.path + "/nowhere", "--steps", "2",
                                               "--overwrite"] + common)

@@ -682,6 +682,10 @@ import Glibc
                                       (["--corpus", refusedCorpus, "--tokenizer-type", "char", "--warmup-steps=-1"],
                                        "--warmup-steps: must not be negative"),
                                       (["prepare", "--bogus"], "Unknown option '--bogus'"),
+                                      // A mistyped command is named (it had been taken for the default command's input).
+                                      (["evalute", "--data", data], "'evalute' is neither a command of pretrain (train, prepare, evaluate, tokenize, decode) nor an option's value"),
+                                      (["--data", data, "--sample-prompt", "JULIET:"], "--sample-prompt applies with --sample-every N (N > 0)"),
+                                      (["--data", data, "--sample-tokens", "9", "--sample-every", "0"], "--sample-tokens applies with --sample-every N (N > 0)"),
                                       (["--tokenizer-type", "bogus"], "--tokenizer-type: 'bogus' is not one of bpe, unigram, char, word"),
                                       (["--vocab-size", "0"], "--vocab-size must be 1 to 1073741824 (got 0)"),
                                       (["prepare", "--val-fraction", "1"], "--val-fraction must be at least 0 and below 1 (got 1.0)"),
