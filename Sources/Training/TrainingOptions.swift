@@ -85,7 +85,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .invalidOption(option, message): return "\(option): \(message)"
         case let .dataTooShort(path, tokens, needed):
-            return "\(path): \(tokens) tokens is shorter than one training window (\(needed) tokens: context + 1); use a longer corpus or a smaller --context"
+            return "\(path): \(tokens == 1 ? "1 token" : "\(tokens) tokens") is shorter than one training window (\(needed) tokens: context + 1); use a longer corpus or a smaller --context"
         case let .vocabularyMismatch(path, maxId, vocabularySize):
             return "\(path): holds token id \(maxId), outside the model's vocabulary of \(vocabularySize)"
         case let .nonFiniteLoss(step, loss, checkpoint):

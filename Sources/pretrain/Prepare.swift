@@ -45,7 +45,7 @@ struct Prepare: ParsableCommand {
     @Option(help: "Threads for training and encoding (default: all cores).")
     var threads: Int?
 
-    @Flag(help: "Replace an output directory that holds something else.")
+    @Flag(help: "Write into an output directory that holds something else: its tokenizer.model, train.npy, val.npy and manifest.json are replaced, other files stay.")
     var overwrite = false
 
     @Flag(help: "Show SentencePiece's training log.")

@@ -11,6 +11,7 @@ extension RunSetup {
         guard FileManager.default.fileExists(atPath: command.out) else {
             throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) does not exist: there is no run to resume")
         }
+        try directory.requireRunDirectory()   // a file, or a checkpoint, is named as such
         guard FileManager.default.fileExists(atPath: directory.latest + "/" + Checkpoint.configFileName) else {
             throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
         }

@@ -261,6 +261,9 @@ struct ModelOptions: ParsableArguments {
     /// Each given size and the dropout in its own range (exit 64); whether the heads divide the width is checked
     /// with the model.
     func validate() throws {
+        if let preset, !GPTConfig.presetNames.contains(preset) {
+            throw ValidationError("--preset: \(GPTConfigError.unknownPreset(preset, known: GPTConfig.presetNames))")
+        }
         for (option, name, value) in [("--layers", "layers", layers), ("--heads", "heads", heads), ("--width", "width", width),
                                       ("--context", "context", context)] {
             if let value, value <= 0 { throw ValidationError("\(option): \(GPTConfigError.notPositive(name, value))") }

@@ -676,6 +676,7 @@ import Glibc
                                       (["--data", data, "--batch-size", "0"], "--batch-size: must be at least 1 (got 0) (see 'pretrain train --help')"),
                                       (["--data", data, "--grad-accum", "1000000000"], "--grad-accum: must be 1 to 1048576 (got 1000000000)"),
                                       (["--data", data, "--layers", "0"], "--layers: model layers must be positive (got 0)"),
+                                      (["--data", data, "--preset", "huge"], "--preset: unknown preset 'huge'"),
                                       (["--data", data, "--dropout", "1.5"], "--dropout: dropout must be in [0, 1) (got 1.5)"),
                                       (["--data", data, "--lr=-1"], "--lr: must be a positive number (got -1.0)"),
                                       (["--data", data, "--lr", "-1"], "--lr"),   // a negative value without "=" too
