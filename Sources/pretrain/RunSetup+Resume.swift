@@ -1,6 +1,7 @@
 import Foundation
 import GPT
 import Kernels
+import TerminalUI
 import Tokenizer
 import Training
 
@@ -54,6 +55,7 @@ extension RunSetup {
         }
         let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step,
                                                      ratesCanChange: true)
+        let estimateNote = evaluationChangeNote(now: options.evalBatches, saved: record.options.evalBatches, record: record)
         record.options = options
         if let patience = command.patience { record.patience = patience }
         record.samples = SampleOptions.merging(record.samples, every: command.sampleEvery, tokens: command.sampleTokens,
@@ -95,6 +97,7 @@ extension RunSetup {
         // (A run that stays stopped early trains no step the new schedule would apply to.)
         if let scheduleNote, !run.stoppedEarly { summary += "\n" + scheduleNote }
         if let threadsNote { summary += "\n" + threadsNote }
+        if let estimateNote, !run.stoppedEarly { summary += "\n" + estimateNote }
         // An --init-from run stopped before its start was evaluated evaluates it now, as the run would have.
         return RunSetup(run: run, summary: summary, model: loaded.model, tokenizer: tokenizer,
                         startsFromCheckpoint: origin != nil && state.step == 0 && record.bestStep == nil)
@@ -108,5 +111,14 @@ extension RunSetup {
             throw TrainingError.invalidOption(option: option, message: "\(path) is not the tokenizer this run was trained "
                 + "with (\(runTokenizer)); a resumed run keeps its data")
         }
+    }
+
+    /// A note when a resumed run's --eval-batches differs from its start's: later validation losses estimate the
+    /// loss from another number of batches than the best so far did, so beating that best says less.
+    static func evaluationChangeNote(now: Int, saved: Int, record: RunRecord) -> String? {
+        guard now != saved, let best = record.bestValLoss, let step = record.bestStep else { return nil }
+        return "note: validation losses from now on are means over \(counted(now, "batch", plural: "batches")) (--eval-batches), the best so "
+            + "far (\(String(format: "%.4f", best)) at step \(step)) over \(saved): a new best may then come from the estimate "
+            + "rather than the model"
     }
 }

@@ -401,6 +401,26 @@ import Glibc
             "\(resumed.stderr)")
     }
 
+    /// Another --eval-batches on resume changes what the validation loss estimates from; the best so far was
+    /// measured the old way, and a note says so (the same count says nothing).
+    @Test func resumingWithOtherEvaluationBatchesSaysSo() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let run = dir + "/run"
+        let first = try PretrainCommand.run(["--data", data, "--out", run, "--steps", "4", "--eval-every", "2"] + Self.oneBlock)
+        #expect(first.status == 0, "\(first.stderr)")
+        let same = try PretrainCommand.run(["--resume", "--out", run, "--steps", "6", "--eval-batches", "1"])
+        #expect(same.status == 0 && !same.stderr.contains("(--eval-batches)"), "\(same.stderr)")
+        let notes = try #require(try Checkpoint.readConfig(directory: run + "/best").hf.swiftlet?.notes)
+        let best = try #require(notes["val_loss"].flatMap(Double.init)), bestStep = try #require(notes["step"])
+        let other = try PretrainCommand.run(["--resume", "--out", run, "--steps", "8", "--eval-batches", "3"])
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(other.stderr.contains("note: validation losses from now on are means over 3 batches (--eval-batches), the "
+            + "best so far (\(String(format: "%.4f", best)) at step \(bestStep)) over 1: a new best may then come from the "
+            + "estimate rather than the model"), "\(other.stderr)")
+    }
+
     /// Ctrl-C saves latest/ and exits, saying so at once; --resume finishes the run with the losses of an
     /// uninterrupted one. The Ctrl-C arrives twice in a row, as `timeout -s INT` and some shells deliver it
     /// (to the process and to its group): that is still one request, not "quit without saving".
