@@ -68,12 +68,14 @@ enum EvaluationInput {
     /// training state). Named from the working directory when it lies below it (runs record absolute paths).
     static func trainingData(of directory: String, split: String) throws -> EvaluationInput {
         var recorded: String?
+        var fingerprint: String?   // of the split's tokens when the run started
         if let state = try Checkpoint.readTrainingState(directory: directory) {
             let record = try RunRecord.decode(state.configuration, path: directory + "/" + Checkpoint.trainingStateFileName)
             if record.task != nil { throw fineTuned(directory) }
             // best/ and latest/ lie in the run directory.
             let run = URL(fileURLWithPath: RunDirectory.absolutePath(directory)).deletingLastPathComponent().path
             recorded = record.dataDirectory(resumingIn: run)
+            fingerprint = record.tokenFingerprints.map { split == "train" ? $0[0] : $0[1] }
         } else {
             let notes = try Checkpoint.readConfig(directory: directory).hf.swiftlet?.notes ?? [:]
             // A fine-tuned checkpoint keeps its source's data note: that is not the data it was tuned on.
@@ -85,6 +87,14 @@ enum EvaluationInput {
         }
         guard FileManager.default.fileExists(atPath: recorded) else {
             throw UserError("\(directory) was trained on \(recorded), which no longer exists; give --corpus FILE or --data DIR")
+        }
+        // The directory may have been prepared anew since (as the run would refuse on --resume): that is not the
+        // text the run trained on, and its figure would say it is.
+        let tokens = recorded + "/" + split + ".npy"
+        if let fingerprint, !fingerprint.isEmpty, FileManager.default.fileExists(atPath: tokens),
+           try TokenFile(path: tokens).fingerprint != fingerprint {
+            throw UserError("\(tokens) changed since \(directory)'s run started, so it is not the data the run trained on; "
+                + "to evaluate it all the same, give --data \(shellQuoted(recorded))")
         }
         let here = FileManager.default.currentDirectoryPath + "/"
         return .tokens(data: recorded, shownAs: recorded.hasPrefix(here) ? String(recorded.dropFirst(here.count)) : recorded,

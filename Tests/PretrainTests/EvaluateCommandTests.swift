@@ -106,6 +106,18 @@ import Training
         try FileManager.default.removeItem(atPath: dir + "/bare/" + Checkpoint.trainingStateFileName)
         let bare = try PretrainCommand.run(["evaluate", "--checkpoint", dir + "/bare"])
         #expect(bare.status == 1 && bare.stderr.contains("was trained on \(dir)/run/data, which no longer exists"), "\(bare.stderr)")
+        // Token files changed since the run started (here one id of the validation text) are not its data: refused,
+        // naming the --data that evaluates them all the same.
+        let val = dir + "/moved/data/val.npy"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: val))
+        bytes[bytes.count - 2] = bytes[bytes.count - 2] == 10 ? 11 : 10   // another id below the vocabulary's 100
+        bytes[bytes.count - 1] = 0
+        try bytes.write(to: URL(fileURLWithPath: val))
+        let changed = try PretrainCommand.run(["evaluate", "--checkpoint", dir + "/moved"])
+        #expect(changed.status == 1 && changed.stderr == "error: \(val) changed since \(dir)/moved/best's run started, so it is "
+            + "not the data the run trained on; to evaluate it all the same, give --data \(dir)/moved/data\n", "\(changed.stderr)")
+        let given = try PretrainCommand.run(["evaluate", "--checkpoint", dir + "/moved", "--data", dir + "/moved/data"])
+        #expect(given.status == 0, "\(given.stderr)")
     }
 
     /// The loss of a stored checkpoint (the generation tests' tiny-kjv: context 32, 256-piece BPE) on the first
