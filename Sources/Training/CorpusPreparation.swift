@@ -200,6 +200,10 @@ public struct CorpusPreparation {
             }
             log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>), so decoding will not "
                 + "give back \(text) exactly; \(advice)")
+        } else if existingTokenizer == nil && tokenizerOptions.modelType == .word && tokenizerOptions.byteFallback {
+            log("warning: a word model spells the words it did not keep as bytes, and their decoding loses the spaces "
+                + "around them (they come back as \u{2581}), so decoding will not give back the text exactly; use "
+                + "--tokenizer-type bpe or unigram for exact text")
         }
 
         var manifest = PreparationManifest(corpora: summaries, settings: settings,

@@ -164,6 +164,28 @@ import Tokenizer
         _ = try words.run()
         let warning = try #require(lines.all.first { $0.hasPrefix("warning: ") && $0.contains("unknown (<unk>)") }, "\(lines.all)")
         #expect(warning.hasSuffix("a word model cannot spell the words it did not keep: use --tokenizer-type bpe or unigram for exact text"))
+        func decoded(_ out: String) throws -> [UInt8] {
+            let tokenizer = try SentencePieceTokenizer(contentsOf: out + "/tokenizer.model")
+            return try tokenizer.decodeToBytes(try TokenFile(path: out + "/train.npy").allTokens() + TokenFile(path: out + "/val.npy").allTokens())
+        }
+        let text = Array(try Data(contentsOf: URL(fileURLWithPath: corpus)))
+        #expect(try decoded(directory + "/words") != text)
+        // Following the advice: a bpe model of the same size gives the text back exactly, with no warning.
+        lines.all = []
+        var subwords = preparation([corpus], directory + "/bpe", vocabulary: 300)
+        subwords.log = { lines.all.append($0) }
+        _ = try subwords.run()
+        #expect(!lines.all.contains { $0.hasPrefix("warning: ") }, "\(lines.all)")
+        #expect(try decoded(directory + "/bpe") == text)
+        // Byte fallback leaves no <unk> in a word model, but its bytes decode without their spaces: that is said too.
+        lines.all = []
+        var wordBytes = preparation([corpus], directory + "/word-bytes", vocabulary: 600)
+        wordBytes.tokenizerOptions.modelType = .word
+        wordBytes.tokenizerOptions.byteFallback = true
+        wordBytes.log = { lines.all.append($0) }
+        _ = try wordBytes.run()
+        #expect(lines.all.contains { $0.hasPrefix("warning: a word model spells the words it did not keep as bytes") }, "\(lines.all)")
+        #expect(try decoded(directory + "/word-bytes") != text)
     }
 
     @Test func anExistingTokenizerIsUsedAndCopied() throws {
