@@ -46,6 +46,11 @@ struct FineTuneSetup {
         given.context = 1
         try given.validate(modelContext: 1)
         let directory = RunDirectory(path: c.out ?? "")
+        if c.checkpoint == nil && !FileManager.default.fileExists(atPath: TrainCommand.defaultCheckpoint) {
+            throw FineTuneError.invalidOption(option: "--checkpoint", message: "\(TrainCommand.defaultCheckpoint): no "
+                + "checkpoint there; the default is looked up in the working directory "
+                + "(\(FileManager.default.currentDirectoryPath)): run `pretrain` there first, or give --checkpoint")
+        }
         let start = try RunDirectory.resolveCheckpoint(c.checkpoint ?? TrainCommand.defaultCheckpoint, prefer: .best)
         try RunDirectory.refuseOverlap(out: directory.path, start: start)   // before: it names the overlap
         try directory.checkPreviousRun(overwrite: c.overwrite)
@@ -216,8 +221,12 @@ struct FineTuneSetup {
         }
         let statePath = latest + "/" + Checkpoint.trainingStateFileName
         var record = try RunRecord.decode(state.configuration, path: statePath)
-        guard let json = record.task, var settings = TaskSettings.decode(json) else {
-            throw CheckpointError.invalidHeader(path: statePath, detail: "not a fine-tuning run (no task settings)")
+        guard let json = record.task else {
+            throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) holds a pretraining run, not "
+                + "a fine-tuning one; continue it with pretrain --resume --out \(shellQuoted(directory.path))")
+        }
+        guard var settings = TaskSettings.decode(json) else {
+            throw CheckpointError.invalidHeader(path: statePath, detail: "its fine-tuning task settings cannot be read")
         }
         if let task = c.task, task != settings.task.rawValue {
             throw FineTuneError.invalidOption(option: "--task", message: "the run in \(directory.path) is a '\(settings.task.rawValue)' run")

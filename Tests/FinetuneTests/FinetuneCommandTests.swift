@@ -424,6 +424,10 @@ import Training
         let data = try scratch.head(of: Fixture.shippedTrain, 16, as: "train.jsonl")
         let base = ["--task", "classify", "--data", data, "--steps", "1", "--out", scratch.path + "/run"] + Self.quick
         expectError(try FinetuneCommand.run(base + ["--checkpoint", scratch.path + "/nowhere"]), startsWith: "\(scratch.path)/nowhere")
+        // Without --checkpoint, a missing default is named as --checkpoint's default, looked up where the run is.
+        let realScratch = URL(fileURLWithPath: scratch.path).resolvingSymlinksInPath().path
+        expectError(try FinetuneCommand.run(base, in: scratch.path), startsWith: "--checkpoint: checkpoints/default: no "
+                    + "checkpoint there; the default is looked up in the working directory (\(realScratch)): run `pretrain` there first")
         expectError(try FinetuneCommand.run(base + ["--checkpoint", Fixture.languageModel, "--freeze-layers", "3"]),
                     startsWith: "--freeze-layers: must be between 0 and the model's 2 layers")
         expectError(try FinetuneCommand.run(base + ["--checkpoint", Fixture.languageModel, "--template", "{prompt}"]),

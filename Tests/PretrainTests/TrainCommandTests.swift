@@ -471,6 +471,19 @@ import Glibc
                 + "it with finetune --resume --out \(dir)/run\n", "\(resumed.stderr)")
     }
 
+    /// And the other way round: `finetune --resume` on a pretraining run names the command that continues it.
+    @Test func aPretrainingRunIsResumedByPretrain() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let run = dir + "/run"
+        let trained = try PretrainCommand.run(["--data", data, "--out", run, "--steps", "2"] + Self.oneBlock)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let resumed = try BuiltExecutable("finetune").run(["--resume", "--out", run])
+        #expect(resumed.status == 1 && resumed.stderr == "error: --resume: \(run) holds a pretraining run, not a fine-tuning "
+                + "one; continue it with pretrain --resume --out \(run)\n", "\(resumed.stderr)")
+    }
+
     /// A run directory that a live run holds (its lock, taken here as a training process takes it) is refused by
     /// a second --resume and by --overwrite, before either touches metrics.jsonl or a checkpoint; a new run into a
     /// directory another process has just made and locked (its setup under way) leaves that directory alone.
