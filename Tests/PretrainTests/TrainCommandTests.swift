@@ -509,9 +509,11 @@ import Glibc
         #expect(FileManager.default.fileExists(atPath: dir + "/starting"))
     }
 
-    /// `kill` (SIGTERM) stops a run the way Ctrl-C does: latest/ saved, exit status 128 + 15. Output pipes that
+    /// `kill` (SIGTERM) and a closed terminal (SIGHUP) stop a run the way Ctrl-C does: latest/ saved, exit status
+    /// 128 + the signal's number (143, 129). Output pipes that
     /// were closed (`pretrain | head -1`) do not kill the run between two checkpoints (SIGPIPE is ignored).
-    @Test func killAndAClosedPipeStillSave() throws {
+    @Test(arguments: [SIGTERM, SIGHUP])
+    func killAndAClosedPipeStillSave(signal: Int32) throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try Self.preparedData(in: dir)
@@ -526,9 +528,9 @@ import Glibc
         try stderr.fileHandleForReading.close()
         let metrics = dir + "/run/metrics.jsonl"
         Fixtures.waitForLines(in: metrics, atLeast: 3, timeout: 120)
-        process.terminate()
+        kill(process.processIdentifier, signal)   // `kill`, or a closed terminal
         process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 128 + signal)
         let saved = try #require(try? Checkpoint.load(from: dir + "/run/latest").trainingState?.step)
         let logged = try Self.trainLosses(dir + "/run").count
         #expect(saved >= 3 && saved == logged)

@@ -45,6 +45,7 @@ import Testing
 
         // Pieces too (first 200 lines).
         let expectedPieces = try Self.spmEncodeLines(model: directory + "/m.model", input: corpus, format: "piece")
+        #expect(expectedPieces.count == corpusLines.count)
         for (line, spmLine) in zip(corpusLines.prefix(200), expectedPieces) {
             #expect(try tokenizer.encodeToPieces(String(line)).joined(separator: " ") == spmLine)
         }

@@ -261,6 +261,28 @@ private struct TinySetup {
         #expect(Array(onDisk.model.parameters.buffer) == saved)
     }
 
+    /// A finite loss whose gradient is not (an overflow in the backward pass) stops the step before AdamW: the
+    /// error names the step, and the parameters are left as they were (the step applies no update at all).
+    @Test func aNonFiniteGradientStopsTheStepBeforeTheUpdate() throws {
+        let model = try GPT(config: GPTConfig(layers: 1, heads: 2, width: 8, context: 4, vocabSize: 11), seed: 3)
+        let options = TrainingOptions()
+        for bad in [Float.infinity, .nan] {
+            model.zeroGradients()
+            for i in 0..<model.gradients.count { model.gradients.pointer[i] = 1e-3 }
+            model.gradients.pointer[model.gradients.count / 2] = bad
+            let before = Array(model.parameters.buffer)
+            #expect(throws: TrainingError.nonFiniteGradient(step: 8, checkpoint: nil)) {
+                _ = try options.finishStep(model, loss: 2.5, completedSteps: 7)
+            }
+            #expect(Array(model.parameters.buffer) == before)
+        }
+        // The same gradients made finite are applied.
+        model.gradients.pointer[model.gradients.count / 2] = 1e-3
+        let before = Array(model.parameters.buffer)
+        let result = try options.finishStep(model, loss: 2.5, completedSteps: 7)
+        #expect(result.step == 8 && Array(model.parameters.buffer) != before)
+    }
+
     /// An update that breaks the model (a learning rate of 1e39) shows first in the evaluation after the step:
     /// the run stops naming the step, writes that step's line (its validation loss as null) and saves nothing.
     @Test func nonFiniteValidationLossStopsTheRun() throws {
