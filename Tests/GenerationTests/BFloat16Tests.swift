@@ -42,7 +42,7 @@ import Testing
         #expect(worst <= 0.02 * largest, "max difference \(worst), largest logit \(largest)")
     }
 
-    /// The bf16 kernels against a plain loop over the same rounded weights, for 1 and 3 rows and widths that
+    /// The bf16 kernels against the fp32 decoder's steps over the same rounded weights, for 1 and 3 rows and widths that
     /// are not multiples of 16 (odd shapes from a model with width 40).
     @Test func bf16StepsMatchFloat32StepsOnRoundedWeights() throws {
         let config = GPTConfig(layers: 1, heads: 2, width: 40, context: 8, vocabSize: 37)

@@ -1,10 +1,11 @@
 import Testing
 import JSON
 
-/// The escapes of typed text, with the two callers' rules: `sample`'s /stop keeps an unknown escape and takes `\s`;
-/// `finetune --template` refuses an unknown one.
+/// The escapes of typed text, with the two callers' rules written here as parameters: `sample`'s /stop keeps an
+/// unknown escape and takes `\s`; `finetune --template` refuses an unknown one. (The callers themselves are tested
+/// through their commands: TemplateOptionTests and the /stop lines of SampleCommandTests.)
 @Suite struct BackslashEscapesTests {
-    @Test func knownEscapesAndTheCallersRules() throws {
+    @Test func knownEscapesAndRulesForUnknownOnes() throws {
         let keep = { (c: Character?) in "\\" + (c.map(String.init) ?? "") }
         #expect(BackslashEscapes.decode(#"a\nb\tc\\d"#, unknown: keep) == "a\nb\tc\\d")
         #expect(BackslashEscapes.decode(#"end\s"#, extra: ["s": " "], unknown: keep) == "end ")
