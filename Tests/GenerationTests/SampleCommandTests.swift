@@ -102,6 +102,21 @@ import Testing
         #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
         #expect(session.transcript[mark...].contains(GoldenTests.prompt + "\r\n" + shown(toStop.text) + "\r\n[\(toStop.tokenCount) tokens"),
                 "\(String(reflecting: toStop.text)): \(session.transcript[mark...])")
+        // The conversation so far is the next answer's context: the last prompt and answer, a line break, the new
+        // prompt (an answer that differs from the one the prompt alone gets).
+        func answers(to followUp: String) throws -> (inContext: Completion, alone: Completion) {
+            (try #require(try generator.generate(prompt: GoldenTests.prompt + toStop.text + "\n" + followUp, settings: stopped, seed: 0)),
+             try #require(try generator.generate(prompt: followUp, settings: stopped, seed: 0)))
+        }
+        let followUp = try #require(try ["And the LORD said", "And", "t", "O", "the"].first {
+            let (inContext, alone) = try answers(to: $0)
+            return inContext.text != alone.text
+        })
+        let inContext = try answers(to: followUp).inContext
+        type(followUp + "\r")
+        #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains(followUp + "\r\n" + shown(inContext.text) + "\r\n[\(inContext.tokenCount) tokens"),
+                "\(String(reflecting: inContext.text)): \(session.transcript[mark...])")
 
         // \n stands for a line break; /stop alone removes them all; /settings shows it all.
         type("/stop \\n\r")
