@@ -323,6 +323,25 @@ import Training
         expectError(bad, startsWith: "--template: must contain {prompt} exactly once")
     }
 
+    /// The schedule's defaults, as the README gives them: 3 epochs, a warm-up over 5% of the steps, then a cosine
+    /// from --lr 3e-4 down towards a tenth of it; an evaluation twice an epoch and at the end.
+    @Test func defaultScheduleFollowsTheEpochs() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 48, as: "train.jsonl")   // 36 to train on: 9 steps of 4
+        let run = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                           "--val-fraction", "0.25", "--out", scratch.path + "/run"] + Self.quick)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let records = try MetricsLog.readLines(scratch.path + "/run/metrics.jsonl")
+        #expect(records.compactMap { $0["step"] as? Int } == Array(1...27))
+        #expect(records.filter { $0["val_loss"] != nil }.compactMap { $0["step"] as? Int } == [4, 8, 12, 16, 20, 24, 27])
+        let rates = records.compactMap { $0["lr"] as? Double }
+        // A warm-up of 27 / 20 = 1 step: the first step runs at the peak, and so does the cosine's first, which then
+        // falls every step towards 3e-5.
+        #expect(abs(rates[0] - 3e-4) < 1e-12 && abs(rates[1] - 3e-4) < 1e-12, "\(rates)")
+        #expect(zip(rates.dropFirst(), rates.dropFirst(2)).allSatisfy { $0 > $1 } && rates.last! > 3e-5 && rates.last! < 3.5e-5,
+                "\(rates)")
+    }
+
     @Test func malformedRowsNameFileAndLine() throws {
         let scratch = Scratch()
         let good = #"{"text": "In the beginning", "label": "law"}"# + "\n" + #"{"text": "Jesus wept", "label": "gospels"}"# + "\n"
