@@ -33,6 +33,7 @@ extension TrainCommand {
             if !ok { throw ValidationError(message()) }
         }
         let maxSteps = RunSizeLimits.maximumSteps, maxExamples = RunSizeLimits.maximumExamplesPerStep
+        if let template, let problem = templateProblem(template) { throw ValidationError(problem) }
         if let epochs { try check(epochs > 0 && epochs.isFinite, "--epochs must be positive (got \(epochs))") }
         if let steps { try check((1...maxSteps).contains(steps), "--steps must be 1 to \(maxSteps) (got \(steps))") }
         if let batchSize {
@@ -71,4 +72,14 @@ extension TrainCommand {
             try check(["none", "balanced"].contains(classWeights), "--class-weights must be none or balanced (got '\(classWeights)')")
         }
     }
+}
+
+/// What is wrong with a --template value (its escapes, its one {prompt}) as train and evaluate read it, or nil.
+func templateProblem(_ text: String) -> String? {
+    let template: String
+    do { template = try TaskSettings.template(fromOption: text) } catch { return "\(error)" }
+    if template.components(separatedBy: TaskSettings.placeholder).count != 2 {
+        return "--template: must contain \(TaskSettings.placeholder) exactly once (got '\(template)')"
+    }
+    return nil
 }

@@ -320,7 +320,7 @@ import Training
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/p.jsonl"))
         let bad = try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
                                            "--template", "no placeholder", "--out", scratch.path + "/x"] + Self.quick)
-        expectError(bad, startsWith: "--template: must contain {prompt} exactly once")
+        expectUsageError(bad, "--template: must contain {prompt} exactly once (got 'no placeholder')")
     }
 
     /// The schedule's defaults, as the README gives them: 3 epochs, a warm-up over 5% of the steps, then a cosine

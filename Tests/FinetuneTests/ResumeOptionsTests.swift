@@ -13,7 +13,7 @@ import Testing
                                         "threads", "overwrite", "help"]
 
     /// Values for the options to which "1" is not a valid value.
-    static let validValues = ["val-fraction": "0.5", "class-weights": "balanced", "dropout": "0.5"]
+    static let validValues = ["val-fraction": "0.5", "class-weights": "balanced", "dropout": "0.5", "template": "{prompt}"]
 
     /// (name, takes a value) of every option and flag of `finetune train`.
     static func trainOptions() throws -> [(name: String, takesValue: Bool)] {

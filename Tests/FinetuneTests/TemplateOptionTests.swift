@@ -38,8 +38,11 @@ import GPT
         let a = try JSONDecoder().decode(CompletionReport.self, from: Data(stored.stdout.utf8))
         let b = try JSONDecoder().decode(CompletionReport.self, from: Data(given.stdout.utf8))
         #expect(a.tokens == b.tokens && a.meanLoss == b.meanLoss)
-        expectError(try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
-                                             "--template", #"{prompt}\r"#, "--out", scratch.path + "/bad"]),
-                    startsWith: #"--template: unknown escape '\r'"#)
+        // A malformed template is a mistake in the option itself: a usage error, before anything is read.
+        expectUsageError(try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
+                                                  "--template", #"{prompt}\r"#, "--out", scratch.path + "/bad"]),
+                         #"--template: unknown escape '\r' (only \n, \t and \\ are interpreted)"#)
+        expectUsageError(try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--template", "Q:"]),
+                         "--template: must contain {prompt} exactly once (got 'Q:')", command: "evaluate")
     }
 }
