@@ -129,8 +129,12 @@ struct FineTuneSetup {
         let run = try makeRun(directory, task: task, record: record, details: details, tokenizer: tokenizer,
                               settings: settings, hf: hf)
         started = true
-        return FineTuneSetup(run: run, settings: settings, summary: summary(settings, data, options, origin: origin,
-                                                                                 dropout: model.config.dropout))
+        var summary = summary(settings, data, options, origin: origin, dropout: model.config.dropout)
+        if let valFile = settings.valFile, recorded.valHash == recorded.dataHash {
+            summary += "\nnote: --val-file \(valFile) holds the same text as --data \(settings.dataFile): the validation "
+                + "figures measure what the model has learnt by heart, not how it does on text it has not seen"
+        }
+        return FineTuneSetup(run: run, settings: settings, summary: summary)
     }
 
     /// Refuses, by name, an option that only the other task reads (it would be ignored).
@@ -313,6 +317,10 @@ struct FineTuneSetup {
         if o.warmupSteps > o.steps {   // pretrain's note, word for word
             line += "\nnote: the run ends before its warm-up (--warmup-steps \(o.warmupSteps), --steps \(o.steps)): "
                 + "the learning rate never reaches --lr and never decays"
+        }
+        if s.patience > 0 && (o.evalEvery == 0 || o.evalEvery >= o.steps) {   // pretrain's note
+            line += "\nnote: --patience \(s.patience) cannot stop this run early: it evaluates only at its last step "
+                + "(--eval-every \(o.evalEvery))"
         }
         let perStep = o.batchSize * o.gradAccum
         if perStep > data.trainCount {

@@ -342,6 +342,30 @@ import Training
                 "\(rates)")
     }
 
+    /// Settings that cannot do what they are for are pointed out: validation on the training file itself, and a
+    /// patience that no evaluation before the last step can act on.
+    @Test func validatingOnTheTrainingDataAndAPatienceThatCannotActAreNoted() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 16, as: "train.jsonl")
+        let copy = try scratch.head(of: Fixture.shippedTrain, 16, as: "copy.jsonl")
+        let run = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                           "--val-file", copy, "--steps", "2", "--patience", "2", "--eval-every", "0",
+                                           "--out", scratch.path + "/run"] + Self.quick)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let output = run.stdout + run.stderr
+        #expect(output.contains("note: --val-file \(copy) holds the same text as --data \(data): the validation figures "
+                                + "measure what the model has learnt by heart"), "\(output)")
+        #expect(output.contains("note: --patience 2 cannot stop this run early: it evaluates only at its last step (--eval-every 0)"),
+                "\(output)")
+        // A validation file of other rows, evaluated twice before the end: neither note.
+        let other = try scratch.head(of: Fixture.shippedTest, 16, as: "other.jsonl")
+        let fine = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                            "--val-file", other, "--steps", "3", "--patience", "2", "--eval-every", "1",
+                                            "--out", scratch.path + "/fine"] + Self.quick)
+        let fineOutput = fine.stdout + fine.stderr
+        #expect(fine.status == 0 && !fineOutput.contains("note: --"), "\(fineOutput)")
+    }
+
     @Test func malformedRowsNameFileAndLine() throws {
         let scratch = Scratch()
         let good = #"{"text": "In the beginning", "label": "law"}"# + "\n" + #"{"text": "Jesus wept", "label": "gospels"}"# + "\n"

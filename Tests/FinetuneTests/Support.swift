@@ -14,6 +14,7 @@ enum Fixture {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
     static var shippedTrain: String { repository + "/corpora/kjv-sections-train.jsonl" }
+    static var shippedTest: String { repository + "/corpora/kjv-sections-test.jsonl" }
     static var shippedCompletion: String { repository + "/corpora/proverbs-completion.jsonl" }
 }
 
