@@ -75,6 +75,10 @@ struct Sample: ParsableCommand {
         if prompts == nil && !batchOnly.isEmpty {
             throw ValidationError("\(batchOnly.joined(separator: ", ")) \(batchOnly.count == 1 ? "needs" : "need") --prompts (batch mode)")
         }
+        if let out, ["csv", "tsv", "tab"].contains((out as NSString).pathExtension.lowercased()) {
+            throw ValidationError("--out: \(out): batch output is JSON Lines, one object a sample; name it .jsonl (or "
+                + "give --out-dir DIR for a text file a sample)")
+        }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if let samplesPerPrompt, samplesPerPrompt < 1 {
             throw ValidationError("--samples-per-prompt must be at least 1 (got \(samplesPerPrompt))")

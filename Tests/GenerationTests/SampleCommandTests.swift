@@ -363,6 +363,8 @@ import Testing
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.jsonl",
               "--samples-per-prompt", "99999999999"], "is more than the 100000000 samples a run may make", 1),   // with the prompts counted
             (["--checkpoint", Self.checkpoint, "--prompt", "x", "--threads", "99999"], "--threads must be at most 1024", 64),
+            (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.csv"],
+             "--out: \(directory)/o.csv: batch output is JSON Lines", 64),
             // A directory holding other files is not an output directory (its settings.json would be replaced).
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out-dir", directory],
              "\(directory): holds other files (", 1),
