@@ -44,7 +44,7 @@ extension RunSetup {
             throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its seed (its data order "
                 + "and dropout masks come from it); leave out --seed")
         }
-        let (options, given) = command.hyper.applied(to: record.options)
+        var (options, given) = command.hyper.applied(to: record.options)
         if command.hyper.lr != nil && command.hyper.minLr == nil && options.minLearningRate > options.learningRate {
             throw TrainingError.invalidOption(option: "--lr", message: "\(options.learningRate) is below the run's minimum "
                 + "learning rate \(options.minLearningRate) (set when it started); give a --min-lr too")
@@ -57,9 +57,10 @@ extension RunSetup {
                                                      ratesCanChange: true)
         let estimateNote = evaluationChangeNote(now: options.evalBatches, saved: record.options.evalBatches, record: record)
         record.options = options
-        if let patience = command.patience { record.patience = patience }
-        record.samples = SampleOptions.merging(record.samples, every: command.sampleEvery, tokens: command.sampleTokens,
-                                               prompt: command.samplePrompt)
+        if let patience = command.patience, patience != record.patience ?? 0 { record.patience = patience; given.append("--patience") }
+        let samples = SampleOptions.merging(record.samples, every: command.sampleEvery, tokens: command.sampleTokens,
+                                            prompt: command.samplePrompt)
+        if samples != record.samples { record.samples = samples; given.append("the --sample-every options") }
         // Older runs recorded the data directory as given, relative to where they started.
         let dataDirectory = try command.data.data.map(requirePreparedData)
             ?? RunDirectory.absolutePath(record.dataDirectory(resumingIn: command.out))

@@ -299,12 +299,14 @@ struct HyperparameterOptions: ParsableArguments {
         }
     }
 
-    /// `base` with every option given on the command line applied; the names of those options.
+    /// `base` with every option given on the command line applied; the names of those that change its value.
     func applied(to base: TrainingOptions) -> (TrainingOptions, [String]) {
         var o = base
         var given: [String] = []
-        func set<T>(_ value: T?, _ name: String, _ key: WritableKeyPath<TrainingOptions, T>) {
-            if let value { o[keyPath: key] = value; given.append(name) }
+        func set<T: Equatable>(_ value: T?, _ name: String, _ key: WritableKeyPath<TrainingOptions, T>) {
+            guard let value else { return }
+            if o[keyPath: key] != value { given.append(name) }
+            o[keyPath: key] = value
         }
         set(batchSize, "--batch-size", \.batchSize)
         set(gradAccum, "--grad-accum", \.gradAccum)

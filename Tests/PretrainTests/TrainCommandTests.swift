@@ -412,10 +412,13 @@ import Glibc
         #expect(first.status == 0, "\(first.stderr)")
         let same = try PretrainCommand.run(["--resume", "--out", run, "--steps", "6", "--eval-batches", "1"])
         #expect(same.status == 0 && !same.stderr.contains("(--eval-batches)"), "\(same.stderr)")
+        // The resume line lists what changed: a value given again as it was is not an override.
+        #expect(same.stderr.contains("resuming \(run) at step 4 of 6; overriding --steps\n"), "\(same.stderr)")
         let notes = try #require(try Checkpoint.readConfig(directory: run + "/best").hf.swiftlet?.notes)
         let best = try #require(notes["val_loss"].flatMap(Double.init)), bestStep = try #require(notes["step"])
         let other = try PretrainCommand.run(["--resume", "--out", run, "--steps", "8", "--eval-batches", "3"])
         #expect(other.status == 0, "\(other.stderr)")
+        #expect(other.stderr.contains("at step 6 of 8; overriding --steps, --eval-batches\n"), "\(other.stderr)")
         #expect(other.stderr.contains("note: validation losses from now on are means over 3 batches (--eval-batches), the "
             + "best so far (\(String(format: "%.4f", best)) at step \(bestStep)) over 1: a new best may then come from the "
             + "estimate rather than the model"), "\(other.stderr)")
