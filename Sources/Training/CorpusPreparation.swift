@@ -162,12 +162,16 @@ public struct CorpusPreparation {
         let encoder = CorpusEncoder(tokenizer: tokenizer, threads: threads)
         let unknownId = tokenizer.unknownId
         var unknown = 0
+        // A word model spells the words it did not keep in byte pieces, whose decoding loses the spaces around them.
+        let spellsWordsInBytes = existingTokenizer == nil && tokenizerOptions.modelType == .word && tokenizerOptions.byteFallback
+        var bytePieces = 0
         let started = Date()
         func encode(_ files: [String], into writer: TokenFileWriter) throws {
             for (index, path) in files.enumerated() {
                 if index > 0, let eos = tokenizer.eosId { try writer.append([eos]) }
                 let statistics = try encoder.encode(file: path) { ids in
                     for id in ids where id == unknownId { unknown += 1 }
+                    if spellsWordsInBytes { for id in ids where tokenizer.isByte(id) { bytePieces += 1 } }
                     try writer.append(ids)
                 }
                 log("encoded \(path): \(statistics.bytes) bytes -> \(statistics.tokens) tokens")
@@ -200,10 +204,10 @@ public struct CorpusPreparation {
             }
             log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>), so decoding will not "
                 + "give back \(text) exactly; \(advice)")
-        } else if existingTokenizer == nil && tokenizerOptions.modelType == .word && tokenizerOptions.byteFallback {
-            log("warning: a word model spells the words it did not keep as bytes, and their decoding loses the spaces "
-                + "around them (they come back as \u{2581}), so decoding will not give back the text exactly; use "
-                + "--tokenizer-type bpe or unigram for exact text")
+        } else if bytePieces > 0 {
+            log("warning: a word model spells the words it did not keep as bytes (\(bytePieces) byte piece\(bytePieces == 1 ? "" : "s") "
+                + "here), and their decoding loses the spaces around them (they come back as \u{2581}), so decoding will "
+                + "not give back the text exactly; use --tokenizer-type bpe or unigram for exact text")
         }
 
         var manifest = PreparationManifest(corpora: summaries, settings: settings,

@@ -33,7 +33,6 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print the results as one JSON object.") var json = false
 
     func validate() throws {
-        if let template, let problem = templateProblem(template) { throw ValidationError(problem) }
         if let maxTokens {
             if !generate { throw ValidationError("--max-tokens applies with --generate") }
             if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1 (got \(maxTokens))") }

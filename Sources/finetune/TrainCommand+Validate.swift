@@ -1,6 +1,7 @@
 import ArgumentParser
 import FineTuning
 import Kernels
+import TerminalUI
 import Training
 
 /// `train`'s argument checks, made while parsing: each option's value on its own (and the options that exclude
@@ -9,7 +10,8 @@ import Training
 extension TrainCommand {
     func validate() throws {
         if let word = unexpected.first {
-            throw ValidationError("'\(word)' is neither a command of finetune (train, evaluate, predict) nor an option's value")
+            throw ValidationError(unexpectedWordProblem(word, tool: "finetune", commands: ["train", "evaluate", "predict"],
+                                                        fileOption: nil))
         }
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
@@ -33,7 +35,9 @@ extension TrainCommand {
             if !ok { throw ValidationError(message()) }
         }
         let maxSteps = RunSizeLimits.maximumSteps, maxExamples = RunSizeLimits.maximumExamplesPerStep
-        if let template, let problem = templateProblem(template) { throw ValidationError(problem) }
+        if let template, task == FineTuneTask.complete.rawValue, let problem = templateProblem(template) {
+            throw ValidationError(problem)
+        }
         if let epochs { try check(epochs > 0 && epochs.isFinite, "--epochs must be positive (got \(epochs))") }
         if let steps { try check((1...maxSteps).contains(steps), "--steps must be 1 to \(maxSteps) (got \(steps))") }
         if let batchSize {
@@ -74,12 +78,12 @@ extension TrainCommand {
     }
 }
 
-/// What is wrong with a --template value (its escapes, its one {prompt}) as train and evaluate read it, or nil.
+/// What is wrong with a --template value of `--task complete` (its escapes, its one {prompt}), or nil.
 func templateProblem(_ text: String) -> String? {
     let template: String
     do { template = try TaskSettings.template(fromOption: text) } catch { return "\(error)" }
     if template.components(separatedBy: TaskSettings.placeholder).count != 2 {
-        return "--template: must contain \(TaskSettings.placeholder) exactly once (got '\(template)')"
+        return "--template: must contain \(TaskSettings.placeholder) exactly once (got \(String(reflecting: template)))"
     }
     return nil
 }

@@ -54,8 +54,8 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let word = unexpected.first {
-            throw ValidationError("'\(word)' is neither a command of pretrain (train, prepare, evaluate, tokenize, decode) "
-                + "nor an option's value")
+            throw ValidationError(unexpectedWordProblem(word, tool: "pretrain", commands: ["train", "prepare", "evaluate", "tokenize", "decode"],
+                                                        fileOption: "--corpus"))
         }
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }

@@ -144,6 +144,9 @@ import Training
         // A mistyped command is named, not reported as the --out its line lacks.
         expectUsageError(try FinetuneCommand.run(["evalute", "--checkpoint", out, "--data", data]),
                          "'evalute' is neither a command of finetune (train, evaluate, predict) nor an option's value")
+        // A command after an option is said to come first.
+        expectUsageError(try FinetuneCommand.run(["--threads", "1", "evaluate", "--checkpoint", out, "--data", data]),
+                         "'evaluate' is a command of finetune: give it first (finetune evaluate ...)")
         // With --overwrite, a run that cannot start (a missing start checkpoint) leaves the old one as it was.
         let failed = try FinetuneCommand.run(["--task", "classify", "--checkpoint", scratch.path + "/nowhere", "--steps", "2",
                                               "--overwrite"] + common)
@@ -320,7 +323,15 @@ import Training
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/p.jsonl"))
         let bad = try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
                                            "--template", "no placeholder", "--out", scratch.path + "/x"] + Self.quick)
-        expectUsageError(bad, "--template: must contain {prompt} exactly once (got 'no placeholder')")
+        expectUsageError(bad, "--template: must contain {prompt} exactly once (got \"no placeholder\")")
+        // Quoted as Swift writes strings, so a line break in it does not cut the one-line error short.
+        let twoLines = try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
+                                                "--template", #"Question:\nAnswer:"#, "--out", scratch.path + "/x"] + Self.quick)
+        expectUsageError(twoLines, #"--template: must contain {prompt} exactly once (got "Question:\nAnswer:")"#)
+        // With --task classify, a --template is refused as the other task's option.
+        expectError(try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                             "--template", "bad", "--out", scratch.path + "/x"] + Self.quick),
+                    startsWith: "--template: applies to --task complete only")
     }
 
     /// The schedule's defaults, as the README gives them: 3 epochs, a warm-up over 5% of the steps, then a cosine

@@ -42,7 +42,8 @@ import GPT
         expectUsageError(try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
                                                   "--template", #"{prompt}\r"#, "--out", scratch.path + "/bad"]),
                          #"--template: unknown escape '\r' (only \n, \t and \\ are interpreted)"#)
-        expectUsageError(try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--template", "Q:"]),
-                         "--template: must contain {prompt} exactly once (got 'Q:')", command: "evaluate")
+        // evaluate reads --template once it knows the checkpoint is a completion model (a classifier refuses it).
+        expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--template", "Q:"]),
+                    startsWith: "--template: must contain {prompt} exactly once")
     }
 }

@@ -723,6 +723,8 @@ import Glibc
                                       (["prepare", "--bogus"], "Unknown option '--bogus'"),
                                       // A mistyped command is named (it had been taken for the default command's input).
                                       (["evalute", "--data", data], "'evalute' is neither a command of pretrain (train, prepare, evaluate, tokenize, decode) nor an option's value"),
+                                      (["--threads", "2", "evaluate"], "'evaluate' is a command of pretrain: give it first (pretrain evaluate ...)"),
+                                      (["--corpus", refusedCorpus, refusedCorpus], "is no option's value: give each file with its own --corpus"),
                                       (["--data", data, "--sample-prompt", "JULIET:"], "--sample-prompt applies with --sample-every N (N > 0)"),
                                       (["--data", data, "--sample-tokens", "9", "--sample-every", "0"], "--sample-tokens applies with --sample-every N (N > 0)"),
                                       (["--tokenizer-type", "bogus"], "--tokenizer-type: 'bogus' is not one of bpe, unigram, char, word"),
