@@ -146,6 +146,9 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// The best evaluation's objective (lower is better; for language models the validation loss, for a
     /// classifier minus macro F1). Nil in runs saved before it existed: bestValLoss stands in.
     public var bestObjective: Double?
+    /// Validation batches the best evaluation averaged (`--eval-batches` then; nil in runs saved before it was
+    /// recorded), so a resume with another count can say the best was measured otherwise.
+    public var bestEvalBatches: Int?
     /// Evaluations since the best one (for early stopping across a resume).
     public var evaluationsSinceBest: Int?
     /// `pretrain --patience`: stop after this many evaluations without a new best (nil or 0: never; a fine-tuning

@@ -209,6 +209,7 @@ public final class TrainingRun {
         record.bestValLoss = evaluation.validationLoss
         record.bestObjective = evaluation.objective
         record.bestStep = step
+        record.bestEvalBatches = record.options.evalBatches
         evaluationsWithoutImprovement = 0
         record.evaluationsSinceBest = 0
     }

@@ -29,16 +29,20 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Replace --out if it exists.") var overwrite = false
     @OptionGroup var inference: InferenceOptions
 
+    /// An output named as CSV/TSV is a mistake in the option itself: a usage error, before anything is read.
+    func validate() throws {
+        do { try PredictionWriter.checkName(out) } catch { throw ValidationError("--out: \(error)") }
+    }
+
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
         try reportingErrors {
-            try PredictionWriter.checkName(out)   // before the model runs
             inference.startThreadPool()
             let directory = try RunDirectory.resolveCheckpoint(checkpoint, prefer: .best)
             if try ClassifierCheckpoint.readClassifierConfig(directory: directory) == nil {
                 // A language or completion model: say which command completes prompts with it.
                 throw FineTuneError.wrongTask(path: directory, expected: "not a classifier checkpoint (predict labels "
-                    + "texts); to complete the prompts of a JSONL file with this model and its stored template, run "
+                    + "texts); to complete the prompts of a JSONL file with this model (laid out by its template, if it stores one), run "
                     + "sample --checkpoint \(shellQuoted(directory)) --prompts FILE.jsonl --out OUT.jsonl")
             }
             let loaded = try ClassifierCheckpoint.load(from: directory, includeTrainingState: false)
@@ -53,7 +57,8 @@ struct PredictCommand: ParsableCommand {
             let texts = try TaskEncoding.texts(read.examples.map { ($0.text, -1, $0.line) }, file: input,
                                                tokenizer: tokenizer, context: classifier.model.config.context)
             // Ctrl-C (or SIGTERM, SIGHUP) stops between batches; the writer's partial file goes with it. Installed
-            // before the writer makes that file, so no signal can end the process while the file is there.
+            // before the writer makes that file, so a first signal never ends the process with the file there (a
+            // second one, which quits at once, leaves it, as its notice says).
             let kept = FileManager.default.fileExists(atPath: out) ? "\(out) is left as it was" : "\(out) is not written"
             Interrupt.install(notice: "stopping; " + kept,
                               quitting: "leaving a partial file beside \(out), removed by the next predict")
@@ -66,14 +71,16 @@ struct PredictCommand: ParsableCommand {
             // Those of a predict killed earlier (this writer holds its own, so it stays).
             let temporary = PredictionWriter.temporaryLocation(of: writer.target)
             AbandonedTemporaries.remove(in: temporary.directory, prefix: temporary.prefix)
-            let probabilities: [[Float]]
+            var probabilities: [[Float]]?
             do {
                 probabilities = try inference.namingBatchSize {
                     try ClassifierInference.probabilities(classifier, texts: texts.map(\.tokens),
                                                           batchSize: inference.batchSize,
                                                           shouldStop: { Interrupt.isRequested })
                 }
-            } catch is EvaluationStopped {
+            } catch is EvaluationStopped {}
+            // Stopped between batches, or after the last one: the notice said the output stays as it was.
+            guard let probabilities, !Interrupt.isRequested else {
                 writer.discard()
                 throw ExitCode(Interrupt.exitStatus)
             }

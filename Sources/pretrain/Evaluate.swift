@@ -17,7 +17,7 @@ struct Evaluate: ParsableCommand {
         earlier window scored. With the default stride (the context) the windows do not overlap, and the mean loss \
         estimates what training's validation loss estimates from random windows. Bits per byte (the loss in bits \
         over the text's UTF-8 bytes) compare models whose tokenizers differ. Results go to stdout, a line an input \
-        (in text, then a line for all of them together when there are several).
+        (text, or with --json a JSON object), then a line for all of them together when there are several.
         """)
 
     @Option(help: "Checkpoint directory, or a run directory (its best/ checkpoint, else latest/).")

@@ -75,7 +75,7 @@ enum EvaluationInput {
             // best/ and latest/ lie in the run directory.
             let run = URL(fileURLWithPath: RunDirectory.absolutePath(directory)).deletingLastPathComponent().path
             recorded = record.dataDirectory(resumingIn: run)
-            fingerprint = record.tokenFingerprints.map { split == "train" ? $0[0] : $0[1] }
+            if let recorded = record.tokenFingerprints, recorded.count == 2 { fingerprint = recorded[split == "train" ? 0 : 1] }
         } else {
             let notes = try Checkpoint.readConfig(directory: directory).hf.swiftlet?.notes ?? [:]
             // A fine-tuned checkpoint keeps its source's data note: that is not the data it was tuned on.
@@ -91,8 +91,9 @@ enum EvaluationInput {
         // The directory may have been prepared anew since (as the run would refuse on --resume): that is not the
         // text the run trained on, and its figure would say it is.
         let tokens = recorded + "/" + split + ".npy"
-        if let fingerprint, !fingerprint.isEmpty, FileManager.default.fileExists(atPath: tokens),
-           try TokenFile(path: tokens).fingerprint != fingerprint {
+        // (A run without validation data recorded "" for it: validation tokens there now are new too.)
+        if let fingerprint, FileManager.default.fileExists(atPath: tokens),
+           case let file = try TokenFile(path: tokens), fingerprint.isEmpty ? file.count > 0 : file.fingerprint != fingerprint {
             throw UserError("\(tokens) changed since \(directory)'s run started, so it is not the data the run trained on; "
                 + "to evaluate it all the same, give --data \(shellQuoted(recorded))")
         }

@@ -44,7 +44,8 @@ extension RunSetup {
             throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its seed (its data order "
                 + "and dropout masks come from it); leave out --seed")
         }
-        var (options, given) = command.hyper.applied(to: record.options)
+        let (options, hyperparameters) = command.hyper.applied(to: record.options)
+        var given = hyperparameters   // the options that change a saved value
         if command.hyper.lr != nil && command.hyper.minLr == nil && options.minLearningRate > options.learningRate {
             throw TrainingError.invalidOption(option: "--lr", message: "\(options.learningRate) is below the run's minimum "
                 + "learning rate \(options.minLearningRate) (set when it started); give a --min-lr too")
@@ -55,12 +56,19 @@ extension RunSetup {
         }
         let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step,
                                                      ratesCanChange: true)
-        let estimateNote = evaluationChangeNote(now: options.evalBatches, saved: record.options.evalBatches, record: record)
+        let estimateNote = evaluationChangeNote(now: options.evalBatches, record: record)
         record.options = options
         if let patience = command.patience, patience != record.patience ?? 0 { record.patience = patience; given.append("--patience") }
         let samples = SampleOptions.merging(record.samples, every: command.sampleEvery, tokens: command.sampleTokens,
                                             prompt: command.samplePrompt)
-        if samples != record.samples { record.samples = samples; given.append("the --sample-every options") }
+        func off(_ s: SampleOptions?) -> Bool { (s?.every ?? 0) == 0 }
+        if off(samples), let option = [("--sample-tokens", command.sampleTokens != nil),
+                                       ("--sample-prompt", command.samplePrompt != nil)].first(where: \.1)?.0 {
+            throw TrainingError.invalidOption(option: option, message: "applies with --sample-every N (N > 0), and this "
+                + "run samples nothing; give --sample-every too")
+        }
+        if samples != record.samples && !(off(samples) && off(record.samples)) { given.append("the --sample-every options") }
+        record.samples = samples
         // Older runs recorded the data directory as given, relative to where they started.
         let dataDirectory = try command.data.data.map(requirePreparedData)
             ?? RunDirectory.absolutePath(record.dataDirectory(resumingIn: command.out))
@@ -114,9 +122,10 @@ extension RunSetup {
         }
     }
 
-    /// A note when a resumed run's --eval-batches differs from its start's: later validation losses estimate the
-    /// loss from another number of batches than the best so far did, so beating that best says less.
-    static func evaluationChangeNote(now: Int, saved: Int, record: RunRecord) -> String? {
+    /// A note when a resumed run's --eval-batches differs from the count its best validation loss was measured
+    /// with: later losses estimate the loss from another number of batches, so beating that best says less.
+    static func evaluationChangeNote(now: Int, record: RunRecord) -> String? {
+        let saved = record.bestEvalBatches ?? record.options.evalBatches   // (older runs: the count saved last)
         guard now != saved, let best = record.bestValLoss, let step = record.bestStep else { return nil }
         return "note: validation losses from now on are means over \(counted(now, "batch", plural: "batches")) (--eval-batches), the best so "
             + "far (\(String(format: "%.4f", best)) at step \(step)) over \(saved): a new best may then come from the estimate "

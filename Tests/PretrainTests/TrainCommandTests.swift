@@ -91,6 +91,11 @@ import Glibc
                 && samples(resumed.stderr).map { $0.0.prefix(14) } == ["step 6 sample "], "\(resumed.stderr)")
         let off = try PretrainCommand.run(["--resume", "--out", dir + "/half", "--steps", "10", "--sample-every", "0"])
         #expect(off.status == 0 && samples(off.stderr).isEmpty, "\(off.stderr)")
+        #expect(off.stderr.contains("overriding --steps, the --sample-every options\n"), "\(off.stderr)")
+        // Its sampling off, the run refuses a sample option alone rather than ignore it.
+        let alone = try PretrainCommand.run(["--resume", "--out", dir + "/half", "--steps", "11", "--sample-tokens", "9"])
+        #expect(alone.status == 1 && alone.stderr == "error: --sample-tokens: applies with --sample-every N (N > 0), and this "
+                + "run samples nothing; give --sample-every too\n", "\(alone.stderr)")
         let refused = try PretrainCommand.run(base + ["--out", dir + "/refused", "--sample-every", "-1"])
         #expect(refused.status == 64 && refused.stderr.hasPrefix("error: --sample-every must be 0 (off) or positive (got -1)"))
     }
@@ -351,15 +356,14 @@ import Glibc
             + "validation loss in 2 evaluations); give a larger --patience (or 0) with --resume to go on"), "\(again.stderr)")
         #expect(!again.stderr.contains("learning-rate schedule"), "\(again.stderr)")   // no step of it will run
         let more = try PretrainCommand.run(["--resume", "--out", run, "--patience", "4"])
-        #expect(more.status == 0, "\(more.stderr)")
+        #expect(more.status == 0 && more.stderr.contains("; overriding --patience\n"), "\(more.stderr)")
         let after = try evaluations()
-        #expect(after.count > seen.count)
+        try #require(after.count > seen.count)
         // Stopped by the new patience at the fourth evaluation without a new best (counted across the stop), or ran
         // to step 60 without four in a row; either way, no evaluation before the last had reached four.
         let resumedStop = try #require(after.last).step
         #expect(resumedStop < 60 ? sinceBest(after) == 4 : (resumedStop == 60 && sinceBest(after) < 4), "\(after)")
         #expect(!(seen.count..<(after.count - 1)).contains { sinceBest(Array(after[...$0])) >= 4 }, "\(after)")
-        print("patience 4 after the resume: last evaluation at step \(resumedStop)")
         // A patience that cannot act is pointed out: one evaluation at the end, or none at all.
         let once = try PretrainCommand.run(["--data", data, "--out", dir + "/once", "--steps", "4", "--eval-every", "0",
                                             "--patience", "2"] + Self.oneBlock)
@@ -422,6 +426,13 @@ import Glibc
         #expect(other.stderr.contains("note: validation losses from now on are means over 3 batches (--eval-batches), the "
             + "best so far (\(String(format: "%.4f", best)) at step \(bestStep)) over 1: a new best may then come from the "
             + "estimate rather than the model"), "\(other.stderr)")
+        // Back to 1 batch: the note compares with the count the best was measured with, which may now be 3.
+        let state = try #require(try Checkpoint.readTrainingState(directory: run + "/latest"))
+        let record = try RunRecord.decode(state.configuration, path: run)
+        let measured = try #require(record.bestEvalBatches)
+        let back = try PretrainCommand.run(["--resume", "--out", run, "--steps", "10", "--eval-batches", "1"])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(back.stderr.contains(") over \(measured): a new best") == (measured != 1), "best over \(measured): \(back.stderr)")
     }
 
     /// Ctrl-C saves latest/ and exits, saying so at once; --resume finishes the run with the losses of an
