@@ -43,6 +43,11 @@ public struct TaskSettings: Codable, Equatable, Sendable {
 
     public init(task: FineTuneTask) { self.task = task }
 
+    /// Whether `template` lays out a prompt: it holds `{prompt}` exactly once.
+    public static func placesThePromptOnce(_ template: String) -> Bool {
+        template.components(separatedBy: placeholder).count == 2
+    }
+
     /// The template a `--template` option means: `\n`, `\t` and `\\` in it stand for a line feed, a tab and a
     /// backslash (as the help and README write templates); any other backslash is refused rather than guessed.
     public static func template(fromOption text: String) throws -> String {
@@ -75,8 +80,8 @@ public struct TaskSettings: Codable, Equatable, Sendable {
         try check(["none", "balanced"].contains(classWeights), "--class-weights", "must be none or balanced (got '\(classWeights)')")
         try check(patience >= 0, "--patience", "must be 0 (off) or positive (got \(patience))")
         if task == .complete {
-            try check(template.components(separatedBy: Self.placeholder).count == 2, "--template",
-                      "must contain \(Self.placeholder) exactly once (got '\(template)')")
+            try check(Self.placesThePromptOnce(template), "--template",
+                      "must contain \(Self.placeholder) exactly once (got \(String(reflecting: template)))")
         }
     }
 }

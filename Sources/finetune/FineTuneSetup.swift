@@ -314,14 +314,8 @@ struct FineTuneSetup {
         if s.freezeLayers > 0 { line += ", embeddings and \(counted(s.freezeLayers, "block")) frozen" }
         if dropout > 0 { line += ", dropout \(dropout)" }
         for note in data.notes { line += "\n" + note }
-        if o.warmupSteps > o.steps {   // pretrain's note, word for word
-            line += "\nnote: the run ends before its warm-up (--warmup-steps \(o.warmupSteps), --steps \(o.steps)): "
-                + "the learning rate never reaches --lr and never decays"
-        }
-        if s.patience > 0 && (o.evalEvery == 0 || o.evalEvery >= o.steps) {   // pretrain's note
-            line += "\nnote: --patience \(s.patience) cannot stop this run early: it evaluates only at its last step "
-                + "(--eval-every \(o.evalEvery))"
-        }
+        if let note = o.warmupNote { line += "\n" + note }
+        if let note = o.patienceNote(patience: s.patience, hasValidation: data.validationCount > 0) { line += "\n" + note }
         let perStep = o.batchSize * o.gradAccum
         if perStep > data.trainCount {
             line += "\nnote: a step of \(counted(perStep, "example")) (--batch-size x --grad-accum) is more than the "

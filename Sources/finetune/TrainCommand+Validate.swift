@@ -82,7 +82,7 @@ extension TrainCommand {
 func templateProblem(_ text: String) -> String? {
     let template: String
     do { template = try TaskSettings.template(fromOption: text) } catch { return "\(error)" }
-    if template.components(separatedBy: TaskSettings.placeholder).count != 2 {
+    if !TaskSettings.placesThePromptOnce(template) {
         return "--template: must contain \(TaskSettings.placeholder) exactly once (got \(String(reflecting: template)))"
     }
     return nil

@@ -134,15 +134,8 @@ struct RunSetup {
             + String(format: "(%.2fM parameters)", Double(params) / 1e6)
             + "; \(train.count) training tokens; batch \(options.batchSize) x \(options.gradAccum) x \(options.context); "
             + counted(options.steps, "step") + "; seed \(options.seed); \(ThreadPool.shared.threadCount) threads"
-        if options.warmupSteps > options.steps {
-            summary += "\nnote: the run ends before its warm-up (--warmup-steps \(options.warmupSteps), --steps \(options.steps)): "
-                + "the learning rate never reaches --lr and never decays"
-        }
-        if let patience = command.patience, patience > 0, val == nil || options.evalEvery == 0 || options.evalEvery >= options.steps {
-            // Early stopping needs evaluations before the last step (the last one ends the run anyway).
-            summary += "\nnote: --patience \(patience) cannot stop this run early: "
-                + (val == nil ? "it has no validation data" : "it evaluates only at its last step (--eval-every \(options.evalEvery))")
-        }
+        if let note = options.warmupNote { summary += "\n" + note }
+        if let note = options.patienceNote(patience: command.patience ?? 0, hasValidation: val != nil) { summary += "\n" + note }
         if let origin {
             summary += "\nstarting from \(origin.directory)'s weights"
                 + (command.hyper.lr == nil ? String(format: " at learning rate %.0e (the default from a checkpoint: a tenth of a new run's)", options.learningRate) : "")
