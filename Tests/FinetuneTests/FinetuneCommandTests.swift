@@ -338,18 +338,20 @@ import Training
     /// from --lr 3e-4 down towards a tenth of it; an evaluation twice an epoch and at the end.
     @Test func defaultScheduleFollowsTheEpochs() throws {
         let scratch = Scratch()
-        let data = try scratch.head(of: Fixture.shippedTrain, 48, as: "train.jsonl")   // 36 to train on: 9 steps of 4
+        let data = try scratch.head(of: Fixture.shippedTrain, 120, as: "train.jsonl")   // 90 to train on: 23 steps of 4
         let run = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
                                            "--val-fraction", "0.25", "--out", scratch.path + "/run"] + Self.quick)
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let records = try MetricsLog.readLines(scratch.path + "/run/metrics.jsonl")
-        #expect(records.compactMap { $0["step"] as? Int } == Array(1...27))
-        #expect(records.filter { $0["val_loss"] != nil }.compactMap { $0["step"] as? Int } == [4, 8, 12, 16, 20, 24, 27])
+        #expect(records.compactMap { $0["step"] as? Int } == Array(1...69))
+        #expect(records.filter { $0["val_loss"] != nil }.compactMap { $0["step"] as? Int } == [11, 22, 33, 44, 55, 66, 69])
         let rates = records.compactMap { $0["lr"] as? Double }
-        // A warm-up of 27 / 20 = 1 step: the first step runs at the peak, and so does the cosine's first, which then
-        // falls every step towards 3e-5.
-        #expect(abs(rates[0] - 3e-4) < 1e-12 && abs(rates[1] - 3e-4) < 1e-12, "\(rates)")
-        #expect(zip(rates.dropFirst(), rates.dropFirst(2)).allSatisfy { $0 > $1 } && rates.last! > 3e-5 && rates.last! < 3.5e-5,
+        // A warm-up of 69 / 20 = 3 steps (1/3, 2/3 and all of the peak), then the cosine from the peak falls every
+        // step towards 3e-5.
+        for (step, fraction) in [(0, 1.0 / 3), (1, 2.0 / 3), (2, 1.0), (3, 1.0)] {
+            #expect(abs(rates[step] - 3e-4 * fraction) < 1e-12, "step \(step + 1): \(rates)")
+        }
+        #expect(zip(rates.dropFirst(3), rates.dropFirst(4)).allSatisfy { $0 > $1 } && rates.last! > 3e-5 && rates.last! < 3.2e-5,
                 "\(rates)")
     }
 
