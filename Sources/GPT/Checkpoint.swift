@@ -111,7 +111,7 @@ public enum Checkpoint {
         let statePath = directory + "/" + trainingStateFileName
         var state: TrainingState?
         if includeTrainingState && FileManager.default.fileExists(atPath: statePath) {
-            state = try readTrainingState(into: model, path: statePath)
+            state = try loadTrainingState(into: model, path: statePath)
         }
         return LoadedCheckpoint(model: model, hfConfig: hf, trainingState: state)
     }
@@ -138,7 +138,7 @@ public enum Checkpoint {
             try checkFinite(values, count: slot.count, path: path, tensor: name)
         }
         if let lmHead {
-            let wte = model.layout.slots[0]
+            let wte = model.layout.slot(named: "transformer.wte.weight")!   // every layout has it
             let head = FloatBuffer(count: wte.count)
             try file.read(lmHead, shape: wte.shape, into: head.pointer)
             for i in 0..<wte.count where head.pointer[i] != model.parameters.pointer[wte.offset + i] {
@@ -169,7 +169,9 @@ public enum Checkpoint {
         return try trainingState(of: Safetensors.File(path: path))
     }
 
-    static func readTrainingState(into model: GPT, path: String, ignoring: Set<String> = []) throws -> TrainingState {
+    /// The training state at `path` with its AdamW moments loaded into `model` (tensors named in `ignoring`, a
+    /// task head's, may be there too; any other tensor is refused).
+    static func loadTrainingState(into model: GPT, path: String, ignoring: Set<String> = []) throws -> TrainingState {
         let file = try Safetensors.File(path: path)
         let state = try trainingState(of: file)
         let expected = Set(model.layout.slots.flatMap { ["m." + $0.name, "v." + $0.name] }).union(ignoring)

@@ -162,7 +162,7 @@ public enum ClassifierCheckpoint {
         let statePath = directory + "/" + Checkpoint.trainingStateFileName
         var state: TrainingState?
         if includeTrainingState && FileManager.default.fileExists(atPath: statePath) {
-            state = try Checkpoint.readTrainingState(into: model, path: statePath, ignoring: ["m." + scoreName, "v." + scoreName])
+            state = try Checkpoint.loadTrainingState(into: model, path: statePath, ignoring: ["m." + scoreName, "v." + scoreName])
             let moments = try Safetensors.File(path: statePath)
             try moments.read("m." + scoreName, shape: [classifier.labelCount, classifier.width], into: classifier.scoreFirstMoment.pointer)
             try moments.read("v." + scoreName, shape: [classifier.labelCount, classifier.width], into: classifier.scoreSecondMoment.pointer)

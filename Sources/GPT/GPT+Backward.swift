@@ -5,17 +5,21 @@ extension GPT {
     /// logits buffer (CrossEntropy.forwardBackward leaves them there) and the activations of the forward pass
     /// just run on the same tokens. Parameter gradients accumulate into `gradients`.
     func runBackward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
-        let a = activations!
-        let p = parameters.pointer, g = gradients.pointer
-        let N = batch * time, C = config.width, V = config.vocabSize
-        let dnarrow = a.dNarrow
-
-        // Tied LM head, logits = lnf · wte^T:  dwte[V, C] += dlogits^T · lnf;  dlnf[N, C] = dlogits · wte
-        GEMM.backwardWeight(dw: g + layout.tokenEmbedding, x: a.logits, dy: a.lnf, rows: N, inputs: V, outputs: C,
-                            pool: pool)
-        GEMM.forward(y: dnarrow, x: a.logits, w: p + layout.tokenEmbedding, bias: nil, rows: N, inputs: V,
-                     outputs: C, pool: pool)
+        tiedHeadBackward(rows: batch * time)
         runBackwardFromFinalNorm(tokens: tokens, batch: batch, time: time, dropout: dropout)
+    }
+
+    /// Backward of the tied LM head, logits[N, V] = lnf[N, C] · wte[V, C]^T, with dlogits [N, V] in the logits buffer:
+    ///   dwte[V, C] += dlogits^T · lnf     (a linear layer's weight gradient, dw += x^T · dy, with x = dlogits
+    ///                                      [N, V] as its input and lnf [N, C] in the place of dy)
+    ///   dlnf[N, C]  = dlogits · wte       (a linear layer's forward, y = x · w, with w = wte [V, C]), into `dNarrow`
+    func tiedHeadBackward(rows n: Int) {
+        let a = activations!
+        let C = config.width, V = config.vocabSize
+        GEMM.backwardWeight(dw: gradients.pointer + layout.tokenEmbedding, x: a.logits, dy: a.lnf, rows: n,
+                            inputs: V, outputs: C, pool: pool)
+        GEMM.forward(y: a.dNarrow, x: a.logits, w: parameters.pointer + layout.tokenEmbedding, bias: nil, rows: n,
+                     inputs: V, outputs: C, pool: pool)
     }
 
     /// Backward from the gradient of the final hidden state (after ln_f), dlnf [N, C], held in `dNarrow`:

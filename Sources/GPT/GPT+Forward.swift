@@ -99,12 +99,9 @@ extension GPT {
         return sum
     }
 
-    /// The forward pass proper (inputs already validated, activations planned). `computeLogits` false stops
-    /// after ln_f (a task head reads the final hidden state instead of the LM logits).
-    func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, computeLogits: Bool = true,
-                    dropout: ActiveDropout? = nil) {
+    /// The forward pass proper (inputs already validated, activations planned): the blocks, then the LM head.
+    func runForward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         runBlocks(tokens: tokens, batch: batch, time: time, dropout: dropout)
-        guard computeLogits else { return }
         let a = activations!
         // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
         GEMM.multiply(m: batch * time, n: config.vocabSize, k: config.width, a: a.lnf, lda: config.width,
@@ -113,7 +110,7 @@ extension GPT {
     }
 
     /// Embedding, every block and the final layer norm (into `lnf`); everything but the LM head. Generation's
-    /// prefill runs this and then the head on the last row only. `dropout` (training only) masks the embedding
+    /// prefill runs this and then the head on the last row only; a task head reads `lnf` (GPT+Hidden.swift). `dropout` (training only) masks the embedding
     /// output, the attention weights and each block's two branch outputs before they join the residual stream.
     func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!

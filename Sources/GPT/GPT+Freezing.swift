@@ -5,7 +5,7 @@ import Kernels
 /// stays fixed too. Frozen tensors are skipped by AdamW (a zero gradient alone would still let weight decay
 /// and old moments move them).
 extension GPT {
-    /// True when the tensor named `name` stays fixed with `frozenLayers` frozen blocks (0: nothing frozen).
+    /// True when the tensor of `slot` stays fixed with `frozenLayers` frozen blocks (0: nothing frozen).
     public func isFrozen(_ slot: TensorSlot, frozenLayers: Int) -> Bool {
         guard frozenLayers > 0 else { return false }
         if slot.name == "transformer.wte.weight" || slot.name == "transformer.wpe.weight" { return true }

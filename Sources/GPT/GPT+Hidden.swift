@@ -13,8 +13,7 @@ extension GPT {
         try checkTokens(tokens, count: batch * time, targets: false)
         planPass(batch: batch, time: time)
         inShards(batch: batch) { model, sequences, _ in
-            model.runForward(tokens: tokens + sequences.lowerBound * time, batch: sequences.count, time: time,
-                             computeLogits: false)
+            model.runBlocks(tokens: tokens + sequences.lowerBound * time, batch: sequences.count, time: time)
         }
         inShardsSerially(batch: batch) { model, sequences in read(sequences, model.activations!.lnf) }
     }
@@ -75,20 +74,15 @@ extension GPT {
         let a = activations!
         let n = batch * time
         guard let lmTargets else {
-            runForward(tokens: tokens, batch: batch, time: time, computeLogits: false, dropout: dropout)
+            runBlocks(tokens: tokens, batch: batch, time: time, dropout: dropout)
             a.dNarrow.update(repeating: 0, count: n * config.width)
             return 0
         }
-        runForward(tokens: tokens, batch: batch, time: time, computeLogits: true, dropout: dropout)
+        runForward(tokens: tokens, batch: batch, time: time, dropout: dropout)
         let total = CrossEntropy.forwardBackward(logits: a.logits, losses: a.losses, targets: lmTargets,
                                                  weights: lmWeights, rows: n, vocab: config.vocabSize,
                                                  gradientScale: lmGradientScale, pool: pool)
-        // Tied LM head: dwte += dlogits^T · h;  dh = dlogits · wte
-        let C = config.width, V = config.vocabSize
-        GEMM.backwardWeight(dw: gradients.pointer + layout.tokenEmbedding, x: a.logits, dy: a.lnf, rows: n,
-                            inputs: V, outputs: C, pool: pool)
-        GEMM.forward(y: a.dNarrow, x: a.logits, w: parameters.pointer + layout.tokenEmbedding, bias: nil,
-                     rows: n, inputs: V, outputs: C, pool: pool)
+        tiedHeadBackward(rows: n)   // dh into dNarrow
         return total
     }
 }

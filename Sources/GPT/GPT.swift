@@ -9,7 +9,8 @@ import Synchronization
 ///   ln1 = LN(x); qkv = ln1 · Wattn + battn; a = attention(qkv); x2 = x + a · Wproj + bproj
 ///   ln2 = LN(x2); h = gelu(ln2 · Wfc + bfc); x3 = x2 + h · Wmlp + bmlp
 /// then lnf = LN(x); logits = lnf · wte^T (the LM head is tied to the token embedding).
-/// Nothing is allocated inside forward, backward or the optimizer step once the activations are planned.
+/// No activation or scratch buffer is allocated inside forward, backward or the optimizer step once the activations
+/// are planned (a split-K product's list of its partial sums aside).
 public final class GPT {
     public private(set) var config: GPTConfig
     public let layout: ParameterLayout

@@ -1,6 +1,6 @@
 import Synchronization
 
-// Gathering a head reads hs floats from each of T rows 3C floats apart (qkv, dO, O), which the previous kernels
+// Gathering a head reads hs floats from each of T rows (of qkv 3C floats apart, of dO and O C apart), which the previous kernels
 // left in L3 or memory: the gathers prefetch `prefetchRows` rows ahead (the loads of a gather were about 40%
 // of the backward's samples in perf, nearly all on cache misses). The backward's dS tiles prefetch the saved P
 // the next tile needs (`ScoreGradientRows`).

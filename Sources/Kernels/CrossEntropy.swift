@@ -5,9 +5,9 @@ import Glibc
 ///   losses[n] = logsumexp(logits[n]) - logits[n, target[n]]           (unweighted)
 ///   forwardBackward also overwrites logits in place with
 ///   dlogits[n, v] = (softmax(logits[n])[v] - [v == target[n]]) * weight[n] * gradientScale
-/// and both return sum_n weight[n] * losses[n] (Double). Each row is read three times (max; exps, written
-/// and summed; the gradient, scaled in place) and fits in L1/L2 for the vocabularies here, so the row leaves
-/// memory once and the probabilities are never stored. Stable for large logits: exps are taken of x - max.
+/// and both return sum_n weight[n] * losses[n] (Double). forwardBackward reads each row three times (max; exps,
+/// written and summed; the gradient, scaled in place), forward twice; a row fits in L1/L2 for the vocabularies
+/// here, so it leaves memory once and the probabilities are never stored. Stable for large logits: exps are taken of x - max.
 /// A row of weight 0 is masked out: its gradient is 0 and it adds nothing to the sum; its target may then be
 /// negative (an "ignore" id), in which case its loss is written as 0.
 public enum CrossEntropy {

@@ -15,7 +15,7 @@
 /// for 4 tasks a thread, the N panels are split as well, and the A blocks are then packed once, in the shared
 /// pass with B (else every part of a block would pack the same A block).
 ///
-/// Small M (the whole of op(A)[:, pc] fits in half of L2: the weight gradients of narrow layers, a shard's
+/// Small M (the whole of op(A)[:, pc] fits in `streamBLimit`, an eighth of this machine's 2 MiB L2: the weight gradients of narrow layers, a shard's
 /// forward with K = 128): A is packed whole in the shared pass and the tasks split only N; a task packs each of
 /// its B micro-panels just before use, into L1, and runs it against every row. B then never goes through a
 /// packed buffer in L2 or L3, and each of its elements is packed once. op(A) is packed for as many K steps as
@@ -43,10 +43,11 @@ enum GEMMBlocked {
     /// alternating in the same minutes (2 threads): `tiny` training steps 1.12-1.13x (median of 10 pairs),
     /// `small` 0.99-1.09x; GEMM shapes mostly within noise.
     static let mcMax = 72
-    static let ncMax = 4096  // a multiple of both NR: 384 x 4096 floats = 6 MiB of packed B, in L3
-    /// Small M: packed A of at most this many floats a K step (256 KiB, half of L2).
+    static let ncMax = 4096  // a multiple of both NR: kcMax x 4096 floats = 4 MiB of packed B, in L3
+    /// Small M: packed A of at most this many floats a K step (256 KiB: half of L2 on the 512 KiB-L2 machine it was
+    /// chosen on, an eighth of this one's 2 MiB).
     static let streamBLimit = 65_536
-    /// Row-major A read in place: at most this many floats of it a K step (512 KiB, a quarter of L2), which every
+    /// Row-major A read in place: at most this many floats of it a K step (512 KiB, a quarter of the 2 MiB L2), which every
     /// N panel reads again.
     static let rowsALimit = 131_072
     /// ... and rows at most 2 KiB apart. The kernel's six rows, kc floats each, then share L1's sets at most three at
@@ -108,8 +109,8 @@ enum GEMMBlocked {
                 continue
             }
             if streamB {
-                // As many K steps a pass as the shared buffer holds (at least 6: a step is at most streamBLimit
-                // floats); usually all of them.
+                // As many K steps a pass as the shared buffer holds (at least 4: 16 x mcMax x kcMax floats over a
+                // step of at most streamBLimit); usually all of them.
                 if sharedA == nil { sharedA = sharedPackedAScratch.take() }
                 let stepsPerPass = sharedPackedAScratch.capacity / (mPanels * mr * kcStep)
                 var step = 0

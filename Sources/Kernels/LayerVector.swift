@@ -111,7 +111,7 @@ enum LayerVector {
         return p
     }()
 
-    /// 16 zeros then 16 -inf: `negativeInfinityFrom(k)` is 0 for lane < k and -inf after.
+    /// 16 zeros then 16 -inf: a load at `16 - k` is 0 for lane < k and -inf after (the causal mask's last tile).
     static let zerosThenNegativeInfinity: UnsafeMutablePointer<Float> = {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: 32)
         for i in 0..<32 { p[i] = i < 16 ? 0 : -.infinity }

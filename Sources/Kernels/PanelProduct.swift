@@ -141,7 +141,8 @@ public enum PanelProduct {
         }
     }
 
-    /// 1 row of x against 1 panel: acc[0..<16] = sum_k x[k] W[k, 0..<16].
+    /// 1 row of x against 1 panel: acc[0..<16] = sum_k x[k] W[k, 0..<16] (M = 1's odd last panel; `tile1x2` takes
+    /// the others two at a time).
     ///
     /// One FMA chain (a zmm FMA's 4-cycle latency per 64 bytes: about 59 GB/s a core, more than memory gives
     /// a core) reading one sequential stream, a thread's panels one after the other, with no software

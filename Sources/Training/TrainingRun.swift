@@ -46,10 +46,10 @@ public final class TrainingRun {
                       bosTokenId: bosTokenId, eosTokenId: eosTokenId)
     }
 
-    public init(directory: RunDirectory, task trainer: any TrainingTask, record: RunRecord, details: SwiftletDetails,
+    public init(directory: RunDirectory, task: any TrainingTask, record: RunRecord, details: SwiftletDetails,
                 extraFiles: [CheckpointFile], bosTokenId: Int?, eosTokenId: Int?, patience: Int = 0) throws {
         self.directory = directory
-        self.task = trainer
+        self.task = task
         self.patience = patience
         self.record = record
         self.details = details
@@ -62,9 +62,9 @@ public final class TrainingRun {
         try directory.lock()   // (the tools took it already) before the metrics are cut back to the checkpoint
         // A resumed run drops metrics written after its checkpoint, so the log reads as one uninterrupted run.
         log = try writing(directory.metrics) {
-            try MetricsLog(url: URL(fileURLWithPath: directory.metrics), keepThrough: trainer.step > 0 ? trainer.step : nil)
+            try MetricsLog(url: URL(fileURLWithPath: directory.metrics), keepThrough: task.step > 0 ? task.step : nil)
         }
-        if trainer.step > 0 { lastCheckpoint = directory.latest }
+        if task.step > 0 { lastCheckpoint = directory.latest }
         if log.droppedUnfinishedLine {
             notes.append("note: dropped the unfinished last line of \(directory.metrics) (the run was cut short while writing it)")
         }
@@ -119,7 +119,6 @@ public final class TrainingRun {
     /// resumed run, which then logs what the uninterrupted run would have).
     public func run(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Outcome {
         defer { directory.unlock() }   // taken in `init` (or by the tool before it)
-        let trainer = task
         let clock = ContinuousClock()
         let runStart = clock.now
         let elapsedBefore = record.elapsedSeconds
@@ -130,43 +129,42 @@ public final class TrainingRun {
             record.pendingStep = nil
             if let outcome = try finish(pending, shouldStop: shouldStop, elapsed: elapsed, observe: observe) { return outcome }
         }
-        if stoppedEarly { return .finished(step: trainer.step) }
-        while !trainer.isFinished {
+        if stoppedEarly { return .finished(step: task.step) }
+        while !task.isFinished {
             if shouldStop() {
                 try saveLatest(elapsed: elapsed(), observe: observe)
-                return .stopped(step: trainer.step)
+                return .stopped(step: task.step)
             }
             let stepStart = clock.now
             let result: Trainer.StepResult
-            do { result = try trainer.runStep() } catch let error as TrainingError {
+            do { result = try task.runStep() } catch let error as TrainingError {
                 throw error.withCheckpoint(lastCheckpoint)
             }
             let stepSeconds = seconds(clock.now - stepStart)
-            let tokensPerSecond = Double(trainer.tokensInLastStep) / max(stepSeconds, 1e-9)
+            let tokensPerSecond = Double(task.tokensInLastStep) / max(stepSeconds, 1e-9)
             observe(.step(result, tokensPerSecond: tokensPerSecond, elapsedSeconds: elapsed()))
             // fine-tuning tasks also report examples/s
-            let examples = trainer.examplesInLastStep.map { ["examples_per_s": Double($0) / max(stepSeconds, 1e-9)] }
+            let examples = task.examplesInLastStep.map { ["examples_per_s": Double($0) / max(stepSeconds, 1e-9)] }
             let metrics = MetricsRecord(step: result.step, trainLoss: result.loss, lr: result.learningRate,
                                         gradNorm: result.gradientNorm, tokensPerSecond: tokensPerSecond,
                                         elapsedSeconds: elapsed(), extra: examples)
             if let outcome = try finish(metrics, shouldStop: shouldStop, elapsed: elapsed, observe: observe) { return outcome }
         }
-        return .finished(step: trainer.step)
+        return .finished(step: task.step)
     }
 
     /// What follows a step: its evaluation when due, its line in metrics.jsonl, best/, early stopping and latest/.
     /// Returns the outcome when the run ends here.
     private func finish(_ step: MetricsRecord, shouldStop: () -> Bool, elapsed: () -> Double,
                         observe: (Event) -> Void) throws -> Outcome? {
-        let trainer = task
-        let options = trainer.options
+        let options = task.options
         var metrics = step
         var evaluation: TaskEvaluation?
-        if (options.evalEvery > 0 && step.step % options.evalEvery == 0) || trainer.isFinished {
-            do { evaluation = try trainer.evaluateTask(shouldStop: shouldStop) } catch is EvaluationStopped {
+        if (options.evalEvery > 0 && step.step % options.evalEvery == 0) || task.isFinished {
+            do { evaluation = try task.evaluateTask(shouldStop: shouldStop) } catch is EvaluationStopped {
                 record.pendingStep = step
                 try saveLatest(elapsed: elapsed(), observe: observe)
-                return .stopped(step: trainer.step)
+                return .stopped(step: task.step)
             }
         }
         if let evaluation {
@@ -188,7 +186,7 @@ public final class TrainingRun {
             } else {
                 evaluationsWithoutImprovement += 1
                 record.evaluationsSinceBest = evaluationsWithoutImprovement
-                stopEarly = patience > 0 && evaluationsWithoutImprovement >= patience && !trainer.isFinished
+                stopEarly = patience > 0 && evaluationsWithoutImprovement >= patience && !task.isFinished
             }
             observe(.evaluation(step: step.step, validationLoss: evaluation.validationLoss, isBest: isBest))
             if isBest { try save(to: directory.best, elapsed: elapsed(), observe: observe) }
@@ -196,9 +194,9 @@ public final class TrainingRun {
         if stopEarly {
             stoppedEarly = true
             try saveLatest(elapsed: elapsed(), observe: observe)
-            return .finished(step: trainer.step)
+            return .finished(step: task.step)
         }
-        if (options.checkpointEvery > 0 && step.step % options.checkpointEvery == 0) || trainer.isFinished {
+        if (options.checkpointEvery > 0 && step.step % options.checkpointEvery == 0) || task.isFinished {
             try saveLatest(elapsed: elapsed(), observe: observe)
         }
         return nil
