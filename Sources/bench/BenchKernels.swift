@@ -52,7 +52,9 @@ struct BenchKernels: ParsableCommand {
         let threadCounts = try OptionCheck.threadList(threads)
         let script = referenceScript ?? OpenBLASReference.defaultScript()
         let reference = noReference ? nil : OpenBLASReference(script: script)
-        if !json, reference == nil || !(reference!.available) {
+        if !json, noReference {
+            print("OpenBLAS reference: skipped (--no-reference); reference columns are null")
+        } else if !json, !(reference?.available ?? false) {
             print("OpenBLAS reference: not available (\(script), python3 with numpy); reference columns are null")
         }
         let list = shapes.isEmpty ? GEMMShape.defaults(fromScript: script) : shapes.compactMap(GEMMShape.init)

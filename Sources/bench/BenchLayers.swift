@@ -59,6 +59,11 @@ struct BenchLayers: ParsableCommand {
                             report: report, only: only).runAll()
             pool.shutdown()
         }
+        if let only, report.kernels == 0 {
+            printError("error: --only \(only): no kernel's name contains it (names look like layernorm_forward, "
+                + "attention_backward, adamw; `bench layers` lists them all)")
+            throw ExitCode.failure
+        }
     }
 }
 
@@ -88,6 +93,8 @@ fileprivate final class LayerReport {
     let json: Bool
     /// The shape's preset and batch as JSON fields (`"preset": "tiny", "batch": 6`), put in every JSON line.
     let shapeFields: String
+    /// Kernels measured (the bandwidth and FMA reference lines aside): none means `--only` matched nothing.
+    var kernels = 0
     init(json: Bool, shapeFields: String) { self.json = json; self.shapeFields = shapeFields }
 
     func line(name: String, threads: Int, timing: LayerTiming, extra: [(String, Double)] = []) {
@@ -217,6 +224,7 @@ fileprivate struct LayerBenchmarks {
     func timed(_ name: String, _ body: () -> Void) {
         if !selected(name) { return }
         report.line(name: name, threads: threads, timing: measure(body))
+        report.kernels += 1
     }
 
     func runAll() {

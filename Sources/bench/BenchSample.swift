@@ -35,6 +35,11 @@ struct BenchSample: ParsableCommand {
         try OptionCheck.atLeastOne(["layers": layers, "heads": heads, "width": width, "context": context,
                                     "vocab": vocab, "batch": batch, "tokens": tokens, "repeats": repeats,
                                     "rounds": rounds])
+        do {   // heads that do not divide the width: an option mistake, as in bench train
+            try GPTConfig(layers: layers, heads: heads, width: width, context: context, vocabSize: vocab).validate()
+        } catch let error as GPTConfigError {
+            throw ValidationError(error.description)
+        }
         try OptionCheck.threads(threads)
         if weights != "fp32" && weights != "bf16" { throw ValidationError("--weights must be fp32 or bf16 (got \(weights))") }
         do { try SamplingSettings(temperature: temperature, topP: topP).validate() } catch {

@@ -36,6 +36,7 @@ struct BenchTrain: ParsableCommand {
     func validate() throws {
         try OptionCheck.threads(threads)
         try OptionCheck.atLeastOne(["steps": steps, "rounds": rounds])
+        if let batchSize { try OptionCheck.atLeastOne(["batch-size": batchSize]) }
         guard peakGflops.isFinite && peakGflops > 0 else {
             throw ValidationError("--peak-gflops must be a positive number (got \(peakGflops))")
         }
@@ -103,7 +104,9 @@ struct BenchTrain: ParsableCommand {
             print(String(format: "  ratio     %.2fx PyTorch's tokens/s (median of %d alternating rounds; rounds: %@)",
                          median(ratios), ratios.count, ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
         } else if !noReference {
-            print("  pytorch   not measured (python3 with torch not found; pip install 'torch==2.13.0+cpu')")
+            print("  pytorch   not measured (" + (FileManager.default.fileExists(atPath: referenceScript)
+                ? "python3 with torch not found; pip install 'torch==2.13.0+cpu')"
+                : "\(referenceScript) not found: run from the package root, or give --reference-script)"))
         }
         print(String(format: "  memory    peak RSS %.1f MB; parameters + gradients + AdamW moments + activations = %.1f MB (ratio %.2f)",
                      result.peakRSSMB, modelMB, result.peakRSSMB / modelMB))

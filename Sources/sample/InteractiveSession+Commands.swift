@@ -12,7 +12,7 @@ extension InteractiveSession {
       /min-p X                minimum probability ratio (0: off)
       /repetition-penalty X   penalty for tokens already in the context (1: off)
       /max-tokens N           maximum tokens per answer
-      /stop TEXT              also stop an answer where it reaches TEXT (\\n: a line break, \\s: a space); /stop alone: no stop strings
+      /stop TEXT              also stop an answer where it reaches TEXT (\\n: a line break, \\t: a tab, \\s: a space); /stop alone: no stop strings
       /seed N                 seed of the next answers
       /reset                  forget the conversation
       /settings               show the current settings
@@ -48,8 +48,9 @@ extension InteractiveSession {
         case "/repetition-penalty": guard let v = number(Float.self) else { return true }; next.repetitionPenalty = v
         case "/max-tokens": guard let v = number(Int.self) else { return true }; next.maxNewTokens = v
         case "/stop":
-            // The whole rest of the line (spaces included) is the stop string; nothing after /stop clears them.
-            let text = Self.unescaped(String(line.dropFirst(name.count + 1)))
+            // The rest of the line, its spaces at both ends dropped (\s writes a space that counts), is the stop
+            // string; nothing after /stop clears them.
+            let text = Self.unescaped(String(line.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces))
             if text.isEmpty {
                 next.stopStrings = []
             } else if !next.stopStrings.contains(text) {

@@ -16,6 +16,8 @@ let BenchCommand = BuiltExecutable("bench")
         (["train", "--steps", "0"], "--steps must be at least 1 (got 0)"),
         (["train", "--steps=-5"], "--steps must be at least 1 (got -5)"),
         (["train", "--rounds", "0"], "--rounds must be at least 1 (got 0)"),
+        (["train", "--batch-size", "0"], "--batch-size must be at least 1 (got 0)"),
+        (["sample", "--heads", "5"], "the number of heads (5) must divide the width (288)"),
         (["train", "--peak-gflops", "0"], "--peak-gflops must be a positive number (got 0.0)"),
         (["finetune", "--threads", "0"], "--threads must be at least 1 (got 0)"),
         (["finetune", "--steps=-3"], "--steps must be at least 1 (got -3)"),
@@ -49,6 +51,15 @@ let BenchCommand = BuiltExecutable("bench")
         #expect(result.stderr.hasPrefix("error: --batch-size: a batch of 100000000 x 64 tokens"), "\(result.stderr)")
         #expect(result.stderr.contains("GB of memory here; use a smaller --batch-size or --context"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
+    }
+
+    /// `--no-reference` is reported as such (it was "not available", as if OpenBLAS were missing). (bench train's
+    /// missing-script line and bench layers' empty --only are checked by hand: their FMA reference takes 10 s and
+    /// more in a debug build.)
+    @Test func aSkippedReferenceIsNamed() throws {
+        let kernels = try BenchCommand.run(["kernels", "--gemm-only", "--no-reference", "--repeats", "1", "--rounds", "1",
+                                            "--shape", "12x16x32", "--threads", "1"])
+        #expect(kernels.status == 0 && kernels.stdout.contains("OpenBLAS reference: skipped (--no-reference)"), "\(kernels.stdout)")
     }
 
     /// `encode --help` gives the --file default once (argument-parser adds it to the help text).

@@ -124,6 +124,9 @@ import Testing
         // \s stands for a space (the line's own trailing spaces are trimmed away).
         type("/stop a:\\s  \r")
         #expect(session.waitFor("stop \"fle\" \"\\n\" \"a: \", weights fp32", after: mark), "\(session.transcript)")
+        // Spaces at both ends of the rest of the line are dropped, leading ones too.
+        type("/stop    b  \r")
+        #expect(session.waitFor("stop \"fle\" \"\\n\" \"a: \" \"b\", weights fp32", after: mark), "\(session.transcript)")
         type("/stop\r")
         #expect(session.waitFor("seed ", after: mark), "\(session.transcript)")
         type("/settings\r")
