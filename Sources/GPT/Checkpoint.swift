@@ -42,6 +42,22 @@ public enum Checkpoint {
     public static func save(_ model: GPT, to directory: String, details: SwiftletDetails = SwiftletDetails(),
                             trainingState: TrainingState? = nil, bosTokenId: Int? = nil, eosTokenId: Int? = nil,
                             extraFiles: [CheckpointFile] = []) throws {
+        let config = HFConfig(config: model.config, details: details, bosTokenId: bosTokenId, eosTokenId: eosTokenId)
+        try write(model, to: directory, configData: try config.encoded(), trainingState: trainingState, extraFiles: extraFiles)
+    }
+
+    /// A tensor a task head adds to the model's (`score.weight`), with its AdamW moments.
+    struct HeadTensor {
+        let name: String
+        let shape: [Int]
+        let values: UnsafePointer<Float>, firstMoment: UnsafePointer<Float>, secondMoment: UnsafePointer<Float>
+    }
+
+    /// The directory of a language model's or a classifier's checkpoint: config.json as given, model.safetensors
+    /// (the model's tensors, then `heads`), training_state.safetensors with the state and the moments (every m.
+    /// tensor, then every v.), and `extraFiles`; atomically (`save`).
+    static func write(_ model: GPT, heads: [HeadTensor] = [], to directory: String, configData: Data,
+                      trainingState: TrainingState?, extraFiles: [CheckpointFile]) throws {
         for file in extraFiles {
             if file.name.isEmpty || file.name.contains("/") || file.name == "." || file.name == ".." {
                 throw CheckpointError.invalidFileName(name: file.name, reason: "must be a plain file name")
@@ -53,23 +69,25 @@ public enum Checkpoint {
                 throw CheckpointError.missingFile(path: source)
             }
         }
-        let config = HFConfig(config: model.config, details: details, bosTokenId: bosTokenId, eosTokenId: eosTokenId)
-        let configData = try config.encoded()
         try AtomicFiles.writeDirectory(at: directory) { temporary in
             try AtomicFiles.writeFile(at: temporary + "/" + configFileName, data: configData)
             try Safetensors.write(model.layout.slots.map {
                 Safetensors.Source(name: $0.name, shape: $0.shape, data: model.parameters.pointer + $0.offset)
-            }, metadata: ["format": "pt"], to: temporary + "/" + modelFileName)
+            } + heads.map { .init(name: $0.name, shape: $0.shape, data: $0.values) },
+                metadata: ["format": "pt"], to: temporary + "/" + modelFileName)
             if let trainingState {
                 let stateJSON = String(decoding: try JSONEncoder.keepingSlashes().encode(trainingState), as: UTF8.self)
-                var tensors: [Safetensors.Source] = []
-                for slot in model.layout.slots {
-                    tensors.append(.init(name: "m." + slot.name, shape: slot.shape, data: model.firstMoment.pointer + slot.offset))
+                var moments: [Safetensors.Source] = []
+                for (prefix, buffer) in [("m.", model.firstMoment), ("v.", model.secondMoment)] {
+                    for slot in model.layout.slots {
+                        moments.append(.init(name: prefix + slot.name, shape: slot.shape, data: buffer.pointer + slot.offset))
+                    }
+                    for head in heads {
+                        moments.append(.init(name: prefix + head.name, shape: head.shape,
+                                             data: prefix == "m." ? head.firstMoment : head.secondMoment))
+                    }
                 }
-                for slot in model.layout.slots {
-                    tensors.append(.init(name: "v." + slot.name, shape: slot.shape, data: model.secondMoment.pointer + slot.offset))
-                }
-                try Safetensors.write(tensors, metadata: ["format": "pt", stateMetadataKey: stateJSON],
+                try Safetensors.write(moments, metadata: ["format": "pt", stateMetadataKey: stateJSON],
                                       to: temporary + "/" + trainingStateFileName)
             }
             for file in extraFiles {

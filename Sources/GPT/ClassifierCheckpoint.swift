@@ -28,47 +28,13 @@ public enum ClassifierCheckpoint {
     public static func save(_ classifier: SequenceClassifier, to directory: String,
                             details: SwiftletDetails = SwiftletDetails(), trainingState: TrainingState? = nil,
                             bosTokenId: Int? = nil, eosTokenId: Int? = nil, extraFiles: [CheckpointFile] = []) throws {
-        let model = classifier.model
-        for file in extraFiles where file.name.isEmpty || file.name.contains("/")
-            || Checkpoint.reservedNames.contains(file.name) {
-            throw CheckpointError.invalidFileName(name: file.name, reason: "must be a plain file name Swiftlet does not write itself")
-        }
-        var hf = HFConfig(config: model.config, details: details, bosTokenId: bosTokenId, eosTokenId: eosTokenId)
+        var hf = HFConfig(config: classifier.model.config, details: details, bosTokenId: bosTokenId, eosTokenId: eosTokenId)
         hf.architectures = [architecture]
-        let configData = try configJSON(hf, classifier: classifier)
-        let headShape = [classifier.labelCount, classifier.width]
-        try AtomicFiles.writeDirectory(at: directory) { temporary in
-            try AtomicFiles.writeFile(at: temporary + "/" + Checkpoint.configFileName, data: configData)
-            var tensors = model.layout.slots.map {
-                Safetensors.Source(name: $0.name, shape: $0.shape, data: model.parameters.pointer + $0.offset)
-            }
-            tensors.append(.init(name: SequenceClassifier.scoreTensorName, shape: headShape, data: classifier.score.pointer))
-            try Safetensors.write(tensors, metadata: ["format": "pt"], to: temporary + "/" + Checkpoint.modelFileName)
-            if let trainingState {
-                let stateJSON = String(decoding: try JSONEncoder.keepingSlashes().encode(trainingState), as: UTF8.self)
-                var moments: [Safetensors.Source] = []
-                for (prefix, buffer, head) in [("m.", model.firstMoment, classifier.scoreFirstMoment),
-                                               ("v.", model.secondMoment, classifier.scoreSecondMoment)] {
-                    for slot in model.layout.slots {
-                        moments.append(.init(name: prefix + slot.name, shape: slot.shape, data: buffer.pointer + slot.offset))
-                    }
-                    moments.append(.init(name: prefix + SequenceClassifier.scoreTensorName, shape: headShape, data: head.pointer))
-                }
-                try Safetensors.write(moments, metadata: ["format": "pt", Checkpoint.stateMetadataKey: stateJSON],
-                                      to: temporary + "/" + Checkpoint.trainingStateFileName)
-            }
-            for file in extraFiles {
-                let data: Data
-                switch file.contents {
-                case let .data(d): data = d
-                case let .copy(source):
-                    do { data = try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
-                        throw CheckpointError.unreadable(path: source, reason: error.localizedDescription)
-                    }
-                }
-                try AtomicFiles.writeFile(at: temporary + "/" + file.name, data: data)
-            }
-        }
+        let head = Checkpoint.HeadTensor(name: SequenceClassifier.scoreTensorName, shape: [classifier.labelCount, classifier.width],
+                                         values: classifier.score.pointer, firstMoment: classifier.scoreFirstMoment.pointer,
+                                         secondMoment: classifier.scoreSecondMoment.pointer)
+        try Checkpoint.write(classifier.model, heads: [head], to: directory, configData: try configJSON(hf, classifier: classifier),
+                             trainingState: trainingState, extraFiles: extraFiles)
     }
 
     /// config.json: Swiftlet's HFConfig plus the classification keys.

@@ -124,6 +124,16 @@ func temporaryDirectory() -> String {
         #expect(throws: CheckpointError.missingFile(path: root + "/nope")) {
             try Checkpoint.save(model, to: root + "/c", extraFiles: [CheckpointFile(name: "t", contents: .copy(fromPath: root + "/nope"))])
         }
+        // A classifier's checkpoint goes through the same writer and the same checks (its copy let ".." and a
+        // missing source through to the write).
+        let classifier = try SequenceClassifier(model: model, labels: ["a", "b"], padTokenId: 0)
+        #expect(throws: CheckpointError.invalidFileName(name: "..", reason: "must be a plain file name")) {
+            try ClassifierCheckpoint.save(classifier, to: root + "/c", extraFiles: [CheckpointFile(name: "..", contents: .data(Data()))])
+        }
+        #expect(throws: CheckpointError.missingFile(path: root + "/nope")) {
+            try ClassifierCheckpoint.save(classifier, to: root + "/c",
+                                          extraFiles: [CheckpointFile(name: "t", contents: .copy(fromPath: root + "/nope"))])
+        }
         #expect(!FileManager.default.fileExists(atPath: root + "/c"))
     }
 
