@@ -41,21 +41,6 @@ extension GPT {
         1 + memoryBytes / 4 / max(1, parameterBytes)
     }
 
-    /// The memory `shardLimit` shares out (and `MemoryBudget` checks against): the machine's, or a container's
-    /// limit when lower (cgroup v2 `memory.max`, v1 `memory.limit_in_bytes`). Read once: every pass checks its
-    /// shape against it.
-    static let availableMemoryBytes: Int = {
-        let files = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
-        return availableMemory(physical: Int(clamping: ProcessInfo.processInfo.physicalMemory),
-                               cgroupLimits: files.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) })
-    }()
-
-    /// `physical`, or the lowest of the cgroup limit files' numbers when lower ("max" and unreadable text
-    /// mean no limit).
-    static func availableMemory(physical: Int, cgroupLimits: [String]) -> Int {
-        cgroupLimits.compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.reduce(physical, min)
-    }
-
     /// Threads of shard `s`'s replica when the pool's threads are shared out over `shards`.
     func replicaThreads(_ s: Int, of shards: Int) -> Int {
         pool.threadCount / shards + (s < pool.threadCount % shards ? 1 : 0)

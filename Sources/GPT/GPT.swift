@@ -79,7 +79,7 @@ public final class GPT {
         let residualStd = 0.02 / (2.0 * Double(config.layers)).squareRoot()
         for slot in layout.slots {
             let p = parameters.pointer + slot.offset
-            if slot.decayed {
+            if slot.shape.count == 2 {   // the embeddings and the weight matrices
                 let isResidualProjection = slot.name.hasSuffix("c_proj.weight")
                 let std = isResidualProjection ? residualStd : 0.02
                 for i in 0..<slot.count { p[i] = Float(generator.nextNormal() * std) }
