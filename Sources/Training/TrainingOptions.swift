@@ -1,6 +1,9 @@
 import Foundation
 
 /// The hyperparameters of a training run (saved with every checkpoint so that `--resume` continues the same run).
+/// The defaults here are the recipe of nanoGPT's CPU baseline (`tiny`, batch 12, 2000 steps, lr 1e-3 to 1e-4):
+/// a known-good starting point for library use and tests. The tools set their own on top (`pretrain`: RunSetup's
+/// defaults; `finetune`: FineTuneSetup.defaults).
 public struct TrainingOptions: Codable, Equatable, Sendable {
     public var batchSize = 12
     /// Micro-batches summed into one optimizer step (the effective batch is batchSize * gradAccum).
