@@ -146,7 +146,7 @@ public final class GPT {
     }
 
     /// One AdamW step (step is 1-based) on the gradients times `gradientScale`: weight decay on the 2-D region
-    /// only, none on biases and layer norms. The default betas are llm.c's (0.9, 0.95); the tools pass their own
+    /// only, none on biases and layer norms. The default betas are GPT-3's (0.9, 0.95); the tools pass their own
     /// (`TrainingOptions`, whose beta2 is nanoGPT's 0.99).
     public func update(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8,
                        weightDecay: Float = 0, step: Int, gradientScale: Float = 1) {
