@@ -9,8 +9,9 @@ import Synchronization
 ///   ln1 = LN(x); qkv = ln1 · Wattn + battn; a = attention(qkv); x2 = x + a · Wproj + bproj
 ///   ln2 = LN(x2); h = gelu(ln2 · Wfc + bfc); x3 = x2 + h · Wmlp + bmlp
 /// then lnf = LN(x); logits = lnf · wte^T (the LM head is tied to the token embedding).
-/// No activation or scratch buffer is allocated inside forward, backward or the optimizer step once the activations
-/// are planned (a split-K product's list of its partial sums aside).
+/// Once the first step has run, forward, backward and the optimizer step allocate nothing (the activations are
+/// planned once per shape, and the GEMM's packing buffers are made at first use; a split-K product's small array
+/// of buffer pointers aside).
 public final class GPT {
     public private(set) var config: GPTConfig
     public let layout: ParameterLayout

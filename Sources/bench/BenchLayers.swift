@@ -39,7 +39,7 @@ struct BenchLayers: ParsableCommand {
         var fmaPeak: (timing: LayerTiming, gflops: Double, gflopsCPU: Double)?
         var shape = LayerShape.preset(preset)!
         if let batchSize { shape.batch = batchSize }
-        let report = LayerReport(json: json, shapeFields: "\"preset\": \"\(preset)\", \"batch\": \(shape.batch)")
+        let report = LayerReport(json: json, shapeFields: "\"preset\": \"\(preset)\", \"batch\": \(shape.batch)", only: only)
         if !json {
             print("Layer kernels, \(preset) shape: B=\(shape.batch) T=\(shape.time) C=\(shape.channels) heads=\(shape.heads) vocab=\(shape.vocab)")
         }
@@ -59,7 +59,7 @@ struct BenchLayers: ParsableCommand {
                             report: report, only: only).runAll()
             pool.shutdown()
         }
-        if let only, report.kernels == 0 {
+        if let only, report.matched == 0 {
             printError("error: --only \(only): no kernel's name contains it (names look like layernorm_forward, "
                 + "attention_backward, adamw; `bench layers` lists them all)")
             throw ExitCode.failure
@@ -93,11 +93,14 @@ fileprivate final class LayerReport {
     let json: Bool
     /// The shape's preset and batch as JSON fields (`"preset": "tiny", "batch": 6`), put in every JSON line.
     let shapeFields: String
-    /// Kernels measured (the bandwidth and FMA reference lines aside): none means `--only` matched nothing.
-    var kernels = 0
-    init(json: Bool, shapeFields: String) { self.json = json; self.shapeFields = shapeFields }
+    /// `--only`'s text, and the lines written whose name contains it (the references' included): none means
+    /// the filter matched nothing.
+    let only: String?
+    var matched = 0
+    init(json: Bool, shapeFields: String, only: String?) { self.json = json; self.shapeFields = shapeFields; self.only = only }
 
     func line(name: String, threads: Int, timing: LayerTiming, extra: [(String, Double)] = []) {
+        if let only, name.contains(only) { matched += 1 }
         let ms = timing.wall
         if json {
             var fields = ["\"name\": \"\(name)\"", shapeFields, "\"threads\": \(threads)", "\"ms\": \(format(ms, 4))",
@@ -224,7 +227,6 @@ fileprivate struct LayerBenchmarks {
     func timed(_ name: String, _ body: () -> Void) {
         if !selected(name) { return }
         report.line(name: name, threads: threads, timing: measure(body))
-        report.kernels += 1
     }
 
     func runAll() {
@@ -282,7 +284,8 @@ fileprivate struct LayerBenchmarks {
         }
 
         // Attention: GFLOP/s over the unmasked half of the six products.
-        if selected("attention") {
+        let attentionNames = ["attention_forward", "attention_backward", "attention_forward_backward"]
+        if attentionNames.contains(where: selected) {
         let attention = CausalSelfAttention(maxBatch: b, maxTime: t, channels: c, heads: h, pool: pool)
         let qkv = buffer(n * 3 * c), dqkv = buffer(n * 3 * c), attnOut = buffer(n * c), dAttnOut = buffer(n * c)
         let hs = c / h
@@ -295,7 +298,7 @@ fileprivate struct LayerBenchmarks {
         }
         let both = LayerTiming(wall: forward.wall + backward.wall, cpu: forward.cpu + backward.cpu)
         for (name, timing, products) in [("attention_forward", forward, 2.0), ("attention_backward", backward, 4.0),
-                                         ("attention_forward_backward", both, 6.0)] {
+                                         ("attention_forward_backward", both, 6.0)] where selected(name) {
             // gflops_cpu is per thread (CPU time summed over the threads).
             let gflops = products * productFlops / (timing.wall * 1e6)
             let gflopsCPU = products * productFlops / (timing.cpu * 1e6)

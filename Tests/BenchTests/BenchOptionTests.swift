@@ -54,12 +54,23 @@ let BenchCommand = BuiltExecutable("bench")
     }
 
     /// `--no-reference` is reported as such (it was "not available", as if OpenBLAS were missing). (bench train's
-    /// missing-script line and bench layers' empty --only are checked by hand: their FMA reference takes 10 s and
-    /// more in a debug build.)
+    /// missing-script line is checked by hand: its FMA reference takes 10 s and more in a debug build.)
     @Test func aSkippedReferenceIsNamed() throws {
         let kernels = try BenchCommand.run(["kernels", "--gemm-only", "--no-reference", "--repeats", "1", "--rounds", "1",
                                             "--shape", "12x16x32", "--threads", "1"])
         #expect(kernels.status == 0 && kernels.stdout.contains("OpenBLAS reference: skipped (--no-reference)"), "\(kernels.stdout)")
+    }
+
+    /// `bench layers --only` measures the kernels whose name contains its text, of every kind (a memory-bound one
+    /// here), and is an error when none does (on two threads: no FMA reference, the slow part of a debug run).
+    @Test func layersOnlyMeasuresWhatMatchesAndRefusesWhatMatchesNothing() throws {
+        let residual = try BenchCommand.run(["layers", "--threads", "2", "--only", "residual"])
+        let names = residual.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(residual.status == 0 && names.filter { $0.hasPrefix("residual") } == ["residual_forward", "residual_accumulate"],
+                "\(residual.stdout)\(residual.stderr)")
+        let nothing = try BenchCommand.run(["layers", "--threads", "2", "--only", "nosuchkernel"])
+        #expect(nothing.status == 1 && nothing.stderr.hasPrefix("error: --only nosuchkernel: no kernel's name contains it"),
+                "\(nothing.stderr)")
     }
 
     /// `encode --help` gives the --file default once (argument-parser adds it to the help text).
