@@ -1,6 +1,7 @@
 import Foundation
 
-/// Renders training and validation loss against the step as a small standalone SVG picture.
+/// Renders training and validation loss against the step as a small standalone SVG picture; a classifier's
+/// validation macro F1, when the records hold it, on a second axis (0 to 1) at the right.
 public enum LossCurveSVG {
     public struct Series {
         public var name: String
@@ -13,20 +14,27 @@ public enum LossCurveSVG {
         }
     }
 
-    /// The picture of `metrics.jsonl` records: train loss (blue) and validation loss (orange).
+    /// The picture of `metrics.jsonl` records: train loss (blue) and validation loss (orange), and a classifier's
+    /// validation macro F1 (green, right-hand axis).
     public static func render(records: [MetricsRecord], title: String) -> String {
         let train = records.compactMap { r in r.trainLoss.map { (r.step, $0) } }.filter { $0.1.isFinite }
         let val = records.compactMap { r in r.valLoss.map { (r.step, $0) } }.filter { $0.1.isFinite }
+        let f1 = records.compactMap { r in r.extra?["macro_f1"].map { (r.step, $0) } }.filter { $0.1.isFinite }
         return render(series: [Series(name: "train", color: "#1f77b4", points: train),
-                               Series(name: "validation", color: "#ff7f0e", points: val)], title: title)
+                               Series(name: "validation", color: "#ff7f0e", points: val)],
+                      rightAxis: f1.isEmpty ? nil : Series(name: "validation macro F1", color: "#2ca02c", points: f1),
+                      title: title)
     }
 
-    public static func render(series: [Series], title: String, width: Double = 720, height: Double = 420) -> String {
-        let left = 64.0, right = 20.0, top = 36.0, bottom = 48.0
+    /// `series` against the loss axis at the left; `rightAxis`, a score in [0, 1], against its own axis at the right.
+    public static func render(series: [Series], rightAxis: Series? = nil, title: String, width: Double = 720,
+                              height: Double = 420) -> String {
+        let left = 64.0, right = rightAxis == nil ? 20.0 : 56.0, top = 36.0, bottom = 48.0
         let plotW = width - left - right, plotH = height - top - bottom
-        let all = series.flatMap(\.points)
+        let all = series.flatMap(\.points) + (rightAxis?.points ?? [])
         let minStep = Double(all.map(\.step).min() ?? 0), maxStep = Double(all.map(\.step).max() ?? 1)
-        var lo = all.map(\.loss).min() ?? 0, hi = all.map(\.loss).max() ?? 1
+        let losses = series.flatMap(\.points)
+        var lo = losses.map(\.loss).min() ?? 0, hi = losses.map(\.loss).max() ?? 1
         if hi - lo < 1e-9 { lo -= 0.5; hi += 0.5 }
         let pad = (hi - lo) * 0.05
         lo -= pad; hi += pad
@@ -55,15 +63,26 @@ public enum LossCurveSVG {
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#444\"/>\n"
         svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 10))\" text-anchor=\"middle\">step</text>\n"
         svg += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">loss</text>\n"
-        for (index, s) in series.enumerated() where !s.points.isEmpty {
-            let path = s.points.map { "\(f(x($0.step))),\(f(y($0.loss)))" }.joined(separator: " ")
+        // The score axis: 0 at the bottom of the plot, 1 at the top.
+        func yScore(_ score: Double) -> Double { top + (1 - score) * plotH }
+        if let rightAxis {
+            for score in stride(from: 0.0, through: 1.0, by: 0.2) {
+                svg += "<text x=\"\(f(left + plotW + 6))\" y=\"\(f(yScore(score) + 4))\">\(String(format: "%.1f", score))</text>\n"
+            }
+            svg += "<text transform=\"translate(\(f(width - 12)) \(f(top + plotH / 2))) rotate(90)\" text-anchor=\"middle\">"
+                + "\(escape(rightAxis.name))</text>\n"
+        }
+        let drawn = series.map { ($0, y) } + (rightAxis.map { [($0, yScore)] } ?? [])
+        for (index, (s, yOf)) in drawn.enumerated() where !s.points.isEmpty {
+            let path = s.points.map { "\(f(x($0.step))),\(f(yOf($0.loss)))" }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\" points=\"\(path)\"/>\n"
             if s.points.count == 1, let p = s.points.first {
-                svg += "<circle cx=\"\(f(x(p.step)))\" cy=\"\(f(y(p.loss)))\" r=\"3\" fill=\"\(s.color)\"/>\n"
+                svg += "<circle cx=\"\(f(x(p.step)))\" cy=\"\(f(yOf(p.loss)))\" r=\"3\" fill=\"\(s.color)\"/>\n"
             }
             let legendY = top + 16 + Double(index) * 16
-            svg += "<line x1=\"\(f(left + plotW - 120))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotW - 100))\" y2=\"\(f(legendY - 4))\" stroke=\"\(s.color)\" stroke-width=\"2\"/>\n"
-            svg += "<text x=\"\(f(left + plotW - 94))\" y=\"\(f(legendY))\">\(escape(s.name))</text>\n"
+            let legendX = left + plotW - (rightAxis == nil ? 120 : 160)   // room for "validation macro F1"
+            svg += "<line x1=\"\(f(legendX))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(legendX + 20))\" y2=\"\(f(legendY - 4))\" stroke=\"\(s.color)\" stroke-width=\"2\"/>\n"
+            svg += "<text x=\"\(f(legendX + 26))\" y=\"\(f(legendY))\">\(escape(s.name))</text>\n"
         }
         svg += "</svg>\n"
         return svg

@@ -102,6 +102,27 @@ import Foundation
         #expect(polylines.map { $0.split(separator: " ").count } == [50, 5])
     }
 
+    /// A classifier's records (macro F1 at its evaluations) add a third line on a 0-1 axis at the right, placed by
+    /// that axis (F1 0.5 halfway down the plot), and its legend; a language model's picture has neither.
+    @Test func aClassifiersMacroF1GetsItsOwnAxis() {
+        var records: [MetricsRecord] = []
+        for step in 1...20 {
+            let evaluated = step % 5 == 0
+            records.append(MetricsRecord(step: step, trainLoss: 2 - Double(step) * 0.05,
+                                         valLoss: evaluated ? 2.1 - Double(step) * 0.05 : nil, elapsedSeconds: 0,
+                                         extra: evaluated ? ["macro_f1": Double(step) / 40, "accuracy": 0.5] : nil))
+        }
+        let svg = LossCurveSVG.render(records: records, title: "classifier")
+        let polylines = svg.components(separatedBy: "points=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        #expect(polylines.map { $0.split(separator: " ").count } == [20, 4, 4])
+        #expect(svg.contains(">validation macro F1</text>") && svg.contains("stroke=\"#2ca02c\""))
+        // Step 20's F1 of 0.5 sits halfway between the plot's top (36) and bottom (420 - 48).
+        let last = polylines[2].split(separator: " ").last.map(String.init) ?? ""
+        #expect(last.hasSuffix(",204.0"), "\(last)")
+        let plain = LossCurveSVG.render(records: records.map { var r = $0; r.extra = nil; return r }, title: "lm")
+        #expect(!plain.contains("macro F1") && plain.components(separatedBy: "<polyline").count == 3)
+    }
+
     /// Axis labels fall on round values: the default run's curve (loss 3.3-8.6 over steps 1-1500) gets losses 4, 6, 8
     /// and steps 500, 1000, 1500, not 3.30, 4.62, ... and 1, 376, ...
     @Test func lossCurveTicksAreRoundValues() {
