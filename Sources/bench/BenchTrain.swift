@@ -105,7 +105,8 @@ struct BenchTrain: ParsableCommand {
                          median(ratios), ratios.count, ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
         } else if !noReference {
             print("  pytorch   not measured (" + (FileManager.default.fileExists(atPath: referenceScript)
-                ? "python3 with torch not found; pip install 'torch==2.13.0+cpu')"
+                ? "python3 \(referenceScript) gave no result: torch not installed (pip install 'torch==2.13.0+cpu'), or "
+                    + "the script failed (run it by hand to see why))"
                 : "\(referenceScript) not found: run from the package root, or give --reference-script)"))
         }
         print(String(format: "  memory    peak RSS %.1f MB; parameters + gradients + AdamW moments + activations = %.1f MB (ratio %.2f)",

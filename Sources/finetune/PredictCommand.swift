@@ -79,15 +79,18 @@ struct PredictCommand: ParsableCommand {
                                                           shouldStop: { Interrupt.isRequested })
                 }
             } catch is EvaluationStopped {}
-            // Stopped between batches, or after the last one: the notice said the output stays as it was.
-            guard let probabilities, !Interrupt.isRequested else {
+            // A stop request up to the rename (between batches, or while the lines are written) discards the
+            // partial file: the notice said the output stays as it was.
+            if let probabilities {
+                for (example, p) in zip(read.examples, probabilities) where !Interrupt.isRequested {
+                    try writer.write(fields: example.fields,
+                                     predictedLabel: classifier.labels[ClassifierInference.argmax(p)],
+                                     probabilities: zip(classifier.labels, p).map { (label: $0, probability: $1) })
+                }
+            }
+            guard probabilities != nil, !Interrupt.isRequested else {
                 writer.discard()
                 throw ExitCode(Interrupt.exitStatus)
-            }
-            for (example, p) in zip(read.examples, probabilities) {
-                try writer.write(fields: example.fields,
-                                 predictedLabel: classifier.labels[ClassifierInference.argmax(p)],
-                                 probabilities: zip(classifier.labels, p).map { (label: $0, probability: $1) })
             }
             try writer.finish()
             print("wrote \(counted(writer.linesWritten, "prediction")) to \(out)")

@@ -40,6 +40,10 @@ extension RunSetup {
             throw CheckpointError.missingFile(path: statePath)
         }
         var record = try RunRecord.decode(state.configuration, path: statePath)
+        if record.task != nil {   // a prompt -> completion fine-tune (a classifier was named above)
+            throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) holds a fine-tuning run; "
+                + "continue it with finetune --resume --out \(command.out)")
+        }
         if command.hyper.seed != nil {
             throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its seed (its data order "
                 + "and dropout masks come from it); leave out --seed")

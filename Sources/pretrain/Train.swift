@@ -55,7 +55,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let word = unexpected.first {
             throw ValidationError(unexpectedWordProblem(word, tool: "pretrain", commands: ["train", "prepare", "evaluate", "tokenize", "decode"],
-                                                        fileOption: "--corpus"))
+                                                        fileOption: "--corpus (or --val-corpus)"))
         }
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }

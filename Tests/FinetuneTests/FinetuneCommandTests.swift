@@ -370,10 +370,16 @@ import Training
                                 + "measure what the model has learnt by heart"), "\(output)")
         #expect(output.contains("note: --patience 2 cannot stop this run early: it evaluates only at its last step (--eval-every 0)"),
                 "\(output)")
-        // A validation file of other rows, evaluated twice before the end: neither note.
+        // Two evaluations before the last step leave room for one after the best: patience 2 cannot act either.
         let other = try scratch.head(of: Fixture.shippedTest, 16, as: "other.jsonl")
+        let short = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                             "--val-file", other, "--steps", "3", "--patience", "2", "--eval-every", "1",
+                                             "--out", scratch.path + "/short"] + Self.quick)
+        #expect((short.stdout + short.stderr).contains("note: --patience 2 cannot stop this run early: it evaluates 2 times "
+                + "before its last step (--eval-every 1), so at most 1 evaluation can follow the best"), "\(short.stderr)")
+        // A validation file of other rows, evaluated four times before the end: neither note.
         let fine = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
-                                            "--val-file", other, "--steps", "3", "--patience", "2", "--eval-every", "1",
+                                            "--val-file", other, "--steps", "5", "--patience", "2", "--eval-every", "1",
                                             "--out", scratch.path + "/fine"] + Self.quick)
         let fineOutput = fine.stdout + fine.stderr
         #expect(fine.status == 0 && !fineOutput.contains("note: --"), "\(fineOutput)")

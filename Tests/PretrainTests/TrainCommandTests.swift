@@ -483,6 +483,19 @@ import Glibc
         let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/run"])
         #expect(resumed.status == 1 && resumed.stderr == "error: --resume: \(dir)/run holds a fine-tuned classifier; continue "
                 + "it with finetune --resume --out \(dir)/run\n", "\(resumed.stderr)")
+        // A prompt -> completion run too (its model is a language model; it was taken for pretrain's and failed on
+        // its data file, named as a data directory).
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FinetuneTests/Fixtures").path
+        let pairs = dir + "/pairs.jsonl"
+        try "{\"prompt\": \"In the beginning\", \"completion\": \" God created\"}\n".write(toFile: pairs, atomically: true, encoding: .utf8)
+        let completion = try BuiltExecutable("finetune").run(["--task", "complete", "--checkpoint", fixtures + "/tiny-lm",
+                                                              "--data", pairs, "--val-file", pairs, "--steps", "1",
+                                                              "--threads", "1", "--out", dir + "/complete"])
+        #expect(completion.status == 0, "\(completion.stderr)")
+        let refused = try PretrainCommand.run(["--resume", "--out", dir + "/complete"])
+        #expect(refused.status == 1 && refused.stderr == "error: --resume: \(dir)/complete holds a fine-tuning run; continue "
+                + "it with finetune --resume --out \(dir)/complete\n", "\(refused.stderr)")
     }
 
     /// And the other way round: `finetune --resume` on a pretraining run names the command that continues it.
