@@ -43,9 +43,12 @@ public struct TaskSettings: Codable, Equatable, Sendable {
 
     public init(task: FineTuneTask) { self.task = task }
 
-    /// Whether `template` lays out a prompt: it holds `{prompt}` exactly once.
-    public static func placesThePromptOnce(_ template: String) -> Bool {
-        template.components(separatedBy: placeholder).count == 2
+    /// Refuses, naming --template, a template that does not lay out a prompt: `{prompt}` must be there exactly once.
+    public static func requirePromptOnce(_ template: String) throws {
+        guard template.components(separatedBy: placeholder).count == 2 else {
+            throw FineTuneError.invalidOption(option: "--template", message: "must contain \(placeholder) exactly once "
+                + "(got \(String(reflecting: template)))")
+        }
     }
 
     /// The template a `--template` option means: `\n`, `\t` and `\\` in it stand for a line feed, a tab and a
@@ -79,10 +82,7 @@ public struct TaskSettings: Codable, Equatable, Sendable {
         try check(lmLossWeight.isFinite && lmLossWeight >= 0, "--lm-loss-weight", "must be 0 or positive (got \(lmLossWeight))")
         try check(["none", "balanced"].contains(classWeights), "--class-weights", "must be none or balanced (got '\(classWeights)')")
         try check(patience >= 0, "--patience", "must be 0 (off) or positive (got \(patience))")
-        if task == .complete {
-            try check(Self.placesThePromptOnce(template), "--template",
-                      "must contain \(Self.placeholder) exactly once (got \(String(reflecting: template)))")
-        }
+        if task == .complete { try Self.requirePromptOnce(template) }
     }
 }
 

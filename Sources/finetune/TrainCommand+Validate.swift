@@ -80,10 +80,6 @@ extension TrainCommand {
 
 /// What is wrong with a --template value of `--task complete` (its escapes, its one {prompt}), or nil.
 func templateProblem(_ text: String) -> String? {
-    let template: String
-    do { template = try TaskSettings.template(fromOption: text) } catch { return "\(error)" }
-    if !TaskSettings.placesThePromptOnce(template) {
-        return "--template: must contain \(TaskSettings.placeholder) exactly once (got \(String(reflecting: template)))"
-    }
+    do { try TaskSettings.requirePromptOnce(try TaskSettings.template(fromOption: text)) } catch { return "\(error)" }
     return nil
 }

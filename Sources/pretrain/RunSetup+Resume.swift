@@ -66,8 +66,7 @@ extension RunSetup {
         let samples = SampleOptions.merging(record.samples, every: command.sampleEvery, tokens: command.sampleTokens,
                                             prompt: command.samplePrompt)
         func off(_ s: SampleOptions?) -> Bool { (s?.every ?? 0) == 0 }
-        if off(samples), let option = [("--sample-tokens", command.sampleTokens != nil),
-                                       ("--sample-prompt", command.samplePrompt != nil)].first(where: \.1)?.0 {
+        if off(samples), let option = command.sampleDetailGiven {
             throw TrainingError.invalidOption(option: option, message: "applies with --sample-every N (N > 0), and this "
                 + "run samples nothing; give --sample-every too")
         }

@@ -46,6 +46,11 @@ struct Train: ParsableCommand {
     @Flag(help: "Start a new run even if --out already holds one (it is replaced).")
     var overwrite = false
 
+    /// The first of --sample-tokens and --sample-prompt given, which mean something only with --sample-every.
+    var sampleDetailGiven: String? {
+        sampleTokens != nil ? "--sample-tokens" : samplePrompt != nil ? "--sample-prompt" : nil
+    }
+
     /// Words that are no option's value: a mistyped command (`pretrain evalute`) lands here and is named.
     @Argument(help: .hidden) var unexpected: [String] = []
 
@@ -59,10 +64,8 @@ struct Train: ParsableCommand {
         }
         if let threads, let problem = ThreadPool.problem(withThreads: threads) { throw ValidationError(problem) }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
-        if (sampleEvery ?? 0) == 0 && !resume {
-            if let given = [("--sample-tokens", sampleTokens != nil), ("--sample-prompt", samplePrompt != nil)].first(where: \.1) {
-                throw ValidationError("\(given.0) applies with --sample-every N (N > 0)")
-            }
+        if (sampleEvery ?? 0) == 0 && !resume, let option = sampleDetailGiven {   // a resume checks the saved options
+            throw ValidationError("\(option) applies with --sample-every N (N > 0)")
         }
         if let initFrom {
             if initFrom.isEmpty { throw ValidationError("--init-from must name a checkpoint") }

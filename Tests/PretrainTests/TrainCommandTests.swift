@@ -476,17 +476,15 @@ import Glibc
     @Test func aFineTuningRunIsResumedByFinetune() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let classifier = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FinetuneTests/Fixtures/tiny-classifier").path
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FinetuneTests/Fixtures").path
         try FileManager.default.createDirectory(atPath: dir + "/run", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: classifier, toPath: dir + "/run/latest")
+        try FileManager.default.copyItem(atPath: fixtures + "/tiny-classifier", toPath: dir + "/run/latest")
         let resumed = try PretrainCommand.run(["--resume", "--out", dir + "/run"])
         #expect(resumed.status == 1 && resumed.stderr == "error: --resume: \(dir)/run holds a fine-tuned classifier; continue "
                 + "it with finetune --resume --out \(dir)/run\n", "\(resumed.stderr)")
         // A prompt -> completion run too (its model is a language model; it was taken for pretrain's and failed on
         // its data file, named as a data directory).
-        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FinetuneTests/Fixtures").path
         let pairs = dir + "/pairs.jsonl"
         try "{\"prompt\": \"In the beginning\", \"completion\": \" God created\"}\n".write(toFile: pairs, atomically: true, encoding: .utf8)
         let completion = try BuiltExecutable("finetune").run(["--task", "complete", "--checkpoint", fixtures + "/tiny-lm",
