@@ -14,12 +14,14 @@ public final class TokenFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // Non-blocking, so a FIFO in a token file's place is refused below instead of waiting for a writer.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { throw TokenFileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw TokenFileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw TokenFileError.cannotOpen(path: path, reason: "it is a directory") }
+        if (info.st_mode & S_IFMT) != S_IFREG { throw TokenFileError.cannotOpen(path: path, reason: "it is not a regular file") }
         let size = Int(info.st_size)
         guard size >= 10 else { throw TokenFileError.notNumPy(path: path, reason: "only \(size) bytes long") }
         guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
@@ -27,7 +29,12 @@ public final class TokenFile: @unchecked Sendable {
         }
         do {
             let header = try NumPyHeader.parse(UnsafeRawBufferPointer(start: map, count: size), path: path)
-            let expected = header.dataOffset + header.count * header.dtype.byteWidth
+            // A damaged header may promise up to Int.max ids: multiply with a check.
+            let (bytes, tooMany) = header.count.multipliedReportingOverflow(by: header.dtype.byteWidth)
+            guard !tooMany, bytes <= Int.max - header.dataOffset else {
+                throw TokenFileError.notNumPy(path: path, reason: "its header promises \(header.count) tokens, more than any file holds")
+            }
+            let expected = header.dataOffset + bytes
             guard expected == size else { throw TokenFileError.sizeMismatch(path: path, expectedBytes: expected, actualBytes: size) }
             dtype = header.dtype
             count = header.count

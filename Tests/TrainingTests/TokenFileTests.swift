@@ -129,6 +129,20 @@ import GPT
         let matrix = directory + "/matrix.npy"
         try (header("{'descr': '<u2', 'fortran_order': False, 'shape': (2, 2), }") + Data(count: 8)).write(to: URL(fileURLWithPath: matrix))
         #expect(throws: TokenFileError.unsupported(path: matrix, reason: "shape (2, 2) is not one-dimensional")) { try TokenFile(path: matrix) }
+        // A shape whose byte count overflows Int (a damaged header); as uint32, 2^62 + 1 ids (4 bytes each) wrap to
+        // exactly the 4 data bytes that follow, so only the overflow check refuses it.
+        for (descr, count) in [("<u2", Int.max), ("<u4", Int.max / 2 + 2)] {
+            let huge = directory + "/huge.npy"
+            try (header("{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(count),), }") + Data(count: 4))
+                .write(to: URL(fileURLWithPath: huge))
+            #expect(throws: TokenFileError.notNumPy(path: huge, reason: "its header promises \(count) tokens, more than any file holds")) {
+                try TokenFile(path: huge)
+            }
+        }
+        // A FIFO in a token file's place is refused at once (opening it for reading would wait for a writer).
+        let fifo = directory + "/fifo.npy"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: TokenFileError.cannotOpen(path: fifo, reason: "it is not a regular file")) { try TokenFile(path: fifo) }
         #expect(throws: TokenFileError.cannotOpen(path: directory + "/none.npy", reason: "No such file or directory")) {
             try TokenFile(path: directory + "/none.npy")
         }
