@@ -121,11 +121,12 @@ public enum Safetensors {
                                                             detail: "end \(offsets[1]) is past the \(dataSize) data bytes (file truncated?)")
                 }
                 if let width = Self.dtypeWidth[dtype] {
-                    let (elements, overflow) = shape.reduce((1, false)) { acc, d in
+                    // The byte count, checked for overflow (a damaged shape may multiply past Int.max).
+                    let (bytes, overflow) = shape.reduce((width, false)) { acc, d in
                         let (p, o) = acc.0.multipliedReportingOverflow(by: d)
                         return (p, acc.1 || o)
                     }
-                    guard !overflow, elements * width == offsets[1] - offsets[0] else {
+                    guard !overflow, bytes == offsets[1] - offsets[0] else {
                         throw CheckpointError.offsetsOutOfRange(path: path, tensor: name,
                             detail: "\(offsets[1] - offsets[0]) bytes do not hold shape \(shape) of \(dtype)")
                     }

@@ -342,6 +342,15 @@ func temporaryDirectory() -> String {
         }
         guard case let .offsetsOutOfRange(_, tensor, _)? = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(tensor == "transformer.wpe.weight")
+        // A shape whose element count fits in Int but whose byte count does not (2^61 floats).
+        let huge = try loadError { directory in
+            try Self.rewriteHeaderEntry(directory, tensor: "transformer.wpe.weight") { entry in
+                entry["shape"] = [1 << 52, 1 << 9]
+            }
+        }
+        guard case let .offsetsOutOfRange(_, hugeTensor, detail)? = huge else { Issue.record("got \(String(describing: huge))"); return }
+        #expect(hugeTensor == "transformer.wpe.weight")
+        #expect(detail.contains("do not hold shape [4503599627370496, 512] of F32"))
     }
 
     /// transformers-style files: names without "transformer.", a separate (equal) lm_head.weight, mask buffers.
