@@ -83,10 +83,11 @@ public struct GPTConfig: Codable, Equatable, Sendable {
             throw GPTConfigError.invalidEpsilon(layerNormEpsilon)
         }
         if !(dropout >= 0 && dropout < 1) { throw GPTConfigError.invalidDropout(dropout) }
-        // Keep every buffer's element count comfortably inside Int (and the parameter count inside Int32 range
-        // for safetensors offsets is not needed: offsets are 64-bit).
-        let parameters = ParameterLayout.parameterCount(of: self)
-        if parameters > 1 << 36 { throw GPTConfigError.tooLarge(parameters) }
+        // Keep every buffer's element count comfortably inside Int. Counted in floating point first: a
+        // mistyped size (a width of 2^32, say) overflows Int in ParameterLayout's exact count.
+        let C = Double(width)
+        let parameters = (Double(vocabSize) + Double(context) + 2) * C + Double(layers) * (12 * C * C + 13 * C)
+        if parameters > Double(1 << 36) { throw GPTConfigError.tooLarge(parameters) }
     }
 }
 
@@ -97,7 +98,7 @@ public enum GPTConfigError: Error, Equatable, CustomStringConvertible {
     case vocabularyTooLarge(Int)
     case invalidEpsilon(Float)
     case invalidDropout(Float)
-    case tooLarge(Int)
+    case tooLarge(Double)
     case unknownPreset(String, known: [String])
 
     public var description: String {
@@ -108,7 +109,9 @@ public enum GPTConfigError: Error, Equatable, CustomStringConvertible {
         case let .vocabularyTooLarge(size): return "vocabulary size \(size) does not fit 32-bit token ids"
         case let .invalidEpsilon(eps): return "layer-norm epsilon must be positive and finite (got \(eps))"
         case let .invalidDropout(p): return "dropout must be in [0, 1) (got \(p))"
-        case let .tooLarge(count): return "the model would have \(count) parameters, more than Swiftlet supports"
+        case let .tooLarge(count):
+            let amount = count < 1e15 ? "\(Int(count))" : "more than 10^15"
+            return "the model would have \(amount) parameters, more than Swiftlet supports (at most 2^36)"
         case let .unknownPreset(name, known):
             return "unknown preset '\(name)' (known: \(known.joined(separator: ", ")))"
         }

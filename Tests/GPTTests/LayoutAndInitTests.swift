@@ -89,6 +89,20 @@ import Kernels
         #expect(throws: GPTConfigError.invalidDropout(1.5)) { try GPTConfig.tiny(vocabSize: 65).overriding(dropout: 1.5) }
         #expect(throws: GPTConfigError.invalidDropout(-0.1)) { try GPTConfig.tiny(vocabSize: 65).overriding(dropout: -0.1) }
         #expect(throws: GPTConfigError.invalidEpsilon(0)) { try GPTConfig.tiny(vocabSize: 65).overriding(layerNormEpsilon: 0) }
+        // Sizes whose exact parameter count would overflow Int are refused as too large, not trapped on.
+        let tiny = GPTConfig.tiny(vocabSize: 65)
+        for (width, context) in [(1 << 32, 64), (128, Int.max)] {
+            let error = #expect(throws: GPTConfigError.self) { try tiny.overriding(heads: 1, width: width, context: context) }
+            #expect(error?.description == "the model would have more than 10^15 parameters, more than Swiftlet supports (at most 2^36)")
+        }
+        // Just past the limit the count is exact: width 1, vocabulary 1, one layer (25 parameters), context
+        // 2^36 - 27, so (1 + context + 2) + 25 = 2^36 + 1.
+        #expect(throws: GPTConfigError.tooLarge(Double(1 << 36) + 1)) {
+            try GPTConfig(layers: 1, heads: 1, width: 1, context: (1 << 36) - 27, vocabSize: 1).validate()
+        }
+        #expect(throws: Never.self) {
+            try GPTConfig(layers: 1, heads: 1, width: 1, context: (1 << 36) - 28, vocabSize: 1).validate()
+        }
     }
 
     @Test func badBatchesAreTypedErrors() throws {
