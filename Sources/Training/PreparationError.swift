@@ -9,6 +9,10 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
     case writeFailed(path: String, reason: String)
     /// The split leaves the training part without a token.
     case emptyTrainingPart(tokens: Int, valFraction: Double)
+    /// A prepared directory's manifest.json that does not decode.
+    case unreadableManifest(path: String)
+    /// A prepared file whose contents are not those its directory's manifest.json records.
+    case changedSincePreparation(path: String)
 
     public var description: String {
         switch self {
@@ -22,6 +26,11 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
         case .writeFailed(let path, let reason): return "\(path): cannot write (\(reason))"
         case .emptyTrainingPart(let tokens, let fraction):
             return "--val-fraction \(fraction) leaves no token of the corpus's \(tokens) for training; use a smaller one"
+        case .unreadableManifest(let path):
+            return "\(path): not a manifest `pretrain prepare` wrote; prepare the data again, or remove the file to use the others as they are"
+        case .changedSincePreparation(let path):
+            return "\(path): not the file `pretrain prepare` wrote (manifest.json records another fingerprint); "
+                + "prepare the data again, or remove manifest.json to use the files as they are"
         }
     }
 }

@@ -134,6 +134,25 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
         return try encoder.encode(self)
     }
 
+    /// Checks a prepared directory's tokenizer.model, train.npy and val.npy against the manifest.json written
+    /// with them, so that a run does not train on files swapped, edited or lost since (a missing file fails to
+    /// open). A directory without a manifest (token files made elsewhere), or with one from before fingerprints
+    /// were recorded, is taken as it is.
+    public static func checkOutputs(in directory: String) throws {
+        let path = directory + "/" + fileName
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard let manifest = read(from: path) else { throw PreparationError.unreadableManifest(path: path) }
+        guard let recorded = manifest.outputFingerprints else { return }
+        let tokenizer = directory + "/tokenizer.model"
+        if try InputFile.contentHash(of: tokenizer) != recorded.tokenizer {
+            throw PreparationError.changedSincePreparation(path: tokenizer)
+        }
+        for (name, fingerprint) in [("train.npy", recorded.train), ("val.npy", recorded.val)] {
+            let file = try TokenFile(path: directory + "/" + name)
+            if file.fingerprint != fingerprint { throw PreparationError.changedSincePreparation(path: file.path) }
+        }
+    }
+
     public static func read(from path: String) -> PreparationManifest? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return try? JSONDecoder().decode(PreparationManifest.self, from: data)

@@ -36,7 +36,9 @@ enum EvaluationInput {
             return Text(name: name, tokens: tokens, bytes: statistics.bytes)
         case let .tokens(data, shownAs, split):
             let path = data + "/\(split).npy"
-            if !FileManager.default.fileExists(atPath: path) {
+            // (A link that leads nowhere is not "no file": TokenFile names what is wrong with it below.)
+            if !FileManager.default.fileExists(atPath: path),
+               (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == nil {
                 let checkpoint = FileManager.default.fileExists(atPath: data + "/" + Checkpoint.configFileName)
                 throw UserError("\(shownAs) holds no \(split).npy" + (checkpoint ? ": it is a checkpoint, not prepared data "
                     + "(pretrain prepare makes that; give the checkpoint as --checkpoint)" : ""))

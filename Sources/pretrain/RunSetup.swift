@@ -152,7 +152,9 @@ struct RunSetup {
     private static func prepareData(_ data: DataOptions, runDirectory: String, overwrite: Bool,
                                     tokenizer existingTokenizer: String?) throws -> PreparedData {
         if let dir = data.data {   // (with --corpus or a preparation option: refused by DataOptions.validate)
-            return PreparedData(path: try requirePreparedData(dir))
+            let path = try requirePreparedData(dir)
+            try PreparationManifest.checkOutputs(in: path)
+            return PreparedData(path: path)
         }
         let target = RunDirectory.absolutePath(runDirectory + "/data")
         var preparation = CorpusPreparation(corpora: try DefaultCorpus.resolve(data.corpora),

@@ -722,8 +722,35 @@ import Glibc
         for (name, id) in [("first-beyond", UInt32(vocabulary)), ("top-bit", UInt32.max)] {
             let bad = dir + "/" + name
             try FileManager.default.copyItem(atPath: data, toPath: bad)
+            try FileManager.default.removeItem(atPath: bad + "/manifest.json")   // token files made elsewhere
             try Self.writeUInt32Tokens([1, 2, id, 3] + Array(repeating: 4, count: 100), to: bad + "/train.npy")
             try expectError(["--data", bad] + out, "\(bad)/train.npy: holds token id \(id), outside the model's vocabulary of \(vocabulary)")
+        }
+        // A prepared directory whose files are no longer those its manifest.json records is refused (it trained on
+        // swapped train/val files, or on ids of another tokenizer, with exit 0); so is a manifest that does not parse.
+        let otherTokenizer = dir + "/other-data"
+        _ = try PretrainCommand.run(["prepare", "--corpus", refusedCorpus, "--tokenizer-type", "bpe", "--vocab-size", "120",
+                                     "--out", otherTokenizer])
+        let changes: [(String, (String) throws -> Void, String)] = [
+            ("swapped", { d in
+                try FileManager.default.moveItem(atPath: d + "/val.npy", toPath: d + "/tmp.npy")
+                try FileManager.default.moveItem(atPath: d + "/train.npy", toPath: d + "/val.npy")
+                try FileManager.default.moveItem(atPath: d + "/tmp.npy", toPath: d + "/train.npy")
+            }, "train.npy: not the file `pretrain prepare` wrote (manifest.json records another fingerprint); prepare the data again, or remove manifest.json"),
+            ("retokenized", { d in
+                try FileManager.default.removeItem(atPath: d + "/tokenizer.model")
+                try FileManager.default.copyItem(atPath: otherTokenizer + "/tokenizer.model", toPath: d + "/tokenizer.model")
+            }, "tokenizer.model: not the file `pretrain prepare` wrote"),
+            ("no-val", { d in try FileManager.default.removeItem(atPath: d + "/val.npy") }, "val.npy: cannot open the token file"),
+            ("bad-manifest", { d in try "{".write(toFile: d + "/manifest.json", atomically: true, encoding: .utf8) },
+             "manifest.json: not a manifest `pretrain prepare` wrote"),
+        ]
+        for (name, change, fragment) in changes {
+            let changed = dir + "/" + name
+            try FileManager.default.copyItem(atPath: data, toPath: changed)
+            try change(changed)
+            try expectError(["--data", changed] + out, "\(changed)/" + fragment)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/run"), "a refused run left its directory")
         }
         try expectError(["--corpus", dir + "/short.txt", "--tokenizer-type", "char", "--vocab-size", "100", "--context", "64"] + out,
                         "--corpus: the training part of \(dir)/short.txt is 5 tokens, shorter than one training window")
