@@ -21,30 +21,45 @@ extension GPT {
 
 extension GPT {
     /// Throws `GPTError.doesNotFitInMemory` when a model of `config` could not plan a training pass over `batch`
-    /// x `time` here: the check `reserve` makes, for callers that want it before slow work (a corpus preparation).
+    /// x `time` here (its activations beside the model's own buffers): the check `reserve` makes, for callers that
+    /// want it before slow work (a corpus preparation).
     public static func checkMemory(config: GPTConfig, batch: Int, time: Int) throws {
         try checkModelMemory(config: config)
         try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time),
-                               what: "a batch of \(batch) x \(time) tokens (its activations)")
+                               what: "a batch of \(batch) x \(time) tokens (its activations)",
+                               besides: modelBytes(config: config))
     }
-}
 
-extension GPT {
     /// Throws `GPTError.modelDoesNotFitInMemory` when the model's four parameter-sized buffers (weights,
-    /// gradients, AdamW's two moments: 16 bytes a parameter) exceed the memory here; allocating them would end
-    /// in the kernel's out-of-memory kill, without a word.
+    /// gradients, AdamW's two moments) exceed the memory a plan may take here (`MemoryBudget.usableShare`);
+    /// allocating them would end in the kernel's out-of-memory kill, without a word.
     public static func checkModelMemory(config: GPTConfig) throws {
-        let parameters = ParameterLayout.parameterCount(of: config)
-        let bytes = 16 * Double(parameters), available = Double(GPT.availableMemoryBytes)
-        if bytes > available { throw GPTError.modelDoesNotFitInMemory(parameters: parameters, bytes: bytes, available: available) }
+        let bytes = modelBytes(config: config), usable = MemoryBudget.usableBytes
+        if bytes > usable {
+            throw GPTError.modelDoesNotFitInMemory(parameters: ParameterLayout.parameterCount(of: config), bytes: bytes,
+                                                   available: usable)
+        }
     }
+
+    /// Bytes of the weights, gradients and AdamW's two moments: 16 a parameter.
+    static func modelBytes(config: GPTConfig) -> Double { 16 * Double(ParameterLayout.parameterCount(of: config)) }
 }
 
 /// Refuses a plan whose buffers would not fit in memory before anything is allocated: a batch typed with a few
-/// zeros too many would otherwise end in the allocator's fatal error.
+/// zeros too many would otherwise end in the allocator's fatal error, and one that just fits would take the
+/// whole machine.
 enum MemoryBudget {
-    static func check(bytes: Double, what: String) throws {
-        let available = Double(GPT.availableMemoryBytes)
-        if bytes > available { throw GPTError.doesNotFitInMemory(what: what, bytes: bytes, available: available) }
+    /// The share of the memory here that a model and its passes may take; the rest stays with the system, the
+    /// process's code and the smaller buffers the estimates leave out.
+    static let usableShare = 0.9
+    static var usableBytes: Double { usableShare * Double(GPT.availableMemoryBytes) }
+
+    /// Refuses `bytes` for `what` when, with the `besides` bytes already committed, they exceed `usableBytes`.
+    static func check(bytes: Double, what: String, besides committed: Double = 0) throws {
+        let room = usableBytes - committed
+        if bytes > room {
+            throw GPTError.doesNotFitInMemory(what: what, bytes: bytes, available: room,
+                                              memory: Double(GPT.availableMemoryBytes))
+        }
     }
 }

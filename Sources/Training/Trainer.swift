@@ -40,14 +40,15 @@ public final class Trainer {
     public init(model: GPT, train: TokenFile, validation: TokenFile?, options: TrainingOptions,
                 step: Int = 0, generator: SeededGenerator? = nil) throws {
         try options.validate(modelContext: model.config.context)
-        // First, so a batch beyond memory is refused before anything of its size is allocated.
-        try Self.namingBatchSize { try model.reserve(batch: options.batchSize, time: options.context) }
-        self.model = model
-        self.options = options
+        // The data first (a text shorter than one window is refused before its activations take any memory),
+        // then the memory, so a batch beyond it is refused before anything of its size is allocated.
         self.train = try BatchSampler(tokens: train, batchSize: options.batchSize, context: options.context)
         self.validation = try validation.map {
             try BatchSampler(tokens: $0, batchSize: options.batchSize, context: options.context)
         }
+        try Self.namingBatchSize { try model.reserve(batch: options.batchSize, time: options.context) }
+        self.model = model
+        self.options = options
         self.step = step
         self.generator = generator ?? SeededGenerator(seed: options.seed)
         let count = options.batchSize * options.context

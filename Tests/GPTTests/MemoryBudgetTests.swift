@@ -33,6 +33,21 @@ import Kernels
         #expect(model.memory.activationBytes > 0)
     }
 
+    /// A plan may take nine tenths of the memory, less what is already committed (a pass's activations beside
+    /// the model's own buffers): a batch that needed all of the machine was accepted, and took it.
+    @Test func theBudgetLeavesRoomAndCountsTheModel() throws {
+        let usable = MemoryBudget.usableBytes, memory = Double(GPT.availableMemoryBytes)
+        #expect(usable == 0.9 * memory)
+        #expect(throws: Never.self) { try MemoryBudget.check(bytes: 0.5 * usable, what: "half") }
+        #expect(throws: GPTError.self) { try MemoryBudget.check(bytes: 0.95 * memory, what: "almost all") }
+        do {
+            try MemoryBudget.check(bytes: 0.5 * usable, what: "half", besides: 0.6 * usable)
+            Issue.record("half the budget was granted beside six tenths of it")
+        } catch let error as GPTError {
+            #expect(error == .doesNotFitInMemory(what: "half", bytes: 0.5 * usable, available: 0.4 * usable, memory: memory))
+        }
+    }
+
     /// A model whose weights, gradients and moments exceed memory is refused before they are allocated (it was
     /// killed by the kernel, without a word). 59.6 billion parameters need 954 GB: more than any machine here.
     @Test func aModelBeyondMemoryIsRefusedBeforeAllocating() throws {

@@ -325,9 +325,11 @@ private struct TinySetup {
         o.context = 8
         let short = setup.directory.appendingPathComponent("short.npy").path
         try TokenFileWriter.write([1, 2, 3], to: short, dtype: .uint16)
+        let model = try GPT(config: setup.config, seed: 1)
         #expect(throws: TrainingError.dataTooShort(path: short, tokens: 3, needed: 9)) {
-            _ = try Trainer(model: try GPT(config: setup.config, seed: 1), train: try TokenFile(path: short),
-                            validation: nil, options: o)
+            _ = try Trainer(model: model, train: try TokenFile(path: short), validation: nil, options: o)
         }
+        // Refused before the activations were planned (a long context's took gigabytes, then the run was refused).
+        #expect(model.memory.activationBytes == 0)
     }
 }
