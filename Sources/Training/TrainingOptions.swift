@@ -30,6 +30,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// Far beyond any real run: a larger --grad-accum is a typo that would make one step last for days.
     public static let maximumGradAccum = 1 << 20
+    /// Far beyond any real run too: more --steps or --eval-batches are typos for a run or an evaluation that
+    /// never ends.
+    public static let maximumSteps = 1_000_000_000
+    public static let maximumEvalBatches = 1_000_000
 
     public var schedule: LearningRateSchedule {
         LearningRateSchedule(maxLR: learningRate, minLR: minLearningRate, warmupSteps: warmupSteps, decaySteps: steps)
@@ -55,7 +59,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try check((1...TrainingOptions.maximumGradAccum).contains(gradAccum), "--grad-accum",
                   "must be 1 to \(TrainingOptions.maximumGradAccum) (got \(gradAccum))")
         try check(context >= 1, "--context", "must be at least 1 (got \(context))")
-        try check(steps >= 1, "--steps", "must be at least 1 (got \(steps))")
+        try check((1...TrainingOptions.maximumSteps).contains(steps), "--steps",
+                  "must be 1 to \(TrainingOptions.maximumSteps) (got \(steps))")
         try check(learningRate.isFinite && learningRate > 0, "--lr", "must be a positive number (got \(learningRate))")
         try check(minLearningRate.isFinite && minLearningRate >= 0, "--min-lr",
                   "must be between 0 and --lr (got \(minLearningRate))")
@@ -65,7 +70,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try check(beta2 >= 0 && beta2 < 1, "--beta2", "must be in [0, 1) (got \(beta2))")
         try check(gradClip.isFinite && gradClip >= 0, "--grad-clip", "must be 0 (off) or positive (got \(gradClip))")
         try check(evalEvery >= 0, "--eval-every", "must be 0 (only at the end) or positive (got \(evalEvery))")
-        try check(evalBatches >= 1, "--eval-batches", "must be at least 1 (got \(evalBatches))")
+        try check((1...TrainingOptions.maximumEvalBatches).contains(evalBatches), "--eval-batches",
+                  "must be 1 to \(TrainingOptions.maximumEvalBatches) (got \(evalBatches))")
         try check(checkpointEvery >= 0, "--checkpoint-every", "must be 0 (only at the end) or positive (got \(checkpointEvery))")
     }
 

@@ -762,6 +762,9 @@ import Glibc
         for (arguments, fragment) in [(["--steps", "abc"], "The value 'abc' is invalid for '--steps <steps>' (see 'pretrain train --help')"),
                                       (["--data", data, "--batch-size", "0"], "--batch-size: must be at least 1 (got 0) (see 'pretrain train --help')"),
                                       (["--data", data, "--grad-accum", "1000000000"], "--grad-accum: must be 1 to 1048576 (got 1000000000)"),
+                                      // Typos for a run or an evaluation that never ends.
+                                      (["--data", data, "--steps", "9223372036854775807"], "--steps: must be 1 to 1000000000 (got 9223372036854775807)"),
+                                      (["--data", data, "--eval-batches", "1000001"], "--eval-batches: must be 1 to 1000000 (got 1000001)"),
                                       (["--data", data, "--layers", "0"], "--layers: model layers must be positive (got 0)"),
                                       (["--data", data, "--preset", "huge"], "--preset: unknown preset 'huge'"),
                                       (["--data", data, "--dropout", "1.5"], "--dropout: dropout must be in [0, 1) (got 1.5)"),
