@@ -53,10 +53,14 @@ public enum PromptFileReader {
         try parse(Array(readBytes(path: path, kind: "prompts file")), path: path, format: format ?? .inferred(fromPath: path))
     }
 
-    /// The bytes of the file at `path` (`kind` names it in the error of a directory: "prompts file", "prompt
-    /// file"). A device or a pipe reads like a file (/dev/null is empty); a missing, directory or unreadable
-    /// path is a `PromptFileError`.
-    public static func readBytes(path: String, kind: String) throws -> Data {
+    /// The most bytes a prompt or prompts file may hold: millions of prompts, and a bound on what a device
+    /// such as /dev/zero given by mistake can make the reader take.
+    public static let maximumBytes = 256 << 20
+
+    /// The bytes of the file at `path` (`kind` names it in errors: "prompts file", "prompt file"). A device or
+    /// a pipe reads like a file (/dev/null is empty); a missing, directory or unreadable path, or one longer
+    /// than `maximumBytes`, is a `PromptFileError`.
+    public static func readBytes(path: String, kind: String, maximumBytes: Int = maximumBytes) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw PromptFileError(path: path, line: nil, message: "no such file")
@@ -67,7 +71,17 @@ public enum PromptFileReader {
         }
         defer { try? handle.close() }
         do {
-            return try handle.readToEnd() ?? Data()
+            var data = Data()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                data.append(chunk)
+                if data.count > maximumBytes {
+                    throw PromptFileError(path: path, line: nil,
+                                          message: "holds more than \(maximumBytes >> 20) MiB, more than a \(kind) may")
+                }
+            }
+            return data
+        } catch let error as PromptFileError {
+            throw error
         } catch {
             throw PromptFileError(path: path, line: nil, message: "could not be read (\(error.localizedDescription))")
         }

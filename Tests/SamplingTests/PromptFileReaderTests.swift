@@ -62,7 +62,7 @@ import JSON
         #expect(error(nullPrompt)?.message == "\"prompt\" must be a string, found null")
     }
 
-    @Test func fileLevelErrors() {
+    @Test func fileLevelErrors() throws {
         let empty = write("", "empty.txt")
         #expect(error(empty)?.description == "\(empty): is empty: no prompts to generate from")
         let blank = write("\n  \n\r\n", "blank.jsonl")
@@ -73,6 +73,12 @@ import JSON
         #expect(error(missing)?.description == "\(missing): no such file")
         let directory = scratch.make()
         #expect(error(directory)?.message.contains("is a directory") == true)
+        // A file or device longer than the bound is refused once the bound is passed (/dev/zero took all memory).
+        #expect(throws: PromptFileError(path: "/dev/zero", line: nil, message: "holds more than 3 MiB, more than a prompt file may")) {
+            try PromptFileReader.readBytes(path: "/dev/zero", kind: "prompt file", maximumBytes: 3 << 20)
+        }
+        let atTheBound = write(String(repeating: "a", count: 3 << 20), "bound.txt")
+        #expect(try PromptFileReader.readBytes(path: atTheBound, kind: "prompt file", maximumBytes: 3 << 20).count == 3 << 20)
     }
 
     @Test func formatFollowsTheExtensionUnlessGiven() throws {
