@@ -36,7 +36,8 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
     case singleLabel(file: String, label: String)
     case invalidValidationFraction(Double)
     /// The split left the validation set (or the training set) empty.
-    case emptySplit(examples: Int, valFraction: Double, which: String)
+    /// `largestLabel`: a stratified split's largest label's example count (it rounds each label's share).
+    case emptySplit(examples: Int, valFraction: Double, which: String, largestLabel: Int? = nil)
     /// An existing output file, and no explicit overwrite.
     case outputExists(file: String)
     /// An existing output that is not a regular file (a FIFO, a device): a finished file cannot replace it.
@@ -66,8 +67,10 @@ public enum LabelledDataError: Error, Equatable, Sendable, CustomStringConvertib
             return "\(file): every training example has the label '\(label)'; a classifier needs at least two labels"
         case .invalidValidationFraction(let fraction):
             return "validation fraction \(fraction) is out of range; it must be greater than 0 and less than 1"
-        case .emptySplit(let examples, let fraction, let which):
-            return "a validation fraction of \(fraction) over \(examples) example\(examples == 1 ? "" : "s") leaves the \(which) set empty; change the fraction or give a validation file"
+        case .emptySplit(let examples, let fraction, let which, let largestLabel):
+            // A split by label rounds each label's share: many small labels can give no validation example at all.
+            let byLabel = largestLabel.map { " (the split is by label, and no label has more than \($0) example\($0 == 1 ? "" : "s"))" } ?? ""
+            return "a validation fraction of \(fraction) over \(examples) example\(examples == 1 ? "" : "s") leaves the \(which) set empty\(byLabel); change the fraction or give a validation file"
         case .outputExists(let file):
             return "\(file): the output file already exists; choose another path or pass --overwrite to replace it"
         case .outputNotRegularFile(let file, let kind):

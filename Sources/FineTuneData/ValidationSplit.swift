@@ -18,7 +18,8 @@ public enum ValidationSplit {
             rng.shuffle(&indices)
             for i in indices.prefix(take) { isValidation[i] = true }
         }
-        return try partition(examples, isValidation, valFraction)
+        return try partition(examples, isValidation, valFraction,
+                             largestLabel: indicesByLabel.values.map(\.count).max())
     }
 
     /// Completions (or anything without labels): round(n * valFraction) examples chosen at random, at least
@@ -39,14 +40,15 @@ public enum ValidationSplit {
         guard fraction > 0, fraction < 1 else { throw LabelledDataError.invalidValidationFraction(fraction) }
     }
 
-    private static func partition<T>(_ examples: [T], _ isValidation: [Bool], _ fraction: Double) throws
+    private static func partition<T>(_ examples: [T], _ isValidation: [Bool], _ fraction: Double, largestLabel: Int? = nil) throws
         -> (train: [T], validation: [T]) {
         var train: [T] = [], validation: [T] = []
         for (example, toValidation) in zip(examples, isValidation) {
             if toValidation { validation.append(example) } else { train.append(example) }
         }
         if validation.isEmpty {
-            throw LabelledDataError.emptySplit(examples: examples.count, valFraction: fraction, which: "validation")
+            throw LabelledDataError.emptySplit(examples: examples.count, valFraction: fraction, which: "validation",
+                                               largestLabel: largestLabel)
         }
         if train.isEmpty {
             throw LabelledDataError.emptySplit(examples: examples.count, valFraction: fraction, which: "training")

@@ -183,7 +183,7 @@ public struct CorpusPreparation {
         let encodeSeconds = Date().timeIntervalSince(started)
         let total = train.count + val.count
         let trainCount = heldOut ? train.count : Int(Double(total) * (1 - valFraction))
-        if trainCount == 0 { throw PreparationError.emptyTrainingPart(tokens: total, valFraction: valFraction) }
+        if trainCount == 0 { throw PreparationError.emptyTrainingPart(corpora: corpora, tokens: total, valFraction: valFraction) }
         if !heldOut { try train.moveTail(after: trainCount, to: val) }
         try train.finish()
         try val.finish()

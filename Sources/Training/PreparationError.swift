@@ -8,7 +8,7 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
     case noEndOfSequenceId(tokenizer: String)
     case writeFailed(path: String, reason: String)
     /// The split leaves the training part without a token.
-    case emptyTrainingPart(tokens: Int, valFraction: Double)
+    case emptyTrainingPart(corpora: [String], tokens: Int, valFraction: Double)
     /// A prepared directory's manifest.json that does not decode.
     case unreadableManifest(path: String)
     /// A prepared file whose contents are not those its directory's manifest.json records.
@@ -24,8 +24,9 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
         case .noEndOfSequenceId(let tokenizer):
             return "\(tokenizer): the tokenizer has no end-of-sequence id to put between files"
         case .writeFailed(let path, let reason): return "\(path): cannot write (\(reason))"
-        case .emptyTrainingPart(let tokens, let fraction):
-            return "--val-fraction \(fraction) leaves no token of the corpus's \(tokens) for training; use a smaller one"
+        case .emptyTrainingPart(let corpora, let tokens, let fraction):
+            return "\(corpora.joined(separator: ", ")): --val-fraction \(fraction) leaves no token of the corpus's \(tokens) "
+                + "for training; use a smaller one or a longer corpus"
         case .unreadableManifest(let path):
             return "\(path): not a manifest `pretrain prepare` wrote; prepare the data again, or remove the file to use the others as they are"
         case .changedSincePreparation(let path):

@@ -68,8 +68,11 @@ public enum NumPyHeader {
         // A 1-D shape is "(N,)".
         let inner = shape.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: true)
             .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard shape.hasPrefix("("), shape.hasSuffix(")"), inner.count == 1, let count = Int(inner[0]), count >= 0 else {
+        guard shape.hasPrefix("("), shape.hasSuffix(")"), inner.count == 1 else {
             throw TokenFileError.unsupported(path: path, reason: "shape \(shape) is not one-dimensional")
+        }
+        guard let count = Int(inner[0]), count >= 0 else {
+            throw TokenFileError.notNumPy(path: path, reason: "shape \(shape) does not give a token count")
         }
         return (dtype, count, start + headerLength)
     }

@@ -56,7 +56,11 @@ import Testing
                 == "validation fraction 1.0 is out of range; it must be greater than 0 and less than 1")
         let tiny = Array(data.prefix(4))  // a, b, a, b: round(2 * 0.1) = 0 per label
         #expect(errorMessage { _ = try ValidationSplit.stratified(tiny, valFraction: 0.1, seed: 1) }
-                == "a validation fraction of 0.1 over 4 examples leaves the validation set empty; change the fraction or give a validation file")
+                == "a validation fraction of 0.1 over 4 examples leaves the validation set empty (the split is by label, and no label has more than 2 examples); change the fraction or give a validation file")
+        // Many labels of one example each: enough examples, none of them for validation (it said only "0.1 over 5000").
+        let singles = (0..<50).map { ClassificationExample(text: "text \($0)", label: "label \($0)", line: $0 + 1) }
+        #expect(errorMessage { _ = try ValidationSplit.stratified(singles, valFraction: 0.1, seed: 1) }
+                == "a validation fraction of 0.1 over 50 examples leaves the validation set empty (the split is by label, and no label has more than 1 example); change the fraction or give a validation file")
     }
 
     @Test func shuffleIsAPermutationAndSeeded() {

@@ -118,7 +118,7 @@ import Tokenizer
             _ = try almostAll.run()
             Issue.record("prepared an empty training part")
         } catch let error as PreparationError {
-            #expect(error.description.hasPrefix("--val-fraction 0.99999 leaves no token of the corpus's "), "\(error)")
+            #expect(error.description.hasPrefix("\(corpus): --val-fraction 0.99999 leaves no token of the corpus's "), "\(error)")
         }
         #expect(Set(leftovers(in: directory)) == ["a.txt"])
     }

@@ -129,6 +129,11 @@ import GPT
         let matrix = directory + "/matrix.npy"
         try (header("{'descr': '<u2', 'fortran_order': False, 'shape': (2, 2), }") + Data(count: 8)).write(to: URL(fileURLWithPath: matrix))
         #expect(throws: TokenFileError.unsupported(path: matrix, reason: "shape (2, 2) is not one-dimensional")) { try TokenFile(path: matrix) }
+        for shape in ["(-5,)", "(18446744073709551616,)"] {   // negative; beyond Int
+            let odd = directory + "/odd-shape.npy"
+            try (header("{'descr': '<u2', 'fortran_order': False, 'shape': \(shape), }") + Data(count: 8)).write(to: URL(fileURLWithPath: odd))
+            #expect(throws: TokenFileError.notNumPy(path: odd, reason: "shape \(shape) does not give a token count")) { try TokenFile(path: odd) }
+        }
         // A shape whose byte count overflows Int (a damaged header); as uint32, 2^62 + 1 ids (4 bytes each) wrap to
         // exactly the 4 data bytes that follow, so only the overflow check refuses it.
         for (descr, count) in [("<u2", Int.max), ("<u4", Int.max / 2 + 2)] {
