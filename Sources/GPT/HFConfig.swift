@@ -90,7 +90,7 @@ public struct HFConfig: Codable, Equatable, Sendable {
         if let activationFunction, !["gelu_new", "gelu_pytorch_tanh"].contains(activationFunction) {
             throw CheckpointError.unsupported(path: path, detail: "activation_function '\(activationFunction)' (only gelu_new)")
         }
-        if let nInner, nInner != 4 * nEmbd {
+        if let nInner, nInner != 4 &* nEmbd || nEmbd > Int.max / 4 {   // (a damaged n_embd must not trap)
             throw CheckpointError.unsupported(path: path, detail: "n_inner \(nInner) (only 4 * n_embd)")
         }
         if tieWordEmbeddings == false {
@@ -110,6 +110,23 @@ public struct HFConfig: Codable, Equatable, Sendable {
     static let integerKeys = ["n_layer", "n_head", "n_embd", "n_positions", "n_ctx", "n_inner", "vocab_size",
                               "bos_token_id", "eos_token_id"]
 
+    static let floatKeys = ["layer_norm_epsilon", "resid_pdrop", "embd_pdrop", "attn_pdrop"]
+
+    /// The first key (dotted inside "swiftlet") whose number its field cannot hold: an integer beyond Int, a
+    /// non-zero number beyond Float's range or below its smallest magnitude.
+    static func numberOutOfRange(in object: [String: Any]) -> String? {
+        func beyondInt(_ value: Any?) -> Bool { (value as? Double).map { abs($0) >= 0x1p63 } ?? false }
+        func beyondFloat(_ value: Any?) -> Bool {
+            (value as? Double).map { $0 != 0 && (Float($0).isInfinite || Float($0) == 0) } ?? false
+        }
+        if let key = integerKeys.first(where: { beyondInt(object[$0]) }) { return key }
+        if let key = floatKeys.first(where: { beyondFloat(object[$0]) }) { return key }
+        let details = object["swiftlet"] as? [String: Any] ?? [:]
+        if beyondInt(details["format_version"]) { return "swiftlet.format_version" }
+        if beyondFloat(details["dropout"]) { return "swiftlet.dropout" }
+        return nil
+    }
+
     /// Reads and decodes config.json.
     public static func read(path: String) throws -> HFConfig {
         try CheckpointError.requireFile(path)
@@ -126,8 +143,12 @@ public struct HFConfig: Codable, Equatable, Sendable {
             var key = context.codingPath.map(\.stringValue).joined(separator: ".")
             let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             if key.isEmpty, let object = json as? [String: Any] {
-                // Foundation's decoder reports a fraction in an integer field as "not valid JSON", without a key.
+                // Foundation's decoder reports a fraction in an integer field as "not valid JSON", without a key,
+                // and a number its field cannot hold (1e-300 as a Float, 2^64 as an Int) likewise.
                 key = integerKeys.first { (object[$0] as? Double).map { $0 != $0.rounded() } ?? false } ?? ""
+                if key.isEmpty, let outOfRange = numberOutOfRange(in: object) {
+                    throw CheckpointError.invalidConfig(path: path, detail: "key '\(outOfRange)' holds a number out of its range")
+                }
             }
             if !key.isEmpty { throw CheckpointError.invalidConfig(path: path, detail: "key '\(key)' has the wrong type") }
             throw CheckpointError.invalidConfig(path: path, detail: json == nil ? "not valid JSON" : "not a JSON object")

@@ -272,6 +272,18 @@ func temporaryDirectory() -> String {
             }
             #expect(found.map { "\($0)" }?.hasSuffix("config.json: " + says) == true, "\(text): \(String(describing: found))")
         }
+        // Numbers beyond their field's range are named (they were "not a JSON object"), and a damaged n_embd
+        // beside n_inner is refused (4 * n_embd trapped).
+        for (changes, says) in [(["layer_norm_epsilon": 1e-300] as [String: Any], "key 'layer_norm_epsilon' holds a number out of its range"),
+                                (["n_embd": 1.8446744073709552e19], "key 'n_embd' holds a number out of its range"),
+                                (["n_inner": 1, "n_embd": 1 << 62], "n_inner 1 (only 4 * n_embd)")] {
+            let found = try loadError { directory in
+                let path = directory + "/config.json"
+                let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+                try JSONSerialization.data(withJSONObject: object.merging(changes) { $1 }).write(to: URL(fileURLWithPath: path))
+            }
+            #expect(found.map { "\($0)" }?.hasSuffix(says) == true, "\(changes): \(String(describing: found))")
+        }
     }
 
     @Test func wrongDtype() throws {
