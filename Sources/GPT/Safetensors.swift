@@ -133,8 +133,31 @@ public enum Safetensors {
                 }
                 entries[name] = Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
             }
+            try Self.checkCoverage(entries, dataSize: dataSize, path: path)
             self.metadata = metadata
             self.entries = entries
+        }
+
+        /// The format's rule (safetensors' own loader enforces it): the tensors' byte ranges, in offset order,
+        /// tile the data section exactly, so no two tensors share bytes and no byte is left over. A shifted
+        /// offset or appended bytes otherwise load as other weights without a word.
+        private static func checkCoverage(_ entries: [String: Entry], dataSize: Int, path: String) throws {
+            var covered = 0, previous: String?
+            for (name, entry) in entries.sorted(by: { ($0.value.begin, $0.value.end, $0.key) < ($1.value.begin, $1.value.end, $1.key) }) {
+                if entry.begin < covered {
+                    throw CheckpointError.offsetsOutOfRange(path: path, tensor: name,
+                                                            detail: "[\(entry.begin), \(entry.end)] overlaps '\(previous ?? "")'")
+                }
+                if entry.begin > covered {
+                    throw CheckpointError.offsetsOutOfRange(path: path, tensor: name,
+                                                            detail: "bytes \(covered)..<\(entry.begin) before it belong to no tensor")
+                }
+                covered = entry.end
+                previous = name
+            }
+            if covered != dataSize {
+                throw CheckpointError.invalidHeader(path: path, detail: "\(dataSize - covered) bytes after the last tensor belong to no tensor")
+            }
         }
 
         static let dtypeWidth: [String: Int] = ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4,

@@ -288,11 +288,10 @@ func temporaryDirectory() -> String {
 
     @Test func wrongDtype() throws {
         let error = try loadError { directory in
-            // ln_f.bias claims F16 (8 values of F16 = 16 bytes; shrink its range to match).
+            // ln_f.bias claims F16: its 32 bytes hold 16 values of F16 (a shape of [16] keeps the file whole).
             try Self.rewriteHeaderEntry(directory, tensor: "transformer.ln_f.bias") { entry in
-                let offsets = entry["data_offsets"] as! [Int]
                 entry["dtype"] = "F16"
-                entry["data_offsets"] = [offsets[0], offsets[0] + 16]
+                entry["shape"] = [16]
             }
         }
         guard case let .wrongDtype(_, tensor, dtype)? = error else { Issue.record("got \(String(describing: error))"); return }
@@ -363,6 +362,36 @@ func temporaryDirectory() -> String {
         guard case let .offsetsOutOfRange(_, hugeTensor, detail)? = huge else { Issue.record("got \(String(describing: huge))"); return }
         #expect(hugeTensor == "transformer.wpe.weight")
         #expect(detail.contains("do not hold shape [4503599627370496, 512] of F32"))
+    }
+
+    /// The tensors' byte ranges must tile the data exactly: a shifted offset (reading the next tensor's bytes),
+    /// two tensors on the same bytes, and bytes appended after the last tensor were loaded as weights.
+    @Test func tensorDataMustTileTheFile() throws {
+        let shifted = try loadError { directory in
+            try Self.rewriteHeaderEntry(directory, tensor: "transformer.wpe.weight") { entry in
+                let offsets = entry["data_offsets"] as! [Int]
+                entry["data_offsets"] = [offsets[0] + 4, offsets[1] + 4]
+            }
+        }
+        guard case let .offsetsOutOfRange(_, tensor, detail)? = shifted else { Issue.record("got \(String(describing: shifted))"); return }
+        #expect(tensor == "transformer.wpe.weight" && detail.hasSuffix("before it belong to no tensor"), "\(detail)")
+        let shared = try loadError { directory in
+            let path = directory + "/model.safetensors"
+            let wpe = try Safetensors.File(path: path).entries["transformer.wpe.weight"]!
+            try Self.rewriteHeaderEntry(directory, tensor: "transformer.ln_f.bias") { entry in
+                entry["data_offsets"] = [wpe.begin, wpe.begin + 32]   // 8 floats inside wpe's bytes
+            }
+        }
+        guard case let .offsetsOutOfRange(_, _, overlap)? = shared else { Issue.record("got \(String(describing: shared))"); return }
+        #expect(overlap.contains("overlaps 'transformer.wpe.weight'") || overlap.contains("overlaps 'transformer.ln_f.bias'"), "\(overlap)")
+        let appended = try loadError { directory in
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/model.safetensors"))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(count: 64))
+            try handle.close()
+        }
+        #expect(appended.map { "\($0)" }?.hasSuffix("model.safetensors: invalid safetensors header: 64 bytes after the last tensor belong to no tensor") == true,
+                "\(String(describing: appended))")
     }
 
     /// transformers-style files: names without "transformer.", a separate (equal) lm_head.weight, mask buffers.
