@@ -197,10 +197,24 @@ public enum Checkpoint {
             throw CheckpointError.unexpectedTensor(path: path, tensor: extra)
         }
         for slot in model.layout.slots {
-            try file.read("m." + slot.name, shape: slot.shape, into: model.firstMoment.pointer + slot.offset)
-            try file.read("v." + slot.name, shape: slot.shape, into: model.secondMoment.pointer + slot.offset)
+            try readMoments(file, name: slot.name, shape: slot.shape, first: model.firstMoment.pointer + slot.offset,
+                            second: model.secondMoment.pointer + slot.offset)
         }
         return state
+    }
+
+    /// Reads the AdamW moments "m.<name>" and "v.<name>" of one tensor and checks them: both finite, the second
+    /// (a running mean of squares) not negative. A damaged value would otherwise surface steps later as a NaN
+    /// loss blamed on training.
+    static func readMoments(_ file: Safetensors.File, name: String, shape: [Int], first: UnsafeMutablePointer<Float>,
+                            second: UnsafeMutablePointer<Float>) throws {
+        let count = shape.reduce(1, *)
+        for (prefix, values, nonNegative) in [("m.", first, false), ("v.", second, true)] {
+            try file.read(prefix + name, shape: shape, into: values)
+            if let bad = (0..<count).first(where: { !values[$0].isFinite || (nonNegative && values[$0] < 0) }) {
+                throw CheckpointError.invalidMoment(path: file.path, tensor: prefix + name, index: bad, value: values[bad])
+            }
+        }
     }
 
     /// The state JSON in a training-state file's header, validated.

@@ -16,6 +16,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case wrongShape(path: String, tensor: String, expected: [Int], found: [Int])
     case offsetsOutOfRange(path: String, tensor: String, detail: String)
     case nonFiniteWeight(path: String, tensor: String, index: Int, value: Float)
+    /// An AdamW moment that is not finite, or a second moment below zero.
+    case invalidMoment(path: String, tensor: String, index: Int, value: Float)
     case invalidConfig(path: String, detail: String)
     case unsupported(path: String, detail: String)
     case invalidFileName(name: String, reason: String)
@@ -42,6 +44,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             return "\(path): data offsets of tensor '\(tensor)' are invalid: \(detail)"
         case let .nonFiniteWeight(path, tensor, index, value):
             return "\(path): tensor '\(tensor)' holds \(value) at element \(index): the weights are not finite (a run that diverged?)"
+        case let .invalidMoment(path, tensor, index, value):
+            return "\(path): tensor '\(tensor)' holds \(value) at element \(index): AdamW's moments must be finite (and the second ones not negative)"
         case let .invalidConfig(path, detail): return "\(path): \(detail)"
         case let .unsupported(path, detail): return "\(path): unsupported: \(detail)"
         case let .invalidFileName(name, reason): return "cannot add '\(name)' to a checkpoint: \(reason)"

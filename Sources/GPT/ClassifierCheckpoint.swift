@@ -130,8 +130,8 @@ public enum ClassifierCheckpoint {
         if includeTrainingState && FileManager.default.fileExists(atPath: statePath) {
             state = try Checkpoint.loadTrainingState(into: model, path: statePath, ignoring: ["m." + scoreName, "v." + scoreName])
             let moments = try Safetensors.File(path: statePath)
-            try moments.read("m." + scoreName, shape: [classifier.labelCount, classifier.width], into: classifier.scoreFirstMoment.pointer)
-            try moments.read("v." + scoreName, shape: [classifier.labelCount, classifier.width], into: classifier.scoreSecondMoment.pointer)
+            try Checkpoint.readMoments(moments, name: scoreName, shape: [classifier.labelCount, classifier.width],
+                                       first: classifier.scoreFirstMoment.pointer, second: classifier.scoreSecondMoment.pointer)
         }
         return LoadedClassifier(classifier: classifier, hfConfig: hf, trainingState: state)
     }

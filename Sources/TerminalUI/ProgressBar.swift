@@ -85,7 +85,7 @@ public final class ProgressBar {
 
     /// "1h02m", "3m05s", "12s", "0.4s" (tenths below 10 s: a short run is not "0s"), "--" for unknown.
     public static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "--" }
+        guard seconds.isFinite, seconds >= 0, seconds < 1e15 else { return "--" }   // (Int(seconds) must not trap)
         if seconds < 9.95 { return String(format: "%.1fs", seconds) }
         let s = Int(seconds.rounded())
         if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }

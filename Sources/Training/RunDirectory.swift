@@ -106,6 +106,15 @@ public struct RunDirectory: Sendable {
                 + "(a run directory holds latest/, best/ and metrics.jsonl)")
         }
         if FileManager.default.fileExists(atPath: path) && isLockedElsewhere { throw inUse }
+        // best/ and latest/ are replaced whole when the run saves: anything else in their place (a file, a link
+        // that leads nowhere) would fail that save, after the training it was to keep.
+        for checkpoint in [latest, best] where (try? FileManager.default.attributesOfItem(atPath: checkpoint)) != nil {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                throw TrainingError.invalidOption(option: "--out", message: "\(checkpoint) is not a checkpoint directory, and "
+                    + "the run saves one there; move it away")
+            }
+        }
     }
 
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`
@@ -220,9 +229,34 @@ public struct RunRecord: Codable, Equatable, Sendable {
         return dataDirectory
     }
 
+    /// The record saved in the training state at `path`, once its values are ones a run can use.
     public static func decode(_ json: String, path: String) throws -> RunRecord {
-        do { return try JSONDecoder().decode(RunRecord.self, from: Data(json.utf8)) } catch {
+        let record: RunRecord
+        do { record = try JSONDecoder().decode(RunRecord.self, from: Data(json.utf8)) } catch {
             throw CheckpointError.invalidHeader(path: path, detail: "the saved run configuration is not readable")
         }
+        try record.checkValues(path: path)
+        return record
+    }
+
+    /// Refuses a record no run can use (a damaged or edited training state) as the file's error: the option
+    /// checks' messages name options the user may not have typed (`--batch-size: must be at least 1`).
+    func checkValues(path: String) throws {
+        do { try options.checkEachOption() } catch let TrainingError.invalidOption(option, message) {
+            throw Self.damaged(path: path, "\(option) \(message)")
+        }
+        if !(options.epsilon.isFinite && options.epsilon > 0) {
+            throw Self.damaged(path: path, "AdamW's epsilon must be a positive number (got \(options.epsilon))")
+        }
+        // (Below 1e12 s, 31,700 years: a duration prints as a whole number of seconds.)
+        if !(elapsedSeconds.isFinite && elapsedSeconds >= 0 && elapsedSeconds < 1e12) {
+            throw Self.damaged(path: path, "the training time must be a number of seconds (got \(elapsedSeconds))")
+        }
+        if let patience, patience < 0 { throw Self.damaged(path: path, "--patience must not be negative (got \(patience))") }
+    }
+
+    /// The error of a saved run configuration (in the training state at `path`) whose `what` is wrong.
+    public static func damaged(path: String, _ what: String) -> CheckpointError {
+        .invalidConfig(path: path, detail: "the saved run configuration is damaged: \(what)")
     }
 }

@@ -232,6 +232,13 @@ struct FineTuneSetup {
         guard var settings = TaskSettings.decode(json) else {
             throw CheckpointError.invalidHeader(path: statePath, detail: "its fine-tuning task settings cannot be read")
         }
+        // Saved values no run can use are the file's error, not options the user did not type.
+        do { try settings.validate(layers: model.config.layers) } catch let FineTuneError.invalidOption(option, message) {
+            throw RunRecord.damaged(path: statePath, "\(option) \(message)")
+        }
+        if let fraction = settings.valFraction, !(fraction > 0 && fraction < 1) {
+            throw RunRecord.damaged(path: statePath, "--val-fraction must be above 0 and below 1 (got \(fraction))")
+        }
         if let task = c.task, task != settings.task.rawValue {
             throw FineTuneError.invalidOption(option: "--task", message: "the run in \(directory.path) is a '\(settings.task.rawValue)' run")
         }

@@ -149,10 +149,12 @@ func temporaryDirectory() -> String {
         return nil
     }
 
-    /// Rewrites model.safetensors with `edit` applied to the tensor list (names, shapes, data).
-    static func rewriteWeights(_ directory: String, metadata: [String: String] = ["format": "pt"],
+    /// Rewrites model.safetensors (or another safetensors `file`) with `edit` applied to the tensor list (names,
+    /// shapes, data).
+    static func rewriteWeights(_ directory: String, file name: String = "model.safetensors",
+                               metadata: [String: String] = ["format": "pt"],
                                _ edit: (inout [(String, [Int], [Float])]) -> Void) throws {
-        let path = directory + "/model.safetensors"
+        let path = directory + "/" + name
         let file = try Safetensors.File(path: path)
         var tensors = try file.entries.keys.sorted().map { ($0, file.entries[$0]!.shape, try file.floats($0)) }
         edit(&tensors)
@@ -324,6 +326,24 @@ func temporaryDirectory() -> String {
             }
             #expect(tensor == "transformer.ln_f.weight" && index == 3 && (value.isNaN == bad.isNaN))
             #expect(error!.description.contains("the weights are not finite"))
+        }
+    }
+
+    /// AdamW moments that are not finite, or a negative second moment, are the training state's error when it is
+    /// loaded (a resume trained a step on them, then blamed training for the NaN loss).
+    @Test func damagedMomentsAreRefused() throws {
+        for (name, value) in [("m.transformer.wte.weight", Float.nan), ("m.transformer.h.0.ln_1.bias", .infinity),
+                              ("v.transformer.wpe.weight", -1)] {
+            let error = try loadError { directory in
+                let metadata = try Safetensors.File(path: directory + "/training_state.safetensors").metadata
+                try Self.rewriteWeights(directory, file: "training_state.safetensors", metadata: metadata) { tensors in
+                    let i = tensors.firstIndex { $0.0 == name }!
+                    tensors[i].2[2] = value
+                }
+            }
+            guard case let .invalidMoment(path, tensor, index, found)? = error else { Issue.record("got \(String(describing: error))"); return }
+            #expect(path.hasSuffix("/training_state.safetensors") && tensor == name && index == 2)
+            #expect(found.isNaN ? value.isNaN : found == value)
         }
     }
 

@@ -821,6 +821,18 @@ import Glibc
         }
         #expect(try Self.trainLosses(dir + "/run").count == 2)
         try expectError(["--resume", "--layers", "3"] + out, "keeps its model's shape; leave out --layers")
+        // Something other than a checkpoint directory in best/'s place is refused before training (the run trained,
+        // then failed to save, losing the steps); a link that leads nowhere too.
+        try FileManager.default.moveItem(atPath: dir + "/run/best", toPath: dir + "/best-aside")
+        for blocker in ["file", "dangling link"] {
+            if blocker == "file" { try "notes".write(toFile: dir + "/run/best", atomically: true, encoding: .utf8) }
+            else { try FileManager.default.createSymbolicLink(atPath: dir + "/run/best", withDestinationPath: dir + "/nowhere") }
+            try expectError(["--resume", "--steps", "3"] + out,
+                            "--out: \(dir)/run/best is not a checkpoint directory, and the run saves one there; move it away")
+            try FileManager.default.removeItem(atPath: dir + "/run/best")
+        }
+        try FileManager.default.moveItem(atPath: dir + "/best-aside", toPath: dir + "/run/best")
+        #expect(try Self.trainLosses(dir + "/run").count == 2)
 
         // A checkpoint whose vocabulary does not match the data's tokenizer.
         let other = dir + "/other"

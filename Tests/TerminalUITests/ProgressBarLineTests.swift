@@ -46,5 +46,7 @@ final class DurationTests: XCTestCase {
         XCTAssertEqual(ProgressBar.duration(74), "1m14s")
         XCTAssertEqual(ProgressBar.duration(3725), "1h02m")
         XCTAssertEqual(ProgressBar.duration(.nan), "--")
+        XCTAssertEqual(ProgressBar.duration(1e19), "--")   // beyond Int: the conversion trapped
+        XCTAssertEqual(ProgressBar.duration(1e12), "277777777h46m")
     }
 }

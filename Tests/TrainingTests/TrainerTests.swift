@@ -333,3 +333,21 @@ private struct TinySetup {
         #expect(model.memory.activationBytes == 0)
     }
 }
+
+/// A saved run configuration whose values no run can use is the training state's error, not an option's the user
+/// did not type (it said "--batch-size: must be at least 1"), and a training time that prints as no duration is
+/// refused too (it trapped when the run's end was printed).
+@Suite struct RunRecordValueTests {
+    @Test func damagedValuesNameTheFile() throws {
+        let good = try RunRecord(options: TrainingOptions(), elapsedSeconds: 12, dataDirectory: "/data").json()
+        #expect(try RunRecord.decode(good, path: "state").elapsedSeconds == 12)
+        for (from, to, says) in [("\"batchSize\":12", "\"batchSize\":0", "--batch-size must be at least 1 (got 0)"),
+                                 ("\"evalBatches\":20", "\"evalBatches\":4611686018427387904", "--eval-batches must be 1 to 1000000 (got 4611686018427387904)"),
+                                 ("\"epsilon\":1e-08", "\"epsilon\":-1", "AdamW's epsilon must be a positive number (got -1.0)"),
+                                 ("\"elapsedSeconds\":12", "\"elapsedSeconds\":1e19", "the training time must be a number of seconds (got 1e+19)")] {
+            #expect(good.contains(from), "\(good)")
+            let error = #expect(throws: CheckpointError.self) { try RunRecord.decode(good.replacingOccurrences(of: from, with: to), path: "state") }
+            #expect(error?.description == "state: the saved run configuration is damaged: " + says, "\(String(describing: error))")
+        }
+    }
+}
