@@ -168,7 +168,7 @@ public enum Safetensors {
                 let d = n.doubleValue
                 if d >= 0 && d < 9.0e15 && d == d.rounded() { return Int(d) }
             }
-            throw CheckpointError.invalidHeader(path: path, detail: "\(what) must hold non-negative integers")
+            throw CheckpointError.invalidHeader(path: path, detail: "\(what) must hold non-negative integers below 9e15")
         }
 
         /// Copies the F32 tensor `name` into `destination` after checking its dtype and shape.
