@@ -123,7 +123,12 @@ public final class TrainingRun {
         let runStart = clock.now
         let elapsedBefore = record.elapsedSeconds
         func elapsed() -> Double { elapsedBefore + seconds(clock.now - runStart) }
-        defer { try? drawLossCurve() }
+        defer {
+            // The checkpoints are what matter: a curve that cannot be drawn is a warning, not a failed run.
+            do { try drawLossCurve() } catch {
+                FileHandle.standardError.write(Data("warning: the loss curve was not drawn: \(error)\n".utf8))
+            }
+        }
 
         if let pending = record.pendingStep {
             record.pendingStep = nil

@@ -54,6 +54,12 @@ import Glibc
         let one = try PretrainCommand.run(["--data", data, "--out", dir + "/one", "--steps", "1", "--eval-every", "0"] + Self.tinyModel)
         #expect(one.status == 0 && one.stdout.contains("finished 1 step in"), "\(one.stdout)")
         #expect((one.stdout + one.stderr).contains("; 1 step; seed"), "\(one.stderr)")
+        // A loss curve that cannot be written is a warning (it failed silently); the run and its checkpoints stand.
+        try FileManager.default.removeItem(atPath: dir + "/one/loss.svg")
+        try FileManager.default.createDirectory(atPath: dir + "/one/loss.svg", withIntermediateDirectories: false)
+        let blocked = try PretrainCommand.run(["--resume", "--out", dir + "/one", "--steps", "2"])
+        #expect(blocked.status == 0 && blocked.stderr.contains("warning: the loss curve was not drawn: \(dir)/one/loss.svg"), "\(blocked.stderr)")
+        #expect(try Self.trainLosses(dir + "/one").count == 2)
     }
 
     /// --sample-every: samples at the given steps with their seeds, the same ones when the run is repeated, kept by a
