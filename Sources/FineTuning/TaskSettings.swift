@@ -82,6 +82,9 @@ public struct TaskSettings: Codable, Equatable, Sendable {
         try check(lmLossWeight.isFinite && lmLossWeight >= 0, "--lm-loss-weight", "must be 0 or positive (got \(lmLossWeight))")
         try check(["none", "balanced"].contains(classWeights), "--class-weights", "must be none or balanced (got '\(classWeights)')")
         try check(patience >= 0, "--patience", "must be 0 (off) or positive (got \(patience))")
+        if let valFraction {
+            try check(valFraction > 0 && valFraction < 1, "--val-fraction", "must be above 0 and below 1 (got \(valFraction))")
+        }
         if task == .complete { try Self.requirePromptOnce(template) }
     }
 }

@@ -86,7 +86,8 @@ public final class BatchDecoder {
         if keep < 1 || keep > T { throw DecoderError.invalidSlideKeep(keep: keep, context: T) }
         // The KV cache dominates: 2 L slots T C floats.
         try MemoryBudget.check(bytes: 8 * Double(config.layers) * Double(slots) * Double(T) * Double(C),
-                               what: "decoding \(slots) sequences together (their key-value cache)")
+                               what: "decoding \(slots) sequences together (their key-value cache)",
+                               besides: GPT.modelBytes(config: config))
         self.model = model
         self.slots = slots
         self.slideKeep = keep

@@ -4,7 +4,7 @@ extension GPT {
     func checkShape(batch: Int, time: Int) throws {
         if batch <= 0 || time <= 0 { throw GPTError.emptyBatch(batch: batch, time: time) }
         if time > config.context { throw GPTError.sequenceLongerThanContext(time: time, context: config.context) }
-        try GPT.checkMemory(config: config, batch: batch, time: time)
+        try GPT.checkMemory(config: config, batch: batch, time: time, gradientCopies: shardCount(batch: batch) - 1)
     }
 
     func checkTokens(_ tokens: UnsafePointer<Int32>, count: Int, targets: Bool) throws {

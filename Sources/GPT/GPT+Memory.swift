@@ -21,13 +21,15 @@ extension GPT {
 
 extension GPT {
     /// Throws `GPTError.doesNotFitInMemory` when a model of `config` could not plan a training pass over `batch`
-    /// x `time` here (its activations beside the model's own buffers): the check `reserve` makes, for callers that
-    /// want it before slow work (a corpus preparation).
-    public static func checkMemory(config: GPTConfig, batch: Int, time: Int) throws {
+    /// x `time` here: its activations beside the model's own buffers and `gradientCopies` more gradient buffers
+    /// (a sharded pass's replicas, GPT+Shards.swift). The check `reserve` makes, for callers that want it before
+    /// slow work (a corpus preparation).
+    public static func checkMemory(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int = 0) throws {
         try checkModelMemory(config: config)
+        let gradientBytes = 4 * Double(ParameterLayout.parameterCount(of: config))
         try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time),
                                what: "a batch of \(batch) x \(time) tokens (its activations)",
-                               besides: modelBytes(config: config))
+                               besides: modelBytes(config: config) + Double(gradientCopies) * gradientBytes)
     }
 
     /// Throws `GPTError.modelDoesNotFitInMemory` when the model's four parameter-sized buffers (weights,
@@ -58,7 +60,7 @@ enum MemoryBudget {
     static func check(bytes: Double, what: String, besides committed: Double = 0) throws {
         let room = usableBytes - committed
         if bytes > room {
-            throw GPTError.doesNotFitInMemory(what: what, bytes: bytes, available: room,
+            throw GPTError.doesNotFitInMemory(what: what, bytes: bytes, available: room, committed: committed,
                                               memory: Double(GPT.availableMemoryBytes))
         }
     }

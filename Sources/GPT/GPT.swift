@@ -192,8 +192,9 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
     case targetOutOfRange(token: Int32, position: Int, vocabSize: Int)
     case invalidWeight(weight: Float, position: Int)
     case wrongInputCount(count: Int, batch: Int, time: Int)
-    /// `available`: what the plan may take of the `memory` here (`MemoryBudget`).
-    case doesNotFitInMemory(what: String, bytes: Double, available: Double, memory: Double)
+    /// `available`: what the plan may take of the `memory` here: nine tenths, less the `committed` bytes of the
+    /// model's own buffers (`MemoryBudget`).
+    case doesNotFitInMemory(what: String, bytes: Double, available: Double, committed: Double, memory: Double)
     case modelDoesNotFitInMemory(parameters: Int, bytes: Double, available: Double)
 
     public var description: String {
@@ -206,9 +207,11 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
             return "target id \(tok) at position \(pos) is outside the vocabulary (size \(v))"
         case let .invalidWeight(w, pos): return "loss weight \(w) at position \(pos) must be finite and >= 0"
         case let .wrongInputCount(n, b, t): return "got \(n) values for a batch of \(b) x \(t) = \(b * t) positions"
-        case let .doesNotFitInMemory(what, bytes, available, memory):
-            return String(format: "%@ needs %.1f GB, more than the %.1f GB it may take of the %.1f GB of memory here",
-                          what, bytes / 1e9, available / 1e9, memory / 1e9)
+        case let .doesNotFitInMemory(what, bytes, available, committed, memory):
+            let model = committed >= 1e8 ? String(format: "%.1f GB", committed / 1e9) : String(format: "%.0f MB", committed / 1e6)
+            return String(format: "%@ needs %.1f GB, more than the %.1f GB it may take of the %.1f GB of memory here "
+                          + "(nine tenths%@)", what, bytes / 1e9, available / 1e9, memory / 1e9,
+                          committed > 0 ? ", less \(model) for the model's own buffers" : "")
         case let .modelDoesNotFitInMemory(parameters, bytes, available):
             return String(format: "a model of %.2f billion parameters needs %.1f GB for its weights, gradients and AdamW "
                           + "moments, more than the %.1f GB a run may take of the memory here; choose a smaller width, number of layers or "

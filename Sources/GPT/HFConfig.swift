@@ -90,7 +90,7 @@ public struct HFConfig: Codable, Equatable, Sendable {
         if let activationFunction, !["gelu_new", "gelu_pytorch_tanh"].contains(activationFunction) {
             throw CheckpointError.unsupported(path: path, detail: "activation_function '\(activationFunction)' (only gelu_new)")
         }
-        if let nInner, nInner != 4 &* nEmbd || nEmbd > Int.max / 4 {   // (a damaged n_embd must not trap)
+        if let nInner, nEmbd.multipliedReportingOverflow(by: 4) != (nInner, false) {   // (a damaged n_embd must not trap)
             throw CheckpointError.unsupported(path: path, detail: "n_inner \(nInner) (only 4 * n_embd)")
         }
         if tieWordEmbeddings == false {
@@ -115,9 +115,11 @@ public struct HFConfig: Codable, Equatable, Sendable {
     /// The first key (dotted inside "swiftlet") whose number its field cannot hold: an integer beyond Int, a
     /// non-zero number beyond Float's range or below its smallest magnitude.
     static func numberOutOfRange(in object: [String: Any]) -> String? {
-        func beyondInt(_ value: Any?) -> Bool { (value as? Double).map { abs($0) >= 0x1p63 } ?? false }
+        // (Through NSNumber: `as? Double` is nil for an integer a Double does not hold exactly, such as 2^64 - 1.)
+        func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+        func beyondInt(_ value: Any?) -> Bool { number(value).map { abs($0) >= 0x1p63 } ?? false }
         func beyondFloat(_ value: Any?) -> Bool {
-            (value as? Double).map { $0 != 0 && (Float($0).isInfinite || Float($0) == 0) } ?? false
+            number(value).map { $0 != 0 && (Float($0).isInfinite || Float($0) == 0) } ?? false
         }
         if let key = integerKeys.first(where: { beyondInt(object[$0]) }) { return key }
         if let key = floatKeys.first(where: { beyondFloat(object[$0]) }) { return key }

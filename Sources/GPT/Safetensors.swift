@@ -156,7 +156,7 @@ public enum Safetensors {
                 previous = name
             }
             if covered != dataSize {
-                throw CheckpointError.invalidHeader(path: path, detail: "\(dataSize - covered) bytes after the last tensor belong to no tensor")
+                throw CheckpointError.invalidHeader(path: path, detail: "the last \(dataSize - covered) bytes of the data belong to no tensor")
             }
         }
 

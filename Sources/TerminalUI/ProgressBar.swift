@@ -88,8 +88,10 @@ public final class ProgressBar {
         guard seconds.isFinite, seconds >= 0, seconds < 1e15 else { return "--" }   // (Int(seconds) must not trap)
         if seconds < 9.95 { return String(format: "%.1fs", seconds) }
         let s = Int(seconds.rounded())
-        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
-        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        // (Interpolated, not %d: String(format:) takes %d as 32 bits, and long durations wrapped.)
+        func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        if s >= 3600 { return "\(s / 3600)h\(twoDigits((s % 3600) / 60))m" }
+        if s >= 60 { return "\(s / 60)m\(twoDigits(s % 60))s" }
         return "\(s)s"
     }
 }

@@ -13,6 +13,8 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
     case unreadableManifest(path: String)
     /// A prepared file whose contents are not those its directory's manifest.json records.
     case changedSincePreparation(path: String)
+    /// A prepared file its directory's manifest.json records, gone.
+    case missingSincePreparation(path: String)
 
     public var description: String {
         switch self {
@@ -28,10 +30,13 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
             return "\(corpora.joined(separator: ", ")): --val-fraction \(fraction) leaves no token of the corpus's \(tokens) "
                 + "for training; use a smaller one or a longer corpus"
         case .unreadableManifest(let path):
-            return "\(path): not a manifest `pretrain prepare` wrote; prepare the data again, or remove the file to use the others as they are"
+            return "\(path): not a manifest `pretrain prepare` wrote (it does not parse); prepare the data again, or remove the file to use the others as they are"
         case .changedSincePreparation(let path):
             return "\(path): not the file `pretrain prepare` wrote (manifest.json records another fingerprint); "
                 + "prepare the data again, or remove manifest.json to use the files as they are"
+        case .missingSincePreparation(let path):
+            return "\(path): missing, though manifest.json records it; prepare the data again, or remove manifest.json "
+                + "to use the other files as they are"
         }
     }
 }

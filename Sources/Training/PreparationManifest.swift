@@ -141,15 +141,18 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
     public static func checkOutputs(in directory: String) throws {
         let path = directory + "/" + fileName
         guard FileManager.default.fileExists(atPath: path) else { return }
-        guard let manifest = read(from: path) else { throw PreparationError.unreadableManifest(path: path) }
-        guard let recorded = manifest.outputFingerprints else { return }
-        let tokenizer = directory + "/tokenizer.model"
-        if try InputFile.contentHash(of: tokenizer) != recorded.tokenizer {
-            throw PreparationError.changedSincePreparation(path: tokenizer)
+        // Only the fingerprints are read: a manifest of another version (other settings) still says what it wrote.
+        struct Written: Decodable { var outputFingerprints: OutputFingerprints? }
+        guard let data = FileManager.default.contents(atPath: path),
+              let written = try? JSONDecoder().decode(Written.self, from: data) else {
+            throw PreparationError.unreadableManifest(path: path)
         }
-        for (name, fingerprint) in [("train.npy", recorded.train), ("val.npy", recorded.val)] {
-            let file = try TokenFile(path: directory + "/" + name)
-            if file.fingerprint != fingerprint { throw PreparationError.changedSincePreparation(path: file.path) }
+        guard let recorded = written.outputFingerprints else { return }
+        for (name, fingerprint) in [("tokenizer.model", recorded.tokenizer), ("train.npy", recorded.train), ("val.npy", recorded.val)] {
+            let file = directory + "/" + name
+            guard FileManager.default.fileExists(atPath: file) else { throw PreparationError.missingSincePreparation(path: file) }
+            let found = name == "tokenizer.model" ? try InputFile.contentHash(of: file) : try TokenFile(path: file).fingerprint
+            if found != fingerprint { throw PreparationError.changedSincePreparation(path: file) }
         }
     }
 

@@ -106,9 +106,13 @@ public struct RunDirectory: Sendable {
                 + "(a run directory holds latest/, best/ and metrics.jsonl)")
         }
         if FileManager.default.fileExists(atPath: path) && isLockedElsewhere { throw inUse }
-        // best/ and latest/ are replaced whole when the run saves: anything else in their place (a file, a link
-        // that leads nowhere) would fail that save, after the training it was to keep.
-        for checkpoint in [latest, best] where (try? FileManager.default.attributesOfItem(atPath: checkpoint)) != nil {
+    }
+
+    /// Before a resumed run trains: best/ and latest/ are replaced whole when it saves, so anything else in their
+    /// place (a file, a link that leads nowhere) would fail that save, after the training it was to keep. (A new
+    /// run with --overwrite removes them instead.)
+    public func requireCheckpointPlaces() throws {
+        for checkpoint in [latest, best] where Self.entryExists(checkpoint) {
             var isDirectory: ObjCBool = false
             if !FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory) || !isDirectory.boolValue {
                 throw TrainingError.invalidOption(option: "--out", message: "\(checkpoint) is not a checkpoint directory, and "
@@ -117,6 +121,9 @@ public struct RunDirectory: Sendable {
         }
     }
 
+    /// Whether there is a directory entry at `path`, a link that leads nowhere included (`fileExists` follows links).
+    static func entryExists(_ path: String) -> Bool { (try? FileManager.default.attributesOfItem(atPath: path)) != nil }
+
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`
     /// allowed it), right before the new run writes its first file.
     public func removePreviousRun() throws {
@@ -124,7 +131,7 @@ public struct RunDirectory: Sendable {
     }
 
     private var previousRunItems: [String] {
-        [latest, best, metrics, lossCurve].filter { FileManager.default.fileExists(atPath: $0) }
+        [latest, best, metrics, lossCurve].filter(Self.entryExists)
     }
 
     /// The checkpoint directory a user means by `path`: `path` itself when it holds a config.json, else the run's
@@ -229,30 +236,41 @@ public struct RunRecord: Codable, Equatable, Sendable {
         return dataDirectory
     }
 
-    /// The record saved in the training state at `path`, once its values are ones a run can use.
-    public static func decode(_ json: String, path: String) throws -> RunRecord {
+    /// The record saved in the training state at `path`; with `checked` (a run that goes on from it), once its
+    /// values are ones a run can use.
+    public static func decode(_ json: String, path: String, checked: Bool = true) throws -> RunRecord {
         let record: RunRecord
         do { record = try JSONDecoder().decode(RunRecord.self, from: Data(json.utf8)) } catch {
             throw CheckpointError.invalidHeader(path: path, detail: "the saved run configuration is not readable")
         }
-        try record.checkValues(path: path)
+        if checked { try record.checkValues(path: path) }
         return record
     }
 
     /// Refuses a record no run can use (a damaged or edited training state) as the file's error: the option
-    /// checks' messages name options the user may not have typed (`--batch-size: must be at least 1`).
+    /// checks' messages name options the user may not have typed (`--batch-size: must be at least 1`). Only what
+    /// no version of Swiftlet wrote is refused: the upper bounds on --steps and --eval-batches came later, and
+    /// the run's own check names those options once the command line's values are applied.
     func checkValues(path: String) throws {
-        do { try options.checkEachOption() } catch let TrainingError.invalidOption(option, message) {
+        do { try options.checkEachOption(upperBounds: false) } catch let TrainingError.invalidOption(option, message) {
             throw Self.damaged(path: path, "\(option) \(message)")
         }
         if !(options.epsilon.isFinite && options.epsilon > 0) {
             throw Self.damaged(path: path, "AdamW's epsilon must be a positive number (got \(options.epsilon))")
         }
-        // (Below 1e12 s, 31,700 years: a duration prints as a whole number of seconds.)
-        if !(elapsedSeconds.isFinite && elapsedSeconds >= 0 && elapsedSeconds < 1e12) {
-            throw Self.damaged(path: path, "the training time must be a number of seconds (got \(elapsedSeconds))")
+        if !(elapsedSeconds.isFinite && elapsedSeconds >= 0) {
+            throw Self.damaged(path: path, "the training time must be a finite number of seconds, not negative (got \(elapsedSeconds))")
         }
-        if let patience, patience < 0 { throw Self.damaged(path: path, "--patience must not be negative (got \(patience))") }
+        for (name, value, least) in [("--patience", patience, 0), ("the best step", bestStep, 0),
+                                     ("the evaluations since the best", evaluationsSinceBest, 0),
+                                     ("the best's evaluation batches", bestEvalBatches, 1), ("the thread count", threads, 1)] {
+            if let value, value < least { throw Self.damaged(path: path, "\(name) must be at least \(least) (got \(value))") }
+        }
+        // A run counts its evaluations one by one: more than a step's worth each is a damaged count (Int.max
+        // overflowed at the next evaluation).
+        if let since = evaluationsSinceBest, since > TrainingOptions.maximumSteps {
+            throw Self.damaged(path: path, "the evaluations since the best cannot be \(since)")
+        }
     }
 
     /// The error of a saved run configuration (in the training state at `path`) whose `what` is wrong.

@@ -53,14 +53,18 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
                   "must be between 0 and --lr (got \(minLearningRate), and --lr is \(learningRate))")
     }
 
-    /// The checks of one option at a time, which the tools run while parsing their arguments.
-    public func checkEachOption() throws {
+    /// The checks of one option at a time, which the tools run while parsing their arguments. Without
+    /// `upperBounds`, --steps and --eval-batches are only checked to be positive (a saved run of a version
+    /// before their bounds).
+    public func checkEachOption(upperBounds: Bool = true) throws {
+        let maximumSteps = upperBounds ? TrainingOptions.maximumSteps : Int.max
+        let maximumEvalBatches = upperBounds ? TrainingOptions.maximumEvalBatches : Int.max
         try check(batchSize >= 1, "--batch-size", "must be at least 1 (got \(batchSize))")
         try check((1...TrainingOptions.maximumGradAccum).contains(gradAccum), "--grad-accum",
                   "must be 1 to \(TrainingOptions.maximumGradAccum) (got \(gradAccum))")
         try check(context >= 1, "--context", "must be at least 1 (got \(context))")
-        try check((1...TrainingOptions.maximumSteps).contains(steps), "--steps",
-                  "must be 1 to \(TrainingOptions.maximumSteps) (got \(steps))")
+        func range(_ maximum: Int) -> String { maximum == Int.max ? "at least 1" : "1 to \(maximum)" }
+        try check((1...maximumSteps).contains(steps), "--steps", "must be \(range(maximumSteps)) (got \(steps))")
         try check(learningRate.isFinite && learningRate > 0, "--lr", "must be a positive number (got \(learningRate))")
         try check(minLearningRate.isFinite && minLearningRate >= 0, "--min-lr",
                   "must be between 0 and --lr (got \(minLearningRate))")
@@ -70,8 +74,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try check(beta2 >= 0 && beta2 < 1, "--beta2", "must be in [0, 1) (got \(beta2))")
         try check(gradClip.isFinite && gradClip >= 0, "--grad-clip", "must be 0 (off) or positive (got \(gradClip))")
         try check(evalEvery >= 0, "--eval-every", "must be 0 (only at the end) or positive (got \(evalEvery))")
-        try check((1...TrainingOptions.maximumEvalBatches).contains(evalBatches), "--eval-batches",
-                  "must be 1 to \(TrainingOptions.maximumEvalBatches) (got \(evalBatches))")
+        try check((1...maximumEvalBatches).contains(evalBatches), "--eval-batches",
+                  "must be \(range(maximumEvalBatches)) (got \(evalBatches))")
         try check(checkpointEvery >= 0, "--checkpoint-every", "must be 0 (only at the end) or positive (got \(checkpointEvery))")
     }
 

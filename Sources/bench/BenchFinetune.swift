@@ -29,6 +29,10 @@ struct BenchFinetune: ParsableCommand {
     func validate() throws {
         try OptionCheck.threads(threads)
         try OptionCheck.atLeastOne(["steps": steps, "batch-size": batchSize])
+        // The bounds finetune itself sets (a typo here meant a run that never ends, or an Int overflow).
+        let maxSteps = RunSizeLimits.maximumSteps, maxBatch = RunSizeLimits.maximumExamplesPerStep
+        guard steps <= maxSteps else { throw ValidationError("--steps must be 1 to \(maxSteps) (got \(steps))") }
+        guard batchSize <= maxBatch else { throw ValidationError("--batch-size must be 1 to \(maxBatch) (got \(batchSize))") }
         guard lr.isFinite && lr > 0 else { throw ValidationError("--lr must be a positive number (got \(lr))") }
     }
 

@@ -198,6 +198,7 @@ struct FineTuneSetup {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) does not exist: there is no run to resume")
         }
         try directory.requireRunDirectory()
+        try directory.requireCheckpointPlaces()
         try directory.lock()   // before anything reads the run: a live one is refused
         let latest = directory.latest
         guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {
@@ -235,9 +236,6 @@ struct FineTuneSetup {
         // Saved values no run can use are the file's error, not options the user did not type.
         do { try settings.validate(layers: model.config.layers) } catch let FineTuneError.invalidOption(option, message) {
             throw RunRecord.damaged(path: statePath, "\(option) \(message)")
-        }
-        if let fraction = settings.valFraction, !(fraction > 0 && fraction < 1) {
-            throw RunRecord.damaged(path: statePath, "--val-fraction must be above 0 and below 1 (got \(fraction))")
         }
         if let task = c.task, task != settings.task.rawValue {
             throw FineTuneError.invalidOption(option: "--task", message: "the run in \(directory.path) is a '\(settings.task.rawValue)' run")

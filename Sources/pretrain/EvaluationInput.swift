@@ -72,7 +72,9 @@ enum EvaluationInput {
         var recorded: String?
         var fingerprint: String?   // of the split's tokens when the run started
         if let state = try Checkpoint.readTrainingState(directory: directory) {
-            let record = try RunRecord.decode(state.configuration, path: directory + "/" + Checkpoint.trainingStateFileName)
+            // (Not `checked`: the record only says where the data is; its training values do not matter here.)
+            let record = try RunRecord.decode(state.configuration, path: directory + "/" + Checkpoint.trainingStateFileName,
+                                              checked: false)
             if record.task != nil { throw fineTuned(directory) }
             // best/ and latest/ lie in the run directory.
             let run = URL(fileURLWithPath: RunDirectory.absolutePath(directory)).deletingLastPathComponent().path

@@ -13,6 +13,7 @@ extension RunSetup {
             throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) does not exist: there is no run to resume")
         }
         try directory.requireRunDirectory()   // a file, or a checkpoint, is named as such
+        try directory.requireCheckpointPlaces()
         guard FileManager.default.fileExists(atPath: directory.latest + "/" + Checkpoint.configFileName) else {
             throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
         }
@@ -73,7 +74,7 @@ extension RunSetup {
         if samples != record.samples && !(off(samples) && off(record.samples)) { given.append("the --sample-every options") }
         record.samples = samples
         // Older runs recorded the data directory as given, relative to where they started.
-        let dataDirectory = try command.data.data.map(requirePreparedData)
+        let dataDirectory = try command.data.data.map(requirePreparedData)   // (the run checks its own fingerprints below)
             ?? RunDirectory.absolutePath(record.dataDirectory(resumingIn: command.out))
         if command.data.data == nil && !FileManager.default.fileExists(atPath: dataDirectory) {
             throw TrainingError.invalidOption(option: "--resume", message: "the run's data, \(dataDirectory), is gone; "

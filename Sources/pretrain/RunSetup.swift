@@ -152,9 +152,7 @@ struct RunSetup {
     private static func prepareData(_ data: DataOptions, runDirectory: String, overwrite: Bool,
                                     tokenizer existingTokenizer: String?) throws -> PreparedData {
         if let dir = data.data {   // (with --corpus or a preparation option: refused by DataOptions.validate)
-            let path = try requirePreparedData(dir)
-            try PreparationManifest.checkOutputs(in: path)
-            return PreparedData(path: path)
+            return PreparedData(path: try requireTrainingData(dir))
         }
         let target = RunDirectory.absolutePath(runDirectory + "/data")
         var preparation = CorpusPreparation(corpora: try DefaultCorpus.resolve(data.corpora),
@@ -200,6 +198,16 @@ struct RunSetup {
         func discardReplacement() {
             if !installed && path != finalPath { try? FileManager.default.removeItem(atPath: path) }
         }
+    }
+
+    /// `--data`'s directory for training, absolute: a preparation whose files are still those its manifest.json
+    /// records, when it has one (a run on swapped or retokenized files would train a model its tokenizer does
+    /// not describe). `pretrain evaluate` takes the files as they are, and a resumed run checks them against
+    /// its own record (`requirePreparedData` for both).
+    static func requireTrainingData(_ dir: String) throws -> String {
+        let path = try requirePreparedData(dir)
+        try PreparationManifest.checkOutputs(in: path)
+        return path
     }
 
     /// `--data`'s directory, absolute, once it is known to hold a preparation (else one line saying what it is).

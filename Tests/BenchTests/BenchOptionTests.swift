@@ -22,6 +22,8 @@ let BenchCommand = BuiltExecutable("bench")
         (["finetune", "--threads", "0"], "--threads must be at least 1 (got 0)"),
         (["finetune", "--steps=-3"], "--steps must be at least 1 (got -3)"),
         (["finetune", "--batch-size", "0"], "--batch-size must be at least 1 (got 0)"),
+        (["finetune", "--steps", "4611686018427387904", "--batch-size", "4"], "--steps must be 1 to 1000000000 (got 4611686018427387904)"),
+        (["finetune", "--batch-size", "2000000"], "--batch-size must be 1 to 1048576 (got 2000000)"),
         (["finetune", "--lr", "0"], "--lr must be a positive number (got 0.0)"),
         (["sample", "--threads", "1000000"], "--threads must be at most 1024 (got 1000000)"),
         (["sample", "--tokens", "0"], "--tokens must be at least 1 (got 0)"),
@@ -49,7 +51,7 @@ let BenchCommand = BuiltExecutable("bench")
                                            "--no-reference"])
         #expect(result.status == 1, "stderr: \(result.stderr)")
         #expect(result.stderr.hasPrefix("error: --batch-size: a batch of 100000000 x 64 tokens"), "\(result.stderr)")
-        #expect(result.stderr.contains("GB of memory here; use a smaller --batch-size or --context"), "\(result.stderr)")
+        #expect(result.stderr.contains("GB of memory here (nine tenths, less 13 MB for the model's own buffers); use a smaller --batch-size or --context"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
     }
 

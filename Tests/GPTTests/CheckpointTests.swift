@@ -278,7 +278,8 @@ func temporaryDirectory() -> String {
         // beside n_inner is refused (4 * n_embd trapped).
         for (changes, says) in [(["layer_norm_epsilon": 1e-300] as [String: Any], "key 'layer_norm_epsilon' holds a number out of its range"),
                                 (["n_embd": 1.8446744073709552e19], "key 'n_embd' holds a number out of its range"),
-                                (["n_inner": 1, "n_embd": 1 << 62], "n_inner 1 (only 4 * n_embd)")] {
+                                (["n_embd": UInt64.max], "key 'n_embd' holds a number out of its range"),
+                                (["n_inner": 0, "n_embd": 1 << 62], "n_inner 0 (only 4 * n_embd)")] {   // 4 * 2^62 wraps to 0
             let found = try loadError { directory in
                 let path = directory + "/config.json"
                 let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
@@ -410,7 +411,7 @@ func temporaryDirectory() -> String {
             try handle.write(contentsOf: Data(count: 64))
             try handle.close()
         }
-        #expect(appended.map { "\($0)" }?.hasSuffix("model.safetensors: invalid safetensors header: 64 bytes after the last tensor belong to no tensor") == true,
+        #expect(appended.map { "\($0)" }?.hasSuffix("model.safetensors: invalid safetensors header: the last 64 bytes of the data belong to no tensor") == true,
                 "\(String(describing: appended))")
     }
 

@@ -44,7 +44,20 @@ import Kernels
             try MemoryBudget.check(bytes: 0.5 * usable, what: "half", besides: 0.6 * usable)
             Issue.record("half the budget was granted beside six tenths of it")
         } catch let error as GPTError {
-            #expect(error == .doesNotFitInMemory(what: "half", bytes: 0.5 * usable, available: 0.4 * usable, memory: memory))
+            #expect(error == .doesNotFitInMemory(what: "half", bytes: 0.5 * usable, available: 0.4 * usable,
+                                                 committed: 0.6 * usable, memory: memory))
+        }
+        // A pass's check counts the model's buffers and a sharded pass's extra gradient buffers.
+        let config = GPTConfig.tiny(vocabSize: 65)
+        let parameters = Double(ParameterLayout.parameterCount(of: config))
+        for copies in [0, 3] {
+            do {
+                try GPT.checkMemory(config: config, batch: 99_999_999_999, time: 64, gradientCopies: copies)
+                Issue.record("a batch of 99,999,999,999 sequences was planned")
+            } catch let GPTError.doesNotFitInMemory(_, _, available, committed, _) {
+                #expect(committed == (16 + 4 * Double(copies)) * parameters)
+                #expect(available == usable - committed)
+            }
         }
     }
 

@@ -747,7 +747,7 @@ import Glibc
                 try FileManager.default.removeItem(atPath: d + "/tokenizer.model")
                 try FileManager.default.copyItem(atPath: otherTokenizer + "/tokenizer.model", toPath: d + "/tokenizer.model")
             }, "tokenizer.model: not the file `pretrain prepare` wrote"),
-            ("no-val", { d in try FileManager.default.removeItem(atPath: d + "/val.npy") }, "val.npy: cannot open the token file"),
+            ("no-val", { d in try FileManager.default.removeItem(atPath: d + "/val.npy") }, "val.npy: missing, though manifest.json records it"),
             ("bad-manifest", { d in try "{".write(toFile: d + "/manifest.json", atomically: true, encoding: .utf8) },
              "manifest.json: not a manifest `pretrain prepare` wrote"),
         ]
@@ -839,6 +839,13 @@ import Glibc
         }
         try FileManager.default.moveItem(atPath: dir + "/best-aside", toPath: dir + "/run/best")
         #expect(try Self.trainLosses(dir + "/run").count == 2)
+        // A new run with --overwrite replaces such a best/ (a link that leads nowhere was left, and failed its save).
+        try FileManager.default.copyItem(atPath: dir + "/run", toPath: dir + "/run-copy")
+        try FileManager.default.removeItem(atPath: dir + "/run-copy/best")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/run-copy/best", withDestinationPath: dir + "/nowhere")
+        let replaced = try PretrainCommand.run(["--data", data, "--steps", "2", "--overwrite", "--out", dir + "/run-copy"] + Self.tinyModel)
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/run-copy/best/model.safetensors"))
 
         // A checkpoint whose vocabulary does not match the data's tokenizer.
         let other = dir + "/other"

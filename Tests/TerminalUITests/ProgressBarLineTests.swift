@@ -48,5 +48,6 @@ final class DurationTests: XCTestCase {
         XCTAssertEqual(ProgressBar.duration(.nan), "--")
         XCTAssertEqual(ProgressBar.duration(1e19), "--")   // beyond Int: the conversion trapped
         XCTAssertEqual(ProgressBar.duration(1e12), "277777777h46m")
+        XCTAssertEqual(ProgressBar.duration(9.9e14), "275000000000h00m")   // past 32 bits of hours (%d wrapped)
     }
 }
