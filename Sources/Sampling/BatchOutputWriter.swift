@@ -322,7 +322,10 @@ public final class BatchOutputWriter {
         let parts = middle.components(separatedBy: "-sample-")
         guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
               let p = Int(parts[0]), let s = Int(parts[1]) else { return nil }
-        return SampleKey(promptIndex: p, sampleIndex: s)
+        // Only the name this program writes for the key: "prompt-5-sample-00.txt" named a file it would then look
+        // for as "prompt-0005-sample-0.txt", and a second spelling counted one sample twice.
+        let key = SampleKey(promptIndex: p, sampleIndex: s)
+        return fileName(for: key) == name ? key : nil
     }
 
     // MARK: - Writing

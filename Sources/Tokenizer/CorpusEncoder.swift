@@ -33,6 +33,8 @@ public struct CorpusEncoder: Sendable {
     /// Encodes the file and calls `sink` with consecutive runs of ids, in order.
     @discardableResult
     public func encode(file path: String, _ sink: (UnsafeBufferPointer<Int32>) throws -> Void) throws -> Statistics {
+        // A FIFO with no writer would block the open below; a device such as /dev/zero never ends.
+        if InputFile.isPipeOrDevice(path) { throw TokenizerError.notARegularInput(path: path) }
         try InputFile.checkReadable(path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }

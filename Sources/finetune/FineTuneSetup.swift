@@ -237,6 +237,19 @@ struct FineTuneSetup {
         do { try settings.validate(layers: model.config.layers) } catch let FineTuneError.invalidOption(option, message) {
             throw RunRecord.damaged(path: statePath, "\(option) \(message)")
         }
+        // The record must describe the checkpoint beside it: a classifier resumed as a completion run (or the
+        // other way) would replace latest/ with the other kind of model, its head lost or made up.
+        let checkpointTask: FineTuneTask = classifier == nil ? .complete : .classify
+        if settings.task != checkpointTask {
+            throw RunRecord.damaged(path: statePath, "its task '\(settings.task.rawValue)' is not that of the "
+                + "\(checkpointTask == .classify ? "classifier" : "language model") checkpoint in \(latest)")
+        }
+        if let classifier, settings.labels != classifier.labels {
+            throw RunRecord.damaged(path: statePath, "its labels are not those of \(latest)/config.json")
+        }
+        if settings.dataFile.isEmpty || settings.valFile?.isEmpty == true {
+            throw RunRecord.damaged(path: statePath, "it names no data file")
+        }
         if let task = c.task, task != settings.task.rawValue {
             throw FineTuneError.invalidOption(option: "--task", message: "the run in \(directory.path) is a '\(settings.task.rawValue)' run")
         }

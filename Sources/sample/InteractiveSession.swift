@@ -33,7 +33,12 @@ final class InteractiveSession {
         }
         let editor = LineEditor(program: "sample")
         while true {
-            switch editor.readLine(prompt: "> ") {
+            let input = editor.readLine(prompt: "> ")
+            // A Ctrl-C that came before the line was complete (at the prompt, or between an answer and the prompt,
+            // when the terminal still sends it as SIGINT) is spent on that line: it must not stop the next answer
+            // at its first token.
+            Interrupt.reset()
+            switch input {
             case .endOfInput:
                 Output.write("\n")
                 try Output.checkStdout()

@@ -233,6 +233,13 @@ import Glibc
     @Test func directoryModeOneFilePerSample() throws {
         #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 3, sampleIndex: 1)) == "prompt-0003-sample-1.txt")
         #expect(BatchOutputWriter.fileName(for: SampleKey(promptIndex: 12345, sampleIndex: 0)) == "prompt-12345-sample-0.txt")
+        // Only the names written are read back: other spellings of a key are not its file (a resume named a file
+        // that did not exist, or counted one sample twice).
+        #expect(BatchOutputWriter.parseFileName("prompt-0003-sample-1.txt") == SampleKey(promptIndex: 3, sampleIndex: 1))
+        #expect(BatchOutputWriter.parseFileName("prompt-12345-sample-0.txt") == SampleKey(promptIndex: 12345, sampleIndex: 0))
+        for other in ["prompt-3-sample-1.txt", "prompt-0003-sample-01.txt", "prompt-00003-sample-1.txt"] {
+            #expect(BatchOutputWriter.parseFileName(other) == nil, "\(other)")
+        }
         let directory = scratch.make() + "/samples/nested"
         do {
             let writer = try BatchOutputWriter(destination: .directory(path: directory), existing: .refuse)
