@@ -187,6 +187,45 @@ import Training
         #expect(try MetricsLog.readLines(out + "/metrics.jsonl").map { $0["step"] as? Int } == [1, 2, 3, 4])
         let noSplit = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "5", "--val-file", other])
         expectError(noSplit, startsWith: "--val-file: the run in \(out) splits its validation examples off --data")
+        // A run record whose task or labels are not the checkpoint's is the training state's error, and latest/ is
+        // left as it was (a classifier resumed as a completion run was saved as a language model, its head lost).
+        for (name, change, says) in [("as-completion", { (task: inout [String: Any]) in task["task"] = "complete" },
+                                      "its task 'complete' is not that of the classifier checkpoint in"),
+                                     ("relabelled", { (task: inout [String: Any]) in task["labels"] = Array((task["labels"] as! [String]).reversed()) },
+                                      "its labels are not those of")] {
+            let copy = scratch.path + "/" + name
+            try FileManager.default.copyItem(atPath: out, toPath: copy)
+            try Self.editTaskSettings(of: copy + "/latest", change)
+            let weights = try Data(contentsOf: URL(fileURLWithPath: copy + "/latest/model.safetensors"))
+            let refused = try FinetuneCommand.run(["--resume", "--out", copy, "--steps", "5", "--data", scratch.path + "/moved.jsonl"])
+            expectError(refused, startsWith: "\(copy)/latest/training_state.safetensors: the saved run configuration is damaged: \(says)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: copy + "/latest/model.safetensors")) == weights)
+        }
+    }
+
+    /// Rewrites the fine-tuning task settings saved in `checkpoint`'s training state (JSON inside the run record,
+    /// inside the state, inside the safetensors header), the tensors as they were.
+    static func editTaskSettings(of checkpoint: String, _ change: (inout [String: Any]) -> Void) throws {
+        let path = checkpoint + "/training_state.safetensors"
+        let file = try Safetensors.File(path: path)
+        func object(_ text: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+        }
+        func text(_ object: [String: Any]) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
+        var state = try object(file.metadata["swiftlet_training_state"]!)
+        var record = try object(state["configuration"] as! String)
+        var task = try object(record["task"] as! String)
+        change(&task)
+        record["task"] = try text(task)
+        state["configuration"] = try text(record)
+        var metadata = file.metadata
+        metadata["swiftlet_training_state"] = try text(state)
+        let tensors = try file.entries.keys.sorted().map { ($0, file.entries[$0]!.shape, try file.floats($0)) }
+        let buffers = tensors.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, $0.2.count)) }
+        defer { buffers.forEach { $0.deallocate() } }
+        for (buffer, tensor) in zip(buffers, tensors) { _ = buffer.initialize(from: tensor.2) }
+        try Safetensors.write(zip(tensors, buffers).map { Safetensors.Source(name: $0.0, shape: $0.1, data: UnsafePointer($1.baseAddress!)) },
+                              metadata: metadata, to: path)
     }
 
     /// --dropout: fine-tuning drops (the first step's loss differs from a run without it on the same seed and
