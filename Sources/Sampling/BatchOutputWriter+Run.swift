@@ -43,8 +43,15 @@ extension BatchOutputWriter {
     /// Resume of a directory: the run its settings.json records (none in directories written before it existed).
     func readRunFile(directory: String) throws {
         let file = (directory as NSString).appendingPathComponent(Self.runFileName)
-        guard let data = FileManager.default.contents(atPath: file) else { return }
-        guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(data)) else {
+        guard (try? FileManager.default.attributesOfItem(atPath: file)) != nil else { return }
+        // Anything else in its place (a FIFO, a device, a link that leads nowhere) is not "no settings": resuming
+        // without their checks would mix samples of other settings into the directory.
+        var info = stat()
+        guard stat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let data = FileManager.default.contents(atPath: file) else {
+            throw BatchOutputError(message: "\(file): cannot be read as the run's settings; refusing to resume into \(directory)")
+        }
+        guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(data)),
+              fields.contains(where: { $0.key == "settings" }) else {
             throw BatchOutputError(message: "\(file): not the run settings this program writes; refusing to resume into \(directory)")
         }
         recorded = [RecordedRun(place: file, fields: fields)]

@@ -188,6 +188,13 @@ import Glibc
         try JSONSerialization.data(withJSONObject: object.filter { $0.key != "prompts" }).write(to: URL(fileURLWithPath: settings))
         #expect(resume(woe)?.hasPrefix("\(directory)/prompt-0000-sample-0.txt: does not start with the prompt") == true)
         #expect(resume(first) == nil)
+        // Without its "settings" object, or with a FIFO in its place, the file is not taken as no settings (a resume
+        // then ran without checking them, mixing samples of other settings into the directory).
+        try JSONSerialization.data(withJSONObject: object.filter { $0.key != "settings" }).write(to: URL(fileURLWithPath: settings))
+        #expect(resume(first) == "\(settings): not the run settings this program writes; refusing to resume into \(directory)")
+        try FileManager.default.removeItem(atPath: settings)
+        #expect(mkfifo(settings, 0o600) == 0)
+        #expect(resume(first) == "\(settings): cannot be read as the run's settings; refusing to resume into \(directory)")
     }
 
     /// The prompts file is never the output, whatever the policy: not by its own name, a symlink or a hard link to
