@@ -43,15 +43,20 @@ extension BatchOutputWriter {
     /// Resume of a directory: the run its settings.json records (none in directories written before it existed).
     func readRunFile(directory: String) throws {
         let file = (directory as NSString).appendingPathComponent(Self.runFileName)
-        guard (try? FileManager.default.attributesOfItem(atPath: file)) != nil else { return }
+        var info = stat()
+        guard lstat(file, &info) == 0 else { return }
         // Anything else in its place (a FIFO, a device, a link that leads nowhere) is not "no settings": resuming
         // without their checks would mix samples of other settings into the directory.
-        var info = stat()
         guard stat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let data = FileManager.default.contents(atPath: file) else {
             throw BatchOutputError(message: "\(file): cannot be read as the run's settings; refusing to resume into \(directory)")
         }
+        // Every version that wrote the file wrote its settings object and base seed (only "prompts" came later).
+        func has(_ key: String, _ fields: [JSONField], _ kind: (JSONValue) -> Bool) -> Bool {
+            fields.contains { $0.key == key && kind($0.value) }
+        }
         guard case .object(let fields)? = try? JSONLineParser.parse(ArraySlice(data)),
-              fields.contains(where: { $0.key == "settings" }) else {
+              has("settings", fields, { if case .object = $0 { true } else { false } }),
+              has("base_seed", fields, { if case .number = $0 { true } else { false } }) else {
             throw BatchOutputError(message: "\(file): not the run settings this program writes; refusing to resume into \(directory)")
         }
         recorded = [RecordedRun(place: file, fields: fields)]

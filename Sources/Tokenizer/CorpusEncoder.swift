@@ -33,12 +33,19 @@ public struct CorpusEncoder: Sendable {
     /// Encodes the file and calls `sink` with consecutive runs of ids, in order.
     @discardableResult
     public func encode(file path: String, _ sink: (UnsafeBufferPointer<Int32>) throws -> Void) throws -> Statistics {
-        // A FIFO with no writer would block the open below; a device such as /dev/zero never ends.
-        if InputFile.isPipeOrDevice(path) { throw TokenizerError.notARegularInput(path: path) }
+        // A regular file or a pipe (`--corpus <(zcat x.gz)`: one pass reads it); a device such as /dev/zero
+        // would be read without end.
+        var kind = stat()
+        if stat(path, &kind) == 0 && ![S_IFREG, S_IFIFO, S_IFDIR].contains(kind.st_mode & S_IFMT) {
+            throw TokenizerError.notARegularInput(path: path)
+        }
         try InputFile.checkReadable(path)
-        let fd = open(path, O_RDONLY)
+        // Opened without blocking, then read blocking: a FIFO that no program writes reads as empty at once
+        // instead of waiting for a writer in `open`.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
 
         let batchCapacity = threads * chunksPerThread * chunkBytes
         var text = [UInt8](repeating: 0, count: batchCapacity)

@@ -5,7 +5,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case notAFile(path: String)
     /// A pipe, a device or a socket given as a corpus, which is read several times.
     case notARegularFile(path: String)
-    /// A pipe or a device given as a text to encode once (`pretrain evaluate --corpus`).
+    /// A device given as a text to encode once (`pretrain evaluate --corpus`).
     case notARegularInput(path: String)
     case unreadable(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
@@ -35,8 +35,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "\(path): is a pipe or a device, not a regular file; a corpus is read several times (to scan it, "
                 + "train the tokenizer and encode it): save it to a file first"
         case .notARegularInput(let path):
-            return "\(path): is a pipe or a device, not a regular file (one without a writer waits for ever, one like "
-                + "/dev/zero never ends): save the text to a file first"
+            return "\(path): is a device, not a text file (one like /dev/zero never ends); give a file or a pipe"
         case .unreadable(let path, let reason): return "\(path): cannot be read (\(reason))"
         case .cannotWrite(let path, let reason): return "\(path): cannot be written (\(reason))"
         case .emptyFile(let path): return "\(path): the file is empty"

@@ -25,6 +25,8 @@ public final class TrainingRun {
     public let patience: Int
     /// True when the run ended because `patience` evaluations brought no new best.
     public private(set) var stoppedEarly = false
+    /// Whether `run` drew loss.svg when it ended (a warning says why not).
+    public private(set) var lossCurveDrawn = false
     /// The most recent evaluation.
     public private(set) var lastEvaluation: TaskEvaluation?
     /// The step `lastEvaluation` evaluated.
@@ -125,9 +127,8 @@ public final class TrainingRun {
         func elapsed() -> Double { elapsedBefore + seconds(clock.now - runStart) }
         defer {
             // The checkpoints are what matter: a curve that cannot be drawn is a warning, not a failed run.
-            do { try drawLossCurve() } catch {
-                FileHandle.standardError.write(Data("warning: the loss curve was not drawn: \(error)\n".utf8))
-            }
+            // (fputs: FileHandle's write traps when stderr is a closed pipe, and training ignores SIGPIPE.)
+            do { try drawLossCurve() } catch { fputs("warning: the loss curve was not drawn: \(error)\n", stderr) }
         }
 
         if let pending = record.pendingStep {
@@ -241,6 +242,7 @@ public final class TrainingRun {
         guard !records.isEmpty else { return }
         let svg = LossCurveSVG.render(records: records, title: "Swiftlet: \(URL(fileURLWithPath: directory.path).lastPathComponent)")
         try writing(directory.lossCurve) { try Data(svg.utf8).write(to: URL(fileURLWithPath: directory.lossCurve), options: .atomic) }
+        lossCurveDrawn = true
     }
 }
 

@@ -247,9 +247,8 @@ struct FineTuneSetup {
         if let classifier, settings.labels != classifier.labels {
             throw RunRecord.damaged(path: statePath, "its labels are not those of \(latest)/config.json")
         }
-        if settings.dataFile.isEmpty || settings.valFile?.isEmpty == true {
-            throw RunRecord.damaged(path: statePath, "it names no data file")
-        }
+        if settings.dataFile.isEmpty { throw RunRecord.damaged(path: statePath, "it names no data file") }
+        if settings.valFile?.isEmpty == true { throw RunRecord.damaged(path: statePath, "its validation file has no name") }
         if let task = c.task, task != settings.task.rawValue {
             throw FineTuneError.invalidOption(option: "--task", message: "the run in \(directory.path) is a '\(settings.task.rawValue)' run")
         }

@@ -140,7 +140,8 @@ struct TrainCommand: ParsableCommand {
         case let .finished(step):
             let how = run.stoppedEarly ? "stopped early (patience \(run.patience)) after" : "finished"
             print("\(how) \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
-            print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
+            let curve = run.lossCurveDrawn ? "; loss curve: \(run.directory.lossCurve)" : ""
+            print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics)\(curve)")
             let out = shellQuoted(run.directory.path)
             print("next: finetune evaluate --checkpoint \(out) --data FILE; "
                   + (isClassifier ? "finetune predict --checkpoint \(out) --input FILE --out PREDICTIONS.jsonl" : "sample --checkpoint \(out)"))

@@ -166,7 +166,8 @@ struct Train: ParsableCommand {
             print("\(how) \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
             // Without validation data there is no best/ (nothing to compare).
             let best = FileManager.default.fileExists(atPath: run.directory.best) ? "\(run.directory.best) (best), " : ""
-            print("checkpoints: \(best)\(run.directory.latest) (latest); metrics: \(run.directory.metrics); loss curve: \(run.directory.lossCurve)")
+            let curve = run.lossCurveDrawn ? "; loss curve: \(run.directory.lossCurve)" : ""
+            print("checkpoints: \(best)\(run.directory.latest) (latest); metrics: \(run.directory.metrics)\(curve)")
             if record.bestStep == 0 && step > 0 {   // an --init-from run whose training never beat its start
                 print("note: no evaluation beat the starting weights, so best/ holds them (and sample and evaluate take "
                       + "best/); the trained weights are in \(run.directory.latest)")

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Generation
 import LineEditor
@@ -34,9 +35,10 @@ final class InteractiveSession {
         let editor = LineEditor(program: "sample")
         while true {
             let input = editor.readLine(prompt: "> ")
-            // A Ctrl-C that came before the line was complete (at the prompt, or between an answer and the prompt,
-            // when the terminal still sends it as SIGINT) is spent on that line: it must not stop the next answer
-            // at its first token.
+            // A SIGINT that came before the line was complete (a Ctrl-C typed between an answer and the prompt,
+            // while the terminal still sends it as a signal, or one sent from outside) is spent on that line: it
+            // must not stop the next answer at its first token. A SIGTERM or SIGHUP ends the session.
+            try endIfAskedTo()
             Interrupt.reset()
             switch input {
             case .endOfInput:
@@ -79,7 +81,7 @@ final class InteractiveSession {
                 case let .finished(_, completion): tokens = completion.tokenCount
                 }
             }, shouldStop: { Interrupt.isRequested || Output.stdoutError != nil })
-        let interrupted = Interrupt.isRequested
+        let interrupted = Interrupt.isRequested, status = Interrupt.exitStatus
         Interrupt.reset()
         answers += 1
         let seconds = Date().timeIntervalSince(start)
@@ -87,5 +89,13 @@ final class InteractiveSession {
         let rate = seconds > 0 ? Double(tokens) / seconds : 0
         let ending = interrupted ? ", stopped" : ""
         Output.write("\n[\(counted(tokens, "token")), " + String(format: "%.1f", rate) + " tokens/s\(ending)]\n")
+        if interrupted { try endIfAskedTo(status: status) }
+    }
+
+    /// Ctrl-C stops an answer or cancels a line and the session goes on; `kill` (SIGTERM) or a closed terminal
+    /// (SIGHUP) ends it, with 128 + the signal's number, as the other tools end.
+    private func endIfAskedTo(status: Int32? = nil) throws {
+        let status = status ?? (Interrupt.isRequested ? Interrupt.exitStatus : nil)
+        if let status, status != 128 + SIGINT { throw ExitCode(status) }
     }
 }

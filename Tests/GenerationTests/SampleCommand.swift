@@ -20,7 +20,8 @@ final class TerminalSession {
         master = masterFD
         let slave = FileHandle(fileDescriptor: slaveFD, closeOnDealloc: true)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["--ctty", binary] + arguments
+        // --wait: setsid forks when it leads a process group, and its own exit then says nothing of sample's.
+        process.arguments = ["--ctty", "--wait", binary] + arguments
         process.standardInput = slave
         process.standardOutput = slave
         process.standardError = slave
@@ -31,6 +32,21 @@ final class TerminalSession {
     deinit {
         if process.isRunning { process.terminate() }
         close(master)
+    }
+
+    /// The process id of `sample` itself: `setsid` runs it in a child of its own when it must fork to leave its
+    /// process group (then the child's parent is the process started here).
+    var samplePid: pid_t {
+        let parent = process.processIdentifier
+        let children = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for name in children {
+            guard let pid = pid_t(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // "pid (comm) state ppid ...": the fields after the command name.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == parent { return pid }
+        }
+        return parent
     }
 
     func send(_ text: String) {

@@ -42,6 +42,17 @@ import Testing
         #expect(session.waitFor("tokens/s, stopped]", after: answerStart), "\(session.transcript)")
         type("/settings\r")
         #expect(session.waitFor("max-tokens 1000000", after: mark), "the session should still run: \(session.transcript)")
+        // A SIGINT at the prompt (as a Ctrl-C typed between an answer and the prompt arrives) is spent on that
+        // line: the next answer runs whole (it stopped at its first token).
+        type("/max-tokens 8\r")
+        #expect(session.waitFor("max-tokens 8,", after: mark))
+        #expect(session.waitFor("> ", after: mark))
+        Thread.sleep(forTimeInterval: 0.2)
+        kill(session.samplePid, SIGINT)
+        type("And God said\r")
+        #expect(session.waitFor("tokens/s", after: mark), "\(session.transcript)")
+        #expect(session.transcript[mark...].contains("[8 tokens, ") && !session.transcript[mark...].contains("stopped]"),
+                "\(session.transcript[mark...])")
         // Ctrl-D leaves.
         type("\u{04}")
         var status = session.waitForExit(timeout: 5)
@@ -50,6 +61,16 @@ import Testing
             status = session.waitForExit(timeout: 5)
         }
         #expect(status == 0, "\(session.transcript)")
+    }
+
+    /// `kill` (SIGTERM) at the prompt ends the session with 143, as the other tools end (each signal was
+    /// forgotten as a cancelled line, and only SIGKILL ended it).
+    @Test func killEndsTheInteractiveSession() throws {
+        let session = try TerminalSession(arguments: ["--checkpoint", Self.checkpoint, "--max-tokens", "4"])
+        #expect(session.waitFor("> "), "\(session.transcript)")
+        Thread.sleep(forTimeInterval: 0.2)
+        kill(session.samplePid, SIGTERM)
+        #expect(session.waitForExit(timeout: 10) == 143, "\(session.transcript)")
     }
 
     /// Every sampling option has its command: /repetition-penalty and /stop change the next answer as the options

@@ -59,6 +59,7 @@ import Glibc
         try FileManager.default.createDirectory(atPath: dir + "/one/loss.svg", withIntermediateDirectories: false)
         let blocked = try PretrainCommand.run(["--resume", "--out", dir + "/one", "--steps", "2"])
         #expect(blocked.status == 0 && blocked.stderr.contains("warning: the loss curve was not drawn: \(dir)/one/loss.svg"), "\(blocked.stderr)")
+        #expect(!blocked.stdout.contains("loss curve:") && one.stdout.contains("; loss curve: \(dir)/one/loss.svg"), "\(blocked.stdout)")
         #expect(try Self.trainLosses(dir + "/one").count == 2)
     }
 

@@ -190,8 +190,11 @@ import Glibc
         #expect(resume(first) == nil)
         // Without its "settings" object, or with a FIFO in its place, the file is not taken as no settings (a resume
         // then ran without checking them, mixing samples of other settings into the directory).
-        try JSONSerialization.data(withJSONObject: object.filter { $0.key != "settings" }).write(to: URL(fileURLWithPath: settings))
-        #expect(resume(first) == "\(settings): not the run settings this program writes; refusing to resume into \(directory)")
+        for damaged in [object.filter { $0.key != "settings" }, object.merging(["settings": NSNull()]) { $1 },
+                        object.filter { $0.key != "base_seed" }] {
+            try JSONSerialization.data(withJSONObject: damaged).write(to: URL(fileURLWithPath: settings))
+            #expect(resume(first) == "\(settings): not the run settings this program writes; refusing to resume into \(directory)")
+        }
         try FileManager.default.removeItem(atPath: settings)
         #expect(mkfifo(settings, 0o600) == 0)
         #expect(resume(first) == "\(settings): cannot be read as the run's settings; refusing to resume into \(directory)")
