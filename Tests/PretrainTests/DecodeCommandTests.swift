@@ -60,6 +60,14 @@ import Testing
             #expect(result.status == 1 && result.stderr == "error: <stdin>: \(error)\n", "\(result.stderr)")
             #expect(result.stdout.split(separator: "\n", omittingEmptySubsequences: false).count == 2, "\(result.stdout)")
         }
+        // A device as --input is refused at once, by both commands (/dev/zero grew without bound); a pipe is read.
+        for command in ["decode", "tokenize"] {
+            let device = try PretrainCommand.run([command, "--tokenizer", model, "--input", "/dev/zero"])
+            #expect(device.status == 1 && device.stderr == "error: /dev/zero: is a device, not a text file (one like /dev/zero "
+                    + "never ends); give a file or a pipe\n", "\(device.stderr)")
+        }
+        let piped = try PretrainCommand.run(["decode", "--tokenizer", model, "--input", "/dev/stdin"], stdin: "5 6\n")
+        #expect(piped.status == 0 && piped.stdout.split(separator: "\n").count == 1, "\(piped.stderr)")
         // Bytes that are not UTF-8 are named as tokenize names them.
         let latin1 = try PretrainCommand.run(["decode", "--tokenizer", model], stdinBytes: Data("5\n".utf8 + [0xFF, 0x0A]))
         #expect(latin1.status == 1 && latin1.stdout.count == 2 && latin1.stderr == "error: <stdin>: line 2 is not valid UTF-8 "
