@@ -11,6 +11,9 @@ public enum Interrupt {
     private static let requested = Atomic<Int>(0)
     /// The first signal's number since the last `reset()` (SIGINT until one arrives).
     private static let firstSignal = Atomic<Int>(Int(SIGINT))
+    /// The last SIGTERM or SIGHUP ever received (0: none). It outranks a Ctrl-C that came first, even inside the
+    /// repeat window and across `reset()`: Ctrl-C then `kill` must end the interactive sampler, not be forgotten.
+    private static let ending = Atomic<Int>(0)
     /// CLOCK_MONOTONIC nanoseconds of the first signal since the last `reset()`.
     private static let firstAt = Atomic<Int>(0)
     static let repeatWindowNanoseconds = 1_000_000_000
@@ -43,6 +46,7 @@ public enum Interrupt {
         for stop in stopSignals {
             signal(stop) { number in
                 let now = Interrupt.monotonicNanoseconds()
+                if number != SIGINT { Interrupt.ending.store(Int(number), ordering: .sequentiallyConsistent) }
                 if Interrupt.requested.add(1, ordering: .sequentiallyConsistent).newValue == 1 {
                     Interrupt.firstAt.store(now, ordering: .sequentiallyConsistent)
                     Interrupt.firstSignal.store(Int(number), ordering: .sequentiallyConsistent)
@@ -69,8 +73,12 @@ public enum Interrupt {
     /// True when a stop was requested since the last `reset()`.
     public static var isRequested: Bool { requested.load(ordering: .sequentiallyConsistent) > 0 }
 
-    /// The exit status of a run that stopped on request: 128 + the signal's number (130 for Ctrl-C, 143 for `kill`).
-    public static var exitStatus: Int32 { Int32(128 + firstSignal.load(ordering: .sequentiallyConsistent)) }
+    /// The exit status of a run that stopped on request: 128 + the signal's number (130 for Ctrl-C, 143 for `kill`);
+    /// a SIGTERM or SIGHUP outranks a Ctrl-C that came before it.
+    public static var exitStatus: Int32 {
+        let ending = ending.load(ordering: .sequentiallyConsistent)
+        return Int32(128 + (ending != 0 ? ending : firstSignal.load(ordering: .sequentiallyConsistent)))
+    }
 
     /// Forgets a handled Ctrl-C (the interactive sampler keeps its session after one).
     public static func reset() { requested.store(0, ordering: .sequentiallyConsistent) }
