@@ -34,6 +34,10 @@ final class InteractiveSession {
         }
         let editor = LineEditor(program: "sample")
         while true {
+            // A SIGTERM that came as the last answer ended. (One that comes after this check but before the line
+            // editor reads is seen only once a key is pressed: closing that gap would need the editor to wait on
+            // signals too.)
+            try endIfAskedTo()
             let input = editor.readLine(prompt: "> ")
             // A SIGINT that came before the line was complete (a Ctrl-C typed between an answer and the prompt,
             // while the terminal still sends it as a signal, or one sent from outside) is spent on that line: it
