@@ -35,10 +35,7 @@ public struct CorpusEncoder: Sendable {
     public func encode(file path: String, _ sink: (UnsafeBufferPointer<Int32>) throws -> Void) throws -> Statistics {
         // A regular file or a pipe (`--corpus <(zcat x.gz)`: one pass reads it); a device such as /dev/zero
         // would be read without end.
-        var kind = stat()
-        if stat(path, &kind) == 0 && ![S_IFREG, S_IFIFO, S_IFDIR].contains(kind.st_mode & S_IFMT) {
-            throw TokenizerError.notARegularInput(path: path)
-        }
+        if InputFile.isDevice(path) { throw TokenizerError.notARegularInput(path: path) }
         try InputFile.checkReadable(path)
         // Opened without blocking, then read blocking: a FIFO that no program writes reads as empty at once
         // instead of waiting for a writer in `open`.

@@ -35,9 +35,16 @@ public enum InputFile {
 
     /// Whether `path` exists and is neither a regular file nor a directory (a pipe, a FIFO, a device, a socket):
     /// something that cannot be read twice, or not to an end.
-    public static func isPipeOrDevice(_ path: String) -> Bool {
+    public static func isPipeOrDevice(_ path: String) -> Bool { isNot(path, any: [S_IFREG, S_IFDIR]) }
+
+    /// Whether `path` exists and is a device or a socket (not a regular file, a directory or a pipe): an input
+    /// read once may be a pipe, but /dev/zero would be read without end.
+    public static func isDevice(_ path: String) -> Bool { isNot(path, any: [S_IFREG, S_IFDIR, S_IFIFO]) }
+
+    /// Whether `path` exists and its file type is none of `kinds`.
+    private static func isNot(_ path: String, any kinds: [mode_t]) -> Bool {
         var kind = stat()
-        return stat(path, &kind) == 0 && ![S_IFREG, S_IFDIR].contains(kind.st_mode & S_IFMT)
+        return stat(path, &kind) == 0 && !kinds.contains(kind.st_mode & S_IFMT)
     }
 
     /// Reads a corpus once, in bounded chunks: checks it is a readable, non-empty, valid UTF-8 file and

@@ -13,10 +13,7 @@ enum InputLines {
             try InputFile.checkReadable(path)
             // A file or a pipe; a device such as /dev/zero would be read without end (standard input, the default,
             // serves for a terminal).
-            var kind = stat()
-            if stat(path, &kind) == 0 && ![S_IFREG, S_IFIFO].contains(kind.st_mode & S_IFMT) {
-                throw TokenizerError.notARegularInput(path: path)
-            }
+            if InputFile.isDevice(path) { throw TokenizerError.notARegularInput(path: path) }
             guard let opened = fopen(path, "rb") else {
                 throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno)))
             }

@@ -102,7 +102,7 @@ struct ModelOptions: ParsableArguments {
 struct HyperparameterOptions: ParsableArguments {
     @Option(help: "Sequences per micro-batch (default 16).") var batchSize: Int?
     @Option(help: "Micro-batches accumulated per optimizer step, 1 to 1048576 (default 1).") var gradAccum: Int?
-    @Option(help: "Optimizer steps (default 1500).") var steps: Int?
+    @Option(help: "Optimizer steps, 1 to 1000000000 (default 1500).") var steps: Int?
     @Option(help: "Peak learning rate (default 1e-3; 1e-4 with --init-from).") var lr: Double?
     @Option(help: "Learning rate at the end of the cosine decay (default lr / 10).") var minLr: Double?
     @Option(help: "Linear warm-up steps (default 100, or a tenth of --steps when that is fewer).") var warmupSteps: Int?
@@ -111,7 +111,7 @@ struct HyperparameterOptions: ParsableArguments {
     @Option(help: "AdamW beta2 (default 0.99).") var beta2: Double?
     @Option(help: "Global gradient-norm clip, 0 for none (default 1).") var gradClip: Double?
     @Option(help: "Evaluate every N steps, 0 for only at the end (default 250).") var evalEvery: Int?
-    @Option(help: "Validation batches per evaluation (default 20).") var evalBatches: Int?
+    @Option(help: "Validation batches per evaluation, 1 to 1000000 (default 20).") var evalBatches: Int?
     @Option(help: "Save latest/ every N steps, 0 for only at the end (default 500).") var checkpointEvery: Int?
     @Option(help: "Random seed (default: random, printed).") var seed: UInt64?
 
