@@ -294,6 +294,10 @@ enum GEMMBlocked {
                 if height == mr && width == nr {
                     GEMMMicroKernel.tile(nr: nr, kc: kc, a: aPanel, layout: layout, b: bPanel, c: c + i * ldc + j,
                                          ldc: ldc, loadC: loadC, bias: panelBias)
+                } else if nr == 32 && width == nr && height <= 4 {
+                    // The last rows, packed (an in-place block of fewer than MR rows was packed into edgeA).
+                    GEMMMicroKernel.shortTile32(rows: height, kc: kc, a: layout.inPlace ? UnsafePointer(edgeA!) : aPanel,
+                                                b: bPanel, c: c + i * ldc + j, ldc: ldc, loadC: loadC, bias: panelBias)
                 } else {
                     let (block, blockLayout) = height < mr && layout.inPlace
                         ? (UnsafePointer(edgeA!), PanelLayout.packed(kc: kc)) : (aPanel, layout)

@@ -135,26 +135,74 @@ enum GEMMMicroKernel {
             pa.step()
             pb += 128
         }
-        if let bias {
-            let raw = UnsafeRawPointer(bias)
-            let v0 = raw.loadUnaligned(as: SIMD16<Float>.self)
-            let v1 = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-            c00 += v0; c10 += v0; c20 += v0; c30 += v0; c40 += v0; c50 += v0
-            c01 += v1; c11 += v1; c21 += v1; c31 += v1; c41 += v1; c51 += v1
+        let bias32 = Bias32(bias)
+        bias32.put(out, c00, c01, loadC: loadC); bias32.put(out + rowBytes, c10, c11, loadC: loadC)
+        bias32.put(out + 2 * rowBytes, c20, c21, loadC: loadC); bias32.put(out + 3 * rowBytes, c30, c31, loadC: loadC)
+        bias32.put(out + 4 * rowBytes, c40, c41, loadC: loadC); bias32.put(out + 5 * rowBytes, c50, c51, loadC: loadC)
+    }
+
+    /// The last 1 to 4 rows of an M that is not a multiple of six, across all NR = 32 columns, written straight
+    /// to C: `rows` rows of a packed, zero-padded A panel (MR floats a step). The 6 x 32 kernel would compute six
+    /// rows for them, into a scratch tile then copied: with M = 128 (the weight gradients of a 128-wide layer)
+    /// that was 4 wasted rows in every 132. Each element sums its products in the same order as `tile6x32`, so
+    /// the bits are the same.
+    static func shortTile32(rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        if rows <= 2 {
+            tile2x32(rows: rows, kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
+        } else {
+            tile4x32(rows: rows, kc: kc, a: a, b: b, c: c, ldc: ldc, loadC: loadC, bias: bias)
         }
-        @inline(__always) func put(_ row: Int, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>) {
-            let p = out + row * rowBytes
-            if loadC {
-                p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + v0, as: SIMD16<Float>.self)
-                p.storeBytes(of: p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + v1,
-                             toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                p.storeBytes(of: v0, as: SIMD16<Float>.self)
-                p.storeBytes(of: v1, toByteOffset: 64, as: SIMD16<Float>.self)
-            }
+    }
+
+    /// Rows 0 ..< `rows` (3 or 4) of a 4 x 32 tile: 8 accumulators.
+    @inline(never)
+    static func tile4x32(rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+        var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        for _ in 0..<kc {
+            let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: pa[0])
+            c00 = c00.addingProduct(a0, b0); c01 = c01.addingProduct(a0, b1)
+            let a1 = SIMD16<Float>(repeating: pa[1])
+            c10 = c10.addingProduct(a1, b0); c11 = c11.addingProduct(a1, b1)
+            let a2 = SIMD16<Float>(repeating: pa[2])
+            c20 = c20.addingProduct(a2, b0); c21 = c21.addingProduct(a2, b1)
+            let a3 = SIMD16<Float>(repeating: pa[3])
+            c30 = c30.addingProduct(a3, b0); c31 = c31.addingProduct(a3, b1)
+            pa += mr
+            pb += 128
         }
-        put(0, c00, c01); put(1, c10, c11); put(2, c20, c21)
-        put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)
+        let out = UnsafeMutableRawPointer(c), rowBytes = ldc * 4, bias32 = Bias32(bias)
+        bias32.put(out, c00, c01, loadC: loadC); bias32.put(out + rowBytes, c10, c11, loadC: loadC)
+        bias32.put(out + 2 * rowBytes, c20, c21, loadC: loadC)
+        if rows > 3 { bias32.put(out + 3 * rowBytes, c30, c31, loadC: loadC) }
+    }
+
+    /// Rows 0 ..< `rows` (1 or 2) of a 2 x 32 tile: 4 accumulators.
+    @inline(never)
+    static func tile2x32(rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, loadC: Bool, bias: UnsafePointer<Float>?) {
+        var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        for _ in 0..<kc {
+            let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: pa[0])
+            c00 = c00.addingProduct(a0, b0); c01 = c01.addingProduct(a0, b1)
+            let a1 = SIMD16<Float>(repeating: pa[1])
+            c10 = c10.addingProduct(a1, b0); c11 = c11.addingProduct(a1, b1)
+            pa += mr
+            pb += 128
+        }
+        let out = UnsafeMutableRawPointer(c), bias32 = Bias32(bias)
+        bias32.put(out, c00, c01, loadC: loadC)
+        if rows > 1 { bias32.put(out + ldc * 4, c10, c11, loadC: loadC) }
     }
 
     /// A partial tile (rows < MR or columns < NR at the edges of C): the full tile is computed into `scratch`
@@ -172,6 +220,31 @@ enum GEMMMicroKernel {
                 if let bias { v += bias[j] }
                 dst[j] = loadC ? dst[j] + v : v
             }
+        }
+    }
+}
+
+/// The end of a 32-column tile row: the sums plus the bias (when there is one), stored, or added to C (`loadC`).
+struct Bias32 {
+    let v0: SIMD16<Float>?
+    let v1: SIMD16<Float>?
+    @inline(__always) init(_ bias: UnsafePointer<Float>?) {
+        let raw = bias.map(UnsafeRawPointer.init)
+        v0 = raw?.loadUnaligned(as: SIMD16<Float>.self)
+        v1 = raw?.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    func put(_ p: UnsafeMutableRawPointer, _ s0: SIMD16<Float>, _ s1: SIMD16<Float>, loadC: Bool) {
+        var s0 = s0, s1 = s1
+        if let v0, let v1 { s0 += v0; s1 += v1 }
+        if loadC {
+            p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + s0, as: SIMD16<Float>.self)
+            p.storeBytes(of: p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + s1,
+                         toByteOffset: 64, as: SIMD16<Float>.self)
+        } else {
+            p.storeBytes(of: s0, as: SIMD16<Float>.self)
+            p.storeBytes(of: s1, toByteOffset: 64, as: SIMD16<Float>.self)
         }
     }
 }

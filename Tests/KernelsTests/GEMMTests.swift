@@ -64,11 +64,14 @@ import Testing
     /// (400 x 520), which 2 threads split along K (partial sums added to C); and many M blocks over 2 K steps
     /// (600 x 300). Without a transposed A, the shapes whose rows are at most 512 floats apart and whose K-step
     /// slice is at most 131,072 floats read A's rows in place (a last block of fewer than 6 rows packed); 8 x 513
-    /// and 150 x 3000 (rows further apart) and 700 x 200 (140,000 floats a step) pack A.
+    /// and 150 x 3000 (rows further apart) and 700 x 200 (140,000 floats a step) pack A. Last tiles of 1 to 5 rows
+    /// across whole 32-column panels (the 2- and 4-row kernels): 37, 61 and 7 x 4097 (1 row), 128 (2), 75 (3),
+    /// 400 (4), 5 x 33 (5, the 6-row kernel into a scratch tile).
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 5), (3, 5, 7), (4, 33, 40), (5, 33, 2), (6, 16, 1), (7, 17, 3), (13, 31, 385), (13, 31, 257), (11, 19, 193),
         (37, 50, 19), (150, 40, 30), (61, 97, 13), (8, 20, 513), (7, 4097, 2), (2, 2100, 6),
         (150, 97, 400), (150, 40, 3000), (400, 50, 170), (400, 5, 520), (600, 9, 300), (700, 20, 200),
+        (75, 64, 40), (128, 64, 40),
     ]
 
     /// Every transposition, with both micro-tile widths (6x16 for AVX2, 6x32 for AVX-512; both run anywhere).
