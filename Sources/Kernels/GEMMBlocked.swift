@@ -15,9 +15,10 @@
 /// for 4 tasks a thread, the N panels are split as well, and the A blocks are then packed once, in the shared
 /// pass with B (else every part of a block would pack the same A block).
 ///
-/// Small M (the whole of op(A)[:, pc] fits in `streamBLimit`, an eighth of this machine's 2 MiB L2: the weight gradients of narrow layers, a shard's
-/// forward with K = 128): A is packed whole in the shared pass and the tasks split only N; a task packs each of
-/// its B micro-panels just before use, into L1, and runs it against every row. B then never goes through a
+/// Small M (the whole of op(A)[:, pc] fits in `streamBLimit`, an eighth of the Intel Xeon's 2 MiB L2 and a
+/// quarter of the Zen 4's 1 MiB: the weight gradients of narrow layers, a shard's forward with K = 128): A is
+/// packed whole in the shared pass and the tasks split only N; a task packs each of its B micro-panels just
+/// before use, into L1, and runs it against every row. B then never goes through a
 /// packed buffer in L2 or L3, and each of its elements is packed once. op(A) is packed for as many K steps as
 /// the shared buffer holds (usually all) in one pass, and a task runs those K steps on its N panel
 /// (`streamBSteps`).
@@ -33,10 +34,12 @@
 enum GEMMBlocked {
     /// KC: K steps of at most 256. A K that fits in one step spares a pass of loads and stores over C. The B
     /// micro-panel (KC x NR floats) is read once per MR rows and should stay in L1: 32 KiB for NR = 32, two
-    /// thirds of the 48 KiB L1 of the Intel Xeon (AVX-512, two FMA pipes) this runs on since session 10. There
-    /// the 6 x 32 kernel alone, over a 144-row A block in L2, runs at 238 GFLOP/s with KC = 256 and at 201 with
-    /// KC = 384 (a 48 KiB panel); on the earlier Zen 4 (32 KiB L1, half the FMA rate) 384 had been faster
-    /// (BENCHMARKS.md, "GEMM" > "Session 10").
+    /// thirds of the 48 KiB L1 of the Intel Xeon (AVX-512, two FMA pipes) of sessions 10-22, all of the 32 KiB
+    /// L1 of the AMD EPYC (Zen 4) of session 23. On the Xeon the 6 x 32 kernel alone, over a 144-row A block in
+    /// L2, ran at 238 GFLOP/s with KC = 256 and at 201 with KC = 384 (a 48 KiB panel); on the Zen 4 of session 9
+    /// (32 KiB L1, half the FMA rate) 384 had been faster (BENCHMARKS.md, "GEMM" > "Session 10"). Not re-tuned
+    /// for the Zen 4 of session 23: there the forward and input-gradient
+    /// products of a `tiny` shard run at 98-100% of the FMA reference on one thread, the weight gradients at 92-97%.
     static let kcMax = 256
     /// MC: rows of A per block (an MR multiple; 72 x 256 floats = 72 KiB of packed A, well inside L2).
     /// Small blocks give the threads more M blocks to share, so fewer products need the N split. Against 144,
@@ -45,9 +48,9 @@ enum GEMMBlocked {
     static let mcMax = 72
     static let ncMax = 4096  // a multiple of both NR: kcMax x 4096 floats = 4 MiB of packed B, in L3
     /// Small M: packed A of at most this many floats a K step (256 KiB: half of L2 on the 512 KiB-L2 machine it was
-    /// chosen on, an eighth of this one's 2 MiB).
+    /// chosen on, an eighth of the Xeon's 2 MiB, a quarter of the Zen 4's 1 MiB).
     static let streamBLimit = 65_536
-    /// Row-major A read in place: at most this many floats of it a K step (512 KiB, a quarter of the 2 MiB L2), which every
+    /// Row-major A read in place: at most this many floats of it a K step (512 KiB, a quarter of the Xeon's 2 MiB L2, half of the Zen 4's 1 MiB), which every
     /// N panel reads again.
     static let rowsALimit = 131_072
     /// ... and rows at most 2 KiB apart. The kernel's six rows, kc floats each, then share L1's sets at most three at

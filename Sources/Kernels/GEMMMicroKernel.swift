@@ -19,10 +19,14 @@ import Glibc
 ///   each step loads two `SIMD16` of B, broadcasts 6 floats of A and issues 12 zmm FMAs.
 /// - 6 x 16 (`tile6x16`) for AVX2 CPUs (16 ymm registers): 6 `SIMD16` accumulators that LLVM splits into 12
 ///   ymm registers; each step loads one `SIMD16` of B (two ymm), broadcasts 6 floats of A, 12 ymm FMAs.
+/// - The last 1 to 4 rows of an M that is not a multiple of six, with NR = 32: `tile2x32` and `tile4x32` (4 and 8
+///   accumulators), written straight to C (`shortTile32`). Other partial tiles run the full kernel into a
+///   scratch tile (`edgeTile`).
 /// Machine code (BENCHMARKS.md, "GEMM", has the command): built for an AVX2-only CPU, tile6x16's loop is 24
 /// `vfmadd231ps` on ymm (unrolled twice), no stack spills; built for AVX-512 (the Zen 4 of session 9, the Intel
 /// Xeon of session 10), tile6x32 has 36 `vfmadd231ps` on zmm, none on ymm, no spills (session 14: in both of its
-/// specialisations, for `PackedWalk` and `RowsWalk`). (Zen 4 runs a zmm FMA as two 256-bit halves, 32 flops a cycle; the
+/// specialisations, for `PackedWalk` and `RowsWalk`); tile4x32 and tile2x32 (session 23, Zen 4): 40 and 36 zmm
+/// FMAs (unrolled), no spills. (Zen 4 runs a zmm FMA as two 256-bit halves, 32 flops a cycle; the
 /// Xeon has two full 512-bit FMA pipes, 64.)
 enum GEMMMicroKernel {
     static let mr = 6
