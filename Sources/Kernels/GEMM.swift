@@ -7,14 +7,17 @@ public enum GEMM {
     /// C[m,n] (= or +=) op(A)[m,k] · op(B)[k,n] (+ bias[n] broadcast over rows, added once).
     /// op(A) = A stored [m,k] with row stride lda, or (transposeA) A stored [k,m] with row stride lda.
     /// op(B) = B stored [k,n] with row stride ldb, or (transposeB) B stored [n,k] with row stride ldb.
+    /// `packedB`: op(B) already packed (`PackedPanels` of this k x n op(B)); the blocked kernel then reads its
+    /// panels instead of packing B (the same bits).
     public static func multiply(m: Int, n: Int, k: Int,
                                 a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
                                 b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
                                 c: UnsafeMutablePointer<Float>, ldc: Int,
                                 bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
-                                pool: ThreadPool = .shared) {
+                                pool: ThreadPool = .shared, packedB: PackedPanels? = nil) {
         multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                 c: c, ldc: ldc, bias: bias, accumulate: accumulate, pool: pool, tileColumns: GEMMMicroKernel.nr)
+                 c: c, ldc: ldc, bias: bias, accumulate: accumulate, pool: pool, tileColumns: GEMMMicroKernel.nr,
+                 packedB: packedB)
     }
 
     /// `multiply` with the micro-tile width (16 or 32) chosen by the caller (the tests run both).
@@ -23,7 +26,7 @@ public enum GEMM {
                          b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                          c: UnsafeMutablePointer<Float>, ldc: Int,
                          bias: UnsafePointer<Float>?, accumulate: Bool,
-                         pool: ThreadPool, tileColumns: Int) {
+                         pool: ThreadPool, tileColumns: Int, packedB: PackedPanels? = nil) {
         assert(m >= 0 && n >= 0 && k >= 0, "GEMM: negative size")
         assert(lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n) && ldc >= n, "GEMM: stride below width")
         if m == 0 || n == 0 { return }
@@ -54,25 +57,25 @@ public enum GEMM {
         }
         GEMMBlocked.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
                              b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc,
-                             bias: bias, accumulate: accumulate, pool: pool, nr: tileColumns)
+                             bias: bias, accumulate: accumulate, pool: pool, nr: tileColumns, prepacked: packedB)
     }
 
     // MARK: - The three products of a linear layer (W stored [in, out], GPT-2's Conv1D layout)
 
-    /// Forward: Y[rows,out] (+)= X[rows,in] · W[in,out] (+ bias[out]).
+    /// Forward: Y[rows,out] (+)= X[rows,in] · W[in,out] (+ bias[out]). `packedW`: W packed (op(B) = W).
     public static func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, rows: Int, inputs: Int, outputs: Int,
-                               accumulate: Bool = false, pool: ThreadPool = .shared) {
+                               accumulate: Bool = false, pool: ThreadPool = .shared, packedW: PackedPanels? = nil) {
         multiply(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: w, ldb: outputs,
-                 c: y, ldc: outputs, bias: bias, accumulate: accumulate, pool: pool)
+                 c: y, ldc: outputs, bias: bias, accumulate: accumulate, pool: pool, packedB: packedW)
     }
 
-    /// Gradient of the input: dX[rows,in] (+)= dY[rows,out] · W[in,out]^T.
+    /// Gradient of the input: dX[rows,in] (+)= dY[rows,out] · W[in,out]^T. `packedWT`: W^T packed (op(B) = W^T).
     public static func backwardInput(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                      w: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int,
-                                     accumulate: Bool, pool: ThreadPool = .shared) {
+                                     accumulate: Bool, pool: ThreadPool = .shared, packedWT: PackedPanels? = nil) {
         multiply(m: rows, n: inputs, k: outputs, a: dy, lda: outputs, b: w, ldb: outputs, transposeB: true,
-                 c: dx, ldc: inputs, accumulate: accumulate, pool: pool)
+                 c: dx, ldc: inputs, accumulate: accumulate, pool: pool, packedB: packedWT)
     }
 
     /// Gradient of the weight: dW[in,out] += X[rows,in]^T · dY[rows,out] (a parameter gradient: always adds).

@@ -41,6 +41,8 @@ enum GEMMBlocked {
     /// for the Zen 4 of session 23: there the forward and input-gradient
     /// products of a `tiny` shard run at 98-100% of the FMA reference on one thread, the weight gradients at 92-97%.
     static let kcMax = 256
+    /// K in nearly equal steps of at most KC: the depth of every step but the last.
+    static func kcStep(_ k: Int) -> Int { ceilDiv(k, ceilDiv(k, kcMax)) }
     /// MC: rows of A per block (an MR multiple; 72 x 256 floats = 72 KiB of packed A, well inside L2).
     /// Small blocks give the threads more M blocks to share, so fewer products need the N split. Against 144,
     /// alternating in the same minutes (2 threads): `tiny` training steps 1.12-1.13x (median of 10 pairs),
@@ -70,14 +72,16 @@ enum GEMMBlocked {
                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                          b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                          c: UnsafeMutablePointer<Float>, ldc: Int,
-                         bias: UnsafePointer<Float>?, accumulate: Bool, pool: ThreadPool, nr: Int) {
+                         bias: UnsafePointer<Float>?, accumulate: Bool, pool: ThreadPool, nr: Int,
+                         prepacked: PackedPanels? = nil) {
         assert(nr == 16 || nr == 32, "micro-tile width must be 16 or 32")
+        assert(prepacked?.fits(k: k, n: n, nr: nr) ?? true, "packed panels of another shape")
         let mr = GEMMMicroKernel.mr
         let threads = pool.threadCount
 
         // K in nearly equal steps of at most KC; N in steps of at most NC (NR multiples).
-        let kSteps = ceilDiv(k, kcMax)
-        let kcStep = ceilDiv(k, kSteps)
+        let kcStep = kcStep(k)
+        let kSteps = ceilDiv(k, kcStep)
         let nSteps = ceilDiv(n, ncMax)
         let ncStep = ceilDiv(ceilDiv(n, nSteps), nr) * nr
 
@@ -94,7 +98,7 @@ enum GEMMBlocked {
                            transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate, pool: pool, nr: nr)
             return
         }
-        let packedB = streamB ? nil : packedBScratch.take()
+        let packedB = streamB || prepacked != nil ? nil : packedBScratch.take()
         var sharedA: UnsafeMutablePointer<Float>? = nil
         defer {
             if let packedB { packedBScratch.give(back: packedB) }
@@ -107,7 +111,8 @@ enum GEMMBlocked {
             if readsARows {
                 streamBSteps(0..<kSteps, m: m, k: k, a: a, lda: lda, transposeA: false, b: b, ldb: ldb,
                              transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate, pool: pool,
-                             nr: nr, j0: jc, columns: nc, kcStep: kcStep, mBlocks: mBlocks, packedA: nil)
+                             nr: nr, j0: jc, columns: nc, kcStep: kcStep, mBlocks: mBlocks, packedA: nil,
+                             prepacked: prepacked)
                 jc += nc
                 continue
             }
@@ -122,7 +127,7 @@ enum GEMMBlocked {
                     streamBSteps(steps, m: m, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
                                  transposeB: transposeB, c: c, ldc: ldc, bias: bias, accumulate: accumulate,
                                  pool: pool, nr: nr, j0: jc, columns: nc, kcStep: kcStep, mBlocks: mBlocks,
-                                 packedA: sharedA!)
+                                 packedA: sharedA!, prepacked: prepacked)
                     step = steps.upperBound
                 }
                 jc += nc
@@ -141,11 +146,12 @@ enum GEMMBlocked {
                 let loadC = accumulate || pc > 0
                 let stepBias = pc == 0 ? bias : nil
 
-                // The shared pass: packed B in one run of panels a thread (2 panels at least), then, when A is
-                // shared, one task an M block.
-                let bTasks = max(1, min(threads, nPanels / 2))
+                // The shared pass: packed B in one run of panels a thread (2 panels at least; none when B came
+                // packed), then, when A is shared, one task an M block.
+                let stepB = prepacked?.panels(step: pc / kcStep, from: jc / nr) ?? UnsafePointer(packedB!)
+                let bTasks = prepacked == nil ? max(1, min(threads, nPanels / 2)) : 0
                 let aTasks = shareA ? mBlocks : 0
-                pool.run(tasks: bTasks + aTasks) { task in
+                if bTasks + aTasks > 0 { pool.run(tasks: bTasks + aTasks) { task in
                     if task < bTasks {
                         GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc, j0: jc,
                                           columns: nc, panels: (nPanels * task / bTasks)..<(nPanels * (task + 1) / bTasks),
@@ -156,7 +162,7 @@ enum GEMMBlocked {
                                           rows: min(end * mr, m) - first * mr, p0: pc, kc: kc,
                                           into: sharedA! + first * mr * kc)
                     }
-                }
+                } }
 
                 pool.run(tasks: mBlocks * nSplit) { task in
                     let block = task / nSplit, part = task % nSplit
@@ -171,7 +177,7 @@ enum GEMMBlocked {
                                               p0: pc, kc: kc, into: ownA)
                             packedA = ownA
                         }
-                        macroKernel(nr: nr, kc: kc, a: packedA, layout: .packed(kc: kc), rows: rows, packedB: packedB!,
+                        macroKernel(nr: nr, kc: kc, a: packedA, layout: .packed(kc: kc), rows: rows, packedB: stepB,
                                     panels: (nPanels * part / nSplit)..<(nPanels * (part + 1) / nSplit),
                                     columns: nc, c: c + i0 * ldc + jc, ldc: ldc, loadC: loadC,
                                     bias: stepBias.map { $0 + jc }, scratch: ownA + mcMax * kcMax, edgeA: nil)
@@ -226,7 +232,7 @@ enum GEMMBlocked {
     /// Small M, the K steps `steps`: one pass packs their op(A) whole (a task per K step and M block; none when
     /// `packedA` is nil: then A is read in place, row-major), then each task takes one N panel of the columns
     /// j0 ..< j0 + columns and runs those K steps on it, packing the panel's B micro-panel into L1 before each
-    /// step. The threads meet twice a pass instead of twice a K step, and a C panel (rows x NR) stays in this
+    /// step (or reading it from `prepacked`). The threads meet twice a pass instead of twice a K step, and a C panel (rows x NR) stays in this
     /// core's cache across the steps; each element of C sums the K steps in order. (The weight gradient of
     /// `tiny`'s 768 x 128 x 384 on 2 threads, against one pass a K step: 158-164 -> 184-190 GFLOP/s.)
     ///
@@ -236,7 +242,7 @@ enum GEMMBlocked {
                              transposeA: Bool, b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                              c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
                              accumulate: Bool, pool: ThreadPool, nr: Int, j0: Int, columns: Int, kcStep: Int,
-                             mBlocks: Int, packedA: UnsafeMutablePointer<Float>?) {
+                             mBlocks: Int, packedA: UnsafeMutablePointer<Float>?, prepacked: PackedPanels?) {
         let mr = GEMMMicroKernel.mr
         let mPanels = ceilDiv(m, mr)
         let stepFloats = mPanels * mr * kcStep
@@ -259,11 +265,17 @@ enum GEMMBlocked {
                 let width = min(nr, columns - panel * nr)
                 for step in steps {
                     let pc = step * kcStep, kc = min(kcStep, k - pc)
-                    GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
-                                      j0: j, columns: width, panels: 0..<1, into: panelB)
+                    let stepB: UnsafePointer<Float>
+                    if let prepacked {
+                        stepB = prepacked.panels(step: step, from: j / nr)
+                    } else {
+                        GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc,
+                                          j0: j, columns: width, panels: 0..<1, into: panelB)
+                        stepB = UnsafePointer(panelB)
+                    }
                     let stepA = packedA.map { UnsafePointer($0 + (step - steps.lowerBound) * stepFloats) } ?? a + pc
                     macroKernel(nr: nr, kc: kc, a: stepA, layout: packedA == nil ? .rows(lda: lda) : .packed(kc: kc),
-                                rows: m, packedB: panelB, panels: 0..<1, columns: width, c: c + j, ldc: ldc,
+                                rows: m, packedB: stepB, panels: 0..<1, columns: width, c: c + j, ldc: ldc,
                                 loadC: accumulate || step > 0, bias: step == 0 ? bias.map { $0 + j } : nil,
                                 scratch: edge, edgeA: scratch)
                 }
