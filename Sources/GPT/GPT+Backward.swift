@@ -19,7 +19,7 @@ extension GPT {
         GEMM.backwardWeight(dw: gradients.pointer + layout.tokenEmbedding, x: a.logits, dy: a.lnf, rows: n,
                             inputs: V, outputs: C, pool: pool)
         GEMM.forward(y: a.dNarrow, x: a.logits, w: parameters.pointer + layout.tokenEmbedding, bias: nil, rows: n,
-                     inputs: V, outputs: C, pool: pool)
+                     inputs: V, outputs: C, pool: pool, packedW: packedWeights.forward(layout.tokenEmbedding))
     }
 
     /// Backward from the gradient of the final hidden state (after ln_f), dlnf [N, C], held in `dNarrow`:
@@ -52,13 +52,15 @@ extension GPT {
                                 outputs: C, pool: pool)
             Bias.backward(dbias: g + w.mlpProjectionBias, dy: dMLP, rows: N, columns: C, pool: pool)
             GEMM.backwardInput(dx: dFcGelu, dy: dMLP, w: p + w.mlpProjectionWeight, rows: N, inputs: 4 * C,
-                               outputs: C, accumulate: false, pool: pool)                    // [N, 4C]
+                               outputs: C, accumulate: false, pool: pool,
+                               packedWT: packedWeights.transposed(w.mlpProjectionWeight))     // [N, 4C]
             GELU.backward(dinput: dFcPre, input: t.fcPre, output: t.fcGelu, dout: dFcGelu, count: N * 4 * C, accumulate: false, pool: pool)
             GEMM.backwardWeight(dw: g + w.fullyConnectedWeight, x: t.ln2, dy: dFcPre, rows: N, inputs: C,
                                 outputs: 4 * C, pool: pool)
             Bias.backward(dbias: g + w.fullyConnectedBias, dy: dFcPre, rows: N, columns: 4 * C, pool: pool)
             GEMM.backwardInput(dx: dnarrow, dy: dFcPre, w: p + w.fullyConnectedWeight, rows: N, inputs: C,
-                               outputs: 4 * C, accumulate: false, pool: pool)                // dln2 [N, C]
+                               outputs: 4 * C, accumulate: false, pool: pool,
+                               packedWT: packedWeights.transposed(w.fullyConnectedWeight))    // dln2 [N, C]
             // residual3 = residual2 + mlp(ln2(residual2)): dres becomes d residual2
             LayerNorm.backward(dinput: dres, dweight: g + w.ln2Weight, dbias: g + w.ln2Bias, dout: dnarrow,
                                input: t.residual2, weight: p + w.ln2Weight, mean: t.ln2Mean, rstd: t.ln2Rstd,
@@ -75,14 +77,16 @@ extension GPT {
                                 outputs: C, pool: pool)
             Bias.backward(dbias: g + w.attentionProjectionBias, dy: dAttention, rows: N, columns: C, pool: pool)
             GEMM.backwardInput(dx: dnarrow, dy: dAttention, w: p + w.attentionProjectionWeight, rows: N, inputs: C,
-                               outputs: C, accumulate: false, pool: pool)                    // dattn [N, C]
+                               outputs: C, accumulate: false, pool: pool,
+                               packedWT: packedWeights.transposed(w.attentionProjectionWeight)) // dattn [N, C]
             a.attention[l].backward(dqkv: dqkv, dout: dnarrow, qkv: t.qkv, out: t.attn, batch: batch, time: time,
                                     accumulate: false)                                       // [N, 3C]
             GEMM.backwardWeight(dw: g + w.attentionWeight, x: t.ln1, dy: dqkv, rows: N, inputs: C, outputs: 3 * C,
                                 pool: pool)
             Bias.backward(dbias: g + w.attentionBias, dy: dqkv, rows: N, columns: 3 * C, pool: pool)
             GEMM.backwardInput(dx: dnarrow, dy: dqkv, w: p + w.attentionWeight, rows: N, inputs: C,
-                               outputs: 3 * C, accumulate: false, pool: pool)                // dln1 [N, C]
+                               outputs: 3 * C, accumulate: false, pool: pool,
+                               packedWT: packedWeights.transposed(w.attentionWeight))         // dln1 [N, C]
             // residual2 = input + attn(ln1(input)): dres becomes d input
             LayerNorm.backward(dinput: dres, dweight: g + w.ln1Weight, dbias: g + w.ln1Bias, dout: dnarrow,
                                input: t.input, weight: p + w.ln1Weight, mean: t.ln1Mean, rstd: t.ln1Rstd,

@@ -4,7 +4,8 @@ extension GPT {
     func checkShape(batch: Int, time: Int) throws {
         if batch <= 0 || time <= 0 { throw GPTError.emptyBatch(batch: batch, time: time) }
         if time > config.context { throw GPTError.sequenceLongerThanContext(time: time, context: config.context) }
-        try GPT.checkMemory(config: config, batch: batch, time: time, gradientCopies: shardCount(batch: batch) - 1)
+        try GPT.checkMemory(config: config, batch: batch, time: time, gradientCopies: shardCount(batch: batch) - 1,
+                            packedWeights: packsWeights(batch: batch, time: time))
     }
 
     func checkTokens(_ tokens: UnsafePointer<Int32>, count: Int, targets: Bool) throws {
@@ -106,7 +107,8 @@ extension GPT {
         // Tied LM head: logits[N, V] = lnf[N, C] · wte[V, C]^T
         GEMM.multiply(m: batch * time, n: config.vocabSize, k: config.width, a: a.lnf, lda: config.width,
                       b: parameters.pointer + layout.tokenEmbedding, ldb: config.width, transposeB: true,
-                      c: a.logits, ldc: config.vocabSize, pool: pool)
+                      c: a.logits, ldc: config.vocabSize, pool: pool,
+                      packedB: packedWeights.transposed(layout.tokenEmbedding))
     }
 
     /// Embedding, every block and the final layer norm (into `lnf`); everything but the LM head. Generation's
@@ -130,11 +132,13 @@ extension GPT {
             LayerNorm.forward(out: t.ln1, mean: t.ln1Mean, rstd: t.ln1Rstd, input: t.input, weight: p + w.ln1Weight,
                               bias: p + w.ln1Bias, rows: N, channels: C, epsilon: eps, pool: pool)
             GEMM.forward(y: t.qkv, x: t.ln1, w: p + w.attentionWeight, bias: p + w.attentionBias,
-                         rows: N, inputs: C, outputs: 3 * C, pool: pool)                      // [N, 3C]
+                         rows: N, inputs: C, outputs: 3 * C, pool: pool,
+                         packedW: packedWeights.forward(w.attentionWeight))                  // [N, 3C]
             a.attention[l].forward(out: t.attn, qkv: t.qkv, batch: batch, time: time,
                                    dropout: dropout?.mask(.attentionWeights(layer: l)))      // [N, C]
             GEMM.forward(y: t.residual2, x: t.attn, w: p + w.attentionProjectionWeight,
-                         bias: p + w.attentionProjectionBias, rows: N, inputs: C, outputs: C, pool: pool)
+                         bias: p + w.attentionProjectionBias, rows: N, inputs: C, outputs: C, pool: pool,
+                         packedW: packedWeights.forward(w.attentionProjectionWeight))
             dropout?.forward(t.residual2, count: N * C, site: .attention(layer: l), pool: pool)
             Residual.accumulate(into: t.residual2, t.input, count: N * C, pool: pool)
 
@@ -142,10 +146,12 @@ extension GPT {
             LayerNorm.forward(out: t.ln2, mean: t.ln2Mean, rstd: t.ln2Rstd, input: t.residual2, weight: p + w.ln2Weight,
                               bias: p + w.ln2Bias, rows: N, channels: C, epsilon: eps, pool: pool)
             GEMM.forward(y: t.fcPre, x: t.ln2, w: p + w.fullyConnectedWeight, bias: p + w.fullyConnectedBias,
-                         rows: N, inputs: C, outputs: 4 * C, pool: pool)                      // [N, 4C]
+                         rows: N, inputs: C, outputs: 4 * C, pool: pool,
+                         packedW: packedWeights.forward(w.fullyConnectedWeight))             // [N, 4C]
             GELU.forward(out: t.fcGelu, input: t.fcPre, count: N * 4 * C, pool: pool)
             GEMM.forward(y: t.residual3, x: t.fcGelu, w: p + w.mlpProjectionWeight, bias: p + w.mlpProjectionBias,
-                         rows: N, inputs: 4 * C, outputs: C, pool: pool)                      // [N, C]
+                         rows: N, inputs: 4 * C, outputs: C, pool: pool,
+                         packedW: packedWeights.forward(w.mlpProjectionWeight))              // [N, C]
             dropout?.forward(t.residual3, count: N * C, site: .mlp(layer: l), pool: pool)
             Residual.accumulate(into: t.residual3, t.residual2, count: N * C, pool: pool)
         }

@@ -12,7 +12,7 @@ extension GPT {
         try checkShape(batch: batch, time: time)
         try checkTokens(tokens, count: batch * time, targets: false)
         planPass(batch: batch, time: time)
-        inShards(batch: batch) { model, sequences, _ in
+        inShards(batch: batch, time: time, weights: .forward) { model, sequences, _ in
             model.runBlocks(tokens: tokens + sequences.lowerBound * time, batch: sequences.count, time: time)
         }
         inShardsSerially(batch: batch) { model, sequences in read(sequences, model.activations!.lnf) }
@@ -57,7 +57,7 @@ extension GPT {
         inShardsSerially(batch: batch) { model, sequences in
             head(sequences, model.activations!.lnf, model.activations!.dNarrow)
         }
-        inShards(batch: batch) { model, sequences, _ in
+        inShards(batch: batch, time: time, weights: .backward) { model, sequences, _ in
             model.runBackwardFromFinalNorm(tokens: tokens + sequences.lowerBound * time, batch: sequences.count,
                                            time: time,
                                            dropout: model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound,

@@ -21,15 +21,18 @@ extension GPT {
 
 extension GPT {
     /// Throws `GPTError.doesNotFitInMemory` when a model of `config` could not plan a training pass over `batch`
-    /// x `time` here: its activations beside the model's own buffers and `gradientCopies` more gradient buffers
-    /// (a sharded pass's replicas, GPT+Shards.swift). The check `reserve` makes, for callers that want it before
+    /// x `time` here: its activations beside the model's own buffers, `gradientCopies` more gradient buffers
+    /// (a sharded pass's replicas, GPT+Shards.swift) and, with `packedWeights`, the weights packed for short
+    /// shards (PackedWeights.swift). The check `reserve` makes, for callers that want it before
     /// slow work (a corpus preparation).
-    public static func checkMemory(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int = 0) throws {
+    public static func checkMemory(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int = 0,
+                                   packedWeights: Bool = false) throws {
         try checkModelMemory(config: config)
         let gradientBytes = 4 * Double(ParameterLayout.parameterCount(of: config))
+        let packedBytes = packedWeights ? PackedWeights.bytes(config: config) : 0
         try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time),
                                what: "a batch of \(batch) x \(time) tokens (its activations)",
-                               besides: modelBytes(config: config) + Double(gradientCopies) * gradientBytes)
+                               besides: modelBytes(config: config) + Double(gradientCopies) * gradientBytes + packedBytes)
     }
 
     /// Throws `GPTError.modelDoesNotFitInMemory` when the model's four parameter-sized buffers (weights,

@@ -21,6 +21,9 @@ import Kernels
 /// (`shardLimit`). Below the thread count, each shard's replica gets a pool of its share of the threads
 /// (n / shards, the first n % shards one more).
 ///
+/// Weights: with at most 512 rows a shard, the weight matrices are packed for the GEMM once a pass, before the
+/// shards start, and every shard reads the same panels (PackedWeights.swift); else each product packs its own.
+///
 /// Gradients: shard 0 adds into the model's gradient buffer; shard s > 0 into a buffer of its own (zero between
 /// passes), drained into the model's once every shard is done, in shard order. The sum is the whole batch's
 /// gradient up to float rounding, and the same threads and inputs give the same bits. Dropout masks are the
@@ -75,13 +78,25 @@ extension GPT {
         }
     }
 
-    /// Runs `body(model, sequences, shard)` for every shard of a pass over `batch` sequences, in parallel: one
-    /// replica a shard, or this model alone (shard 0, every sequence) when the pass is not sharded. A thread
+    /// Whether a pass over `batch` x `time` packs the weights ahead for its shards (`PackedWeights`): sharded,
+    /// with at most `PackedWeights.maxShardRows` rows a shard.
+    func packsWeights(batch: Int, time: Int) -> Bool {
+        let shards = shardCount(batch: batch)
+        return shards > 1 && (batch + shards - 1) / shards * time <= PackedWeights.maxShardRows
+    }
+
+    /// Runs `body(model, sequences, shard)` for every shard of a pass over `batch` x `time` tokens, in parallel:
+    /// one replica a shard, or this model alone (shard 0, every sequence) when the pass is not sharded. A thread
     /// done with its shard helps the others' kernels until all are done. The activations must be planned
-    /// (`planPass`).
-    func inShards(batch: Int, _ body: (_ model: GPT, _ sequences: Range<Int>, _ shard: Int) -> Void) {
+    /// (`planPass`). The `weights` forms the shards read are packed first when the shards are short
+    /// (`packsWeights`), and serve until the shards are done.
+    func inShards(batch: Int, time: Int, weights: PackedWeights.Forms,
+                  _ body: (_ model: GPT, _ sequences: Range<Int>, _ shard: Int) -> Void) {
         let shards = shardCount(batch: batch)
         guard shards > 1 else { return body(self, 0..<batch, 0) }
+        let packs = packsWeights(batch: batch, time: time)
+        if packs { packedWeights.pack(weights, parameters: parameters.pointer, pool: pool) }
+        defer { if packs { packedWeights.release() } }
         shardsDone.store(0, ordering: .relaxed)
         pool.run(tasks: shards) { s in
             body(replicas[s], Self.shardSequences(s, of: shards, batch: batch), s)
@@ -120,7 +135,9 @@ extension GPT {
                        _ pass: (_ model: GPT, _ sequences: Range<Int>) -> Double) -> Double {
         planPass(batch: batch, time: time)
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: shardCount(batch: batch)) { sums in
-            inShards(batch: batch) { model, sequences, s in sums[s] = pass(model, sequences) }
+            inShards(batch: batch, time: time, weights: addsGradients ? .all : .forward) { model, sequences, s in
+                sums[s] = pass(model, sequences)
+            }
             if addsGradients { drainShardGradients(batch: batch) }
             return sums.reduce(0, +)
         }

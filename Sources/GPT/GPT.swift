@@ -28,6 +28,8 @@ public final class GPT {
     var shardLimit = 1
     /// Shards of the running sharded pass that are done (GPT+Shards.swift).
     let shardsDone = Atomic<Int>(0)
+    /// The weights packed for the GEMM during a sharded pass of short shards (shared with the replicas).
+    let packedWeights: PackedWeights
 
     /// A model with GPT-2's initialisation drawn from `seed`.
     public convenience init(config: GPTConfig, seed: UInt64, pool: ThreadPool = .shared) throws {
@@ -52,6 +54,7 @@ public final class GPT {
         gradients = FloatBuffer(count: layout.totalCount)
         firstMoment = FloatBuffer(count: layout.totalCount)
         secondMoment = FloatBuffer(count: layout.totalCount)
+        packedWeights = PackedWeights(layout: layout, config: config)
         shardLimit = Self.shardLimit(parameterBytes: parameters.bytes, memoryBytes: Self.availableMemoryBytes)
     }
 
@@ -68,6 +71,7 @@ public final class GPT {
         gradients = sharingGradients ? model.gradients : FloatBuffer(count: layout.totalCount)
         firstMoment = FloatBuffer(count: 0)
         secondMoment = FloatBuffer(count: 0)
+        packedWeights = model.packedWeights
     }
 
     // MARK: - Initialisation
@@ -166,8 +170,8 @@ public final class GPT {
     // MARK: - Memory
 
     /// Bytes this model holds, by kind: activations as planned so far (the shards' included, attention scratch
-    /// included). The gradient buffers of shards 1... are not counted: they are the cost of sharding, beyond
-    /// what the shapes of one model need.
+    /// included). The gradient buffers of shards 1... and the weights packed for short shards (PackedWeights.swift)
+    /// are not counted: they are the cost of sharding, beyond what the shapes of one model need.
     public var memory: MemoryReport {
         MemoryReport(parameterBytes: parameters.bytes, gradientBytes: gradients.bytes,
                      momentBytes: firstMoment.bytes + secondMoment.bytes,

@@ -18,21 +18,23 @@ public struct PackedPanels {
     public static func floatCount(k: Int, n: Int) -> Int { floatCount(k: k, n: n, nr: GEMMMicroKernel.nr) }
     static func floatCount(k: Int, n: Int, nr: Int) -> Int { k * ceilDiv(n, nr) * nr }
 
-    /// Packs op(B) (k x n; op(B)[p, j] = b[p * ldb + j], or with `transposed` b[j * ldb + p]) into `floats`,
-    /// which holds `floatCount(k:n:)` floats, for this CPU's panel width.
-    public init(packing b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int,
-                into floats: UnsafeMutablePointer<Float>) {
-        self.init(packing: b, ldb: ldb, transposed: transposed, k: k, n: n, into: floats, nr: GEMMMicroKernel.nr)
+    /// The panels of a k x n op(B) at `floats` (`floatCount(k:n:)` of them), for this CPU's panel width; `pack`
+    /// fills them.
+    public init(floats: UnsafeMutablePointer<Float>, k: Int, n: Int) {
+        self.init(floats: floats, k: k, n: n, nr: GEMMMicroKernel.nr)
     }
 
     /// The same for panels `nr` wide (the tests run both widths).
-    init(packing b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int,
-         into floats: UnsafeMutablePointer<Float>, nr: Int) {
+    init(floats: UnsafeMutablePointer<Float>, k: Int, n: Int, nr: Int) {
         precondition(k > 0 && n > 0 && (nr == 16 || nr == 32), "packed panels need a non-empty B and NR 16 or 32")
         self.floats = floats
         self.k = k
         self.n = n
         self.nr = nr
+    }
+
+    /// Packs op(B) (k x n; op(B)[p, j] = b[p * ldb + j], or with `transposed` b[j * ldb + p]) into the panels.
+    public func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool) {
         let kcStep = GEMMBlocked.kcStep(k)
         var p0 = 0
         while p0 < k {

@@ -59,6 +59,27 @@ import Kernels
                 #expect(available == usable - committed)
             }
         }
+        // ... and the weights packed for short shards.
+        do {
+            try GPT.checkMemory(config: config, batch: 99_999_999_999, time: 64, gradientCopies: 1, packedWeights: true)
+            Issue.record("a batch of 99,999,999,999 sequences was planned")
+        } catch let GPTError.doesNotFitInMemory(_, _, _, committed, _) {
+            #expect(committed == 20 * parameters + PackedWeights.bytes(config: config))
+        }
+    }
+
+    /// The packed weights of short shards take no more than the memory check counts for them, and only a pass
+    /// that packs allocates them.
+    @Test func packedWeightsStayWithinTheirEstimate() throws {
+        let config = GPTConfig.tiny(vocabSize: 65)
+        let model = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
+        let tokens = [Int32](repeating: 3, count: 2 * 64)
+        _ = try model.forward(tokens: tokens, batch: 2, time: 64)   // not sharded: nothing packed
+        #expect(model.packedWeights.allocatedBytes == 0)
+        #expect(model.packsWeights(batch: 16, time: 64) && !model.packsWeights(batch: 18, time: 64))   // 512 and 576 rows a shard
+        _ = try model.forwardBackward(tokens: tokens, targets: tokens, batch: 2, time: 64)
+        let bytes = model.packedWeights.allocatedBytes
+        #expect(bytes > 0 && Double(bytes) <= PackedWeights.bytes(config: config), "\(bytes)")
     }
 
     /// A model whose weights, gradients and moments exceed memory is refused before they are allocated (it was

@@ -141,8 +141,8 @@ import Testing
                                   transposeB: transposeB, c: &expected, ldc: n, bias: bias, accumulate: false,
                                   pool: pool, tileColumns: tileColumns)
                     storage.withUnsafeMutableBufferPointer { floats in
-                        let panels = PackedPanels(packing: b, ldb: ldb, transposed: transposeB, k: k, n: n,
-                                                  into: floats.baseAddress!, nr: tileColumns)
+                        let panels = PackedPanels(floats: floats.baseAddress!, k: k, n: n, nr: tileColumns)
+                        panels.pack(b, ldb: ldb, transposed: transposeB)
                         GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, transposeA: false, b: b, ldb: ldb,
                                       transposeB: transposeB, c: &got, ldc: n, bias: bias, accumulate: false,
                                       pool: pool, tileColumns: tileColumns, packedB: panels)
