@@ -151,7 +151,7 @@ enum GEMMBlocked {
                 let stepB = prepacked?.panels(step: pc / kcStep, from: jc / nr) ?? UnsafePointer(packedB!)
                 let bTasks = prepacked == nil ? max(1, min(threads, nPanels / 2)) : 0
                 let aTasks = shareA ? mBlocks : 0
-                if bTasks + aTasks > 0 { pool.run(tasks: bTasks + aTasks) { task in
+                pool.run(tasks: bTasks + aTasks) { task in
                     if task < bTasks {
                         GEMMPacking.packB(b, ldb: ldb, transposed: transposeB, nr: nr, p0: pc, kc: kc, j0: jc,
                                           columns: nc, panels: (nPanels * task / bTasks)..<(nPanels * (task + 1) / bTasks),
@@ -162,7 +162,7 @@ enum GEMMBlocked {
                                           rows: min(end * mr, m) - first * mr, p0: pc, kc: kc,
                                           into: sharedA! + first * mr * kc)
                     }
-                } }
+                }
 
                 pool.run(tasks: mBlocks * nSplit) { task in
                     let block = task / nSplit, part = task % nSplit
