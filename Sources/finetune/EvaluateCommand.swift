@@ -79,7 +79,8 @@ struct EvaluateCommand: ParsableCommand {
         let encoded = labelSet.encode(read.examples, file: data)
         if encoded.unknownCount > 0 {
             let counts = encoded.unknownCounts.sorted { $0.key < $1.key }.map { "'\($0.key)' x\($0.value)" }
-            printError("\(data): \(encoded.unknownCount) of \(read.examples.count) examples have labels the model does not know (\(counts.joined(separator: ", "))); they are counted, not scored")
+            let (verb, pronoun) = encoded.unknownCount == 1 ? ("has a label", "it is") : ("have labels", "they are")
+            printError("\(data): \(encoded.unknownCount) of \(read.examples.count) examples \(verb) the model does not know (\(counts.joined(separator: ", "))); \(pronoun) counted, not scored")
             for problem in encoded.unknownProblems { printError("  \(problem)") }
         }
         guard !encoded.ids.isEmpty else {

@@ -2,6 +2,7 @@ import FineTuneData
 import FineTuning
 import Foundation
 import GPT
+import TerminalUI
 import Tokenizer
 import Training
 
@@ -69,7 +70,8 @@ struct TaskData {
             }
             let encodedValidation = labelSet.encode(validation, file: valName)
             if encodedValidation.unknownCount > 0 {
-                notes.append("\(valName): \(encodedValidation.unknownCount) validation examples have labels the training data lacks (\(encodedValidation.unknownCounts.keys.sorted().joined(separator: ", "))); left out of validation")
+                let count = encodedValidation.unknownCount
+                notes.append("\(valName): \(counted(count, "validation example")) \(count == 1 ? "has a label" : "have labels") the training data lacks (\(encodedValidation.unknownCounts.keys.sorted().joined(separator: ", "))); left out of validation")
             }
             func encode(_ e: EncodedLabels, _ file: String) throws -> [EncodedText] {
                 try TaskEncoding.texts(zip(e.examples, e.ids).map { ($0.text, $1, $0.line) }, file: file,

@@ -141,7 +141,9 @@ struct TrainCommand: ParsableCommand {
             let how = run.stoppedEarly ? "stopped early (patience \(run.patience)) after" : "finished"
             print("\(how) \(counted(step, "step")) in \(ProgressBar.duration(record.elapsedSeconds)); \(best)")
             let curve = run.lossCurveDrawn ? "; loss curve: \(run.directory.lossCurve)" : ""
-            print("checkpoints: \(run.directory.best) (best), \(run.directory.latest) (latest); metrics: \(run.directory.metrics)\(curve)")
+            // best/ exists only once an evaluation has run (none does without validation examples).
+            let best = FileManager.default.fileExists(atPath: run.directory.best) ? "\(run.directory.best) (best), " : ""
+            print("checkpoints: \(best)\(run.directory.latest) (latest); metrics: \(run.directory.metrics)\(curve)")
             let out = shellQuoted(run.directory.path)
             print("next: finetune evaluate --checkpoint \(out) --data FILE; "
                   + (isClassifier ? "finetune predict --checkpoint \(out) --input FILE --out PREDICTIONS.jsonl" : "sample --checkpoint \(out)"))

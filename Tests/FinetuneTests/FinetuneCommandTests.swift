@@ -473,6 +473,12 @@ import Training
         #expect(evaluation.stderr.contains("\(eval):2: label 'psalms'"))
         let report = try JSONDecoder().decode(ClassificationReport.self, from: Data(evaluation.stdout.utf8))
         #expect(report.unknownLabels == 3 && report.examples == 1)
+        // One is said in the singular.
+        let one = scratch.write("one.jsonl", [#"{"text": "In the beginning", "label": "\#(known)"}"#,
+                                              #"{"text": "Selah", "label": "hymns"}"#].joined(separator: "\n"))
+        let oneUnknown = try FinetuneCommand.run(["evaluate", "--checkpoint", Fixture.classifier, "--data", one, "--json"])
+        #expect(oneUnknown.stderr.contains("1 of 2 examples has a label the model does not know ('hymns' x1); it is counted, "
+                                       + "not scored"), "\(oneUnknown.stderr)")
     }
 
     /// `evaluate` and `predict` share their --batch-size and --threads checks: a usage error (exit 64) on one

@@ -89,6 +89,32 @@ import TestSupport
         #expect(output.stderr.contains(": 16 training examples / 1 validation example; "), "\(output.stderr)")
     }
 
+    /// A validation set left empty (its one row's label is unknown to training): the note counts it in the
+    /// singular, and the last lines name latest/ but no best/, which no evaluation made.
+    @Test func anEmptyValidationSetNamesNoBestCheckpoint() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 16, as: "train.jsonl")
+        let unknown = scratch.write("unknown.jsonl", #"{"text": "Jesus wept.", "label": "zzz"}"# + "\n")
+        let out = scratch.path + "/run"
+        let output = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                              "--val-file", unknown, "--steps", "1", "--out", out] + Self.quick)
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("\(unknown): 1 validation example has a label the training data lacks (zzz); "
+                                       + "left out of validation"), "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/best"))
+        #expect(output.stdout.contains("\ncheckpoints: \(out)/latest (latest); metrics: \(out)/metrics.jsonl"),
+                "\(output.stdout)")
+        #expect(!output.stdout.contains("/best"), "\(output.stdout)")
+        // With validation examples, best/ is made and named.
+        let validation = try scratch.head(of: Fixture.shippedTrain, 2, as: "held.jsonl")
+        let evaluated = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                                 "--val-file", validation, "--steps", "1", "--out", out, "--overwrite"]
+                                                + Self.quick)
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out + "/best"))
+        #expect(evaluated.stdout.contains("\ncheckpoints: \(out)/best (best), \(out)/latest (latest); "), "\(evaluated.stdout)")
+    }
+
     /// A step larger than the training set is said to be one (a --grad-accum typo made a step of many epochs).
     @Test func aStepLargerThanTheDataIsNoted() throws {
         let scratch = Scratch()
