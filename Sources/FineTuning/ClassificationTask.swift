@@ -4,8 +4,9 @@ import GPT
 import Training
 
 /// Fine-tunes a `SequenceClassifier`: each optimizer step takes `gradAccum` micro-batches of `batchSize`
-/// texts in a seeded per-epoch shuffle, sums their gradients (each micro-batch's mean loss scaled by
-/// 1 / gradAccum), zeroes the frozen tensors' gradients, clips, and takes one AdamW step. Evaluation
+/// texts in a seeded per-epoch shuffle, sums their gradients (each micro-batch adds its share of the step's
+/// class-weighted mean loss and mean LM loss, so the step is one batch of all its texts), zeroes the frozen
+/// tensors' gradients, clips, and takes one AdamW step. Evaluation
 /// classifies the validation texts: accuracy, macro F1 (the objective: higher is better) and the mean loss.
 public final class ClassificationTask: TrainingTask {
     public let classifier: SequenceClassifier
@@ -46,9 +47,8 @@ public final class ClassificationTask: TrainingTask {
 
     public func runStep() throws -> Trainer.StepResult {
         classifier.zeroGradients()
-        var lossSum = 0.0
-        var tokens = 0
-        for micro in 0..<options.gradAccum {
+        var micro: [(batch: PaddedBatch, labels: [Int])] = []
+        for _ in 0..<options.gradAccum {
             var sequences: [[Int32]] = [], labels: [Int] = []
             for _ in 0..<options.batchSize {
                 let example = train[order.index(at: position)]
@@ -56,19 +56,24 @@ public final class ClassificationTask: TrainingTask {
                 sequences.append(example.tokens)
                 labels.append(example.label)
             }
-            let batch = PaddedBatch(sequences, pad: classifier.padTokenId)
-            tokens += batch.lengths.reduce(0, +)
+            micro.append((PaddedBatch(sequences, pad: classifier.padTokenId), labels))
+        }
+        // The step's mean losses divide by the whole step's class weights and LM positions (a micro-batch's
+        // own would weigh its texts by its size, not theirs); each micro-batch adds its share.
+        let totals = SequenceClassifier.LossTotals(labels: micro.flatMap(\.labels),
+                                                   lengths: micro.flatMap(\.batch.lengths), classWeights: classWeights)
+        var loss = 0.0
+        for (index, (batch, labels)) in micro.enumerated() {
             let losses = try batch.tokens.withUnsafeBufferPointer {
                 try classifier.forwardBackward(tokens: $0.baseAddress!, lengths: batch.lengths, labels: labels,
-                                               batch: sequences.count, time: batch.time, classWeights: classWeights,
-                                               lmLossWeight: Float(settings.lmLossWeight),
-                                               gradientScale: Float(1.0 / Double(options.gradAccum)),
-                                               dropoutKey: Trainer.dropoutKey(seed: options.seed, step: step, microBatch: micro))
+                                               batch: labels.count, time: batch.time, classWeights: classWeights,
+                                               lmLossWeight: Float(settings.lmLossWeight), totals: totals,
+                                               dropoutKey: Trainer.dropoutKey(seed: options.seed, step: step,
+                                                                              microBatch: index))
             }
-            lossSum += losses.total
+            loss += losses.total
         }
-        tokensInLastStep = tokens
-        let loss = lossSum / Double(options.gradAccum)
+        tokensInLastStep = micro.reduce(0) { $0 + $1.batch.lengths.reduce(0, +) }
         classifier.model.zeroFrozenGradients(frozenLayers: settings.freezeLayers)
         let result = try options.finishStep(classifier, loss: loss, completedSteps: step,
                                             frozenLayers: settings.freezeLayers)

@@ -99,25 +99,43 @@ public final class SequenceClassifier {
     // MARK: - Training
 
     public struct Losses: Equatable, Sendable {
-        /// Cross-entropy over labels (class-weighted mean over the batch).
+        /// Cross-entropy over labels (class-weighted mean over the batch, or its share of the step's: `totals`).
         public var classification: Double
-        /// Mean next-token cross-entropy over the texts' tokens (0 when not asked for).
+        /// Mean next-token cross-entropy over the texts' tokens, or its share of the step's (0 when not asked for).
         public var languageModel: Double
         /// classification + lmLossWeight * languageModel: what the gradient is of.
         public var total: Double
     }
 
+    /// What the means of `forwardBackward`'s losses divide by: the sum of the texts' class weights and the
+    /// number of LM positions (a real token with a real next token).
+    public struct LossTotals: Equatable, Sendable {
+        public var classWeight: Float
+        public var lmPositions: Int
+
+        /// The totals of texts with these labels and lengths, in any number of batches: the class weights are
+        /// summed as Floats in the texts' order (the order a single batch of them sums in).
+        public init(labels: [Int], lengths: [Int], classWeights: [Float]?) {
+            classWeight = labels.map { classWeights?[$0] ?? 1 }.reduce(0, +)
+            lmPositions = lengths.reduce(0) { $0 + max(0, $1 - 1) }
+        }
+    }
+
     /// Forward and backward; ADDS to the gradients (model and head) the gradient of `gradientScale * total`,
     ///
-    ///   total = sum_b w[y_b] CE_b / sum_b w[y_b]  +  lmLossWeight * LM,
+    ///   total = sum_b w[y_b] CE_b / W  +  lmLossWeight * sum_positions LM_t / P,
     ///
-    /// where CE_b = -log softmax(logits[b])[y_b], w the class weights (1 when nil), and LM the mean
-    /// next-token loss over every real position that has a real next token (GPT-1's auxiliary objective).
+    /// where CE_b = -log softmax(logits[b])[y_b], w the class weights (1 when nil), LM_t the next-token loss
+    /// at every real position that has a real next token (GPT-1's auxiliary objective), and W, P `totals`:
+    /// by default this batch's own (sum_b w[y_b] and its LM positions), giving the batch's weighted means.
+    /// A step of several micro-batches passes the whole step's totals to each, so that their losses and
+    /// gradients add up to those of one batch of all their texts (each micro-batch adds its share).
     /// `dropoutKey`: a training pass with the model's configured dropout (see GPT's `forwardBackward`).
     @discardableResult
     public func forwardBackward(tokens: UnsafePointer<Int32>, lengths: [Int], labels targets: [Int], batch: Int,
                                 time: Int, classWeights: [Float]? = nil, lmLossWeight: Float = 0,
-                                gradientScale: Float = 1, dropoutKey: UInt64? = nil) throws -> Losses {
+                                totals: LossTotals? = nil, gradientScale: Float = 1,
+                                dropoutKey: UInt64? = nil) throws -> Losses {
         try checkBatch(tokens: tokens, lengths: lengths, batch: batch, time: time)
         guard targets.count == batch else { throw GPTError.wrongInputCount(count: targets.count, batch: batch, time: 1) }
         for (b, y) in targets.enumerated() where y < 0 || y >= labelCount {
@@ -128,12 +146,13 @@ public final class SequenceClassifier {
             for w in classWeights where !(w >= 0) || !w.isFinite { throw ClassifierError.badClassWeight(w) }
         }
         let rowWeights = targets.map { classWeights?[$0] ?? 1 }
-        let weightSum = rowWeights.reduce(0, +)
+        let totals = totals ?? LossTotals(labels: targets, lengths: lengths, classWeights: classWeights)
+        let weightSum = totals.classWeight
 
         // LM targets: the next real token; weight 1 on positions t < len - 1 of each text, 0 elsewhere.
         var lmTargets: [Int32] = []
         var lmWeights: [Float] = []
-        var lmCount = 0
+        var lmCount = 0     // this batch's LM positions
         if lmLossWeight > 0 {
             lmTargets = [Int32](repeating: 0, count: batch * time)
             lmWeights = [Float](repeating: 0, count: batch * time)
@@ -145,7 +164,8 @@ public final class SequenceClassifier {
                 lmCount += lengths[b] - 1
             }
         }
-        let lmScale = lmCount > 0 ? gradientScale * lmLossWeight / Float(lmCount) : 0
+        precondition(totals.lmPositions >= lmCount, "the step's LM positions include this batch's")
+        let lmScale = lmCount > 0 ? gradientScale * lmLossWeight / Float(totals.lmPositions) : 0
 
         var classification = 0.0
         let K = labelCount, C = width
@@ -190,7 +210,9 @@ public final class SequenceClassifier {
             lm = try model.forwardBackward(tokens: tokens, batch: batch, time: time, dropoutKey: dropoutKey, head: head)
         }
         let cls = weightSum > 0 ? classification / Double(weightSum) : 0
-        return Losses(classification: cls, languageModel: lm, total: cls + Double(lmLossWeight) * lm)
+        // lm is the mean over this batch's positions; its share of the mean over all P (exactly lm when P is its own).
+        let lmShare = lmCount > 0 ? lm * (Double(lmCount) / Double(totals.lmPositions)) : 0
+        return Losses(classification: cls, languageModel: lmShare, total: cls + Double(lmLossWeight) * lmShare)
     }
 
     // MARK: - Optimizer

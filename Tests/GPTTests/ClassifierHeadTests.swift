@@ -103,6 +103,39 @@ import Testing
         print("classifier gradient check (lm weight \(lmWeight)): worst relative error \(worst)")
     }
 
+    /// Micro-batches given the totals of all their texts add up to one batch of them: losses and gradients
+    /// (class weights that differ, the LM loss on texts of different lengths); without totals, a batch divides
+    /// by its own, bit for bit as totals of its own texts.
+    @Test(arguments: [0.0, 0.7])
+    func microBatchesWithTheStepsTotalsAddUpToOneBatch(lmWeight: Double) throws {
+        let c = try Self.classifier()
+        let t = Self.tokens(), T = Self.time
+        func gradients() -> [Float] { c.model.gradients.values + c.scoreGradient.values }
+        c.zeroGradients()
+        let whole = try c.forwardBackward(tokens: t, lengths: Self.lengths, labels: Self.targets, batch: 3, time: T,
+                                          classWeights: Self.classWeights, lmLossWeight: Float(lmWeight))
+        let wholeGradients = gradients()
+        let totals = SequenceClassifier.LossTotals(labels: Self.targets, lengths: Self.lengths,
+                                                   classWeights: Self.classWeights)
+        c.zeroGradients()
+        let same = try c.forwardBackward(tokens: t, lengths: Self.lengths, labels: Self.targets, batch: 3, time: T,
+                                         classWeights: Self.classWeights, lmLossWeight: Float(lmWeight), totals: totals)
+        #expect(same == whole && gradients() == wholeGradients)
+
+        // Texts 0 and 1, then text 2 (each micro-batch padded to its own longest text).
+        c.zeroGradients()
+        let first = try c.forwardBackward(tokens: Array(t[0..<(2 * T)]), lengths: [6, 3], labels: [2, 0], batch: 2,
+                                          time: T, classWeights: Self.classWeights, lmLossWeight: Float(lmWeight),
+                                          totals: totals)
+        let second = try c.forwardBackward(tokens: [t[2 * T]], lengths: [1], labels: [2], batch: 1, time: 1,
+                                           classWeights: Self.classWeights, lmLossWeight: Float(lmWeight), totals: totals)
+        #expect(abs(first.total + second.total - whole.total) <= 1e-6 * whole.total)
+        #expect(abs(first.languageModel + second.languageModel - whole.languageModel) <= 1e-6 * whole.languageModel)
+        let largest = wholeGradients.map(abs).max() ?? 0
+        let worst = zip(gradients(), wholeGradients).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-6 * largest, "gradients differ by up to \(worst) (largest \(largest))")
+    }
+
     /// Padding after a text never changes its logits (causal attention; the last real token is pooled).
     @Test func paddingDoesNotChangeLogits() throws {
         let c = try Self.classifier()
