@@ -13,7 +13,7 @@ public struct EncodedText: Sendable {
 /// and target j counts in the loss only when it is a completion token (j + 1 >= promptCount).
 public struct EncodedCompletion: Sendable {
     public var sequence: [Int32]
-    /// Tokens of the (templated) prompt at the start of `sequence`.
+    /// Tokens of the (templated) prompt at the start of `sequence` (1, the BOS, when it lays out to none).
     public var promptCount: Int
     /// Completion tokens counted in the loss (including the EOS).
     public var completionCount: Int { sequence.count - promptCount }
@@ -33,25 +33,52 @@ public enum TaskEncoding {
         }
     }
 
-    /// Lays out `template` (with `{prompt}` replaced) + completion + EOS. When the sequence is longer than
-    /// context + 1 tokens (context inputs, each with its next-token target), the prompt is cut from the LEFT
-    /// first (its end, next to the completion, matters most); if the completion alone is still too long it is
-    /// cut from the right (the EOS then falls off).
+    /// Lays out `template` (with `{prompt}` replaced) + completion + EOS. A prompt that lays out to no tokens
+    /// (an unconditional completion with the template "{prompt}") is the tokenizer's BOS instead, as `sample`
+    /// starts an empty prompt: some position must predict the completion's first token. When the sequence is
+    /// longer than context + 1 tokens (context inputs, each with its next-token target), the prompt is cut from
+    /// the LEFT first (its end, next to the completion, matters most); if the completion alone is still too
+    /// long it is cut from the right (the EOS then falls off). A BOS start is kept, being no prompt to cut.
+    /// Throws `FineTuneError.noBeginningOfSequence` for an empty layout when the tokenizer has no BOS.
     public static func completion(prompt: String, completion: String, template: String,
                                   tokenizer: SentencePieceTokenizer, eos: Int32, context: Int) throws -> EncodedCompletion {
         var promptIds = try tokenizer.encode(applying(template, to: prompt))
+        let startsFromBOS = promptIds.isEmpty
+        if startsFromBOS {
+            guard let bos = tokenizer.bosId else { throw FineTuneError.noBeginningOfSequence(tokenizer: tokenizer.path) }
+            promptIds = [bos]
+        }
         var completionIds = try tokenizer.encode(completion) + [eos]
         let limit = context + 1
         var promptCut = 0, completionCut = 0
         if promptIds.count + completionIds.count > limit {
-            promptCut = min(promptIds.count + completionIds.count - limit, promptIds.count)
-            promptIds.removeFirst(promptCut)
-            completionCut = max(0, completionIds.count - limit)
+            if !startsFromBOS {
+                promptCut = min(promptIds.count + completionIds.count - limit, promptIds.count)
+                promptIds.removeFirst(promptCut)
+            }
+            completionCut = max(0, promptIds.count + completionIds.count - limit)
             completionIds.removeLast(completionCut)
         }
         // A sequence needs one input: with no prompt left, the first completion token is only an input.
         return EncodedCompletion(sequence: promptIds + completionIds, promptCount: promptIds.count,
                                  promptTokensCut: promptCut, completionTokensCut: completionCut)
+    }
+
+    /// Every pair of `file` encoded by `completion`; a pair that needs a BOS the tokenizer lacks is named by
+    /// its line.
+    public static func completions(_ examples: [CompletionExample], file: String, template: String,
+                                   tokenizer: SentencePieceTokenizer, eos: Int32, context: Int) throws -> [EncodedCompletion] {
+        try examples.map { example in
+            do {
+                return try completion(prompt: example.prompt, completion: example.completion, template: template,
+                                      tokenizer: tokenizer, eos: eos, context: context)
+            } catch FineTuneError.noBeginningOfSequence {
+                throw LabelledDataError.badRow(RowProblem(file: file, line: example.line, message: "the prompt lays out "
+                    + "to no tokens (template \(String(reflecting: template))), and the tokenizer \(tokenizer.path) has no "
+                    + "beginning-of-sequence id to start the sequence from; give the pair a prompt, or a --template with "
+                    + "text beside {prompt}"))
+            }
+        }
     }
 
     /// The template with its `{prompt}` placeholder replaced (as `sample` does for a completion model).

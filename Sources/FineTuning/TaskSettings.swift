@@ -93,6 +93,8 @@ public struct TaskSettings: Codable, Equatable, Sendable {
 public enum FineTuneError: Error, Equatable, CustomStringConvertible {
     case invalidOption(option: String, message: String)
     case noEndOfSequence(tokenizer: String)
+    /// A prompt laid out to no tokens needs the tokenizer's BOS to start its sequence.
+    case noBeginningOfSequence(tokenizer: String)
     case emptyText(file: String, line: Int)
     case wrongTask(path: String, expected: String)
     case dataChanged(file: String, run: String)
@@ -104,6 +106,9 @@ public enum FineTuneError: Error, Equatable, CustomStringConvertible {
         case let .invalidOption(option, message): return "\(option): \(message)"
         case let .noEndOfSequence(path):
             return "\(path): the tokenizer has no end-of-sequence id; prompt -> completion fine-tuning ends each completion with one"
+        case let .noBeginningOfSequence(path):
+            return "\(path): the tokenizer has no beginning-of-sequence id; a prompt that lays out to no tokens starts "
+                + "its sequence with one"
         case let .emptyText(file, line): return "\(file):\(line): the text encodes to no tokens"
         case let .wrongTask(path, expected): return "\(path): \(expected)"
         case let .dataChanged(file, run):

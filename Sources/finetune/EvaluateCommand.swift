@@ -131,10 +131,8 @@ struct EvaluateCommand: ParsableCommand {
             .readCompletion(path: data, promptField: fields.promptField ?? storedFields.prompt,
                                                     completionField: fields.completionField ?? storedFields.completion)
         if let s = read.skipSummary { printError(s) }
-        let examples = try read.examples.map {
-            try TaskEncoding.completion(prompt: $0.prompt, completion: $0.completion, template: template,
-                                        tokenizer: tokenizer, eos: eos, context: loaded.model.config.context)
-        }
+        let examples = try TaskEncoding.completions(read.examples, file: data, template: template, tokenizer: tokenizer,
+                                                    eos: eos, context: loaded.model.config.context)
         if let note = ContextCutNotes.pairs(CompletionCuts(examples), file: data, noun: "pair",
                                             context: loaded.model.config.context) {
             printError(note)

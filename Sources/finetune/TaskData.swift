@@ -103,14 +103,11 @@ struct TaskData {
                     try ValidationSplit.shuffled(train, valFraction: fraction, seed: 0x5917)
                 }
             }
-            let template = settings.template
-            func encode(_ examples: [CompletionExample]) throws -> [EncodedCompletion] {
-                try examples.map {
-                    try TaskEncoding.completion(prompt: $0.prompt, completion: $0.completion, template: template,
-                                                tokenizer: tokenizer, eos: eos, context: context)
-                }
+            func encode(_ examples: [CompletionExample], _ file: String) throws -> [EncodedCompletion] {
+                try TaskEncoding.completions(examples, file: file, template: settings.template, tokenizer: tokenizer,
+                                             eos: eos, context: context)
             }
-            let trainPairs = try encode(train), validationPairs = try encode(validation)
+            let trainPairs = try encode(train, settings.dataFile), validationPairs = try encode(validation, valName)
             let trainCuts = CompletionCuts(trainPairs)
             // Not one prompt left: the run would learn completions with nothing to condition on.
             if trainCuts.promptLost == trainCuts.examples {

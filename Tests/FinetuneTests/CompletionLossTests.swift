@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
+import FineTuneData
 import FineTuning
 import GPT
 import Tokenizer
@@ -38,6 +40,71 @@ import Tokenizer
                                                eos: eos, context: 6)
         let cut = Array(try tokenizer.encode(prompt).prefix(7))
         #expect(long.promptCount == 0 && long.sequence == cut)
+    }
+
+    /// A prompt that lays out to no tokens (an unconditional completion, template "{prompt}") starts from BOS,
+    /// as `sample` starts an empty prompt, so the completion's first token is predicted and counted too; cut to
+    /// fit, the pair keeps its BOS and loses the end of its completion.
+    @Test func anEmptyLayoutStartsFromBOS() throws {
+        let (model, tokenizer) = try Self.setup()
+        let eos = try #require(tokenizer.eosId), bos = try #require(tokenizer.bosId)
+        let completion = try tokenizer.encode(" is my shepherd")
+        let e = try TaskEncoding.completion(prompt: "", completion: " is my shepherd", template: "{prompt}",
+                                            tokenizer: tokenizer, eos: eos, context: model.config.context)
+        #expect(e.sequence == [bos] + completion + [eos] && e.promptCount == 1)
+        #expect(e.completionCount == completion.count + 1)
+        let (_, counted) = try CompletionTask.lossSum(model, examples: [e], batchSize: 1, pad: 0)
+        #expect(counted == completion.count + 1)
+
+        let long = String(repeating: "and the king said unto them ", count: 4)
+        let longIds = try tokenizer.encode(long)
+        let cut = try TaskEncoding.completion(prompt: "", completion: long, template: "{prompt}", tokenizer: tokenizer,
+                                              eos: eos, context: 6)
+        #expect(cut.sequence == [bos] + Array(longIds.prefix(6)))
+        #expect(cut.promptTokensCut == 0 && cut.completionTokensCut == longIds.count + 1 - 6)
+        #expect(CompletionTask.makeBatch([cut], pad: 0).counted == 6)
+    }
+
+    /// `evaluate` counts every completion token and the EOS of a pair with an empty prompt, and its greedy
+    /// completion starts from the same BOS.
+    @Test func evaluateCountsTheFirstTokenOfAnUnconditionalCompletion() throws {
+        let (_, tokenizer) = try Self.setup()
+        let scratch = Scratch()
+        let data = scratch.write("empty.jsonl", #"{"prompt": "", "completion": " is my shepherd"}"# + "\n")
+        let output = try FinetuneCommand.run(["evaluate", "--checkpoint", Fixture.languageModel, "--data", data,
+                                              "--template", "{prompt}", "--generate", "--json", "--threads", "1"])
+        #expect(output.status == 0, "stderr: \(output.stderr)")
+        let report = try JSONDecoder().decode(CompletionReport.self, from: Data(output.stdout.utf8))
+        #expect(report.tokens == (try tokenizer.encode(" is my shepherd").count) + 1, "\(output.stdout)")
+    }
+
+    /// Without a BOS in the tokenizer, a pair whose prompt lays out to nothing is refused, naming its line and
+    /// the tokenizer.
+    @Test func anEmptyLayoutWithoutBOSIsNamed() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = TokenizerTrainingOptions()
+        options.vocabularySize = 200
+        options.bosId = -1
+        let corpus = try Fixtures.slice(of: Fixtures.kjv, bytes: 20_000, to: directory, name: "kjv.txt")
+        let tokenizer = try SentencePieceTokenizer.train(files: [corpus], modelPath: directory + "/m.model", options: options)
+        try #require(tokenizer.bosId == nil)
+        let eos = try #require(tokenizer.eosId)
+        let pairs = [CompletionExample(prompt: "In the beginning", completion: " God", line: 1),
+                     CompletionExample(prompt: "", completion: " God", line: 2)]
+        let message = "pairs.jsonl:2: the prompt lays out to no tokens (template \"{prompt}\"), and the tokenizer "
+            + "\(tokenizer.path) has no beginning-of-sequence id to start the sequence from"
+        do {
+            _ = try TaskEncoding.completions(pairs, file: "pairs.jsonl", template: "{prompt}", tokenizer: tokenizer,
+                                             eos: eos, context: 24)
+            Issue.record("encoded an empty layout without a BOS")
+        } catch {
+            #expect("\(error)".hasPrefix(message), "\(error)")
+        }
+        // A template with text of its own lays out every prompt to some tokens.
+        let encoded = try TaskEncoding.completions(pairs, file: "pairs.jsonl", template: "Q: {prompt}\n", tokenizer: tokenizer,
+                                                   eos: eos, context: 24)
+        #expect(encoded.count == 2 && encoded[1].promptCount > 0)
     }
 
     /// Changing the target of a prompt (or padding) position changes neither the loss nor any gradient;
