@@ -4,7 +4,7 @@ public enum MetricsTable {
     public static let maxNameWidth = 24
 
     public static func render(_ metrics: ClassificationMetrics) -> String {
-        let names = metrics.labels.map(shorten)
+        let names = displayNames(metrics.labels)
         let nameWidth = max(5, names.map(\.count).max() ?? 0)
         var out = "examples \(metrics.exampleCount)   accuracy \(fixed(metrics.accuracy))   macro F1 \(fixed(metrics.macroF1))\n\n"
         out += pad("label", nameWidth) + "  " + ["precision", "recall", "f1", "support"].map { leftPad($0, 9) }.joined(separator: " ") + "\n"
@@ -23,8 +23,18 @@ public enum MetricsTable {
         return out
     }
 
+    /// The labels as the table names them: shortened, unless two would then look the same (then all whole).
+    static func displayNames(_ labels: [String]) -> [String] {
+        let short = labels.map(shorten)
+        return Set(short).count == labels.count ? short : labels
+    }
+
+    /// A name longer than `maxNameWidth` keeps its start and its end around a "…" (labels that share a long
+    /// start often differ only at the end: "...-number-1", "...-number-2").
     static func shorten(_ name: String) -> String {
-        name.count <= maxNameWidth ? name : String(name.prefix(maxNameWidth - 1)) + "…"
+        guard name.count > maxNameWidth else { return name }
+        let tail = (maxNameWidth - 1) / 2, head = maxNameWidth - 1 - tail
+        return String(name.prefix(head)) + "…" + String(name.suffix(tail))
     }
 
     /// Four decimals, rounded half away from zero (no Foundation formatting needed); from 1e12 on (a diverged

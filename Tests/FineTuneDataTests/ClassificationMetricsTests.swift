@@ -106,6 +106,28 @@ import Testing
         // A diverged model's perplexity (e^40) trapped in the Int64 of the four-decimal spelling.
         #expect(MetricsTable.fixed(exp(40)) == "2.35e+17" && MetricsTable.fixed(-1e15) == "-1e+15")
     }
+
+    /// Long names are shortened but never until two distinct labels look the same: their start and end are
+    /// kept, and when even those agree every name is shown whole.
+    @Test func longLabelsStayDistinct() throws {
+        func rows(_ labels: [String]) throws -> [String] {
+            let m = try ClassificationMetrics(gold: [0, 1, 2], predicted: [0, 2, 1], labelCount: 3, labelNames: labels)
+            return MetricsTable.render(m).split(separator: "\n").map(String.init)
+        }
+        let numbered = ["a-very-long-label-name-number-1", "a-very-long-label-name-number-2", "short"]
+        let shown = ["a-very-long-…me-number-1", "a-very-long-…me-number-2", "short"]
+        #expect(shown.allSatisfy { $0.count <= MetricsTable.maxNameWidth })
+        let table = try rows(numbered)
+        for name in shown {
+            #expect(table.filter { $0.hasPrefix(name + " ") }.count == 2, "\(table)")   // its metrics and confusion rows
+        }
+        #expect(table.contains { $0.hasSuffix(shown.map { String(repeating: " ", count: 24 - $0.count) + $0 }
+            .joined(separator: " ")) }, "\(table)")                                      // the matrix's column heads
+        // Start and end alike: the middle is all that differs, so nothing is cut.
+        let alike = ["the-first-part-A-of-the-label-ends-here", "the-first-part-B-of-the-label-ends-here", "short"]
+        let whole = try rows(alike)
+        for name in alike { #expect(whole.filter { $0.hasPrefix(name + " ") }.count == 2, "\(whole)") }
+    }
 }
 
 @Suite struct CompletionReportTests {
