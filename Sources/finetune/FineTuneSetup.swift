@@ -107,15 +107,15 @@ struct FineTuneSetup {
         options = try apply(c, to: options, trainCount: data.trainCount)
         try options.validate(modelContext: model.config.context)
 
-        var details = hf.swiftlet ?? SwiftletDetails()
-        details.notes["finetune_task"] = settings.task.rawValue
-        let origin = c.fromScratch ? "random initialisation (shape of \(settings.startCheckpoint))" : settings.startCheckpoint
-        details.notes["finetuned_from"] = origin
         // The record keeps the data files as absolute paths, so the run resumes from any working directory (the
         // messages of this run name them as given).
         var recorded = settings
         recorded.dataFile = RunDirectory.absolutePath(settings.dataFile)
         recorded.valFile = settings.valFile.map(RunDirectory.absolutePath)
+        var details = noting(recorded, in: hf.swiftlet ?? SwiftletDetails())
+        details.notes["finetune_task"] = settings.task.rawValue
+        let origin = c.fromScratch ? "random initialisation (shape of \(settings.startCheckpoint))" : settings.startCheckpoint
+        details.notes["finetuned_from"] = origin
         recorded.dataHash = try InputFile.contentHash(of: settings.dataFile)
         recorded.valHash = try settings.valFile.map(InputFile.contentHash(of:))
         var record = RunRecord(options: options, dataDirectory: recorded.dataFile)
@@ -283,7 +283,8 @@ struct FineTuneSetup {
             try data.makeTask(model: model, classifier: classifier, options: options, settings: settings,
                               step: state.step, position: state.dataPosition, seed: options.seed)
         }
-        let run = try makeRun(directory, task: task, record: record, details: hf.swiftlet ?? SwiftletDetails(),
+        let run = try makeRun(directory, task: task, record: record,
+                              details: noting(settings, in: hf.swiftlet ?? SwiftletDetails()),
                               tokenizer: tokenizer, settings: settings, hf: hf)
         let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"
         return FineTuneSetup(run: run, settings: settings,
@@ -312,6 +313,18 @@ struct FineTuneSetup {
     }
 
     // MARK: - Pieces
+
+    /// `details` with the run's data files noted (config.json `swiftlet.notes`): `data`, the --data file, and
+    /// `val_data`, the --val-file (none when validation is split off --data), as absolute paths. They replace the
+    /// notes of the starting checkpoint, whose `data` names the data it was pretrained on.
+    private static func noting(_ settings: TaskSettings, in details: SwiftletDetails) -> SwiftletDetails {
+        var details = details
+        details.notes[dataNoteKey] = RunDirectory.absolutePath(settings.dataFile)
+        details.notes[validationDataNoteKey] = settings.valFile.map(RunDirectory.absolutePath)
+        return details
+    }
+
+    static let dataNoteKey = "data", validationDataNoteKey = "val_data"
 
     private static func makeRun(_ directory: RunDirectory, task: TrainingTask, record: RunRecord,
                                 details: SwiftletDetails, tokenizer: SentencePieceTokenizer, settings: TaskSettings,

@@ -93,4 +93,38 @@ import GPT
         let expected = URL(fileURLWithPath: scratch.path).resolvingSymlinksInPath().path + "/lm"
         #expect(notes?["finetuned_from"] == expected)
     }
+
+    /// The fine-tuned checkpoint notes the data it was tuned on (`data`, and `val_data` for a --val-file) as
+    /// absolute paths, not the starting checkpoint's pretraining data; a resume that finds the data moved notes
+    /// where it is now.
+    @Test func theFineTuningDataIsNoted() throws {
+        let scratch = Scratch()
+        #expect(try Checkpoint.readConfig(directory: Fixture.languageModel).hf.swiftlet?.notes["data"] == "/tmp/tinylm/data")
+        let train = try scratch.head(of: Fixture.shippedTrain, 16, as: "train.jsonl")
+        _ = try scratch.head(of: Fixture.shippedTest, 4, as: "held.jsonl")
+        let here = URL(fileURLWithPath: scratch.path).resolvingSymlinksInPath().path
+        func notes(_ checkpoint: String) throws -> [String: String] {
+            try Checkpoint.readConfig(directory: checkpoint).hf.swiftlet?.notes ?? [:]
+        }
+        let split = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data",
+                                             "train.jsonl", "--val-fraction", "0.25", "--out", "split"] + Self.quick,
+                                            in: scratch.path)
+        #expect(split.status == 0, "stderr: \(split.stderr)")
+        for checkpoint in ["best", "latest"] {
+            let noted = try notes(scratch.path + "/split/" + checkpoint)
+            #expect(noted["data"] == here + "/train.jsonl" && noted["val_data"] == nil, "\(noted)")
+        }
+        let held = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data",
+                                            "./train.jsonl", "--val-file", "held.jsonl", "--out", "held"] + Self.quick,
+                                           in: scratch.path)
+        #expect(held.status == 0, "stderr: \(held.stderr)")
+        let noted = try notes(scratch.path + "/held/latest")
+        #expect(noted["data"] == here + "/train.jsonl" && noted["val_data"] == here + "/held.jsonl", "\(noted)")
+        // Resumed with the data moved.
+        try FileManager.default.moveItem(atPath: train, toPath: scratch.path + "/moved.jsonl")
+        let resumed = try FinetuneCommand.run(["--resume", "--out", "held", "--steps", "2", "--data", "moved.jsonl",
+                                               "--threads", "1"], in: scratch.path)
+        #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
+        #expect(try notes(scratch.path + "/held/latest")["data"] == here + "/moved.jsonl")
+    }
 }
