@@ -1,5 +1,12 @@
-/// The label vocabulary of a classifier: label names sorted (Swift's String order, so "10" sorts before
-/// "2"), id = position. The same training labels always give the same ids, whatever the row order.
+/// The label vocabulary of a classifier: label names sorted, id = position. The same training labels always
+/// give the same ids, whatever the row order.
+///
+/// Labels are Swift Strings, compared by Unicode canonical equivalence: "café" written precomposed (NFC,
+/// U+00E9) and decomposed (NFD, "e" + U+0301) are one label, kept (and stored in config.json's id2label and
+/// label2id) in the spelling of the first training row that has it, and an evaluation or validation row in
+/// the other spelling has that label. Code-point comparisons (Python's `==`, a label2id lookup) tell the two
+/// apart. The order compares the labels' NFC forms by Unicode scalar value: "10" before "2", "Z" before "a"
+/// (for labels already in NFC, the order of Python's `sorted`).
 public struct LabelSet: Equatable, Sendable {
     /// id2label: labels[id].
     public let labels: [String]

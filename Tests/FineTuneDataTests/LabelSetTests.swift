@@ -19,6 +19,18 @@ import Testing
         #expect(LabelSet(id2label: ["x", "y", "x"]) == nil)
     }
 
+    /// Canonically equivalent spellings are one label (as LabelSet's documentation says), kept in the first
+    /// training row's spelling; the order is that of the NFC scalars.
+    @Test func canonicallyEquivalentLabelsAreOne() throws {
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        let set = try LabelSet(training: examples([nfd, "cafe", nfc, "caff", "Z"]), file: "train.jsonl")
+        #expect(set.labels.map { Array($0.unicodeScalars) } == ["Z", "cafe", "caff", nfd].map { Array($0.unicodeScalars) })
+        #expect(set.id(of: nfc) == 3 && set.id(of: nfd) == 3)
+        let other = try LabelSet(training: examples([nfc, "Z", nfd]), file: "train.jsonl")
+        #expect(other.labels.last.map { Array($0.unicodeScalars) } == Array(nfc.unicodeScalars))
+        #expect(set.encode(examples([nfc]), file: "test.jsonl").ids == [3])
+    }
+
     @Test func singleLabelTrainingSetIsAnError() {
         #expect(errorMessage { _ = try LabelSet(training: examples(["spam", "spam", "spam"]), file: "train.csv") }
                 == "train.csv: every training example has the label 'spam'; a classifier needs at least two labels")
