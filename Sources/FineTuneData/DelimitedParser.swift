@@ -9,7 +9,7 @@ enum DelimitedParser {
     /// Records of a CSV file per RFC 4180: fields separated by commas; a field in double quotes may hold
     /// commas, line breaks (read as "\n", whatever the file used) and doubled quotes ("" is one quote).
     /// A quote inside an unquoted field is kept as a character (lenient, as most readers are).
-    /// Empty lines between records are skipped.
+    /// Empty lines between records are skipped (a line of spaces is a record).
     static func csvRecords(_ file: SourceFile) -> [DelimitedRecord] {
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
         var records: [DelimitedRecord] = []
@@ -79,7 +79,8 @@ enum DelimitedParser {
     }
 
     /// Records of a TSV file: one line per record, fields separated by tabs, no quoting; the escapes
-    /// `\t`, `\n`, `\r` and `\\` are decoded and any other backslash is kept. Empty lines are skipped.
+    /// `\t`, `\n`, `\r` and `\\` are decoded and any other backslash is kept. Empty lines are skipped (a line
+    /// of spaces is a record).
     static func tsvRecords(_ file: SourceFile) -> [DelimitedRecord] {
         var records: [DelimitedRecord] = []
         for number in stride(from: 1, through: file.lines.count, by: 1) {

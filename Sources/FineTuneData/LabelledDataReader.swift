@@ -4,7 +4,9 @@ import JSON
 /// Field values: strings are taken as they are; a JSON number is accepted and kept as its literal text
 /// (so numeric labels such as `3` become the label "3"); booleans, null, arrays and objects are malformed.
 /// A text, label or completion that is empty or only white space is malformed; a prompt may be empty
-/// (an unconditional completion). Blank lines are skipped and never counted as rows.
+/// (an unconditional completion). Empty lines are skipped and never counted as rows, and in JSONL so are
+/// lines of only white space; in CSV and TSV a line of spaces is a record (one field: a header of more
+/// columns makes it a malformed row, "expected N fields (as in the header), found 1").
 ///
 /// Without `skipBadRows` the first malformed row stops reading with `LabelledDataError.badRow`
 /// (`FILE:LINE: what is wrong`). With it, malformed rows are skipped and counted. Problems with the file

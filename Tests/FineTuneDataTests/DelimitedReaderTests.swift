@@ -109,6 +109,23 @@ import JSON
                                                      "\(path):4: field 'label' is empty"])
     }
 
+    /// As LabelledDataReader documents: CSV and TSV skip empty lines only (a line of spaces is a record of one
+    /// field), while JSONL skips lines of only white space too.
+    @Test func onlyEmptyLinesAreSkippedInCSVAndTSV() throws {
+        let dir = TemporaryDirectory()
+        for (name, header, row) in [("spaces.csv", "text,label", "ok,pos"), ("spaces.tsv", "text\tlabel", "ok\tpos")] {
+            let path = dir.write(name, header + "\n" + row + "\n\n   \n" + row + "\n")
+            #expect(errorMessage { _ = try LabelledDataReader().readClassification(path: path) }
+                    == "\(path):4: expected 2 fields (as in the header), found 1")
+            let skipped = try LabelledDataReader(skipBadRows: true).readClassification(path: path)
+            #expect(skipped.examples.map(\.line) == [2, 5] && skipped.skippedRows == 1)
+        }
+        let jsonl = dir.write("spaces.jsonl", #"{"text": "ok", "label": "pos"}"# + "\n\n   \n\t\n"
+                              + #"{"text": "ok", "label": "neg"}"# + "\n")
+        let data = try LabelledDataReader().readClassification(path: jsonl)
+        #expect(data.examples.map(\.line) == [1, 5] && data.skippedRows == 0)
+    }
+
     @Test func completionsFromTSV() throws {
         let dir = TemporaryDirectory()
         let path = dir.write("pairs.tsv", "prompt\tcompletion\nQ: hi\\n\tA: hello\n")
