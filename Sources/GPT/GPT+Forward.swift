@@ -4,8 +4,9 @@ extension GPT {
     func checkShape(batch: Int, time: Int) throws {
         if batch <= 0 || time <= 0 { throw GPTError.emptyBatch(batch: batch, time: time) }
         if time > config.context { throw GPTError.sequenceLongerThanContext(time: time, context: config.context) }
+        // The packed weights, once allocated, stay (a pass that does not pack them still has them beside it).
         try GPT.checkMemory(config: config, batch: batch, time: time, gradientCopies: shardCount(batch: batch) - 1,
-                            packedWeights: packsWeights(batch: batch, time: time))
+                            packedWeights: packsWeights(batch: batch, time: time) || packedWeights.allocatedBytes > 0)
     }
 
     func checkTokens(_ tokens: UnsafePointer<Int32>, count: Int, targets: Bool) throws {
@@ -29,7 +30,7 @@ extension GPT {
     public func loss(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>? = nil,
                      batch: Int, time: Int) throws -> Double {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
-        let total = sumOverShards(batch: batch, time: time, addsGradients: false) { model, sequences in
+        let total = sumOverShards(batch: batch, time: time, addsGradients: false, weights: .forward) { model, sequences in
             let first = sequences.lowerBound * time
             return model.lossPass(tokens: tokens + first, targets: targets + first, weights: weights.map { $0 + first },
                                   batch: sequences.count, time: time)
@@ -51,7 +52,7 @@ extension GPT {
                                 gradientScale: Float? = nil, dropoutKey: UInt64? = nil) throws -> Double {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
         let scale = gradientScale ?? (weightSum > 0 ? Float(1 / weightSum) : 0)
-        let total = sumOverShards(batch: batch, time: time, addsGradients: true) { model, sequences in
+        let total = sumOverShards(batch: batch, time: time, addsGradients: true, weights: .training) { model, sequences in
             let first = sequences.lowerBound * time
             let dropout = model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound, time: time)
             return model.trainingPass(tokens: tokens + first, targets: targets + first,

@@ -12,7 +12,7 @@ extension GPT {
         try checkShape(batch: batch, time: time)
         try checkTokens(tokens, count: batch * time, targets: false)
         planPass(batch: batch, time: time)
-        inShards(batch: batch, time: time, weights: .forward) { model, sequences, _ in
+        inShards(batch: batch, time: time, weights: .blockWeights) { model, sequences, _ in
             model.runBlocks(tokens: tokens + sequences.lowerBound * time, batch: sequences.count, time: time)
         }
         inShardsSerially(batch: batch) { model, sequences in read(sequences, model.activations!.lnf) }
@@ -46,7 +46,9 @@ extension GPT {
             try checkTokens(tokens, count: batch * time, targets: false)
         }
         // The shards' gradients are drained after the backward below, not after this forward part.
-        let lmTotal = sumOverShards(batch: batch, time: time, addsGradients: false) { model, sequences in
+        // The forward part reads the tied head's two forms only with LM targets.
+        let forms: PackedWeights.Forms = lmTargets == nil ? .blockWeights : [.blockWeights, .logits, .headBackward]
+        let lmTotal = sumOverShards(batch: batch, time: time, addsGradients: false, weights: forms) { model, sequences in
             let first = sequences.lowerBound * time
             return model.hiddenPass(tokens: tokens + first, batch: sequences.count, time: time,
                                     lmTargets: lmTargets.map { $0 + first }, lmWeights: lmWeights.map { $0 + first },
@@ -57,7 +59,7 @@ extension GPT {
         inShardsSerially(batch: batch) { model, sequences in
             head(sequences, model.activations!.lnf, model.activations!.dNarrow)
         }
-        inShards(batch: batch, time: time, weights: .backward) { model, sequences, _ in
+        inShards(batch: batch, time: time, weights: .blockTransposes) { model, sequences, _ in
             model.runBackwardFromFinalNorm(tokens: tokens + sequences.lowerBound * time, batch: sequences.count,
                                            time: time,
                                            dropout: model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound,

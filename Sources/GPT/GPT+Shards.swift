@@ -68,6 +68,7 @@ extension GPT {
             planActivations(batch: batch, time: time)
             return
         }
+        if packsWeights(batch: batch, time: time) { packedWeights.allocate() }
         while replicas.count < shards {
             let threads = replicaThreads(replicas.count, of: shards)
             let replicaPool = ThreadPool(threads: threads, helpers: pool.threadCount - threads)
@@ -131,11 +132,11 @@ extension GPT {
     /// Runs `pass(model, sequences)` over the batch (planned here, then `inShards`) and returns the sum of what
     /// the passes return, in shard order. With `addsGradients`, the shards' gradients are drained into this
     /// model's after the pass.
-    func sumOverShards(batch: Int, time: Int, addsGradients: Bool,
+    func sumOverShards(batch: Int, time: Int, addsGradients: Bool, weights: PackedWeights.Forms,
                        _ pass: (_ model: GPT, _ sequences: Range<Int>) -> Double) -> Double {
         planPass(batch: batch, time: time)
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: shardCount(batch: batch)) { sums in
-            inShards(batch: batch, time: time, weights: addsGradients ? .all : .forward) { model, sequences, s in
+            inShards(batch: batch, time: time, weights: weights) { model, sequences, s in
                 sums[s] = pass(model, sequences)
             }
             if addsGradients { drainShardGradients(batch: batch) }

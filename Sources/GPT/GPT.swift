@@ -10,8 +10,8 @@ import Synchronization
 ///   ln2 = LN(x2); h = gelu(ln2 · Wfc + bfc); x3 = x2 + h · Wmlp + bmlp
 /// then lnf = LN(x); logits = lnf · wte^T (the LM head is tied to the token embedding).
 /// Once the first step has run, forward, backward and the optimizer step allocate nothing (the activations are
-/// planned once per shape, and the GEMM's packing buffers are made at first use; a split-K product's small array
-/// of buffer pointers aside).
+/// planned once per shape, with the weights packed for short shards (PackedWeights.swift) when a plan needs them,
+/// and the GEMM's packing buffers are made at first use; a split-K product's small array of buffer pointers aside).
 public final class GPT {
     public private(set) var config: GPTConfig
     public let layout: ParameterLayout
@@ -132,7 +132,8 @@ public final class GPT {
 
     /// Plans the activations of the training and evaluation passes (`loss`, `forwardBackward`, `forwardHidden`)
     /// for `batch` x `time` ahead of time, so the first training step does not allocate: the shards' when those
-    /// passes are sharded (GPT+Shards.swift), else the model's own.
+    /// passes are sharded (GPT+Shards.swift), with the packed weights when the shards are short, else the
+    /// model's own.
     public func reserve(batch: Int, time: Int) throws {
         try checkShape(batch: batch, time: time)
         planPass(batch: batch, time: time)

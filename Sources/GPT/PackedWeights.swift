@@ -1,4 +1,5 @@
 import Kernels
+import Synchronization
 
 /// The weight matrices packed for the GEMM once a sharded pass (`PackedPanels`), read by every shard. Without
 /// them each shard packs every weight itself, twice a training pass: for the forward (op(B) = W) and for the
@@ -13,14 +14,21 @@ import Kernels
 /// token embedding wte[V, C], whose products are the tied head's: logits = lnf · wte^T (its transposed form) and,
 /// in the backward, dlnf = dlogits · wte (its forward form).
 final class PackedWeights: @unchecked Sendable {
-    /// Which forms a pass reads.
-    enum Forms {
-        /// op(B) = W for the blocks, wte^T for the logits: a forward pass.
-        case forward
-        /// op(B) = W^T for the blocks, wte for the tied head's backward: a backward pass.
-        case backward
-        /// Both: a training pass.
-        case all
+    /// The forms a pass reads.
+    struct Forms: OptionSet {
+        let rawValue: Int
+        /// op(B) = W of the blocks' matrices: their forward products.
+        static let blockWeights = Forms(rawValue: 1)
+        /// op(B) = W^T of the blocks' matrices: their input gradients.
+        static let blockTransposes = Forms(rawValue: 2)
+        /// wte^T: the tied head's logits.
+        static let logits = Forms(rawValue: 4)
+        /// wte: the tied head's backward, dlnf = dlogits · wte.
+        static let headBackward = Forms(rawValue: 8)
+        /// A language model's forward pass.
+        static let forward: Forms = [.blockWeights, .logits]
+        /// A language model's training pass.
+        static let training: Forms = [.blockWeights, .blockTransposes, .logits, .headBackward]
     }
 
     /// Rows of a shard up to which the weights are packed ahead (`GEMMBlocked`'s stream paths take products of
@@ -34,7 +42,8 @@ final class PackedWeights: @unchecked Sendable {
 
         /// Whether a pass with `forms` reads this matrix's transposed form (or else its forward form).
         func reads(_ forms: Forms, transposed: Bool) -> Bool {
-            forms == .all || (forms == (transposed ? .backward : .forward)) != isEmbedding
+            isEmbedding ? forms.contains(transposed ? .logits : .headBackward)
+                        : forms.contains(transposed ? .blockTransposes : .blockWeights)
         }
     }
 
@@ -83,10 +92,15 @@ final class PackedWeights: @unchecked Sendable {
         return 4 * (Double(config.layers) * perLayer + embedding)
     }
 
+    /// Allocates the buffer (`GPT.reserve`, so that the first training step does not).
+    func allocate() {
+        if buffer == nil { buffer = FloatBuffer(count: floatCount) }
+    }
+
     /// Packs the `forms` of every matrix from `parameters`, a task a matrix and form, over `pool`. They serve
     /// `forward(_:)` and `transposed(_:)` until `release`.
     func pack(_ forms: Forms, parameters: UnsafePointer<Float>, pool: ThreadPool) {
-        if buffer == nil { buffer = FloatBuffer(count: floatCount) }
+        allocate()
         pool.run(tasks: 2 * matrices.count) { task in
             let matrix = matrices[task / 2], transposedForm = task % 2 == 1
             guard matrix.reads(forms, transposed: transposedForm) else { return }
@@ -110,10 +124,14 @@ final class PackedWeights: @unchecked Sendable {
     /// op(B) = W^T of the matrix at parameter offset `offset`, when packed for the running pass.
     func transposed(_ offset: Int) -> PackedPanels? { lookup(offset, transposed: true) }
 
+    /// Panels handed out by `forward(_:)` and `transposed(_:)` so far (the tests count them).
+    let served = Atomic<Int>(0)
+
     private func lookup(_ offset: Int, transposed: Bool) -> PackedPanels? {
         guard let forms = packed, let i = index[offset], matrices[i].reads(forms, transposed: transposed) else {
             return nil
         }
+        served.add(1, ordering: .relaxed)
         return panels(matrices[i], transposed: transposed)
     }
 

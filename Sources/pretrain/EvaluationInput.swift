@@ -82,7 +82,7 @@ enum EvaluationInput {
             if let recorded = record.tokenFingerprints, recorded.count == 2 { fingerprint = recorded[split == "train" ? 0 : 1] }
         } else {
             let notes = try Checkpoint.readConfig(directory: directory).hf.swiftlet?.notes ?? [:]
-            // A fine-tuned checkpoint keeps its source's data note: that is not the data it was tuned on.
+            // A fine-tuned checkpoint's data note names its labelled file (JSONL, CSV, ...), not token files.
             if notes["finetune_task"] != nil { throw fineTuned(directory) }
             recorded = notes["data"]
         }

@@ -109,6 +109,39 @@ import Kernels
         Self.expectClose(sharded.head, single.head, "head gradients")
     }
 
+    /// Short shards read the weights packed once a pass (PackedWeights.swift): every product of a weight matrix
+    /// in every shard gets its panels, and only the forms its pass reads are packed. Per shard (L layers):
+    /// a forward reads L x 4 W and wte^T; a training pass also L x 4 W^T and wte; a task head's forward reads
+    /// the blocks' W (and, with the LM loss, both of wte's forms) and its backward the blocks' W^T.
+    @Test func shortShardsReadThePackedWeights() throws {
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        let model = try Self.model(pool: pool, dropout: 0)
+        let (tokens, targets, _) = Self.inputs()
+        let blocks = 4 * model.config.layers, shards = 2
+        func served(_ pass: () throws -> Void) rethrows -> Int {
+            let before = model.packedWeights.served.load(ordering: .relaxed)
+            try pass()
+            return model.packedWeights.served.load(ordering: .relaxed) - before
+        }
+        #expect(try served { _ = try model.loss(tokens: tokens, targets: targets, batch: Self.batch, time: Self.time) }
+                == shards * (blocks + 1))
+        #expect(try served {
+            _ = try model.forwardBackward(tokens: tokens, targets: targets, batch: Self.batch, time: Self.time)
+        } == shards * (2 * blocks + 2))
+        #expect(try served { try model.forward(tokens: tokens, batch: Self.batch, time: Self.time) } == 0)  // not sharded
+
+        let c = try SequenceClassifier(model: model, labels: ClassifierHeadTests.labels, padTokenId: ClassifierHeadTests.pad)
+        let t = ClassifierHeadTests.tokens(), lengths = ClassifierHeadTests.lengths
+        for lmLossWeight: Float in [0, 0.5] {
+            let count = try served {
+                _ = try c.forwardBackward(tokens: t, lengths: lengths, labels: ClassifierHeadTests.targets,
+                                          batch: lengths.count, time: ClassifierHeadTests.time, lmLossWeight: lmLossWeight)
+            }
+            #expect(count == shards * (2 * blocks + (lmLossWeight > 0 ? 2 : 0)), "LM loss weight \(lmLossWeight)")
+        }
+    }
+
     /// Memory caps the shards: the extra gradient buffers get a quarter of the machine's memory. With the cap
     /// below the thread count, each replica runs on its share of the threads, and the pass still equals the
     /// one-thread pass.

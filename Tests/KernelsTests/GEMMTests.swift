@@ -120,37 +120,44 @@ import Testing
     }
 
     /// B packed ahead (`PackedPanels`) gives the same bits as B packed by the product itself, on every path: A
-    /// read in place (61 x 97 x 385: a last K step one shorter; 400 x 50 x 170, 128 x 64 x 40), A packed whole (150 x 40 x 3000: two passes
-    /// of K steps), the step-by-step loop (700 x 20 x 200), N past one NC block (7 x 4097 x 2), and a K split on
-    /// 2 threads (400 x 5 x 520, which packs its parts of B itself).
+    /// read in place (61 x 97 x 385: a last K step one shorter; 400 x 50 x 170, 128 x 64 x 40, and 7 x 4097 x 2,
+    /// N past one NC block), A packed whole (150 x 40 x 3000: two passes of K steps), the step-by-step loop
+    /// (700 x 20 x 200; with A transposed and N past one NC block, 258 x 4097 x 256 on one thread, whose second
+    /// block's panels start at jc / NR), and a K split on 2 threads (400 x 5 x 520, which packs its parts of B
+    /// itself).
     @Test(arguments: [16, 32])
     func prepackedBMatchesPackingBitForBit(tileColumns: Int) {
+        func differing(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, threads: Int) -> Int {
+            var random = Random(state: UInt64(m * 131 + n * 7 + k) + (transposeB ? 1 : 0))
+            let lda = transposeA ? m : k, ldb = (transposeB ? k : n) + 3
+            let a = random.array(m * k), b = random.array((transposeB ? n : k) * ldb), bias = random.array(n)
+            var storage = [Float](repeating: .nan, count: PackedPanels.floatCount(k: k, n: n, nr: tileColumns))
+            var expected = [Float](repeating: 0, count: m * n), got = expected
+            let pool = ThreadPool(threads: threads)
+            defer { pool.shutdown() }
+            GEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                          transposeB: transposeB, c: &expected, ldc: n, bias: bias, accumulate: false,
+                          pool: pool, tileColumns: tileColumns)
+            storage.withUnsafeMutableBufferPointer { floats in
+                let panels = PackedPanels(floats: floats.baseAddress!, k: k, n: n, nr: tileColumns)
+                panels.pack(b, ldb: ldb, transposed: transposeB)
+                GEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                              transposeB: transposeB, c: &got, ldc: n, bias: bias, accumulate: false,
+                              pool: pool, tileColumns: tileColumns, packedB: panels)
+            }
+            return zip(got, expected).filter { $0.bitPattern != $1.bitPattern }.count
+        }
         let shapes = [(61, 97, 385), (400, 50, 170), (128, 64, 40), (150, 40, 3000), (700, 20, 200), (7, 4097, 2),
                       (400, 5, 520)]
-        for (m, n, k) in shapes {
-            for transposeB in [false, true] {
+        for transposeB in [false, true] {
+            for (m, n, k) in shapes {
                 for threads in [1, 2] {
-                    var random = Random(state: UInt64(m * 131 + n * 7 + k) + (transposeB ? 1 : 0))
-                    let ldb = (transposeB ? k : n) + 3
-                    let a = random.array(m * k), b = random.array((transposeB ? n : k) * ldb), bias = random.array(n)
-                    var storage = [Float](repeating: .nan, count: PackedPanels.floatCount(k: k, n: n, nr: tileColumns))
-                    var expected = [Float](repeating: 0, count: m * n), got = expected
-                    let pool = ThreadPool(threads: threads)
-                    defer { pool.shutdown() }
-                    GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, transposeA: false, b: b, ldb: ldb,
-                                  transposeB: transposeB, c: &expected, ldc: n, bias: bias, accumulate: false,
-                                  pool: pool, tileColumns: tileColumns)
-                    storage.withUnsafeMutableBufferPointer { floats in
-                        let panels = PackedPanels(floats: floats.baseAddress!, k: k, n: n, nr: tileColumns)
-                        panels.pack(b, ldb: ldb, transposed: transposeB)
-                        GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, transposeA: false, b: b, ldb: ldb,
-                                      transposeB: transposeB, c: &got, ldc: n, bias: bias, accumulate: false,
-                                      pool: pool, tileColumns: tileColumns, packedB: panels)
-                    }
-                    let differing = zip(got, expected).filter { $0.bitPattern != $1.bitPattern }.count
-                    #expect(differing == 0, "m \(m) n \(n) k \(k) transposeB \(transposeB) threads \(threads) NR \(tileColumns)")
+                    #expect(differing(m: m, n: n, k: k, transposeA: false, transposeB: transposeB, threads: threads) == 0,
+                            "m \(m) n \(n) k \(k) transposeB \(transposeB) threads \(threads) NR \(tileColumns)")
                 }
             }
+            #expect(differing(m: 258, n: 4097, k: 256, transposeA: true, transposeB: transposeB, threads: 1) == 0,
+                    "m 258 n 4097 k 256, A transposed, transposeB \(transposeB) NR \(tileColumns)")
         }
     }
 
