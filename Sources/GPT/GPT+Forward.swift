@@ -4,9 +4,15 @@ extension GPT {
     func checkShape(batch: Int, time: Int) throws {
         if batch <= 0 || time <= 0 { throw GPTError.emptyBatch(batch: batch, time: time) }
         if time > config.context { throw GPTError.sequenceLongerThanContext(time: time, context: config.context) }
-        // The packed weights, once allocated, stay (a pass that does not pack them still has them beside it).
-        try GPT.checkMemory(config: config, batch: batch, time: time, gradientCopies: shardCount(batch: batch) - 1,
-                            packedWeights: packsWeights(batch: batch, time: time) || packedWeights.allocatedBytes > 0)
+        let copies = shardCount(batch: batch) - 1
+        // Weights packed by an earlier pass stay beside this one, unless they leave it too little room: they are
+        // a speed-up, never the reason a batch is refused.
+        if packedWeights.allocatedBytes > 0
+            && !GPT.packedWeightsFit(config: config, batch: batch, time: time, gradientCopies: copies) {
+            packedWeights.deallocate()
+        }
+        try GPT.checkMemory(config: config, batch: batch, time: time, gradientCopies: copies,
+                            packedWeights: packedWeights.allocatedBytes > 0)
     }
 
     func checkTokens(_ tokens: UnsafePointer<Int32>, count: Int, targets: Bool) throws {

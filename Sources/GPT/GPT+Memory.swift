@@ -35,6 +35,16 @@ extension GPT {
                                besides: modelBytes(config: config) + Double(gradientCopies) * gradientBytes + packedBytes)
     }
 
+    /// Whether the weights packed for short shards (PackedWeights.swift) fit within `usable` bytes beside a pass
+    /// over `batch` x `time` with `gradientCopies`. Packing ahead is a speed-up: a pass packs only when they fit,
+    /// so they are never the reason a batch is refused.
+    static func packedWeightsFit(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int,
+                                 usable: Double = MemoryBudget.usableBytes) -> Bool {
+        let gradientBytes = 4 * Double(ParameterLayout.parameterCount(of: config))
+        return Activations.estimatedBytes(config: config, batch: batch, time: time) + modelBytes(config: config)
+            + Double(gradientCopies) * gradientBytes + PackedWeights.bytes(config: config) <= usable
+    }
+
     /// Throws `GPTError.modelDoesNotFitInMemory` when the model's four parameter-sized buffers (weights,
     /// gradients, AdamW's two moments) exceed the memory a plan may take here (`MemoryBudget.usableShare`);
     /// allocating them would end in the kernel's out-of-memory kill, without a word.

@@ -80,10 +80,13 @@ extension GPT {
     }
 
     /// Whether a pass over `batch` x `time` packs the weights ahead for its shards (`PackedWeights`): sharded,
-    /// with at most `PackedWeights.maxShardRows` rows a shard.
+    /// with at most `PackedWeights.maxShardRows` rows a shard, and the packed weights there already or fitting
+    /// in memory beside the pass (`GPT.packedWeightsFit`).
     func packsWeights(batch: Int, time: Int) -> Bool {
         let shards = shardCount(batch: batch)
-        return shards > 1 && (batch + shards - 1) / shards * time <= PackedWeights.maxShardRows
+        guard shards > 1 && (batch + shards - 1) / shards * time <= PackedWeights.maxShardRows else { return false }
+        return packedWeights.allocatedBytes > 0
+            || GPT.packedWeightsFit(config: config, batch: batch, time: time, gradientCopies: shards - 1)
     }
 
     /// Runs `body(model, sequences, shard)` for every shard of a pass over `batch` x `time` tokens, in parallel:

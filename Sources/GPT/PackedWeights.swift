@@ -8,7 +8,8 @@ import Synchronization
 /// Only shards of at most `maxShardRows` rows pack ahead: their products take the GEMM's stream paths, where
 /// each product packs its B panels for itself; a product of more rows packs B once into a buffer its M blocks
 /// share, and its rows repay that. The buffer (both forms of every matrix: 8 bytes a weight) is a cost of
-/// sharding, like the shards' gradient buffers; the memory check counts it (`GPT.checkMemory`).
+/// sharding, like the shards' gradient buffers: a pass packs ahead only when the buffer fits in memory beside
+/// it, and a pass that would not fit beside a buffer an earlier pass made frees it (`GPT.checkShape`).
 ///
 /// Matrices, as W[in, out] (GPT-2's Conv1D layout): each block's c_attn, attn.c_proj, c_fc and mlp.c_proj, and the
 /// token embedding wte[V, C], whose products are the tied head's: logits = lnf · wte^T (its transposed form) and,
@@ -110,6 +111,12 @@ final class PackedWeights: @unchecked Sendable {
                 .pack(parameters + matrix.offset, ldb: matrix.outputs, transposed: transposedForm)
         }
         packed = forms
+    }
+
+    /// Gives the buffer back (a pass that needs its memory; `GPT.checkShape`). Not during a pass.
+    func deallocate() {
+        precondition(packed == nil, "packed weights freed during a pass")
+        buffer = nil
     }
 
     /// Bytes of the buffer (0 until a pass packs).

@@ -68,6 +68,18 @@ import Kernels
         }
     }
 
+    /// Packing ahead is a speed-up, never the reason a batch is refused: its buffer is made only when it fits
+    /// beside the pass (activations, the model's buffers, the shards' gradient copies).
+    @Test func weightsArePackedAheadOnlyWhenTheyFit() {
+        let config = GPTConfig.tiny(vocabSize: 65)
+        let pass = Activations.estimatedBytes(config: config, batch: 2, time: 64) + GPT.modelBytes(config: config)
+            + 4 * Double(ParameterLayout.parameterCount(of: config))
+        let packed = PackedWeights.bytes(config: config)
+        #expect(GPT.packedWeightsFit(config: config, batch: 2, time: 64, gradientCopies: 1, usable: pass + packed))
+        #expect(!GPT.packedWeightsFit(config: config, batch: 2, time: 64, gradientCopies: 1, usable: pass + packed - 1))
+        #expect(!GPT.packedWeightsFit(config: config, batch: 2, time: 64, gradientCopies: 2, usable: pass + packed))
+    }
+
     /// The packed weights of short shards take no more than the memory check counts for them, and only a pass
     /// that packs allocates them.
     @Test func packedWeightsStayWithinTheirEstimate() throws {
