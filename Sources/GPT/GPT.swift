@@ -198,7 +198,8 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
     case invalidWeight(weight: Float, position: Int)
     case wrongInputCount(count: Int, batch: Int, time: Int)
     /// `available`: what the plan may take of the `memory` here: nine tenths, less the `committed` bytes of the
-    /// model's own buffers (`MemoryBudget`).
+    /// model's buffers, with a sharded pass's gradient copies and packed weights (`MemoryBudget`); below zero when
+    /// those alone exceed the nine tenths.
     case doesNotFitInMemory(what: String, bytes: Double, available: Double, committed: Double, memory: Double)
     case modelDoesNotFitInMemory(parameters: Int, bytes: Double, available: Double)
 
@@ -213,10 +214,16 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
         case let .invalidWeight(w, pos): return "loss weight \(w) at position \(pos) must be finite and >= 0"
         case let .wrongInputCount(n, b, t): return "got \(n) values for a batch of \(b) x \(t) = \(b * t) positions"
         case let .doesNotFitInMemory(what, bytes, available, committed, memory):
+            // committed: the model's buffers, and a sharded pass's gradient copies and packed weights
             let model = committed >= 1e8 ? String(format: "%.1f GB", committed / 1e9) : String(format: "%.0f MB", committed / 1e6)
+            if available <= 0 {
+                return String(format: "%@ needs %.1f GB, and none is left: the model's weights, gradients and moments "
+                              + "take %@, more than the nine tenths of the %.1f GB of memory here a run may take",
+                              what, bytes / 1e9, model, memory / 1e9)
+            }
             return String(format: "%@ needs %.1f GB, more than the %.1f GB it may take of the %.1f GB of memory here "
                           + "(nine tenths%@)", what, bytes / 1e9, available / 1e9, memory / 1e9,
-                          committed > 0 ? ", less \(model) for the model's own buffers" : "")
+                          committed > 0 ? ", less \(model) for the model's weights, gradients and moments" : "")
         case let .modelDoesNotFitInMemory(parameters, bytes, available):
             return String(format: "a model of %.2f billion parameters needs %.1f GB for its weights, gradients and AdamW "
                           + "moments, more than the %.1f GB a run may take of the memory here; choose a smaller width, number of layers or "

@@ -51,7 +51,7 @@ let BenchCommand = BuiltExecutable("bench")
                                            "--no-reference"])
         #expect(result.status == 1, "stderr: \(result.stderr)")
         #expect(result.stderr.hasPrefix("error: --batch-size: a batch of 100000000 x 64 tokens"), "\(result.stderr)")
-        #expect(result.stderr.contains("GB of memory here (nine tenths, less 13 MB for the model's own buffers); use a smaller --batch-size or --context"), "\(result.stderr)")
+        #expect(result.stderr.contains("GB of memory here (nine tenths, less 13 MB for the model's weights, gradients and moments); use a smaller --batch-size or --context"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
     }
 

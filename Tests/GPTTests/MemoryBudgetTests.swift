@@ -47,6 +47,12 @@ import Kernels
             #expect(error == .doesNotFitInMemory(what: "half", bytes: 0.5 * usable, available: 0.4 * usable,
                                                  committed: 0.6 * usable, memory: memory))
         }
+        // When the model's buffers (and a sharded pass's gradient copies) alone take more than the nine tenths,
+        // the message says so instead of naming a negative room.
+        let noRoom = GPTError.doesNotFitInMemory(what: "a batch of 2 x 64 tokens", bytes: 1e8, available: -1e8,
+                                                 committed: 2.5e9, memory: 2.6e9).description
+        #expect(noRoom == "a batch of 2 x 64 tokens needs 0.1 GB, and none is left: the model's weights, gradients and "
+                + "moments take 2.5 GB, more than the nine tenths of the 2.6 GB of memory here a run may take", "\(noRoom)")
         // A pass's check counts the model's buffers and a sharded pass's extra gradient buffers.
         let config = GPTConfig.tiny(vocabSize: 65)
         let parameters = Double(ParameterLayout.parameterCount(of: config))
