@@ -65,11 +65,17 @@ public final class Trainer {
 
     public var isFinished: Bool { step >= options.steps }
 
-    /// `body()`, with a batch beyond memory reported as the --batch-size error it is, followed by `advice`.
+    /// `body()`, with a batch beyond memory reported as the --batch-size error it is, followed by `advice`; or,
+    /// when the model's buffers with the shards' gradient copies leave no room at all, as a --threads error (a
+    /// pass on n threads keeps n - 1 gradient copies; a smaller batch helps only by going unsharded).
     public static func namingBatchSize<T>(advice: String = "use a smaller --batch-size (--grad-accum keeps the effective batch) or --context",
                                           _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as GPTError {
-            guard case .doesNotFitInMemory = error else { throw error }
+            guard case let .doesNotFitInMemory(_, _, available, _, _) = error else { throw error }
+            if available <= 0 {
+                throw TrainingError.invalidOption(option: "--threads", message: "\(error); use fewer --threads (each "
+                    + "thread past the first keeps a gradient buffer as large as the model's) or a smaller model")
+            }
             throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); \(advice)")
         }
     }

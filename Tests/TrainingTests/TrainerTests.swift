@@ -308,6 +308,24 @@ private struct TinySetup {
         #expect(!FileManager.default.fileExists(atPath: run.directory.best))
     }
 
+    /// A batch beyond memory is a --batch-size error; when the model's buffers and the shards' gradient copies
+    /// leave no room at all, it is a --threads error (fewer threads, fewer copies).
+    @Test func memoryRefusalsNameTheOptionThatHelps() {
+        func option(available: Double) -> String? {
+            do {
+                try Trainer.namingBatchSize {
+                    throw GPTError.doesNotFitInMemory(what: "a batch", bytes: 1e9, available: available, committed: 2e9,
+                                                      memory: 3e9)
+                }
+            } catch let TrainingError.invalidOption(option, _) {
+                return option
+            } catch {}
+            return nil
+        }
+        #expect(option(available: 5e8) == "--batch-size")
+        #expect(option(available: -1e8) == "--threads")
+    }
+
     @Test func impossibleOptionsAreRefusedByName() throws {
         let setup = try TinySetup()
         defer { setup.remove() }
