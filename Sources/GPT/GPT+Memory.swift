@@ -28,11 +28,10 @@ extension GPT {
     public static func checkMemory(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int = 0,
                                    packedWeights: Bool = false) throws {
         try checkModelMemory(config: config)
-        let gradientBytes = 4 * Double(ParameterLayout.parameterCount(of: config))
-        let packedBytes = packedWeights ? PackedWeights.bytes(config: config) : 0
         try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time),
                                what: "a batch of \(batch) x \(time) tokens (its activations)",
-                               besides: modelBytes(config: config) + Double(gradientCopies) * gradientBytes + packedBytes)
+                               besides: committedBytes(config: config, gradientCopies: gradientCopies,
+                                                       packedWeights: packedWeights))
     }
 
     /// Whether the weights packed for short shards (PackedWeights.swift) fit within `usable` bytes beside a pass
@@ -40,9 +39,16 @@ extension GPT {
     /// so they are never the reason a batch is refused.
     static func packedWeightsFit(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int,
                                  usable: Double = MemoryBudget.usableBytes) -> Bool {
+        Activations.estimatedBytes(config: config, batch: batch, time: time)
+            + committedBytes(config: config, gradientCopies: gradientCopies, packedWeights: true) <= usable
+    }
+
+    /// The buffers a pass's activations come beside: the model's, `gradientCopies` more gradient buffers and,
+    /// with `packedWeights`, the packed weights.
+    static func committedBytes(config: GPTConfig, gradientCopies: Int, packedWeights: Bool) -> Double {
         let gradientBytes = 4 * Double(ParameterLayout.parameterCount(of: config))
-        return Activations.estimatedBytes(config: config, batch: batch, time: time) + modelBytes(config: config)
-            + Double(gradientCopies) * gradientBytes + PackedWeights.bytes(config: config) <= usable
+        return modelBytes(config: config) + Double(gradientCopies) * gradientBytes
+            + (packedWeights ? PackedWeights.bytes(config: config) : 0)
     }
 
     /// Throws `GPTError.modelDoesNotFitInMemory` when the model's four parameter-sized buffers (weights,
