@@ -5,8 +5,7 @@ import CIntrinsics
 ///
 /// Blocking: threads split W's 16-column panels into contiguous ranges, so each thread streams its part of
 /// W once. Register tiles (each output element one SIMD lane of an accumulator):
-///   - M = 1: 1 row x 2 panels (two FMA chains, two streams), a thread's panels in order, no software
-///     prefetch (an odd last panel: 1 row x 1 panel);
+///   - M = 1: 1 row x 1 panel, a thread's panels in order: one sequential stream, no software prefetch;
 ///   - M = 2 (bandwidth-bound): 2 rows x 1 panel, panel by panel: one sequential stream, no software prefetch;
 ///   - M = 3, 4: 4 rows x 1 panel, panel by panel (3 rows: one repeated, its results dropped);
 ///   - M > 4: panel by panel, 4 rows x 1 panel tiles over all the rows while the panel is in cache.
@@ -93,24 +92,12 @@ public enum PanelProduct {
             if mr > 2 { store(a.2, row: r + 2, panel: q) }
             if mr > 3 { store(a.3, row: r + 3, panel: q) }
         }
-        // M = 1: two panels at a time, in order (an odd last panel alone).
-        if M == 1 {
-            var q = range.lowerBound
-            while q + 1 < range.upperBound {
-                let (w0, s0) = w.panel(q), (w1, _) = w.panel(q + 1)
-                let a = tile1x2(K, x, w0, w1, s0)
-                store(a.0, row: 0, panel: q); store(a.1, row: 0, panel: q + 1)
-                q += 2
-            }
-            if q < range.upperBound {
-                let (wq, sq) = w.panel(q)
-                store(tile1x1(K, x, wq, sq), row: 0, panel: q)
-            }
-            return
-        }
-        // M = 2..4: one tile covers every row; panel by panel, in order.
+        // M = 1..4: one tile covers every row; panel by panel, in order.
         for q in range {
             switch M {
+            case 1:
+                let (wq, sq) = w.panel(q)
+                store(tile1x1(K, x, wq, sq), row: 0, panel: q)
             case 2:
                 let (wq, sq) = w.panel(q)
                 let a = tile2x1(K, x, x + ldx, wq, sq)
@@ -141,37 +128,24 @@ public enum PanelProduct {
         }
     }
 
-    /// 1 row of x against 1 panel: acc[0..<16] = sum_k x[k] W[k, 0..<16] (M = 1's odd last panel; `tile1x2` takes
-    /// the others two at a time).
+    /// 1 row of x against 1 panel: acc[0..<16] = sum_k x[k] W[k, 0..<16].
     ///
     /// One FMA chain (a zmm FMA's 4-cycle latency per 64 bytes: about 59 GB/s a core, more than memory gives
     /// a core) reading one sequential stream, a thread's panels one after the other, with no software
     /// prefetch: the hardware prefetcher follows one stream best. On the Zen 4 of session 9, one thread
     /// (BENCHMARKS.md, "Generation" > "Session 9"): the earlier 1 x 4 tile, four streams prefetched 64 rows ahead,
-    /// 346-358 tokens/s; the same without the prefetch 427-439; this tile 477-518.
+    /// 346-358 tokens/s; the same without the prefetch 427-439; this tile 477-518. Two panels at a time (two
+    /// chains, two streams) helped bf16 by 1.14x on the Intel Xeon of session 10, whose 300 MiB L3 held the
+    /// weights, so that the one chain's latency bounded; where the weights come from memory it cost, on the Zen 4
+    /// of session 24 (2 threads, greedy tokens/s over the C fp32 reference's in the same run, medians of
+    /// alternating pairs): fp32 0.955 -> 1.085 (6 pairs), bf16 1.73 -> 2.27 (4 pairs) (BENCHMARKS.md,
+    /// "Generation" > "Session 24").
     @inline(__always)
     static func tile1x1<E: PanelElement>(_ K: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<E>, _ s: Int)
         -> SIMD16<Float> {
         var a = SIMD16<Float>()
         for k in 0..<K { a = a.addingProduct(SIMD16<Float>(repeating: x[k]), E.load16(w, k * s)) }
         return a
-    }
-
-    /// 1 row of x against 2 panels: two FMA chains over two streams, no software prefetch. On the Intel Xeon of
-    /// session 10, where the 15M model's weights fit the 300 MiB L3, `tile1x1`'s one chain (16 weights per 4-cycle
-    /// FMA) bounded bf16 decoding, whose weights are half the bytes: greedy tokens/s on 2 threads, old and new
-    /// alternating, bf16 1.136x (median of 6 pairs, each faster), fp32 unchanged (3 of 6 pairs faster)
-    /// (BENCHMARKS.md, "Generation" > "Session 10").
-    @inline(__always)
-    static func tile1x2<E: PanelElement>(_ K: Int, _ x: UnsafePointer<Float>, _ w0: UnsafePointer<E>,
-                                         _ w1: UnsafePointer<E>, _ s: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
-        for k in 0..<K {
-            let xk = SIMD16<Float>(repeating: x[k])
-            a0 = a0.addingProduct(xk, E.load16(w0, k * s))
-            a1 = a1.addingProduct(xk, E.load16(w1, k * s))
-        }
-        return (a0, a1)
     }
 
     /// 2 rows of x against 1 panel, one sequential stream without software prefetch, as `tile1x1` (two FMA
