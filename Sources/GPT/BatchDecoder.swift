@@ -10,6 +10,7 @@ public enum DecoderError: Error, Equatable, CustomStringConvertible {
     case slotNotPrefilled(slot: Int)
     case tokenAlreadyPending(slot: Int)
     case invalidSlideKeep(keep: Int, context: Int)
+    case noSlots(slots: Int)
 
     public var description: String {
         switch self {
@@ -21,6 +22,7 @@ public enum DecoderError: Error, Equatable, CustomStringConvertible {
         case let .slotNotPrefilled(s): return "decoder slot \(s) has no prompt yet (prefill it first)"
         case let .tokenAlreadyPending(s): return "decoder slot \(s) already has a token waiting for advance()"
         case let .invalidSlideKeep(k, c): return "the sliding window must keep 1...\(c) tokens (got \(k))"
+        case let .noSlots(n): return "a decoder needs at least one slot (got \(n))"
         }
     }
 }
@@ -42,16 +44,22 @@ public enum DecoderError: Error, Equatable, CustomStringConvertible {
 /// full forward pass over the kept window; the next `context - slideKeep` tokens are cheap steps again.
 /// `slideCount(slot:)` counts the slides so the caller can say so.
 ///
+/// Weights: the steps read a copy laid out for decoding, made at init and made again at the next prefill or
+/// advance once the model's `parameterRevision` has changed (the model was trained or loaded since). Slots
+/// prefilled before such a change keep the keys and values the old weights gave until they are prefilled again.
+///
 /// Nothing is allocated by `append` or `advance` (scratch, cache and the prefill activations are sized at
-/// init).
+/// init), unless the weights changed.
 public final class BatchDecoder {
     public let model: GPT
     public let cache: KVCache
     public let slots: Int
     public let slideKeep: Int
     public let weights: DecoderWeights
-    /// The matrices in the layout the steps read (made once, shared by the slots).
-    private let decoding: DecodingWeights
+    /// The matrices in the layout the steps read (shared by the slots), copied at the model's parameter
+    /// revision `decodedRevision`.
+    private var decoding: DecodingWeights
+    private var decodedRevision: Int
 
     private let windowTokens: UnsafeMutablePointer<Int32>   // [slots, T]  tokens of each slot's window
     private let lengths: UnsafeMutablePointer<Int>          // [slots]  tokens in the window (0: empty)
@@ -81,7 +89,7 @@ public final class BatchDecoder {
     public init(model: GPT, slots: Int, slideKeep: Int? = nil, weights: DecoderWeights = .float32) throws {
         let config = model.config
         let T = config.context, C = config.width, V = config.vocabSize, H = config.heads
-        if slots <= 0 { throw DecoderError.slotOutOfRange(slot: slots, slots: slots) }
+        if slots <= 0 { throw DecoderError.noSlots(slots: slots) }
         let keep = slideKeep ?? max(1, T - T / 4)
         if keep < 1 || keep > T { throw DecoderError.invalidSlideKeep(keep: keep, context: T) }
         // The KV cache dominates: 2 L slots T C floats.
@@ -93,6 +101,7 @@ public final class BatchDecoder {
         self.slideKeep = keep
         self.weights = weights
         decoding = DecodingWeights(model: model, storage: weights)
+        decodedRevision = model.parameterRevision
         cache = KVCache(layers: config.layers, slots: slots, context: T, width: C)
         windowTokens = .allocate(capacity: slots * T)
         windowTokens.initialize(repeating: 0, count: slots * T)
@@ -125,19 +134,30 @@ public final class BatchDecoder {
 
     // MARK: - State of a slot
 
+    // The accessors below take a slot in 0..<slots and stop the program on any other, as an array's subscript
+    // does (a real check: -Ounchecked removes preconditions, and these read raw buffers).
+
     /// Tokens in the slot's window (its next token takes position `length`).
-    public func length(slot: Int) -> Int { lengths[slot] }
+    public func length(slot: Int) -> Int { lengths[validSlot(slot)] }
     /// The slot's window: the tokens the next logits condition on.
     public func window(slot: Int) -> UnsafeBufferPointer<Int32> {
-        UnsafeBufferPointer(start: windowTokens + slot * model.config.context, count: lengths[slot])
+        let slot = validSlot(slot)
+        return UnsafeBufferPointer(start: windowTokens + slot * model.config.context, count: lengths[slot])
     }
     /// Bytes the decoding layout of the weights takes beyond the model's parameters (see `DecodingWeights`).
     public var decodingWeightBytes: Int { decoding.allocatedBytes }
 
     /// Next-token logits [V] of the slot (after its prefill or the last `advance()` that stepped it).
-    public func logits(slot: Int) -> UnsafePointer<Float> { UnsafePointer(slotLogits + slot * model.config.vocabSize) }
+    public func logits(slot: Int) -> UnsafePointer<Float> {
+        UnsafePointer(slotLogits + validSlot(slot) * model.config.vocabSize)
+    }
     /// How many times the slot's window slid since its prefill.
-    public func slideCount(slot: Int) -> Int { slides[slot] }
+    public func slideCount(slot: Int) -> Int { slides[validSlot(slot)] }
+
+    private func validSlot(_ slot: Int) -> Int {
+        guard slot >= 0 && slot < slots else { fatalError(DecoderError.slotOutOfRange(slot: slot, slots: slots).description) }
+        return slot
+    }
 
     /// Empties a slot.
     public func reset(slot: Int) {
@@ -154,6 +174,7 @@ public final class BatchDecoder {
         try checkSlot(slot)
         let T = model.config.context
         guard let base = tokens.baseAddress, tokens.count > 0 else { throw DecoderError.emptyPrompt }
+        copyWeightsIfChanged()
         if tokens.count > T { throw DecoderError.promptLongerThanContext(length: tokens.count, context: T) }
         for token in tokens { try checkToken(token) }
         let window = windowTokens + slot * T
@@ -192,6 +213,13 @@ public final class BatchDecoder {
                                x: a.lnf + (n - 1) * C, outputs: V, inputs: C, pool: model.pool)
     }
 
+    /// Copies the weights again when the model's parameters changed since the last copy.
+    private func copyWeightsIfChanged() {
+        guard model.parameterRevision != decodedRevision else { return }
+        decoding = DecodingWeights(model: model, storage: weights)
+        decodedRevision = model.parameterRevision
+    }
+
     // MARK: - Incremental steps
 
     /// Stages `token` as the slot's next token; `advance()` computes the logits after it.
@@ -205,6 +233,7 @@ public final class BatchDecoder {
 
     /// Steps every slot with a staged token; full windows slide first (see the type's comment).
     public func advance() {
+        copyWeightsIfChanged()
         let T = model.config.context
         var rows = 0
         for slot in 0..<slots where pending[slot] >= 0 {

@@ -149,6 +149,7 @@ public enum Checkpoint {
             }
             nameInFile[canonical] = name
         }
+        defer { model.parametersChanged() }
         for slot in model.layout.slots {
             guard let name = nameInFile[slot.name] else { throw CheckpointError.missingTensor(path: path, tensor: slot.name) }
             let values = model.parameters.pointer + slot.offset

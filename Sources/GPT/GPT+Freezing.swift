@@ -31,6 +31,7 @@ extension GPT {
                    weightDecay: weightDecay, step: step, gradientScale: gradientScale)
             return
         }
+        defer { parametersChanged() }
         for slot in layout.slots where !isFrozen(slot, frozenLayers: frozenLayers) {
             AdamW.step(parameters: parameters.pointer + slot.offset, gradients: gradients.pointer + slot.offset,
                        m: firstMoment.pointer + slot.offset, v: secondMoment.pointer + slot.offset, count: slot.count,

@@ -15,11 +15,35 @@ import Synchronization
 public final class GPT {
     public private(set) var config: GPTConfig
     public let layout: ParameterLayout
+    /// All parameters, flat (`layout` names the tensors). Code that writes them directly (not through `update`,
+    /// `initializeParameters` or a checkpoint load) calls `parametersChanged()` afterwards, so that copies of
+    /// the weights (a `BatchDecoder`'s decoding layout) are made again.
     public let parameters: FloatBuffer
-    public let gradients: FloatBuffer
-    /// AdamW first and second moments.
-    public let firstMoment: FloatBuffer
-    public let secondMoment: FloatBuffer
+    /// Counts the changes to `parameters` (see there): a copy of the weights made at revision r is stale once
+    /// this differs from r.
+    public private(set) var parameterRevision = 0
+    /// The gradients and the AdamW first and second moments, each as many floats as `parameters`, made (zero)
+    /// at first use: a model that only runs forward (sampling, evaluation) holds none of them, three times its
+    /// weights' memory (session 24: `sample` on a 49 MB `small` model took 347 MB of RSS before).
+    public var gradients: FloatBuffer { gradientOwner?.gradients ?? trainingBuffer(&gradientStorage) }
+    public var firstMoment: FloatBuffer { trainingBuffer(&firstMomentStorage) }
+    public var secondMoment: FloatBuffer { trainingBuffer(&secondMomentStorage) }
+    private var gradientStorage: FloatBuffer?
+    /// The model whose gradient buffer this replica adds into (shard 0's), else nil.
+    private unowned let gradientOwner: GPT?
+    private var firstMomentStorage: FloatBuffer?
+    private var secondMomentStorage: FloatBuffer?
+    /// Bytes the gradients and moments made so far hold.
+    public var trainingBufferBytes: Int {
+        [gradientStorage, firstMomentStorage, secondMomentStorage].reduce(0) { $0 + ($1?.bytes ?? 0) }
+    }
+
+    private func trainingBuffer(_ storage: inout FloatBuffer?) -> FloatBuffer {
+        if let buffer = storage { return buffer }
+        let buffer = FloatBuffer(count: layout.totalCount)
+        storage = buffer
+        return buffer
+    }
     public let pool: ThreadPool
     var activations: Activations?
     /// One replica per shard of the data-parallel passes (GPT+Shards.swift); empty until a pass is sharded.
@@ -51,9 +75,7 @@ public final class GPT {
         self.pool = pool
         layout = ParameterLayout(config: config)
         parameters = FloatBuffer(count: layout.totalCount)
-        gradients = FloatBuffer(count: layout.totalCount)
-        firstMoment = FloatBuffer(count: layout.totalCount)
-        secondMoment = FloatBuffer(count: layout.totalCount)
+        gradientOwner = nil
         packedWeights = PackedWeights(layout: layout, config: config)
         shardLimit = Self.shardLimit(parameterBytes: parameters.bytes, memoryBytes: Self.availableMemoryBytes)
     }
@@ -68,9 +90,9 @@ public final class GPT {
         self.pool = pool
         layout = model.layout
         parameters = model.parameters
-        gradients = sharingGradients ? model.gradients : FloatBuffer(count: layout.totalCount)
-        firstMoment = FloatBuffer(count: 0)
-        secondMoment = FloatBuffer(count: 0)
+        gradientOwner = sharingGradients ? model : nil
+        firstMomentStorage = FloatBuffer(count: 0)
+        secondMomentStorage = FloatBuffer(count: 0)
         packedWeights = model.packedWeights
     }
 
@@ -80,6 +102,7 @@ public final class GPT {
     /// projections (attn.c_proj, mlp.c_proj) ~ N(0, 0.02 / sqrt(2 * layers)); biases 0; layer norms weight 1,
     /// bias 0. Tensors are drawn in layout order.
     public func initializeParameters(using generator: inout SeededGenerator) {
+        defer { parametersChanged() }
         parameters.zero()
         let residualStd = 0.02 / (2.0 * Double(config.layers)).squareRoot()
         for slot in layout.slots {
@@ -146,6 +169,9 @@ public final class GPT {
 
     public func zeroGradients() { GradientBuffers.zero(gradients.pointer, count: gradients.count, pool: pool) }
 
+    /// Says that `parameters` changed (see there).
+    public func parametersChanged() { parameterRevision &+= 1 }
+
     /// Global L2 norm of all gradients.
     public func gradientNorm() -> Double {
         GradientClipping.globalNorm(gradients.pointer, count: layout.totalCount, pool: pool)
@@ -156,6 +182,7 @@ public final class GPT {
     /// (`TrainingOptions`, whose beta2 is nanoGPT's 0.99).
     public func update(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8,
                        weightDecay: Float = 0, step: Int, gradientScale: Float = 1) {
+        defer { parametersChanged() }
         let decayed = layout.decayedCount
         AdamW.step(parameters: parameters.pointer, gradients: gradients.pointer,
                    m: firstMoment.pointer, v: secondMoment.pointer, count: decayed,
@@ -170,12 +197,13 @@ public final class GPT {
 
     // MARK: - Memory
 
-    /// Bytes this model holds, by kind: activations as planned so far (the shards' included, attention scratch
-    /// included). The gradient buffers of shards 1... and the weights packed for short shards (PackedWeights.swift)
+    /// Bytes this model needs to train, by kind: the gradients and moments as training makes them (whether made
+    /// yet or not: `trainingBufferBytes`), activations as planned so far (the shards' included, attention
+    /// scratch included). The gradient buffers of shards 1... and the weights packed for short shards (PackedWeights.swift)
     /// are not counted: they are the cost of sharding, beyond what the shapes of one model need.
     public var memory: MemoryReport {
-        MemoryReport(parameterBytes: parameters.bytes, gradientBytes: gradients.bytes,
-                     momentBytes: firstMoment.bytes + secondMoment.bytes,
+        MemoryReport(parameterBytes: parameters.bytes, gradientBytes: parameters.bytes,
+                     momentBytes: 2 * parameters.bytes,
                      activationBytes: ([self] + replicas).reduce(0) { $0 + ($1.activations?.bytes ?? 0) })
     }
 }

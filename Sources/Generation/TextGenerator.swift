@@ -36,7 +36,7 @@ public struct Completion: Sendable {
 }
 
 /// Things a caller may want to show while generation runs.
-public enum GenerationEvent {
+public enum GenerationEvent: Sendable {
     /// New text of request `index` (never a partial UTF-8 character, never part of a stop string).
     case text(index: Int, String)
     /// The prompt of request `index` had more tokens than the context; the first `dropped` were cut.
@@ -86,6 +86,10 @@ public final class TextGenerator {
     public var maxBatch: Int { decoder.slots }
     private let samplers: [Sampler]
 
+    /// A generator of up to `maxBatch` (>= 1) sequences at once over `model`, whose vocabulary must be the
+    /// tokenizer's (a checkpoint's pair: `Checkpoint.load(from:)` and `CheckpointTokenizer.open`). The decoder
+    /// copies the weights for its steps; after the model is trained further it copies them again (see
+    /// `BatchDecoder`). Throws when the vocabularies differ, `maxBatch` < 1, or the cache does not fit in memory.
     public init(model: GPT, tokenizer: SentencePieceTokenizer, maxBatch: Int = 1,
                 weights: DecoderWeights = .float32) throws {
         if let mismatch = GenerationError.vocabularyMismatch(tokenizer, modelVocabularySize: model.config.vocabSize) {
@@ -93,9 +97,9 @@ public final class TextGenerator {
         }
         self.model = model
         self.tokenizer = tokenizer
-        decoder = try BatchDecoder(model: model, slots: max(1, maxBatch), weights: weights)
+        decoder = try BatchDecoder(model: model, slots: maxBatch, weights: weights)
         pieces = PieceBytes(tokenizer: tokenizer)
-        samplers = (0..<max(1, maxBatch)).map { _ in Sampler(vocabularySize: model.config.vocabSize, seed: 0) }
+        samplers = (0..<maxBatch).map { _ in Sampler(vocabularySize: model.config.vocabSize, seed: 0) }
     }
 
     /// The prompt as tokens the model can take: left-truncated to the context (the newest tokens are

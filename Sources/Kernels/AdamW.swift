@@ -16,7 +16,9 @@ public enum AdamW {
                             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int,
                             learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
                             weightDecay: Float, step: Int, gradientScale: Float = 1, pool: ThreadPool = .shared) {
-        precondition(step >= 1, "AdamW step is 1-based")
+        // A real check, not a precondition (which -Ounchecked removes): step 0 divides by 1 - b^0 = 0, and every
+        // parameter it touched would turn NaN without a word.
+        guard step >= 1 else { fatalError("AdamW step is 1-based (got \(step))") }
         // Bias corrections in Double (b^t for large t), folded into two multipliers.
         let correction1 = Float(1 / (1 - pow(Double(beta1), Double(step))))
         let correction2 = Float(1 / (1 - pow(Double(beta2), Double(step))))

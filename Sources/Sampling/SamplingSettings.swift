@@ -17,7 +17,8 @@ public struct SamplingSettings: Codable, Equatable, Sendable {
     public var repetitionPenalty: Float = 1
     /// Generation stops after this many new tokens (or earlier at EOS or a stop string).
     public var maxNewTokens: Int = 256
-    /// The random seed; nil means a random seed is drawn (and reported, see `Sampler.seed`).
+    /// The run's base seed as the `sample` tool records it (nil: it draws one and reports it); the tool derives
+    /// each prompt's seed from it. `TextGenerator` does not read it: each `GenerationRequest` carries its seed.
     public var seed: UInt64? = nil
     /// Generation stops when the text contains one of these; the stop string itself is never output.
     public var stopStrings: [String] = []

@@ -124,5 +124,50 @@ import Testing
         #expect(throws: DecoderError.invalidSlideKeep(keep: 13, context: 12)) {
             _ = try BatchDecoder(model: model, slots: 1, slideKeep: 13)
         }
+        #expect(throws: DecoderError.noSlots(slots: 0)) { _ = try BatchDecoder(model: model, slots: 0) }
+    }
+
+    /// A slot outside 0..<slots stops the program with the slot named (these accessors read raw buffers; the
+    /// check must survive -Ounchecked, so it is not a precondition).
+    @Test func slotAccessorsStopOnASlotOutsideTheDecoder() async {
+        await #expect(processExitsWith: .failure) {
+            _ = try BatchDecoder(model: try DecoderTests.model(seed: 5), slots: 2).length(slot: 2)
+        }
+        await #expect(processExitsWith: .failure) {
+            _ = try BatchDecoder(model: try DecoderTests.model(seed: 5), slots: 2).window(slot: -1)
+        }
+        await #expect(processExitsWith: .failure) {
+            _ = try BatchDecoder(model: try DecoderTests.model(seed: 5), slots: 2).logits(slot: 3)
+        }
+        await #expect(processExitsWith: .failure) {
+            _ = try BatchDecoder(model: try DecoderTests.model(seed: 5), slots: 2).slideCount(slot: 2)
+        }
+    }
+
+    /// A decoder made before the model is trained decodes with the trained weights afterwards: its steps read a
+    /// copy of the weights, made again once `parameterRevision` moves (an update, or a direct write announced
+    /// with `parametersChanged()`). Its logits equal a new decoder's bit for bit, and differ from before.
+    @Test func anExistingDecoderReadsTheWeightsAfterTheModelChanges() throws {
+        let model = try Self.model(seed: 8)
+        let V = model.config.vocabSize
+        let decoder = try BatchDecoder(model: model, slots: 1)
+        func decode(_ decoder: BatchDecoder) throws -> [Float] {
+            try decoder.prefill(slot: 0, tokens: [4, 11, 2])
+            for token: Int32 in [7, 30, 1] {
+                try decoder.append(token, to: 0)
+                decoder.advance()
+            }
+            return Array(UnsafeBufferPointer(start: decoder.logits(slot: 0), count: V))
+        }
+        let before = try decode(decoder)
+        model.zeroGradients()
+        _ = try model.forwardBackward(tokens: [4, 11, 2, 7, 30, 1], targets: [11, 2, 7, 30, 1, 9], batch: 1, time: 6)
+        model.update(learningRate: 1e-2, step: 1)
+        let trained = try decode(decoder)
+        #expect(trained != before)
+        #expect(trained == (try decode(try BatchDecoder(model: model, slots: 1))))
+        for i in 0..<model.layout.totalCount { model.parameters.pointer[i] *= 0.5 }
+        model.parametersChanged()
+        #expect(try decode(decoder) == (try decode(try BatchDecoder(model: model, slots: 1))))
     }
 }

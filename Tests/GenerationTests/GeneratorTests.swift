@@ -1,5 +1,6 @@
 import Foundation
 import Generation
+import GPT
 import Sampling
 import Testing
 
@@ -74,6 +75,10 @@ import Testing
         let generator = try TinyCheckpoint.generator()
         #expect(throws: SamplingSettingsError.self) {
             try generator.generate(prompt: "x", settings: SamplingSettings(topP: 1.5), seed: 1)
+        }
+        // A batch of no sequences is refused, not taken as one.
+        #expect(throws: DecoderError.noSlots(slots: 0)) {
+            _ = try TextGenerator(model: generator.model, tokenizer: generator.tokenizer, maxBatch: 0)
         }
     }
 }
