@@ -109,7 +109,7 @@ public enum Checkpoint {
     public static func readConfig(directory: String) throws -> (hf: HFConfig, model: GPTConfig) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
-            throw CheckpointError.missingFile(path: directory)
+            throw CheckpointError.missingDirectory(path: directory)
         }
         guard isDirectory.boolValue else { throw CheckpointError.notADirectory(path: directory) }
         let path = directory + "/" + configFileName

@@ -4,6 +4,8 @@ import Foundation
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String)
     case notADirectory(path: String)
+    /// A checkpoint or run directory named by the user that is not there.
+    case missingDirectory(path: String)
     /// A directory with no config.json, and no best/ or latest/ holding one.
     case noCheckpoint(path: String)
     case notAFile(path: String)
@@ -27,6 +29,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .missingFile(path): return "\(path): file not found"
         case let .notADirectory(path): return "\(path): not a checkpoint directory"
+        case let .missingDirectory(path): return "\(path): no such checkpoint or run directory"
         case let .noCheckpoint(path):
             return "\(path): neither a checkpoint (no config.json) nor a run directory with one in best/ or latest/ "
                 + "(a run writes them at its first evaluation or checkpoint)"

@@ -142,7 +142,7 @@ public struct RunDirectory: Sendable {
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CheckpointError.missingFile(path: path) }
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CheckpointError.missingDirectory(path: path) }
         guard isDirectory.boolValue else { throw CheckpointError.notADirectory(path: path) }
         if fm.fileExists(atPath: path + "/" + Checkpoint.configFileName) { return path }
         let run = RunDirectory(path: path)

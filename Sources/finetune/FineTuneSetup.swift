@@ -137,15 +137,12 @@ struct FineTuneSetup {
         return FineTuneSetup(run: run, settings: settings, summary: summary)
     }
 
-    /// Refuses, by name, an option that only the other task reads (it would be ignored).
+    /// Refuses, by name, an option that only the other task reads (it would be ignored). A --task given on the
+    /// command line is checked while parsing already (`TrainCommand.optionOfTheOtherTask`); this catches a
+    /// resumed run's task.
     private static func refuseOptionsOfTheOtherTask(_ c: TrainCommand, task: FineTuneTask) throws {
-        let classifyOnly = [("--text-field", c.fields.textField != nil), ("--label-field", c.fields.labelField != nil),
-                            ("--lm-loss-weight", c.lmLossWeight != nil), ("--class-weights", c.classWeights != nil)]
-        let completeOnly = [("--prompt-field", c.fields.promptField != nil),
-                            ("--completion-field", c.fields.completionField != nil), ("--template", c.template != nil)]
-        let (other, given) = task == .classify ? ("complete", completeOnly) : ("classify", classifyOnly)
-        if let (option, _) = given.first(where: \.1) {
-            throw FineTuneError.invalidOption(option: option, message: "applies to --task \(other) only")
+        if let (option, message) = c.optionOfTheOtherTask(task) {
+            throw FineTuneError.invalidOption(option: option, message: message)
         }
     }
 

@@ -23,9 +23,22 @@ extension TrainCommand {
         if let task, FineTuneTask(rawValue: task) == nil {
             throw ValidationError("--task must be classify or complete (got '\(task)')")
         }
+        if let task = task.flatMap(FineTuneTask.init(rawValue:)), let (option, message) = optionOfTheOtherTask(task) {
+            throw ValidationError("\(option): \(message)")
+        }
         if valFile != nil && valFraction != nil { throw ValidationError("give either --val-file or --val-fraction, not both") }
         if epochs != nil && steps != nil { throw ValidationError("give either --epochs or --steps, not both") }
         try validateValues()
+    }
+
+    /// The first option given that only the other task reads (it would be ignored), with what to say.
+    func optionOfTheOtherTask(_ task: FineTuneTask) -> (option: String, message: String)? {
+        let classifyOnly = [("--text-field", fields.textField != nil), ("--label-field", fields.labelField != nil),
+                            ("--lm-loss-weight", lmLossWeight != nil), ("--class-weights", classWeights != nil)]
+        let completeOnly = [("--prompt-field", fields.promptField != nil),
+                            ("--completion-field", fields.completionField != nil), ("--template", template != nil)]
+        let (other, given) = task == .classify ? ("complete", completeOnly) : ("classify", classifyOnly)
+        return given.first(where: \.1).map { ($0.0, "applies to --task \(other) only") }
     }
 
     /// Each numeric option's range, as the run would refuse it later (TrainingOptions.validate,

@@ -13,7 +13,7 @@ struct Train: ParsableCommand {
         abstract: "Train a GPT language model (the default when no subcommand is given).",
         discussion: """
         With no arguments, prepares corpora/kjv.txt (the King James Bible, 4096-piece BPE) and trains a small \
-        model on it in about a minute on two cores, writing checkpoints/default. The run directory holds latest/ (resume \
+        model on it in one to two minutes on two cores, writing checkpoints/default. The run directory holds latest/ (resume \
         point), best/ (lowest validation loss), metrics.jsonl and loss.svg. Ctrl-C saves latest/ and stops; \
         --resume continues exactly where it stopped; --init-from starts a new run from a checkpoint's weights.
         """)
@@ -144,7 +144,7 @@ struct Train: ParsableCommand {
     /// (Ctrl-C) or ended by the model says so.
     private static func printSample(_ samples: TrainingSamples, model: GPT, step: Int, progress: ProgressBar) {
         progress.log("step \(step) sample (seed \(samples.seed(step: step))):")
-        Terminal.writeError(TrainingSamples.visible(samples.options.prompt))
+        Terminal.writeError(TrainingSamples.visible(samples.shownPrompt(context: model.config.context)))
         do {
             let ending = try samples.generate(model: model, step: step, shouldStop: { Interrupt.isRequested }) {
                 Terminal.writeError($0)

@@ -38,6 +38,14 @@ struct TrainingSamples {
         return (notes, true)
     }
 
+    /// The prompt as each sample shows it: the part a model of `context` tokens sees, after "…" when the rest
+    /// was cut (a long prompt printed whole every N steps buried the samples).
+    func shownPrompt(context: Int) -> String {
+        guard let tokens = try? tokenizer.encode(options.prompt), tokens.count > context,
+              let end = try? tokenizer.decode(Array(tokens.suffix(context))) else { return options.prompt }
+        return "…" + end
+    }
+
     /// Generates the sample after `step`, handing its text to `emit` as it comes (control characters other than
     /// line breaks and tabs shown as symbols, so that a byte-level model's early output cannot garble the
     /// terminal); returns how it ended.

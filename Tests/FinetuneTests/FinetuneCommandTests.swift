@@ -368,9 +368,9 @@ import Training
                                                 "--template", #"Question:\nAnswer:"#, "--out", scratch.path + "/x"] + Self.quick)
         expectUsageError(twoLines, #"--template: must contain {prompt} exactly once (got "Question:\nAnswer:")"#)
         // With --task classify, a --template is refused as the other task's option.
-        expectError(try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
-                                             "--template", "bad", "--out", scratch.path + "/x"] + Self.quick),
-                    startsWith: "--template: applies to --task complete only")
+        expectUsageError(try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                                  "--template", "bad", "--out", scratch.path + "/x"] + Self.quick),
+                         "--template: applies to --task complete only")
     }
 
     /// The schedule's defaults, as the README gives them: 3 epochs, a warm-up over 5% of the steps, then a cosine
@@ -537,8 +537,8 @@ import Training
                     + "checkpoint there; the default is looked up in the working directory (\(realScratch)): run `pretrain` there first")
         expectError(try FinetuneCommand.run(base + ["--checkpoint", Fixture.languageModel, "--freeze-layers", "3"]),
                     startsWith: "--freeze-layers: must be between 0 and the model's 2 layers")
-        expectError(try FinetuneCommand.run(base + ["--checkpoint", Fixture.languageModel, "--template", "{prompt}"]),
-                    startsWith: "--template: applies to --task complete only")
+        expectUsageError(try FinetuneCommand.run(base + ["--checkpoint", Fixture.languageModel, "--template", "{prompt}"]),
+                         "--template: applies to --task complete only")
         expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", Fixture.classifier, "--data", scratch.path + "/none.jsonl"]),
                     startsWith: "\(scratch.path)/none.jsonl")
         // A validation fraction that leaves a split empty names the option and the file.

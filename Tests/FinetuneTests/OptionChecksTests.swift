@@ -48,11 +48,16 @@ import TestSupport
     @Test func optionsOfTheOtherTaskAreRefusedByName() throws {
         let scratch = Scratch()
         let classify = try Self.base(scratch), complete = try Self.base(scratch, task: "complete")
-        for option in ["--prompt-field", "--completion-field"] {
-            expectError(try FinetuneCommand.run(classify + [option, "x"]), startsWith: "\(option): applies to --task complete only")
+        // Usage errors while parsing (exit 64), before the checkpoint is even looked for.
+        let missing = ["--checkpoint", scratch.path + "/no-such-checkpoint"]
+        for (option, value) in [("--prompt-field", "x"), ("--completion-field", "x"), ("--template", "{prompt}")] {
+            expectUsageError(try FinetuneCommand.run(classify + missing + [option, value]),
+                             "\(option): applies to --task complete only")
         }
-        for option in ["--text-field", "--label-field"] {
-            expectError(try FinetuneCommand.run(complete + [option, "x"]), startsWith: "\(option): applies to --task classify only")
+        for (option, value) in [("--text-field", "x"), ("--label-field", "x"), ("--class-weights", "balanced"),
+                                ("--lm-loss-weight", "0.5")] {
+            expectUsageError(try FinetuneCommand.run(complete + missing + [option, value]),
+                             "\(option): applies to --task classify only")
         }
         let pairs = scratch.path + "/pairs.jsonl", texts = scratch.path + "/train.jsonl"
         for option in ["--template", "--prompt-field", "--completion-field"] {

@@ -195,7 +195,7 @@ func temporaryDirectory() -> String {
         #expect(weights.map { "\($0)" }?.hasSuffix("model.safetensors: file not found") == true)
         let config = try loadError { try FileManager.default.removeItem(atPath: $0 + "/config.json") }
         #expect(config.map { "\($0)" }?.hasSuffix("config.json: file not found") == true)
-        #expect(throws: CheckpointError.missingFile(path: "/nonexistent/ckpt")) { try Checkpoint.load(from: "/nonexistent/ckpt") }
+        #expect(throws: CheckpointError.missingDirectory(path: "/nonexistent/ckpt")) { try Checkpoint.load(from: "/nonexistent/ckpt") }
         // A directory where a file belongs is named as such (it was Foundation's "error 256").
         for name in ["model.safetensors", "config.json"] {
             let error = try loadError { directory in

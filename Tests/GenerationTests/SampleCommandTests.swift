@@ -363,7 +363,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: directory + "/taken.jsonl", contents: Data("{}\n".utf8)))
 
         let cases: [(arguments: [String], says: String, status: Int32)] = [
-            (["--checkpoint", directory + "/missing", "--prompt", "x"], "\(directory)/missing", 1),
+            (["--checkpoint", directory + "/missing", "--prompt", "x"], "\(directory)/missing: no such checkpoint or run directory", 1),
             (["--checkpoint", mismatched, "--prompt", "x"], "\(mismatched)/model.safetensors", 1),
             (["--checkpoint", noTokenizer, "--prompt", "x"], "\(noTokenizer)/tokenizer.model", 1),
             (["--checkpoint", otherVocabulary, "--prompt", "x"],

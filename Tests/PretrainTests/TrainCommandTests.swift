@@ -89,6 +89,13 @@ import Glibc
         }
         #expect(printed[0].map(\.0) == printed[1].map(\.0) && printed[0].map(\.1) == printed[1].map(\.1))
         #expect(printed[0].allSatisfy { $0.1.hasPrefix("ROMEO:") && $0.1.count > 6 }, "\(printed[0])")
+        // A prompt longer than the context: noted once, and each sample shows only the end the model sees.
+        let long = "JULIET:" + String(repeating: " ROMEO:", count: 60)
+        let cut = try PretrainCommand.run(base + ["--out", dir + "/cut", "--sample-every", "8", "--sample-tokens", "4",
+                                                  "--sample-prompt", long])
+        let shown = samples(cut.stderr)
+        #expect(cut.status == 0 && cut.stderr.contains("note: the --sample-prompt is ") && shown.count == 1, "\(cut.stderr)")
+        #expect(shown.allSatisfy { $0.1.hasPrefix("…") && !$0.1.contains("JULIET") && $0.1.contains("ROMEO:") }, "\(shown)")
         // A resume keeps the run's sampling (the options are recorded), unless given again.
         let half = try PretrainCommand.run(["--data", data, "--steps", "4", "--eval-every", "4"] + Self.tinyModel
                                            + ["--out", dir + "/half", "--sample-every", "3", "--sample-tokens", "12"])
