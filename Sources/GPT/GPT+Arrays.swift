@@ -20,9 +20,11 @@ extension GPT {
         }
     }
 
+    /// `forwardBackward(tokens:targets:weights:batch:time:gradientScale:dropoutKey:)` on arrays: dropout (when
+    /// the model has it) applies only with a `dropoutKey`, as there.
     @discardableResult
     public func forwardBackward(tokens: [Int32], targets: [Int32], weights: [Float]? = nil, batch: Int, time: Int,
-                                gradientScale: Float? = nil) throws -> Double {
+                                gradientScale: Float? = nil, dropoutKey: UInt64? = nil) throws -> Double {
         try checkCount(tokens.count, batch: batch, time: time)
         try checkCount(targets.count, batch: batch, time: time)
         if let weights { try checkCount(weights.count, batch: batch, time: time) }
@@ -30,7 +32,7 @@ extension GPT {
             try targets.withUnsafeBufferPointer { y in
                 try withOptionalPointer(weights) { w in
                     try forwardBackward(tokens: t.baseAddress!, targets: y.baseAddress!, weights: w,
-                                        batch: batch, time: time, gradientScale: gradientScale)
+                                        batch: batch, time: time, gradientScale: gradientScale, dropoutKey: dropoutKey)
                 }
             }
         }
