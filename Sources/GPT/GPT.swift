@@ -29,20 +29,13 @@ public final class GPT {
     public var firstMoment: FloatBuffer { trainingBuffer(&firstMomentStorage) }
     public var secondMoment: FloatBuffer { trainingBuffer(&secondMomentStorage) }
     private var gradientStorage: FloatBuffer?
-    /// The model whose gradient buffer this replica adds into (shard 0's), else nil.
+    /// The model whose gradient buffer this replica (shard 0's) adds into, else nil.
     private unowned let gradientOwner: GPT?
     private var firstMomentStorage: FloatBuffer?
     private var secondMomentStorage: FloatBuffer?
     /// Bytes the gradients and moments made so far hold.
     public var trainingBufferBytes: Int {
         [gradientStorage, firstMomentStorage, secondMomentStorage].reduce(0) { $0 + ($1?.bytes ?? 0) }
-    }
-
-    private func trainingBuffer(_ storage: inout FloatBuffer?) -> FloatBuffer {
-        if let buffer = storage { return buffer }
-        let buffer = FloatBuffer(count: layout.totalCount)
-        storage = buffer
-        return buffer
     }
     public let pool: ThreadPool
     var activations: Activations?
@@ -171,6 +164,14 @@ public final class GPT {
 
     /// Says that `parameters` changed (see there).
     public func parametersChanged() { parameterRevision &+= 1 }
+
+    /// A gradient or moment buffer, made (zero) at its first use.
+    private func trainingBuffer(_ storage: inout FloatBuffer?) -> FloatBuffer {
+        if let buffer = storage { return buffer }
+        let buffer = FloatBuffer(count: layout.totalCount)
+        storage = buffer
+        return buffer
+    }
 
     /// Global L2 norm of all gradients.
     public func gradientNorm() -> Double {
