@@ -58,7 +58,7 @@ public final class BatchDecoder {
     public let weights: DecoderWeights
     /// The matrices in the layout the steps read (shared by the slots), copied at the model's parameter
     /// revision `decodedRevision`.
-    private var decoding: DecodingWeights
+    private var decoding: DecodingWeights!   // nil only while copyWeightsIfChanged() replaces it
     private var decodedRevision: Int
 
     private let windowTokens: UnsafeMutablePointer<Int32>   // [slots, T]  tokens of each slot's window
@@ -134,8 +134,8 @@ public final class BatchDecoder {
 
     // MARK: - State of a slot
 
-    // The accessors below take a slot in 0..<slots and stop the program on any other, as an array's subscript
-    // does (a real check: -Ounchecked removes preconditions, and these read raw buffers).
+    // These four accessors take a slot in 0..<slots and stop the program on any other (a check that stays in
+    // -Ounchecked builds, where a precondition would not: they read raw buffers).
 
     /// Tokens in the slot's window (its next token takes position `length`).
     public func length(slot: Int) -> Int { lengths[validSlot(slot)] }
@@ -216,6 +216,7 @@ public final class BatchDecoder {
     /// Copies the weights again when the model's parameters changed since the last copy.
     private func copyWeightsIfChanged() {
         guard model.parameterRevision != decodedRevision else { return }
+        decoding = nil   // freed before the new copy is made, so that two copies never coexist
         decoding = DecodingWeights(model: model, storage: weights)
         decodedRevision = model.parameterRevision
     }

@@ -47,9 +47,9 @@ enum DecodingMatrix {
     }
 }
 
-/// The matrices a decoding step reads, laid out for `PanelProduct` once, when the decoder is made (shared by
-/// all its slots). Per block: c_attn [C, 3C], attn.c_proj [C, C], c_fc [C, 4C], mlp.c_proj [4C, C]; the tied
-/// head reads wte [V, C] as W = wte^T [C, V].
+/// The matrices a decoding step reads, laid out for `PanelProduct` when the decoder is made, and again after the
+/// model's `parameterRevision` changes (shared by all its slots). Per block: c_attn [C, 3C], attn.c_proj [C, C],
+/// c_fc [C, 4C], mlp.c_proj [4C, C]; the tied head reads wte [V, C] as W = wte^T [C, V].
 ///
 /// Memory beyond the model's parameters (P = the 12 L C^2 block weights, V C the embedding): fp32
 /// 4 (P + V C) bytes, bf16 2 (P + V C) bytes (the llama2.c 15M shape: 61 MB and 30 MB). fp32 block

@@ -147,12 +147,14 @@ public final class GPT {
     }
 
     /// Plans the activations of the training and evaluation passes (`loss`, `forwardBackward`, `forwardHidden`)
-    /// for `batch` x `time` ahead of time, so the first training step does not allocate: the shards' when those
-    /// passes are sharded (GPT+Shards.swift), with the packed weights when the shards are short, else the
-    /// model's own.
+    /// for `batch` x `time` ahead of time, and makes the gradients and moments, so the first training step does
+    /// not allocate: the shards' activations and gradient buffers when those passes are sharded
+    /// (GPT+Shards.swift), with the packed weights when the shards are short, else the model's own.
     public func reserve(batch: Int, time: Int) throws {
         try checkShape(batch: batch, time: time)
         planPass(batch: batch, time: time)
+        for model in [self] + replicas { _ = model.gradients }
+        _ = (firstMoment, secondMoment)
     }
 
     /// Logits [batch, time, vocab] of the last `forward`.
@@ -198,8 +200,8 @@ public final class GPT {
 
     // MARK: - Memory
 
-    /// Bytes this model needs to train, by kind: the gradients and moments as training makes them (whether made
-    /// yet or not: `trainingBufferBytes`), activations as planned so far (the shards' included, attention
+    /// Bytes this model needs to train, by kind: the gradients and moments counted whether they exist yet or not
+    /// (`trainingBufferBytes` is what exists), activations as planned so far (the shards' included, attention
     /// scratch included). The gradient buffers of shards 1... and the weights packed for short shards (PackedWeights.swift)
     /// are not counted: they are the cost of sharding, beyond what the shapes of one model need.
     public var memory: MemoryReport {
@@ -209,7 +211,8 @@ public final class GPT {
     }
 }
 
-/// Bytes held by a model, for the memory target (peak RSS should stay close to `totalBytes`).
+/// Bytes a model needs to train, for the memory target (a training run's peak RSS should stay close to
+/// `totalBytes`).
 public struct MemoryReport: Equatable, Sendable {
     public let parameterBytes: Int
     public let gradientBytes: Int

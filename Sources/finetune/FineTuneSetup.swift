@@ -69,7 +69,6 @@ struct FineTuneSetup {
         }
 
         var settings = TaskSettings(task: FineTuneTask(rawValue: c.task ?? "") ?? .classify)
-        try refuseOptionsOfTheOtherTask(c, task: settings.task)
         settings.dataFile = c.data ?? ""
         settings.valFile = c.valFile
         settings.valFraction = c.valFile == nil ? (c.valFraction ?? 0.1) : nil
@@ -135,15 +134,6 @@ struct FineTuneSetup {
                 + "figures measure what the model has learnt by heart, not how it does on text it has not seen"
         }
         return FineTuneSetup(run: run, settings: settings, summary: summary)
-    }
-
-    /// Refuses, by name, an option that only the other task reads (it would be ignored). A --task given on the
-    /// command line is checked while parsing already (`TrainCommand.optionOfTheOtherTask`); this catches a
-    /// resumed run's task.
-    private static func refuseOptionsOfTheOtherTask(_ c: TrainCommand, task: FineTuneTask) throws {
-        if let (option, message) = c.optionOfTheOtherTask(task) {
-            throw FineTuneError.invalidOption(option: option, message: message)
-        }
     }
 
     /// Command-line hyperparameters over `base`; steps from --epochs (default 3) unless --steps is given.

@@ -100,6 +100,10 @@ import Testing
         #expect(abs(dropped - evaluation) > 1e-3 * evaluation)
         #expect(dropped == again)
         #expect(other != dropped)
+        // The array form with a key checks the counts as without one.
+        #expect(throws: GPTError.wrongInputCount(count: 13, batch: 2, time: 7)) {
+            try model.forwardBackward(tokens: Array(tokens.dropLast()), targets: targets, batch: 2, time: 7, dropoutKey: 5)
+        }
         let noDropout = try Self.model()
         let keyed = try noDropout.forwardBackward(tokens: tokens, targets: targets, batch: 2, time: 7, dropoutKey: 5)
         let unkeyed = try noDropout.loss(tokens: tokens, targets: targets, batch: 2, time: 7)

@@ -100,24 +100,29 @@ import Kernels
         #expect(bytes > 0 && Double(bytes) <= PackedWeights.bytes(config: config), "\(bytes)")
     }
 
-    /// A model whose weights, gradients and moments exceed memory is refused before they are allocated (it was
-    /// killed by the kernel, without a word). 59.6 billion parameters need 954 GB: more than any machine here.
     /// Gradients and moments are made at first use: a model that only runs forward holds none of them, so
-    /// `sample` and the evaluations save three times the weights' memory; a sharded pass (two threads) too.
+    /// `sample` and the evaluations save three times the weights' memory; a sharded pass (two threads) too, in
+    /// its replicas as well. `reserve` makes them all ahead of a training run.
     @Test func aModelThatOnlyRunsForwardHoldsNoGradientsOrMoments() throws {
         let config = GPTConfig(layers: 2, heads: 2, width: 32, context: 16, vocabSize: 50)
         let model = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
         let tokens = (0..<64).map { Int32($0 % 50) }, targets = (0..<64).map { Int32(($0 + 1) % 50) }
         _ = try model.forward(tokens: tokens, batch: 4, time: 16)
         _ = try model.loss(tokens: tokens, targets: targets, batch: 4, time: 16)
-        #expect(model.shardCount(batch: 4) == 2)
-        #expect(model.trainingBufferBytes == 0)
+        #expect(model.shardCount(batch: 4) == 2 && model.replicas.count == 2)
+        #expect(([model] + model.replicas).allSatisfy { $0.trainingBufferBytes == 0 })
         _ = try model.forwardBackward(tokens: tokens, targets: targets, batch: 4, time: 16)
         #expect(model.trainingBufferBytes == model.parameters.bytes)
         model.update(learningRate: 1e-3, step: 1)
         #expect(model.trainingBufferBytes == 3 * model.parameters.bytes)
+        let reserved = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
+        try reserved.reserve(batch: 4, time: 16)
+        #expect(reserved.trainingBufferBytes == 3 * reserved.parameters.bytes)
+        #expect(reserved.replicas.count == 2 && reserved.replicas[1].trainingBufferBytes == reserved.parameters.bytes)
     }
 
+    /// A model whose weights, gradients and moments exceed memory is refused before they are allocated (it was
+    /// killed by the kernel, without a word). 59.6 billion parameters need 954 GB: more than any machine here.
     @Test func aModelBeyondMemoryIsRefusedBeforeAllocating() throws {
         let config = GPTConfig(layers: 74, heads: 64, width: 8192, context: 8, vocabSize: 65)
         do {

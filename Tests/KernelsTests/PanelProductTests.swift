@@ -100,9 +100,8 @@ import Testing
         }
     }
 
-    /// A row's result is bit-identical whatever the number of rows beside it (tiles 1x2, 1x1, 2x1, 4x1) and the
-    /// thread count: what makes batch decoding equal decoding alone. (10 panels: one row on one thread takes them
-    /// in pairs; on two threads, 5 a thread, a pair, a pair and one alone.)
+    /// A row's result is bit-identical whatever the number of rows beside it (tiles 1x1, 2x1, 4x1) and the
+    /// thread count: what makes batch decoding equal decoding alone. (10 panels: on two threads, 5 a thread.)
     @Test func rowResultDoesNotDependOnRowCountOrThreads() {
         let k = 29, n = 150
         var random = LayerRandom(seed: 7)
