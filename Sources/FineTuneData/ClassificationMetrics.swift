@@ -51,7 +51,7 @@ public struct ClassificationMetrics: Equatable, Sendable {
             throw MetricsError.lengthMismatch(gold: gold.count, predicted: predicted.count)
         }
         guard !gold.isEmpty else { throw MetricsError.noExamples }
-        let names = labelNames ?? (0..<labelCount).map(String.init)
+        let names = labelNames ?? (0..<max(0, labelCount)).map(String.init)
         guard names.count == labelCount else { throw MetricsError.namesMismatch(names: names.count, labelCount: labelCount) }
         var matrix = [[Int]](repeating: [Int](repeating: 0, count: labelCount), count: labelCount)
         for (g, p) in zip(gold, predicted) {

@@ -26,6 +26,10 @@ public final class ClassificationTask: TrainingTask {
         try options.validate(modelContext: classifier.model.config.context)
         try settings.validate(layers: classifier.model.config.layers)
         guard !train.isEmpty else { throw FineTuneError.invalidOption(option: "--data", message: "no training examples") }
+        // Every training label must be the classifier's (the class weights below index by it).
+        if let (row, text) = train.enumerated().first(where: { $0.1.label < 0 || $0.1.label >= classifier.labelCount }) {
+            throw ClassifierError.labelOutOfRange(row: row, label: text.label, labelCount: classifier.labelCount)
+        }
         self.classifier = classifier
         self.options = options
         self.settings = settings
@@ -133,6 +137,9 @@ public enum ClassifierInference {
     public static func evaluate(_ classifier: SequenceClassifier, texts: [EncodedText], batchSize: Int,
                                 shouldStop: () -> Bool = { false }) throws -> Evaluation {
         let known = texts.filter { $0.label >= 0 }
+        if let bad = known.first(where: { $0.label >= classifier.labelCount }) {
+            throw MetricsError.idOutOfRange(id: bad.label, labelCount: classifier.labelCount)
+        }
         let probabilities = try Self.probabilities(classifier, texts: known.map(\.tokens), batchSize: batchSize,
                                                    shouldStop: shouldStop)
         var loss = 0.0

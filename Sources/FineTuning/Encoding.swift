@@ -23,10 +23,15 @@ public struct EncodedCompletion: Sendable {
 }
 
 public enum TaskEncoding {
+    private static func checkContext(_ context: Int) throws {
+        if context < 1 { throw FineTuneError.invalidOption(option: "context", message: "must be at least 1 (got \(context))") }
+    }
+
     /// Encodes texts to at most `context` tokens (the first ones: the classifier pools the last kept token).
     public static func texts(_ texts: [(text: String, label: Int, line: Int)], file: String,
                              tokenizer: SentencePieceTokenizer, context: Int) throws -> [EncodedText] {
-        try texts.map { item in
+        try checkContext(context)
+        return try texts.map { item in
             let ids = try tokenizer.encode(item.text)
             if ids.isEmpty { throw FineTuneError.emptyText(file: file, line: item.line) }
             return EncodedText(tokens: Array(ids.prefix(context)), label: item.label, tokensCut: max(0, ids.count - context))
@@ -42,6 +47,7 @@ public enum TaskEncoding {
     /// Throws `FineTuneError.noBeginningOfSequence` for an empty layout when the tokenizer has no BOS.
     public static func completion(prompt: String, completion: String, template: String,
                                   tokenizer: SentencePieceTokenizer, eos: Int32, context: Int) throws -> EncodedCompletion {
+        try checkContext(context)
         var promptIds = try tokenizer.encode(applying(template, to: prompt))
         let startsFromBOS = promptIds.isEmpty
         if startsFromBOS {

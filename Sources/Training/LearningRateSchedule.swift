@@ -21,6 +21,7 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     }
 
     public func learningRate(atStep step: Int) -> Double {
+        let step = max(0, step)   // a negative step is the first one (not a negative rate)
         if step < warmupSteps { return maxLR * Double(step + 1) / Double(warmupSteps) }
         if step >= decaySteps { return minLR }
         let progress = Double(step - warmupSteps) / Double(max(1, decaySteps - warmupSteps))

@@ -49,7 +49,13 @@ public final class TokenFileWriter {
     /// Moves the ids after the first `keep` into `other` (appending them there) and drops them from this
     /// file. Used to split the validation tail off a corpus encoded in one pass.
     public func moveTail(after keep: Int, to other: TokenFileWriter) throws {
-        precondition(other.dtype == dtype && keep >= 0 && keep <= count)
+        // Real checks (-Ounchecked removes preconditions): a wrong keep or dtype wrote a broken file.
+        guard other.dtype == dtype else {
+            throw TokenFileError.writeFailed(path: other.path, reason: "its dtype is not \(path)'s, whose tail it would take")
+        }
+        guard keep >= 0 && keep <= count else {
+            throw TokenFileError.writeFailed(path: path, reason: "cannot keep \(keep) of its \(count) ids")
+        }
         guard let file else { throw TokenFileError.writeFailed(path: path, reason: "already finished") }
         guard fflush(file) == 0 else { throw TokenFileError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         let width = dtype.byteWidth

@@ -40,6 +40,7 @@ public final class Trainer {
     public init(model: GPT, train: TokenFile, validation: TokenFile?, options: TrainingOptions,
                 step: Int = 0, generator: SeededGenerator? = nil) throws {
         try options.validate(modelContext: model.config.context)
+        guard step >= 0 else { throw TrainingError.invalidOption(option: "step", message: "must not be negative (got \(step))") }
         // The data first (a text shorter than one window is refused before its activations take any memory),
         // then the memory, so a batch beyond it is refused before anything of its size is allocated.
         self.train = try BatchSampler(tokens: train, batchSize: options.batchSize, context: options.context)

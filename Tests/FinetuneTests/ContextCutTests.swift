@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 import FineTuning
+import FineTuneData
+import GPT
+import Training
 import Tokenizer
 
 /// Examples longer than the model's context are cut to fit it, and counted: `finetune` says how many of a file's
@@ -36,6 +39,34 @@ import Tokenizer
         // What was cut adds up to what the pair had.
         let whole = try Self.tokens(Self.longText) + Self.tokens(" amen") + 1
         #expect(pairs[1].sequence.count + pairs[1].promptTokensCut == whole)
+    }
+
+    /// Library callers: a context below 1 and labels outside the classifier's are errors, not traps (or, in
+    /// -Ounchecked builds, reads past an array).
+    @Test func badContextsAndLabelsAreRefused() throws {
+        let eos = try #require(Self.tokenizer.eosId)
+        #expect(throws: FineTuneError.invalidOption(option: "context", message: "must be at least 1 (got -1)")) {
+            _ = try TaskEncoding.texts([("Jesus wept", 0, 1)], file: "x.jsonl", tokenizer: Self.tokenizer, context: -1)
+        }
+        #expect(throws: FineTuneError.invalidOption(option: "context", message: "must be at least 1 (got 0)")) {
+            _ = try TaskEncoding.completion(prompt: "In", completion: " amen", template: "{prompt}",
+                                            tokenizer: Self.tokenizer, eos: eos, context: 0)
+        }
+        let classifier = try ClassifierCheckpoint.load(from: Fixture.classifier, includeTrainingState: false).classifier
+        let texts = try TaskEncoding.texts([("Jesus wept", classifier.labelCount, 1)], file: "x.jsonl",
+                                           tokenizer: Self.tokenizer, context: 8)
+        #expect(throws: MetricsError.idOutOfRange(id: classifier.labelCount, labelCount: classifier.labelCount)) {
+            _ = try ClassifierInference.evaluate(classifier, texts: texts, batchSize: 2)
+        }
+        var options = TrainingOptions()
+        options.context = 24
+        options.batchSize = 1
+        var settings = TaskSettings(task: .classify)
+        settings.classWeights = "balanced"
+        #expect(throws: ClassifierError.labelOutOfRange(row: 0, label: classifier.labelCount, labelCount: classifier.labelCount)) {
+            _ = try ClassificationTask(classifier: classifier, train: texts, validation: [],
+                                       options: options, settings: settings)
+        }
     }
 
     @Test func textCutsAreCounted() throws {
