@@ -94,8 +94,9 @@ public final class MetricsLog {
         return e
     }()
 
-    /// Opens (creating if needed) the log; keeps only records with `step <= keepThrough` when given. A last line
-    /// without its line break that does not parse (a run killed while writing it) is dropped.
+    /// Opens the log for a run: without `keepThrough` a new, empty log (an existing one is replaced: a new run);
+    /// with it (a resume) the existing records with `step <= keepThrough`, or a new log if there is none. A last
+    /// line without its line break that does not parse (a run killed while writing it) is dropped.
     public init(url: URL, keepThrough: Int? = nil) throws {
         self.url = url
         let fm = FileManager.default
