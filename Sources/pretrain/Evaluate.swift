@@ -39,7 +39,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Tokens a window advances (default: the context). Smaller gives every token at least context - stride tokens before it, for context / stride times the passes.")
     var stride: Int?
 
-    @Option(help: "Windows a pass (default: 64, fewer for a context over 64: 4096 tokens a pass).")
+    @Option(help: "Windows a pass (default: 32, fewer for a context over 64: 2048 tokens a pass).")
     var batchSize: Int?
 
     @Option(help: "Worker threads (default: all cores).")
@@ -88,7 +88,9 @@ struct Evaluate: ParsableCommand {
                     + "from the other)" + otherSplit)
             }
             let windows = texts.map { EvaluationWindows(tokenCount: $0.tokens.count, context: context, stride: stride) }
-            let batch = min(batchSize ?? max(1, min(64, 4096 / context)), windows.map(\.count).max()!)
+            // 2048 tokens a pass: as fast as 4096 here (small: 13.9-14.0 s against 14.2-15.8 s, tiny 1.6-1.7 s
+            // both) in 40% less memory (661 against 1,107 MB for small, whose passes keep every layer's activations).
+            let batch = min(batchSize ?? max(1, min(32, 2048 / context)), windows.map(\.count).max()!)
             try Trainer.namingBatchSize(advice: "use a smaller --batch-size") {
                 try GPT.checkMemory(config: model.config, batch: batch, time: windows.map(\.length).max()!)
             }

@@ -33,7 +33,7 @@ import Training
         // No input: the validation part of the data the run trained on, every token but the first predicted once.
         let json = try PretrainCommand.run(["evaluate", "--checkpoint", run, "--json"])
         #expect(json.status == 0, "\(json.stderr)")
-        #expect(json.stderr.hasPrefix("evaluating \(run)/best: context 16, stride 16, 64 windows a pass"), "\(json.stderr)")
+        #expect(json.stderr.hasPrefix("evaluating \(run)/best: context 16, stride 16, 32 windows a pass"), "\(json.stderr)")
         let val = try #require(try Self.objects(json.stdout).first)
         #expect(val["input"] as? String == data + "/val.npy")
         #expect(val["tokens"] as? Int == valTokens - 1 && val["context"] as? Int == 16 && val["stride"] as? Int == 16)
