@@ -9,9 +9,8 @@ public struct BatchSampler {
     public let context: Int
 
     public init(tokens: TokenFile, batchSize: Int, context: Int) throws {
-        guard batchSize >= 1 && context >= 1 else {
-            throw TrainingError.invalidOption(option: batchSize >= 1 ? "context" : "batchSize",
-                                              message: "must be at least 1 (got \(batchSize >= 1 ? context : batchSize))")
+        for (name, value) in [("batchSize", batchSize), ("context", context)] where value < 1 {
+            throw TrainingError.invalidOption(option: name, message: "must be at least 1 (got \(value))")
         }
         guard tokens.count >= context + 1 else {
             throw TrainingError.dataTooShort(path: tokens.path, tokens: tokens.count, needed: context + 1)
