@@ -74,6 +74,14 @@ final class DecodingWeights {
                               storage: storage)
     }
 
+    /// The bytes `init` allocates for a model of `config`, within the panels' padding: the block matrices and the
+    /// head, 4 bytes an element in fp32, 2 in bf16.
+    static func bytes(config: GPTConfig, storage: DecoderWeights) -> Double {
+        let C = Double(config.width)
+        let elements = Double(config.layers) * 12 * C * C + Double(config.vocabSize) * C
+        return elements * (storage == .float32 ? 4 : 2)
+    }
+
     /// Bytes allocated for the decoding layout (on top of the model's parameters).
     var allocatedBytes: Int {
         blocks.reduce(head.allocatedBytes) {

@@ -39,7 +39,7 @@ extension GPT {
     }
 
     private func checkCount(_ count: Int, batch: Int, time: Int) throws {
-        try checkShape(batch: batch, time: time)
+        try checkDimensions(batch: batch, time: time)
         if count != batch * time { throw GPTError.wrongInputCount(count: count, batch: batch, time: time) }
     }
 }

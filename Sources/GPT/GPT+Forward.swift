@@ -1,18 +1,27 @@
 import Kernels
 
 extension GPT {
-    func checkShape(batch: Int, time: Int) throws {
-        if batch <= 0 || time <= 0 { throw GPTError.emptyBatch(batch: batch, time: time) }
-        if time > config.context { throw GPTError.sequenceLongerThanContext(time: time, context: config.context) }
-        let copies = shardCount(batch: batch) - 1
+    /// Refuses a pass over `batch` x `time` that the model cannot run, or whose activations would not fit in
+    /// memory beside the model's buffers (those of `training` too: a pass that adds gradients).
+    func checkShape(batch: Int, time: Int, training: Bool) throws {
+        try checkDimensions(batch: batch, time: time)
+        if training { try GPT.checkModelMemory(config: config, training: true) }
         // Weights packed by an earlier pass stay beside this one, unless they leave it too little room: they are
         // a speed-up, never the reason a batch is refused.
         if packedWeights.allocatedBytes > 0
-            && !GPT.packedWeightsFit(config: config, batch: batch, time: time, gradientCopies: copies) {
+            && Activations.estimatedBytes(config: config, batch: batch, time: time)
+                + committedBytes(batch: batch, training: training, packed: true).bytes > MemoryBudget.usableBytes {
             packedWeights.deallocate()
         }
-        try GPT.checkMemory(config: config, batch: batch, time: time, gradientCopies: copies,
-                            packedWeights: packedWeights.allocatedBytes > 0)
+        let committed = committedBytes(batch: batch, training: training, packed: packedWeights.allocatedBytes > 0)
+        try GPT.checkActivationMemory(config: config, batch: batch, time: time, besides: committed.bytes,
+                                      holding: committed.holding)
+    }
+
+    /// Refuses an empty batch, and sequences longer than the context.
+    func checkDimensions(batch: Int, time: Int) throws {
+        if batch <= 0 || time <= 0 { throw GPTError.emptyBatch(batch: batch, time: time) }
+        if time > config.context { throw GPTError.sequenceLongerThanContext(time: time, context: config.context) }
     }
 
     func checkTokens(_ tokens: UnsafePointer<Int32>, count: Int, targets: Bool) throws {
@@ -25,7 +34,7 @@ extension GPT {
 
     /// Runs the model on tokens [batch, time] and leaves logits [batch, time, vocab] in `logits`.
     public func forward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) throws {
-        try checkShape(batch: batch, time: time)
+        try checkShape(batch: batch, time: time, training: false)
         try checkTokens(tokens, count: batch * time, targets: false)
         planActivations(batch: batch, time: time)
         runForward(tokens: tokens, batch: batch, time: time)
@@ -35,7 +44,8 @@ extension GPT {
     /// given; weight 0 leaves a position out). No gradients. Sharded over the threads (GPT+Shards.swift).
     public func loss(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>? = nil,
                      batch: Int, time: Int) throws -> Double {
-        let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
+        let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time,
+                                            training: false)
         let total = sumOverShards(batch: batch, time: time, addsGradients: false, weights: .forward) { model, sequences in
             let first = sequences.lowerBound * time
             return model.lossPass(tokens: tokens + first, targets: targets + first, weights: weights.map { $0 + first },
@@ -56,7 +66,8 @@ extension GPT {
     public func forwardBackward(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
                                 weights: UnsafePointer<Float>? = nil, batch: Int, time: Int,
                                 gradientScale: Float? = nil, dropoutKey: UInt64? = nil) throws -> Double {
-        let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time)
+        let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time,
+                                            training: true)
         let scale = gradientScale ?? (weightSum > 0 ? Float(1 / weightSum) : 0)
         let total = sumOverShards(batch: batch, time: time, addsGradients: true, weights: .training) { model, sequences in
             let first = sequences.lowerBound * time
@@ -93,8 +104,8 @@ extension GPT {
 
     /// Validates a loss call and returns the sum of the weights (batch * time when there are none).
     func checkLossInputs(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
-                                 weights: UnsafePointer<Float>?, batch: Int, time: Int) throws -> Double {
-        try checkShape(batch: batch, time: time)
+                                 weights: UnsafePointer<Float>?, batch: Int, time: Int, training: Bool) throws -> Double {
+        try checkShape(batch: batch, time: time, training: training)
         let n = batch * time
         try checkTokens(tokens, count: n, targets: false)
         try checkTokens(targets, count: n, targets: true)

@@ -9,7 +9,7 @@ extension GPT {
     /// hidden states, row (b - sequences.lowerBound) * time + t for sequence b.
     public func forwardHidden(tokens: UnsafePointer<Int32>, batch: Int, time: Int,
                               read: (_ sequences: Range<Int>, _ hidden: UnsafePointer<Float>) -> Void) throws {
-        try checkShape(batch: batch, time: time)
+        try checkShape(batch: batch, time: time, training: false)
         try checkTokens(tokens, count: batch * time, targets: false)
         planPass(batch: batch, time: time)
         inShards(batch: batch, time: time, weights: .blockWeights) { model, sequences, _ in
@@ -40,9 +40,9 @@ extension GPT {
         var weightSum = 0.0
         if let lmTargets {
             weightSum = try checkLossInputs(tokens: tokens, targets: lmTargets, weights: lmWeights, batch: batch,
-                                            time: time)
+                                            time: time, training: true)
         } else {
-            try checkShape(batch: batch, time: time)
+            try checkShape(batch: batch, time: time, training: true)
             try checkTokens(tokens, count: batch * time, targets: false)
         }
         // The shards' gradients are drained after the backward below, not after this forward part.

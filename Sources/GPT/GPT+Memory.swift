@@ -20,50 +20,81 @@ extension GPT {
 }
 
 extension GPT {
-    /// Throws `GPTError.doesNotFitInMemory` when a model of `config` could not plan a training pass over `batch`
-    /// x `time` here: its activations beside the model's own buffers, `gradientCopies` more gradient buffers
-    /// (a sharded pass's replicas, GPT+Shards.swift) and, with `packedWeights`, the weights packed for short
-    /// shards (PackedWeights.swift). The check `reserve` makes, for callers that want it before
-    /// slow work (a corpus preparation).
+    /// Throws `GPTError.doesNotFitInMemory` when a model of `config` could not plan a pass over `batch` x `time`
+    /// here: its activations beside the model's weights and, for a `training` pass, its gradients and AdamW
+    /// moments, `gradientCopies` more gradient buffers (a sharded pass's replicas, GPT+Shards.swift) and, with
+    /// `packedWeights`, the weights packed for short shards (PackedWeights.swift). The check a model's own passes
+    /// make (`checkShape`, which counts the buffers that model holds), for callers that want it before the model
+    /// exists or before slow work (a corpus preparation).
     public static func checkMemory(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int = 0,
-                                   packedWeights: Bool = false) throws {
-        try checkModelMemory(config: config)
-        try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time),
-                               what: "a batch of \(batch) x \(time) tokens (its activations)",
-                               besides: committedBytes(config: config, gradientCopies: gradientCopies,
-                                                       packedWeights: packedWeights))
+                                   packedWeights: Bool = false, training: Bool = true) throws {
+        try checkModelMemory(config: config, training: training)
+        try checkActivationMemory(config: config, batch: batch, time: time,
+                                  besides: committedBytes(config: config, gradientCopies: gradientCopies,
+                                                          packedWeights: packedWeights, training: training),
+                                  holding: holding(training: training))
     }
 
-    /// Whether the weights packed for short shards (PackedWeights.swift) fit within `usable` bytes beside a pass
-    /// over `batch` x `time` with `gradientCopies`. Packing ahead is a speed-up: a pass packs only when they fit,
-    /// so they are never the reason a batch is refused.
+    /// Throws `GPTError.doesNotFitInMemory` when the activations of a pass over `batch` x `time` exceed the
+    /// memory a plan may take beside the `committed` bytes, which are `holding`.
+    static func checkActivationMemory(config: GPTConfig, batch: Int, time: Int, besides committed: Double,
+                                      holding: String) throws {
+        try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time),
+                               what: "a batch of \(batch) x \(time) tokens (its activations)", besides: committed,
+                               holding: holding)
+    }
+
+    /// What a model's committed bytes hold, for the messages: its weights, and its training buffers when it has
+    /// or makes them.
+    static func holding(training: Bool) -> String {
+        training ? "the model's weights, gradients and moments" : "the model's weights"
+    }
+
+    /// Whether the weights packed for short shards (PackedWeights.swift) fit within `usable` bytes beside a
+    /// training pass over `batch` x `time` with `gradientCopies`. Packing ahead is a speed-up: a pass packs only
+    /// when they fit, so they are never the reason a batch is refused.
     static func packedWeightsFit(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int,
                                  usable: Double = MemoryBudget.usableBytes) -> Bool {
         Activations.estimatedBytes(config: config, batch: batch, time: time)
-            + committedBytes(config: config, gradientCopies: gradientCopies, packedWeights: true) <= usable
+            + committedBytes(config: config, gradientCopies: gradientCopies, packedWeights: true, training: true)
+            <= usable
     }
 
-    /// The buffers a pass's activations come beside: the model's, `gradientCopies` more gradient buffers and,
-    /// with `packedWeights`, the packed weights.
-    static func committedBytes(config: GPTConfig, gradientCopies: Int, packedWeights: Bool) -> Double {
+    /// The buffers a pass's activations come beside: the model's (`modelBytes`), for a `training` pass
+    /// `gradientCopies` more gradient buffers and, with `packedWeights`, the packed weights.
+    static func committedBytes(config: GPTConfig, gradientCopies: Int, packedWeights: Bool, training: Bool) -> Double {
         let gradientBytes = 4 * Double(ParameterLayout.parameterCount(of: config))
-        return modelBytes(config: config) + Double(gradientCopies) * gradientBytes
+        return modelBytes(config: config, training: training)
+            + (training ? Double(gradientCopies) * gradientBytes : 0)
             + (packedWeights ? PackedWeights.bytes(config: config) : 0)
     }
 
-    /// Throws `GPTError.modelDoesNotFitInMemory` when the model's four parameter-sized buffers (weights,
-    /// gradients, AdamW's two moments) exceed the memory a plan may take here (`MemoryBudget.usableShare`);
-    /// allocating them would end in the kernel's out-of-memory kill, without a word.
-    public static func checkModelMemory(config: GPTConfig) throws {
-        let bytes = modelBytes(config: config), usable = MemoryBudget.usableBytes
+    /// The buffers a pass over `batch` x `time` of this model comes beside: its weights, the gradients and moments
+    /// it and its replicas hold (an evaluation during training runs beside them), at least those a `training`
+    /// pass makes (its own three, and a gradient buffer each replica past the first), and the packed weights
+    /// when `packed`.
+    func committedBytes(batch: Int, training: Bool, packed: Bool) -> (bytes: Double, holding: String) {
+        let held = Double(([self] + replicas).reduce(0) { $0 + $1.trainingBufferBytes })
+        let made = training ? Double(3 + shardCount(batch: batch) - 1) * Double(parameters.bytes) : 0
+        return (Double(parameters.bytes) + max(held, made) + (packed ? PackedWeights.bytes(config: config) : 0),
+                GPT.holding(training: held > 0 || training))
+    }
+
+    /// Throws `GPTError.modelDoesNotFitInMemory` when the model's weights (with `training`, also its gradients
+    /// and AdamW's two moments: four parameter-sized buffers) exceed the memory a plan may take here
+    /// (`MemoryBudget.usableShare`); allocating them would end in the kernel's out-of-memory kill, without a word.
+    public static func checkModelMemory(config: GPTConfig, training: Bool = true) throws {
+        let bytes = modelBytes(config: config, training: training), usable = MemoryBudget.usableBytes
         if bytes > usable {
             throw GPTError.modelDoesNotFitInMemory(parameters: ParameterLayout.parameterCount(of: config), bytes: bytes,
-                                                   available: usable)
+                                                   available: usable, training: training)
         }
     }
 
-    /// Bytes of the weights, gradients and AdamW's two moments: 16 a parameter.
-    static func modelBytes(config: GPTConfig) -> Double { 16 * Double(ParameterLayout.parameterCount(of: config)) }
+    /// Bytes of the weights (4 a parameter), with `training` also the gradients and AdamW's two moments (16).
+    static func modelBytes(config: GPTConfig, training: Bool) -> Double {
+        Double(training ? 16 : 4) * Double(ParameterLayout.parameterCount(of: config))
+    }
 }
 
 /// Refuses a plan whose buffers would not fit in memory before anything is allocated: a batch typed with a few
@@ -75,12 +106,13 @@ enum MemoryBudget {
     static let usableShare = 0.9
     static var usableBytes: Double { usableShare * Double(GPT.availableMemoryBytes) }
 
-    /// Refuses `bytes` for `what` when, with the `besides` bytes already committed, they exceed `usableBytes`.
-    static func check(bytes: Double, what: String, besides committed: Double = 0) throws {
+    /// Refuses `bytes` for `what` when, with the `besides` bytes already committed (`holding` them, as the message
+    /// says), they exceed `usableBytes`.
+    static func check(bytes: Double, what: String, besides committed: Double = 0, holding: String = "") throws {
         let room = usableBytes - committed
         if bytes > room {
             throw GPTError.doesNotFitInMemory(what: what, bytes: bytes, available: room, committed: committed,
-                                              memory: Double(GPT.availableMemoryBytes))
+                                              holding: holding, memory: Double(GPT.availableMemoryBytes))
         }
     }
 }

@@ -63,7 +63,7 @@ public final class GPT {
     /// A model with every parameter zero (to be loaded or initialised); moments zero.
     public init(config: GPTConfig, pool: ThreadPool = .shared) throws {
         try config.validate()
-        try GPT.checkModelMemory(config: config)
+        try GPT.checkModelMemory(config: config, training: false)   // the rest is made at first use
         self.config = config
         self.pool = pool
         layout = ParameterLayout(config: config)
@@ -151,7 +151,7 @@ public final class GPT {
     /// not allocate: the shards' activations and gradient buffers when those passes are sharded
     /// (GPT+Shards.swift), with the packed weights when the shards are short, else the model's own.
     public func reserve(batch: Int, time: Int) throws {
-        try checkShape(batch: batch, time: time)
+        try checkShape(batch: batch, time: time, training: true)
         planPass(batch: batch, time: time)
         for model in [self] + replicas { _ = model.gradients }
         _ = (firstMoment, secondMoment)
@@ -231,9 +231,12 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
     case wrongInputCount(count: Int, batch: Int, time: Int)
     /// `available`: what the plan may take of the `memory` here: nine tenths, less the `committed` bytes of the
     /// model's buffers, with a sharded pass's gradient copies and packed weights (`MemoryBudget`); below zero when
-    /// those alone exceed the nine tenths.
-    case doesNotFitInMemory(what: String, bytes: Double, available: Double, committed: Double, memory: Double)
-    case modelDoesNotFitInMemory(parameters: Int, bytes: Double, available: Double)
+    /// those alone exceed the nine tenths. `holding` names what the committed bytes are for the message ("the
+    /// model's weights").
+    case doesNotFitInMemory(what: String, bytes: Double, available: Double, committed: Double, holding: String,
+                            memory: Double)
+    /// `training`: `bytes` count the gradients and AdamW moments too, not only the weights.
+    case modelDoesNotFitInMemory(parameters: Int, bytes: Double, available: Double, training: Bool)
 
     public var description: String {
         switch self {
@@ -245,21 +248,20 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
             return "target id \(tok) at position \(pos) is outside the vocabulary (size \(v))"
         case let .invalidWeight(w, pos): return "loss weight \(w) at position \(pos) must be finite and >= 0"
         case let .wrongInputCount(n, b, t): return "got \(n) values for a batch of \(b) x \(t) = \(b * t) positions"
-        case let .doesNotFitInMemory(what, bytes, available, committed, memory):
-            // committed: the model's buffers, and a sharded pass's gradient copies and packed weights
+        case let .doesNotFitInMemory(what, bytes, available, committed, holding, memory):
             let model = committed >= 1e8 ? String(format: "%.1f GB", committed / 1e9) : String(format: "%.0f MB", committed / 1e6)
             if available <= 0 {
-                return String(format: "%@ needs %.1f GB, and none is left: the model's weights, gradients and moments "
-                              + "take %@, more than the nine tenths of the %.1f GB of memory here a run may take",
-                              what, bytes / 1e9, model, memory / 1e9)
+                return String(format: "%@ needs %.1f GB, and none is left: %@ take %@, more than the nine tenths of the "
+                              + "%.1f GB of memory here a run may take", what, bytes / 1e9, holding, model, memory / 1e9)
             }
             return String(format: "%@ needs %.1f GB, more than the %.1f GB it may take of the %.1f GB of memory here "
                           + "(nine tenths%@)", what, bytes / 1e9, available / 1e9, memory / 1e9,
-                          committed > 0 ? ", less \(model) for the model's weights, gradients and moments" : "")
-        case let .modelDoesNotFitInMemory(parameters, bytes, available):
-            return String(format: "a model of %.2f billion parameters needs %.1f GB for its weights, gradients and AdamW "
-                          + "moments, more than the %.1f GB a run may take of the memory here; choose a smaller width, number of layers or "
-                          + "vocabulary", Double(parameters) / 1e9, bytes / 1e9, available / 1e9)
+                          committed > 0 ? ", less \(model) for \(holding)" : "")
+        case let .modelDoesNotFitInMemory(parameters, bytes, available, training):
+            return String(format: "a model of %.2f billion parameters needs %.1f GB for its %@, more than the %.1f GB a "
+                          + "run may take of the memory here; choose a smaller width, number of layers or vocabulary",
+                          Double(parameters) / 1e9, bytes / 1e9,
+                          training ? "weights, gradients and AdamW moments" : "weights", available / 1e9)
         }
     }
 }

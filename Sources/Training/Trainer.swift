@@ -72,7 +72,7 @@ public final class Trainer {
     public static func namingBatchSize<T>(advice: String = "use a smaller --batch-size (--grad-accum keeps the effective batch) or --context",
                                           _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as GPTError {
-            guard case let .doesNotFitInMemory(_, _, available, _, _) = error else { throw error }
+            guard case let .doesNotFitInMemory(_, _, available, _, _, _) = error else { throw error }
             if available <= 0 {
                 throw TrainingError.invalidOption(option: "--threads", message: "\(error); use fewer --threads (each "
                     + "thread past the first keeps a gradient buffer as large as the model's) or a smaller model")

@@ -92,7 +92,8 @@ struct Evaluate: ParsableCommand {
             // both) in 40% less memory (661 against 1,107 MB for small, whose passes keep every layer's activations).
             let batch = min(batchSize ?? max(1, min(32, 2048 / context)), windows.map(\.count).max()!)
             try Trainer.namingBatchSize(advice: "use a smaller --batch-size") {
-                try GPT.checkMemory(config: model.config, batch: batch, time: windows.map(\.length).max()!)
+                try GPT.checkMemory(config: model.config, batch: batch, time: windows.map(\.length).max()!,
+                                   training: false)
             }
             printError("evaluating \(directory): context \(context), stride \(stride), \(counted(batch, "window")) a pass, "
                 + "\(counted(ThreadPool.shared.threadCount, "thread"))")

@@ -41,35 +41,43 @@ import Kernels
         #expect(throws: Never.self) { try MemoryBudget.check(bytes: 0.5 * usable, what: "half") }
         #expect(throws: GPTError.self) { try MemoryBudget.check(bytes: 0.95 * memory, what: "almost all") }
         do {
-            try MemoryBudget.check(bytes: 0.5 * usable, what: "half", besides: 0.6 * usable)
+            try MemoryBudget.check(bytes: 0.5 * usable, what: "half", besides: 0.6 * usable, holding: "the rest")
             Issue.record("half the budget was granted beside six tenths of it")
         } catch let error as GPTError {
             #expect(error == .doesNotFitInMemory(what: "half", bytes: 0.5 * usable, available: 0.4 * usable,
-                                                 committed: 0.6 * usable, memory: memory))
+                                                 committed: 0.6 * usable, holding: "the rest", memory: memory))
         }
         // When the model's buffers (and a sharded pass's gradient copies) alone take more than the nine tenths,
         // the message says so instead of naming a negative room.
         let noRoom = GPTError.doesNotFitInMemory(what: "a batch of 2 x 64 tokens", bytes: 1e8, available: -1e8,
-                                                 committed: 2.5e9, memory: 2.6e9).description
+                                                 committed: 2.5e9, holding: GPT.holding(training: true),
+                                                 memory: 2.6e9).description
         #expect(noRoom == "a batch of 2 x 64 tokens needs 0.1 GB, and none is left: the model's weights, gradients and "
                 + "moments take 2.5 GB, more than the nine tenths of the 2.6 GB of memory here a run may take", "\(noRoom)")
-        // A pass's check counts the model's buffers and a sharded pass's extra gradient buffers.
+        // A training pass's check counts the model's weights, gradients and moments and a sharded pass's extra
+        // gradient buffers; a forward pass's only the weights.
         let config = GPTConfig.tiny(vocabSize: 65)
         let parameters = Double(ParameterLayout.parameterCount(of: config))
         for copies in [0, 3] {
             do {
                 try GPT.checkMemory(config: config, batch: 99_999_999_999, time: 64, gradientCopies: copies)
                 Issue.record("a batch of 99,999,999,999 sequences was planned")
-            } catch let GPTError.doesNotFitInMemory(_, _, available, committed, _) {
+            } catch let GPTError.doesNotFitInMemory(_, _, available, committed, _, _) {
                 #expect(committed == (16 + 4 * Double(copies)) * parameters)
                 #expect(available == usable - committed)
             }
+        }
+        do {
+            try GPT.checkMemory(config: config, batch: 99_999_999_999, time: 64, gradientCopies: 3, training: false)
+            Issue.record("a batch of 99,999,999,999 sequences was planned")
+        } catch let GPTError.doesNotFitInMemory(_, _, _, committed, _, _) {
+            #expect(committed == 4 * parameters)
         }
         // ... and the weights packed for short shards.
         do {
             try GPT.checkMemory(config: config, batch: 99_999_999_999, time: 64, gradientCopies: 1, packedWeights: true)
             Issue.record("a batch of 99,999,999,999 sequences was planned")
-        } catch let GPTError.doesNotFitInMemory(_, _, _, committed, _) {
+        } catch let GPTError.doesNotFitInMemory(_, _, _, committed, _, _) {
             #expect(committed == 20 * parameters + PackedWeights.bytes(config: config))
         }
     }
@@ -78,7 +86,7 @@ import Kernels
     /// beside the pass (activations, the model's buffers, the shards' gradient copies).
     @Test func weightsArePackedAheadOnlyWhenTheyFit() {
         let config = GPTConfig.tiny(vocabSize: 65)
-        let pass = Activations.estimatedBytes(config: config, batch: 2, time: 64) + GPT.modelBytes(config: config)
+        let pass = Activations.estimatedBytes(config: config, batch: 2, time: 64) + GPT.modelBytes(config: config, training: true)
             + 4 * Double(ParameterLayout.parameterCount(of: config))
         let packed = PackedWeights.bytes(config: config)
         #expect(GPT.packedWeightsFit(config: config, batch: 2, time: 64, gradientCopies: 1, usable: pass + packed))
@@ -121,16 +129,76 @@ import Kernels
         #expect(reserved.replicas.count == 2 && reserved.replicas[1].trainingBufferBytes == reserved.parameters.bytes)
     }
 
-    /// A model whose weights, gradients and moments exceed memory is refused before they are allocated (it was
-    /// killed by the kernel, without a word). 59.6 billion parameters need 954 GB: more than any machine here.
+    /// A model whose weights exceed memory is refused before they are allocated (it was killed by the kernel,
+    /// without a word); to train, its gradients and moments count too. 59.6 billion parameters need 238 GB, and
+    /// 954 GB to train: more than any machine here.
     @Test func aModelBeyondMemoryIsRefusedBeforeAllocating() throws {
         let config = GPTConfig(layers: 74, heads: 64, width: 8192, context: 8, vocabSize: 65)
         do {
             _ = try GPT(config: config, pool: ThreadPool(threads: 1))
             Issue.record("a model of 59.6 billion parameters was allocated")
         } catch let error as GPTError {
-            #expect(error.description.hasPrefix("a model of 59.60 billion parameters needs 953."), "\(error)")
+            #expect(error.description.hasPrefix("a model of 59.60 billion parameters needs 238.4 GB for its weights, "
+                                                + "more than "), "\(error)")
         }
-        #expect(throws: GPTError.self) { try GPT.checkMemory(config: config, batch: 1, time: 8) }
+        do {
+            try GPT.checkMemory(config: config, batch: 1, time: 8)
+            Issue.record("training a model of 59.6 billion parameters was planned")
+        } catch let error as GPTError {
+            #expect(error.description.hasPrefix("a model of 59.60 billion parameters needs 953.")
+                    && error.description.contains("for its weights, gradients and AdamW moments"), "\(error)")
+        }
+    }
+
+    /// A pass beside the model counts the buffers the model holds, and those a training pass makes: a model that
+    /// only samples or evaluates was charged for gradients and moments it never makes (16 bytes a parameter
+    /// instead of 4), so a machine that could hold its weights refused it. An evaluation during training counts
+    /// the training buffers it runs beside.
+    @Test func aPassCountsTheBuffersTheModelHoldsOrMakes() throws {
+        let config = GPTConfig(layers: 2, heads: 2, width: 32, context: 16, vocabSize: 50)
+        let model = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
+        let weights = Double(model.parameters.bytes), huge = 99_999_999_999
+        let tokens = [Int32](repeating: 1, count: 16)
+        let weightsOnly = GPT.holding(training: false), trainingBuffers = GPT.holding(training: true)
+        #expect(weightsOnly == "the model's weights" && trainingBuffers == "the model's weights, gradients and moments")
+        /// The bytes a pass's refusal says were committed beside it, and what it says they hold (nil: not refused
+        /// for memory).
+        func committed(_ pass: (UnsafePointer<Int32>) throws -> Void) -> Committed? {
+            do { try tokens.withUnsafeBufferPointer { try pass($0.baseAddress!) } }
+            catch let GPTError.doesNotFitInMemory(_, _, _, committed, holding, _) {
+                return Committed(bytes: committed, holding: holding)
+            } catch { Issue.record("\(error)") }
+            return nil
+        }
+        func packed() -> Double { model.packedWeights.allocatedBytes > 0 ? PackedWeights.bytes(config: config) : 0 }
+        let forward = Committed(bytes: weights, holding: weightsOnly)
+        #expect(committed { try model.forward(tokens: $0, batch: huge, time: 16) } == forward)
+        #expect(committed { _ = try model.loss(tokens: $0, targets: $0, batch: huge, time: 16) } == forward)
+        #expect(committed { try model.forwardHidden(tokens: $0, batch: huge, time: 16) { _, _ in } } == forward)
+        // Training on two threads: the gradients, two moments and the second shard's gradient copy.
+        let training = Committed(bytes: 5 * weights, holding: trainingBuffers)
+        #expect(committed { try model.forwardBackward(tokens: $0, targets: $0, batch: huge, time: 16) } == training)
+        #expect(committed { try model.forwardBackward(tokens: $0, batch: huge, time: 16) { _, _, _ in } } == training)
+        // After a training step the model holds them, and a forward pass runs beside them.
+        let batch = [Int32](repeating: 1, count: 4 * 16)
+        try model.forwardBackward(tokens: batch, targets: batch, batch: 4, time: 16)
+        model.update(learningRate: 1e-3, step: 1)
+        #expect(model.trainingBufferBytes == 3 * model.parameters.bytes)
+        #expect(committed { _ = try model.loss(tokens: $0, targets: $0, batch: huge, time: 16) }
+                == Committed(bytes: 5 * weights + packed(), holding: trainingBuffers))
+        // A decoder counts its cache and its copy of the weights beside the model's buffers.
+        let sampler = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 1))
+        do {
+            _ = try BatchDecoder(model: sampler, slots: 1 << 40)
+            Issue.record("a decoder of 2^40 slots was made")
+        } catch let GPTError.doesNotFitInMemory(_, _, _, committed, holding, _) {
+            #expect(Committed(bytes: committed, holding: holding)
+                    == Committed(bytes: Double(sampler.parameters.bytes), holding: weightsOnly))
+        }
+    }
+
+    struct Committed: Equatable {
+        let bytes: Double
+        let holding: String
     }
 }

@@ -315,7 +315,7 @@ private struct TinySetup {
             do {
                 try Trainer.namingBatchSize {
                     throw GPTError.doesNotFitInMemory(what: "a batch", bytes: 1e9, available: available, committed: 2e9,
-                                                      memory: 3e9)
+                                                      holding: "the model's weights", memory: 3e9)
                 }
             } catch let TrainingError.invalidOption(option, _) {
                 return option
