@@ -3,15 +3,20 @@ public enum MetricsTable {
     /// Names longer than this are cut (with "…") so the table stays readable.
     public static let maxNameWidth = 24
 
+    /// A label neither in the gold labels nor in the predictions has no scores ("-"): macro F1 leaves it out, as
+    /// scikit-learn's does, and a line under the table says so.
     public static func render(_ metrics: ClassificationMetrics) -> String {
         let names = displayNames(metrics.labels)
         let nameWidth = max(5, names.map(\.count).max() ?? 0)
+        let averaged = Set(metrics.averagedLabelIDs)
         var out = "examples \(metrics.exampleCount)   accuracy \(fixed(metrics.accuracy))   macro F1 \(fixed(metrics.macroF1))\n\n"
         out += pad("label", nameWidth) + "  " + ["precision", "recall", "f1", "support"].map { leftPad($0, 9) }.joined(separator: " ") + "\n"
-        for (name, s) in zip(names, metrics.perLabel) {
-            out += pad(name, nameWidth) + "  "
-            out += [fixed(s.precision), fixed(s.recall), fixed(s.f1), String(s.support)].map { leftPad($0, 9) }.joined(separator: " ")
-            out += "\n"
+        for (id, (name, s)) in zip(names, metrics.perLabel).enumerated() {
+            let scores = averaged.contains(id) ? [s.precision, s.recall, s.f1].map(fixed) : ["-", "-", "-"]
+            out += pad(name, nameWidth) + "  " + (scores + [String(s.support)]).map { leftPad($0, 9) }.joined(separator: " ") + "\n"
+        }
+        if averaged.count < names.count {
+            out += "(-: neither in the data nor predicted; macro F1 averages the other \(averaged.count) labels)\n"
         }
         out += "\nconfusion matrix (rows: gold label, columns: predicted label)\n"
         let cellWidth = max(names.map(\.count).max() ?? 1,

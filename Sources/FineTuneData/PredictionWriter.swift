@@ -33,8 +33,12 @@ public final class PredictionWriter {
             + "\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw LabelledDataError.writeFailed(file: path, reason: "cannot create a file in its directory")
+            throw LabelledDataError.writeFailed(file: path, reason: "cannot create a file in its directory ("
+                + String(cString: strerror(errno)) + ")")
         }
+        // An output replaced (--overwrite) keeps its permissions: the new file, renamed over it, takes them.
+        var existing = stat()
+        if stat(target, &existing) == 0 { fchmod(fd, existing.st_mode & 0o7777) }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         // Held while it is written: a later predict removes a partial output only when no process holds it
         // (AbandonedTemporaries, which finetune's predict calls).

@@ -56,11 +56,12 @@ enum RowReader {
         return RowSource(file: file.path, columns: nil, headerLine: 0, rows: rows)
     }
 
-    /// The first record names the columns (names trimmed of surrounding spaces); every later record
-    /// must have as many fields.
+    /// The first record names the columns (names trimmed of surrounding spaces; a blank one, as a trailing
+    /// delimiter makes, is named by its position: `column_3` for the third, with `_` added while another column
+    /// has that name); every later record must have as many fields.
     static func withHeader(_ file: SourceFile, _ records: [DelimitedRecord]) throws -> RowSource {
         guard let header = records.first else { throw LabelledDataError.emptyFile(file: file.path) }
-        let columns: [String]
+        var columns: [String]
         switch header.fields {
         case .failure(let problem):
             throw LabelledDataError.badHeader(file: file.path, line: header.line, message: "header row: \(problem.message)")
@@ -73,6 +74,13 @@ enum RowReader {
                 throw LabelledDataError.badHeader(file: file.path, line: header.line,
                                                   message: "the header names the column '\(name)' twice")
             }
+        }
+        // Blank names get their own, so that no two fields of a row (nor of `predict`'s output lines) share one.
+        for i in columns.indices where columns[i].isEmpty {
+            var name = "column_\(i + 1)"
+            while seen.contains(name) { name += "_" }
+            seen.insert(name)
+            columns[i] = name
         }
         guard records.count > 1 else { throw LabelledDataError.headerOnly(file: file.path) }
         let rows = records.dropFirst().map { record -> RawRow in

@@ -109,6 +109,12 @@ public enum ClassifierInference {
     /// `shouldStop` is asked before each batch; when it says so this throws `EvaluationStopped`.
     public static func probabilities(_ classifier: SequenceClassifier, texts: [[Int32]], batchSize: Int,
                                      shouldStop: () -> Bool = { false }) throws -> [[Float]] {
+        try logits(classifier, texts: texts, batchSize: batchSize, shouldStop: shouldStop).map(SequenceClassifier.softmax)
+    }
+
+    /// Label logits [texts][labels], in the texts' order, batched as `probabilities`.
+    public static func logits(_ classifier: SequenceClassifier, texts: [[Int32]], batchSize: Int,
+                              shouldStop: () -> Bool = { false }) throws -> [[Float]] {
         var out: [[Float]] = []
         out.reserveCapacity(texts.count)
         var start = 0
@@ -116,11 +122,11 @@ public enum ClassifierInference {
             if shouldStop() { throw EvaluationStopped() }
             let chunk = Array(texts[start..<min(start + max(1, batchSize), texts.count)])
             let batch = PaddedBatch(chunk, pad: classifier.padTokenId)
-            let p = try batch.tokens.withUnsafeBufferPointer {
-                try classifier.probabilities(tokens: $0.baseAddress!, lengths: batch.lengths, batch: chunk.count, time: batch.time)
+            let logits = try batch.tokens.withUnsafeBufferPointer {
+                try classifier.logits(tokens: $0.baseAddress!, lengths: batch.lengths, batch: chunk.count, time: batch.time)
             }
             let K = classifier.labelCount
-            for b in 0..<chunk.count { out.append(Array(p[(b * K)..<((b + 1) * K)])) }
+            for b in 0..<chunk.count { out.append(Array(logits[(b * K)..<((b + 1) * K)])) }
             start += chunk.count
         }
         return out
@@ -128,7 +134,7 @@ public enum ClassifierInference {
 
     public struct Evaluation {
         public var metrics: ClassificationMetrics
-        /// Mean cross-entropy of the gold labels.
+        /// Mean cross-entropy of the gold labels (from the logits: a probability that underflows does not cap it).
         public var meanLoss: Double
         public var probabilities: [[Float]]
     }
@@ -140,14 +146,14 @@ public enum ClassifierInference {
         if let bad = known.first(where: { $0.label >= classifier.labelCount }) {
             throw MetricsError.idOutOfRange(id: bad.label, labelCount: classifier.labelCount)
         }
-        let probabilities = try Self.probabilities(classifier, texts: known.map(\.tokens), batchSize: batchSize,
-                                                   shouldStop: shouldStop)
+        let logits = try Self.logits(classifier, texts: known.map(\.tokens), batchSize: batchSize,
+                                     shouldStop: shouldStop)
+        let probabilities = logits.map(SequenceClassifier.softmax)
         var loss = 0.0
-        var predicted: [Int] = []
-        for (text, p) in zip(known, probabilities) {
-            loss -= Double(max(p[text.label], Float.leastNormalMagnitude)).logarithm
-            predicted.append(argmax(p))
+        for (text, l) in zip(known, logits) {
+            loss += l.withUnsafeBufferPointer(SequenceClassifier.logSumExp) - Double(l[text.label])
         }
+        let predicted = probabilities.map(argmax)
         let metrics = try ClassificationMetrics(gold: known.map(\.label), predicted: predicted,
                                                 labelCount: classifier.labelCount, labelNames: classifier.labels)
         return Evaluation(metrics: metrics, meanLoss: known.isEmpty ? 0 : loss / Double(known.count),
@@ -160,8 +166,4 @@ public enum ClassifierInference {
         for k in p.indices where p[k] > p[best] { best = k }
         return best
     }
-}
-
-extension Double {
-    var logarithm: Double { Foundation.log(self) }
 }

@@ -119,12 +119,12 @@ public enum Checkpoint {
 
     /// Loads a checkpoint, validating every file against config.json. Also reads model.safetensors files
     /// written by transformers: names with or without the "transformer." prefix, a separate lm_head.weight
-    /// (accepted only when it equals wte: the head is tied), and the attention-mask buffers (ignored).
-    /// The training state is read when present and `includeTrainingState` is true.
+    /// (accepted only when it equals wte: the head is tied; alone, it is wte), and the attention-mask buffers
+    /// (ignored). The training state is read when present and `includeTrainingState` is true.
     public static func load(from directory: String, includeTrainingState: Bool = true,
                             pool: ThreadPool = .shared) throws -> LoadedCheckpoint {
         let (hf, config) = try readConfig(directory: directory)
-        let model = try GPT(config: config, pool: pool)
+        let model = try makeModel(config: config, configPath: directory + "/" + configFileName, pool: pool)
         try readWeights(into: model, path: directory + "/" + modelFileName)
         let statePath = directory + "/" + trainingStateFileName
         var state: TrainingState?
@@ -134,8 +134,19 @@ public enum Checkpoint {
         return LoadedCheckpoint(model: model, hfConfig: hf, trainingState: state)
     }
 
+    /// A model of the checkpoint's `config` (weights zero), or the error naming its config.json when they would
+    /// not fit in memory here.
+    static func makeModel(config: GPTConfig, configPath: String, pool: ThreadPool) throws -> GPT {
+        do { return try GPT(config: config, pool: pool) } catch let GPTError.modelDoesNotFitInMemory(parameters, bytes, available, _) {
+            throw CheckpointError.tooLarge(path: configPath, detail: String(
+                format: "a model of %.2f billion parameters, whose weights need %.1f GB: more than the %.1f GB a run "
+                    + "may take of the memory here", Double(parameters) / 1e9, bytes / 1e9, available / 1e9))
+        }
+    }
+
     /// `ignoring`: tensor names a caller reads itself (a task head such as score.weight).
     static func readWeights(into model: GPT, path: String, ignoring: Set<String> = []) throws {
+        try refuseOtherWeightFiles(path)
         let file = try Safetensors.File(path: path)
         var nameInFile: [String: String] = [:]   // canonical name -> name in the file
         var lmHead: String?
@@ -149,6 +160,11 @@ public enum Checkpoint {
             }
             nameInFile[canonical] = name
         }
+        // A file with the head alone (transformers may keep either name of tied weights) holds wte under its name.
+        if nameInFile[tokenEmbedding] == nil, let head = lmHead {
+            nameInFile[tokenEmbedding] = head
+            lmHead = nil
+        }
         defer { model.parametersChanged() }
         for slot in model.layout.slots {
             guard let name = nameInFile[slot.name] else { throw CheckpointError.missingTensor(path: path, tensor: slot.name) }
@@ -157,7 +173,7 @@ public enum Checkpoint {
             try checkFinite(values, count: slot.count, path: path, tensor: name)
         }
         if let lmHead {
-            let wte = model.layout.slot(named: "transformer.wte.weight")!   // every layout has it
+            let wte = model.layout.slot(named: tokenEmbedding)!   // every layout has it
             let head = FloatBuffer(count: wte.count)
             try file.read(lmHead, shape: wte.shape, into: head.pointer)
             for i in 0..<wte.count where head.pointer[i] != model.parameters.pointer[wte.offset + i] {
@@ -171,6 +187,27 @@ public enum Checkpoint {
     static func checkFinite(_ values: UnsafePointer<Float>, count: Int, path: String, tensor: String) throws {
         if let bad = (0..<count).first(where: { !values[$0].isFinite }) {
             throw CheckpointError.nonFiniteWeight(path: path, tensor: tensor, index: bad, value: values[bad])
+        }
+    }
+
+    static let tokenEmbedding = "transformer.wte.weight"
+
+    /// A missing model.safetensors beside weights in a form Swiftlet does not read (transformers' sharded
+    /// safetensors, or PyTorch's pickle files) is refused with what to do, not as a missing file.
+    static func refuseOtherWeightFiles(_ path: String) throws {
+        let manager = FileManager.default
+        guard !manager.fileExists(atPath: path) else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        let sibling = { (name: String) in manager.fileExists(atPath: directory + "/" + name) }
+        if sibling("model.safetensors.index.json") {
+            throw CheckpointError.unsupported(path: path, detail: "the weights are sharded over several files "
+                + "(model.safetensors.index.json); save them as one model.safetensors (transformers: save_pretrained "
+                + "with a max_shard_size above the model's size)")
+        }
+        if sibling("pytorch_model.bin") || sibling("pytorch_model.bin.index.json") {
+            throw CheckpointError.unsupported(path: path, detail: "the weights are PyTorch pickle files "
+                + "(pytorch_model.bin); save them as model.safetensors (transformers: save_pretrained with "
+                + "safe_serialization=True)")
         }
     }
 

@@ -22,6 +22,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case invalidMoment(path: String, tensor: String, index: Int, value: Float)
     case invalidConfig(path: String, detail: String)
     case unsupported(path: String, detail: String)
+    /// A model whose weights would not fit in memory here.
+    case tooLarge(path: String, detail: String)
     case invalidFileName(name: String, reason: String)
     case writeFailed(path: String, reason: String)
 
@@ -51,6 +53,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             return "\(path): tensor '\(tensor)' holds \(value) at element \(index): AdamW's moments must be finite (and the second ones not negative)"
         case let .invalidConfig(path, detail): return "\(path): \(detail)"
         case let .unsupported(path, detail): return "\(path): unsupported: \(detail)"
+        case let .tooLarge(path, detail): return "\(path): \(detail)"
         case let .invalidFileName(name, reason): return "cannot add '\(name)' to a checkpoint: \(reason)"
         case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
         }

@@ -73,6 +73,11 @@ public enum ClassifierCheckpoint {
         guard let architectures = object["architectures"] as? [String], architectures.contains(architecture) else {
             return nil
         }
+        // Multi-label (a sigmoid a label) and regression heads compute other probabilities and losses.
+        if let problem = object["problem_type"], !(problem is NSNull), problem as? String != "single_label_classification" {
+            throw CheckpointError.unsupported(path: path, detail: "problem_type \(problem as? String ?? "\(problem)") (only "
+                + "single_label_classification: one label a text, a softmax over the labels)")
+        }
         guard let id2label = object["id2label"] as? [String: String] else {
             throw CheckpointError.invalidConfig(path: path, detail: "a \(architecture) config needs 'id2label' ({\"0\": label, ...})")
         }
@@ -114,8 +119,8 @@ public enum ClassifierCheckpoint {
             throw ClassifierCheckpointError.notAClassifier(path: directory)
         }
         let (hf, config) = try Checkpoint.readConfig(directory: directory)
-        let model = try GPT(config: config, pool: pool)
         let configPath = directory + "/" + Checkpoint.configFileName
+        let model = try Checkpoint.makeModel(config: config, configPath: configPath, pool: pool)
         guard head.padTokenId >= 0, head.padTokenId < config.vocabSize else {
             throw CheckpointError.invalidConfig(path: configPath, detail: "pad_token_id \(head.padTokenId) is outside the vocabulary")
         }
@@ -143,7 +148,8 @@ public enum ClassifierCheckpoint {
     /// the starting point of fine-tuning. No training state.
     public static func loadBody(from directory: String, pool: ThreadPool = .shared) throws -> (model: GPT, hfConfig: HFConfig) {
         let (hf, config) = try Checkpoint.readConfig(directory: directory)
-        let model = try GPT(config: config, pool: pool)
+        let model = try Checkpoint.makeModel(config: config, configPath: directory + "/" + Checkpoint.configFileName,
+                                             pool: pool)
         try Checkpoint.readWeights(into: model, path: directory + "/" + Checkpoint.modelFileName,
                                    ignoring: [SequenceClassifier.scoreTensorName])
         return (model, hf)

@@ -80,15 +80,48 @@ public struct HFConfig: Codable, Equatable, Sendable {
         swiftlet = details
     }
 
+    /// Reads every key as `Codable` would, except the token ids: GPT2Config also takes a list of ids there
+    /// ("eos_token_id": [2]), kept as its first id (the tools take the special ids from the tokenizer).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func tokenId(_ key: CodingKeys) throws -> Int? {
+            if let ids = try? c.decodeIfPresent([Int].self, forKey: key) { return ids.first }
+            return try c.decodeIfPresent(Int.self, forKey: key)
+        }
+        modelType = try c.decodeIfPresent(String.self, forKey: .modelType)
+        architectures = try c.decodeIfPresent([String].self, forKey: .architectures)
+        nLayer = try c.decode(Int.self, forKey: .nLayer)
+        nHead = try c.decode(Int.self, forKey: .nHead)
+        nEmbd = try c.decode(Int.self, forKey: .nEmbd)
+        nPositions = try c.decode(Int.self, forKey: .nPositions)
+        nCtx = try c.decodeIfPresent(Int.self, forKey: .nCtx)
+        nInner = try c.decodeIfPresent(Int.self, forKey: .nInner)
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon)
+        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction)
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings)
+        residPdrop = try c.decodeIfPresent(Float.self, forKey: .residPdrop)
+        embdPdrop = try c.decodeIfPresent(Float.self, forKey: .embdPdrop)
+        attnPdrop = try c.decodeIfPresent(Float.self, forKey: .attnPdrop)
+        bosTokenId = try tokenId(.bosTokenId)
+        eosTokenId = try tokenId(.eosTokenId)
+        scaleAttnWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnWeights)
+        scaleAttnByInverseLayerIdx = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnByInverseLayerIdx)
+        reorderAndUpcastAttn = try c.decodeIfPresent(Bool.self, forKey: .reorderAndUpcastAttn)
+        torchDtype = try c.decodeIfPresent(String.self, forKey: .torchDtype)
+        swiftlet = try c.decodeIfPresent(SwiftletDetails.self, forKey: .swiftlet)
+    }
+
     /// The model configuration this file describes, or a typed error naming `path` if Swiftlet cannot run it.
-    /// GPT-2's *_pdrop values from other tools are training settings: the model is built with Swiftlet's
-    /// own dropout (the "swiftlet" object), 0 when absent.
+    /// The dropout is Swiftlet's own (the "swiftlet" object); a config written by another tool gives GPT-2's
+    /// *_pdrop values, which must then be one probability (Swiftlet applies one at all three sites). Absent
+    /// *_pdrop keys count as 0 here (Swiftlet's default), not as GPT2Config's 0.1.
     public func modelConfig(path: String) throws -> GPTConfig {
         if let modelType, modelType != "gpt2" {
             throw CheckpointError.unsupported(path: path, detail: "model_type '\(modelType)' (only gpt2)")
         }
         if let activationFunction, !["gelu_new", "gelu_pytorch_tanh"].contains(activationFunction) {
-            throw CheckpointError.unsupported(path: path, detail: "activation_function '\(activationFunction)' (only gelu_new)")
+            throw CheckpointError.unsupported(path: path, detail: "activation_function '\(activationFunction)' (only gelu_new or gelu_pytorch_tanh, GPT-2's tanh approximation)")
         }
         if let nInner, nEmbd.multipliedReportingOverflow(by: 4) != (nInner, false) {   // (a damaged n_embd must not trap)
             throw CheckpointError.unsupported(path: path, detail: "n_inner \(nInner) (only 4 * n_embd)")
@@ -96,11 +129,28 @@ public struct HFConfig: Codable, Equatable, Sendable {
         if tieWordEmbeddings == false {
             throw CheckpointError.unsupported(path: path, detail: "tie_word_embeddings false (the LM head must be tied)")
         }
-        if scaleAttnWeights == false || scaleAttnByInverseLayerIdx == true || reorderAndUpcastAttn == true {
-            throw CheckpointError.unsupported(path: path, detail: "attention scaling options other than GPT-2's default")
+        // (reorder_and_upcast_attn only moves fp16 attention into fp32: the same model in fp32.)
+        if scaleAttnWeights == false {
+            throw CheckpointError.unsupported(path: path, detail: "scale_attn_weights false (attention scores are "
+                + "scaled by 1 / sqrt(head size), as GPT-2's)")
+        }
+        if scaleAttnByInverseLayerIdx == true {
+            throw CheckpointError.unsupported(path: path, detail: "scale_attn_by_inverse_layer_idx true (attention "
+                + "scores are scaled by 1 / sqrt(head size) only, as GPT-2's)")
+        }
+        let dropout: Float
+        if let swiftlet {
+            dropout = swiftlet.dropout
+        } else {
+            let rates = [("attn_pdrop", attnPdrop ?? 0), ("embd_pdrop", embdPdrop ?? 0), ("resid_pdrop", residPdrop ?? 0)]
+            guard Set(rates.map(\.1)).count == 1 else {
+                throw CheckpointError.unsupported(path: path, detail: rates.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+                    + " differ (Swiftlet applies one dropout at all three sites; make them equal)")
+            }
+            dropout = rates[0].1
         }
         let config = GPTConfig(layers: nLayer, heads: nHead, width: nEmbd, context: nPositions, vocabSize: vocabSize,
-                               layerNormEpsilon: layerNormEpsilon ?? 1e-5, dropout: swiftlet?.dropout ?? 0)
+                               layerNormEpsilon: layerNormEpsilon ?? 1e-5, dropout: dropout)
         do { try config.validate() } catch let error as GPTConfigError {
             throw CheckpointError.invalidConfig(path: path, detail: error.description)
         }

@@ -96,6 +96,24 @@ public final class SequenceClassifier {
         for k in 0..<count { x[offset + k] /= sum }
     }
 
+    /// Softmax of one text's label logits: its label probabilities (as `probabilities` gives them).
+    public static func softmax(_ logits: [Float]) -> [Float] {
+        var p = logits
+        softmax(&p, offset: 0, count: p.count)
+        return p
+    }
+
+    /// log sum_k exp(logits[k]), the max taken out first and the sum in Double. The cross-entropy of label y is
+    /// this less logits[y]: exact where softmax's Float probability of y underflows to 0 (a logit 88 below
+    /// the top one).
+    public static func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double {
+        var maxValue = -Float.infinity
+        for x in logits { maxValue = max(maxValue, x) }
+        var sum = 0.0
+        for x in logits { sum += Double(expf(x - maxValue)) }
+        return Double(maxValue) + log(sum)
+    }
+
     // MARK: - Training
 
     public struct Losses: Equatable, Sendable {
@@ -177,11 +195,7 @@ public final class SequenceClassifier {
                 let h = hidden + row, dh = dHidden + row
                 self.headLogits(h, into: &logits, at: 0)
                 let y = targets[b]
-                var maxValue = -Float.infinity
-                for k in 0..<K { maxValue = max(maxValue, logits[k]) }
-                var sum = 0.0
-                for k in 0..<K { sum += Double(expf(logits[k] - maxValue)) }
-                let logSum = Double(maxValue) + log(sum)
+                let logSum = logits.withUnsafeBufferPointer(Self.logSumExp)
                 classification += Double(rowWeights[b]) * (logSum - Double(logits[y]))
                 // dlogits[k] = (p_k - [k == y]) * w_y / sum(w) * gradientScale
                 let coefficient = weightSum > 0 ? rowWeights[b] / weightSum * gradientScale : 0

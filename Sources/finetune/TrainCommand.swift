@@ -40,7 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "complete: how a prompt is laid out before its completion; {prompt} marks the prompt, and \\n, \\t and \\\\ stand for a line break, a tab and a backslash (default \"{prompt}\\n\").")
     var template: String?
     @Option(help: "Keep the embeddings and the lowest N blocks fixed (default 0).") var freezeLayers: Int?
-    @Option(help: "Dropout probability while training (default: the checkpoint's own, as pretrain --dropout set it).")
+    @Option(help: "Dropout probability while training (default: the checkpoint's own: pretrain --dropout's, or another tool's equal attn/embd/resid_pdrop).")
     var dropout: Float?
 
     @Option(help: "Passes over the training data (default 3; or give --steps instead).") var epochs: Double?

@@ -74,6 +74,12 @@ import JSON
         let duplicate = dir.write("dup.csv", "text,label,text\nhi,a,b\n")
         #expect(errorMessage { _ = try reader.readClassification(path: duplicate) }
                 == "\(duplicate):1: the header names the column 'text' twice")
+        // Blank column names (trailing commas) are named by position, so a row's fields (and predict's output
+        // keys) stay distinct; they were all '', written twice in one JSON object.
+        let blanks = dir.write("blanks.csv", "text,,label,column_2,\nhi,a,b,c,d\n")
+        let row = try #require(try reader.readUnlabelled(path: blanks).examples.first)
+        #expect(row.fields.map(\.key) == ["text", "column_2_", "label", "column_2", "column_5"])
+        #expect(row.fields.map(\.value) == ["hi", "a", "b", "c", "d"].map { .string($0) })
         let unterminatedHeader = dir.write("quote.csv", "\"text,label\nhi,a\n")
         #expect(errorMessage { _ = try LabelledDataReader(skipBadRows: true).readClassification(path: unterminatedHeader) }
                 == "\(unterminatedHeader):1: header row: unterminated quoted field: the quote opened on line 1 never closes")

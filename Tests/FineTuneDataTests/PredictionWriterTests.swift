@@ -62,6 +62,23 @@ import JSON
             """#)
     }
 
+    /// A replaced output keeps its permissions (a private file stayed private; it became 0644); a new one gets
+    /// the usual ones, and a directory that does not exist is named as the reason.
+    @Test func aReplacedOutputKeepsItsPermissions() throws {
+        let dir = TemporaryDirectory()
+        let out = dir.write("private.jsonl", "old\n")
+        #expect(chmod(out, 0o600) == 0)
+        let writer = try PredictionWriter(path: out, overwrite: true)
+        try writer.write(fields: [], predictedLabel: "a", probabilities: [(label: "a", probability: Float(1))])
+        try writer.finish()
+        let mode = try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try String(contentsOfFile: out, encoding: .utf8).hasPrefix("{\"predicted_label\":\"a\""))
+        let missing = dir.path + "/no/such/dir/p.jsonl"
+        #expect(errorMessage { _ = try PredictionWriter(path: missing, overwrite: false) }
+                == "\(missing): cannot write: cannot create a file in its directory (No such file or directory)")
+    }
+
     @Test func aCSVOrTSVNameIsRefused() throws {
         let dir = TemporaryDirectory()
         #expect(errorMessage { _ = try PredictionWriter(path: dir.path + "/p.csv", overwrite: true) }

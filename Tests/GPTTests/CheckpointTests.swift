@@ -434,5 +434,78 @@ func temporaryDirectory() -> String {
             tensors[i].2[0] += 1
         }
         #expect(throws: CheckpointError.self) { try Checkpoint.load(from: directory) }
+        // The head alone (transformers keeps one name of tied weights, either) is wte.
+        try Self.rewriteWeights(directory) { tensors in
+            tensors.removeAll { $0.0 == "lm_head.weight" }
+            tensors = tensors.map { $0.0 == "wte.weight" ? ("lm_head.weight", $0.1, $0.2) : $0 }
+        }
+        #expect(try Checkpoint.load(from: directory).model.parameters.values == model.parameters.values)
+    }
+
+    /// Edits config.json's object with `edit` and returns what loading says (nil: it loaded) and the config read.
+    func loadWithConfig(_ edit: @escaping (inout [String: Any]) -> Void) throws -> (error: String?, config: GPTConfig?) {
+        var config: GPTConfig?
+        let error = try loadError { directory in
+            let path = directory + "/config.json"
+            var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            edit(&object)
+            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+            config = try? Checkpoint.readConfig(directory: directory).model
+        }
+        return (error.map { "\($0)" }, config)
+    }
+
+    /// Keys of GPT2Config that transformers writes and Swiftlet reads as it means them: token ids as lists,
+    /// reorder_and_upcast_attn (fp16 attention upcast: the same model in fp32), and GPT-2's three dropout
+    /// rates when the "swiftlet" object is absent (they were ignored, and fine-tuning ran without dropout).
+    @Test func readsTransformersConfigKeys() throws {
+        let lists = try loadWithConfig { $0["eos_token_id"] = [2, 7]; $0["bos_token_id"] = [1] }
+        #expect(lists.error == nil, "\(lists.error ?? "")")
+        let decoded = try JSONDecoder().decode(HFConfig.self, from: Data(#"{"n_layer": 1, "n_head": 1, "n_embd": 4, "n_positions": 4, "vocab_size": 5, "eos_token_id": [9, 3], "bos_token_id": []}"#.utf8))
+        #expect(decoded.eosTokenId == 9 && decoded.bosTokenId == nil)
+        #expect(try loadWithConfig { $0["eos_token_id"] = "2" }.error?.hasSuffix("key 'eos_token_id' has the wrong type") == true)
+        #expect(try loadWithConfig { $0["reorder_and_upcast_attn"] = true }.error == nil)
+        let dropout = try loadWithConfig { object in
+            object["swiftlet"] = nil
+            for key in ["attn_pdrop", "embd_pdrop", "resid_pdrop"] { object[key] = 0.1 }
+        }
+        #expect(dropout.error == nil && dropout.config?.dropout == 0.1)
+        let mixed = try loadWithConfig { object in
+            object["swiftlet"] = nil
+            object["attn_pdrop"] = 0.1
+        }
+        #expect(mixed.error?.hasSuffix("config.json: unsupported: attn_pdrop 0.1, embd_pdrop 0.0, resid_pdrop 0.0 differ "
+                                       + "(Swiftlet applies one dropout at all three sites; make them equal)") == true,
+                "\(mixed.error ?? "")")
+        // Swiftlet's own dropout wins over the three rates.
+        let own = try loadWithConfig { $0["attn_pdrop"] = 0.3; $0["swiftlet"] = ["dropout": 0.2, "format_version": 1, "notes": [:]] }
+        #expect(own.error == nil && own.config?.dropout == 0.2)
+        // Options that change the attention's math are refused, each by its key.
+        #expect(try loadWithConfig { $0["scale_attn_weights"] = false }.error?.contains("unsupported: scale_attn_weights false") == true)
+        #expect(try loadWithConfig { $0["scale_attn_by_inverse_layer_idx"] = true }.error?
+            .contains("unsupported: scale_attn_by_inverse_layer_idx true") == true)
+    }
+
+    /// Weights transformers saved in a form Swiftlet does not read are named as such, with what to do (it said
+    /// "model.safetensors: file not found"); a model whose weights do not fit in memory is named by its
+    /// config.json (it advised a smaller width, as to a new run).
+    @Test func unreadableWeightFormsAndTooLargeModelsAreNamed() throws {
+        let sharded = try loadError { directory in
+            try FileManager.default.removeItem(atPath: directory + "/model.safetensors")
+            try Data("{}".utf8).write(to: URL(fileURLWithPath: directory + "/model.safetensors.index.json"))
+        }
+        #expect(sharded.map { "\($0)" }?.contains("model.safetensors: unsupported: the weights are sharded over several files") == true,
+                "\(String(describing: sharded))")
+        let pickled = try loadError { directory in
+            try FileManager.default.removeItem(atPath: directory + "/model.safetensors")
+            try Data().write(to: URL(fileURLWithPath: directory + "/pytorch_model.bin"))
+        }
+        #expect(pickled.map { "\($0)" }?.contains("model.safetensors: unsupported: the weights are PyTorch pickle files") == true,
+                "\(String(describing: pickled))")
+        let huge = try loadWithConfig { object in
+            object["n_layer"] = 74; object["n_head"] = 64; object["n_embd"] = 8192; object["vocab_size"] = 65
+        }
+        #expect(huge.error?.contains("config.json: a model of 59.60 billion parameters, whose weights need 238.4 GB: more than the ") == true,
+                "\(huge.error ?? "")")
     }
 }

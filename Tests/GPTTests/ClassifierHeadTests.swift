@@ -212,12 +212,17 @@ import Testing
         }
     }
 
-    @Test func inconsistentClassifierConfigIsRefused() throws {
-        let c = try Self.classifier()
+    /// A classifier saved in a fresh directory (the caller removes it), and the path of its config.json.
+    static func savedClassifier() throws -> (SequenceClassifier, directory: String, configPath: String) {
+        let c = try classifier()
         let directory = NSTemporaryDirectory() + "classifier-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         try ClassifierCheckpoint.save(c, to: directory)
-        let path = directory + "/config.json"
+        return (c, directory, directory + "/config.json")
+    }
+
+    @Test func inconsistentClassifierConfigIsRefused() throws {
+        let (_, directory, path) = try Self.savedClassifier()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try text.replacingOccurrences(of: "\"num_labels\" : 3", with: "\"num_labels\" : 4")
             .write(toFile: path, atomically: true, encoding: .utf8)
@@ -226,13 +231,30 @@ import Testing
         }
     }
 
+    /// A head of another kind (transformers' multi-label head, a sigmoid a label; a regression) is refused: it
+    /// was read as a softmax over the labels, and predicted other probabilities.
+    @Test func otherProblemTypesAreRefused() throws {
+        let (c, directory, path) = try Self.savedClassifier()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for problem in ["multi_label_classification", "regression"] {
+            try text.replacingOccurrences(of: "\"single_label_classification\"", with: "\"\(problem)\"")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: CheckpointError.unsupported(path: path, detail: "problem_type \(problem) (only "
+                + "single_label_classification: one label a text, a softmax over the labels)")) {
+                try ClassifierCheckpoint.load(from: directory)
+            }
+        }
+        // Absent or null (transformers then infers a single label from the labels' type), it reads.
+        try text.replacingOccurrences(of: "\"single_label_classification\"", with: "null")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try ClassifierCheckpoint.load(from: directory).classifier.labels == c.labels)
+    }
+
     /// A label named twice is named, with both ids (it was called "needs at least 2 distinct labels").
     @Test func aLabelNamedTwiceIsNamed() throws {
-        let c = try Self.classifier()
-        let directory = NSTemporaryDirectory() + "classifier-" + UUID().uuidString
+        let (_, directory, path) = try Self.savedClassifier()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try ClassifierCheckpoint.save(c, to: directory)
-        let path = directory + "/config.json"
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         var id2label = config["id2label"] as! [String: String]
         id2label["2"] = id2label["0"]
