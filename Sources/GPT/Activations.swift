@@ -3,10 +3,17 @@ import Kernels
 /// Every activation a training step keeps for backward, planned once for at most `maxBatch` x `maxTime`
 /// positions and carved out of one allocation (llm.c's ActivationTensors). Per-layer tensors are stored
 /// [L, maxRows, ...] with maxRows = maxBatch * maxTime; a smaller (batch, time) uses the first rows of each.
+///
+/// A plan for forward passes only (sampling's prefill, evaluation, prediction) keeps one layer's tensors,
+/// which every block uses in turn (its input, the previous block's residual3, is read before its own
+/// residual3 is written over it), and no backward scratch: 16 L C floats a row fewer than L times.
 final class Activations {
     let maxBatch: Int, maxTime: Int, width: Int
+    /// Whether every layer's tensors are kept (and the backward scratch): a plan for backward passes.
+    let keepsEveryLayer: Bool
     let storage: FloatBuffer
-    let attention: [CausalSelfAttention]   // one per layer: each keeps the statistics of its own forward
+    /// One per layer kept: each keeps the statistics of its own forward.
+    let attention: [CausalSelfAttention]
 
     // Shapes with N = rows (batch * time), C = width, V = vocabulary.
     let encoded: UnsafeMutablePointer<Float>      // [N, C]   wte + wpe
@@ -30,14 +37,16 @@ final class Activations {
     let dWide1: UnsafeMutablePointer<Float>       // [N, 4C] dfcGelu; with dropout also the attention branch's masked gradient [N, C]
     let dWide2: UnsafeMutablePointer<Float>       // [N, 4C] dfcPre, then dqkv ([N, 3C])
 
-    init(config: GPTConfig, maxBatch: Int, maxTime: Int, pool: ThreadPool) {
+    init(config: GPTConfig, maxBatch: Int, maxTime: Int, forBackward: Bool = true, pool: ThreadPool) {
         self.maxBatch = maxBatch
         self.maxTime = maxTime
         width = config.width
-        let N = maxBatch * maxTime, C = config.width, L = config.layers, V = config.vocabSize
+        keepsEveryLayer = forBackward
+        let N = maxBatch * maxTime, C = config.width, V = config.vocabSize
+        let L = forBackward ? config.layers : 1, S = forBackward ? N : 0   // layers kept; rows of backward scratch
         let sizes = [N * C, L * N * C, L * N, L * N, L * N * 3 * C, L * N * C, L * N * C, L * N * C, L * N, L * N,
                      L * N * 4 * C, L * N * 4 * C, L * N * C, N * C, N, N, N * V, N,
-                     N * C, N * C, N * 4 * C, N * 4 * C]
+                     S * C, S * C, S * 4 * C, S * 4 * C]
         storage = FloatBuffer(count: sizes.reduce(0) { $0 + ParameterLayout.aligned($1) })
         var cursor = 0
         var pointers: [UnsafeMutablePointer<Float>] = []
@@ -53,37 +62,42 @@ final class Activations {
         dResidual = pointers[18]; dNarrow = pointers[19]; dWide1 = pointers[20]; dWide2 = pointers[21]
         attention = (0..<L).map { _ in
             CausalSelfAttention(maxBatch: maxBatch, maxTime: maxTime, channels: C, heads: config.heads,
-                                dropsWeights: config.dropout > 0, pool: pool)
+                                dropsWeights: forBackward && config.dropout > 0, pool: pool)
         }
     }
 
     var maxRows: Int { maxBatch * maxTime }
 
-    /// Block l's slices of the per-layer tensors, and its input (the embeddings, or block l-1's output).
+    /// Block l's slices of the per-layer tensors, and its input (the embeddings, or block l-1's output), with
+    /// its attention. A forward-only plan gives every block the one layer it keeps.
     struct Layer {
         let input, ln1, ln1Mean, ln1Rstd, qkv, attn, residual2, ln2, ln2Mean, ln2Rstd, fcPre, fcGelu,
             residual3: UnsafeMutablePointer<Float>
+        let attention: CausalSelfAttention
     }
 
-    func layer(_ l: Int) -> Layer {
-        let R = maxRows, C = width
-        return Layer(input: l == 0 ? encoded : residual3 + (l - 1) * R * C,
+    func layer(_ block: Int) -> Layer {
+        let R = maxRows, C = width, l = keepsEveryLayer ? block : 0
+        return Layer(input: block == 0 ? encoded : residual3 + (keepsEveryLayer ? block - 1 : 0) * R * C,
                      ln1: ln1 + l * R * C, ln1Mean: ln1Mean + l * R, ln1Rstd: ln1Rstd + l * R,
                      qkv: qkv + l * R * 3 * C, attn: attentionOut + l * R * C, residual2: residual2 + l * R * C,
                      ln2: ln2 + l * R * C, ln2Mean: ln2Mean + l * R, ln2Rstd: ln2Rstd + l * R,
-                     fcPre: fcPre + l * R * 4 * C, fcGelu: fcGelu + l * R * 4 * C, residual3: residual3 + l * R * C)
+                     fcPre: fcPre + l * R * 4 * C, fcGelu: fcGelu + l * R * 4 * C, residual3: residual3 + l * R * C,
+                     attention: attention[l])
     }
     var bytes: Int { storage.bytes + attention.reduce(0) { $0 + $1.allocatedBytes } }
 
     /// About what `init` allocates for `batch` x `time` (in Double: a mistyped batch may overflow Int): the
-    /// tensors above, 16 L C + 4 L + 12 C + V + 3 floats a row, and attention's saved probabilities (twice
-    /// with dropout), L heads Tp^2 floats a sequence.
-    static func estimatedBytes(config: GPTConfig, batch: Int, time: Int) -> Double {
-        let L = Double(config.layers), C = Double(config.width), V = Double(config.vocabSize)
+    /// tensors above, 16 L C + 4 L + 12 C + V + 3 floats a row (L = 1 and 2 C of backward scratch fewer for a
+    /// forward-only plan), and attention's saved probabilities (twice with dropout, for backward passes), L heads
+    /// Tp^2 floats a sequence.
+    static func estimatedBytes(config: GPTConfig, batch: Int, time: Int, forBackward: Bool = true) -> Double {
+        let L = Double(forBackward ? config.layers : 1), C = Double(config.width), V = Double(config.vocabSize)
         let rows = Double(batch) * Double(time)
         let tp = Double(CausalSelfAttention.paddedStride(min(time, config.context)))
-        let probabilities = Double(batch) * L * Double(config.heads) * tp * tp * (config.dropout > 0 ? 2 : 1)
-        return 4 * (rows * (16 * L * C + 4 * L + 12 * C + V + 3) + probabilities)
+        let probabilities = Double(batch) * L * Double(config.heads) * tp * tp
+            * (forBackward && config.dropout > 0 ? 2 : 1)
+        return 4 * (rows * (16 * L * C + 4 * L + (forBackward ? 12 : 2) * C + V + 3) + probabilities)
     }
 }
 

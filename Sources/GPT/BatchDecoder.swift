@@ -125,8 +125,9 @@ public final class BatchDecoder {
         x = pointers[0]; normed = pointers[1]; mean = pointers[2]; rstd = pointers[3]; qkv = pointers[4]
         attended = pointers[5]; fc = pointers[6]; fcGelu = pointers[7]; scores = pointers[8]
         rowLogits = pointers[9]; slotLogits = pointers[10]
-        // The prefill runs the training forward for one sequence of up to T tokens: plan it now.
-        model.planActivations(batch: 1, time: T)
+        // The prefill runs the training forward for one sequence of up to T tokens: plan it now (forward only,
+        // unless the model already keeps a plan for backward).
+        model.planActivations(batch: 1, time: T, forBackward: false)
     }
 
     deinit {
@@ -192,25 +193,23 @@ public final class BatchDecoder {
     }
 
     /// Runs the slot's window (lengths[slot] tokens, already in windowTokens) through the training forward:
-    /// copies each layer's keys and values (columns C..<3C of qkv) into the cache and applies the LM head to
-    /// the last position only.
+    /// copies each layer's keys and values (columns C..<3C of qkv) into the cache as its block finishes (a
+    /// forward-only plan reuses one layer's buffers) and applies the LM head to the last position only.
     private func prefillWindow(slot: Int) {
         let config = model.config
         let T = config.context, C = config.width, V = config.vocabSize
         let n = lengths[slot]
         let window = UnsafePointer(windowTokens + slot * T)
-        model.planActivations(batch: 1, time: n)
-        model.runBlocks(tokens: window, batch: 1, time: n)
-        let a = model.activations!
-        for l in 0..<config.layers {
-            let layerQKV = a.layer(l).qkv
-            let keys = cache.keys.pointer + cache.offset(layer: l, slot: slot, position: 0)
-            let values = cache.values.pointer + cache.offset(layer: l, slot: slot, position: 0)
+        model.planActivations(batch: 1, time: n, forBackward: false)
+        model.runBlocks(tokens: window, batch: 1, time: n) { l, block in
+            let keys = self.cache.keys.pointer + self.cache.offset(layer: l, slot: slot, position: 0)
+            let values = self.cache.values.pointer + self.cache.offset(layer: l, slot: slot, position: 0)
             for t in 0..<n {
-                (keys + t * C).update(from: layerQKV + t * 3 * C + C, count: C)
-                (values + t * C).update(from: layerQKV + t * 3 * C + 2 * C, count: C)
+                (keys + t * C).update(from: block.qkv + t * 3 * C + C, count: C)
+                (values + t * C).update(from: block.qkv + t * 3 * C + 2 * C, count: C)
             }
         }
+        let a = model.activations!
         GEMM.matrixTimesVector(y: slotLogits + slot * V, w: model.parameters.pointer + model.layout.tokenEmbedding,
                                x: a.lnf + (n - 1) * C, outputs: V, inputs: C, pool: model.pool)
     }

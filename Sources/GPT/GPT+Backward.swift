@@ -27,6 +27,7 @@ extension GPT {
     /// `dropout` must be the forward pass's (its masks are regenerated here).
     func runBackwardFromFinalNorm(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
+        guard a.keepsEveryLayer else { fatalError("backward over a forward-only plan of activations") }
         let p = parameters.pointer, g = gradients.pointer
         let N = batch * time, C = config.width
         let dres = a.dResidual, dnarrow = a.dNarrow
@@ -79,7 +80,7 @@ extension GPT {
             GEMM.backwardInput(dx: dnarrow, dy: dAttention, w: p + w.attentionProjectionWeight, rows: N, inputs: C,
                                outputs: C, accumulate: false, pool: pool,
                                packedWT: packedWeights.transposed(w.attentionProjectionWeight)) // dattn [N, C]
-            a.attention[l].backward(dqkv: dqkv, dout: dnarrow, qkv: t.qkv, out: t.attn, batch: batch, time: time,
+            t.attention.backward(dqkv: dqkv, dout: dnarrow, qkv: t.qkv, out: t.attn, batch: batch, time: time,
                                     accumulate: false)                                       // [N, 3C]
             GEMM.backwardWeight(dw: g + w.attentionWeight, x: t.ln1, dy: dqkv, rows: N, inputs: C, outputs: 3 * C,
                                 pool: pool)

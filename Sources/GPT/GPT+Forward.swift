@@ -6,16 +6,17 @@ extension GPT {
     func checkShape(batch: Int, time: Int, training: Bool) throws {
         try checkDimensions(batch: batch, time: time)
         if training { try GPT.checkModelMemory(config: config, training: true) }
+        let everyLayer = plansForBackward(training)   // the plan the pass makes (`planActivations`)
         // Weights packed by an earlier pass stay beside this one, unless they leave it too little room: they are
         // a speed-up, never the reason a batch is refused.
         if packedWeights.allocatedBytes > 0
-            && Activations.estimatedBytes(config: config, batch: batch, time: time)
+            && Activations.estimatedBytes(config: config, batch: batch, time: time, forBackward: everyLayer)
                 + committedBytes(batch: batch, training: training, packed: true).bytes > MemoryBudget.usableBytes {
             packedWeights.deallocate()
         }
         let committed = committedBytes(batch: batch, training: training, packed: packedWeights.allocatedBytes > 0)
-        try GPT.checkActivationMemory(config: config, batch: batch, time: time, besides: committed.bytes,
-                                      holding: committed.holding)
+        try GPT.checkActivationMemory(config: config, batch: batch, time: time, forBackward: everyLayer,
+                                      besides: committed.bytes, holding: committed.holding)
     }
 
     /// Refuses an empty batch, and sequences longer than the context.
@@ -36,7 +37,7 @@ extension GPT {
     public func forward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) throws {
         try checkShape(batch: batch, time: time, training: false)
         try checkTokens(tokens, count: batch * time, targets: false)
-        planActivations(batch: batch, time: time)
+        planActivations(batch: batch, time: time, forBackward: false)
         runForward(tokens: tokens, batch: batch, time: time)
     }
 
@@ -46,7 +47,8 @@ extension GPT {
                      batch: Int, time: Int) throws -> Double {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time,
                                             training: false)
-        let total = sumOverShards(batch: batch, time: time, addsGradients: false, weights: .forward) { model, sequences in
+        let total = sumOverShards(batch: batch, time: time, forBackward: false, addsGradients: false,
+                                  weights: .forward) { model, sequences in
             let first = sequences.lowerBound * time
             return model.lossPass(tokens: tokens + first, targets: targets + first, weights: weights.map { $0 + first },
                                   batch: sequences.count, time: time)
@@ -69,7 +71,8 @@ extension GPT {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time,
                                             training: true)
         let scale = gradientScale ?? (weightSum > 0 ? Float(1 / weightSum) : 0)
-        let total = sumOverShards(batch: batch, time: time, addsGradients: true, weights: .training) { model, sequences in
+        let total = sumOverShards(batch: batch, time: time, forBackward: true, addsGradients: true,
+                                  weights: .training) { model, sequences in
             let first = sequences.lowerBound * time
             let dropout = model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound, time: time)
             return model.trainingPass(tokens: tokens + first, targets: targets + first,
@@ -130,9 +133,12 @@ extension GPT {
     }
 
     /// Embedding, every block and the final layer norm (into `lnf`); everything but the LM head. Generation's
-    /// prefill runs this and then the head on the last row only; a task head reads `lnf` (GPT+Hidden.swift). `dropout` (training only) masks the embedding
-    /// output, the attention weights and each block's two branch outputs before they join the residual stream.
-    func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
+    /// prefill runs this and then the head on the last row only; a task head reads `lnf` (GPT+Hidden.swift).
+    /// `dropout` (training only) masks the embedding output, the attention weights and each block's two branch
+    /// outputs before they join the residual stream. `afterBlock(l, activations)` sees block l's activations
+    /// when the block is done (a forward-only plan reuses them for the next block).
+    func runBlocks(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil,
+                   afterBlock: ((_ block: Int, _ activations: Activations.Layer) -> Void)? = nil) {
         let a = activations!
         let p = parameters.pointer
         let N = batch * time, C = config.width
@@ -152,7 +158,7 @@ extension GPT {
             GEMM.forward(y: t.qkv, x: t.ln1, w: p + w.attentionWeight, bias: p + w.attentionBias,
                          rows: N, inputs: C, outputs: 3 * C, pool: pool,
                          packedW: packedWeights.forward(w.attentionWeight))                  // [N, 3C]
-            a.attention[l].forward(out: t.attn, qkv: t.qkv, batch: batch, time: time,
+            t.attention.forward(out: t.attn, qkv: t.qkv, batch: batch, time: time,
                                    dropout: dropout?.mask(.attentionWeights(layer: l)))      // [N, C]
             GEMM.forward(y: t.residual2, x: t.attn, w: p + w.attentionProjectionWeight,
                          bias: p + w.attentionProjectionBias, rows: N, inputs: C, outputs: C, pool: pool,
@@ -172,6 +178,7 @@ extension GPT {
                          packedW: packedWeights.forward(w.mlpProjectionWeight))              // [N, C]
             dropout?.forward(t.residual3, count: N * C, site: .mlp(layer: l), pool: pool)
             Residual.accumulate(into: t.residual3, t.residual2, count: N * C, pool: pool)
+            afterBlock?(l, t)
         }
         let last = a.layer(config.layers - 1).residual3
         LayerNorm.forward(out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, input: last, weight: p + layout.finalNormWeight,

@@ -11,7 +11,7 @@ extension GPT {
                               read: (_ sequences: Range<Int>, _ hidden: UnsafePointer<Float>) -> Void) throws {
         try checkShape(batch: batch, time: time, training: false)
         try checkTokens(tokens, count: batch * time, targets: false)
-        planPass(batch: batch, time: time)
+        planPass(batch: batch, time: time, forBackward: false)
         inShards(batch: batch, time: time, weights: .blockWeights) { model, sequences, _ in
             model.runBlocks(tokens: tokens + sequences.lowerBound * time, batch: sequences.count, time: time)
         }
@@ -48,7 +48,8 @@ extension GPT {
         // The shards' gradients are drained after the backward below, not after this forward part.
         // The forward part reads the tied head's two forms only with LM targets.
         let forms: PackedWeights.Forms = lmTargets == nil ? .blockWeights : [.blockWeights, .logits, .headBackward]
-        let lmTotal = sumOverShards(batch: batch, time: time, addsGradients: false, weights: forms) { model, sequences in
+        let lmTotal = sumOverShards(batch: batch, time: time, forBackward: true, addsGradients: false,
+                                    weights: forms) { model, sequences in
             let first = sequences.lowerBound * time
             return model.hiddenPass(tokens: tokens + first, batch: sequences.count, time: time,
                                     lmTargets: lmTargets.map { $0 + first }, lmWeights: lmWeights.map { $0 + first },

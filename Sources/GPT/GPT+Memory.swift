@@ -21,7 +21,8 @@ extension GPT {
 
 extension GPT {
     /// Throws `GPTError.doesNotFitInMemory` when a model of `config` could not plan a pass over `batch` x `time`
-    /// here: its activations beside the model's weights and, for a `training` pass, its gradients and AdamW
+    /// here: its activations (a forward-only plan unless `training`) beside the model's weights and, for a
+    /// `training` pass, its gradients and AdamW
     /// moments, `gradientCopies` more gradient buffers (a sharded pass's replicas, GPT+Shards.swift) and, with
     /// `packedWeights`, the weights packed for short shards (PackedWeights.swift). The check a model's own passes
     /// make (`checkShape`, which counts the buffers that model holds), for callers that want it before the model
@@ -29,17 +30,18 @@ extension GPT {
     public static func checkMemory(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int = 0,
                                    packedWeights: Bool = false, training: Bool = true) throws {
         try checkModelMemory(config: config, training: training)
-        try checkActivationMemory(config: config, batch: batch, time: time,
+        try checkActivationMemory(config: config, batch: batch, time: time, forBackward: training,
                                   besides: committedBytes(config: config, gradientCopies: gradientCopies,
                                                           packedWeights: packedWeights, training: training),
                                   holding: holding(training: training))
     }
 
-    /// Throws `GPTError.doesNotFitInMemory` when the activations of a pass over `batch` x `time` exceed the
-    /// memory a plan may take beside the `committed` bytes, which are `holding`.
-    static func checkActivationMemory(config: GPTConfig, batch: Int, time: Int, besides committed: Double,
-                                      holding: String) throws {
-        try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time),
+    /// Throws `GPTError.doesNotFitInMemory` when the activations of a pass over `batch` x `time` (a plan
+    /// `forBackward` or not) exceed the memory a plan may take beside the `committed` bytes, which are `holding`.
+    static func checkActivationMemory(config: GPTConfig, batch: Int, time: Int, forBackward: Bool,
+                                      besides committed: Double, holding: String) throws {
+        try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time,
+                                                                 forBackward: forBackward),
                                what: "a batch of \(batch) x \(time) tokens (its activations)", besides: committed,
                                holding: holding)
     }

@@ -61,11 +61,11 @@ extension GPT {
     }
 
     /// Plans the activations a pass over `batch` x `time` uses: the shards' (replicas made on first use), or
-    /// this model's own when the pass is not sharded.
-    func planPass(batch: Int, time: Int) {
+    /// this model's own when the pass is not sharded; `forBackward` when a backward pass follows.
+    func planPass(batch: Int, time: Int, forBackward: Bool) {
         let shards = shardCount(batch: batch)
         guard shards > 1 else {
-            planActivations(batch: batch, time: time)
+            planActivations(batch: batch, time: time, forBackward: forBackward)
             return
         }
         if packsWeights(batch: batch, time: time) { packedWeights.allocate() }
@@ -75,7 +75,8 @@ extension GPT {
             replicas.append(GPT(replicaOf: self, sharingGradients: replicas.isEmpty, pool: replicaPool))
         }
         for s in 0..<shards {
-            replicas[s].planActivations(batch: Self.shardSequences(s, of: shards, batch: batch).count, time: time)
+            replicas[s].planActivations(batch: Self.shardSequences(s, of: shards, batch: batch).count, time: time,
+                                        forBackward: forBackward)
         }
     }
 
@@ -132,12 +133,12 @@ extension GPT {
         }
     }
 
-    /// Runs `pass(model, sequences)` over the batch (planned here, then `inShards`) and returns the sum of what
-    /// the passes return, in shard order. With `addsGradients`, the shards' gradients are drained into this
-    /// model's after the pass.
-    func sumOverShards(batch: Int, time: Int, addsGradients: Bool, weights: PackedWeights.Forms,
+    /// Runs `pass(model, sequences)` over the batch (planned here, for a backward pass too when `forBackward`,
+    /// then `inShards`) and returns the sum of what the passes return, in shard order. With `addsGradients`, the
+    /// shards' gradients are drained into this model's after the pass.
+    func sumOverShards(batch: Int, time: Int, forBackward: Bool, addsGradients: Bool, weights: PackedWeights.Forms,
                        _ pass: (_ model: GPT, _ sequences: Range<Int>) -> Double) -> Double {
-        planPass(batch: batch, time: time)
+        planPass(batch: batch, time: time, forBackward: forBackward)
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: shardCount(batch: batch)) { sums in
             inShards(batch: batch, time: time, weights: weights) { model, sequences, s in
                 sums[s] = pass(model, sequences)

@@ -129,13 +129,23 @@ public final class GPT {
 
     // MARK: - Activations
 
-    /// Makes sure activations exist for `batch` x `time`; reallocates only when a larger shape is asked.
-    func planActivations(batch: Int, time: Int) {
-        if let a = activations, batch <= a.maxBatch, time <= a.maxTime { return }
+    /// Makes sure activations exist for `batch` x `time`, every layer's when `forBackward` (else a forward-only
+    /// plan serves); reallocates only when a larger shape or a backward plan is asked. A model that has planned
+    /// for backward keeps doing so (its evaluations run between training steps).
+    func planActivations(batch: Int, time: Int, forBackward: Bool) {
+        if let a = activations, batch <= a.maxBatch, time <= a.maxTime, a.keepsEveryLayer || !forBackward { return }
         let maxBatch = max(batch, activations?.maxBatch ?? 0)
         let maxTime = max(time, activations?.maxTime ?? 0)
+        let everyLayer = plansForBackward(forBackward)
         activations = nil   // free the old plan before allocating the new one
-        activations = Activations(config: config, maxBatch: maxBatch, maxTime: maxTime, pool: pool)
+        activations = Activations(config: config, maxBatch: maxBatch, maxTime: maxTime, forBackward: everyLayer,
+                                  pool: pool)
+    }
+
+    /// Whether a pass (`forBackward` when a backward pass follows) plans every layer: it does, or a plan of this
+    /// model or of a replica already does.
+    func plansForBackward(_ forBackward: Bool) -> Bool {
+        forBackward || ([self] + replicas).contains { $0.activations?.keepsEveryLayer == true }
     }
 
     /// Changes the dropout of training passes (fine-tuning a checkpoint with a dropout of its own). The plan of
@@ -152,7 +162,7 @@ public final class GPT {
     /// (GPT+Shards.swift), with the packed weights when the shards are short, else the model's own.
     public func reserve(batch: Int, time: Int) throws {
         try checkShape(batch: batch, time: time, training: true)
-        planPass(batch: batch, time: time)
+        planPass(batch: batch, time: time, forBackward: true)
         for model in [self] + replicas { _ = model.gradients }
         _ = (firstMoment, secondMoment)
     }

@@ -11,10 +11,63 @@ import Kernels
                       (GPTConfig.small(vocabSize: 65), 8, 200, 0.1)])
     func estimateFollowsTheAllocation(preset: GPTConfig, batch: Int, time: Int, dropout: Float) throws {
         let config = try preset.overriding(dropout: dropout)
-        let activations = Activations(config: config, maxBatch: batch, maxTime: time, pool: ThreadPool(threads: 1))
-        let estimate = Activations.estimatedBytes(config: config, batch: batch, time: time)
-        let actual = Double(activations.bytes)
-        #expect(estimate <= actual && estimate >= 0.95 * actual, "estimate \(estimate) against \(actual) bytes")
+        for forBackward in [true, false] {
+            let activations = Activations(config: config, maxBatch: batch, maxTime: time, forBackward: forBackward,
+                                          pool: ThreadPool(threads: 1))
+            let estimate = Activations.estimatedBytes(config: config, batch: batch, time: time, forBackward: forBackward)
+            let actual = Double(activations.bytes)
+            #expect(estimate <= actual && estimate >= 0.95 * actual, "\(forBackward): estimate \(estimate) against \(actual) bytes")
+        }
+    }
+
+    /// A forward pass of a model that has not trained plans one layer's activations, which every block reuses:
+    /// the same logits, losses and hidden states as the plan a training step keeps, in a fraction of the memory
+    /// (the `small` preset at 8 x 256: a fifth). A training pass then plans every layer, and keeps that plan for
+    /// the forward passes between its steps.
+    @Test func forwardPassesPlanOneLayer() throws {
+        let config = GPTConfig(layers: 3, heads: 2, width: 32, context: 16, vocabSize: 50)
+        let tokens = (0..<64).map { Int32(($0 * 7) % 50) }, targets = (0..<64).map { Int32(($0 * 3 + 1) % 50) }
+        let fresh = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
+        let trained = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
+        try trained.reserve(batch: 4, time: 16)
+        for model in [fresh, trained] { #expect(model.parameters.values == trained.parameters.values) }
+        let logits = (try fresh.forward(tokens: tokens, batch: 4, time: 16), try trained.forward(tokens: tokens, batch: 4, time: 16))
+        #expect(logits.0 == logits.1)
+        let losses = (try fresh.loss(tokens: tokens, targets: targets, batch: 4, time: 16),
+                      try trained.loss(tokens: tokens, targets: targets, batch: 4, time: 16))
+        #expect(losses.0 == losses.1)
+        func hidden(_ model: GPT) throws -> [Float] {
+            var out: [Float] = []
+            try tokens.withUnsafeBufferPointer { t in
+                try model.forwardHidden(tokens: t.baseAddress!, batch: 4, time: 16) { sequences, h in
+                    out += UnsafeBufferPointer(start: h, count: sequences.count * 16 * config.width)
+                }
+            }
+            return out
+        }
+        let states = (try hidden(fresh), try hidden(trained))
+        #expect(states.0 == states.1 && states.0.count == 64 * config.width)
+        /// Whether the model's plans (its replicas' too) keep every layer: all of them, or none.
+        func everyLayer(_ model: GPT) -> Bool? {
+            let kept = Set(([model] + model.replicas).compactMap { $0.activations?.keepsEveryLayer })
+            return kept.count == 1 ? kept.first : nil
+        }
+        #expect(everyLayer(fresh) == false && everyLayer(trained) == true)
+        #expect(fresh.memory.activationBytes < trained.memory.activationBytes / 2)
+        // A training step plans every layer, and gives the gradients of a model that planned so from the start.
+        let a = try fresh.forwardBackward(tokens: tokens, targets: targets, batch: 4, time: 16)
+        let b = try trained.forwardBackward(tokens: tokens, targets: targets, batch: 4, time: 16)
+        #expect(a == b && fresh.gradients.values == trained.gradients.values)
+        let shardPlans = fresh.replicas.compactMap(\.activations)
+        #expect(shardPlans.count == 2 && shardPlans.allSatisfy(\.keepsEveryLayer))
+        // An evaluation between steps runs in those plans.
+        _ = try fresh.loss(tokens: tokens, targets: targets, batch: 4, time: 16)
+        let samePlans = fresh.replicas.compactMap(\.activations).elementsEqual(shardPlans) { $0 === $1 }
+        #expect(samePlans)
+        // The small preset's pass: its forward plan against its training plan.
+        let small = GPTConfig.small(vocabSize: 65)
+        #expect(Activations.estimatedBytes(config: small, batch: 8, time: 256, forBackward: false)
+                < Activations.estimatedBytes(config: small, batch: 8, time: 256) / 5)
     }
 
     @Test func aBatchBeyondMemoryIsRefusedBeforeAllocating() throws {
