@@ -89,7 +89,8 @@ struct Evaluate: ParsableCommand {
             }
             let windows = texts.map { EvaluationWindows(tokenCount: $0.tokens.count, context: context, stride: stride) }
             // 2048 tokens a pass: as fast as 4096 here (small: 13.9-14.0 s against 14.2-15.8 s, tiny 1.6-1.7 s
-            // both) in 40% less memory (661 against 1,107 MB for small, whose passes keep every layer's activations).
+            // both) in less memory (session 24, when passes kept every layer's activations: 661 against 1,107 MB
+            // for small; with one layer's, 300 MB).
             let batch = min(batchSize ?? max(1, min(32, 2048 / context)), windows.map(\.count).max()!)
             try Trainer.namingBatchSize(advice: "use a smaller --batch-size") {
                 try GPT.checkMemory(config: model.config, batch: batch, time: windows.map(\.length).max()!,
