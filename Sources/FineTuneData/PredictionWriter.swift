@@ -38,7 +38,7 @@ public final class PredictionWriter {
         }
         // An output replaced (--overwrite) keeps its permissions: the new file, renamed over it, takes them.
         var existing = stat()
-        if stat(target, &existing) == 0 { fchmod(fd, existing.st_mode & 0o7777) }
+        if stat(target, &existing) == 0 { fchmod(fd, existing.st_mode & 0o777) }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         // Held while it is written: a later predict removes a partial output only when no process holds it
         // (AbandonedTemporaries, which finetune's predict calls).

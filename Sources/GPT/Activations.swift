@@ -6,7 +6,7 @@ import Kernels
 ///
 /// A plan for forward passes only (sampling's prefill, evaluation, prediction) keeps one layer's tensors,
 /// which every block uses in turn (its input, the previous block's residual3, is read before its own
-/// residual3 is written over it), and no backward scratch: 16 L C floats a row fewer than L times.
+/// residual3 is written over it), and no backward scratch: 16 (L - 1) C + 4 (L - 1) + 10 C floats a row fewer.
 final class Activations {
     let maxBatch: Int, maxTime: Int, width: Int
     /// Whether every layer's tensors are kept (and the backward scratch): a plan for backward passes.
@@ -67,6 +67,12 @@ final class Activations {
     }
 
     var maxRows: Int { maxBatch * maxTime }
+
+    /// Stops the process when the plan is forward-only: a backward pass would write its scratch past the storage.
+    /// (A real check: `-Ounchecked` drops preconditions.)
+    func requireEveryLayer() {
+        if !keepsEveryLayer { fatalError("a backward pass over a forward-only plan of activations") }
+    }
 
     /// Block l's slices of the per-layer tensors, and its input (the embeddings, or block l-1's output), with
     /// its attention. A forward-only plan gives every block the one layer it keeps.

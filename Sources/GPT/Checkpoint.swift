@@ -124,23 +124,30 @@ public enum Checkpoint {
     public static func load(from directory: String, includeTrainingState: Bool = true,
                             pool: ThreadPool = .shared) throws -> LoadedCheckpoint {
         let (hf, config) = try readConfig(directory: directory)
-        let model = try makeModel(config: config, configPath: directory + "/" + configFileName, pool: pool)
-        try readWeights(into: model, path: directory + "/" + modelFileName)
         let statePath = directory + "/" + trainingStateFileName
+        let withState = includeTrainingState && FileManager.default.fileExists(atPath: statePath)
+        let model = try makeModel(config: config, configPath: directory + "/" + configFileName, training: withState,
+                                  pool: pool)
+        try readWeights(into: model, path: directory + "/" + modelFileName)
         var state: TrainingState?
-        if includeTrainingState && FileManager.default.fileExists(atPath: statePath) {
+        if withState {
             state = try loadTrainingState(into: model, path: statePath)
         }
         return LoadedCheckpoint(model: model, hfConfig: hf, trainingState: state)
     }
 
     /// A model of the checkpoint's `config` (weights zero), or the error naming its config.json when they would
-    /// not fit in memory here.
-    static func makeModel(config: GPTConfig, configPath: String, pool: ThreadPool) throws -> GPT {
-        do { return try GPT(config: config, pool: pool) } catch let GPTError.modelDoesNotFitInMemory(parameters, bytes, available, _) {
+    /// not fit in memory here; with `training` (a training state to load: AdamW's moments, then training), its
+    /// weights, gradients and moments must fit.
+    static func makeModel(config: GPTConfig, configPath: String, training: Bool, pool: ThreadPool) throws -> GPT {
+        do {
+            if training { try GPT.checkModelMemory(config: config, training: true) }
+            return try GPT(config: config, pool: pool)
+        } catch let GPTError.modelDoesNotFitInMemory(parameters, bytes, available, training) {
             throw CheckpointError.tooLarge(path: configPath, detail: String(
-                format: "a model of %.2f billion parameters, whose weights need %.1f GB: more than the %.1f GB a run "
-                    + "may take of the memory here", Double(parameters) / 1e9, bytes / 1e9, available / 1e9))
+                format: "a model of %.2f billion parameters, whose %@ need %.1f GB: more than the %.1f GB a run may "
+                    + "take of the memory here", Double(parameters) / 1e9,
+                training ? "weights, gradients and AdamW moments" : "weights", bytes / 1e9, available / 1e9))
         }
     }
 

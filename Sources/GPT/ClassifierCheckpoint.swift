@@ -120,7 +120,9 @@ public enum ClassifierCheckpoint {
         }
         let (hf, config) = try Checkpoint.readConfig(directory: directory)
         let configPath = directory + "/" + Checkpoint.configFileName
-        let model = try Checkpoint.makeModel(config: config, configPath: configPath, pool: pool)
+        let statePath = directory + "/" + Checkpoint.trainingStateFileName
+        let withState = includeTrainingState && FileManager.default.fileExists(atPath: statePath)
+        let model = try Checkpoint.makeModel(config: config, configPath: configPath, training: withState, pool: pool)
         guard head.padTokenId >= 0, head.padTokenId < config.vocabSize else {
             throw CheckpointError.invalidConfig(path: configPath, detail: "pad_token_id \(head.padTokenId) is outside the vocabulary")
         }
@@ -133,9 +135,8 @@ public enum ClassifierCheckpoint {
         try file.read(scoreName, shape: [classifier.labelCount, classifier.width], into: classifier.score.pointer)
         try Checkpoint.checkFinite(classifier.score.pointer, count: classifier.labelCount * classifier.width, path: modelPath,
                                    tensor: scoreName)
-        let statePath = directory + "/" + Checkpoint.trainingStateFileName
         var state: TrainingState?
-        if includeTrainingState && FileManager.default.fileExists(atPath: statePath) {
+        if withState {
             state = try Checkpoint.loadTrainingState(into: model, path: statePath, ignoring: ["m." + scoreName, "v." + scoreName])
             let moments = try Safetensors.File(path: statePath)
             try Checkpoint.readMoments(moments, name: scoreName, shape: [classifier.labelCount, classifier.width],
@@ -149,7 +150,7 @@ public enum ClassifierCheckpoint {
     public static func loadBody(from directory: String, pool: ThreadPool = .shared) throws -> (model: GPT, hfConfig: HFConfig) {
         let (hf, config) = try Checkpoint.readConfig(directory: directory)
         let model = try Checkpoint.makeModel(config: config, configPath: directory + "/" + Checkpoint.configFileName,
-                                             pool: pool)
+                                             training: false, pool: pool)
         try Checkpoint.readWeights(into: model, path: directory + "/" + Checkpoint.modelFileName,
                                    ignoring: [SequenceClassifier.scoreTensorName])
         return (model, hf)

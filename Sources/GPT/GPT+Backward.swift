@@ -5,6 +5,7 @@ extension GPT {
     /// logits buffer (CrossEntropy.forwardBackward leaves them there) and the activations of the forward pass
     /// just run on the same tokens. Parameter gradients accumulate into `gradients`.
     func runBackward(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
+        activations!.requireEveryLayer()
         tiedHeadBackward(rows: batch * time)
         runBackwardFromFinalNorm(tokens: tokens, batch: batch, time: time, dropout: dropout)
     }
@@ -27,7 +28,7 @@ extension GPT {
     /// `dropout` must be the forward pass's (its masks are regenerated here).
     func runBackwardFromFinalNorm(tokens: UnsafePointer<Int32>, batch: Int, time: Int, dropout: ActiveDropout? = nil) {
         let a = activations!
-        guard a.keepsEveryLayer else { fatalError("backward over a forward-only plan of activations") }
+        a.requireEveryLayer()
         let p = parameters.pointer, g = gradients.pointer
         let N = batch * time, C = config.width
         let dres = a.dResidual, dnarrow = a.dNarrow

@@ -6,17 +6,15 @@ extension GPT {
     func checkShape(batch: Int, time: Int, training: Bool) throws {
         try checkDimensions(batch: batch, time: time)
         if training { try GPT.checkModelMemory(config: config, training: true) }
-        let everyLayer = plansForBackward(training)   // the plan the pass makes (`planActivations`)
         // Weights packed by an earlier pass stay beside this one, unless they leave it too little room: they are
         // a speed-up, never the reason a batch is refused.
-        if packedWeights.allocatedBytes > 0
-            && Activations.estimatedBytes(config: config, batch: batch, time: time, forBackward: everyLayer)
-                + committedBytes(batch: batch, training: training, packed: true).bytes > MemoryBudget.usableBytes {
+        if packedWeights.allocatedBytes > 0 && !packedWeightsFit(batch: batch, time: time, training: training) {
             packedWeights.deallocate()
         }
         let committed = committedBytes(batch: batch, training: training, packed: packedWeights.allocatedBytes > 0)
-        try GPT.checkActivationMemory(config: config, batch: batch, time: time, forBackward: everyLayer,
-                                      besides: committed.bytes, holding: committed.holding)
+        try MemoryBudget.check(bytes: passActivationBytes(batch: batch, time: time, forBackward: training),
+                               what: "a batch of \(batch) x \(time) tokens (its activations)", besides: committed.bytes,
+                               holding: committed.holding)
     }
 
     /// Refuses an empty batch, and sequences longer than the context.

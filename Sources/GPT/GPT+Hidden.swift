@@ -75,6 +75,7 @@ extension GPT {
     private func hiddenPass(tokens: UnsafePointer<Int32>, batch: Int, time: Int, lmTargets: UnsafePointer<Int32>?,
                             lmWeights: UnsafePointer<Float>?, lmGradientScale: Float, dropout: ActiveDropout?) -> Double {
         let a = activations!
+        a.requireEveryLayer()
         let n = batch * time
         guard let lmTargets else {
             runBlocks(tokens: tokens, batch: batch, time: time, dropout: dropout)

@@ -22,28 +22,20 @@ extension GPT {
 extension GPT {
     /// Throws `GPTError.doesNotFitInMemory` when a model of `config` could not plan a pass over `batch` x `time`
     /// here: its activations (a forward-only plan unless `training`) beside the model's weights and, for a
-    /// `training` pass, its gradients and AdamW
-    /// moments, `gradientCopies` more gradient buffers (a sharded pass's replicas, GPT+Shards.swift) and, with
-    /// `packedWeights`, the weights packed for short shards (PackedWeights.swift). The check a model's own passes
-    /// make (`checkShape`, which counts the buffers that model holds), for callers that want it before the model
-    /// exists or before slow work (a corpus preparation).
+    /// `training` pass, its gradients and AdamW moments, `gradientCopies` more gradient buffers (a sharded pass's
+    /// replicas, GPT+Shards.swift) and, with `packedWeights`, the weights packed for short shards
+    /// (PackedWeights.swift). The check a model's own passes make (`checkShape`, which counts the buffers and
+    /// plans that model has), for callers that want it before the model exists or before slow work (a corpus
+    /// preparation).
     public static func checkMemory(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int = 0,
                                    packedWeights: Bool = false, training: Bool = true) throws {
         try checkModelMemory(config: config, training: training)
-        try checkActivationMemory(config: config, batch: batch, time: time, forBackward: training,
-                                  besides: committedBytes(config: config, gradientCopies: gradientCopies,
-                                                          packedWeights: packedWeights, training: training),
-                                  holding: holding(training: training))
-    }
-
-    /// Throws `GPTError.doesNotFitInMemory` when the activations of a pass over `batch` x `time` (a plan
-    /// `forBackward` or not) exceed the memory a plan may take beside the `committed` bytes, which are `holding`.
-    static func checkActivationMemory(config: GPTConfig, batch: Int, time: Int, forBackward: Bool,
-                                      besides committed: Double, holding: String) throws {
         try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time,
-                                                                 forBackward: forBackward),
-                               what: "a batch of \(batch) x \(time) tokens (its activations)", besides: committed,
-                               holding: holding)
+                                                                 forBackward: training),
+                               what: "a batch of \(batch) x \(time) tokens (its activations)",
+                               besides: committedBytes(config: config, gradientCopies: gradientCopies,
+                                                       packedWeights: packedWeights, training: training),
+                               holding: holding(training: training))
     }
 
     /// What a model's committed bytes hold, for the messages: its weights, and its training buffers when it has
@@ -52,14 +44,12 @@ extension GPT {
         training ? "the model's weights, gradients and moments" : "the model's weights"
     }
 
-    /// Whether the weights packed for short shards (PackedWeights.swift) fit within `usable` bytes beside a
-    /// training pass over `batch` x `time` with `gradientCopies`. Packing ahead is a speed-up: a pass packs only
-    /// when they fit, so they are never the reason a batch is refused.
-    static func packedWeightsFit(config: GPTConfig, batch: Int, time: Int, gradientCopies: Int,
-                                 usable: Double = MemoryBudget.usableBytes) -> Bool {
-        Activations.estimatedBytes(config: config, batch: batch, time: time)
-            + committedBytes(config: config, gradientCopies: gradientCopies, packedWeights: true, training: true)
-            <= usable
+    /// Whether the weights packed for short shards (PackedWeights.swift) fit within `usable` bytes beside a pass
+    /// over `batch` x `time` (a `training` pass's buffers too), as `checkShape` counts it. Packing ahead is a
+    /// speed-up: a pass packs only when they fit, so they are never the reason a batch is refused.
+    func packedWeightsFit(batch: Int, time: Int, training: Bool, usable: Double = MemoryBudget.usableBytes) -> Bool {
+        passActivationBytes(batch: batch, time: time, forBackward: training)
+            + committedBytes(batch: batch, training: training, packed: true).bytes <= usable
     }
 
     /// The buffers a pass's activations come beside: the model's (`modelBytes`), for a `training` pass
@@ -79,7 +69,7 @@ extension GPT {
         let held = Double(([self] + replicas).reduce(0) { $0 + $1.trainingBufferBytes })
         let made = training ? Double(3 + shardCount(batch: batch) - 1) * Double(parameters.bytes) : 0
         return (Double(parameters.bytes) + max(held, made) + (packed ? PackedWeights.bytes(config: config) : 0),
-                GPT.holding(training: held > 0 || training))
+                GPT.holding(training: held > 0 || training) + (packed ? " (and its weights packed for short shards)" : ""))
     }
 
     /// Throws `GPTError.modelDoesNotFitInMemory` when the model's weights (with `training`, also its gradients

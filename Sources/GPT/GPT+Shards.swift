@@ -68,7 +68,7 @@ extension GPT {
             planActivations(batch: batch, time: time, forBackward: forBackward)
             return
         }
-        if packsWeights(batch: batch, time: time) { packedWeights.allocate() }
+        if packsWeights(batch: batch, time: time, forBackward: forBackward) { packedWeights.allocate() }
         while replicas.count < shards {
             let threads = replicaThreads(replicas.count, of: shards)
             let replicaPool = ThreadPool(threads: threads, helpers: pool.threadCount - threads)
@@ -80,26 +80,31 @@ extension GPT {
         }
     }
 
-    /// Whether a pass over `batch` x `time` packs the weights ahead for its shards (`PackedWeights`): sharded,
-    /// with at most `PackedWeights.maxShardRows` rows a shard, and the packed weights there already or fitting
-    /// in memory beside the pass (`GPT.packedWeightsFit`).
-    func packsWeights(batch: Int, time: Int) -> Bool {
+    /// Whether a pass over `batch` x `time` has shards short enough to read weights packed ahead
+    /// (`PackedWeights`): sharded, with at most `PackedWeights.maxShardRows` rows a shard.
+    func hasShortShards(batch: Int, time: Int) -> Bool {
         let shards = shardCount(batch: batch)
-        guard shards > 1 && (batch + shards - 1) / shards * time <= PackedWeights.maxShardRows else { return false }
-        return packedWeights.allocatedBytes > 0
-            || GPT.packedWeightsFit(config: config, batch: batch, time: time, gradientCopies: shards - 1)
+        return shards > 1 && (batch + shards - 1) / shards * time <= PackedWeights.maxShardRows
+    }
+
+    /// Whether a pass over `batch` x `time` (`forBackward` when a backward pass follows) packs the weights ahead
+    /// for its shards: short shards, and the packed weights there already or fitting in memory beside the pass
+    /// (`packedWeightsFit`).
+    func packsWeights(batch: Int, time: Int, forBackward: Bool) -> Bool {
+        hasShortShards(batch: batch, time: time)
+            && (packedWeights.allocatedBytes > 0 || packedWeightsFit(batch: batch, time: time, training: forBackward))
     }
 
     /// Runs `body(model, sequences, shard)` for every shard of a pass over `batch` x `time` tokens, in parallel:
     /// one replica a shard, or this model alone (shard 0, every sequence) when the pass is not sharded. A thread
     /// done with its shard helps the others' kernels until all are done. The activations must be planned
-    /// (`planPass`). The `weights` forms the shards read are packed first when the shards are short
-    /// (`packsWeights`), and serve until the shards are done.
+    /// (`planPass`). The `weights` forms the shards read are packed first when the shards are short and
+    /// `planPass` made their buffer (`packsWeights`), and serve until the shards are done.
     func inShards(batch: Int, time: Int, weights: PackedWeights.Forms,
                   _ body: (_ model: GPT, _ sequences: Range<Int>, _ shard: Int) -> Void) {
         let shards = shardCount(batch: batch)
         guard shards > 1 else { return body(self, 0..<batch, 0) }
-        let packs = packsWeights(batch: batch, time: time)
+        let packs = hasShortShards(batch: batch, time: time) && packedWeights.allocatedBytes > 0
         if packs { packedWeights.pack(weights, parameters: parameters.pointer, pool: pool) }
         defer { if packs { packedWeights.release() } }
         shardsDone.store(0, ordering: .relaxed)

@@ -130,22 +130,40 @@ public final class GPT {
     // MARK: - Activations
 
     /// Makes sure activations exist for `batch` x `time`, every layer's when `forBackward` (else a forward-only
-    /// plan serves); reallocates only when a larger shape or a backward plan is asked. A model that has planned
-    /// for backward keeps doing so (its evaluations run between training steps).
+    /// plan serves): see `plannedActivations`.
     func planActivations(batch: Int, time: Int, forBackward: Bool) {
-        if let a = activations, batch <= a.maxBatch, time <= a.maxTime, a.keepsEveryLayer || !forBackward { return }
-        let maxBatch = max(batch, activations?.maxBatch ?? 0)
-        let maxTime = max(time, activations?.maxTime ?? 0)
-        let everyLayer = plansForBackward(forBackward)
+        guard let plan = plannedActivations(batch: batch, time: time, forBackward: forBackward) else { return }
         activations = nil   // free the old plan before allocating the new one
-        activations = Activations(config: config, maxBatch: maxBatch, maxTime: maxTime, forBackward: everyLayer,
-                                  pool: pool)
+        activations = Activations(config: config, maxBatch: plan.batch, maxTime: plan.time,
+                                  forBackward: plan.everyLayer, pool: pool)
     }
 
-    /// Whether a pass (`forBackward` when a backward pass follows) plans every layer: it does, or a plan of this
-    /// model or of a replica already does.
-    func plansForBackward(_ forBackward: Bool) -> Bool {
-        forBackward || ([self] + replicas).contains { $0.activations?.keepsEveryLayer == true }
+    /// The plan a pass over `batch` x `time` makes, or nil when the current one serves. It keeps every layer when
+    /// `forBackward` or when the current plan does (a model that trains evaluates between its steps in its
+    /// training plan); a plan of the same kind grows to cover both shapes, one of another kind takes the pass's.
+    func plannedActivations(batch: Int, time: Int, forBackward: Bool) -> (batch: Int, time: Int, everyLayer: Bool)? {
+        let current = activations
+        if let a = current, batch <= a.maxBatch, time <= a.maxTime, a.keepsEveryLayer || !forBackward { return nil }
+        let everyLayer = forBackward || current?.keepsEveryLayer == true
+        guard let a = current, a.keepsEveryLayer == everyLayer else { return (batch, time, everyLayer) }
+        return (max(batch, a.maxBatch), max(time, a.maxTime), everyLayer)
+    }
+
+    /// About the bytes of the activations a pass over `batch` x `time` runs in (`forBackward` when a backward
+    /// pass follows): the plans it makes, or those it finds, of this model or of each shard's replica.
+    func passActivationBytes(batch: Int, time: Int, forBackward: Bool) -> Double {
+        func bytes(_ model: GPT?, batch: Int) -> Double {
+            let plan = model.map { model in
+                model.plannedActivations(batch: batch, time: time, forBackward: forBackward)
+                    ?? model.activations.map { ($0.maxBatch, $0.maxTime, $0.keepsEveryLayer) }!
+            } ?? (batch, time, forBackward)
+            return Activations.estimatedBytes(config: config, batch: plan.0, time: plan.1, forBackward: plan.2)
+        }
+        let shards = shardCount(batch: batch)
+        guard shards > 1 else { return bytes(self, batch: batch) }
+        return (0..<shards).reduce(0) { sum, s in
+            sum + bytes(s < replicas.count ? replicas[s] : nil, batch: Self.shardSequences(s, of: shards, batch: batch).count)
+        }
     }
 
     /// Changes the dropout of training passes (fine-tuning a checkpoint with a dropout of its own). The plan of
@@ -212,7 +230,7 @@ public final class GPT {
 
     /// Bytes this model needs to train, by kind: the gradients and moments counted whether they exist yet or not
     /// (`trainingBufferBytes` is what exists), activations as planned so far (the shards' included, attention
-    /// scratch included). The gradient buffers of shards 1... and the weights packed for short shards (PackedWeights.swift)
+    /// scratch included; after forward passes only, their one-layer plans). The gradient buffers of shards 1... and the weights packed for short shards (PackedWeights.swift)
     /// are not counted: they are the cost of sharding, beyond what the shapes of one model need.
     public var memory: MemoryReport {
         MemoryReport(parameterBytes: parameters.bytes, gradientBytes: parameters.bytes,

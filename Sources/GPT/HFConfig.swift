@@ -112,10 +112,22 @@ public struct HFConfig: Codable, Equatable, Sendable {
         swiftlet = try c.decodeIfPresent(SwiftletDetails.self, forKey: .swiftlet)
     }
 
+    /// GPT-2's three dropout rates (absent ones 0, Swiftlet's default, not GPT2Config's 0.1).
+    var dropoutRates: [(key: String, rate: Float)] {
+        [("attn_pdrop", attnPdrop ?? 0), ("embd_pdrop", embdPdrop ?? 0), ("resid_pdrop", residPdrop ?? 0)]
+    }
+
+    /// For a config another tool wrote (no "swiftlet" object) whose three dropout rates differ, which Swiftlet
+    /// cannot train with (it applies one rate at all three sites): the rates, for the message of a run that
+    /// would take its dropout from the checkpoint. Nil otherwise.
+    public var unequalDropoutRates: String? {
+        guard swiftlet == nil, Set(dropoutRates.map(\.rate)).count > 1 else { return nil }
+        return dropoutRates.map { "\($0.key) \($0.rate)" }.joined(separator: ", ")
+    }
+
     /// The model configuration this file describes, or a typed error naming `path` if Swiftlet cannot run it.
-    /// The dropout is Swiftlet's own (the "swiftlet" object); a config written by another tool gives GPT-2's
-    /// *_pdrop values, which must then be one probability (Swiftlet applies one at all three sites). Absent
-    /// *_pdrop keys count as 0 here (Swiftlet's default), not as GPT2Config's 0.1.
+    /// The dropout is Swiftlet's own (the "swiftlet" object); for a config another tool wrote, GPT-2's *_pdrop
+    /// rate when the three are equal, else 0 (see `unequalDropoutRates`: a run must then choose its own).
     public func modelConfig(path: String) throws -> GPTConfig {
         if let modelType, modelType != "gpt2" {
             throw CheckpointError.unsupported(path: path, detail: "model_type '\(modelType)' (only gpt2)")
@@ -138,17 +150,7 @@ public struct HFConfig: Codable, Equatable, Sendable {
             throw CheckpointError.unsupported(path: path, detail: "scale_attn_by_inverse_layer_idx true (attention "
                 + "scores are scaled by 1 / sqrt(head size) only, as GPT-2's)")
         }
-        let dropout: Float
-        if let swiftlet {
-            dropout = swiftlet.dropout
-        } else {
-            let rates = [("attn_pdrop", attnPdrop ?? 0), ("embd_pdrop", embdPdrop ?? 0), ("resid_pdrop", residPdrop ?? 0)]
-            guard Set(rates.map(\.1)).count == 1 else {
-                throw CheckpointError.unsupported(path: path, detail: rates.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-                    + " differ (Swiftlet applies one dropout at all three sites; make them equal)")
-            }
-            dropout = rates[0].1
-        }
+        let dropout = swiftlet?.dropout ?? (unequalDropoutRates == nil ? dropoutRates[0].rate : 0)
         let config = GPTConfig(layers: nLayer, heads: nHead, width: nEmbd, context: nPositions, vocabSize: vocabSize,
                                layerNormEpsilon: layerNormEpsilon ?? 1e-5, dropout: dropout)
         do { try config.validate() } catch let error as GPTConfigError {

@@ -14,6 +14,8 @@ struct InitialCheckpoint {
     let tokenizer: SentencePieceTokenizer
     /// The preset config.json names, if any.
     let preset: String?
+    /// Another tool's dropout rates, when they differ (`HFConfig.unequalDropoutRates`): a run must give --dropout.
+    let unequalDropoutRates: String?
 
     var tokenizerPath: String { directory + "/" + CheckpointTokenizer.fileName }
 
@@ -28,7 +30,8 @@ struct InitialCheckpoint {
             let loaded = try Checkpoint.load(from: directory, includeTrainingState: false)
             let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: loaded.model.config.vocabSize)
             return InitialCheckpoint(directory: directory, model: loaded.model, tokenizer: tokenizer,
-                                     preset: loaded.hfConfig.swiftlet?.preset)
+                                     preset: loaded.hfConfig.swiftlet?.preset,
+                                     unequalDropoutRates: loaded.hfConfig.unequalDropoutRates)
         } catch {
             throw TrainingError.invalidOption(option: "--init-from", message: "\(error)")
         }

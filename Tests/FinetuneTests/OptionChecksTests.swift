@@ -32,6 +32,27 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/run"))
     }
 
+    /// A checkpoint another tool wrote with unequal GPT-2 dropout rates has no one dropout to fine-tune with:
+    /// the run is refused until --dropout chooses one (such a checkpoint samples and evaluates as it is).
+    @Test func unequalDropoutRatesNeedADropout() throws {
+        let scratch = Scratch()
+        let checkpoint = scratch.path + "/hf"
+        try FileManager.default.copyItem(atPath: Fixture.languageModel, toPath: checkpoint)
+        let configPath = checkpoint + "/config.json"
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
+        config["swiftlet"] = nil
+        config["attn_pdrop"] = 0.1
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        var arguments = try Self.base(scratch)
+        arguments[arguments.firstIndex(of: Fixture.languageModel)!] = checkpoint
+        expectError(try FinetuneCommand.run(arguments + ["--steps", "1"]),
+                    startsWith: "--dropout: \(checkpoint)/config.json: attn_pdrop 0.1, embd_pdrop 0.0, resid_pdrop 0.0 differ; "
+                        + "Swiftlet applies one dropout at all three sites: choose it with --dropout")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/run"))
+        let output = try FinetuneCommand.run(arguments + ["--steps", "1", "--dropout", "0.05"])
+        #expect(output.status == 0, "\(output.stderr)")
+    }
+
     /// `--epochs 1e300` used to overflow into a 1-step run; a step of more examples than the bound is refused.
     @Test func runsTooLargeToEndAreRefused() throws {
         let scratch = Scratch()

@@ -470,13 +470,15 @@ func temporaryDirectory() -> String {
             for key in ["attn_pdrop", "embd_pdrop", "resid_pdrop"] { object[key] = 0.1 }
         }
         #expect(dropout.error == nil && dropout.config?.dropout == 0.1)
+        // Unequal rates load (sampling and evaluation ignore dropout) with none; a run that would train with the
+        // checkpoint's dropout must choose its own (the tools' tests).
         let mixed = try loadWithConfig { object in
             object["swiftlet"] = nil
             object["attn_pdrop"] = 0.1
         }
-        #expect(mixed.error?.hasSuffix("config.json: unsupported: attn_pdrop 0.1, embd_pdrop 0.0, resid_pdrop 0.0 differ "
-                                       + "(Swiftlet applies one dropout at all three sites; make them equal)") == true,
-                "\(mixed.error ?? "")")
+        #expect(mixed.error == nil && mixed.config?.dropout == 0, "\(mixed.error ?? "")")
+        let rates = try JSONDecoder().decode(HFConfig.self, from: Data(#"{"n_layer": 1, "n_head": 1, "n_embd": 4, "n_positions": 4, "vocab_size": 5, "attn_pdrop": 0.1}"#.utf8))
+        #expect(rates.unequalDropoutRates == "attn_pdrop 0.1, embd_pdrop 0.0, resid_pdrop 0.0")
         // Swiftlet's own dropout wins over the three rates.
         let own = try loadWithConfig { $0["attn_pdrop"] = 0.3; $0["swiftlet"] = ["dropout": 0.2, "format_version": 1, "notes": [:]] }
         #expect(own.error == nil && own.config?.dropout == 0.2)
@@ -502,10 +504,21 @@ func temporaryDirectory() -> String {
         }
         #expect(pickled.map { "\($0)" }?.contains("model.safetensors: unsupported: the weights are PyTorch pickle files") == true,
                 "\(String(describing: pickled))")
-        let huge = try loadWithConfig { object in
+        // With a training state to resume from (AdamW's moments, then training), the training buffers count too.
+        let enlarge = { (object: inout [String: Any]) in
             object["n_layer"] = 74; object["n_head"] = 64; object["n_embd"] = 8192; object["vocab_size"] = 65
         }
-        #expect(huge.error?.contains("config.json: a model of 59.60 billion parameters, whose weights need 238.4 GB: more than the ") == true,
-                "\(huge.error ?? "")")
+        let toResume = try loadWithConfig(enlarge)
+        #expect(toResume.error?.contains("config.json: a model of 59.60 billion parameters, whose weights, gradients and "
+                                         + "AdamW moments need 953.") == true, "\(toResume.error ?? "")")
+        let toSample = try loadError { directory in
+            try FileManager.default.removeItem(atPath: directory + "/training_state.safetensors")
+            let path = directory + "/config.json"
+            var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            enlarge(&object)
+            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+        }
+        #expect(toSample.map { "\($0)" }?.contains("config.json: a model of 59.60 billion parameters, whose weights need "
+                                                   + "238.4 GB: more than the ") == true, "\(String(describing: toSample))")
     }
 }

@@ -47,12 +47,15 @@ import Kernels
         }
         let states = (try hidden(fresh), try hidden(trained))
         #expect(states.0 == states.1 && states.0.count == 64 * config.width)
-        /// Whether the model's plans (its replicas' too) keep every layer: all of them, or none.
-        func everyLayer(_ model: GPT) -> Bool? {
-            let kept = Set(([model] + model.replicas).compactMap { $0.activations?.keepsEveryLayer })
+        /// Whether the plans of `models` keep every layer: all of them, or none.
+        func everyLayer(_ models: [GPT]) -> Bool? {
+            let kept = Set(models.compactMap { $0.activations?.keepsEveryLayer })
             return kept.count == 1 ? kept.first : nil
         }
-        #expect(everyLayer(fresh) == false && everyLayer(trained) == true)
+        // The shards' plans (loss, hidden states) and the model's own (forward, unsharded) are one layer's; the
+        // trained model's shards keep every layer, while its own plan, made by a forward pass, is one layer's.
+        #expect(everyLayer([fresh] + fresh.replicas) == false && fresh.replicas.count == 2)
+        #expect(everyLayer(trained.replicas) == true && everyLayer([trained]) == false)
         #expect(fresh.memory.activationBytes < trained.memory.activationBytes / 2)
         // A training step plans every layer, and gives the gradients of a model that planned so from the start.
         let a = try fresh.forwardBackward(tokens: tokens, targets: targets, batch: 4, time: 16)
@@ -64,6 +67,14 @@ import Kernels
         _ = try fresh.loss(tokens: tokens, targets: targets, batch: 4, time: 16)
         let samePlans = fresh.replicas.compactMap(\.activations).elementsEqual(shardPlans) { $0 === $1 }
         #expect(samePlans)
+        // A plan that changes kind takes the pass's shape (a forward-only plan for 4 sequences did not make the
+        // training plan of 1 four times larger than its check counted); one of the same kind grows.
+        let single = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 1))
+        _ = try single.forward(tokens: tokens, batch: 4, time: 16)
+        try single.forwardBackward(tokens: Array(tokens[..<16]), targets: Array(targets[..<16]), batch: 1, time: 16)
+        #expect(single.activations.map { ($0.keepsEveryLayer, $0.maxBatch) } ?? (false, 0) == (true, 1))
+        _ = try single.forward(tokens: tokens, batch: 4, time: 16)
+        #expect(single.activations.map { ($0.keepsEveryLayer, $0.maxBatch) } ?? (false, 0) == (true, 4))
         // The small preset's pass: its forward plan against its training plan.
         let small = GPTConfig.small(vocabSize: 65)
         #expect(Activations.estimatedBytes(config: small, batch: 8, time: 256, forBackward: false)
@@ -136,15 +147,26 @@ import Kernels
     }
 
     /// Packing ahead is a speed-up, never the reason a batch is refused: its buffer is made only when it fits
-    /// beside the pass (activations, the model's buffers, the shards' gradient copies).
-    @Test func weightsArePackedAheadOnlyWhenTheyFit() {
+    /// beside the pass (its activations, the model's buffers, for training the shards' gradient copies).
+    @Test func weightsArePackedAheadOnlyWhenTheyFit() throws {
         let config = GPTConfig.tiny(vocabSize: 65)
-        let pass = Activations.estimatedBytes(config: config, batch: 2, time: 64) + GPT.modelBytes(config: config, training: true)
-            + 4 * Double(ParameterLayout.parameterCount(of: config))
+        let parameterBytes = 4 * Double(ParameterLayout.parameterCount(of: config))
         let packed = PackedWeights.bytes(config: config)
-        #expect(GPT.packedWeightsFit(config: config, batch: 2, time: 64, gradientCopies: 1, usable: pass + packed))
-        #expect(!GPT.packedWeightsFit(config: config, batch: 2, time: 64, gradientCopies: 1, usable: pass + packed - 1))
-        #expect(!GPT.packedWeightsFit(config: config, batch: 2, time: 64, gradientCopies: 2, usable: pass + packed))
+        for threads in [2, 3] {   // 2 or 3 shards of a batch of 6: 1 or 2 gradient copies
+            let model = try GPT(config: config, seed: 1, pool: ThreadPool(threads: threads))
+            let activations = (0..<threads).reduce(0.0) { sum, s in
+                sum + Activations.estimatedBytes(config: config, batch: 6 / threads, time: 64)
+            }
+            let training = activations + Double(4 + threads - 1) * parameterBytes
+            #expect(model.packedWeightsFit(batch: 6, time: 64, training: true, usable: training + packed))
+            #expect(!model.packedWeightsFit(batch: 6, time: 64, training: true, usable: training + packed - 1))
+            // A forward pass, of a model that has not trained: one-layer plans beside the weights alone.
+            let forward = (0..<threads).reduce(0.0) { sum, s in
+                sum + Activations.estimatedBytes(config: config, batch: 6 / threads, time: 64, forBackward: false)
+            } + parameterBytes
+            #expect(model.packedWeightsFit(batch: 6, time: 64, training: false, usable: forward + packed))
+            #expect(!model.packedWeightsFit(batch: 6, time: 64, training: false, usable: forward + packed - 1))
+        }
     }
 
     /// The packed weights of short shards take no more than the memory check counts for them, and only a pass
@@ -155,7 +177,7 @@ import Kernels
         let tokens = [Int32](repeating: 3, count: 2 * 64)
         _ = try model.forward(tokens: tokens, batch: 2, time: 64)   // not sharded: nothing packed
         #expect(model.packedWeights.allocatedBytes == 0)
-        #expect(model.packsWeights(batch: 16, time: 64) && !model.packsWeights(batch: 18, time: 64))   // 512 and 576 rows a shard
+        #expect(model.hasShortShards(batch: 16, time: 64) && !model.hasShortShards(batch: 18, time: 64))   // 512 and 576 rows a shard
         _ = try model.forwardBackward(tokens: tokens, targets: tokens, batch: 2, time: 64)
         let bytes = model.packedWeights.allocatedBytes
         #expect(bytes > 0 && Double(bytes) <= PackedWeights.bytes(config: config), "\(bytes)")

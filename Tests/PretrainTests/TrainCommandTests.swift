@@ -160,6 +160,17 @@ import Glibc
         #expect(undropped.status == 0 && (undropped.stdout + undropped.stderr).contains("at learning rate 1e-04 (the default from a "
                 + "checkpoint: a tenth of a new run's), dropout 0\n"), "\(undropped.stdout)\(undropped.stderr)")
         #expect(try Checkpoint.readConfig(directory: dir + "/undropped/latest").model.dropout == 0)
+        // A checkpoint another tool wrote with unequal dropout rates needs --dropout (Swiftlet has one rate).
+        try FileManager.default.copyItem(atPath: dir + "/first/best", toPath: dir + "/foreign")
+        let configURL = URL(fileURLWithPath: dir + "/foreign/config.json")
+        var foreign = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as! [String: Any]
+        foreign["swiftlet"] = nil
+        foreign["resid_pdrop"] = 0.2
+        try JSONSerialization.data(withJSONObject: foreign).write(to: configURL)
+        let unequal = try PretrainCommand.run(["--init-from", dir + "/foreign", "--data", data, "--out", dir + "/refused",
+                                               "--steps", "1"])
+        #expect(unequal.status == 1 && unequal.stderr.hasPrefix("error: --dropout: \(dir)/foreign/config.json: attn_pdrop 0.1, "
+                + "embd_pdrop 0.1, resid_pdrop 0.2 differ; Swiftlet applies one dropout at all three sites"), "\(unequal.stderr)")
         // --corpus files are encoded with the checkpoint's tokenizer.
         let corpus = dir + "/corpus.txt"
         let fromCorpus = try PretrainCommand.run(["--init-from", dir + "/first", "--corpus", corpus, "--out", dir + "/corpus-run",
