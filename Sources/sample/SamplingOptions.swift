@@ -11,7 +11,8 @@ struct SamplingOptions: ParsableArguments {
     var topP: Float = 0.9
     @Option(name: .customLong("min-p"), help: "Keep tokens at least this fraction as probable as the best (0: off).")
     var minP: Float = 0
-    @Option(name: .customLong("repetition-penalty"), help: "Penalty for tokens already in the context (1: off).")
+    @Option(name: .customLong("repetition-penalty"),
+            help: "Penalty for tokens in the context window (1: off): a positive logit is divided by it, a negative one multiplied (CTRL's, as transformers'). Applied before the temperature, top-k, top-p and min-p, in that order.")
     var repetitionPenalty: Float = 1
     @Option(name: .customLong("max-tokens"), help: "Maximum new tokens per answer.")
     var maxTokens: Int = 256
