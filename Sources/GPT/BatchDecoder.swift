@@ -92,14 +92,13 @@ public final class BatchDecoder {
         if slots <= 0 { throw DecoderError.noSlots(slots: slots) }
         let keep = slideKeep ?? max(1, T - T / 4)
         if keep < 1 || keep > T { throw DecoderError.invalidSlideKeep(keep: keep, context: T) }
-        // The KV cache (2 L slots T C floats), the weights' decoding copy and the prefill's plan of activations
-        // (when the model has none that serves), beside the model's own buffers.
+        // The KV cache (2 L slots T C floats), the weights' decoding copy and the activations held once the
+        // prefill has planned (the model's replicas' too: a decoder beside a training run), beside the model's
+        // own buffers.
         let committed = model.committedBytes(batch: 1, training: false, packed: model.packedWeights.allocatedBytes > 0)
-        let prefill = model.plannedActivations(batch: 1, time: T, forBackward: false).map {
-            Activations.estimatedBytes(config: config, batch: $0.batch, time: $0.time, forBackward: $0.everyLayer)
-        } ?? 0
+        let activations = model.activationBytesAfterPass(batch: 1, time: T, forBackward: false, sharded: false)
         try MemoryBudget.check(bytes: 8 * Double(config.layers) * Double(slots) * Double(T) * Double(C)
-                                   + DecodingWeights.bytes(config: config, storage: weights) + prefill,
+                                   + DecodingWeights.bytes(config: config, storage: weights) + activations,
                                what: "decoding \(slots) sequences together (their key-value cache, with the weights "
                                    + "laid out for decoding)", besides: committed.bytes, holding: committed.holding)
         self.model = model

@@ -2,17 +2,20 @@ import Kernels
 
 extension GPT {
     /// Refuses a pass over `batch` x `time` that the model cannot run, or whose activations would not fit in
-    /// memory beside the model's buffers (those of `training` too: a pass that adds gradients).
-    func checkShape(batch: Int, time: Int, training: Bool) throws {
+    /// memory beside the model's buffers (those of `training` too: a pass that adds gradients). `sharded` unless
+    /// the pass runs on this model alone (`forward`).
+    func checkShape(batch: Int, time: Int, training: Bool, sharded: Bool = true) throws {
         try checkDimensions(batch: batch, time: time)
         if training { try GPT.checkModelMemory(config: config, training: true) }
         // Weights packed by an earlier pass stay beside this one, unless they leave it too little room: they are
         // a speed-up, never the reason a batch is refused.
-        if packedWeights.allocatedBytes > 0 && !packedWeightsFit(batch: batch, time: time, training: training) {
+        if packedWeights.allocatedBytes > 0
+            && !packedWeightsFit(batch: batch, time: time, training: training, sharded: sharded) {
             packedWeights.deallocate()
         }
         let committed = committedBytes(batch: batch, training: training, packed: packedWeights.allocatedBytes > 0)
-        try MemoryBudget.check(bytes: passActivationBytes(batch: batch, time: time, forBackward: training),
+        try MemoryBudget.check(bytes: activationBytesAfterPass(batch: batch, time: time, forBackward: training,
+                                                               sharded: sharded),
                                what: "a batch of \(batch) x \(time) tokens (its activations)", besides: committed.bytes,
                                holding: committed.holding)
     }
@@ -33,7 +36,7 @@ extension GPT {
 
     /// Runs the model on tokens [batch, time] and leaves logits [batch, time, vocab] in `logits`.
     public func forward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) throws {
-        try checkShape(batch: batch, time: time, training: false)
+        try checkShape(batch: batch, time: time, training: false, sharded: false)
         try checkTokens(tokens, count: batch * time, targets: false)
         planActivations(batch: batch, time: time, forBackward: false)
         runForward(tokens: tokens, batch: batch, time: time)

@@ -45,10 +45,12 @@ extension GPT {
     }
 
     /// Whether the weights packed for short shards (PackedWeights.swift) fit within `usable` bytes beside a pass
-    /// over `batch` x `time` (a `training` pass's buffers too), as `checkShape` counts it. Packing ahead is a
-    /// speed-up: a pass packs only when they fit, so they are never the reason a batch is refused.
-    func packedWeightsFit(batch: Int, time: Int, training: Bool, usable: Double = MemoryBudget.usableBytes) -> Bool {
-        passActivationBytes(batch: batch, time: time, forBackward: training)
+    /// over `batch` x `time` (a `training` pass's buffers too; `sharded` as in `activationBytesAfterPass`), as
+    /// `checkShape` counts it. Packing ahead is a speed-up: a pass packs only when they fit, so they are never the
+    /// reason a batch is refused.
+    func packedWeightsFit(batch: Int, time: Int, training: Bool, sharded: Bool = true,
+                          usable: Double = MemoryBudget.usableBytes) -> Bool {
+        activationBytesAfterPass(batch: batch, time: time, forBackward: training, sharded: sharded)
             + committedBytes(batch: batch, training: training, packed: true).bytes <= usable
     }
 

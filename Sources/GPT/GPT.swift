@@ -149,20 +149,26 @@ public final class GPT {
         return (max(batch, a.maxBatch), max(time, a.maxTime), everyLayer)
     }
 
-    /// About the bytes of the activations a pass over `batch` x `time` runs in (`forBackward` when a backward
-    /// pass follows): the plans it makes, or those it finds, of this model or of each shard's replica.
-    func passActivationBytes(batch: Int, time: Int, forBackward: Bool) -> Double {
-        func bytes(_ model: GPT?, batch: Int) -> Double {
-            let plan = model.map { model in
-                model.plannedActivations(batch: batch, time: time, forBackward: forBackward)
-                    ?? model.activations.map { ($0.maxBatch, $0.maxTime, $0.keepsEveryLayer) }!
-            } ?? (batch, time, forBackward)
-            return Activations.estimatedBytes(config: config, batch: plan.0, time: plan.1, forBackward: plan.2)
+    /// About the bytes of activations held once a pass over `batch` x `time` has planned (`forBackward` when a
+    /// backward pass follows; `sharded` unless it runs on this model alone, as `forward` does): the plans it
+    /// makes or finds, of this model or of each shard's replica, and the plans the other models keep.
+    func activationBytesAfterPass(batch: Int, time: Int, forBackward: Bool, sharded: Bool = true) -> Double {
+        func estimate(_ plan: (batch: Int, time: Int, everyLayer: Bool)) -> Double {
+            Activations.estimatedBytes(config: config, batch: plan.batch, time: plan.time, forBackward: plan.everyLayer)
         }
-        let shards = shardCount(batch: batch)
-        guard shards > 1 else { return bytes(self, batch: batch) }
-        return (0..<shards).reduce(0) { sum, s in
-            sum + bytes(s < replicas.count ? replicas[s] : nil, batch: Self.shardSequences(s, of: shards, batch: batch).count)
+        func held(_ model: GPT) -> Double {
+            model.activations.map { estimate(($0.maxBatch, $0.maxTime, $0.keepsEveryLayer)) } ?? 0
+        }
+        /// The plan `model` has after planning `batch` sequences: a new one, or the one it has that serves.
+        func planned(_ model: GPT, batch: Int) -> Double {
+            model.plannedActivations(batch: batch, time: time, forBackward: forBackward).map(estimate) ?? held(model)
+        }
+        let shards = sharded ? shardCount(batch: batch) : 1
+        guard shards > 1 else { return planned(self, batch: batch) + replicas.reduce(0) { $0 + held($1) } }
+        return held(self) + (0..<max(shards, replicas.count)).reduce(0) { sum, s in
+            if s >= shards { return sum + held(replicas[s]) }
+            let rows = Self.shardSequences(s, of: shards, batch: batch).count
+            return sum + (s < replicas.count ? planned(replicas[s], batch: rows) : estimate((rows, time, forBackward)))
         }
     }
 

@@ -146,6 +146,26 @@ import Kernels
         }
     }
 
+    /// A pass's check counts the plan it makes and the plans the model's other replicas keep: `forward` runs on
+    /// the model alone (its check added up shard plans it never makes, a sixth of the every-layer plan it grew),
+    /// and a sharded training run's replica plans stay beside it.
+    @Test func aPassCountsThePlansItMakesAndThoseHeld() throws {
+        let config = GPTConfig(layers: 6, heads: 2, width: 32, context: 16, vocabSize: 50)
+        let model = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 2))
+        let one = (0..<16).map { Int32($0 % 50) }, eight = (0..<128).map { Int32($0 % 50) }
+        try model.forwardBackward(tokens: one, targets: one, batch: 1, time: 16)   // unsharded: every layer, for 1
+        // (Within 15%: the estimate leaves out attention's per-thread workspace, 11% of so small a plan; the
+        // shard plans the check used to add up came to a sixth.)
+        let counted = model.activationBytesAfterPass(batch: 8, time: 16, forBackward: false, sharded: false)
+        _ = try model.forward(tokens: eight, batch: 8, time: 16)
+        let own = Double(try #require(model.activations).bytes)
+        #expect(model.activations?.keepsEveryLayer == true && counted <= own && counted >= 0.85 * own, "\(counted) against \(own)")
+        try model.forwardBackward(tokens: eight, targets: eight, batch: 8, time: 16)   // sharded: the replicas plan
+        let replicas = model.replicas.reduce(0.0) { $0 + Double($1.activations?.bytes ?? 0) }
+        let beside = model.activationBytesAfterPass(batch: 8, time: 16, forBackward: false, sharded: false)
+        #expect(replicas > 0 && beside <= own + replicas && beside >= 0.85 * (own + replicas), "\(beside) against \(own + replicas)")
+    }
+
     /// Packing ahead is a speed-up, never the reason a batch is refused: its buffer is made only when it fits
     /// beside the pass (its activations, the model's buffers, for training the shards' gradient copies).
     @Test func weightsArePackedAheadOnlyWhenTheyFit() throws {
