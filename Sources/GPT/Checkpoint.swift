@@ -124,16 +124,19 @@ public enum Checkpoint {
     public static func load(from directory: String, includeTrainingState: Bool = true,
                             pool: ThreadPool = .shared) throws -> LoadedCheckpoint {
         let (hf, config) = try readConfig(directory: directory)
-        let statePath = directory + "/" + trainingStateFileName
-        let withState = includeTrainingState && FileManager.default.fileExists(atPath: statePath)
-        let model = try makeModel(config: config, configPath: directory + "/" + configFileName, training: withState,
-                                  pool: pool)
+        let statePath = trainingStateToLoad(directory: directory, include: includeTrainingState)
+        let model = try makeModel(config: config, configPath: directory + "/" + configFileName,
+                                  training: statePath != nil, pool: pool)
         try readWeights(into: model, path: directory + "/" + modelFileName)
-        var state: TrainingState?
-        if withState {
-            state = try loadTrainingState(into: model, path: statePath)
-        }
+        let state = try statePath.map { try loadTrainingState(into: model, path: $0) }
         return LoadedCheckpoint(model: model, hfConfig: hf, trainingState: state)
+    }
+
+    /// The training state file a load reads: the directory's, when `include` and it is there (a checkpoint saved
+    /// for inference has none); else nil.
+    static func trainingStateToLoad(directory: String, include: Bool) -> String? {
+        let path = directory + "/" + trainingStateFileName
+        return include && FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
     /// A model of the checkpoint's `config` (weights zero), or the error naming its config.json when they would

@@ -120,9 +120,9 @@ public enum ClassifierCheckpoint {
         }
         let (hf, config) = try Checkpoint.readConfig(directory: directory)
         let configPath = directory + "/" + Checkpoint.configFileName
-        let statePath = directory + "/" + Checkpoint.trainingStateFileName
-        let withState = includeTrainingState && FileManager.default.fileExists(atPath: statePath)
-        let model = try Checkpoint.makeModel(config: config, configPath: configPath, training: withState, pool: pool)
+        let statePath = Checkpoint.trainingStateToLoad(directory: directory, include: includeTrainingState)
+        let model = try Checkpoint.makeModel(config: config, configPath: configPath, training: statePath != nil,
+                                             pool: pool)
         guard head.padTokenId >= 0, head.padTokenId < config.vocabSize else {
             throw CheckpointError.invalidConfig(path: configPath, detail: "pad_token_id \(head.padTokenId) is outside the vocabulary")
         }
@@ -136,7 +136,7 @@ public enum ClassifierCheckpoint {
         try Checkpoint.checkFinite(classifier.score.pointer, count: classifier.labelCount * classifier.width, path: modelPath,
                                    tensor: scoreName)
         var state: TrainingState?
-        if withState {
+        if let statePath {
             state = try Checkpoint.loadTrainingState(into: model, path: statePath, ignoring: ["m." + scoreName, "v." + scoreName])
             let moments = try Safetensors.File(path: statePath)
             try Checkpoint.readMoments(moments, name: scoreName, shape: [classifier.labelCount, classifier.width],

@@ -16,7 +16,7 @@ extension GPT {
         let committed = committedBytes(batch: batch, training: training, packed: packedWeights.allocatedBytes > 0)
         try MemoryBudget.check(bytes: activationBytesAfterPass(batch: batch, time: time, forBackward: training,
                                                                sharded: sharded),
-                               what: "a batch of \(batch) x \(time) tokens (its activations)", besides: committed.bytes,
+                               what: GPT.batchDescription(batch: batch, time: time), besides: committed.bytes,
                                holding: committed.holding)
     }
 

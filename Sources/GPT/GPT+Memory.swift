@@ -32,10 +32,15 @@ extension GPT {
         try checkModelMemory(config: config, training: training)
         try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time,
                                                                  forBackward: training),
-                               what: "a batch of \(batch) x \(time) tokens (its activations)",
+                               what: batchDescription(batch: batch, time: time),
                                besides: committedBytes(config: config, gradientCopies: gradientCopies,
                                                        packedWeights: packedWeights, training: training),
                                holding: holding(training: training))
+    }
+
+    /// A pass's batch as memory errors name it.
+    static func batchDescription(batch: Int, time: Int) -> String {
+        "a batch of \(batch) x \(time) tokens (its activations)"
     }
 
     /// What a model's committed bytes hold, for the messages: its weights, and its training buffers when it has

@@ -125,6 +125,14 @@ public struct HFConfig: Codable, Equatable, Sendable {
         return dropoutRates.map { "\($0.key) \($0.rate)" }.joined(separator: ", ")
     }
 
+    /// What a run that would take its dropout from this config (read from `path`) says when the rates differ
+    /// (`unequalDropoutRates`), else nil.
+    public func dropoutChoiceNeeded(path: String) -> String? {
+        unequalDropoutRates.map {
+            "\(path): \($0) differ; Swiftlet applies one dropout at all three sites: choose it with --dropout"
+        }
+    }
+
     /// The model configuration this file describes, or a typed error naming `path` if Swiftlet cannot run it.
     /// The dropout is Swiftlet's own (the "swiftlet" object); for a config another tool wrote, GPT-2's *_pdrop
     /// rate when the three are equal, else 0 (see `unequalDropoutRates`: a run must then choose its own).

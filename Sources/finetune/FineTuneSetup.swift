@@ -66,9 +66,8 @@ struct FineTuneSetup {
             do { try model.setDropout(dropout) } catch {
                 throw FineTuneError.invalidOption(option: "--dropout", message: "\(error)")
             }
-        } else if let rates = hf.unequalDropoutRates {
-            throw FineTuneError.invalidOption(option: "--dropout", message: "\(start)/config.json: \(rates) differ; "
-                + "Swiftlet applies one dropout at all three sites: choose it with --dropout")
+        } else if let message = hf.dropoutChoiceNeeded(path: start + "/" + Checkpoint.configFileName) {
+            throw FineTuneError.invalidOption(option: "--dropout", message: message)
         }
 
         var settings = TaskSettings(task: FineTuneTask(rawValue: c.task ?? "") ?? .classify)

@@ -14,8 +14,8 @@ struct InitialCheckpoint {
     let tokenizer: SentencePieceTokenizer
     /// The preset config.json names, if any.
     let preset: String?
-    /// Another tool's dropout rates, when they differ (`HFConfig.unequalDropoutRates`): a run must give --dropout.
-    let unequalDropoutRates: String?
+    /// Why a run from it must give --dropout: another tool's dropout rates differ (`HFConfig.dropoutChoiceNeeded`).
+    let dropoutChoiceNeeded: String?
 
     var tokenizerPath: String { directory + "/" + CheckpointTokenizer.fileName }
 
@@ -31,7 +31,8 @@ struct InitialCheckpoint {
             let tokenizer = try CheckpointTokenizer.open(checkpoint: directory, modelVocabularySize: loaded.model.config.vocabSize)
             return InitialCheckpoint(directory: directory, model: loaded.model, tokenizer: tokenizer,
                                      preset: loaded.hfConfig.swiftlet?.preset,
-                                     unequalDropoutRates: loaded.hfConfig.unequalDropoutRates)
+                                     dropoutChoiceNeeded: loaded.hfConfig.dropoutChoiceNeeded(
+                                        path: directory + "/" + Checkpoint.configFileName))
         } catch {
             throw TrainingError.invalidOption(option: "--init-from", message: "\(error)")
         }

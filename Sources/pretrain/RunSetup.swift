@@ -43,9 +43,8 @@ struct RunSetup {
         let m = command.model
         // --init-from: the checkpoint's model (shape, weights, tokenizer) in place of a preset's random one.
         let origin = try command.initFrom.map(InitialCheckpoint.load)
-        if let rates = origin?.unequalDropoutRates, m.dropout == nil {
-            throw TrainingError.invalidOption(option: "--dropout", message: "\(origin!.directory)/config.json: \(rates) "
-                + "differ; Swiftlet applies one dropout at all three sites: choose it with --dropout")
+        if let message = origin?.dropoutChoiceNeeded, m.dropout == nil {
+            throw TrainingError.invalidOption(option: "--dropout", message: message)
         }
         let preset = origin.map { $0.preset ?? "custom" } ?? m.preset ?? "tiny"
         func configuration(vocabularySize: Int) throws -> GPTConfig {
