@@ -96,7 +96,8 @@ public struct ClassificationMetrics: Equatable, Sendable {
 
 /// Metrics as JSON: `accuracy`, `macro_f1`, `examples`, `per_label` (label -> precision, recall, f1, support),
 /// `confusion` (`labels`: the row and column order; `matrix`: rows are gold, columns predicted), and
-/// `unknown_labels` (examples left out because their label is not in the model's set; set by the caller).
+/// `unknown_labels` (examples left out because their label is not in the model's set; set by the caller),
+/// `mean_loss` and `majority_baseline` (`BaselineScores`; both set by `finetune evaluate`).
 public struct ClassificationReport: Codable, Equatable, Sendable {
     public struct Confusion: Codable, Equatable, Sendable {
         public var labels: [String]
@@ -111,6 +112,8 @@ public struct ClassificationReport: Codable, Equatable, Sendable {
     public var unknownLabels: Int?
     /// Mean cross-entropy over the scored examples (set by `finetune evaluate`, which computes it).
     public var meanLoss: Double?
+    /// The majority-class baseline on the same examples (set by `finetune evaluate`).
+    public var majorityBaseline: BaselineScores?
 
     public init(accuracy: Double, macroF1: Double, examples: Int, perLabel: [String: LabelScores],
                 confusion: Confusion, unknownLabels: Int? = nil) {
@@ -128,5 +131,6 @@ public struct ClassificationReport: Codable, Equatable, Sendable {
         case perLabel = "per_label"
         case unknownLabels = "unknown_labels"
         case meanLoss = "mean_loss"
+        case majorityBaseline = "majority_baseline"
     }
 }

@@ -20,6 +20,8 @@ public final class ClassificationTask: TrainingTask {
     public private(set) var position: Int
     private var order: EpochOrder
     private let classWeights: [Float]?
+    /// The training data's most common label (recorded in the checkpoint for `finetune evaluate`'s baseline).
+    public let majority: MajorityBaseline
 
     public init(classifier: SequenceClassifier, train: [EncodedText], validation: [EncodedText],
                 options: TrainingOptions, settings: TaskSettings, step: Int = 0, position: Int = 0) throws {
@@ -38,6 +40,8 @@ public final class ClassificationTask: TrainingTask {
         self.step = step
         self.position = position
         order = EpochOrder(count: train.count, seed: options.seed)
+        majority = MajorityBaseline(labelID: MajorityBaseline(trainingLabelIDs: train.map(\.label),
+                                                              labelCount: classifier.labelCount)?.labelID ?? 0)
         classWeights = settings.classWeights == "balanced"
             ? ClassWeights.balanced(labelIDs: train.map(\.label), labelCount: classifier.labelCount) : nil
         let longest = train.map(\.tokens.count).max() ?? 1
@@ -98,6 +102,7 @@ public final class ClassificationTask: TrainingTask {
                                eosTokenId: Int?, extraFiles: [CheckpointFile]) throws {
         var details = details
         details.notes = settings.recordingFields(in: details.notes)
+        details.notes[MajorityBaseline.noteKey] = classifier.labels[majority.labelID]
         try ClassifierCheckpoint.save(classifier, to: path, details: details, trainingState: state,
                                       bosTokenId: bosTokenId, eosTokenId: eosTokenId, extraFiles: extraFiles)
     }

@@ -1,3 +1,5 @@
+import FineTuneData
+
 /// The fields a fine-tuning run read its data from. A fine-tuned checkpoint stores them beside its prompt template
 /// (config.json `swiftlet.notes`: `text_field` and `label_field` for a classifier, `prompt_field` and
 /// `completion_field` for a completion model), so `evaluate` and `predict` read data of the same layout without
@@ -36,7 +38,8 @@ extension DataFields {
 
 extension TaskSettings {
     /// `notes` with this run's fields recorded: those its task reads, and no other (a checkpoint it started
-    /// from may have recorded the other task's, and a classifier has no prompt template).
+    /// from may have recorded the other task's, and a completion model has no majority label nor a classifier a
+    /// prompt template).
     public func recordingFields(in notes: [String: String]) -> [String: String] {
         var notes = notes
         for key in DataFields.noteKeys { notes[key] = nil }
@@ -46,6 +49,7 @@ extension TaskSettings {
             notes[DataFields.textNoteKey] = textField
             notes[DataFields.labelNoteKey] = labelField
         case .complete:
+            notes[MajorityBaseline.noteKey] = nil
             notes[DataFields.promptNoteKey] = promptField
             notes[DataFields.completionNoteKey] = completionField
         }

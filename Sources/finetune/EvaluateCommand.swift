@@ -14,8 +14,10 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Evaluate a fine-tuned checkpoint on labelled data.",
         discussion: """
-        A classifier: accuracy, macro F1, precision/recall/F1 per label and the confusion matrix; rows whose \
-        label the model does not know are reported and counted, not scored. A completion model: the mean \
+        A classifier: accuracy, macro F1, precision/recall/F1 per label, the confusion matrix, the mean loss and \
+        the majority-class baseline (always predicting the training data's most common label, as the checkpoint \
+        records it, else the data's own); rows whose label the model does not know are reported and counted, \
+        not scored. A completion model: the mean \
         loss per completion token and its perplexity, and with --generate the share of prompts whose greedy \
         completion is the reference exactly (white space at the ends aside). --json prints one JSON object instead.
         """)
@@ -98,13 +100,32 @@ struct EvaluateCommand: ParsableCommand {
         var report = result.metrics.report
         report.unknownLabels = encoded.unknownCount
         report.meanLoss = result.meanLoss
+        let baseline = try majorityBaseline(note: loaded.hfConfig.swiftlet?.notes[MajorityBaseline.noteKey],
+                                            labels: labelSet, gold: encoded.ids)
+        report.majorityBaseline = baseline
         if json {
             print(try report.jsonString())
         } else {
             print(MetricsTable.render(result.metrics))
             print(String(format: "examples %d, unknown labels %d, mean loss %.4f", result.metrics.exampleCount,
                          encoded.unknownCount, result.meanLoss))
+            let whose = baseline.source == .training ? "the most common training label"
+                : "the most common label in \(data); the checkpoint records none of its training data"
+            print("majority class '\(baseline.label)' (\(whose)), always predicted: "
+                  + String(format: "accuracy %.4f, macro F1 %.4f", baseline.accuracy, baseline.macroF1))
         }
+    }
+
+    /// The majority-class baseline on the evaluated ids: the training data's majority label as the checkpoint
+    /// records it (`finetune` does), else, for a checkpoint without that note (or naming a label it lacks), the most
+    /// common label of the evaluated data itself.
+    private func majorityBaseline(note: String?, labels: LabelSet, gold: [Int]) throws -> BaselineScores {
+        let recorded = note.flatMap(labels.id(of:))
+        let baseline = recorded.map(MajorityBaseline.init(labelID:))
+            ?? MajorityBaseline(trainingLabelIDs: gold, labelCount: labels.count) ?? MajorityBaseline(labelID: 0)
+        let metrics = try baseline.metrics(gold: gold, labelCount: labels.count, labelNames: labels.labels)
+        return BaselineScores(label: labels.labels[baseline.labelID], source: recorded == nil ? .evaluated : .training,
+                              metrics: metrics)
     }
 
     private func evaluateCompletion(_ directory: String) throws {

@@ -332,6 +332,7 @@ struct FineTuneSetup {
             + "\(counted(o.steps, "step")) of \(counted(o.batchSize * o.gradAccum, "example")) (\(String(format: "%.2f", Double(o.steps * o.batchSize * o.gradAccum) / Double(max(1, data.trainCount)))) epochs), lr \(String(format: "%.2e", o.learningRate)), seed \(o.seed)"
         if s.freezeLayers > 0 { line += ", embeddings and \(counted(s.freezeLayers, "block")) frozen" }
         if dropout > 0 { line += ", dropout \(dropout)" }
+        if let baseline = data.majorityBaselineLine(labels: s.labels) { line += "\n" + baseline }
         for note in data.notes { line += "\n" + note }
         if let note = o.warmupNote { line += "\n" + note }
         if let note = o.patienceNote(patience: s.patience, hasValidation: data.validationCount > 0) { line += "\n" + note }

@@ -24,6 +24,24 @@ struct TaskData {
         switch payload { case let .classify(_, v): return v.count; case let .complete(_, v): return v.count }
     }
 
+    /// Classification: the training data's majority class, and what always predicting it scores on the validation
+    /// examples (the baseline a fine-tuned classifier must beat), as a line of the run's summary.
+    func majorityBaselineLine(labels: [String]) -> String? {
+        guard case let .classify(train, validation) = payload,
+              let baseline = MajorityBaseline(trainingLabelIDs: train.map(\.label), labelCount: labels.count) else {
+            return nil
+        }
+        let share = Double(train.filter { $0.label == baseline.labelID }.count) / Double(train.count)
+        var line = "majority class '\(labels[baseline.labelID])' ("
+            + String(format: "%.1f%% of the training examples)", 100 * share)
+        let gold = validation.map(\.label).filter { $0 >= 0 }
+        if !gold.isEmpty, let scores = try? baseline.metrics(gold: gold, labelCount: labels.count) {
+            line += String(format: ": always predicting it scores accuracy %.4f, macro F1 %.4f on validation",
+                           scores.accuracy, scores.macroF1)
+        }
+        return line
+    }
+
     /// The id that fills the end of shorter texts in a batch: the tokenizer's pad id, else its EOS
     /// (GPT-2's usual choice; texts are encoded without one, so it never occurs inside a text), else 0.
     static func padId(_ tokenizer: SentencePieceTokenizer) -> Int32 {

@@ -481,6 +481,47 @@ import Training
                                        + "not scored"), "\(oneUnknown.stderr)")
     }
 
+    /// The majority-class baseline: the run's summary names the training data's most common label and scores it on
+    /// validation; the checkpoint records the label, and `evaluate` scores always predicting it on other data
+    /// (accuracy = its share there; macro F1 = its F1, 2 share / (1 + share), over the labels in the data or
+    /// predicted). A checkpoint without the record (the fixture, written before it existed) takes the evaluated
+    /// data's most common label and says so.
+    @Test func majorityBaselineIsReported() throws {
+        let scratch = Scratch()
+        func rows(_ labels: [String]) -> String {
+            labels.enumerated().map { #"{"text": "verse \#($0.offset) of the \#($0.element)", "label": "\#($0.element)"}"# }
+                .joined(separator: "\n")
+        }
+        // Training: "law" 5 of 9; validation: "law" 1 of 4; evaluation: "law" 2 of 5, "wisdom" the most common there.
+        let train = scratch.write("train.jsonl", rows(["law", "gospels", "law", "wisdom", "law", "gospels", "law", "wisdom", "law"]))
+        let validation = scratch.write("val.jsonl", rows(["gospels", "law", "wisdom", "wisdom"]))
+        let eval = scratch.write("eval.jsonl", rows(["wisdom", "law", "wisdom", "law", "wisdom"]))
+        let out = scratch.path + "/run"
+        let run = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", train,
+                                           "--val-file", validation, "--steps", "1", "--out", out] + Self.quick)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        #expect(run.stderr.contains("majority class 'law' (55.6% of the training examples): always predicting it scores "
+                                    + "accuracy 0.2500, macro F1 0.1333 on validation"), "\(run.stderr)")
+        func baseline(_ checkpoint: String) throws -> (BaselineScores?, String) {
+            let json = try FinetuneCommand.run(["evaluate", "--checkpoint", checkpoint, "--data", eval, "--json"])
+            #expect(json.status == 0, "stderr: \(json.stderr)")
+            let report = try JSONDecoder().decode(ClassificationReport.self, from: Data(json.stdout.utf8))
+            let text = try FinetuneCommand.run(["evaluate", "--checkpoint", checkpoint, "--data", eval])
+            return (report.majorityBaseline, text.stdout)
+        }
+        let (trained, text) = try baseline(out)
+        #expect(trained.map { ($0.label, $0.source) } ?? ("", .evaluated) == ("law", .training))
+        #expect(abs((trained?.accuracy ?? 0) - 0.4) < 1e-12 && abs((trained?.macroF1 ?? 0) - (0.8 / 1.4) / 2) < 1e-12)
+        #expect(text.contains("majority class 'law' (the most common training label), always predicted: accuracy 0.4000, "
+                              + "macro F1 0.2857"), "\(text)")
+        // The fixture classifier's labels include "wisdom": the evaluated data's majority, 3 of 5.
+        let (fixture, fixtureText) = try baseline(Fixture.classifier)
+        #expect(fixture.map { ($0.label, $0.source) } ?? ("", .training) == ("wisdom", .evaluated))
+        #expect(abs((fixture?.accuracy ?? 0) - 0.6) < 1e-12 && abs((fixture?.macroF1 ?? 0) - (1.2 / 1.6) / 2) < 1e-12)
+        #expect(fixtureText.contains("majority class 'wisdom' (the most common label in \(eval); the checkpoint records "
+                                     + "none of its training data), always predicted"), "\(fixtureText)")
+    }
+
     /// `evaluate` and `predict` share their --batch-size and --threads checks: a usage error (exit 64) on one
     /// line, naming the option and the subcommand's help, before any file is read.
     @Test func inferenceOptionsAreValidated() throws {
