@@ -1,13 +1,13 @@
 /// Renders classification metrics as plain-text tables for the terminal.
 public enum MetricsTable {
-    /// Names longer than this are cut (with "…") so the table stays readable.
+    /// Names wider than this many terminal columns are cut (with "…") so the table stays readable.
     public static let maxNameWidth = 24
 
     /// A label neither in the gold labels nor in the predictions has no scores ("-"): macro F1 leaves it out, as
     /// scikit-learn's does, and a line under the table says so.
     public static func render(_ metrics: ClassificationMetrics) -> String {
         let names = displayNames(metrics.labels)
-        let nameWidth = max(5, names.map(\.count).max() ?? 0)
+        let nameWidth = max(5, names.map(TerminalColumns.of).max() ?? 0)
         let averaged = Set(metrics.averagedLabelIDs)
         var out = "examples \(metrics.exampleCount)   accuracy \(fixed(metrics.accuracy))   macro F1 \(fixed(metrics.macroF1))\n\n"
         out += pad("label", nameWidth) + "  " + ["precision", "recall", "f1", "support"].map { leftPad($0, 9) }.joined(separator: " ") + "\n"
@@ -19,7 +19,7 @@ public enum MetricsTable {
             out += "(-: neither in the data nor predicted; macro F1 averages the other \(averaged.count) labels)\n"
         }
         out += "\nconfusion matrix (rows: gold label, columns: predicted label)\n"
-        let cellWidth = max(names.map(\.count).max() ?? 1,
+        let cellWidth = max(names.map(TerminalColumns.of).max() ?? 1,
                             metrics.confusion.flatMap { $0 }.map { String($0).count }.max() ?? 1)
         out += pad("", nameWidth) + "  " + names.map { leftPad($0, cellWidth) }.joined(separator: " ") + "\n"
         for (name, row) in zip(names, metrics.confusion) {
@@ -34,12 +34,12 @@ public enum MetricsTable {
         return Set(short).count == labels.count ? short : labels
     }
 
-    /// A name longer than `maxNameWidth` keeps its start and its end around a "…" (labels that share a long
-    /// start often differ only at the end: "...-number-1", "...-number-2").
+    /// A name wider than `maxNameWidth` columns keeps its start and its end around a "…" (labels that share a
+    /// long start often differ only at the end: "...-number-1", "...-number-2").
     static func shorten(_ name: String) -> String {
-        guard name.count > maxNameWidth else { return name }
+        guard TerminalColumns.of(name) > maxNameWidth else { return name }
         let tail = (maxNameWidth - 1) / 2, head = maxNameWidth - 1 - tail
-        return String(name.prefix(head)) + "…" + String(name.suffix(tail))
+        return TerminalColumns.prefix(name, fitting: head) + "…" + TerminalColumns.suffix(name, fitting: tail)
     }
 
     /// Four decimals, rounded half away from zero (no Foundation formatting needed); from 1e12 on (a diverged
@@ -52,11 +52,12 @@ public enum MetricsTable {
         return (x < 0 && scaled != 0 ? "-" : "") + "\(scaled / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
     }
 
+    /// `s` and spaces up to `width` terminal columns (`TerminalColumns`: CJK labels take two a character).
     static func pad(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+        s + String(repeating: " ", count: max(0, width - TerminalColumns.of(s)))
     }
 
     static func leftPad(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+        String(repeating: " ", count: max(0, width - TerminalColumns.of(s))) + s
     }
 }

@@ -133,6 +133,34 @@ import Testing
     }
 }
 
+/// Labels in scripts a terminal draws two columns wide (CJK), with combining marks, or with zero-width characters:
+/// the table pads by terminal columns, not by characters, so its columns line up, and shortens a long label to
+/// at most `maxNameWidth` columns.
+@Suite struct WideLabelTableTests {
+    @Test func columnsOfCharacters() {
+        #expect(TerminalColumns.of("正面") == 4 && TerminalColumns.of("한국어") == 6 && TerminalColumns.of("ｆｕｌｌ") == 8)
+        #expect(TerminalColumns.of("cafe\u{301}") == 4 && TerminalColumns.of("café") == 4)
+        #expect(TerminalColumns.of("a\u{200B}b") == 2 && TerminalColumns.of("\u{200D}") == 0)
+        #expect(TerminalColumns.of("👍") == 2 && TerminalColumns.of("❤\u{FE0F}") == 2 && TerminalColumns.of("❤") == 1)
+        #expect(TerminalColumns.prefix("正面情绪", fitting: 5) == "正面" && TerminalColumns.suffix("ab正面", fitting: 3) == "面")
+    }
+
+    @Test func tableColumnsLineUp() throws {
+        let long = String(repeating: "非常长的标签", count: 4)   // 24 characters, 48 columns
+        let labels = ["正面", "负面情绪", "cafe\u{301}", "zero\u{200B}width", long]
+        let m = try ClassificationMetrics(gold: [0, 1, 2, 3, 4, 0], predicted: [0, 1, 3, 2, 4, 1], labelCount: 5,
+                                          labelNames: labels)
+        let lines = MetricsTable.render(m).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let scores = Array(lines[2...7])                      // the header and one row a label
+        #expect(Set(scores.map(TerminalColumns.of)).count == 1, "\(scores)")
+        let shortened = MetricsTable.shorten(long)
+        #expect(shortened.contains("…") && TerminalColumns.of(shortened) <= MetricsTable.maxNameWidth)
+        #expect(lines[7].hasPrefix(shortened + " "))
+        let matrix = Array(lines[10...15])                    // the column heads and one row a gold label
+        #expect(matrix.allSatisfy { !$0.isEmpty } && Set(matrix.map(TerminalColumns.of)).count == 1, "\(matrix)")
+    }
+}
+
 @Suite struct CompletionReportTests {
     @Test func lossAndPerplexity() throws {
         // 3 tokens with losses summing to 3 ln 2: mean ln 2, perplexity 2.
