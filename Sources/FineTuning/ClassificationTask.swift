@@ -45,7 +45,8 @@ public final class ClassificationTask: TrainingTask {
         classWeights = settings.classWeights == "balanced"
             ? ClassWeights.balanced(labelIDs: train.map(\.label), labelCount: classifier.labelCount) : nil
         let longest = train.map(\.tokens.count).max() ?? 1
-        try classifier.model.reserve(batch: options.batchSize, time: longest)
+        // The LM head's logits only for the auxiliary LM loss: the classifier reads the final hidden states.
+        try classifier.model.reserve(batch: options.batchSize, time: longest, logits: settings.lmLossWeight > 0)
     }
 
     public var isFinished: Bool { step >= options.steps }

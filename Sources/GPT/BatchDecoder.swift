@@ -96,7 +96,7 @@ public final class BatchDecoder {
         // prefill has planned (the model's replicas' too: a decoder beside a training run), beside the model's
         // own buffers.
         let committed = model.committedBytes(batch: 1, training: false, packed: model.packedWeights.allocatedBytes > 0)
-        let activations = model.activationBytesAfterPass(batch: 1, time: T, forBackward: false, sharded: false)
+        let activations = model.activationBytesAfterPass(batch: 1, time: T, needs: .hidden, sharded: false)
         try MemoryBudget.check(bytes: 8 * Double(config.layers) * Double(slots) * Double(T) * Double(C)
                                    + DecodingWeights.bytes(config: config, storage: weights) + activations,
                                what: "decoding \(slots) sequences together (their key-value cache, with the weights "
@@ -128,9 +128,9 @@ public final class BatchDecoder {
         x = pointers[0]; normed = pointers[1]; mean = pointers[2]; rstd = pointers[3]; qkv = pointers[4]
         attended = pointers[5]; fc = pointers[6]; fcGelu = pointers[7]; scores = pointers[8]
         rowLogits = pointers[9]; slotLogits = pointers[10]
-        // The prefill runs the training forward for one sequence of up to T tokens: plan it now (forward only,
-        // unless the model already keeps a plan for backward).
-        model.planActivations(batch: 1, time: T, forBackward: false)
+        // The prefill runs the training forward for one sequence of up to T tokens: plan it now (forward only and
+        // without logits, the LM head being applied to the last row here, unless the model keeps a larger plan).
+        model.planActivations(batch: 1, time: T, needs: .hidden)
     }
 
     deinit {
@@ -203,7 +203,7 @@ public final class BatchDecoder {
         let T = config.context, C = config.width, V = config.vocabSize
         let n = lengths[slot]
         let window = UnsafePointer(windowTokens + slot * T)
-        model.planActivations(batch: 1, time: n, forBackward: false)
+        model.planActivations(batch: 1, time: n, needs: .hidden)
         model.runBlocks(tokens: window, batch: 1, time: n) { l, block in
             let keys = self.cache.keys.pointer + self.cache.offset(layer: l, slot: slot, position: 0)
             let values = self.cache.values.pointer + self.cache.offset(layer: l, slot: slot, position: 0)

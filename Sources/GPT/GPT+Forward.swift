@@ -1,21 +1,21 @@
 import Kernels
 
 extension GPT {
-    /// Refuses a pass over `batch` x `time` that the model cannot run, or whose activations would not fit in
-    /// memory beside the model's buffers (those of `training` too: a pass that adds gradients). `sharded` unless
-    /// the pass runs on this model alone (`forward`).
-    func checkShape(batch: Int, time: Int, training: Bool, sharded: Bool = true) throws {
+    /// Refuses a pass over `batch` x `time` with `needs` that the model cannot run, or whose activations would not
+    /// fit in memory beside the model's buffers (the training buffers too for a backward pass, which adds
+    /// gradients). `sharded` unless the pass runs on this model alone (`forward`).
+    func checkShape(batch: Int, time: Int, needs: PassNeeds, sharded: Bool = true) throws {
+        let training = needs.backward
         try checkDimensions(batch: batch, time: time)
         if training { try GPT.checkModelMemory(config: config, training: true) }
         // Weights packed by an earlier pass stay beside this one, unless they leave it too little room: they are
         // a speed-up, never the reason a batch is refused.
         if packedWeights.allocatedBytes > 0
-            && !packedWeightsFit(batch: batch, time: time, training: training, sharded: sharded) {
+            && !packedWeightsFit(batch: batch, time: time, needs: needs, sharded: sharded) {
             packedWeights.deallocate()
         }
         let committed = committedBytes(batch: batch, training: training, packed: packedWeights.allocatedBytes > 0)
-        try MemoryBudget.check(bytes: activationBytesAfterPass(batch: batch, time: time, forBackward: training,
-                                                               sharded: sharded),
+        try MemoryBudget.check(bytes: activationBytesAfterPass(batch: batch, time: time, needs: needs, sharded: sharded),
                                what: GPT.batchDescription(batch: batch, time: time), besides: committed.bytes,
                                holding: committed.holding)
     }
@@ -36,9 +36,9 @@ extension GPT {
 
     /// Runs the model on tokens [batch, time] and leaves logits [batch, time, vocab] in `logits`.
     public func forward(tokens: UnsafePointer<Int32>, batch: Int, time: Int) throws {
-        try checkShape(batch: batch, time: time, training: false, sharded: false)
+        try checkShape(batch: batch, time: time, needs: .forward, sharded: false)
         try checkTokens(tokens, count: batch * time, targets: false)
-        planActivations(batch: batch, time: time, forBackward: false)
+        planActivations(batch: batch, time: time, needs: .forward)
         runForward(tokens: tokens, batch: batch, time: time)
     }
 
@@ -48,7 +48,7 @@ extension GPT {
                      batch: Int, time: Int) throws -> Double {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time,
                                             training: false)
-        let total = sumOverShards(batch: batch, time: time, forBackward: false, addsGradients: false,
+        let total = sumOverShards(batch: batch, time: time, needs: .forward, addsGradients: false,
                                   weights: .forward) { model, sequences in
             let first = sequences.lowerBound * time
             return model.lossPass(tokens: tokens + first, targets: targets + first, weights: weights.map { $0 + first },
@@ -72,7 +72,7 @@ extension GPT {
         let weightSum = try checkLossInputs(tokens: tokens, targets: targets, weights: weights, batch: batch, time: time,
                                             training: true)
         let scale = gradientScale ?? (weightSum > 0 ? Float(1 / weightSum) : 0)
-        let total = sumOverShards(batch: batch, time: time, forBackward: true, addsGradients: true,
+        let total = sumOverShards(batch: batch, time: time, needs: .training, addsGradients: true,
                                   weights: .training) { model, sequences in
             let first = sequences.lowerBound * time
             let dropout = model.activeDropout(key: dropoutKey, firstSequence: sequences.lowerBound, time: time)
@@ -109,7 +109,7 @@ extension GPT {
     /// Validates a loss call and returns the sum of the weights (batch * time when there are none).
     func checkLossInputs(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
                                  weights: UnsafePointer<Float>?, batch: Int, time: Int, training: Bool) throws -> Double {
-        try checkShape(batch: batch, time: time, training: training)
+        try checkShape(batch: batch, time: time, needs: training ? .training : .forward)
         let n = batch * time
         try checkTokens(tokens, count: n, targets: false)
         try checkTokens(targets, count: n, targets: true)

@@ -9,9 +9,9 @@ extension GPT {
     /// hidden states, row (b - sequences.lowerBound) * time + t for sequence b.
     public func forwardHidden(tokens: UnsafePointer<Int32>, batch: Int, time: Int,
                               read: (_ sequences: Range<Int>, _ hidden: UnsafePointer<Float>) -> Void) throws {
-        try checkShape(batch: batch, time: time, training: false)
+        try checkShape(batch: batch, time: time, needs: .hidden)
         try checkTokens(tokens, count: batch * time, targets: false)
-        planPass(batch: batch, time: time, forBackward: false)
+        planPass(batch: batch, time: time, needs: .hidden)
         inShards(batch: batch, time: time, weights: .blockWeights) { model, sequences, _ in
             model.runBlocks(tokens: tokens + sequences.lowerBound * time, batch: sequences.count, time: time)
         }
@@ -42,13 +42,14 @@ extension GPT {
             weightSum = try checkLossInputs(tokens: tokens, targets: lmTargets, weights: lmWeights, batch: batch,
                                             time: time, training: true)
         } else {
-            try checkShape(batch: batch, time: time, training: true)
+            try checkShape(batch: batch, time: time, needs: PassNeeds(backward: true, logits: false))
             try checkTokens(tokens, count: batch * time, targets: false)
         }
         // The shards' gradients are drained after the backward below, not after this forward part.
         // The forward part reads the tied head's two forms only with LM targets.
         let forms: PackedWeights.Forms = lmTargets == nil ? .blockWeights : [.blockWeights, .logits, .headBackward]
-        let lmTotal = sumOverShards(batch: batch, time: time, forBackward: true, addsGradients: false,
+        let lmTotal = sumOverShards(batch: batch, time: time, needs: PassNeeds(backward: true, logits: lmTargets != nil),
+                                    addsGradients: false,
                                     weights: forms) { model, sequences in
             let first = sequences.lowerBound * time
             return model.hiddenPass(tokens: tokens + first, batch: sequences.count, time: time,

@@ -31,7 +31,7 @@ extension GPT {
                                    packedWeights: Bool = false, training: Bool = true) throws {
         try checkModelMemory(config: config, training: training)
         try MemoryBudget.check(bytes: Activations.estimatedBytes(config: config, batch: batch, time: time,
-                                                                 forBackward: training),
+                                                                 needs: training ? .training : .forward),
                                what: batchDescription(batch: batch, time: time),
                                besides: committedBytes(config: config, gradientCopies: gradientCopies,
                                                        packedWeights: packedWeights, training: training),
@@ -50,13 +50,13 @@ extension GPT {
     }
 
     /// Whether the weights packed for short shards (PackedWeights.swift) fit within `usable` bytes beside a pass
-    /// over `batch` x `time` (a `training` pass's buffers too; `sharded` as in `activationBytesAfterPass`), as
-    /// `checkShape` counts it. Packing ahead is a speed-up: a pass packs only when they fit, so they are never the
-    /// reason a batch is refused.
-    func packedWeightsFit(batch: Int, time: Int, training: Bool, sharded: Bool = true,
+    /// over `batch` x `time` with `needs` (a backward pass's training buffers too; `sharded` as in
+    /// `activationBytesAfterPass`), as `checkShape` counts it. Packing ahead is a speed-up: a pass packs only when
+    /// they fit, so they are never the reason a batch is refused.
+    func packedWeightsFit(batch: Int, time: Int, needs: PassNeeds, sharded: Bool = true,
                           usable: Double = MemoryBudget.usableBytes) -> Bool {
-        activationBytesAfterPass(batch: batch, time: time, forBackward: training, sharded: sharded)
-            + committedBytes(batch: batch, training: training, packed: true).bytes <= usable
+        activationBytesAfterPass(batch: batch, time: time, needs: needs, sharded: sharded)
+            + committedBytes(batch: batch, training: needs.backward, packed: true).bytes <= usable
     }
 
     /// The buffers a pass's activations come beside: the model's (`modelBytes`), for a `training` pass

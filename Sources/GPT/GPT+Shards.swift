@@ -60,15 +60,15 @@ extension GPT {
         (batch * s / shards)..<(batch * (s + 1) / shards)
     }
 
-    /// Plans the activations a pass over `batch` x `time` uses: the shards' (replicas made on first use), or
-    /// this model's own when the pass is not sharded; `forBackward` when a backward pass follows.
-    func planPass(batch: Int, time: Int, forBackward: Bool) {
+    /// Plans the activations a pass over `batch` x `time` with `needs` uses: the shards' (replicas made on first
+    /// use), or this model's own when the pass is not sharded.
+    func planPass(batch: Int, time: Int, needs: PassNeeds) {
         let shards = shardCount(batch: batch)
         guard shards > 1 else {
-            planActivations(batch: batch, time: time, forBackward: forBackward)
+            planActivations(batch: batch, time: time, needs: needs)
             return
         }
-        if packsWeights(batch: batch, time: time, forBackward: forBackward) { packedWeights.allocate() }
+        if packsWeights(batch: batch, time: time, needs: needs) { packedWeights.allocate() }
         while replicas.count < shards {
             let threads = replicaThreads(replicas.count, of: shards)
             let replicaPool = ThreadPool(threads: threads, helpers: pool.threadCount - threads)
@@ -76,7 +76,7 @@ extension GPT {
         }
         for s in 0..<shards {
             replicas[s].planActivations(batch: Self.shardSequences(s, of: shards, batch: batch).count, time: time,
-                                        forBackward: forBackward)
+                                        needs: needs)
         }
     }
 
@@ -87,12 +87,11 @@ extension GPT {
         return shards > 1 && (batch + shards - 1) / shards * time <= PackedWeights.maxShardRows
     }
 
-    /// Whether a pass over `batch` x `time` (`forBackward` when a backward pass follows) packs the weights ahead
-    /// for its shards: short shards, and the packed weights there already or fitting in memory beside the pass
-    /// (`packedWeightsFit`).
-    func packsWeights(batch: Int, time: Int, forBackward: Bool) -> Bool {
+    /// Whether a pass over `batch` x `time` with `needs` packs the weights ahead for its shards: short shards, and
+    /// the packed weights there already or fitting in memory beside the pass (`packedWeightsFit`).
+    func packsWeights(batch: Int, time: Int, needs: PassNeeds) -> Bool {
         hasShortShards(batch: batch, time: time)
-            && (packedWeights.allocatedBytes > 0 || packedWeightsFit(batch: batch, time: time, training: forBackward))
+            && (packedWeights.allocatedBytes > 0 || packedWeightsFit(batch: batch, time: time, needs: needs))
     }
 
     /// Runs `body(model, sequences, shard)` for every shard of a pass over `batch` x `time` tokens, in parallel:
@@ -138,12 +137,11 @@ extension GPT {
         }
     }
 
-    /// Runs `pass(model, sequences)` over the batch (planned here, for a backward pass too when `forBackward`,
-    /// then `inShards`) and returns the sum of what the passes return, in shard order. With `addsGradients`, the
+    /// Runs `pass(model, sequences)` over the batch (planned here for `needs`, then `inShards`) and returns the sum of what the passes return, in shard order. With `addsGradients`, the
     /// shards' gradients are drained into this model's after the pass.
-    func sumOverShards(batch: Int, time: Int, forBackward: Bool, addsGradients: Bool, weights: PackedWeights.Forms,
+    func sumOverShards(batch: Int, time: Int, needs: PassNeeds, addsGradients: Bool, weights: PackedWeights.Forms,
                        _ pass: (_ model: GPT, _ sequences: Range<Int>) -> Double) -> Double {
-        planPass(batch: batch, time: time, forBackward: forBackward)
+        planPass(batch: batch, time: time, needs: needs)
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: shardCount(batch: batch)) { sums in
             inShards(batch: batch, time: time, weights: weights) { model, sequences, s in
                 sums[s] = pass(model, sequences)

@@ -129,46 +129,48 @@ public final class GPT {
 
     // MARK: - Activations
 
-    /// Makes sure activations exist for `batch` x `time`, every layer's when `forBackward` (else a forward-only
-    /// plan serves): see `plannedActivations`.
-    func planActivations(batch: Int, time: Int, forBackward: Bool) {
-        guard let plan = plannedActivations(batch: batch, time: time, forBackward: forBackward) else { return }
+    /// Makes sure activations exist for `batch` x `time` that serve a pass with `needs` (a forward-only plan
+    /// serves forward passes, one without logits passes that stop at the final hidden state): see
+    /// `plannedActivations`.
+    func planActivations(batch: Int, time: Int, needs: PassNeeds) {
+        guard let plan = plannedActivations(batch: batch, time: time, needs: needs) else { return }
         activations = nil   // free the old plan before allocating the new one
-        activations = Activations(config: config, maxBatch: plan.batch, maxTime: plan.time,
-                                  forBackward: plan.everyLayer, pool: pool)
+        activations = Activations(config: config, maxBatch: plan.batch, maxTime: plan.time, needs: plan.needs,
+                                  pool: pool)
     }
 
-    /// The plan a pass over `batch` x `time` makes, or nil when the current one serves. It keeps every layer when
-    /// `forBackward` or when the current plan does (a model that trains evaluates between its steps in its
-    /// training plan); a plan of the same kind grows to cover both shapes, one of another kind takes the pass's.
-    func plannedActivations(batch: Int, time: Int, forBackward: Bool) -> (batch: Int, time: Int, everyLayer: Bool)? {
+    /// The plan a pass over `batch` x `time` with `needs` makes, or nil when the current one serves. It keeps
+    /// what the pass needs and what the current plan keeps (a model that trains evaluates between its steps in its
+    /// training plan, and a model that alternates kinds of passes does not plan again each time); a plan of the
+    /// same kind grows to cover both shapes, one of another kind takes the pass's.
+    func plannedActivations(batch: Int, time: Int, needs: PassNeeds) -> (batch: Int, time: Int, needs: PassNeeds)? {
         let current = activations
-        if let a = current, batch <= a.maxBatch, time <= a.maxTime, a.keepsEveryLayer || !forBackward { return nil }
-        let everyLayer = forBackward || current?.keepsEveryLayer == true
-        guard let a = current, a.keepsEveryLayer == everyLayer else { return (batch, time, everyLayer) }
-        return (max(batch, a.maxBatch), max(time, a.maxTime), everyLayer)
+        if let a = current, batch <= a.maxBatch, time <= a.maxTime, a.needs.serves(needs) { return nil }
+        let kept = current.map { $0.needs.union(needs) } ?? needs
+        guard let a = current, a.needs == kept else { return (batch, time, kept) }
+        return (max(batch, a.maxBatch), max(time, a.maxTime), kept)
     }
 
-    /// About the bytes of activations held once a pass over `batch` x `time` has planned (`forBackward` when a
-    /// backward pass follows; `sharded` unless it runs on this model alone, as `forward` does): the plans it
-    /// makes or finds, of this model or of each shard's replica, and the plans the other models keep.
-    func activationBytesAfterPass(batch: Int, time: Int, forBackward: Bool, sharded: Bool = true) -> Double {
-        func estimate(_ plan: (batch: Int, time: Int, everyLayer: Bool)) -> Double {
-            Activations.estimatedBytes(config: config, batch: plan.batch, time: plan.time, forBackward: plan.everyLayer)
+    /// About the bytes of activations held once a pass over `batch` x `time` with `needs` has planned (`sharded`
+    /// unless it runs on this model alone, as `forward` does): the plans it makes or finds, of this model or of
+    /// each shard's replica, and the plans the other models keep.
+    func activationBytesAfterPass(batch: Int, time: Int, needs: PassNeeds, sharded: Bool = true) -> Double {
+        func estimate(_ plan: (batch: Int, time: Int, needs: PassNeeds)) -> Double {
+            Activations.estimatedBytes(config: config, batch: plan.batch, time: plan.time, needs: plan.needs)
         }
         func held(_ model: GPT) -> Double {
-            model.activations.map { estimate(($0.maxBatch, $0.maxTime, $0.keepsEveryLayer)) } ?? 0
+            model.activations.map { estimate(($0.maxBatch, $0.maxTime, $0.needs)) } ?? 0
         }
         /// The plan `model` has after planning `batch` sequences: a new one, or the one it has that serves.
         func planned(_ model: GPT, batch: Int) -> Double {
-            model.plannedActivations(batch: batch, time: time, forBackward: forBackward).map(estimate) ?? held(model)
+            model.plannedActivations(batch: batch, time: time, needs: needs).map(estimate) ?? held(model)
         }
         let shards = sharded ? shardCount(batch: batch) : 1
         guard shards > 1 else { return planned(self, batch: batch) + replicas.reduce(0) { $0 + held($1) } }
         return held(self) + (0..<max(shards, replicas.count)).reduce(0) { sum, s in
             if s >= shards { return sum + held(replicas[s]) }
             let rows = Self.shardSequences(s, of: shards, batch: batch).count
-            return sum + (s < replicas.count ? planned(replicas[s], batch: rows) : estimate((rows, time, forBackward)))
+            return sum + (s < replicas.count ? planned(replicas[s], batch: rows) : estimate((rows, time, needs)))
         }
     }
 
@@ -183,16 +185,20 @@ public final class GPT {
     /// Plans the activations of the training and evaluation passes (`loss`, `forwardBackward`, `forwardHidden`)
     /// for `batch` x `time` ahead of time, and makes the gradients and moments, so the first training step does
     /// not allocate: the shards' activations and gradient buffers when those passes are sharded
-    /// (GPT+Shards.swift), with the packed weights when the shards are short, else the model's own.
-    public func reserve(batch: Int, time: Int) throws {
-        try checkShape(batch: batch, time: time, training: true)
-        planPass(batch: batch, time: time, forBackward: true)
+    /// (GPT+Shards.swift), with the packed weights when the shards are short, else the model's own. `logits`
+    /// unless the passes stop at the final hidden state (a classifier's without the LM loss).
+    public func reserve(batch: Int, time: Int, logits: Bool = true) throws {
+        let needs = PassNeeds(backward: true, logits: logits)
+        try checkShape(batch: batch, time: time, needs: needs)
+        planPass(batch: batch, time: time, needs: needs)
         for model in [self] + replicas { _ = model.gradients }
         _ = (firstMoment, secondMoment)
     }
 
     /// Logits [batch, time, vocab] of the last `forward`.
-    public var logits: UnsafePointer<Float>? { activations.map { UnsafePointer($0.logits) } }
+    public var logits: UnsafePointer<Float>? {
+        activations.flatMap { $0.needs.logits ? UnsafePointer($0.logits) : nil }
+    }
 
     // MARK: - Optimizer
 

@@ -11,12 +11,12 @@ import Kernels
                       (GPTConfig.small(vocabSize: 65), 8, 200, 0.1)])
     func estimateFollowsTheAllocation(preset: GPTConfig, batch: Int, time: Int, dropout: Float) throws {
         let config = try preset.overriding(dropout: dropout)
-        for forBackward in [true, false] {
-            let activations = Activations(config: config, maxBatch: batch, maxTime: time, forBackward: forBackward,
+        for needs in [PassNeeds.training, .forward, .hidden, PassNeeds(backward: true, logits: false)] {
+            let activations = Activations(config: config, maxBatch: batch, maxTime: time, needs: needs,
                                           pool: ThreadPool(threads: 1))
-            let estimate = Activations.estimatedBytes(config: config, batch: batch, time: time, forBackward: forBackward)
+            let estimate = Activations.estimatedBytes(config: config, batch: batch, time: time, needs: needs)
             let actual = Double(activations.bytes)
-            #expect(estimate <= actual && estimate >= 0.95 * actual, "\(forBackward): estimate \(estimate) against \(actual) bytes")
+            #expect(estimate <= actual && estimate >= 0.95 * actual, "\(needs): estimate \(estimate) against \(actual) bytes")
         }
     }
 
@@ -77,8 +77,52 @@ import Kernels
         #expect(single.activations.map { ($0.keepsEveryLayer, $0.maxBatch) } ?? (false, 0) == (true, 4))
         // The small preset's pass: its forward plan against its training plan.
         let small = GPTConfig.small(vocabSize: 65)
-        #expect(Activations.estimatedBytes(config: small, batch: 8, time: 256, forBackward: false)
+        #expect(Activations.estimatedBytes(config: small, batch: 8, time: 256, needs: .forward)
                 < Activations.estimatedBytes(config: small, batch: 8, time: 256) / 5)
+    }
+
+    /// Passes that stop at the final hidden state (a classifier's, the decoder's prefill) plan no logits, V floats
+    /// a row: at GPT-2's vocabulary of 50,257, 201 KB a position, far more than the rest of a forward plan of a
+    /// narrow model. They give the same hidden states, gradients and next-token logits as passes planned with
+    /// logits; a pass that needs logits afterwards plans them.
+    @Test func passesToTheHiddenStatePlanNoLogits() throws {
+        let config = GPTConfig(layers: 2, heads: 2, width: 32, context: 16, vocabSize: 3000)
+        let tokens = (0..<64).map { Int32(($0 * 37) % 3000) }
+        #expect(Activations.estimatedBytes(config: config, batch: 4, time: 16, needs: .hidden) + 4 * 64 * 3000
+                == Activations.estimatedBytes(config: config, batch: 4, time: 16, needs: .forward))
+        // Hidden states, then a classifier-style backward (dh = h, the gradient of |h|^2 / 2): a model that
+        // planned without logits against one that planned with them, on one thread and on two (sharded).
+        func run(_ model: GPT, reserving logits: Bool) throws -> (hidden: [Float], gradients: [Float]) {
+            try model.reserve(batch: 4, time: 16, logits: logits)
+            var hidden: [Float] = []
+            try tokens.withUnsafeBufferPointer { t in
+                try model.forwardHidden(tokens: t.baseAddress!, batch: 4, time: 16) { sequences, h in
+                    hidden += UnsafeBufferPointer(start: h, count: sequences.count * 16 * config.width)
+                }
+                try model.forwardBackward(tokens: t.baseAddress!, batch: 4, time: 16) { sequences, h, dh in
+                    for i in 0..<(sequences.count * 16 * config.width) { dh[i] += h[i] }
+                }
+            }
+            return (hidden, model.gradients.values)
+        }
+        for threads in [1, 2] {
+            let without = try GPT(config: config, seed: 3, pool: ThreadPool(threads: threads))
+            let withLogits = try GPT(config: config, seed: 3, pool: ThreadPool(threads: threads))
+            let (a, b) = (try run(without, reserving: false), try run(withLogits, reserving: true))
+            #expect(a.hidden == b.hidden && a.gradients == b.gradients)
+            let plans = ([without] + without.replicas).compactMap(\.activations)
+            #expect(!plans.isEmpty && plans.allSatisfy { $0.needs == PassNeeds(backward: true, logits: false) })
+            #expect(without.memory.activationBytes < withLogits.memory.activationBytes / 2)
+        }
+        // The decoder's prefill: no logits planned, the same next-token logits as a full forward's last row.
+        let model = try GPT(config: config, seed: 3, pool: ThreadPool(threads: 1))
+        let decoder = try BatchDecoder(model: model, slots: 1)
+        try decoder.prefill(slot: 0, tokens: Array(tokens[..<16]))
+        #expect(model.activations?.needs == .hidden && model.logits == nil)
+        let next = Array(UnsafeBufferPointer(start: decoder.logits(slot: 0), count: 3000))
+        let last = try model.forward(tokens: Array(tokens[..<16]), batch: 1, time: 16)[(15 * 3000)...]
+        #expect(model.activations?.needs == .forward)
+        #expect(zip(next, last).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
     }
 
     @Test func aBatchBeyondMemoryIsRefusedBeforeAllocating() throws {
@@ -156,13 +200,13 @@ import Kernels
         try model.forwardBackward(tokens: one, targets: one, batch: 1, time: 16)   // unsharded: every layer, for 1
         // (Within 15%: the estimate leaves out attention's per-thread workspace, 11% of so small a plan; the
         // shard plans the check used to add up came to a sixth.)
-        let counted = model.activationBytesAfterPass(batch: 8, time: 16, forBackward: false, sharded: false)
+        let counted = model.activationBytesAfterPass(batch: 8, time: 16, needs: .forward, sharded: false)
         _ = try model.forward(tokens: eight, batch: 8, time: 16)
         let own = Double(try #require(model.activations).bytes)
         #expect(model.activations?.keepsEveryLayer == true && counted <= own && counted >= 0.85 * own, "\(counted) against \(own)")
         try model.forwardBackward(tokens: eight, targets: eight, batch: 8, time: 16)   // sharded: the replicas plan
         let replicas = model.replicas.reduce(0.0) { $0 + Double($1.activations?.bytes ?? 0) }
-        let beside = model.activationBytesAfterPass(batch: 8, time: 16, forBackward: false, sharded: false)
+        let beside = model.activationBytesAfterPass(batch: 8, time: 16, needs: .forward, sharded: false)
         #expect(replicas > 0 && beside <= own + replicas && beside >= 0.85 * (own + replicas), "\(beside) against \(own + replicas)")
     }
 
@@ -178,14 +222,14 @@ import Kernels
                 sum + Activations.estimatedBytes(config: config, batch: 6 / threads, time: 64)
             }
             let training = activations + Double(4 + threads - 1) * parameterBytes
-            #expect(model.packedWeightsFit(batch: 6, time: 64, training: true, usable: training + packed))
-            #expect(!model.packedWeightsFit(batch: 6, time: 64, training: true, usable: training + packed - 1))
+            #expect(model.packedWeightsFit(batch: 6, time: 64, needs: .training, usable: training + packed))
+            #expect(!model.packedWeightsFit(batch: 6, time: 64, needs: .training, usable: training + packed - 1))
             // A forward pass, of a model that has not trained: one-layer plans beside the weights alone.
             let forward = (0..<threads).reduce(0.0) { sum, s in
-                sum + Activations.estimatedBytes(config: config, batch: 6 / threads, time: 64, forBackward: false)
+                sum + Activations.estimatedBytes(config: config, batch: 6 / threads, time: 64, needs: .forward)
             } + parameterBytes
-            #expect(model.packedWeightsFit(batch: 6, time: 64, training: false, usable: forward + packed))
-            #expect(!model.packedWeightsFit(batch: 6, time: 64, training: false, usable: forward + packed - 1))
+            #expect(model.packedWeightsFit(batch: 6, time: 64, needs: .forward, usable: forward + packed))
+            #expect(!model.packedWeightsFit(batch: 6, time: 64, needs: .forward, usable: forward + packed - 1))
         }
     }
 
