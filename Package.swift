@@ -106,7 +106,7 @@ let package = Package(
 
         .executableTarget(name: "bench",
                           dependencies: ["Kernels", "GPT", "Training", "Tokenizer", "Sampling", "FineTuning",
-                                         "FineTuneData", "TerminalUI", argumentParser],
+                                         "FineTuneData", "JSON", "TerminalUI", argumentParser],
                           swiftSettings: releaseFlags),
         .testTarget(name: "BenchTests", dependencies: ["TestSupport", "bench"]),
     ],

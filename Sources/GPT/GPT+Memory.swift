@@ -38,6 +38,12 @@ extension GPT {
                                holding: holding(training: training))
     }
 
+    /// Throws `GPTError.doesNotFitInMemory` when `bytes` for `what` exceed the memory a run may take here (nine
+    /// tenths of it): for tools that allocate buffers of their own (the benchmarks), before they do.
+    public static func checkFits(bytes: Double, what: String) throws {
+        try MemoryBudget.check(bytes: bytes, what: what)
+    }
+
     /// A pass's batch as memory errors name it.
     static func batchDescription(batch: Int, time: Int) -> String {
         "a batch of \(batch) x \(time) tokens (its activations)"

@@ -299,7 +299,7 @@ public enum GPTError: Error, Equatable, CustomStringConvertible {
                           committed > 0 ? ", less \(model) for \(holding)" : "")
         case let .modelDoesNotFitInMemory(parameters, bytes, available, training):
             return String(format: "a model of %.2f billion parameters needs %.1f GB for its %@, more than the %.1f GB a "
-                          + "run may take of the memory here; choose a smaller width, number of layers or vocabulary",
+                          + "run may take of the memory here; choose a smaller width, number of layers, vocabulary or context",
                           Double(parameters) / 1e9, bytes / 1e9,
                           training ? "weights, gradients and AdamW moments" : "weights", available / 1e9)
         }

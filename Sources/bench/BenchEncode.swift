@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Tokenizer
 import Training
 
@@ -93,7 +94,7 @@ struct BenchEncode: ParsableCommand {
         for threads in [1, 2] {
             let rate = megabytes / ours[threads]!
             if json {
-                print("{\"bench\":\"encode\",\"file\":\"\(name)\",\"bytes\":\(bytes),\"tokens\":\(tokens),\"model\":\"\(tokenizerType.rawValue)\",\"vocab\":\(tokenizer.vocabularySize),\"threads\":\(threads),\"segment_cache\":\(cache),\"mb_per_s\":\(String(format: "%.2f", rate)),\"spm_encode_mb_per_s\":\(String(format: "%.2f", spmRate)),\"ratio\":\(String(format: "%.3f", rate / spmRate))}")
+                print("{\"name\":\"encode\",\"file\":\(jsonStringLiteral(name)),\"bytes\":\(bytes),\"tokens\":\(tokens),\"model\":\"\(tokenizerType.rawValue)\",\"vocab\":\(tokenizer.vocabularySize),\"threads\":\(threads),\"segment_cache\":\(cache),\"mb_per_s\":\(String(format: "%.2f", rate)),\"spm_encode_mb_per_s\":\(String(format: "%.2f", spmRate)),\"ratio\":\(String(format: "%.3f", rate / spmRate))}")
             } else {
                 print(String(format: "%@  %@ %d  cache %@  threads %d: %7.2f MB/s   spm_encode: %7.2f MB/s   ratio %.2fx",
                              name, tokenizerType.rawValue, tokenizer.vocabularySize, cache ? "on " : "off", threads,

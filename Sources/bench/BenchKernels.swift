@@ -1,4 +1,5 @@
 import ArgumentParser
+import GPT
 import Foundation
 import Kernels
 
@@ -13,7 +14,7 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Comma-separated thread counts.")
     var threads: String = "1,2"
 
-    @Option(help: "Timed runs per measurement (the median is reported).")
+    @Option(help: "Timed runs per measurement: GEMM reports the fastest (OpenBLAS gets the same count and reports its fastest) and the median, the matrix-vector products the median. The layer kernels time themselves (5 to 25 runs, median).")
     var repeats: Int = 20
 
     @Option(help: "GEMM: rounds per shape and product, each timing ours then OpenBLAS on every thread count; ratios are medians of the rounds' ratios.")
@@ -50,6 +51,10 @@ struct BenchKernels: ParsableCommand {
 
     func run() throws {
         let threadCounts = try OptionCheck.threadList(threads)
+        // Refused before anything is allocated: our matrices, and the OpenBLAS script's copies of them.
+        for shape in shapes.compactMap(GEMMShape.init) {
+            try GPT.checkFits(bytes: 2 * shape.bytes, what: "--shape \(shape) (its matrices, here and in the reference)")
+        }
         let script = referenceScript ?? OpenBLASReference.defaultScript()
         let reference = noReference ? nil : OpenBLASReference(script: script)
         if !json, noReference {
@@ -71,7 +76,7 @@ struct BenchKernels: ParsableCommand {
                         measured[index].append(
                             (ours: GEMMBenchmark.gflops(product: product, shape: shape, pool: Pools.pool(threads: t),
                                                         repeats: repeats),
-                             theirs: reference?.gflops(shape: product.gemmShape(of: shape), threads: t)))
+                             theirs: reference?.gflops(shape: product.gemmShape(of: shape), threads: t, repeats: repeats)))
                     }
                 }
                 let single = threadCounts.firstIndex(of: 1)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import GPT
 import Kernels
 
 /// `bench layers`: time per call of every layer kernel at the `small` shape (B=8, T=256, C=384, 6 heads,
@@ -39,6 +40,7 @@ struct BenchLayers: ParsableCommand {
         var fmaPeak: (timing: LayerTiming, gflops: Double, gflopsCPU: Double)?
         var shape = LayerShape.preset(preset)!
         if let batchSize { shape.batch = batchSize }
+        try GPT.checkFits(bytes: shape.estimatedBytes, what: "a batch of \(shape.batch) for the layer kernels (their buffers)")
         let report = LayerReport(json: json, shapeFields: "\"preset\": \"\(preset)\", \"batch\": \(shape.batch)", only: only)
         if !json {
             print("Layer kernels, \(preset) shape: B=\(shape.batch) T=\(shape.time) C=\(shape.channels) heads=\(shape.heads) vocab=\(shape.vocab)")
@@ -80,6 +82,16 @@ fileprivate struct LayerShape {
     }
 
     var rows: Int { batch * time }
+
+    /// About the bytes `LayerBenchmarks` allocates (in Double: a mistyped batch may overflow Int): per row about
+    /// 30 C floats of activations and their gradients and the V logits; the embeddings and their gradients; AdamW's
+    /// four buffers of every parameter; attention's saved probabilities, a Tp^2 block a sequence and head.
+    var estimatedBytes: Double {
+        let n = Double(batch) * Double(time), c = Double(channels), v = Double(vocab)
+        let tp = Double(CausalSelfAttention.paddedStride(time))
+        return 4 * (n * (30 * c + v + 4) + 2 * (v + Double(time)) * c + 4 * Double(parameters)
+                    + Double(batch) * Double(heads) * tp * tp)
+    }
     /// Parameters of the preset's model: per layer 12 C^2 + 13 C (attention, MLP, two layernorms), the final
     /// layernorm, token and position embeddings.
     var parameters: Int {
@@ -93,14 +105,15 @@ fileprivate final class LayerReport {
     let json: Bool
     /// The shape's preset and batch as JSON fields (`"preset": "tiny", "batch": 6`), put in every JSON line.
     let shapeFields: String
-    /// `--only`'s text, and the lines written whose name contains it (the references' included): none means
-    /// the filter matched nothing.
+    /// `--only`'s text, and the kernels' lines written whose name contains it: none means the filter matched
+    /// nothing.
     let only: String?
     var matched = 0
     init(json: Bool, shapeFields: String, only: String?) { self.json = json; self.shapeFields = shapeFields; self.only = only }
 
     func line(name: String, threads: Int, timing: LayerTiming, extra: [(String, Double)] = []) {
-        if let only, name.contains(only) { matched += 1 }
+        // The two references run whatever --only says; only a kernel's line counts as a match.
+        if let only, name.contains(only), !["read_bandwidth", "fma_peak_reference"].contains(name) { matched += 1 }
         let ms = timing.wall
         if json {
             var fields = ["\"name\": \"\(name)\"", shapeFields, "\"threads\": \(threads)", "\"ms\": \(format(ms, 4))",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GPT
+import JSON
 import Kernels
 import Sampling
 
@@ -20,7 +21,8 @@ struct BenchSample: ParsableCommand {
     @Option(help: "Vocabulary size.") var vocab: Int = 32000
     @Option(help: "Sequences decoded together.") var batch: Int = 1
     @Option(help: "Worker threads.") var threads: Int = ThreadPool.availableCores
-    @Option(help: "New tokens per sequence in each timed run (after a 1-token prompt).") var tokens: Int = 200
+    @Option(help: "New tokens per sequence in each timed run (after a 1-token prompt; less than --context).")
+    var tokens: Int = 200
     @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 1
     @Option(name: .customLong("top-p"), help: "Top-p of the sampler.") var topP: Float = 0.9
     @Option(help: "Weight storage for the decoding steps: fp32 or bf16.") var weights: String = "fp32"
@@ -41,6 +43,10 @@ struct BenchSample: ParsableCommand {
             throw ValidationError(error.description)
         }
         try OptionCheck.threads(threads)
+        // The window never slides: the C reference stops at the context, and a slide would time a prefill.
+        if tokens >= context {
+            throw ValidationError("--tokens must be less than --context (\(context)): the 1-token prompt and the new tokens fit the window (got \(tokens))")
+        }
         if weights != "fp32" && weights != "bf16" { throw ValidationError("--weights must be fp32 or bf16 (got \(weights))") }
         do { try SamplingSettings(temperature: temperature, topP: topP).validate() } catch {
             throw ValidationError("\(error)")
@@ -54,14 +60,19 @@ struct BenchSample: ParsableCommand {
         let model = try GPT(config: config, seed: 1)
         let storage: DecoderWeights = weights == "bf16" ? .bfloat16 : .float32
 
-        // Time to the first token: decoder set-up (cache, scratch, prefill plan), a 16-token prefill, one sample.
+        // A batch whose decoder does not fit in memory is refused here, in one line, before any timing.
+        _ = try BatchDecoder(model: model, slots: batch, weights: storage)
+        // Time to the first token: decoder set-up (cache, scratch, prefill plan), a 16-token prefill (the whole
+        // context when shorter), one sample.
+        let firstPrompt = (0..<min(16, context)).map { Int32($0 % vocab) }
         let firstToken = runTimes(repeats: repeats) {
             let decoder = try! BatchDecoder(model: model, slots: batch, weights: storage)
-            try! decoder.prefill(slot: 0, tokens: (0..<16).map { Int32($0 % vocab) })
+            try! decoder.prefill(slot: 0, tokens: firstPrompt)
             _ = Sampler(vocabularySize: vocab, seed: 1).sample(logits: decoder.logits(slot: 0), settings: .greedy)
         }.median
 
         let decoder = try BatchDecoder(model: model, slots: batch, weights: storage)
+
         // With a batch, a one-slot decoder times single-sequence generation in the same run (the batch speed-up).
         let single = batch > 1 ? try BatchDecoder(model: model, slots: 1, weights: storage) : nil
         let samplers = (0..<batch).map { Sampler(vocabularySize: vocab, seed: UInt64($0)) }
@@ -136,7 +147,7 @@ struct BenchSample: ParsableCommand {
         if json {
             print(#"{"name": "sample", "layers": \#(layers), "width": \#(width), "context": \#(context), "vocab": \#(vocab), "batch": \#(batch), "threads": \#(threads), "weights": "\#(weights)", "temperature": \#(temperature), "top_p": \#(topP), "tokens_per_s": \#(f1(sampledRate)), "greedy_tokens_per_s": \#(f1(greedyRate)), "weight_gb_per_s": \#(f1(weightGBs)), "memory_read_gb_per_s": \#(f1(memoryGBs)), "first_token_s": \#(f4(firstToken)), "prefill_tokens_per_s": \#(f1(Double(context) / prefillSeconds)), "forward_tokens_per_s": \#(f1(Double(context) / forwardSeconds))\#(singleRate.map { ", \"single_tokens_per_s\": \(f1($0)), \"batch_speedup\": \(f2(sampledRate / $0))" } ?? "")}"#)
             if let reference {
-                print(#"{"name": "sample_reference", "implementation": "\#(referenceSource) (cc -Ofast -march=native -fopenmp, greedy)", "batch": 1, "threads": \#(threads), "weights": "fp32", "tokens_per_s": \#(f1(reference.tokensPerSecond)), "weight_gb_per_s": \#(f1(reference.weightGBs)), "ratio": \#(f2(reference.ratio))}"#)
+                print(#"{"name": "sample_reference", "implementation": \#(jsonStringLiteral(referenceSource + " (cc -Ofast -march=native -fopenmp, greedy)")), "batch": 1, "threads": \#(threads), "weights": "fp32", "tokens_per_s": \#(f1(reference.tokensPerSecond)), "weight_gb_per_s": \#(f1(reference.weightGBs)), "ratio": \#(f2(reference.ratio))}"#)
             }
             return
         }
@@ -152,7 +163,8 @@ struct BenchSample: ParsableCommand {
                      memoryGBs, weightGBs / memoryGBs))
         print(String(format: "  prefill %d tokens   %8.1f tokens/s  (training forward: %.1f tokens/s, ratio %.2f)", context,
                      Double(context) / prefillSeconds, Double(context) / forwardSeconds, forwardSeconds / prefillSeconds))
-        print(String(format: "  first token         %8.4f s  (decoder set-up, 16-token prefill, one sample)", firstToken))
+        print(String(format: "  first token         %8.4f s  (decoder set-up, %d-token prefill, one sample)", firstToken,
+                     firstPrompt.count))
         if let reference {
             print(String(format: "  C reference, greedy %8.1f tokens/s  (weights read at %.1f GB/s)",
                          reference.tokensPerSecond, reference.weightGBs))

@@ -31,11 +31,16 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Machine peak for the FLOPs utilisation, GFLOP/s.") var peakGflops: Double = 500
     @Option(help: "PyTorch reference script.") var referenceScript: String = "scripts/torch_train_bench.py"
     @Flag(help: "Skip the PyTorch reference.") var noReference = false
-    @Flag(help: "One JSON object a line.") var json = false
+    @Flag(help: "One JSON object a line (sizes in MiB, 2^20 bytes, as in the text).") var json = false
+
+    /// Most timed steps a round and rounds a run (the trainer is made for all of them, 3 warm-up steps a round too).
+    static let maxSteps = 100_000, maxRounds = 1_000
 
     func validate() throws {
         try OptionCheck.threads(threads)
         try OptionCheck.atLeastOne(["steps": steps, "rounds": rounds])
+        if steps > Self.maxSteps { throw ValidationError("--steps must be at most \(Self.maxSteps) (got \(steps))") }
+        if rounds > Self.maxRounds { throw ValidationError("--rounds must be at most \(Self.maxRounds) (got \(rounds))") }
         if let batchSize { try OptionCheck.atLeastOne(["batch-size": batchSize]) }
         guard peakGflops.isFinite && peakGflops > 0 else {
             throw ValidationError("--peak-gflops must be a positive number (got \(peakGflops))")
@@ -78,9 +83,14 @@ struct BenchTrain: ParsableCommand {
         let peakAfter = FMAReference.gflops()
         let result = Measurement(stepSeconds: median(ours), peakRSSMB: Self.peakRSSMB(),
                                  modelBytes: trainer.model.memory.totalBytes)
-        // The PyTorch round with the median speed stands for all of them.
-        let reference = theirs.sorted { ($0["tokens_per_s"] as? Double ?? 0) < ($1["tokens_per_s"] as? Double ?? 0) }
-            .dropFirst(theirs.count / 2).first
+        // PyTorch's rounds as one: the medians of their tokens/s, ms a step and MFU, taken as Swiftlet's are (the
+        // mean of the middle two of an even count), with the rest of a round's report (torch's version, threads).
+        var reference = theirs.first
+        for (key, scale) in [("tokens_per_s", 1e1), ("ms_per_step", 1e3), ("mfu", 1e4)] {   // the script's rounding
+            let values = theirs.compactMap { $0[key] as? Double }
+            if values.count == theirs.count && !values.isEmpty { reference?[key] = (median(values) * scale).rounded() / scale }
+        }
+        let ratio = ratios.isEmpty ? nil : median(ratios)
 
         let flopsPerToken = Self.trainingFlopsPerToken(config)
         let tokensPerStep = Double(batch * config.context)
@@ -88,7 +98,7 @@ struct BenchTrain: ParsableCommand {
         let mfu = flopsPerToken * tokensPerSecond / (peakGflops * 1e9)
         let modelMB = Double(result.modelBytes) / 1_048_576
         if json {
-            print(#"{"name": "train", "preset": "\#(preset)", "layers": \#(config.layers), "width": \#(config.width), "context": \#(config.context), "batch": \#(batch), "vocab": \#(vocab), "threads": \#(threads), "tokens_per_s": \#(f1(tokensPerSecond)), "ms_per_step": \#(f3(result.stepSeconds * 1e3)), "mfu": \#(f4(mfu)), "peak_rss_mb": \#(f1(result.peakRSSMB)), "model_state_mb": \#(f1(modelMB)), "fma_peak_gflops_before": \#(f1(peakBefore)), "fma_peak_gflops_after": \#(f1(peakAfter))}"#)
+            print(#"{"name": "train", "preset": "\#(preset)", "layers": \#(config.layers), "width": \#(config.width), "context": \#(config.context), "heads": \#(config.heads), "batch": \#(batch), "vocab": \#(vocab), "dropout": \#(config.dropout), "threads": \#(threads), "steps": \#(steps), "rounds": \#(rounds), "tokens_per_s": \#(f1(tokensPerSecond)), "ms_per_step": \#(f3(result.stepSeconds * 1e3)), "mfu": \#(f4(mfu)), "peak_rss_mb": \#(f1(result.peakRSSMB)), "model_state_mb": \#(f1(modelMB)), "fma_peak_gflops_before": \#(f1(peakBefore)), "fma_peak_gflops_after": \#(f1(peakAfter))\#(ratio.map { ", \"ratio\": \(f3($0))" } ?? "")}"#)
             if let reference, let data = try? JSONSerialization.data(withJSONObject: reference, options: [.sortedKeys]) {
                 print(String(decoding: data, as: UTF8.self))
             }
@@ -102,14 +112,14 @@ struct BenchTrain: ParsableCommand {
             print(String(format: "  pytorch   %9.0f tokens/s  %8.2f ms/step  %5.1f GFLOP/s  (torch %@)",
                          refTokens, refMs, flopsPerToken * refTokens / 1e9, (reference["torch"] as? String) ?? "?"))
             print(String(format: "  ratio     %.2fx PyTorch's tokens/s (median of %d alternating rounds; rounds: %@)",
-                         median(ratios), ratios.count, ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
+                         ratio ?? .nan, ratios.count, ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
         } else if !noReference {
             print("  pytorch   not measured (" + (FileManager.default.fileExists(atPath: referenceScript)
                 ? "python3 \(referenceScript) gave no result: torch not installed (pip install 'torch==2.13.0+cpu'), or "
                     + "the script failed (run it by hand to see why))"
                 : "\(referenceScript) not found: run from the package root, or give --reference-script)"))
         }
-        print(String(format: "  memory    peak RSS %.1f MB; parameters + gradients + AdamW moments + activations = %.1f MB (ratio %.2f)",
+        print(String(format: "  memory    peak RSS %.1f MiB; parameters + gradients + AdamW moments + activations = %.1f MiB (ratio %.2f)",
                      result.peakRSSMB, modelMB, result.peakRSSMB / modelMB))
         print(String(format: "  machine   fma_peak_reference %.1f GFLOP/s a core before the rounds, %.1f after",
                      peakBefore, peakAfter))
@@ -132,6 +142,9 @@ struct BenchTrain: ParsableCommand {
         // memory took seconds and gigabytes to draw them before the trainer refused it.
         try options.validate(modelContext: config.context)
         do { try GPT.checkMemory(config: config, batch: batch, time: config.context) } catch let error as GPTError {
+            if case .modelDoesNotFitInMemory = error {   // the model alone: its shape, not the batch
+                throw TrainingError.invalidOption(option: "--preset", message: "\(error)")
+            }
             throw TrainingError.invalidOption(option: "--batch-size", message: "\(error); use a smaller --batch-size or --context")
         }
 

@@ -15,6 +15,10 @@ struct GEMMShape: CustomStringConvertible {
 
     var description: String { "\(m)x\(k)x\(n)" }
 
+    /// Bytes of the matrices (X, W, Y and the bias) a product of this shape is timed on, in Double (a mistyped
+    /// shape may overflow Int).
+    var bytes: Double { 4 * (Double(m) * Double(k) + Double(k) * Double(n) + Double(m) * Double(n) + Double(n)) }
+
     /// The script's DEFAULT_SHAPES (read from it, so the two lists cannot drift), or the same list built in.
     static func defaults(fromScript path: String) -> [GEMMShape] {
         let builtIn = ["768x128x384", "768x128x512", "2048x384x1152", "2048x384x1536", "2048x1536x384", "1024x1024x1024"]
@@ -135,10 +139,12 @@ final class OpenBLASReference {
 
     /// GFLOP/s of C[M,N] = A[M,K] B[K,N] with `threads` threads (measured afresh each call: the rounds of a
     /// comparison alternate with ours), or nil when python3/numpy/the script fail.
-    func gflops(shape: GEMMShape, threads: Int) -> Double? {
+    /// `repeats`: timed runs, of which the script takes the fastest (as ours is taken, like for like).
+    func gflops(shape: GEMMShape, threads: Int, repeats: Int) -> Double? {
         guard available else { return nil }
         var value: Double? = nil
-        let arguments = ["python3", script, "--shape", shape.description, "--threads", String(threads)] + coretypeArguments
+        let arguments = ["python3", script, "--shape", shape.description, "--threads", String(threads),
+                         "--repeats", String(repeats)] + coretypeArguments
         if let output = ReferenceProcess.run(arguments), output.status == 0,
            let last = output.standardOutput.split(separator: "\n").last?.split(separator: " ").last {
             value = Double(last)

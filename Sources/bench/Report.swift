@@ -49,7 +49,7 @@ struct Report {
 
     func memory(threads: Int, gbs: Double) {
         if json {
-            print("{\"name\": \"memory_read\", \"threads\": \(threads), \"gbs\": \(number(gbs))}")
+            print("{\"name\": \"memory_read\", \"threads\": \(threads), \"gbps\": \(number(gbs))}")
         } else {
             print(pad("memory read", 22) + pad("threads \(threads)", 12) + number(gbs))
         }
@@ -59,8 +59,8 @@ struct Report {
     func matvec(product: MatVecProduct, threads: Int, gbs: Double, reference: Double?) {
         if json {
             print("{\"name\": \"matvec\", \"product\": \"\(product.rawValue)\", \"k\": \(MatVecBenchmark.inputs), "
-                  + "\"n\": \(MatVecBenchmark.outputs), \"threads\": \(threads), \"gbs\": \(number(gbs)), "
-                  + "\"reference_gbs\": \(number(reference))}")
+                  + "\"n\": \(MatVecBenchmark.outputs), \"threads\": \(threads), \"gbps\": \(number(gbs)), "
+                  + "\"reference_gbps\": \(number(reference))}")
         } else {
             print(pad(product.rawValue, 22) + pad("threads \(threads)", 12) + pad(number(gbs), 9)
                   + "x\(ratio(gbs, reference)) of memory read")

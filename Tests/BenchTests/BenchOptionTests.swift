@@ -37,6 +37,12 @@ let BenchCommand = BuiltExecutable("bench")
         (["encode", "--runs=-2"], "--runs must be at least 1 (got -2)"),
         (["train", "--vocab", "0"], "model vocabulary size must be positive (got 0)"),
         (["train", "--preset", "bogus"], "unknown preset 'bogus' (known: tiny, small, gpt2)"),
+        // The trainer is made for (steps + 3) x rounds steps: that product overflowed, and was blamed on --steps.
+        (["train", "--steps", "9223372036854775807"], "--steps must be at most 100000 (got 9223372036854775807)"),
+        (["train", "--rounds", "1001"], "--rounds must be at most 1000 (got 1001)"),
+        // A first-token prefill of 16 tokens trapped in a context of 8; the window must hold every new token.
+        (["sample", "--context", "8", "--tokens", "8"],
+         "--tokens must be less than --context (8): the 1-token prompt and the new tokens fit the window (got 8)"),
     ])
     func refusedBeforeAnyWork(arguments: [String], message: String) throws {
         let result = try BenchCommand.run(arguments)
@@ -53,6 +59,23 @@ let BenchCommand = BuiltExecutable("bench")
         #expect(result.stderr.hasPrefix("error: --batch-size: a batch of 100000000 x 64 tokens"), "\(result.stderr)")
         #expect(result.stderr.contains("GB of memory here (nine tenths, less 13 MB for the model's weights, gradients and moments); use a smaller --batch-size or --context"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
+    }
+
+    /// Buffers beyond memory are refused in one line before they are allocated (each of these trapped: an
+    /// allocation that failed, or a `try!` around the decoder's own check), and a model beyond memory is named as
+    /// such, not blamed on the batch.
+    @Test(arguments: [
+        (["sample", "--batch", "100000000", "--no-reference"], "error: decoding 100000000 sequences together"),
+        (["layers", "--batch-size", "100000", "--threads", "2"], "error: a batch of 100000 for the layer kernels (their buffers) needs "),
+        (["kernels", "--shape", "100000x100000x10", "--no-reference"], "error: --shape 100000x100000x10 (its matrices, here and in the reference) needs 80.0 GB"),
+        (["train", "--context", "100000000", "--no-reference"], "error: --preset: a model of 12.80 billion parameters needs "),
+    ])
+    func beyondMemoryIsOneLine(arguments: [String], prefix: String) throws {
+        let result = try BenchCommand.run(arguments)
+        #expect(result.status == 1, "\(arguments): exit \(result.status), stderr: \(result.stderr)")
+        #expect(result.stderr.hasPrefix(prefix) && result.stderr.split(separator: "\n").count == 1,
+                "\(arguments): \(result.stderr)")
+        #expect(!result.stdout.contains("error") && !result.stderr.contains("Fatal"), "\(arguments): \(result.stdout)")
     }
 
     /// `--no-reference` is reported as such (it was "not available", as if OpenBLAS were missing). (bench train's
@@ -73,6 +96,10 @@ let BenchCommand = BuiltExecutable("bench")
         let nothing = try BenchCommand.run(["layers", "--threads", "2", "--only", "nosuchkernel"])
         #expect(nothing.status == 1 && nothing.stderr.hasPrefix("error: --only nosuchkernel: no kernel's name contains it"),
                 "\(nothing.stderr)")
+        // The bandwidth reference runs whatever --only says, but is not a kernel it matched.
+        let reference = try BenchCommand.run(["layers", "--threads", "2", "--only", "read"])
+        #expect(reference.status == 1 && reference.stderr.hasPrefix("error: --only read: no kernel's name contains it"),
+                "\(reference.stderr)")
     }
 
     /// `encode --help` gives the --file default once (argument-parser adds it to the help text).
