@@ -68,7 +68,10 @@ enum AtomicFiles {
             if !swapped { try? fm.removeItem(atPath: temporary) }
             AbandonedTemporaries.release(lock)
         }
-        try fill(temporary)
+        do { try fill(temporary) } catch let CheckpointError.writeFailed(path, reason) where path.hasPrefix(temporary + "/") {
+            // Named as the file it was to become (the hidden temporary is gone; the old checkpoint stays).
+            throw CheckpointError.writeFailed(path: url.path + path.dropFirst(temporary.count), reason: reason)
+        }
         syncDirectory(temporary)
 
         var isDirectory: ObjCBool = false

@@ -14,6 +14,19 @@ public struct CheckpointFile {
         self.name = name
         self.contents = contents
     }
+
+    /// `path`'s contents as they are now, read once, saved under `name`. A run gives every checkpoint it saves
+    /// the tokenizer it started with: a copy made at each save took whatever the file had become (its data
+    /// prepared again in place while it trained), pairing another tokenizer with the run's model.
+    public static func snapshot(name: String, of path: String) throws -> CheckpointFile {
+        CheckpointFile(name: name, contents: .data(try read(path)))
+    }
+
+    static func read(_ source: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
+            throw CheckpointError.unreadable(path: source, reason: error.localizedDescription)
+        }
+    }
 }
 
 /// A checkpoint read back: the model (AdamW moments restored when a training state was present), the
@@ -94,12 +107,7 @@ public enum Checkpoint {
                 let path = temporary + "/" + file.name
                 switch file.contents {
                 case let .data(data): try AtomicFiles.writeFile(at: path, data: data)
-                case let .copy(source):
-                    let data: Data
-                    do { data = try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
-                        throw CheckpointError.unreadable(path: source, reason: error.localizedDescription)
-                    }
-                    try AtomicFiles.writeFile(at: path, data: data)
+                case let .copy(source): try AtomicFiles.writeFile(at: path, data: try CheckpointFile.read(source))
                 }
             }
         }

@@ -99,6 +99,13 @@ public struct CorpusPreparation {
         let stem = "." + out.lastPathComponent + ".prepare-"
         AbandonedTemporaries.remove(in: parent, prefix: stem)   // of preparations stopped or killed earlier
 
+        // Never into a checkpoint, nor into a run that trains now (in --out itself, or in its parent: RUN/data).
+        if [Checkpoint.configFileName, Checkpoint.modelFileName].contains(where: { fileManager.fileExists(atPath: outputDirectory + "/" + $0) }) {
+            throw PreparationError.outputIsACheckpoint(path: outputDirectory)
+        }
+        for run in [outputDirectory, parent] where RunDirectory(path: run).isLockedElsewhere {
+            throw PreparationError.outputInLiveRun(path: outputDirectory, run: run)
+        }
         if let reused = try reusableOutput(corpora: summaries, valCorpora: heldOut ? valSummaries : nil, settings: settings) {
             return reused
         }
@@ -192,7 +199,7 @@ public struct CorpusPreparation {
             let advice = existingTokenizer.map { "\($0) has no byte fallback to spell the characters it lacks" }
                 ?? (tokenizerOptions.modelType == .word
                     ? "a word model cannot spell the words it did not keep: use --tokenizer-type bpe or unigram for exact text"
-                    : "use --byte-fallback")
+                    : byteFallbackAdvice)
             // The tokenizer learns from the corpus only: a character that only the validation files hold is unknown.
             let inValidation = unknown - unknownInCorpora
             let text: String
@@ -239,6 +246,17 @@ public struct CorpusPreparation {
         }
         installed = true
         return Result(outputDirectory: outputDirectory, reused: false, manifest: manifest, encodeSeconds: encodeSeconds)
+    }
+
+    /// How to spell the characters a trained tokenizer lacks: byte fallback, with a vocabulary that has room for
+    /// its 256 byte pieces beside the reserved ones and at least one piece of text (a char model's too-small
+    /// --vocab-size, which is what left characters out, got advice that the tokenizer options then refused).
+    private var byteFallbackAdvice: String {
+        var options = tokenizerOptions
+        options.byteFallback = true
+        let least = options.reservedPieceCount + 1
+        return options.vocabularySize >= least ? "use --byte-fallback"
+            : "use a larger --vocab-size, or --byte-fallback with --vocab-size \(least) or more"
     }
 
     /// The earlier output when it was made from the same inputs; nil when there is nothing there (or it may be

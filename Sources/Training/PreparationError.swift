@@ -5,6 +5,10 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
     case invalidValFraction(Double)
     case outputNotADirectory(path: String)
     case outputHasOtherContents(path: String, reason: String)
+    /// --out is a checkpoint (its tokenizer.model is the model's own).
+    case outputIsACheckpoint(path: String)
+    /// --out is, or is inside, a run directory that a run is training in now.
+    case outputInLiveRun(path: String, run: String)
     case noEndOfSequenceId(tokenizer: String)
     case writeFailed(path: String, reason: String)
     /// The split leaves the training part without a token.
@@ -23,6 +27,12 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
         case .outputNotADirectory(let path): return "\(path): exists and is not a directory"
         case .outputHasOtherContents(let path, let reason):
             return "\(path): the output directory already holds \(reason); pass --overwrite to replace it, or choose another --out"
+        case .outputIsACheckpoint(let path):
+            return "\(path): the output directory is a checkpoint (it holds config.json or model.safetensors), whose "
+                + "tokenizer.model belongs to its model; choose another --out (even --overwrite does not write there)"
+        case let .outputInLiveRun(path, run):
+            return "\(path): a run is training in \(run) now, and its checkpoints take their tokenizer from its data; "
+                + "wait for it to stop, or choose another --out"
         case .noEndOfSequenceId(let tokenizer):
             return "\(tokenizer): the tokenizer has no end-of-sequence id to put between files"
         case .writeFailed(let path, let reason): return "\(path): cannot write (\(reason))"

@@ -137,8 +137,10 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
     /// Checks a prepared directory's tokenizer.model, train.npy and val.npy against the manifest.json written
     /// with them, so that a run does not train on files swapped, edited or lost since (a missing file fails to
     /// open). A directory without a manifest (token files made elsewhere), or with one from before fingerprints
-    /// were recorded, is taken as it is.
-    public static func checkOutputs(in directory: String) throws {
+    /// were recorded, is taken as it is. `files`: the ones to check (`pretrain evaluate --data` checks only the
+    /// tokenizer, whose pieces the ids must stand for, and evaluates edited token files as they are).
+    public static func checkOutputs(in directory: String,
+                                    files: Set<String> = ["tokenizer.model", "train.npy", "val.npy"]) throws {
         let path = directory + "/" + fileName
         guard FileManager.default.fileExists(atPath: path) else { return }
         // Only the fingerprints are read: a manifest of another version (other settings) still says what it wrote.
@@ -148,7 +150,8 @@ public struct PreparationManifest: Codable, Equatable, Sendable {
             throw PreparationError.unreadableManifest(path: path)
         }
         guard let recorded = written.outputFingerprints else { return }
-        for (name, fingerprint) in [("tokenizer.model", recorded.tokenizer), ("train.npy", recorded.train), ("val.npy", recorded.val)] {
+        for (name, fingerprint) in [("tokenizer.model", recorded.tokenizer), ("train.npy", recorded.train), ("val.npy", recorded.val)]
+        where files.contains(name) {
             let file = directory + "/" + name
             guard FileManager.default.fileExists(atPath: file) else { throw PreparationError.missingSincePreparation(path: file) }
             let found = name == "tokenizer.model" ? try InputFile.contentHash(of: file) : try TokenFile(path: file).fingerprint

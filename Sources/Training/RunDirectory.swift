@@ -75,7 +75,7 @@ public struct RunDirectory: Sendable {
     }
 
     /// Whether another process holds the lock now (this one's own does not count).
-    private var isLockedElsewhere: Bool {
+    var isLockedElsewhere: Bool {
         RunDirectory.heldGuard.lock()
         defer { RunDirectory.heldGuard.unlock() }
         if RunDirectory.held[RunDirectory.absolutePath(path)] != nil { return false }
@@ -165,6 +165,9 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// Validation batches the best evaluation averaged (`--eval-batches` then; nil in runs saved before it was
     /// recorded), so a resume with another count can say the best was measured otherwise.
     public var bestEvalBatches: Int?
+    /// Validation windows the best evaluation averaged (`--eval-batches` x `--batch-size` x `--grad-accum` then;
+    /// nil in runs saved before it was recorded, whose evaluations took `--eval-batches` x `--batch-size`).
+    public var bestEvalWindows: Int?
     /// Evaluations since the best one (for early stopping across a resume).
     public var evaluationsSinceBest: Int?
     /// `pretrain --patience`: stop after this many evaluations without a new best (nil or 0: never; a fine-tuning
@@ -263,7 +266,8 @@ public struct RunRecord: Codable, Equatable, Sendable {
         }
         for (name, value, least) in [("--patience", patience, 0), ("the best step", bestStep, 0),
                                      ("the evaluations since the best", evaluationsSinceBest, 0),
-                                     ("the best's evaluation batches", bestEvalBatches, 1), ("the thread count", threads, 1)] {
+                                     ("the best's evaluation batches", bestEvalBatches, 1),
+                                     ("the best's evaluation windows", bestEvalWindows, 1), ("the thread count", threads, 1)] {
             if let value, value < least { throw Self.damaged(path: path, "\(name) must be at least \(least) (got \(value))") }
         }
         // A run counts its evaluations one by one: more than a step's worth each is a damaged count (Int.max

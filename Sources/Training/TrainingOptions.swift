@@ -22,6 +22,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var gradClip = 1.0
     public var evalEvery = 250
     public var evalBatches = 20
+    /// Validation windows an evaluation averages: `evalBatches` batches of a step's windows (`Trainer.evaluate`).
+    public var evaluationWindows: Int { evalBatches * batchSize * gradAccum }
     /// Steps between checkpoints (besides the final one and the best one); 0 means only those.
     public var checkpointEvery = 500
     public var seed: UInt64 = 0
@@ -102,13 +104,18 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .vocabularyMismatch(path, maxId, vocabularySize):
             return "\(path): holds token id \(maxId), outside the model's vocabulary of \(vocabularySize)"
         case let .nonFiniteLoss(step, loss, checkpoint):
-            return "the loss became \(loss) at step \(step); stopped without saving it" + kept(checkpoint)
+            return "the loss became \(spelled(loss)) at step \(step); stopped without saving it" + kept(checkpoint)
         case let .nonFiniteGradient(step, checkpoint):
             return "the gradient norm became non-finite at step \(step); stopped without saving it" + kept(checkpoint)
         case let .nonFiniteValidationLoss(step, loss, checkpoint):
-            return "the validation loss became \(loss) after step \(step); stopped without saving the model"
+            return "the validation loss became \(spelled(loss)) after step \(step); stopped without saving the model"
                 + kept(checkpoint)
         }
+    }
+
+    /// NaN (Swift prints the sign of a negative NaN: "-nan"), or +/-infinity.
+    private func spelled(_ loss: Double) -> String {
+        loss.isNaN ? "NaN" : loss.isInfinite ? (loss > 0 ? "infinity" : "-infinity") : "\(loss)"
     }
 
     private func kept(_ checkpoint: String?) -> String {

@@ -214,6 +214,7 @@ public final class TrainingRun {
         record.bestObjective = evaluation.objective
         record.bestStep = step
         record.bestEvalBatches = record.options.evalBatches
+        record.bestEvalWindows = record.options.evaluationWindows
         evaluationsWithoutImprovement = 0
         record.evaluationsSinceBest = 0
     }

@@ -43,6 +43,10 @@ enum EvaluationInput {
                 throw UserError("\(shownAs) holds no \(split).npy" + (checkpoint ? ": it is a checkpoint, not prepared data "
                     + "(pretrain prepare makes that; give the checkpoint as --checkpoint)" : ""))
             }
+            // The tokenizer must be the one the preparation wrote (manifest.json's fingerprint): ids another tokenizer
+            // of the same size made, the checkpoint's tokenizer.model put in its place, read as the wrong pieces.
+            // (Token files edited since are evaluated as they are.)
+            try PreparationManifest.checkOutputs(in: data, files: ["tokenizer.model"])
             let prepared = try SentencePieceTokenizer(contentsOf: data + "/tokenizer.model")
             guard prepared.hasSameVocabulary(as: tokenizer) else {
                 throw UserError("\(shownAs) was prepared with another tokenizer than the checkpoint's (its ids stand for "

@@ -61,7 +61,7 @@ extension RunSetup {
         }
         let scheduleNote = options.scheduleChangeNote(saved: record.options, completedSteps: state.step,
                                                      ratesCanChange: true)
-        let estimateNote = evaluationChangeNote(now: options.evalBatches, record: record)
+        let estimateNote = evaluationChangeNote(now: options, record: record)
         record.options = options
         if let patience = command.patience, patience != record.patience ?? 0 { record.patience = patience; given.append("--patience") }
         let samples = SampleOptions.merging(record.samples, every: command.sampleEvery, tokens: command.sampleTokens,
@@ -128,11 +128,15 @@ extension RunSetup {
 
     /// A note when a resumed run's --eval-batches differs from the count its best validation loss was measured
     /// with: later losses estimate the loss from another number of batches, so beating that best says less.
-    static func evaluationChangeNote(now: Int, record: RunRecord) -> String? {
-        let saved = record.bestEvalBatches ?? record.options.evalBatches   // (older runs: the count saved last)
+    /// The windows are the first `evaluationWindows` of the run's fixed draw: another count is another set.
+    static func evaluationChangeNote(now options: TrainingOptions, record: RunRecord) -> String? {
+        // Older runs: the best's batches (or the count saved last) of the saved batch size, without --grad-accum.
+        let saved = record.bestEvalWindows
+            ?? (record.bestEvalBatches ?? record.options.evalBatches) * record.options.batchSize
+        let now = options.evaluationWindows
         guard now != saved, let best = record.bestValLoss, let step = record.bestStep else { return nil }
-        return "note: validation losses from now on are means over \(counted(now, "batch", plural: "batches")) (--eval-batches), the best so "
-            + "far (\(String(format: "%.4f", best)) at step \(step)) over \(saved): a new best may then come from the estimate "
-            + "rather than the model"
+        return "note: validation losses from now on are means over \(counted(now, "window")) (--eval-batches x "
+            + "--batch-size x --grad-accum), the best so far (\(String(format: "%.4f", best)) at step \(step)) over "
+            + "\(saved): a new best may then come from the estimate rather than the model"
     }
 }

@@ -174,7 +174,9 @@ struct RunSetup {
             preparation.overwrite = true
             result = try preparation.run()
         }
-        let what = result.reused ? "reused \(target) (prepared before from the same corpus and options)" : "prepared \(target)"
+        let what = result.reused ? "reused \(target) (prepared before from the same corpus and options)"
+            : result.outputDirectory != target ? "prepared data for \(target) beside the old (it replaces the old once the run has passed its checks)"
+            : "prepared \(target)"
         print("\(what): \(result.manifest.trainTokens) training and \(result.manifest.valTokens) validation tokens")
         return PreparedData(path: result.outputDirectory, finalPath: target)
     }
@@ -205,9 +207,15 @@ struct RunSetup {
 
     /// `--data`'s directory for training, absolute: a preparation whose files are still those its manifest.json
     /// records, when it has one (a run on swapped or retokenized files would train a model its tokenizer does
-    /// not describe). `pretrain evaluate` takes the files as they are, and a resumed run checks them against
-    /// its own record (`requirePreparedData` for both).
+    /// not describe). `pretrain evaluate` makes the same check as it reads a token file (`EvaluationInput`), and a
+    /// resumed run checks the files against its own record (`requirePreparedData` for both).
     static func requireTrainingData(_ dir: String) throws -> String {
+        let absolute = RunDirectory.absolutePath(dir)
+        if FileManager.default.fileExists(atPath: absolute + "/" + Checkpoint.configFileName)
+            && !FileManager.default.fileExists(atPath: absolute + "/train.npy") {
+            throw TrainingError.invalidOption(option: "--data", message: "\(dir) is a checkpoint, not prepared data "
+                + "(`pretrain prepare` makes that; to start from the checkpoint's weights, give it as --init-from)")
+        }
         let path = try requirePreparedData(dir)
         try PreparationManifest.checkOutputs(in: path)
         return path
@@ -275,7 +283,7 @@ struct RunSetup {
                         dataDirectory: String, preset: String, notes: [String: String] = [:]) throws -> TrainingRun {
         let details = SwiftletDetails(preset: preset, notes: notes.merging(["data": dataDirectory]) { $1 })
         return try TrainingRun(directory: directory, task: trainer, record: record, details: details,
-                               extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: dataDirectory + "/tokenizer.model"))],
+                               extraFiles: [try CheckpointFile.snapshot(name: "tokenizer.model", of: dataDirectory + "/tokenizer.model")],
                                bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init),
                                patience: record.patience ?? 0)
     }

@@ -111,7 +111,8 @@ struct HyperparameterOptions: ParsableArguments {
     @Option(help: "AdamW beta2 (default 0.99).") var beta2: Double?
     @Option(help: "Global gradient-norm clip, 0 for none (default 1).") var gradClip: Double?
     @Option(help: "Evaluate every N steps, 0 for only at the end (default 250).") var evalEvery: Int?
-    @Option(help: "Validation batches per evaluation, 1 to 1000000 (default 20).") var evalBatches: Int?
+    @Option(help: "Validation batches per evaluation, each of a step's windows (--batch-size x --grad-accum), 1 to 1000000 (default 20).")
+    var evalBatches: Int?
     @Option(help: "Save latest/ every N steps, 0 for only at the end (default 500).") var checkpointEvery: Int?
     @Option(help: "Random seed (default: random, printed).") var seed: UInt64?
 

@@ -137,6 +137,20 @@ func temporaryDirectory() -> String {
         #expect(!FileManager.default.fileExists(atPath: root + "/c"))
     }
 
+    /// A snapshot holds the file as it was when taken: a run saves the tokenizer it started with, whatever the
+    /// file becomes while it trains (a copy at each save took a tokenizer prepared in its place since).
+    @Test func aSnapshotKeepsTheFileAsItWas() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try "first".write(toFile: root + "/tokenizer.model", atomically: true, encoding: .utf8)
+        let snapshot = try CheckpointFile.snapshot(name: "tokenizer.model", of: root + "/tokenizer.model")
+        try "second".write(toFile: root + "/tokenizer.model", atomically: true, encoding: .utf8)
+        try Checkpoint.save(try GPT(config: Self.config, seed: 1), to: root + "/c", extraFiles: [snapshot])
+        #expect(try String(contentsOfFile: root + "/c/tokenizer.model", encoding: .utf8) == "first")
+        #expect(throws: CheckpointError.self) { try CheckpointFile.snapshot(name: "t", of: root + "/nope") }
+    }
+
     // MARK: - Damaged checkpoints
 
     /// Saves a good checkpoint, lets `damage` change it, and returns the error loading reports.

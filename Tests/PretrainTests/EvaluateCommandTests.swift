@@ -191,6 +191,12 @@ import Training
                                               "--vocab-size", "100", "--val-fraction", "0.5", "--out", dir + "/digits"])
         #expect(digits.status == 0, "\(digits.stderr)")
         try refused(["--checkpoint", run, "--data", dir + "/digits"], says: "was prepared with another tokenizer than the checkpoint's")
+        // ... and with the checkpoint's tokenizer.model put in its place (the same pieces, ids the other one made):
+        // manifest.json's fingerprints say it is not the file the preparation wrote (it was evaluated, wrongly).
+        try FileManager.default.removeItem(atPath: dir + "/digits/tokenizer.model")
+        try FileManager.default.copyItem(atPath: data + "/tokenizer.model", toPath: dir + "/digits/tokenizer.model")
+        try refused(["--checkpoint", run, "--data", dir + "/digits"],
+                    says: "\(dir)/digits/tokenizer.model: not the file `pretrain prepare` wrote")
 
         // A stdout that cannot be written (a full disk) is an error, not a lost result and status 0.
         let full = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))

@@ -1,6 +1,7 @@
 import TestSupport
 import Foundation
 import Testing
+import Training
 
 @Suite struct PrepareCommandTests {
     @Test func preparesThenReuses() throws {
@@ -21,6 +22,42 @@ import Testing
         #expect(second.stdout.hasPrefix("reused \(directory)/data (prepared before from the same corpus and options): "
             + "tokenizer.model"), "\(second.stdout)")
         #expect(second.stdout.split(separator: "\n").count == 1, "\(second.stdout)")
+    }
+
+    /// Never into a checkpoint (its tokenizer.model belongs to its model: `--overwrite` replaced it, and the
+    /// checkpoint no longer loaded), nor into a run that trains now (its checkpoints take their tokenizer from
+    /// its data), even with --overwrite; nothing there changes.
+    @Test func refusesACheckpointAndALiveRun() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "s.txt")
+        let checkpoint = directory + "/checkpoint", run = directory + "/run"
+        for path in [checkpoint, run + "/data"] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try "the old tokenizer".write(toFile: path + "/tokenizer.model", atomically: true, encoding: .utf8)
+        }
+        try "{}".write(toFile: checkpoint + "/config.json", atomically: true, encoding: .utf8)
+        func prepare(_ out: String) throws -> BuiltExecutable.Output {
+            try PretrainCommand.run(["prepare", "--corpus", corpus, "--tokenizer-type", "char", "--vocab-size", "100",
+                                     "--out", out, "--overwrite"])
+        }
+        let intoCheckpoint = try prepare(checkpoint)
+        #expect(intoCheckpoint.status == 1 && intoCheckpoint.stderr == "error: \(checkpoint): the output directory is a "
+            + "checkpoint (it holds config.json or model.safetensors), whose tokenizer.model belongs to its model; choose "
+            + "another --out (even --overwrite does not write there)\n", "\(intoCheckpoint.stderr)")
+        // A run training in `run` holds its lock (here this test process does).
+        let live = RunDirectory(path: run)
+        try live.lock()
+        let intoLiveRun = try prepare(run + "/data")
+        live.unlock()
+        #expect(intoLiveRun.status == 1 && intoLiveRun.stderr.hasPrefix("error: \(run)/data: a run is training in \(run) now"),
+                "\(intoLiveRun.stderr)")
+        for path in [checkpoint, run + "/data"] {
+            #expect(try String(contentsOfFile: path + "/tokenizer.model", encoding: .utf8) == "the old tokenizer")
+            #expect(!FileManager.default.fileExists(atPath: path + "/train.npy"))
+        }
+        // Once the run has stopped, the data may be prepared again.
+        #expect(try prepare(run + "/data").status == 0)
     }
 
     /// Run from elsewhere with no --corpus, both commands say where the default corpus was looked for and how to

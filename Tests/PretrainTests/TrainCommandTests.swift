@@ -430,8 +430,9 @@ import Glibc
             "\(resumed.stderr)")
     }
 
-    /// Another --eval-batches on resume changes what the validation loss estimates from; the best so far was
-    /// measured the old way, and a note says so (the same count says nothing).
+    /// Another --eval-batches (or --batch-size) on resume changes the validation windows the loss estimates from;
+    /// the best so far was measured the old way, and a note says so (the same windows say nothing: a step of
+    /// --batch-size 1 x --grad-accum 2 evaluates the windows of --batch-size 2).
     @Test func resumingWithOtherEvaluationBatchesSaysSo() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -440,7 +441,7 @@ import Glibc
         let first = try PretrainCommand.run(["--data", data, "--out", run, "--steps", "4", "--eval-every", "2"] + Self.oneBlock)
         #expect(first.status == 0, "\(first.stderr)")
         let same = try PretrainCommand.run(["--resume", "--out", run, "--steps", "6", "--eval-batches", "1"])
-        #expect(same.status == 0 && !same.stderr.contains("(--eval-batches)"), "\(same.stderr)")
+        #expect(same.status == 0 && !same.stderr.contains("validation losses from now on"), "\(same.stderr)")
         // The resume line lists what changed: a value given again as it was is not an override.
         #expect(same.stderr.contains("resuming \(run) at step 4 of 6; overriding --steps\n"), "\(same.stderr)")
         let notes = try #require(try Checkpoint.readConfig(directory: run + "/best").hf.swiftlet?.notes)
@@ -448,16 +449,24 @@ import Glibc
         let other = try PretrainCommand.run(["--resume", "--out", run, "--steps", "8", "--eval-batches", "3"])
         #expect(other.status == 0, "\(other.stderr)")
         #expect(other.stderr.contains("at step 6 of 8; overriding --steps, --eval-batches\n"), "\(other.stderr)")
-        #expect(other.stderr.contains("note: validation losses from now on are means over 3 batches (--eval-batches), the "
-            + "best so far (\(String(format: "%.4f", best)) at step \(bestStep)) over 1: a new best may then come from the "
-            + "estimate rather than the model"), "\(other.stderr)")
-        // Back to 1 batch: the note compares with the count the best was measured with, which may now be 3.
+        #expect(other.stderr.contains("note: validation losses from now on are means over 6 windows (--eval-batches x "
+            + "--batch-size x --grad-accum), the best so far (\(String(format: "%.4f", best)) at step \(bestStep)) over 2: a "
+            + "new best may then come from the estimate rather than the model"), "\(other.stderr)")
+        // Back to 1 batch of 2: the note compares with the windows the best was measured with, which may now be 6.
         let state = try #require(try Checkpoint.readTrainingState(directory: run + "/latest"))
         let record = try RunRecord.decode(state.configuration, path: run)
-        let measured = try #require(record.bestEvalBatches)
+        let measured = try #require(record.bestEvalWindows)
         let back = try PretrainCommand.run(["--resume", "--out", run, "--steps", "10", "--eval-batches", "1"])
         #expect(back.status == 0, "\(back.stderr)")
-        #expect(back.stderr.contains(") over \(measured): a new best") == (measured != 1), "best over \(measured): \(back.stderr)")
+        #expect(back.stderr.contains(") over \(measured): a new best") == (measured != 2), "best over \(measured): \(back.stderr)")
+        // Another batch size is other windows (it said nothing); the same step split in two is the same windows.
+        let stateNow = try #require(try Checkpoint.readTrainingState(directory: run + "/latest"))
+        let measuredNow = try #require(try RunRecord.decode(stateNow.configuration, path: run).bestEvalWindows)
+        let split = try PretrainCommand.run(["--resume", "--out", run, "--steps", "12", "--batch-size", "1", "--grad-accum", "2"])
+        #expect(split.status == 0 && split.stderr.contains("validation losses from now on") == (measuredNow != 2), "\(split.stderr)")
+        let half = try PretrainCommand.run(["--resume", "--out", run, "--steps", "14", "--batch-size", "1", "--grad-accum", "1"])
+        #expect(half.status == 0 && half.stderr.contains("means over 1 window (--eval-batches x --batch-size x --grad-accum)"),
+                "\(half.stderr)")
     }
 
     /// Ctrl-C saves latest/ and exits, saying so at once; --resume finishes the run with the losses of an
@@ -725,6 +734,11 @@ import Glibc
         try expectError(["--corpus", dir + "/missing.txt"] + out, "missing.txt")
         try expectError(["--data", dir + "/nowhere"] + out, "--data: \(dir)/nowhere does not exist")
         try expectError(["--data", dir + "/short.txt"] + out, "--data: \(dir)/short.txt holds no prepared data")
+        // A checkpoint given as --data is named as one (it was "train.npy: cannot open the token file").
+        try FileManager.default.createDirectory(atPath: dir + "/checkpoint", withIntermediateDirectories: true)
+        try "{}".write(toFile: dir + "/checkpoint/config.json", atomically: true, encoding: .utf8)
+        try "tokenizer".write(toFile: dir + "/checkpoint/tokenizer.model", atomically: true, encoding: .utf8)
+        try expectError(["--data", dir + "/checkpoint"] + out, "--data: \(dir)/checkpoint is a checkpoint, not prepared data")
         try expectError(["--data", data, "--heads", "3", "--width", "16"] + out, "--heads: the number of heads (3) must divide the width (16)")
         try expectError(["--data", data, "--out", dir + "/short.txt"], "--out: \(dir)/short.txt is a file, not a run directory")
         // A batch far beyond memory is refused before anything is allocated (it used to end in a fatal error).

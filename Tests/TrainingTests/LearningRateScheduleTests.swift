@@ -96,6 +96,8 @@ import Foundation
         let svg = LossCurveSVG.render(records: records, title: "tiny <run>")
         #expect(svg.hasPrefix("<svg"))
         #expect(svg.contains("tiny &lt;run&gt;"))
+        // A control character (in a run directory's name) is not allowed in XML, even as a reference.
+        #expect(LossCurveSVG.escape("a\u{1B}b & c") == "a\u{FFFD}b &amp; c")
         #expect(svg.components(separatedBy: "<polyline").count == 3)
         // 50 train points and 5 validation points.
         let polylines = svg.components(separatedBy: "points=\"").dropFirst().map { $0.prefix { $0 != "\"" } }

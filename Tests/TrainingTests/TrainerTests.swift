@@ -80,6 +80,19 @@ private struct TinySetup {
         #expect(worst < 1e-5, "largest parameter difference \(worst)")
     }
 
+    /// Evaluation too: a batch of a step's windows in micro-batches gives the figure of the one larger batch (it
+    /// took --eval-batches batches of --batch-size windows, so splitting a step changed the validation set), and a
+    /// smaller step evaluates other windows.
+    @Test func evaluationTakesAStepsWindowsHoweverItIsSplit() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let split = try #require(try setup.trainer(setup.options(steps: 1, batch: 2, accum: 3)).evaluate())
+        let whole = try #require(try setup.trainer(setup.options(steps: 1, batch: 6, accum: 1)).evaluate())
+        let fewer = try #require(try setup.trainer(setup.options(steps: 1, batch: 2, accum: 1)).evaluate())
+        #expect(abs(split - whole) <= 1e-6 * whole, "\(split) against \(whole)")
+        #expect(abs(fewer - whole) > 1e-4 * whole, "\(fewer) against \(whole)")
+    }
+
     /// Stopping after N steps, saving, loading and continuing gives bit-identical losses to 2N steps straight:
     /// the checkpoint holds everything a step depends on (parameters, AdamW moments, step, generator state;
     /// dropout masks are a function of the seed and the step).
