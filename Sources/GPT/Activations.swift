@@ -37,7 +37,7 @@ final class Activations {
     let losses: UnsafeMutablePointer<Float>       // [N]
     // Backward scratch, reused by every layer.
     let dResidual: UnsafeMutablePointer<Float>    // [N, C]  gradient flowing down the residual stream
-    let dNarrow: UnsafeMutablePointer<Float>      // [N, C]  dln2 / dattentionOut / dln1 / dlnf
+    let dNarrow: UnsafeMutablePointer<Float>      // [N, C]  dln2 / dattentionOut / dln1 / dlnf; with dropout also the MLP branch's masked gradient
     let dWide1: UnsafeMutablePointer<Float>       // [N, 4C] dfcGelu; with dropout also the attention branch's masked gradient [N, C]
     let dWide2: UnsafeMutablePointer<Float>       // [N, 4C] dfcPre, then dqkv ([N, 3C])
 
@@ -104,8 +104,8 @@ final class Activations {
     var bytes: Int { storage.bytes + attention.reduce(0) { $0 + $1.allocatedBytes } }
 
     /// About what `init` allocates for `batch` x `time` (in Double: a mistyped batch may overflow Int): the
-    /// tensors above, 16 L C + 4 L + 12 C + V + 3 floats a row (L = 1 and 2 C of backward scratch fewer for a
-    /// forward-only plan, V fewer without logits), and attention's saved probabilities (twice with dropout, for
+    /// tensors above, 16 L C + 4 L + 12 C + V + 3 floats a row (for a forward-only plan L = 1 and 2 C in place of
+    /// 12 C, having no backward scratch; V fewer without logits), and attention's saved probabilities (twice with dropout, for
     /// backward passes), L heads Tp^2 floats a sequence.
     static func estimatedBytes(config: GPTConfig, batch: Int, time: Int, needs: PassNeeds = .training) -> Double {
         let L = Double(needs.backward ? config.layers : 1), C = Double(config.width)

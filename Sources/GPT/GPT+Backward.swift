@@ -20,7 +20,8 @@ extension GPT {
         GEMM.backwardWeight(dw: gradients.pointer + layout.tokenEmbedding, x: a.logits, dy: a.lnf, rows: n,
                             inputs: V, outputs: C, pool: pool)
         GEMM.forward(y: a.dNarrow, x: a.logits, w: parameters.pointer + layout.tokenEmbedding, bias: nil, rows: n,
-                     inputs: V, outputs: C, pool: pool, packedW: packedWeights.forward(layout.tokenEmbedding))
+                     inputs: V, outputs: C, pool: pool,
+                     packedW: packedWeights.forward(layout.tokenEmbedding))   // wte [V, C] as W[in, out]: its forward form
     }
 
     /// Backward from the gradient of the final hidden state (after ln_f), dlnf [N, C], held in `dNarrow`:
@@ -41,6 +42,7 @@ extension GPT {
         for l in stride(from: config.layers - 1, through: 0, by: -1) {
             let w = layout.blocks[l]
             let t = a.layer(l)   // this block's activations and its input
+            // dqkv reuses dFcPre's buffer: dFcPre is dead once the MLP half has formed dln2.
             let dFcGelu = a.dWide1, dFcPre = a.dWide2, dqkv = a.dWide2
 
             // MLP half. d(mlp c_proj output) = dres (through the dropout mask, into dnarrow, when training

@@ -121,3 +121,50 @@ enum MemoryBudget {
         }
     }
 }
+
+/// What a model holds and its passes plan: the report of the memory target, and the activations a pass adds.
+extension GPT {
+    /// Bytes this model needs to train, by kind: the gradients and moments counted whether they exist yet or not
+    /// (`trainingBufferBytes` is what exists), activations as planned so far (the shards' included, attention
+    /// scratch included; after forward passes only, their one-layer plans). The gradient buffers of shards 1...
+    /// and the weights packed for short shards (PackedWeights.swift) are not counted: they are the cost of
+    /// sharding, beyond what the shapes of one model need.
+    public var memory: MemoryReport {
+        MemoryReport(parameterBytes: parameters.bytes, gradientBytes: parameters.bytes,
+                     momentBytes: 2 * parameters.bytes,
+                     activationBytes: ([self] + replicas).reduce(0) { $0 + ($1.activations?.bytes ?? 0) })
+    }
+
+    /// About the bytes of activations held once a pass over `batch` x `time` with `needs` has planned (`sharded`
+    /// unless it runs on this model alone, as `forward` does): the plans it makes or finds, of this model or of
+    /// each shard's replica, and the plans the other models keep.
+    func activationBytesAfterPass(batch: Int, time: Int, needs: PassNeeds, sharded: Bool = true) -> Double {
+        func estimate(_ plan: (batch: Int, time: Int, needs: PassNeeds)) -> Double {
+            Activations.estimatedBytes(config: config, batch: plan.batch, time: plan.time, needs: plan.needs)
+        }
+        func held(_ model: GPT) -> Double {
+            model.activations.map { estimate(($0.maxBatch, $0.maxTime, $0.needs)) } ?? 0
+        }
+        /// The plan `model` has after planning `batch` sequences: a new one, or the one it has that serves.
+        func planned(_ model: GPT, batch: Int) -> Double {
+            model.plannedActivations(batch: batch, time: time, needs: needs).map(estimate) ?? held(model)
+        }
+        let shards = sharded ? shardCount(batch: batch) : 1
+        guard shards > 1 else { return planned(self, batch: batch) + replicas.reduce(0) { $0 + held($1) } }
+        return held(self) + (0..<max(shards, replicas.count)).reduce(0) { sum, s in
+            if s >= shards { return sum + held(replicas[s]) }
+            let rows = Self.shardSequences(s, of: shards, batch: batch).count
+            return sum + (s < replicas.count ? planned(replicas[s], batch: rows) : estimate((rows, time, needs)))
+        }
+    }
+}
+
+/// Bytes a model needs to train, for the memory target (a training run's peak RSS should stay close to
+/// `totalBytes`).
+public struct MemoryReport: Equatable, Sendable {
+    public let parameterBytes: Int
+    public let gradientBytes: Int
+    public let momentBytes: Int
+    public let activationBytes: Int
+    public var totalBytes: Int { parameterBytes + gradientBytes + momentBytes + activationBytes }
+}

@@ -9,6 +9,10 @@ import Synchronization
 ///   ln1 = LN(x); qkv = ln1 · Wattn + battn; a = attention(qkv); x2 = x + a · Wproj + bproj
 ///   ln2 = LN(x2); h = gelu(ln2 · Wfc + bfc); x3 = x2 + h · Wmlp + bmlp
 /// then lnf = LN(x); logits = lnf · wte^T (the LM head is tied to the token embedding).
+/// Where to read it: the embedding x = wte[token] + wpe[t] and the blocks in `runBlocks` (GPT+Forward.swift), the
+/// LM head in `runForward`, the loss (cross-entropy) in `trainingPass`; the backward in reverse in
+/// GPT+Backward.swift: `tiedHeadBackward` (dlogits -> dlnf and dwte), then `runBackwardFromFinalNorm` (ln_f, the
+/// blocks from the last, the embeddings). A training step is `forwardBackward`, then `update` (AdamW).
 /// Once the first step has run, forward, backward and the optimizer step allocate nothing (the activations are
 /// planned once per shape, with the weights packed for short shards (PackedWeights.swift) when a plan needs them,
 /// and the GEMM's packing buffers are made at first use; a split-K product's small array of buffer pointers aside).
@@ -151,29 +155,6 @@ public final class GPT {
         return (max(batch, a.maxBatch), max(time, a.maxTime), kept)
     }
 
-    /// About the bytes of activations held once a pass over `batch` x `time` with `needs` has planned (`sharded`
-    /// unless it runs on this model alone, as `forward` does): the plans it makes or finds, of this model or of
-    /// each shard's replica, and the plans the other models keep.
-    func activationBytesAfterPass(batch: Int, time: Int, needs: PassNeeds, sharded: Bool = true) -> Double {
-        func estimate(_ plan: (batch: Int, time: Int, needs: PassNeeds)) -> Double {
-            Activations.estimatedBytes(config: config, batch: plan.batch, time: plan.time, needs: plan.needs)
-        }
-        func held(_ model: GPT) -> Double {
-            model.activations.map { estimate(($0.maxBatch, $0.maxTime, $0.needs)) } ?? 0
-        }
-        /// The plan `model` has after planning `batch` sequences: a new one, or the one it has that serves.
-        func planned(_ model: GPT, batch: Int) -> Double {
-            model.plannedActivations(batch: batch, time: time, needs: needs).map(estimate) ?? held(model)
-        }
-        let shards = sharded ? shardCount(batch: batch) : 1
-        guard shards > 1 else { return planned(self, batch: batch) + replicas.reduce(0) { $0 + held($1) } }
-        return held(self) + (0..<max(shards, replicas.count)).reduce(0) { sum, s in
-            if s >= shards { return sum + held(replicas[s]) }
-            let rows = Self.shardSequences(s, of: shards, batch: batch).count
-            return sum + (s < replicas.count ? planned(replicas[s], batch: rows) : estimate((rows, time, needs)))
-        }
-    }
-
     /// Changes the dropout of training passes (fine-tuning a checkpoint with a dropout of its own). The plan of
     /// activations is dropped: the next pass plans again, with the attention-weight buffer dropout needs.
     public func setDropout(_ probability: Float) throws {
@@ -222,7 +203,7 @@ public final class GPT {
 
     /// One AdamW step (step is 1-based) on the gradients times `gradientScale`: weight decay on the 2-D region
     /// only, none on biases and layer norms. The default betas are GPT-3's (0.9, 0.95); the tools pass their own
-    /// (`TrainingOptions`, whose beta2 is nanoGPT's 0.99).
+    /// (`TrainingOptions`, whose beta2 is 0.99, as nanoGPT's config/train_shakespeare_char.py sets it).
     public func update(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8,
                        weightDecay: Float = 0, step: Int, gradientScale: Float = 1) {
         defer { parametersChanged() }
@@ -236,72 +217,5 @@ public final class GPT {
                    count: layout.totalCount - decayed,
                    learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
                    weightDecay: 0, step: step, gradientScale: gradientScale, pool: pool)
-    }
-
-    // MARK: - Memory
-
-    /// Bytes this model needs to train, by kind: the gradients and moments counted whether they exist yet or not
-    /// (`trainingBufferBytes` is what exists), activations as planned so far (the shards' included, attention
-    /// scratch included; after forward passes only, their one-layer plans). The gradient buffers of shards 1... and the weights packed for short shards (PackedWeights.swift)
-    /// are not counted: they are the cost of sharding, beyond what the shapes of one model need.
-    public var memory: MemoryReport {
-        MemoryReport(parameterBytes: parameters.bytes, gradientBytes: parameters.bytes,
-                     momentBytes: 2 * parameters.bytes,
-                     activationBytes: ([self] + replicas).reduce(0) { $0 + ($1.activations?.bytes ?? 0) })
-    }
-}
-
-/// Bytes a model needs to train, for the memory target (a training run's peak RSS should stay close to
-/// `totalBytes`).
-public struct MemoryReport: Equatable, Sendable {
-    public let parameterBytes: Int
-    public let gradientBytes: Int
-    public let momentBytes: Int
-    public let activationBytes: Int
-    public var totalBytes: Int { parameterBytes + gradientBytes + momentBytes + activationBytes }
-}
-
-/// A batch the model cannot run.
-public enum GPTError: Error, Equatable, CustomStringConvertible {
-    case emptyBatch(batch: Int, time: Int)
-    case sequenceLongerThanContext(time: Int, context: Int)
-    case tokenOutOfRange(token: Int32, position: Int, vocabSize: Int)
-    case targetOutOfRange(token: Int32, position: Int, vocabSize: Int)
-    case invalidWeight(weight: Float, position: Int)
-    case wrongInputCount(count: Int, batch: Int, time: Int)
-    /// `available`: what the plan may take of the `memory` here: nine tenths, less the `committed` bytes of the
-    /// model's buffers, with a sharded pass's gradient copies and packed weights (`MemoryBudget`); below zero when
-    /// those alone exceed the nine tenths. `holding` names what the committed bytes are for the message ("the
-    /// model's weights").
-    case doesNotFitInMemory(what: String, bytes: Double, available: Double, committed: Double, holding: String,
-                            memory: Double)
-    /// `training`: `bytes` count the gradients and AdamW moments too, not only the weights.
-    case modelDoesNotFitInMemory(parameters: Int, bytes: Double, available: Double, training: Bool)
-
-    public var description: String {
-        switch self {
-        case let .emptyBatch(b, t): return "batch \(b) x time \(t) is empty: both must be positive"
-        case let .sequenceLongerThanContext(t, c): return "sequence length \(t) exceeds the model's context \(c)"
-        case let .tokenOutOfRange(tok, pos, v):
-            return "token id \(tok) at position \(pos) is outside the vocabulary (size \(v))"
-        case let .targetOutOfRange(tok, pos, v):
-            return "target id \(tok) at position \(pos) is outside the vocabulary (size \(v))"
-        case let .invalidWeight(w, pos): return "loss weight \(w) at position \(pos) must be finite and >= 0"
-        case let .wrongInputCount(n, b, t): return "got \(n) values for a batch of \(b) x \(t) = \(b * t) positions"
-        case let .doesNotFitInMemory(what, bytes, available, committed, holding, memory):
-            let model = committed >= 1e8 ? String(format: "%.1f GB", committed / 1e9) : String(format: "%.0f MB", committed / 1e6)
-            if available <= 0 {
-                return String(format: "%@ needs %.1f GB, and none is left: %@ take %@, more than the nine tenths of the "
-                              + "%.1f GB of memory here a run may take", what, bytes / 1e9, holding, model, memory / 1e9)
-            }
-            return String(format: "%@ needs %.1f GB, more than the %.1f GB it may take of the %.1f GB of memory here "
-                          + "(nine tenths%@)", what, bytes / 1e9, available / 1e9, memory / 1e9,
-                          committed > 0 ? ", less \(model) for \(holding)" : "")
-        case let .modelDoesNotFitInMemory(parameters, bytes, available, training):
-            return String(format: "a model of %.2f billion parameters needs %.1f GB for its %@, more than the %.1f GB a "
-                          + "run may take of the memory here; choose a smaller width, number of layers, vocabulary or context",
-                          Double(parameters) / 1e9, bytes / 1e9,
-                          training ? "weights, gradients and AdamW moments" : "weights", available / 1e9)
-        }
     }
 }

@@ -26,7 +26,7 @@ private let prefetchRows = 8
 ///
 /// Blocking: one (batch, head) is one unit of work; each worker thread gathers that head's Q (pre-scaled by s),
 /// K (pre-scaled too in the backward, so that dQ = dS (s K)), V (and K^T, V^T, dO) into contiguous zero-padded
-/// scratch of its own (Tp x hsp, hsp = hs rounded up to 16; 64 KB each at T=256, hs=64, so a head's K/V stay in
+/// scratch of its own (Tp x hsp, hsp = hs rounded up to 16; 68 KB each at T=256, hs=64 (Tp = 272), so a head's K/V stay in
 /// L2 while all its query tiles pass), then runs 6-row tiles through `AttentionTile` (6 x 64, 6 x 32 or 6 x 16
 /// register-blocked SIMD16 products, and 6 x 48 for whole rows). The query tiles go in groups whose rows of P (or
 /// dS) stay in L2 (`groupFloats`; one group up to T of about 310), one phase at a time: the forward computes the

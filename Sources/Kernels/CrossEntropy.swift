@@ -9,7 +9,8 @@ import Glibc
 /// written and summed; the gradient, scaled in place), forward twice; a row fits in L1/L2 for the vocabularies
 /// here, so it leaves memory once and the probabilities are never stored. Stable for large logits: exps are taken of x - max.
 /// A row of weight 0 is masked out: its gradient is 0 and it adds nothing to the sum; its target may then be
-/// negative (an "ignore" id), in which case its loss is written as 0.
+/// negative (an "ignore" id), in which case its loss is written as 0. (The model's passes do not use that:
+/// `GPT.checkTokens` refuses any target outside the vocabulary, and a masked row carries a real target.)
 public enum CrossEntropy {
     public static func forwardBackward(logits: UnsafeMutablePointer<Float>, losses: UnsafeMutablePointer<Float>,
                                        targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>?,

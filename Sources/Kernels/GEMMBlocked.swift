@@ -56,8 +56,8 @@ enum GEMMBlocked {
     /// N panel reads again.
     static let rowsALimit = 131_072
     /// ... and rows at most 2 KiB apart. The kernel's six rows, kc floats each, then share L1's sets at most three at
-    /// a time, beside the B micro-panel's eight of the twelve ways; rows 4 KiB apart (the logits' gradient over a
-    /// vocabulary of 4096) all fall into the same sets and evict each other.
+    /// a time, beside the B micro-panel's eight of the twelve ways; rows a multiple of 4 KiB apart (the logits'
+    /// gradient over a vocabulary of 4096: 16 KiB) all fall into the same sets and evict each other.
     static let rowsAStrideLimit = 512
 
     /// Per task: the packed A block, an MR x NR edge tile, and one B micro-panel (packed in the task).

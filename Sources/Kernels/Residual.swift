@@ -1,6 +1,8 @@
 /// Residual connection.
-///   forward:    out[i] = a[i] + b[i]        (out may alias a)
-///   accumulate: y[i] += x[i]                (the residual's gradient flows unchanged into both branches)
+///   accumulate: y[i] += x[i]                the model's in-place residual add (y: a branch's output, x: the
+///                                           stream it adds to); the backward needs no kernel of its own (the
+///                                           gradient flows unchanged into both branches: LayerNorm.backward adds it)
+///   forward:    out[i] = a[i] + b[i]        (out may alias a; for the benchmarks and tests)
 public enum Residual {
     public static func forward(out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                count: Int, pool: ThreadPool = .shared) {

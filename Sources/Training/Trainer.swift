@@ -93,6 +93,7 @@ public final class Trainer {
                                                  gradientScale: scale,
                                                  dropoutKey: Self.dropoutKey(seed: options.seed, step: step, microBatch: micro))
         }
+        // Clipping, the learning-rate schedule and the AdamW update (OptimizerStep.swift).
         let result = try options.finishStep(model, loss: lossSum / Double(options.gradAccum), completedSteps: step)
         step += 1
         return result
