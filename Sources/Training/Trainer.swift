@@ -47,6 +47,8 @@ public final class Trainer {
         self.validation = try validation.map {
             try BatchSampler(tokens: $0, batchSize: options.batchSize, context: options.context)
         }
+        // Every id must be the model's: a step would stop at the first batch that held one that is not.
+        for file in [train] + (validation.map { [$0] } ?? []) { try file.requireIds(below: model.config.vocabSize) }
         try Self.namingBatchSize { try model.reserve(batch: options.batchSize, time: options.context) }
         self.model = model
         self.options = options

@@ -53,7 +53,7 @@ enum EvaluationInput {
                     + "other pieces); evaluate its text with --corpus instead")
             }
             let file = try TokenFile(path: path)
-            try RunSetup.checkIds(file, vocabularySize: tokenizer.vocabularySize)
+            try file.requireIds(below: tokenizer.vocabularySize)
             let tokens = file.allTokens()
             if let manifest = PreparationManifest.read(from: data + "/" + PreparationManifest.fileName),
                let held = manifest.valCorpora, let written = manifest.outputFingerprints,

@@ -90,7 +90,7 @@ extension RunSetup {
         }
         try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model",
                                option: command.data.data == nil ? "--resume" : "--data")
-        let (train, val) = try openTokens(dataDirectory, vocabularySize: loaded.model.config.vocabSize)
+        let (train, val) = try openTokens(dataDirectory)
         let fingerprints = [train.fingerprint, val?.fingerprint ?? ""]
         if let recorded = record.tokenFingerprints, recorded != fingerprints {
             throw TrainingError.invalidOption(option: command.data.data == nil ? "--resume" : "--data",

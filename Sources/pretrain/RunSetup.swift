@@ -97,7 +97,7 @@ struct RunSetup {
         let config = try configuration(vocabularySize: tokenizer.vocabularySize)
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
-        let (train, val) = try openTokens(prepared.path, vocabularySize: config.vocabSize)
+        let (train, val) = try openTokens(prepared.path)
         let model: GPT
         if let origin {
             model = origin.model
@@ -257,26 +257,16 @@ struct RunSetup {
     /// config.json's note naming the checkpoint an --init-from run started from (kept on resume).
     static let initializedFromNote = "initialized_from"
 
-    static func openTokens(_ dataDirectory: String, vocabularySize: Int) throws -> (TokenFile, TokenFile?) {
+    /// The data's token files (an empty val.npy is none; the `Trainer` checks their ids against the model).
+    static func openTokens(_ dataDirectory: String) throws -> (TokenFile, TokenFile?) {
         let train = try TokenFile(path: dataDirectory + "/train.npy")
-        try checkIds(train, vocabularySize: vocabularySize)
         let valPath = dataDirectory + "/val.npy"
         var val: TokenFile?
         if FileManager.default.fileExists(atPath: valPath) {
             let file = try TokenFile(path: valPath)
-            if file.count > 0 {
-                try checkIds(file, vocabularySize: vocabularySize)
-                val = file
-            }
+            if file.count > 0 { val = file }
         }
         return (train, val)
-    }
-
-    static func checkIds(_ file: TokenFile, vocabularySize: Int) throws {
-        let largest = file.largestId
-        if largest >= vocabularySize {
-            throw TrainingError.vocabularyMismatch(path: file.path, maxId: Int(largest), vocabularySize: vocabularySize)
-        }
     }
 
     static func makeRun(_ directory: RunDirectory, trainer: Trainer, record: RunRecord, tokenizer: SentencePieceTokenizer,

@@ -80,6 +80,20 @@ private struct TinySetup {
         #expect(worst < 1e-5, "largest parameter difference \(worst)")
     }
 
+    /// A token file with an id outside the model's vocabulary is refused when the trainer is made, naming the
+    /// file (it stopped the run at the first batch that drew the id, a library caller's run mid-way).
+    @Test func idsOutsideTheVocabularyAreRefusedUpFront() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let path = setup.directory.appendingPathComponent("wide.npy").path
+        try TokenFileWriter.write((0..<500).map { Int32($0 == 321 ? 23 : $0 % 23) }, to: path, dtype: .uint16)
+        let wide = try TokenFile(path: path)
+        #expect(throws: TrainingError.vocabularyMismatch(path: path, maxId: 23, vocabularySize: 23)) {
+            _ = try Trainer(model: try GPT(config: setup.config, seed: 5), train: setup.train, validation: wide,
+                            options: setup.options(steps: 1))
+        }
+    }
+
     /// Evaluation too: a batch of a step's windows in micro-batches gives the figure of the one larger batch (it
     /// took --eval-batches batches of --batch-size windows, so splitting a step changed the validation set), and a
     /// smaller step evaluates other windows.
