@@ -11,8 +11,8 @@ object, in the format of `bench train --json`:
   python3 scripts/torch_train_bench.py --layers 4 --heads 4 --width 128 --context 64 --batch-size 12 --vocab 65
 
 With --serve it builds the model and warms up once, then times a round for every line read from standard input
-(the line is the number of steps; the median step of the round is printed as one such JSON line), until the end
-of input. `bench train` drives it so, alternating short rounds of both sides without restarting Python.
+(the line is the number of steps; each round first runs --warmup untimed steps, as `bench train` does on its own
+side, and the median step of the round is printed as one such JSON line), until the end of input. `bench train` drives it so, alternating short rounds of both sides without restarting Python.
 """
 import argparse
 import json
@@ -87,6 +87,8 @@ def main() -> None:
         return
     for line in sys.stdin:
         steps = int(line)
+        for _ in range(a.warmup):   # as Swiftlet's rounds: the first steps after the other side ran are untimed
+            step_seconds()
         report(statistics.median(step_seconds() for _ in range(max(1, steps))))
 
 

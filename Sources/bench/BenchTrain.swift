@@ -8,7 +8,8 @@ import Training
 /// PyTorch on the same model and batch in the same run (scripts/torch_train_bench.py, when torch is installed).
 /// The two alternate for `--rounds` rounds, so a drift of the machine's speed falls on both; each side reports
 /// the median over its rounds of its per-round median step, and the ratio is the median of the per-round ratios.
-/// PyTorch's process stays up across the rounds (the script's `--serve`), so rounds are short and many.
+/// PyTorch's process stays up across the rounds (the script's `--serve`), so rounds are short and many; each
+/// round of either side runs 3 untimed warm-up steps first.
 /// The compute reference (`FMAReference`, one core's FMA rate) is measured before and after the rounds: on a VM
 /// whose speed drifts, it says how fast the machine was while the figures were taken.
 struct BenchTrain: ParsableCommand {
