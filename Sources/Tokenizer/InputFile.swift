@@ -48,8 +48,7 @@ public enum InputFile {
     }
 
     /// Reads a corpus once, in bounded chunks: checks it is a readable, non-empty, valid UTF-8 file and
-    /// fingerprints its contents. Throws `invalidUTF8` with the line of the first bad byte, `nulByte` at a NUL
-    /// (SentencePiece would read each as an unknown character: a file of zeros became a corpus of `<unk>`).
+    /// fingerprints its contents. Throws `invalidUTF8` with the line of the first bad byte.
     public static func scanCorpus(_ path: String, chunkBytes: Int = 1 << 20) throws -> Summary {
         // Before anything opens it: opening a FIFO with no writer waits for one.
         if isPipeOrDevice(path) { throw TokenizerError.notARegularFile(path: path) }
@@ -73,9 +72,8 @@ public enum InputFile {
             let bytes = UnsafeRawBufferPointer(start: buffer, count: available)
             // Hash and count only the new bytes (carried bytes were counted with their read).
             let linesBefore = lines
-            for (index, byte) in zip(carried..., bytes[carried...]) {
+            for byte in bytes[carried...] {
                 hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-                if byte == 0 { throw TokenizerError.nulByte(path: path, line: lines + 1, byteOffset: total - carried + index) }
                 if byte == 0x0A {
                     lines += 1
                     if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }

@@ -11,8 +11,6 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
     case emptyFile(path: String)
     case invalidUTF8(path: String, line: Int, byteOffset: Int)
-    /// A NUL byte in a corpus: valid UTF-8, but no text holds one (a binary file, or a text padded with zeros).
-    case nulByte(path: String, line: Int, byteOffset: Int)
     case corruptModel(path: String, reason: String)
     /// The corpus cannot support this many pieces; `maximum` is the largest size SentencePiece said it can.
     case vocabularyTooLarge(corpus: String, requested: Int, maximum: Int)
@@ -43,9 +41,6 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .emptyFile(let path): return "\(path): the file is empty"
         case .invalidUTF8(let path, let line, let offset):
             return "\(path): line \(line) is not valid UTF-8 (bad byte at offset \(offset)); the text must be UTF-8"
-        case .nulByte(let path, let line, let offset):
-            return "\(path): line \(line) holds a NUL byte (offset \(offset)), which no text does: a binary file? The "
-                + "corpus must be UTF-8 text"
         case .corruptModel(let path, let reason):
             return "\(path): not a valid SentencePiece model (\(reason))"
         case .vocabularyTooLarge(let corpus, let requested, let maximum):
