@@ -28,6 +28,8 @@ public enum InputFile {
         public var contentHash: String
         /// Modification time, seconds since 1970.
         public var modified: Double
+        /// NUL bytes: valid UTF-8, but no text holds them (a binary file, or one padded with zeros).
+        public var nulBytes = 0
     }
 
     /// SentencePiece's `max_sentence_length`: training skips longer lines.
@@ -63,7 +65,7 @@ public enum InputFile {
         // Keep up to 3 bytes of an unfinished UTF-8 sequence from one read to the next.
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes + 4, alignment: 16)
         defer { buffer.deallocate() }
-        var carried = 0, total = 0, lines = 0, trainableLines = 0, lineBytes = 0
+        var carried = 0, total = 0, lines = 0, trainableLines = 0, lineBytes = 0, nulBytes = 0
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         while true {
             let got = read(fd, buffer + carried, chunkBytes)
@@ -74,6 +76,7 @@ public enum InputFile {
             let linesBefore = lines
             for byte in bytes[carried...] {
                 hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+                if byte == 0 { nulBytes += 1 }
                 if byte == 0x0A {
                     lines += 1
                     if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }
@@ -96,7 +99,8 @@ public enum InputFile {
         }
         if total == 0 { throw TokenizerError.emptyFile(path: path) }
         if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }   // a last line without "\n"
-        return Summary(bytes: total, lines: lines, trainableLines: trainableLines, contentHash: String(format: "%016llx", hash), modified: modified)
+        return Summary(bytes: total, lines: lines, trainableLines: trainableLines, contentHash: String(format: "%016llx", hash),
+                       modified: modified, nulBytes: nulBytes)
     }
 
     /// 64-bit FNV-1a of any file's bytes, as 16 hex digits (for binary files such as a .model).

@@ -19,6 +19,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case vocabularyTooSmall(corpus: String, requested: Int, minimum: Int)
     case trainingFailed(corpus: String, reason: String)
     case noTrainableLines(corpus: String)
+    /// No line to train on, in a corpus of NUL bytes: a binary file (or one of zeros) more likely than long lines.
+    case binaryCorpus(path: String, nulBytes: Int)
     case encodingFailed(reason: String)
     case idOutOfRange(id: Int32, vocabularySize: Int)
     /// A line of ids or pieces to decode holds something that is not one.
@@ -51,6 +53,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .noTrainableLines(let corpus):
             return "\(corpus): no line is 1 to \(InputFile.maxTrainingLineBytes) bytes long, and SentencePiece trains a "
                 + "tokenizer on such lines only (break the text into lines)"
+        case let .binaryCorpus(path, nulBytes):
+            return "\(path): no line of text to train a tokenizer on, and \(nulBytes) NUL bytes, which no text holds: a "
+                + "binary file? The corpus must be UTF-8 text"
         case .encodingFailed(let reason): return "encoding failed (\(reason))"
         case .idOutOfRange(let id, let size): return "token id \(id) is outside the vocabulary (size \(size))"
         case .invalidTokens(let path, let line, let reason): return "\(path): line \(line): \(reason)"

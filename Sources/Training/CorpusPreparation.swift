@@ -54,10 +54,12 @@ public struct CorpusPreparation {
 
         var summaries: [PreparationManifest.Corpus] = []
         var trainableLines = 0
+        var nulBytes: [(path: String, count: Int)] = []   // of the files that hold any
         for path in corpora {
             let summary = try InputFile.scanCorpus(path)
             summaries.append(.init(path, summary))
             trainableLines += summary.trainableLines
+            if summary.nulBytes > 0 { nulBytes.append((path, summary.nulBytes)) }
             let same = summaries.dropLast().filter { $0.sameText(as: summaries.last!) }
             if same.count == 1, let earlier = same.first {   // (once per text, however often it is given)
                 log("warning: " + (earlier.path == path ? "\(path) is given twice" : "\(path) holds the same text as \(earlier.path)")
@@ -81,6 +83,7 @@ public struct CorpusPreparation {
             }
         }
         if existingTokenizer == nil && trainableLines == 0 {
+            if let binary = nulBytes.first { throw TokenizerError.binaryCorpus(path: binary.path, nulBytes: binary.count) }
             throw TokenizerError.noTrainableLines(corpus: corpora.joined(separator: ", "))
         }
         var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: heldOut ? nil : valFraction)
@@ -209,8 +212,13 @@ public struct CorpusPreparation {
                 ? " (characters the corpus lacks, so the tokenizer never learnt them)" : "")
             default: text = "the corpus and the validation files (\(inValidation) of them in the validation files)"
             }
-            log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>), so decoding will not "
-                + "give back \(text) exactly; \(advice)")
+            // NUL bytes are read as unknown characters: say where they come from (and when they may be all the
+            // unknowns, that removing them is the remedy).
+            let nuls = nulBytes.isEmpty ? "" : " (" + nulBytes.map { "\($0.path) holds \($0.count) NUL byte\($0.count == 1 ? "" : "s")" }
+                .joined(separator: ", ") + ", which no text does)"
+            let remedy = nulBytes.reduce(0) { $0 + $1.count } >= unknown ? "remove the NUL bytes" : advice
+            log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>)\(nuls), so decoding will not "
+                + "give back \(text) exactly; \(remedy)")
         } else if bytePieces > 0 {
             log("warning: a word model spells the words it did not keep as bytes (\(bytePieces) byte piece\(bytePieces == 1 ? "" : "s") "
                 + "here), and their decoding loses the spaces around them (they come back as \u{2581}), so decoding will "

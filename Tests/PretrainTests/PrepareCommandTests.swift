@@ -86,6 +86,7 @@ import Training
         _ = FileManager.default.createFile(atPath: directory + "/empty.txt", contents: Data())
         _ = FileManager.default.createFile(atPath: directory + "/latin1.txt", contents: Data("caf".utf8 + [0xE9] + Data("\n".utf8)))
         _ = FileManager.default.createFile(atPath: directory + "/corrupt.model", contents: Data("not a model".utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/zeros.bin", contents: Data(count: 5_000))
         // One line of 5,000 bytes: SentencePiece skips lines over 4,192 bytes and had nothing left to train on.
         _ = FileManager.default.createFile(atPath: directory + "/oneline.txt", contents: Data(String(repeating: "to be or not ", count: 385).utf8))
         try FileManager.default.createDirectory(atPath: directory + "/taken", withIntermediateDirectories: true)
@@ -101,6 +102,8 @@ import Training
             (["--corpus", good, "--vocab-size", "50000"], good, "the largest is "),
             (["--corpus", good, "--tokenizer", directory + "/corrupt.model"], directory + "/corrupt.model", "not a valid SentencePiece model"),
             (["--corpus", directory + "/oneline.txt"], directory + "/oneline.txt", "no line is 1 to 4192 bytes long"),
+            // Zeros (valid UTF-8, no line break) were "no line is 1 to 4192 bytes long": say what the file holds.
+            (["--corpus", directory + "/zeros.bin"], directory + "/zeros.bin", "no line of text to train a tokenizer on, and 5000 NUL bytes"),
         ]
         for (arguments, file, says) in cases {
             let result = try PretrainCommand.run(["prepare"] + arguments + ["--out", out])

@@ -222,6 +222,26 @@ import Tokenizer
         #expect(!FileManager.default.fileExists(atPath: directory + "/data"))
     }
 
+    /// A NUL byte in the text is read as an unknown character: the warning names the file that holds it and
+    /// that removing it is the remedy (the count alone left the cause to guess).
+    @Test func nulBytesAreNamedAsTheUnknownCharacters() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "s.txt")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: corpus))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("a\u{0}b\n".utf8))
+        try handle.close()
+        var preparation = CorpusPreparation(corpora: [corpus], outputDirectory: directory + "/data")
+        preparation.tokenizerOptions.modelType = .char
+        preparation.tokenizerOptions.vocabularySize = 100
+        var logged: [String] = []
+        preparation.log = { logged.append($0) }
+        _ = try preparation.run()
+        #expect(logged.contains("warning: 1 token is unknown (<unk>) (\(corpus) holds 1 NUL byte, which no text does), so "
+                                + "decoding will not give back the corpus exactly; remove the NUL bytes"), "\(logged)")
+    }
+
     @Test func errorsLeaveNothingBehind() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
