@@ -101,7 +101,7 @@ let package = Package(
                                          "LineEditor", argumentParser],
                           swiftSettings: releaseFlags),
         .testTarget(name: "GenerationTests",
-                    dependencies: ["TestSupport", "Generation", "GPT", "Sampling", "Tokenizer", "Training", "sample"],
+                    dependencies: ["TestSupport", "Generation", "GPT", "Kernels", "Sampling", "Tokenizer", "Training", "sample"],
                     exclude: ["Fixtures"]),
 
         .executableTarget(name: "bench",

@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <histedit.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,9 @@ static unsigned char interrupt_function(EditLine *el, int ch) {
 swiftlet_line_editor *swiftlet_le_open(const char *program, int input_fd, int output_fd, int history_size) {
     struct swiftlet_line_editor *editor = calloc(1, sizeof *editor);
     if (!editor) return NULL;
+    // libedit reads characters of more than one byte only in a UTF-8 locale: in the C locale, which a program
+    // starts in, it dropped every non-ASCII character typed ("Café 日本語" reached the model as "Caf ").
+    if (!setlocale(LC_CTYPE, "") || strcmp(nl_langinfo(CODESET), "UTF-8") != 0) setlocale(LC_CTYPE, "C.UTF-8");
     int in = dup(input_fd), out = dup(output_fd);
     editor->input = in >= 0 ? fdopen(in, "r") : NULL;
     editor->output = out >= 0 ? fdopen(out, "w") : NULL;
@@ -47,7 +53,10 @@ swiftlet_line_editor *swiftlet_le_open(const char *program, int input_fd, int ou
     history(editor->history, &editor->event, H_SETUNIQUE, 1);
     el_set(editor->el, EL_CLIENTDATA, editor);
     el_set(editor->el, EL_EDITOR, "emacs");
-    el_set(editor->el, EL_SIGNAL, 1);
+    // No signal handling by libedit: its handler passed a SIGTERM or SIGHUP on to the whole process group
+    // (kill(0, ...)), ending the shell that started us too. The process's own handlers stay, and
+    // swiftlet_le_read lets them interrupt a read.
+    el_set(editor->el, EL_SIGNAL, 0);
     el_set(editor->el, EL_PROMPT, prompt_function);
     el_set(editor->el, EL_HIST, history, editor->history);
     el_set(editor->el, EL_ADDFN, "swiftlet-interrupt", "Cancel the current line", interrupt_function);
@@ -71,11 +80,36 @@ void swiftlet_le_close(swiftlet_line_editor *editor) {
     free(editor);
 }
 
+// While a line is read, a stop signal the process handles (SIGINT from outside, SIGTERM, SIGHUP) interrupts the
+// read instead of restarting it, so the caller sees it at once (el_gets returns with EINTR, the terminal back in
+// its normal mode); the handlers' own flags come back afterwards.
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+enum { stop_signal_count = sizeof stop_signals / sizeof stop_signals[0] };
+
+static void interrupt_reads(struct sigaction saved[stop_signal_count]) {
+    for (int i = 0; i < stop_signal_count; i++) {
+        sigaction(stop_signals[i], NULL, &saved[i]);
+        if (saved[i].sa_handler == SIG_DFL || saved[i].sa_handler == SIG_IGN) continue;
+        struct sigaction interrupting = saved[i];
+        interrupting.sa_flags &= ~SA_RESTART;
+        sigaction(stop_signals[i], &interrupting, NULL);
+    }
+}
+
+static void restore_handlers(const struct sigaction saved[stop_signal_count]) {
+    for (int i = 0; i < stop_signal_count; i++) sigaction(stop_signals[i], &saved[i], NULL);
+}
+
 int swiftlet_le_read(swiftlet_line_editor *editor, const char *prompt, const char **line, int *length) {
     editor->prompt = prompt;
     editor->interrupted = 0;
     int count = 0;
+    struct sigaction saved[stop_signal_count];
+    interrupt_reads(saved);
     const char *text = el_gets(editor->el, &count);
+    int read_errno = errno;
+    restore_handlers(saved);
+    errno = read_errno;
     editor->prompt = NULL;
     if (editor->interrupted) {
         fputs("^C\n", editor->output);

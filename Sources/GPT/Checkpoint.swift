@@ -55,8 +55,24 @@ public enum Checkpoint {
     public static func save(_ model: GPT, to directory: String, details: SwiftletDetails = SwiftletDetails(),
                             trainingState: TrainingState? = nil, bosTokenId: Int? = nil, eosTokenId: Int? = nil,
                             extraFiles: [CheckpointFile] = []) throws {
-        let config = HFConfig(config: model.config, details: details, bosTokenId: bosTokenId, eosTokenId: eosTokenId)
+        let config = HFConfig(config: model.config, details: try fingerprinting(details, extraFiles), bosTokenId: bosTokenId,
+                              eosTokenId: eosTokenId)
         try write(model, to: directory, configData: try config.encoded(), trainingState: trainingState, extraFiles: extraFiles)
+    }
+
+    /// The tokenizer a checkpoint is saved with, among its extra files.
+    public static let tokenizerFileName = "tokenizer.model"
+
+    /// `details` with the fingerprint of the tokenizer.model among `extraFiles` (none without one).
+    static func fingerprinting(_ details: SwiftletDetails, _ extraFiles: [CheckpointFile]) throws -> SwiftletDetails {
+        var details = details
+        details.tokenizerFingerprint = try extraFiles.first { $0.name == tokenizerFileName }.map { file in
+            switch file.contents {
+            case let .data(data): return FNV1a.hex(of: data)
+            case let .copy(source): return FNV1a.hex(of: try CheckpointFile.read(source))
+            }
+        }
+        return details
     }
 
     /// A tensor a task head adds to the model's (`score.weight`), with its AdamW moments.

@@ -28,7 +28,8 @@ public enum ClassifierCheckpoint {
     public static func save(_ classifier: SequenceClassifier, to directory: String,
                             details: SwiftletDetails = SwiftletDetails(), trainingState: TrainingState? = nil,
                             bosTokenId: Int? = nil, eosTokenId: Int? = nil, extraFiles: [CheckpointFile] = []) throws {
-        var hf = HFConfig(config: classifier.model.config, details: details, bosTokenId: bosTokenId, eosTokenId: eosTokenId)
+        var hf = HFConfig(config: classifier.model.config, details: try Checkpoint.fingerprinting(details, extraFiles),
+                          bosTokenId: bosTokenId, eosTokenId: eosTokenId)
         hf.architectures = [architecture]
         let head = Checkpoint.HeadTensor(name: SequenceClassifier.scoreTensorName, shape: [classifier.labelCount, classifier.width],
                                          values: classifier.score.pointer, firstMoment: classifier.scoreFirstMoment.pointer,

@@ -10,6 +10,10 @@ public struct SwiftletDetails: Codable, Equatable, Sendable {
     public var preset: String?
     /// Free-form facts a caller records (tokenizer type, corpus, ...).
     public var notes: [String: String]
+    /// The FNV-1a fingerprint of the tokenizer.model saved beside the weights (`Checkpoint.save` records it), so
+    /// that a tokenizer put in its place is noticed: its ids would mean other pieces to this model. Nil in
+    /// checkpoints saved without one, or before it was recorded.
+    public var tokenizerFingerprint: String?
 
     public init(formatVersion: Int = 1, dropout: Float = 0, preset: String? = nil, notes: [String: String] = [:]) {
         self.formatVersion = formatVersion
@@ -20,6 +24,7 @@ public struct SwiftletDetails: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", dropout, preset, notes
+        case tokenizerFingerprint = "tokenizer_fingerprint"
     }
 }
 

@@ -1,5 +1,6 @@
 import CSentencePiece
 import Foundation
+import Kernels
 
 /// Checks on input files before SentencePiece sees them, so that every problem becomes a clear error that
 /// names the file instead of a crash or a message from deep inside the library.
@@ -66,7 +67,7 @@ public enum InputFile {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes + 4, alignment: 16)
         defer { buffer.deallocate() }
         var carried = 0, total = 0, lines = 0, trainableLines = 0, lineBytes = 0, nulBytes = 0
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hash = FNV1a()
         while true {
             let got = read(fd, buffer + carried, chunkBytes)
             if got < 0 { throw TokenizerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
@@ -75,7 +76,7 @@ public enum InputFile {
             // Hash and count only the new bytes (carried bytes were counted with their read).
             let linesBefore = lines
             for byte in bytes[carried...] {
-                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+                hash.add(byte)
                 if byte == 0 { nulBytes += 1 }
                 if byte == 0x0A {
                     lines += 1
@@ -99,7 +100,7 @@ public enum InputFile {
         }
         if total == 0 { throw TokenizerError.emptyFile(path: path) }
         if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }   // a last line without "\n"
-        return Summary(bytes: total, lines: lines, trainableLines: trainableLines, contentHash: String(format: "%016llx", hash),
+        return Summary(bytes: total, lines: lines, trainableLines: trainableLines, contentHash: hash.hex,
                        modified: modified, nulBytes: nulBytes)
     }
 
@@ -109,9 +110,7 @@ public enum InputFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TokenizerError.unreadable(path: path, reason: "read failed")
         }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return String(format: "%016llx", hash)
+        return FNV1a.hex(of: data)
     }
 
     /// Offset of the first byte that is not valid UTF-8, or nil when all of `bytes` is valid.

@@ -1,5 +1,6 @@
 import TestSupport
 import GPT
+import Kernels
 import Generation
 import Foundation
 import Sampling
@@ -352,6 +353,19 @@ import Testing
         try Checkpoint.save(try GPT(config: GPTConfig(layers: 1, heads: 2, width: 16, context: 8, vocabSize: 300), seed: 1),
                             to: otherVocabulary,
                             extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
+        // A tokenizer put in the place of the one the checkpoint was saved with (its fingerprint in config.json):
+        // another tokenizer of the same size gave garbage text without a word.
+        let swapped = directory + "/swapped"
+        let model = try Checkpoint.load(from: Self.checkpoint, includeTrainingState: false).model
+        try Checkpoint.save(model, to: swapped, extraFiles: [try CheckpointFile.snapshot(name: "tokenizer.model",
+                                                                                         of: Self.checkpoint + "/tokenizer.model")])
+        let recorded = try #require(try Checkpoint.readConfig(directory: swapped).hf.swiftlet?.tokenizerFingerprint)
+        #expect(recorded == FNV1a.hex(of: try Data(contentsOf: URL(fileURLWithPath: Self.checkpoint + "/tokenizer.model"))))
+        #expect(try SampleCommand.run(["--checkpoint", swapped, "--prompt", "x", "--max-tokens", "1"]).status == 0)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: swapped + "/tokenizer.model"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0x0A]))
+        try handle.close()
         // A classifier made by finetune: its head cannot generate text.
         let classifier = directory + "/classifier"
         let body = try Checkpoint.load(from: Self.checkpoint, includeTrainingState: false).model
@@ -368,6 +382,8 @@ import Testing
             (["--checkpoint", noTokenizer, "--prompt", "x"], "\(noTokenizer)/tokenizer.model", 1),
             (["--checkpoint", otherVocabulary, "--prompt", "x"],
              "\(otherVocabulary): the tokenizer has 256 tokens but the model's vocabulary has 300", 1),
+            (["--checkpoint", swapped, "--prompt", "x"],
+             "\(swapped)/tokenizer.model: not the tokenizer this model was saved with", 1),
             (["--checkpoint", classifier, "--prompt", "x"],
              "\(classifier): a classification checkpoint (finetune --task classify) cannot generate text", 1),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/empty.txt", "--out", directory + "/o.jsonl"],
