@@ -27,6 +27,12 @@ import Testing
         // A command.
         type("/temperature 0.5\r")
         #expect(session.waitFor("temperature 0.5, top-k 0", after: mark), "\(session.transcript)")
+        // Characters beyond ASCII reach the session as typed (the line editor, in the C locale, dropped them: this
+        // "/stop 日本é" was "/stop ", which cleared every stop string).
+        type("/stop 日本é\r")
+        #expect(session.waitFor("stop \"日本é\"", after: mark), "\(session.transcript)")
+        type("/stop\r")
+        #expect(session.waitFor("no stop strings", after: mark), "\(session.transcript)")
         // A question: the answer streams, then a line with tokens and tokens/s.
         type("And God said\r")
         #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
