@@ -79,8 +79,9 @@ final class InteractiveSession {
                 switch event {
                 case let .text(_, text): Output.write(text)
                 case .promptTruncated:
-                    // Expected once a long conversation outgrows the context: the oldest text is dropped.
-                    break
+                    // Expected once a long conversation outgrows the context: the oldest text is dropped. A first
+                    // line (or the first after /reset) cut so is longer than the context itself: say so.
+                    if self.transcript.isEmpty, let warning = Output.warning(for: event) { Output.note(warning) }
                 case .contextSlid: break
                 case let .finished(_, completion): tokens = completion.tokenCount
                 }
