@@ -18,6 +18,7 @@ extension InteractiveSession {
       /settings               show the current settings
       /help                   this text
       /quit                   leave (or Ctrl-D)
+    A line that starts with // is a prompt that starts with / (the first / dropped).
     Ctrl-C stops an answer; the session goes on.
     """
 
@@ -28,10 +29,15 @@ extension InteractiveSession {
         var next = settings
         func number<T: LosslessStringConvertible>(_ type: T.Type) -> T? {
             guard let argument, parts.count == 2, let value = T(argument) else {
-                Output.write("\(name) needs one \(T.self == Float.self ? "number" : "whole number"), for example \(name) \(T.self == Float.self ? "0.8" : "40")\n")
+                Output.write("error: \(name) needs one \(T.self == Float.self ? "number" : "whole number"), for example \(name) \(T.self == Float.self ? "0.8" : "40")\n")
                 return nil
             }
             return value
+        }
+        // The commands without an argument refuse one rather than ignore it ("/reset all" is not "/reset").
+        if ["/quit", "/exit", "/help", "/settings", "/reset"].contains(name) && parts.count > 1 {
+            Output.write("error: \(name) takes no argument (got \(String(reflecting: parts.dropFirst().joined(separator: " "))))\n")
+            return true
         }
         switch name {
         case "/quit", "/exit": return false

@@ -56,7 +56,9 @@ final class InteractiveSession {
             case let .line(line):
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty { continue }
-                if trimmed.hasPrefix("/") {
+                if trimmed.hasPrefix("//") {   // a prompt that starts with "/"
+                    try answer(String(line.drop { $0 != "/" }.dropFirst()))
+                } else if trimmed.hasPrefix("/") {
                     if !command(trimmed) { return }
                 } else {
                     try answer(line)

@@ -166,9 +166,16 @@ import Testing
         type("/repetition-penalty 0\r")
         #expect(session.waitFor("error: repetition-penalty must be a finite number > 0", after: mark), "\(session.transcript)")
         type("/repetition-penalty\r")
-        #expect(session.waitFor("/repetition-penalty needs one number", after: mark), "\(session.transcript)")
+        #expect(session.waitFor("error: /repetition-penalty needs one number", after: mark), "\(session.transcript)")
         type("/settings\r")
         #expect(session.waitFor("repetition-penalty 1.0,", after: mark), "\(session.transcript)")
+        // A command without an argument refuses one ("/quit now" quit, "/reset all" reset); "//" starts a prompt
+        // with "/" (no prompt could).
+        type("/quit now\r")
+        #expect(session.waitFor("error: /quit takes no argument (got \"now\")", after: mark), "\(session.transcript)")
+        type("//etc/passwd\r")
+        #expect(session.waitFor("tokens/s]", after: mark), "\(session.transcript)")
+        #expect(!session.transcript[mark...].contains("unknown command"), "\(session.transcript[mark...])")
         type("/quit\r")
         #expect(session.waitForExit(timeout: 10) == 0, "\(session.transcript)")
     }
