@@ -70,7 +70,10 @@ final class InteractiveSession {
 
     func answer(_ line: String) throws {
         let turn = model.layout(line)
-        let prompt = transcript.isEmpty ? turn : transcript + (model.template == nil ? "\n" : "") + turn
+        // Turns are a line apart: a plain line always; a laid-out one unless the answer or the layout brings
+        // its own line break (the next "Q: ..." was glued to the last answer).
+        let separator = model.template == nil || !(transcript.hasSuffix("\n") || turn.hasPrefix("\n")) ? "\n" : ""
+        let prompt = transcript.isEmpty ? turn : transcript + separator + turn
         let start = Date()
         var tokens = 0
         // No Interrupt.reset() here: a Ctrl-C typed right after Enter must stop this answer too.
