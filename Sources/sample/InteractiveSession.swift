@@ -32,7 +32,10 @@ final class InteractiveSession {
             Output.write("completion checkpoint: each prompt is sent laid out as \(String(reflecting: template)), "
                 + "and the answer continues it\n")
         }
-        let editor = LineEditor(program: "sample")
+        // The prompt and the line being typed go to the terminal: to stderr when stdout is redirected (a log of
+        // the session), which then gets each question as "> line" before its answer.
+        let logged = isatty(STDOUT_FILENO) != 1 && isatty(STDERR_FILENO) == 1
+        let editor = LineEditor(program: "sample", output: logged ? STDERR_FILENO : STDOUT_FILENO)
         while true {
             // A SIGTERM that came as the last answer ended. (One that comes after this check but before the line
             // editor reads is seen only once a key is pressed: closing that gap would need the editor to wait on
@@ -56,12 +59,13 @@ final class InteractiveSession {
             case let .line(line):
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty { continue }
-                if trimmed.hasPrefix("//") {   // a prompt that starts with "/"
-                    try answer(String(line.drop { $0 != "/" }.dropFirst()))
-                } else if trimmed.hasPrefix("/") {
+                if trimmed.hasPrefix("/") && !trimmed.hasPrefix("//") {
                     if !command(trimmed) { return }
                 } else {
-                    try answer(line)
+                    // "//" starts a prompt with "/" (its first "/" dropped).
+                    let prompt = trimmed.hasPrefix("//") ? String(line.drop { $0 != "/" }.dropFirst()) : line
+                    if logged { Output.write("> \(prompt)\n") }
+                    try answer(prompt)
                 }
             }
             try Output.checkStdout()

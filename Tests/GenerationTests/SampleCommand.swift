@@ -13,7 +13,8 @@ final class TerminalSession {
     private let master: Int32
     private(set) var transcript = ""
 
-    init(arguments: [String]) throws {
+    /// `stdout`: where sample's standard output goes instead of the terminal (a log of the session).
+    init(arguments: [String], stdout: FileHandle? = nil) throws {
         let binary = try #require(SampleCommand.path)
         var masterFD: Int32 = -1, slaveFD: Int32 = -1
         #expect(openpty(&masterFD, &slaveFD, nil, nil, nil) == 0)
@@ -23,7 +24,7 @@ final class TerminalSession {
         // --wait: setsid forks when it leads a process group, and its own exit then says nothing of sample's.
         process.arguments = ["--ctty", "--wait", binary] + arguments
         process.standardInput = slave
-        process.standardOutput = slave
+        process.standardOutput = stdout ?? slave
         process.standardError = slave
         try process.run()
         close(slaveFD)

@@ -70,6 +70,26 @@ import Testing
         #expect(status == 0, "\(session.transcript)")
     }
 
+    /// With stdout redirected (a log of the session), the prompt and the typed line show on the terminal (stderr;
+    /// there was no prompt anywhere) and the log gets each question as "> line" before its answer.
+    @Test func aRedirectedSessionPromptsOnTheTerminalAndLogsTheQuestions() throws {
+        let log = NSTemporaryDirectory() + "sample-session-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let session = try TerminalSession(arguments: ["--checkpoint", Self.checkpoint, "--max-tokens", "3"], stdout: handle)
+        #expect(session.waitFor("> "), "no prompt on the terminal: \(session.transcript)")
+        Thread.sleep(forTimeInterval: 0.2)
+        session.send("And God said\r")
+        #expect(session.waitFor("> ", after: session.transcript.index(session.transcript.startIndex, offsetBy: 2)),
+                "\(session.transcript)")
+        Thread.sleep(forTimeInterval: 0.2)
+        session.send("\u{04}")
+        #expect(session.waitForExit(timeout: 10) == 0, "\(session.transcript)")
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.contains("> And God said\n") && text.contains("[3 tokens, "), "\(text)")
+    }
+
     /// `kill` (SIGTERM) at the prompt ends the session with 143, as the other tools end (each signal was
     /// forgotten as a cancelled line, and only SIGKILL ended it).
     @Test func killEndsTheInteractiveSession() throws {
