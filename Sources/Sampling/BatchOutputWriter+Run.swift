@@ -36,7 +36,7 @@ extension BatchOutputWriter {
         do {
             try Data((object.serialized + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {
-            throw BatchOutputError(message: "\(file): cannot write the run's settings")
+            throw BatchOutputError(message: "\(file): cannot write the run's settings (\(systemReason(error)))")
         }
     }
 

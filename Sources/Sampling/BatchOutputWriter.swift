@@ -262,10 +262,8 @@ public final class BatchOutputWriter {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             if !isDirectory.boolValue { throw BatchOutputError(message: "\(path): exists and is not a directory") }
         } else {
-            do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            } catch {
-                throw BatchOutputError(message: "\(path): cannot create the output directory")
+            if let reason = makeDirectories(path) {
+                throw BatchOutputError(message: "\(path): cannot create the output directory (\(reason))")
             }
         }
         let names: [String]

@@ -36,7 +36,13 @@ struct BatchRun {
                 + "than the \(Self.maximumSamples) samples a run may make")
         }
         // No more decoding slots than samples: each slot's cache is allocated up front.
-        let model = try LoadedModel.load(path: checkpoint, maxBatch: min(maxBatch, max(1, total)), weights: weights)
+        let model: LoadedModel
+        do {
+            model = try LoadedModel.load(path: checkpoint, maxBatch: min(maxBatch, max(1, total)), weights: weights)
+        } catch let error as GPTError {   // the decoder's slots beyond memory: the option that sets them
+            guard case .doesNotFitInMemory = error else { throw error }
+            throw UserError("--batch-size: \(error); use a smaller --batch-size")
+        }
         let destination: BatchOutputWriter.Destination = out.map { .jsonLines(path: $0) } ?? .directory(path: outDir!)
         let writer = try BatchOutputWriter(destination: destination,
                                            existing: resume ? .resume : (overwrite ? .overwrite : .refuse),

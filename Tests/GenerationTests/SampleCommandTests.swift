@@ -432,7 +432,7 @@ import Testing
             // Sizes far beyond memory are refused before anything is allocated (they ended in a fatal error). The
             // decoder has no more slots than samples, so a batch this large needs that many samples to be refused.
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.jsonl",
-              "--batch", "99999999999", "--samples-per-prompt", "90000000"], "GB of memory here", 1),
+              "--batch", "99999999999", "--samples-per-prompt", "90000000"], "error: --batch-size: decoding 90000000 sequences together", 1),
             (["--checkpoint", Self.checkpoint, "--prompts", directory + "/p.txt", "--out", directory + "/o.jsonl",
               "--samples-per-prompt", "99999999999"], "is more than the 100000000 samples a run may make", 1),   // with the prompts counted
             (["--checkpoint", Self.checkpoint, "--prompt", "x", "--threads", "99999"], "--threads must be at most 1024", 64),

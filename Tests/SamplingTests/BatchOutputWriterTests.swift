@@ -81,6 +81,14 @@ import Glibc
 
     let run = BatchRunSettings(checkpoint: "/checkpoints/tiny", weights: "fp32", baseSeed: 7, sampling: SamplingSettings(topK: 40))
 
+    /// An output directory that cannot be made says why, as the system words it (the reason was left out).
+    @Test func anOutputDirectoryThatCannotBeMadeSaysWhy() throws {
+        let file = scratch.make() + "/a-file"
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        let message = failure { _ = try BatchOutputWriter(destination: .directory(path: file + "/out"), existing: .refuse) }
+        #expect(message == "\(file)/out: cannot create the output directory (Not a directory)")
+    }
+
     @Test func resumeReportsDoneSamplesAndCutsAnUnfinishedLine() throws {
         let path = scratch.make() + "/out.jsonl"
         do {
