@@ -40,8 +40,8 @@ public final class ClassificationTask: TrainingTask {
         self.step = step
         self.position = position
         order = EpochOrder(count: train.count, seed: options.seed)
-        majority = MajorityBaseline(labelID: MajorityBaseline(trainingLabelIDs: train.map(\.label),
-                                                              labelCount: classifier.labelCount)?.labelID ?? 0)
+        majority = MajorityBaseline(trainingLabelIDs: train.map(\.label), labelCount: classifier.labelCount)
+            ?? MajorityBaseline(labelID: 0)
         classWeights = settings.classWeights == "balanced"
             ? ClassWeights.balanced(labelIDs: train.map(\.label), labelCount: classifier.labelCount) : nil
         let longest = train.map(\.tokens.count).max() ?? 1

@@ -86,21 +86,27 @@ public final class BatchDecoder {
     /// `slideKeep` defaults to three quarters of the context (at least 1). The steps read the matrices laid
     /// out for decoding (`DecodingWeights`, made now): fp32, or with `.bfloat16` a bf16 copy (the prefill
     /// stays fp32).
+    /// Throws `GPTError.doesNotFitInMemory` when a decoder of `slots` would not fit in memory here: its KV cache
+    /// (2 L slots T C floats), the weights' decoding copy and the activations held once the prefill has planned
+    /// (the model's replicas' too: a decoder beside a training run), beside the model's own buffers. `init`
+    /// checks it first; a caller may ask before it makes one (a benchmark timing decoders it makes and drops).
+    public static func checkMemory(model: GPT, slots: Int, weights: DecoderWeights) throws {
+        let config = model.config
+        let committed = model.committedBytes(batch: 1, training: false, packed: model.packedWeights.allocatedBytes > 0)
+        let activations = model.activationBytesAfterPass(batch: 1, time: config.context, needs: .hidden, sharded: false)
+        try MemoryBudget.check(bytes: 8 * Double(config.layers) * Double(slots) * Double(config.context) * Double(config.width)
+                                   + DecodingWeights.bytes(config: config, storage: weights) + activations,
+                               what: "decoding \(slots) sequences together (their key-value cache, with the weights "
+                                   + "laid out for decoding)", besides: committed.bytes, holding: committed.holding)
+    }
+
     public init(model: GPT, slots: Int, slideKeep: Int? = nil, weights: DecoderWeights = .float32) throws {
         let config = model.config
         let T = config.context, C = config.width, V = config.vocabSize, H = config.heads
         if slots <= 0 { throw DecoderError.noSlots(slots: slots) }
         let keep = slideKeep ?? max(1, T - T / 4)
         if keep < 1 || keep > T { throw DecoderError.invalidSlideKeep(keep: keep, context: T) }
-        // The KV cache (2 L slots T C floats), the weights' decoding copy and the activations held once the
-        // prefill has planned (the model's replicas' too: a decoder beside a training run), beside the model's
-        // own buffers.
-        let committed = model.committedBytes(batch: 1, training: false, packed: model.packedWeights.allocatedBytes > 0)
-        let activations = model.activationBytesAfterPass(batch: 1, time: T, needs: .hidden, sharded: false)
-        try MemoryBudget.check(bytes: 8 * Double(config.layers) * Double(slots) * Double(T) * Double(C)
-                                   + DecodingWeights.bytes(config: config, storage: weights) + activations,
-                               what: "decoding \(slots) sequences together (their key-value cache, with the weights "
-                                   + "laid out for decoding)", besides: committed.bytes, holding: committed.holding)
+        try Self.checkMemory(model: model, slots: slots, weights: weights)
         self.model = model
         self.slots = slots
         self.slideKeep = keep

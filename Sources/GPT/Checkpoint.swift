@@ -22,6 +22,14 @@ public struct CheckpointFile {
         CheckpointFile(name: name, contents: .data(try read(path)))
     }
 
+    /// The file with its contents in memory: a copy is read now, once, so that what is fingerprinted and what is
+    /// written are the same bytes.
+    func resolved() throws -> CheckpointFile {
+        guard case let .copy(source) = contents else { return self }
+        if !FileManager.default.fileExists(atPath: source) { throw CheckpointError.missingFile(path: source) }
+        return CheckpointFile(name: name, contents: .data(try CheckpointFile.read(source)))
+    }
+
     static func read(_ source: String) throws -> Data {
         do { return try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
             throw CheckpointError.unreadable(path: source, reason: error.localizedDescription)
@@ -55,22 +63,22 @@ public enum Checkpoint {
     public static func save(_ model: GPT, to directory: String, details: SwiftletDetails = SwiftletDetails(),
                             trainingState: TrainingState? = nil, bosTokenId: Int? = nil, eosTokenId: Int? = nil,
                             extraFiles: [CheckpointFile] = []) throws {
-        let config = HFConfig(config: model.config, details: try fingerprinting(details, extraFiles), bosTokenId: bosTokenId,
+        let files = try extraFiles.map { try $0.resolved() }
+        let config = HFConfig(config: model.config, details: fingerprinting(details, files), bosTokenId: bosTokenId,
                               eosTokenId: eosTokenId)
-        try write(model, to: directory, configData: try config.encoded(), trainingState: trainingState, extraFiles: extraFiles)
+        try write(model, to: directory, configData: try config.encoded(), trainingState: trainingState, extraFiles: files)
     }
 
     /// The tokenizer a checkpoint is saved with, among its extra files.
     public static let tokenizerFileName = "tokenizer.model"
 
-    /// `details` with the fingerprint of the tokenizer.model among `extraFiles` (none without one).
-    static func fingerprinting(_ details: SwiftletDetails, _ extraFiles: [CheckpointFile]) throws -> SwiftletDetails {
+    /// `details` with the fingerprint of the tokenizer.model among `extraFiles` (none without one; the files
+    /// `resolved`, so the bytes fingerprinted are those written).
+    static func fingerprinting(_ details: SwiftletDetails, _ extraFiles: [CheckpointFile]) -> SwiftletDetails {
         var details = details
-        details.tokenizerFingerprint = try extraFiles.first { $0.name == tokenizerFileName }.map { file in
-            switch file.contents {
-            case let .data(data): return FNV1a.hex(of: data)
-            case let .copy(source): return FNV1a.hex(of: try CheckpointFile.read(source))
-            }
+        details.tokenizerFingerprint = extraFiles.first { $0.name == tokenizerFileName }.flatMap { file in
+            if case let .data(data) = file.contents { return FNV1a.hex(of: data) }
+            return nil
         }
         return details
     }

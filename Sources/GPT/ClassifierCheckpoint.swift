@@ -28,14 +28,15 @@ public enum ClassifierCheckpoint {
     public static func save(_ classifier: SequenceClassifier, to directory: String,
                             details: SwiftletDetails = SwiftletDetails(), trainingState: TrainingState? = nil,
                             bosTokenId: Int? = nil, eosTokenId: Int? = nil, extraFiles: [CheckpointFile] = []) throws {
-        var hf = HFConfig(config: classifier.model.config, details: try Checkpoint.fingerprinting(details, extraFiles),
+        let files = try extraFiles.map { try $0.resolved() }
+        var hf = HFConfig(config: classifier.model.config, details: Checkpoint.fingerprinting(details, files),
                           bosTokenId: bosTokenId, eosTokenId: eosTokenId)
         hf.architectures = [architecture]
         let head = Checkpoint.HeadTensor(name: SequenceClassifier.scoreTensorName, shape: [classifier.labelCount, classifier.width],
                                          values: classifier.score.pointer, firstMoment: classifier.scoreFirstMoment.pointer,
                                          secondMoment: classifier.scoreSecondMoment.pointer)
         try Checkpoint.write(classifier.model, heads: [head], to: directory, configData: try configJSON(hf, classifier: classifier),
-                             trainingState: trainingState, extraFiles: extraFiles)
+                             trainingState: trainingState, extraFiles: files)
     }
 
     /// config.json: Swiftlet's HFConfig plus the classification keys.

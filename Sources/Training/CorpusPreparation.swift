@@ -69,7 +69,9 @@ public struct CorpusPreparation {
         }
         var valSummaries: [PreparationManifest.Corpus] = []
         for path in valCorpora {
-            let summary = PreparationManifest.Corpus(path, try InputFile.scanCorpus(path))
+            let scanned = try InputFile.scanCorpus(path)
+            if scanned.nulBytes > 0 { nulBytes.append((path, scanned.nulBytes)) }
+            let summary = PreparationManifest.Corpus(path, scanned)
             let earlier = valSummaries.filter { $0.sameText(as: summary) }
             valSummaries.append(summary)
             if let first = earlier.first {   // warned about once per text
@@ -83,7 +85,9 @@ public struct CorpusPreparation {
             }
         }
         if existingTokenizer == nil && trainableLines == 0 {
-            if let binary = nulBytes.first { throw TokenizerError.binaryCorpus(path: binary.path, nulBytes: binary.count) }
+            if let binary = nulBytes.first(where: { corpora.contains($0.path) }) {
+                throw TokenizerError.binaryCorpus(path: binary.path, nulBytes: binary.count)
+            }
             throw TokenizerError.noTrainableLines(corpus: corpora.joined(separator: ", "))
         }
         var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: heldOut ? nil : valFraction)
@@ -212,13 +216,11 @@ public struct CorpusPreparation {
                 ? " (characters the corpus lacks, so the tokenizer never learnt them)" : "")
             default: text = "the corpus and the validation files (\(inValidation) of them in the validation files)"
             }
-            // NUL bytes are read as unknown characters: say where they come from (and when they may be all the
-            // unknowns, that removing them is the remedy).
+            // NUL bytes are read as unknown characters (a run of them as one): say which files hold them.
             let nuls = nulBytes.isEmpty ? "" : " (" + nulBytes.map { "\($0.path) holds \($0.count) NUL byte\($0.count == 1 ? "" : "s")" }
-                .joined(separator: ", ") + ", which no text does)"
-            let remedy = nulBytes.reduce(0) { $0 + $1.count } >= unknown ? "remove the NUL bytes" : advice
+                .joined(separator: ", ") + ", which no text does: remove them)"
             log("warning: \(unknown) \(unknown == 1 ? "token is" : "tokens are") unknown (<unk>)\(nuls), so decoding will not "
-                + "give back \(text) exactly; \(remedy)")
+                + "give back \(text) exactly; \(advice)")
         } else if bytePieces > 0 {
             log("warning: a word model spells the words it did not keep as bytes (\(bytePieces) byte piece\(bytePieces == 1 ? "" : "s") "
                 + "here), and their decoding loses the spaces around them (they come back as \u{2581}), so decoding will "

@@ -50,9 +50,6 @@ public final class TokenFile: @unchecked Sendable {
 
     deinit { if let mapping { munmap(mapping, mappedBytes) } }
 
-    /// The largest id in the file (0 when it is empty), read as the unsigned number it is (a uint32 id of 2^31
-    /// or more stays large). A loop over typed lanes, which LLVM vectorises: 2 GB of uint16 ids take about
-    /// 0.15 s instead of the 1.5 s of a subscript loop (perf, a `pretrain --data` start).
     /// Throws `TrainingError.vocabularyMismatch` naming the file when an id is `vocabularySize` or more.
     public func requireIds(below vocabularySize: Int) throws {
         let largest = largestId
@@ -61,6 +58,9 @@ public final class TokenFile: @unchecked Sendable {
         }
     }
 
+    /// The largest id in the file (0 when it is empty), read as the unsigned number it is (a uint32 id of 2^31
+    /// or more stays large). A loop over typed lanes, which LLVM vectorises: 2 GB of uint16 ids take about
+    /// 0.15 s instead of the 1.5 s of a subscript loop (perf, a `pretrain --data` start).
     public var largestId: Int64 {
         func largest<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) -> Int64 {
             var best = T.zero

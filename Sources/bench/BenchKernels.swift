@@ -53,7 +53,8 @@ struct BenchKernels: ParsableCommand {
         let threadCounts = try OptionCheck.threadList(threads)
         // Refused before anything is allocated: our matrices, and the OpenBLAS script's copies of them.
         for shape in shapes.compactMap(GEMMShape.init) {
-            try GPT.checkFits(bytes: 2 * shape.bytes, what: "--shape \(shape) (its matrices, here and in the reference)")
+            try GPT.checkFits(bytes: (noReference ? 1 : 2) * shape.bytes,
+                              what: "--shape \(shape) (its matrices" + (noReference ? ")" : ", here and in the reference)"))
         }
         let script = referenceScript ?? OpenBLASReference.defaultScript()
         let reference = noReference ? nil : OpenBLASReference(script: script)

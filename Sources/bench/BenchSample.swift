@@ -61,7 +61,7 @@ struct BenchSample: ParsableCommand {
         let storage: DecoderWeights = weights == "bf16" ? .bfloat16 : .float32
 
         // A batch whose decoder does not fit in memory is refused here, in one line, before any timing.
-        _ = try BatchDecoder(model: model, slots: batch, weights: storage)
+        try BatchDecoder.checkMemory(model: model, slots: batch, weights: storage)
         // Time to the first token: decoder set-up (cache, scratch, prefill plan), a 16-token prefill (the whole
         // context when shorter), one sample.
         let firstPrompt = (0..<min(16, context)).map { Int32($0 % vocab) }

@@ -319,7 +319,7 @@ struct FineTuneSetup {
                                 details: SwiftletDetails, tokenizer: SentencePieceTokenizer, settings: TaskSettings,
                                 hf: HFConfig) throws -> TrainingRun {
         try TrainingRun(directory: directory, task: task, record: record, details: details,
-                        extraFiles: [try CheckpointFile.snapshot(name: "tokenizer.model", of: tokenizer.path)],
+                        extraFiles: [try CheckpointFile.snapshot(name: Checkpoint.tokenizerFileName, of: tokenizer.path)],
                         bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init),
                         patience: settings.patience)
     }

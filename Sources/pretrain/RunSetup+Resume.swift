@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import GPT
 import Kernels
 import TerminalUI
@@ -88,6 +89,8 @@ extension RunSetup {
                 message: "\(dataDirectory)/tokenizer.model has \(tokenizer.vocabularySize) pieces, but the run's model has a "
                     + "vocabulary of \(loaded.model.config.vocabSize); a resumed run keeps its data")
         }
+        // The run's own tokenizer, latest/'s, must be the one it saved there (config.json's fingerprint).
+        _ = try CheckpointTokenizer.open(checkpoint: directory.latest, modelVocabularySize: loaded.model.config.vocabSize)
         try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model",
                                option: command.data.data == nil ? "--resume" : "--data")
         let (train, val) = try openTokens(dataDirectory)
@@ -126,9 +129,10 @@ extension RunSetup {
         }
     }
 
-    /// A note when a resumed run's --eval-batches differs from the count its best validation loss was measured
-    /// with: later losses estimate the loss from another number of batches, so beating that best says less.
-    /// The windows are the first `evaluationWindows` of the run's fixed draw: another count is another set.
+    /// A note when a resumed run's validation windows (--eval-batches x --batch-size x --grad-accum) differ from
+    /// those its best validation loss was measured on: later losses estimate the loss on other windows, so beating
+    /// that best says less. The windows are the first `evaluationWindows` of the run's fixed draw: another count is
+    /// another set.
     static func evaluationChangeNote(now options: TrainingOptions, record: RunRecord) -> String? {
         // Older runs: the best's batches (or the count saved last) of the saved batch size, without --grad-accum.
         let saved = record.bestEvalWindows

@@ -273,7 +273,8 @@ struct RunSetup {
                         dataDirectory: String, preset: String, notes: [String: String] = [:]) throws -> TrainingRun {
         let details = SwiftletDetails(preset: preset, notes: notes.merging(["data": dataDirectory]) { $1 })
         return try TrainingRun(directory: directory, task: trainer, record: record, details: details,
-                               extraFiles: [try CheckpointFile.snapshot(name: "tokenizer.model", of: dataDirectory + "/tokenizer.model")],
+                               extraFiles: [try CheckpointFile.snapshot(name: Checkpoint.tokenizerFileName,
+                                                                          of: dataDirectory + "/" + Checkpoint.tokenizerFileName)],
                                bosTokenId: tokenizer.bosId.map(Int.init), eosTokenId: tokenizer.eosId.map(Int.init),
                                patience: record.patience ?? 0)
     }

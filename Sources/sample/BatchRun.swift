@@ -40,7 +40,7 @@ struct BatchRun {
         do {
             model = try LoadedModel.load(path: checkpoint, maxBatch: min(maxBatch, max(1, total)), weights: weights)
         } catch let error as GPTError {   // the decoder's slots beyond memory: the option that sets them
-            guard case .doesNotFitInMemory = error else { throw error }
+            guard case .doesNotFitInMemory = error, min(maxBatch, total) > 1 else { throw error }
             throw UserError("--batch-size: \(error); use a smaller --batch-size")
         }
         let destination: BatchOutputWriter.Destination = out.map { .jsonLines(path: $0) } ?? .directory(path: outDir!)

@@ -386,8 +386,9 @@ import Testing
         try Checkpoint.save(try GPT(config: GPTConfig(layers: 1, heads: 2, width: 16, context: 8, vocabSize: 300), seed: 1),
                             to: otherVocabulary,
                             extraFiles: [CheckpointFile(name: "tokenizer.model", contents: .copy(fromPath: Self.checkpoint + "/tokenizer.model"))])
-        // A tokenizer put in the place of the one the checkpoint was saved with (its fingerprint in config.json):
-        // another tokenizer of the same size gave garbage text without a word.
+        // A tokenizer.model that is not the one the checkpoint was saved with (its fingerprint in config.json): another
+        // tokenizer of the same size gave garbage text without a word. Here the file gets one more byte; the check
+        // compares bytes before the file is parsed.
         let swapped = directory + "/swapped"
         let model = try Checkpoint.load(from: Self.checkpoint, includeTrainingState: false).model
         try Checkpoint.save(model, to: swapped, extraFiles: [try CheckpointFile.snapshot(name: "tokenizer.model",
