@@ -14,17 +14,21 @@ public final class ProgressBar {
     private let plainEvery: Int
     private let start = Date()
     private let startStep: Int
+    /// Seconds the run had taken before this process (a resumed run's): the plain lines show the run's time, as
+    /// metrics.jsonl's `elapsed_s` does; the ETA comes from this process's own rate.
+    private let elapsedBefore: Double
     private var lastDraw = Date.distantPast
     private var drawn = false
     /// The bar's width so far: it only narrows during a run (sized afresh at each redraw, it jittered as the
     /// count, the rate and the ETA changed length).
     private var barWidth = 24
 
-    public init(total: Int, startStep: Int = 0, plainEvery: Int = 10, unit: String = "step",
+    public init(total: Int, startStep: Int = 0, elapsedBefore: Double = 0, plainEvery: Int = 10, unit: String = "step",
                 isTerminal: Bool = Terminal.isInteractive(fileDescriptor: STDERR_FILENO)) {
         self.total = total
         self.unit = unit
         self.startStep = startStep
+        self.elapsedBefore = elapsedBefore
         self.plainEvery = max(1, plainEvery)
         self.isTerminal = isTerminal
     }
@@ -44,9 +48,15 @@ public final class ProgressBar {
             Terminal.writeError("\r\u{1B}[2K" + Terminal.fit(line))
             drawn = true
         } else if step % plainEvery == 0 || step >= total {
-            let info = fields.map { "\($0.0) \($0.1)" }.joined(separator: " | ")
-            Terminal.writeError("\(unit) \(step)/\(total) | \(info) | \(String(format: "%.1fs", elapsed))\n")
+            Terminal.writeError(plainLine(step: step, fields: fields, elapsed: elapsed) + "\n")
         }
+    }
+
+    /// A plain line: `step 40/2000 | loss 1.8731 | lr 8.2e-04 | 12.3s`, the time the run's (`elapsedBefore` and
+    /// this process's `elapsed`).
+    func plainLine(step: Int, fields: [(String, String)], elapsed: Double) -> String {
+        let info = fields.map { "\($0.0) \($0.1)" }.joined(separator: " | ")
+        return "\(unit) \(step)/\(total) | \(info) | \(String(format: "%.1fs", elapsedBefore + elapsed))"
     }
 
     /// The terminal line in at most `columns` characters where it can be: `[bar] step/total percent% | fields |

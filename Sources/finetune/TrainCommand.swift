@@ -98,7 +98,8 @@ struct TrainCommand: ParsableCommand {
         let run = setup.run
         let task = run.task
         let options = task.options
-        let progress = ProgressBar(total: options.steps, startStep: task.step, plainEvery: max(1, options.steps / 50))
+        let progress = ProgressBar(total: options.steps, startStep: task.step, elapsedBefore: run.record.elapsedSeconds,
+                                   plainEvery: max(1, options.steps / 50))
         progress.log(setup.summary)
         for note in setup.run.notes { progress.log(note) }
         if let reason = run.nothingToTrain(improved: "validation") {

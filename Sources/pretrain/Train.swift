@@ -99,7 +99,8 @@ struct Train: ParsableCommand {
         let run = setup.run
         let trainer = run.task
         let options = trainer.options
-        let progress = ProgressBar(total: options.steps, startStep: trainer.step, plainEvery: max(1, options.steps / 100))
+        let progress = ProgressBar(total: options.steps, startStep: trainer.step, elapsedBefore: run.record.elapsedSeconds,
+                                   plainEvery: max(1, options.steps / 100))
         progress.log(setup.summary)
         for note in run.notes { progress.log(note) }
         if let reason = run.nothingToTrain(improved: "validation loss") {

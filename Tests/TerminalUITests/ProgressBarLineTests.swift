@@ -36,6 +36,13 @@ final class ProgressBarLineTests: XCTestCase {
         let done = ProgressBar.line(step: 2000, total: 2000, fields: [], eta: "0.0s", columns: 119)
         XCTAssertEqual(done, "[########################] 2000/2000 100% | ETA 0.0s")
     }
+
+    /// A resumed run's plain lines show the run's time, the seconds before this process included (they restarted
+    /// at 0.0s while metrics.jsonl's elapsed_s went on).
+    func testPlainLinesCountTheTimeBeforeAResume() {
+        let bar = ProgressBar(total: 100, startStep: 50, elapsedBefore: 120, plainEvery: 10, isTerminal: false)
+        XCTAssertEqual(bar.plainLine(step: 60, fields: [("loss", "1.5")], elapsed: 3.25), "step 60/100 | loss 1.5 | 123.2s")
+    }
 }
 
 final class DurationTests: XCTestCase {
