@@ -50,14 +50,16 @@ public enum GenerationEvent: Sendable {
 /// An error in a generation request.
 public enum GenerationError: Error, Equatable, CustomStringConvertible {
     case vocabularyMismatch(tokenizer: Int, model: Int)
-    case emptyPrompt
+    /// An empty prompt, and `tokenizer` (its path) has no BOS token to start from.
+    case emptyPrompt(tokenizer: String)
 
     public var description: String {
         switch self {
         case let .vocabularyMismatch(t, m):
             return "the tokenizer has \(t) tokens but the model's vocabulary has \(m): they do not belong together"
-        case .emptyPrompt:
-            return "the prompt is empty and the tokenizer has no BOS token to start from"
+        case let .emptyPrompt(tokenizer):
+            return "the prompt is empty, and \(tokenizer) has no beginning-of-sequence (BOS) token to start from; give a "
+                + "prompt of at least one token"
         }
     }
 
@@ -107,7 +109,7 @@ public final class TextGenerator {
     public func promptTokens(_ prompt: String) throws -> (tokens: [Int32], dropped: Int) {
         var tokens = try tokenizer.encode(prompt)
         if tokens.isEmpty {
-            guard let bos = tokenizer.bosId else { throw GenerationError.emptyPrompt }
+            guard let bos = tokenizer.bosId else { throw GenerationError.emptyPrompt(tokenizer: tokenizer.path) }
             tokens = [bos]
         }
         let context = model.config.context

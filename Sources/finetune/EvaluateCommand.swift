@@ -35,6 +35,8 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print the results as one JSON object.") var json = false
 
     func validate() throws {
+        // A template that does not parse is a usage error, as in `finetune train` (it was refused with status 1).
+        if let template, let problem = templateProblem(template) { throw ValidationError(problem) }
         if let maxTokens {
             if !generate { throw ValidationError("--max-tokens applies with --generate") }
             if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1 (got \(maxTokens))") }

@@ -180,7 +180,8 @@ struct FineTuneSetup {
         if !given.isEmpty {
             throw FineTuneError.invalidOption(option: "--resume", message: "a resumed run keeps the settings it "
                 + "started with; leave out \(given.joined(separator: ", ")) (with --resume, only --steps, --eval-every, "
-                + "--checkpoint-every, --patience and --threads may be given)")
+                + "--checkpoint-every, --patience and --threads may be given, and --data and --val-file saying where the "
+                + "run's files are now)")
         }
         let directory = RunDirectory(path: c.out ?? "")
         guard FileManager.default.fileExists(atPath: directory.path) else {

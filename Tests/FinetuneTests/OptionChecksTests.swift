@@ -164,8 +164,8 @@ import TestSupport
         let pairs = try scratch.head(of: Fixture.shippedCompletion, 4, as: "pairs.jsonl")
         expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", copy, "--data", pairs, "--threads", "1"]),
                     startsWith: "\(config): the stored prompt template (swiftlet.notes.prompt_template) must contain {prompt} exactly once (got \"no placeholder\")")
-        // A --template given is still blamed on the option.
-        expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", copy, "--data", pairs, "--template", "bad"]),
-                    startsWith: "--template: must contain {prompt} exactly once")
+        // A --template given is still blamed on the option (a usage error).
+        expectUsageError(try FinetuneCommand.run(["evaluate", "--checkpoint", copy, "--data", pairs, "--template", "bad"]),
+                         #"--template: must contain {prompt} exactly once (got "bad")"#, command: "evaluate")
     }
 }

@@ -42,8 +42,9 @@ import GPT
         expectUsageError(try FinetuneCommand.run(["--task", "complete", "--checkpoint", Fixture.languageModel, "--data", data,
                                                   "--template", #"{prompt}\r"#, "--out", scratch.path + "/bad"]),
                          #"--template: unknown escape '\r' (only \n, \t and \\ are interpreted)"#)
-        // evaluate reads --template once it knows the checkpoint is a completion model (a classifier refuses it).
-        expectError(try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--template", "Q:"]),
-                    startsWith: "--template: must contain {prompt} exactly once")
+        // evaluate too: a template that does not parse is a usage error before anything is read (it was status 1,
+        // where train's is 64, as README says of any value that does not parse).
+        expectUsageError(try FinetuneCommand.run(["evaluate", "--checkpoint", out, "--data", data, "--template", "Q:"]),
+                         #"--template: must contain {prompt} exactly once (got "Q:")"#, command: "evaluate")
     }
 }
