@@ -143,8 +143,11 @@ public final class TrainingRun {
             }
             let stepStart = clock.now
             let result: Trainer.StepResult
-            do { result = try task.runStep() } catch let error as TrainingError {
+            do { result = try task.runStep(shouldStop: shouldStop) } catch let error as TrainingError {
                 throw error.withCheckpoint(lastCheckpoint)
+            } catch is StepInterrupted {   // the step is dropped: a resume runs it again, whole
+                try saveLatest(elapsed: elapsed(), observe: observe)
+                return .stopped(step: task.step)
             }
             let stepSeconds = seconds(clock.now - stepStart)
             let tokensPerSecond = Double(task.tokensInLastStep) / max(stepSeconds, 1e-9)

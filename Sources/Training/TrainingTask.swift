@@ -18,12 +18,24 @@ public protocol TrainingTask: AnyObject {
     /// where a window is not an example).
     var examplesInLastStep: Int? { get }
     func runStep() throws -> Trainer.StepResult
+    /// `runStep`, which may ask `shouldStop` between its micro-batches and then throw `StepInterrupted`, leaving the
+    /// task as it was before the step (the default asks nothing).
+    func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult
     /// An evaluation on the validation data, or nil without any. Throws `EvaluationStopped` when `shouldStop`
     /// (asked between batches) says so: a stop request does not wait for a long evaluation.
     func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation?
     /// Writes a checkpoint of the current state (the run passes what every checkpoint carries).
     func saveCheckpoint(to path: String, details: SwiftletDetails, state: TrainingState, bosTokenId: Int?,
                         eosTokenId: Int?, extraFiles: [CheckpointFile]) throws
+}
+
+extension TrainingTask {
+    public func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult { try runStep() }
+}
+
+/// A step abandoned between its micro-batches because the run was asked to stop; the task is as it was before it.
+public struct StepInterrupted: Error {
+    public init() {}
 }
 
 /// An evaluation left unfinished because the run was asked to stop.

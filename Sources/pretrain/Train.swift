@@ -114,7 +114,7 @@ struct Train: ParsableCommand {
             for note in notes { progress.log(note) }
             if usable { samples = candidate }
         }
-        Interrupt.install(notice: "stopping after this step and saving \(out)/latest")
+        Interrupt.install(notice: "stopping after this step (or this micro-batch of it) and saving \(out)/latest")
         if setup.startsFromCheckpoint, let loss = try run.evaluateStart(shouldStop: { Interrupt.isRequested }) {
             progress.log(String(format: "step 0: validation loss %.4f (perplexity ", loss) + perplexityText(exp(loss))
                          + "), the starting weights: best/ until an evaluation beats it")

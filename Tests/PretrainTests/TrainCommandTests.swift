@@ -498,7 +498,7 @@ import Glibc
         let messages = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
-        #expect(messages.contains("Ctrl-C: stopping after this step and saving \(dir)/interrupted/latest"), "\(messages)")
+        #expect(messages.contains("Ctrl-C: stopping after this step (or this micro-batch of it) and saving \(dir)/interrupted/latest"), "\(messages)")
         #expect(!messages.contains("quit without saving"), "\(messages)")
         let stoppedAt = try Self.trainLosses(dir + "/interrupted").count
         #expect(stoppedAt >= 3 && stoppedAt < 60, "stopped after \(stoppedAt) steps")
