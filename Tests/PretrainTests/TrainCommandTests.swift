@@ -472,6 +472,21 @@ import Glibc
         #expect(half.stderr.contains(") over 2: a new best"), "\(half.stderr)")
     }
 
+    /// More threads than cores is allowed (the results are the same) but slower, and the summary says so; the
+    /// thread count is spelled as a count ("1 thread").
+    @Test func moreThreadsThanCoresAreNoted() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.preparedData(in: dir)
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let many = try PretrainCommand.run(["--data", data, "--out", dir + "/many", "--steps", "1", "--threads", "\(cores + 1)"]
+                                           + Self.oneBlock)
+        #expect(many.status == 0 && many.stderr.contains("note: --threads \(cores + 1) is more than the \(cores) cores here"),
+                "\(many.stderr)")
+        let one = try PretrainCommand.run(["--data", data, "--out", dir + "/one", "--steps", "1", "--threads", "1"] + Self.oneBlock)
+        #expect(one.status == 0 && one.stderr.contains("; 1 thread\n") && !one.stderr.contains("more than the"), "\(one.stderr)")
+    }
+
     /// Ctrl-C saves latest/ and exits, saying so at once; --resume finishes the run with the losses of an
     /// uninterrupted one. The Ctrl-C arrives twice in a row, as `timeout -s INT` and some shells deliver it
     /// (to the process and to its group): that is still one request, not "quit without saving".
