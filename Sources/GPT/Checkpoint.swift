@@ -22,13 +22,19 @@ public struct CheckpointFile {
         CheckpointFile(name: name, contents: .data(try read(path)))
     }
 
-    /// The file with its contents in memory: a copy is read now, once, so that what is fingerprinted and what is
-    /// written are the same bytes.
-    func resolved() throws -> CheckpointFile {
-        guard case let .copy(source) = contents else { return self }
-        if !FileManager.default.fileExists(atPath: source) { throw CheckpointError.missingFile(path: source) }
-        return CheckpointFile(name: name, contents: .data(try CheckpointFile.read(source)))
+    /// The file's bytes: its data, or a copy's source read now.
+    func bytes() throws -> Data {
+        switch contents {
+        case let .data(data): return data
+        case let .copy(source):
+            if !FileManager.default.fileExists(atPath: source) { throw CheckpointError.missingFile(path: source) }
+            return try CheckpointFile.read(source)
+        }
     }
+
+    /// The file with its contents in memory: a copy is read now, once, so that what is fingerprinted and what is
+    /// written are the same bytes (`save` resolves its extra files before anything else).
+    func resolved() throws -> CheckpointFile { CheckpointFile(name: name, contents: .data(try bytes())) }
 
     static func read(_ source: String) throws -> Data {
         do { return try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
@@ -92,7 +98,7 @@ public enum Checkpoint {
 
     /// The directory of a language model's or a classifier's checkpoint: config.json as given, model.safetensors
     /// (the model's tensors, then `heads`), training_state.safetensors with the state and the moments (every m.
-    /// tensor, then every v.), and `extraFiles`; atomically (`save`).
+    /// tensor, then every v.), and `extraFiles` (which the saves resolved first); atomically (`save`).
     static func write(_ model: GPT, heads: [HeadTensor] = [], to directory: String, configData: Data,
                       trainingState: TrainingState?, extraFiles: [CheckpointFile]) throws {
         for file in extraFiles {
@@ -101,9 +107,6 @@ public enum Checkpoint {
             }
             if reservedNames.contains(file.name) {
                 throw CheckpointError.invalidFileName(name: file.name, reason: "Swiftlet writes that file itself")
-            }
-            if case let .copy(source) = file.contents, !FileManager.default.fileExists(atPath: source) {
-                throw CheckpointError.missingFile(path: source)
             }
         }
         try AtomicFiles.writeDirectory(at: directory) { temporary in
@@ -127,13 +130,7 @@ public enum Checkpoint {
                 try Safetensors.write(moments, metadata: ["format": "pt", stateMetadataKey: stateJSON],
                                       to: temporary + "/" + trainingStateFileName)
             }
-            for file in extraFiles {
-                let path = temporary + "/" + file.name
-                switch file.contents {
-                case let .data(data): try AtomicFiles.writeFile(at: path, data: data)
-                case let .copy(source): try AtomicFiles.writeFile(at: path, data: try CheckpointFile.read(source))
-                }
-            }
+            for file in extraFiles { try AtomicFiles.writeFile(at: temporary + "/" + file.name, data: try file.bytes()) }
         }
     }
 
