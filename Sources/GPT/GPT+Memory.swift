@@ -96,6 +96,12 @@ extension GPT {
         }
     }
 
+    /// About the bytes a training run of `config` over batches of `batch` x `time` allocates: weights, gradients,
+    /// AdamW's moments and one step's activations (without sharding's extra buffers).
+    public static func trainingBytes(config: GPTConfig, batch: Int, time: Int) -> Double {
+        modelBytes(config: config, training: true) + Activations.estimatedBytes(config: config, batch: batch, time: time)
+    }
+
     /// Bytes of the weights (4 a parameter), with `training` also the gradients and AdamW's two moments (16).
     static func modelBytes(config: GPTConfig, training: Bool) -> Double {
         Double(training ? 16 : 4) * Double(ParameterLayout.parameterCount(of: config))

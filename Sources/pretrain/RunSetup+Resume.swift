@@ -102,6 +102,7 @@ extension RunSetup {
         }
         // A run of an older version recorded none: from here on, the data it resumes on is the reference.
         if record.tokenFingerprints == nil { record.tokenFingerprints = fingerprints }
+        AllocationNotice.show(config: loaded.model.config, batch: options.batchSize, time: options.context)
         let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
                                   step: state.step, generator: generator)
         let preset = loaded.hfConfig.swiftlet?.preset ?? "custom"

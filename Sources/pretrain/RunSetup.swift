@@ -98,6 +98,7 @@ struct RunSetup {
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
         let (train, val) = try openTokens(prepared.path)
+        AllocationNotice.show(config: config, batch: options.batchSize, time: options.context)
         let model: GPT
         if let origin {
             model = origin.model

@@ -20,6 +20,17 @@ import Kernels
         }
     }
 
+    /// What `pretrain` announces before a large run allocates (`trainingBytes`) is what the model holds once its
+    /// training step is planned: weights, gradients, moments and activations, within 5% and never above.
+    @Test func trainingBytesAreWhatAPlannedStepHolds() throws {
+        let config = GPTConfig.small(vocabSize: 65)
+        let model = try GPT(config: config, seed: 1, pool: ThreadPool(threads: 1))
+        try model.reserve(batch: 8, time: 256)
+        let held = Double(model.memory.totalBytes)
+        let announced = GPT.trainingBytes(config: config, batch: 8, time: 256)
+        #expect(announced <= held && announced >= 0.95 * held, "announced \(announced) against \(held) bytes")
+    }
+
     /// A forward pass of a model that has not trained plans one layer's activations, which every block reuses:
     /// the same logits, losses and hidden states as the plan a training step keeps, in a fraction of the memory
     /// (the `small` preset at 8 x 256: a fifth). A training pass then plans every layer, and keeps that plan for
