@@ -12,6 +12,23 @@ extension GPT {
                                cgroupLimits: files.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) })
     }()
 
+    /// The memory free for a new run now: /proc/meminfo's MemAvailable (free pages and the caches the kernel can
+    /// drop), nil where unreadable. Not what the budget checks (that stays the machine's, so a run's plans do not
+    /// change with what else runs), but what a run that needs more than it should hear of.
+    public static func freeMemoryBytes() -> Double? {
+        (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)).flatMap(memAvailable)
+    }
+
+    /// MemAvailable of a /proc/meminfo text, in bytes ("MemAvailable:   20979308 kB").
+    static func memAvailable(_ meminfo: String) -> Double? {
+        for line in meminfo.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, fields[2] == "kB", let kibibytes = Double(fields[1]) else { return nil }
+            return kibibytes * 1024
+        }
+        return nil
+    }
+
     /// `physical`, or the lowest of the cgroup limit files' numbers when lower ("max" and unreadable text
     /// mean no limit).
     static func availableMemory(physical: Int, cgroupLimits: [String]) -> Int {

@@ -102,7 +102,9 @@ extension RunSetup {
         }
         // A run of an older version recorded none: from here on, the data it resumes on is the reference.
         if record.tokenFingerprints == nil { record.tokenFingerprints = fingerprints }
-        AllocationNotice.show(config: loaded.model.config, batch: options.batchSize, time: options.context)
+        if let notice = AllocationNotice.text(config: loaded.model.config, batch: options.batchSize, time: options.context) {
+            Terminal.writeError(notice + "\n")
+        }
         let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
                                   step: state.step, generator: generator)
         let preset = loaded.hfConfig.swiftlet?.preset ?? "custom"

@@ -98,7 +98,9 @@ struct RunSetup {
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
         let (train, val) = try openTokens(prepared.path)
-        AllocationNotice.show(config: config, batch: options.batchSize, time: options.context)
+        if let notice = AllocationNotice.text(config: config, batch: options.batchSize, time: options.context) {
+            Terminal.writeError(notice + "\n")
+        }
         let model: GPT
         if let origin {
             model = origin.model

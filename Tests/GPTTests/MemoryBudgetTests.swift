@@ -31,6 +31,15 @@ import Kernels
         #expect(announced <= held && announced >= 0.95 * held, "announced \(announced) against \(held) bytes")
     }
 
+    /// The memory free now is /proc/meminfo's MemAvailable, in bytes; a text without it (or in other units) gives none.
+    @Test func freeMemoryIsMemAvailable() {
+        let meminfo = "MemTotal:       24598620 kB\nMemFree:         1093540 kB\nMemAvailable:   20979308 kB\nBuffers: 1 kB\n"
+        #expect(GPT.memAvailable(meminfo) == Double(20_979_308 * 1024))
+        #expect(GPT.memAvailable("MemTotal:       24598620 kB\n") == nil)
+        #expect(GPT.memAvailable("MemAvailable:   20979308 MB\n") == nil)
+        #expect(GPT.freeMemoryBytes().map { $0 > 0 } ?? true)
+    }
+
     /// A forward pass of a model that has not trained plans one layer's activations, which every block reuses:
     /// the same logits, losses and hidden states as the plan a training step keeps, in a fraction of the memory
     /// (the `small` preset at 8 x 256: a fifth). A training pass then plans every layer, and keeps that plan for
