@@ -64,6 +64,12 @@ public enum Checkpoint {
     static let stateMetadataKey = "swiftlet_training_state"
     static let reservedNames: Set<String> = [configFileName, modelFileName, trainingStateFileName]
 
+    /// Whether `directory` holds a checkpoint (its config.json): how every tool tells a checkpoint from a run
+    /// directory or prepared data.
+    public static func isCheckpoint(_ directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory + "/" + configFileName)
+    }
+
     /// Writes the checkpoint atomically: everything goes into a temporary sibling directory that then replaces
     /// `directory` (a crash leaves the previous checkpoint intact).
     public static func save(_ model: GPT, to directory: String, details: SwiftletDetails = SwiftletDetails(),

@@ -35,7 +35,7 @@ public struct RunDirectory: Sendable {
         guard !previous.isEmpty && !overwrite else { return }
         let items = previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
         // A run stopped before its first checkpoint (killed, or a second Ctrl-C) has nothing to resume from.
-        guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {
+        guard Checkpoint.isCheckpoint(latest) else {
             throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run that saved no "
                 + "checkpoint to resume (\(items)); replace it with --overwrite")
         }
@@ -101,7 +101,7 @@ public struct RunDirectory: Sendable {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue {
             throw TrainingError.invalidOption(option: "--out", message: "\(path) is a file, not a run directory")
         }
-        if FileManager.default.fileExists(atPath: path + "/" + Checkpoint.configFileName) {
+        if Checkpoint.isCheckpoint(path) {
             throw TrainingError.invalidOption(option: "--out", message: "\(path) is a checkpoint, not a run directory "
                 + "(a run directory holds latest/, best/ and metrics.jsonl)")
         }
@@ -144,10 +144,10 @@ public struct RunDirectory: Sendable {
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CheckpointError.missingDirectory(path: path) }
         guard isDirectory.boolValue else { throw CheckpointError.notADirectory(path: path) }
-        if fm.fileExists(atPath: path + "/" + Checkpoint.configFileName) { return path }
+        if Checkpoint.isCheckpoint(path) { return path }
         let run = RunDirectory(path: path)
         let order = prefer == .best ? [run.best, run.latest] : [run.latest, run.best]
-        for candidate in order where fm.fileExists(atPath: candidate + "/" + Checkpoint.configFileName) {
+        for candidate in order where Checkpoint.isCheckpoint(candidate) {
             return candidate
         }
         throw CheckpointError.noCheckpoint(path: path)

@@ -191,7 +191,7 @@ struct FineTuneSetup {
         try directory.requireCheckpointPlaces()
         try directory.lock()   // before anything reads the run: a live one is refused
         let latest = directory.latest
-        guard FileManager.default.fileExists(atPath: latest + "/" + Checkpoint.configFileName) else {
+        guard Checkpoint.isCheckpoint(latest) else {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) holds no run to resume (no latest/config.json)")
         }
         var classifier: SequenceClassifier?

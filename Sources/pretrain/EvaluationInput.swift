@@ -39,7 +39,7 @@ enum EvaluationInput {
             // (A link that leads nowhere is not "no file": TokenFile names what is wrong with it below.)
             if !FileManager.default.fileExists(atPath: path),
                (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == nil {
-                let checkpoint = FileManager.default.fileExists(atPath: data + "/" + Checkpoint.configFileName)
+                let checkpoint = Checkpoint.isCheckpoint(data)
                 throw UserError("\(shownAs) holds no \(split).npy" + (checkpoint ? ": it is a checkpoint, not prepared data "
                     + "(pretrain prepare makes that; give the checkpoint as --checkpoint)" : ""))
             }

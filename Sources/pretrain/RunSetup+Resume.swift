@@ -15,7 +15,7 @@ extension RunSetup {
         }
         try directory.requireRunDirectory()   // a file, or a checkpoint, is named as such
         try directory.requireCheckpointPlaces()
-        guard FileManager.default.fileExists(atPath: directory.latest + "/" + Checkpoint.configFileName) else {
+        guard Checkpoint.isCheckpoint(directory.latest) else {
             throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
         }
         try directory.lock()   // before anything reads the run: a live one is refused

@@ -218,7 +218,7 @@ struct RunSetup {
     /// resumed run checks the files against its own record (`requirePreparedData` for both).
     static func requireTrainingData(_ dir: String) throws -> String {
         let absolute = RunDirectory.absolutePath(dir)
-        if FileManager.default.fileExists(atPath: absolute + "/" + Checkpoint.configFileName)
+        if Checkpoint.isCheckpoint(absolute)
             && !FileManager.default.fileExists(atPath: absolute + "/train.npy") {
             throw TrainingError.invalidOption(option: "--data", message: "\(dir) is a checkpoint, not prepared data "
                 + "(`pretrain prepare` makes that; to start from the checkpoint's weights, give it as --init-from)")
