@@ -21,6 +21,14 @@ struct LoadedModel {
         return template.replacingOccurrences(of: Self.placeholder, with: prompt)
     }
 
+    /// The prompt a --prompt-file's text stands for: the whole text for a plain language model (whose text may
+    /// well continue after a line break), and without its final line break for a completion checkpoint, whose
+    /// template wraps the prompt as `finetune` trained it (prompts without one; an editor or `echo` leaves one).
+    func prompt(fromFile text: String) -> String {
+        guard template != nil, text.last == "\n" || text.last == "\r\n" else { return text }   // ("\r\n": one Character)
+        return String(text.dropLast())
+    }
+
     /// `path` is a checkpoint directory or a run directory (its best/ checkpoint, else latest/).
     /// Errors name the checkpoint and what is wrong with it.
     static func load(path: String, maxBatch: Int, weights: DecoderWeights) throws -> LoadedModel {

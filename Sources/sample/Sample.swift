@@ -28,7 +28,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Generate once from this prompt and exit.")
     var prompt: String?
 
-    @Option(name: .customLong("prompt-file"), help: "Generate once from the whole content of this file.")
+    @Option(name: .customLong("prompt-file"), help: "Generate once from the whole content of this file (a completion checkpoint's prompt without its final line break).")
     var promptFile: String?
 
     @Option(help: "Batch mode: a prompts file, one prompt a line (plain text), or JSON lines with a \"prompt\" field (.jsonl, .ndjson or .json).")
@@ -105,7 +105,7 @@ struct Sample: ParsableCommand {
                     throw UserError("\(promptFile): not valid UTF-8 text")
                 }
                 let model = try LoadedModel.load(path: checkpoint, maxBatch: 1, weights: weights)
-                try OneShot(model: model, settings: settings).run(prompt: text)
+                try OneShot(model: model, settings: settings).run(prompt: model.prompt(fromFile: text))
                 return
             }
             if let prompt {

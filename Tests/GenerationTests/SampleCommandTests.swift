@@ -487,6 +487,14 @@ import Testing
         settings.maxNewTokens = 8
         let expected = try #require(try generator.generate(prompt: "Q: Who begat Enos\nA:", settings: settings, seed: 0))
         #expect(result.stdout == "Q: Who begat Enos\nA:" + expected.text + "\n")
+        // A prompt file's final line break (as editors and `echo` leave it) is not part of the prompt the template
+        // lays out: the same prompt as --prompt's.
+        for ending in ["\n", "\r\n", ""] {
+            try ("Who begat Enos" + ending).write(toFile: directory + "/prompt.txt", atomically: true, encoding: .utf8)
+            let fromFile = try SampleCommand.run(["--checkpoint", directory, "--prompt-file", directory + "/prompt.txt",
+                                                  "--temperature", "0", "--max-tokens", "8"])
+            #expect(fromFile.status == 0 && fromFile.stdout == result.stdout, "\(ending.debugDescription): \(fromFile.stdout)")
+        }
         // A batch run's files in directory mode start with the prompt as the model saw it, too.
         try "Who begat Enos\n".write(toFile: directory + "/prompts.txt", atomically: true, encoding: .utf8)
         let batch = try SampleCommand.run(["--checkpoint", directory, "--prompts", directory + "/prompts.txt",
