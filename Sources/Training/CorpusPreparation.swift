@@ -180,20 +180,23 @@ public struct CorpusPreparation {
         let spellsWordsInBytes = existingTokenizer == nil && tokenizerOptions.modelType == .word && tokenizerOptions.byteFallback
         var bytePieces = 0
         let started = Date()
-        func encode(_ files: [String], into writer: TokenFileWriter) throws {
-            for (index, path) in files.enumerated() {
+        func encode(_ files: [PreparationManifest.Corpus], into writer: TokenFileWriter) throws {
+            for (index, file) in files.enumerated() {
                 if index > 0, let eos = tokenizer.eosId { try writer.append([eos]) }
-                let statistics = try encoder.encode(file: path) { ids in
+                let statistics = try encoder.encode(file: file.path) { ids in
                     for id in ids where id == unknownId { unknown += 1 }
                     if spellsWordsInBytes { for id in ids where tokenizer.isByte(id) { bytePieces += 1 } }
                     try writer.append(ids)
                 }
-                log("encoded \(path): \(statistics.bytes) bytes -> \(statistics.tokens) tokens")
+                guard file.isUnchanged(encodedBytes: statistics.bytes) else {
+                    throw PreparationError.changedWhilePreparing(path: file.path)
+                }
+                log("encoded \(file.path): \(statistics.bytes) bytes -> \(statistics.tokens) tokens")
             }
         }
-        try encode(corpora, into: train)
+        try encode(summaries, into: train)
         let unknownInCorpora = unknown
-        try encode(valCorpora, into: val)
+        try encode(valSummaries, into: val)
         let encodeSeconds = Date().timeIntervalSince(started)
         let total = train.count + val.count
         let trainCount = heldOut ? train.count : Int(Double(total) * (1 - valFraction))

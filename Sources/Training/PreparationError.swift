@@ -13,6 +13,8 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
     case writeFailed(path: String, reason: String)
     /// The split leaves the training part without a token.
     case emptyTrainingPart(corpora: [String], tokens: Int, valFraction: Double)
+    /// A corpus file written to between its scan and the end of its encoding.
+    case changedWhilePreparing(path: String)
     /// A prepared directory's manifest.json that does not decode.
     case unreadableManifest(path: String)
     /// A prepared file whose contents are not those its directory's manifest.json records.
@@ -39,6 +41,9 @@ public enum PreparationError: Error, CustomStringConvertible, Equatable {
         case .emptyTrainingPart(let corpora, let tokens, let fraction):
             return "\(corpora.joined(separator: ", ")): --val-fraction \(fraction) leaves no token of the corpus's \(tokens) "
                 + "for training; use a smaller one or a longer corpus"
+        case .changedWhilePreparing(let path):
+            return "\(path): changed while it was being prepared (something wrote to it), so its tokens would not be the "
+                + "text scanned; prepare again once it no longer changes"
         case .unreadableManifest(let path):
             return "\(path): not a manifest `pretrain prepare` wrote (it does not parse); prepare the data again, or remove the file to use the others as they are"
         case .changedSincePreparation(let path):

@@ -280,6 +280,24 @@ import Tokenizer
         }
         #expect(Set(leftovers(in: directory)) == before, "a failed preparation left files behind")
     }
+
+    /// A corpus written to while it is prepared (a log still growing) is refused, naming it, and nothing is left
+    /// behind: its tokens held the appended text while the manifest recorded the text scanned before.
+    @Test func aCorpusChangedWhileItIsPreparedIsRefused() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "growing.txt")
+        var run = preparation([corpus], directory + "/data")
+        // Between the scan and the encoding (as the tokenizer is trained), another program appends a line.
+        run.log = { line in
+            guard line.hasPrefix("training a "), let handle = FileHandle(forWritingAtPath: corpus) else { return }
+            handle.seekToEndOfFile()
+            handle.write(Data("Appended while it was prepared.\n".utf8))
+            handle.closeFile()
+        }
+        #expect(throws: PreparationError.changedWhilePreparing(path: corpus)) { try run.run() }
+        #expect(Set(leftovers(in: directory)) == ["growing.txt"], "a refused preparation left files behind")
+    }
 }
 
 /// `valCorpora` (`--val-corpus`): held-out files make val.npy, all of the corpora are trained on.
