@@ -31,6 +31,8 @@ public enum InputFile {
         public var modified: Double
         /// NUL bytes: valid UTF-8, but no text holds them (a binary file, or one padded with zeros).
         public var nulBytes = 0
+        /// U+2581 characters ("▁"), the mark SentencePiece writes for a space: they decode as spaces.
+        public var spaceMarks = 0
     }
 
     /// SentencePiece's `max_sentence_length`: training skips longer lines.
@@ -66,7 +68,8 @@ public enum InputFile {
         // Keep up to 3 bytes of an unfinished UTF-8 sequence from one read to the next.
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes + 4, alignment: 16)
         defer { buffer.deallocate() }
-        var carried = 0, total = 0, lines = 0, trainableLines = 0, lineBytes = 0, nulBytes = 0
+        var carried = 0, total = 0, lines = 0, trainableLines = 0, lineBytes = 0, nulBytes = 0, spaceMarks = 0
+        var lastThree: UInt32 = 0   // the last three bytes, to find U+2581 (E2 96 81) across reads
         var hash = FNV1a()
         while true {
             let got = read(fd, buffer + carried, chunkBytes)
@@ -78,6 +81,8 @@ public enum InputFile {
             for byte in bytes[carried...] {
                 hash.add(byte)
                 if byte == 0 { nulBytes += 1 }
+                lastThree = (lastThree << 8 | UInt32(byte)) & 0xFF_FFFF
+                if lastThree == 0xE2_9681 { spaceMarks += 1 }
                 if byte == 0x0A {
                     lines += 1
                     if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }
@@ -101,7 +106,7 @@ public enum InputFile {
         if total == 0 { throw TokenizerError.emptyFile(path: path) }
         if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }   // a last line without "\n"
         return Summary(bytes: total, lines: lines, trainableLines: trainableLines, contentHash: hash.hex,
-                       modified: modified, nulBytes: nulBytes)
+                       modified: modified, nulBytes: nulBytes, spaceMarks: spaceMarks)
     }
 
     /// 64-bit FNV-1a of any file's bytes, as 16 hex digits (for binary files such as a .model).

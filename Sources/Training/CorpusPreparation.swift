@@ -55,11 +55,13 @@ public struct CorpusPreparation {
         var summaries: [PreparationManifest.Corpus] = []
         var trainableLines = 0
         var nulBytes: [(path: String, count: Int)] = []   // of the files that hold any
+        var spaceMarks: [(path: String, count: Int)] = []   // likewise
         for path in corpora {
             let summary = try InputFile.scanCorpus(path)
             summaries.append(.init(path, summary))
             trainableLines += summary.trainableLines
             if summary.nulBytes > 0 { nulBytes.append((path, summary.nulBytes)) }
+            if summary.spaceMarks > 0 { spaceMarks.append((path, summary.spaceMarks)) }
             let same = summaries.dropLast().filter { $0.sameText(as: summaries.last!) }
             if same.count == 1, let earlier = same.first {   // (once per text, however often it is given)
                 log("warning: " + (earlier.path == path ? "\(path) is given twice" : "\(path) holds the same text as \(earlier.path)")
@@ -71,6 +73,7 @@ public struct CorpusPreparation {
         for path in valCorpora {
             let scanned = try InputFile.scanCorpus(path)
             if scanned.nulBytes > 0 { nulBytes.append((path, scanned.nulBytes)) }
+            if scanned.spaceMarks > 0 { spaceMarks.append((path, scanned.spaceMarks)) }
             let summary = PreparationManifest.Corpus(path, scanned)
             let earlier = valSummaries.filter { $0.sameText(as: summary) }
             valSummaries.append(summary)
@@ -228,6 +231,13 @@ public struct CorpusPreparation {
             log("warning: a word model spells the words it did not keep as bytes (\(bytePieces) byte piece\(bytePieces == 1 ? "" : "s") "
                 + "here), and their decoding loses the spaces around them (they come back as \u{2581}), so decoding will "
                 + "not give back the text exactly; use --tokenizer-type bpe or unigram for exact text")
+        }
+        // SentencePiece writes a space as "▁" and decodes every "▁" as a space: the text's own come back as spaces.
+        if !spaceMarks.isEmpty, try tokenizer.decode(tokenizer.encode("\u{2581}")) != "\u{2581}" {
+            for (path, count) in spaceMarks {
+                log("warning: \(path) holds \(count) \u{2581} (U+2581, the mark SentencePiece writes for a space), which "
+                    + "decode\(count == 1 ? "s" : "") as \(count == 1 ? "a space" : "spaces"), so decoding will not give back its text exactly")
+            }
         }
 
         var manifest = PreparationManifest(corpora: summaries, settings: settings,

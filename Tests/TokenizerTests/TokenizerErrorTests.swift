@@ -153,6 +153,15 @@ import Testing
         #expect(summary.lines == 2000 && summary.bytes == 2000 * 11)
     }
 
+    /// The scan counts "▁" (E2 96 81) also when reads cut it (reads of 2 bytes cut every one).
+    @Test func theScanCountsSpaceMarksAcrossReads() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/marks.txt"
+        try "a\u{2581}b \u{2581}\u{2581}\n\u{2581}x\u{2582}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        for chunk in [2, 3, 5, 1 << 20] { #expect(try InputFile.scanCorpus(path, chunkBytes: chunk).spaceMarks == 4) }
+    }
+
     @Test func utf8Validator() {
         func firstBad(_ bytes: [UInt8]) -> Int? { bytes.withUnsafeBytes { InputFile.firstInvalidUTF8($0) } }
         #expect(firstBad(Array("plain ascii, é, 日本, 🙂".utf8)) == nil)

@@ -243,6 +243,29 @@ import Tokenizer
                 "\(logged)")
     }
 
+    /// SentencePiece decodes every "▁" (U+2581, its mark for a space) as a space, so a text holding its own does not
+    /// come back exactly: the warning names the file and the count (the promise of exact text was silently broken).
+    @Test func spaceMarksInTheTextAreNamed() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "s.txt")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: corpus))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("SentencePiece writes \u{2581}a for \" a\" and\u{2581}\u{2581}so on.\n".utf8))
+        try handle.close()
+        let clean = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "clean.txt")
+        var run = preparation([clean, corpus], directory + "/data")
+        run.tokenizerOptions.modelType = .char
+        var logged: [String] = []
+        run.log = { logged.append($0) }
+        _ = try run.run()
+        #expect(logged.filter { $0.contains("U+2581") } == ["warning: \(corpus) holds 3 \u{2581} (U+2581, the mark SentencePiece "
+            + "writes for a space), which decode as spaces, so decoding will not give back its text exactly"], "\(logged)")
+        // What it warns about.
+        let tokenizer = try SentencePieceTokenizer(contentsOf: directory + "/data/tokenizer.model")
+        #expect(try tokenizer.decode(tokenizer.encode("a\u{2581}b")) == "a b")
+    }
+
     @Test func errorsLeaveNothingBehind() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
