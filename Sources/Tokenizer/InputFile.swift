@@ -33,6 +33,11 @@ public enum InputFile {
         public var nulBytes = 0
         /// U+2581 characters ("▁"), the mark SentencePiece writes for a space: they decode as spaces.
         public var spaceMarks = 0
+        /// Lines longer than `maxTrainingLineBytes`: SentencePiece leaves them out of a tokenizer's training.
+        public var longLines = 0
+        /// Carriage returns not followed by a line feed: line breaks of classic Mac OS, which SentencePiece does not
+        /// take for line breaks.
+        public var loneCarriageReturns = 0
     }
 
     /// SentencePiece's `max_sentence_length`: training skips longer lines.
@@ -69,7 +74,8 @@ public enum InputFile {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes + 4, alignment: 16)
         defer { buffer.deallocate() }
         var carried = 0, total = 0, lines = 0, trainableLines = 0, lineBytes = 0, nulBytes = 0, spaceMarks = 0
-        var lastThree: UInt32 = 0   // the last three bytes, to find U+2581 (E2 96 81) across reads
+        var longLines = 0, loneCarriageReturns = 0
+        var lastThree: UInt32 = 0   // the last three bytes, to find U+2581 (E2 96 81) and lone "\r" across reads
         var hash = FNV1a()
         while true {
             let got = read(fd, buffer + carried, chunkBytes)
@@ -83,9 +89,11 @@ public enum InputFile {
                 if byte == 0 { nulBytes += 1 }
                 lastThree = (lastThree << 8 | UInt32(byte)) & 0xFF_FFFF
                 if lastThree == 0xE2_9681 { spaceMarks += 1 }
+                if lastThree & 0xFF00 == 0x0D00 && byte != 0x0A { loneCarriageReturns += 1 }
                 if byte == 0x0A {
                     lines += 1
                     if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }
+                    if lineBytes > maxTrainingLineBytes { longLines += 1 }
                     lineBytes = 0
                 } else {
                     lineBytes += 1
@@ -105,8 +113,11 @@ public enum InputFile {
         }
         if total == 0 { throw TokenizerError.emptyFile(path: path) }
         if lineBytes >= 1 && lineBytes <= maxTrainingLineBytes { trainableLines += 1 }   // a last line without "\n"
+        if lineBytes > maxTrainingLineBytes { longLines += 1 }
+        if lastThree & 0xFF == 0x0D { loneCarriageReturns += 1 }
         return Summary(bytes: total, lines: lines, trainableLines: trainableLines, contentHash: hash.hex,
-                       modified: modified, nulBytes: nulBytes, spaceMarks: spaceMarks)
+                       modified: modified, nulBytes: nulBytes, spaceMarks: spaceMarks, longLines: longLines,
+                       loneCarriageReturns: loneCarriageReturns)
     }
 
     /// 64-bit FNV-1a of any file's bytes, as 16 hex digits (for binary files such as a .model).

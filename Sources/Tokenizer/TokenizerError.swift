@@ -21,6 +21,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case noTrainableLines(corpus: String)
     /// No line to train on, in a corpus of NUL bytes: a binary file (or one of zeros) more likely than long lines.
     case binaryCorpus(path: String, nulBytes: Int)
+    /// No line to train on, in a corpus whose lines end in "\r" alone (classic Mac OS): SentencePiece reads it as one line.
+    case carriageReturnLineBreaks(path: String)
     case encodingFailed(reason: String)
     case idOutOfRange(id: Int32, vocabularySize: Int)
     /// A line of ids or pieces to decode holds something that is not one.
@@ -56,6 +58,10 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case let .binaryCorpus(path, nulBytes):
             return "\(path): no line of text to train a tokenizer on, and \(nulBytes) NUL bytes, which no text holds: a "
                 + "binary file? The corpus must be UTF-8 text"
+        case .carriageReturnLineBreaks(let path):
+            return "\(path): no line is 1 to \(InputFile.maxTrainingLineBytes) bytes long, and SentencePiece trains a tokenizer "
+                + "on such lines only: the lines end in a carriage return alone (\\r, as classic Mac OS wrote them), which is no "
+                + "line break to it; convert them to \\n first (tr '\\r' '\\n')"
         case .encodingFailed(let reason): return "encoding failed (\(reason))"
         case .idOutOfRange(let id, let size): return "token id \(id) is outside the vocabulary (size \(size))"
         case .invalidTokens(let path, let line, let reason): return "\(path): line \(line): \(reason)"

@@ -56,12 +56,15 @@ public struct CorpusPreparation {
         var trainableLines = 0
         var nulBytes: [(path: String, count: Int)] = []   // of the files that hold any
         var spaceMarks: [(path: String, count: Int)] = []   // likewise
+        // Of the corpora that hold any; `mac`: more "\r" alone than "\n", so the lines end in "\r" (classic Mac OS).
+        var longLines: [(path: String, count: Int, mac: Bool)] = []
         for path in corpora {
             let summary = try InputFile.scanCorpus(path)
             summaries.append(.init(path, summary))
             trainableLines += summary.trainableLines
             if summary.nulBytes > 0 { nulBytes.append((path, summary.nulBytes)) }
             if summary.spaceMarks > 0 { spaceMarks.append((path, summary.spaceMarks)) }
+            if summary.longLines > 0 { longLines.append((path, summary.longLines, summary.loneCarriageReturns > summary.lines)) }
             let same = summaries.dropLast().filter { $0.sameText(as: summaries.last!) }
             if same.count == 1, let earlier = same.first {   // (once per text, however often it is given)
                 log("warning: " + (earlier.path == path ? "\(path) is given twice" : "\(path) holds the same text as \(earlier.path)")
@@ -91,6 +94,7 @@ public struct CorpusPreparation {
             if let binary = nulBytes.first(where: { corpora.contains($0.path) }) {
                 throw TokenizerError.binaryCorpus(path: binary.path, nulBytes: binary.count)
             }
+            if let mac = longLines.first(where: \.mac) { throw TokenizerError.carriageReturnLineBreaks(path: mac.path) }
             throw TokenizerError.noTrainableLines(corpus: corpora.joined(separator: ", "))
         }
         var settings = PreparationManifest.Settings(tokenizer: nil, existingTokenizerHash: nil, valFraction: heldOut ? nil : valFraction)
@@ -163,6 +167,12 @@ public struct CorpusPreparation {
             options.threads = threads
             // A char model has one piece a character of the corpus: the size is a bound, not a target.
             let size = options.modelType == .char ? "at most \(options.vocabularySize)" : "\(options.vocabularySize)"
+            // SentencePiece skips longer lines without a word: the tokenizer learns nothing from them.
+            for (path, count, mac) in longLines {
+                log("warning: \(path): \(count) line\(count == 1 ? " is" : "s are") longer than \(InputFile.maxTrainingLineBytes) "
+                    + "bytes, which SentencePiece leaves out of the tokenizer's training (they are encoded all the same)"
+                    + (mac ? "; its lines end in a carriage return alone (\\r, as classic Mac OS wrote them): convert them to \\n" : ""))
+            }
             log("training a \(options.modelType.rawValue) tokenizer with \(size) pieces on \(corpora.count) file\(corpora.count == 1 ? "" : "s")")
             tokenizer = try SentencePieceTokenizer.trainChecked(files: corpora, modelPath: modelPath, options: options)
         }

@@ -266,6 +266,29 @@ import Tokenizer
         #expect(try tokenizer.decode(tokenizer.encode("a\u{2581}b")) == "a b")
     }
 
+    /// SentencePiece leaves lines longer than 4192 bytes out of a tokenizer's training without a word: a corpus of
+    /// long paragraphs trained its tokenizer on the few short lines, silently. The warning names the file; a corpus
+    /// whose lines end in "\r" alone (one long line to SentencePiece) is named as such, warned about or refused.
+    @Test func linesTooLongToTrainOnAreNamed() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let short = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "short.txt")
+        let text = try String(contentsOfFile: short, encoding: .utf8)
+        let long = directory + "/long.txt", mac = directory + "/mac.txt"
+        try (text.replacingOccurrences(of: "\n", with: " ") + "\n" + text).write(toFile: long, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\n", with: "\r").write(toFile: mac, atomically: true, encoding: .utf8)
+        var logged: [String] = []
+        var run = preparation([short, long, mac], directory + "/data")
+        run.tokenizerOptions.modelType = .char
+        run.log = { logged.append($0) }
+        _ = try run.run()
+        let warning = "warning: \(long): 1 line is longer than 4192 bytes, which SentencePiece leaves out of the tokenizer's "
+            + "training (they are encoded all the same)"
+        #expect(logged.filter { $0.contains("longer than") } == [warning, warning.replacingOccurrences(of: long, with: mac)
+            + "; its lines end in a carriage return alone (\\r, as classic Mac OS wrote them): convert them to \\n"], "\(logged)")
+        #expect(throws: TokenizerError.carriageReturnLineBreaks(path: mac)) { try preparation([mac], directory + "/mac").run() }
+    }
+
     @Test func errorsLeaveNothingBehind() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
