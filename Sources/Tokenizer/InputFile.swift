@@ -102,6 +102,9 @@ public enum InputFile {
             let checkedLength = got == 0 ? available : completeUTF8Prefix(bytes)
             let bad = spm_first_invalid_utf8(buffer.assumingMemoryBound(to: CChar.self), checkedLength)
             if bad != checkedLength {
+                if total == 0 && bad == 0 && available >= 2 && [[0xFF, 0xFE], [0xFE, 0xFF]].contains(Array(bytes[..<2])) {
+                    throw TokenizerError.utf16(path: path)
+                }
                 // Carried bytes belong to a multi-byte sequence, so they hold no line break.
                 let line = linesBefore + bytes[..<bad].lazy.filter { $0 == 0x0A }.count + 1
                 throw TokenizerError.invalidUTF8(path: path, line: line, byteOffset: total - carried + bad)

@@ -111,6 +111,15 @@ import Testing
         #expect(throws: TokenizerError.invalidUTF8(path: directory + "/latin1.txt", line: 3, byteOffset: 10)) {
             try train(directory + "/latin1.txt")
         }
+        // UTF-16 (as Windows tools save "Unicode" text) is named as such, in either byte order; a file of one byte
+        // 0xFF is plain invalid UTF-8.
+        for (name, bom) in [("le.txt", [UInt8(0xFF), 0xFE]), ("be.txt", [0xFE, 0xFF])] {
+            let text = "one\n".data(using: name == "le.txt" ? .utf16LittleEndian : .utf16BigEndian)!
+            _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bom) + text)
+            #expect(throws: TokenizerError.utf16(path: directory + "/" + name)) { try train(directory + "/" + name) }
+        }
+        _ = FileManager.default.createFile(atPath: directory + "/ff.txt", contents: Data([0xFF]))
+        #expect(throws: TokenizerError.invalidUTF8(path: directory + "/ff.txt", line: 1, byteOffset: 0)) { try train(directory + "/ff.txt") }
         #expect(!FileManager.default.fileExists(atPath: model))
     }
 
