@@ -38,7 +38,12 @@ struct Decode: ParsableCommand {
                 }
                 // Split on U+0020 (and, for ids, tabs) scalar by scalar: as Characters, a space followed by a
                 // combining mark is one and would not split. The tab piece is a tab, so pieces split on spaces only.
-                let tokens = String(decoding: bytes, as: UTF8.self).unicodeScalars
+                var text = String(decoding: bytes, as: UTF8.self)
+                // A byte-order mark that an editor put before the first id is no part of it (a piece may hold one).
+                if format == .ids && lineNumber == 1 && text.unicodeScalars.first == "\u{FEFF}" {
+                    text.unicodeScalars.removeFirst()
+                }
+                let tokens = text.unicodeScalars
                     .split { $0 == " " || (format == .ids && $0 == "\t") }
                     .map { String(String.UnicodeScalarView($0)) }
                 switch format {

@@ -77,6 +77,11 @@ import Testing
         let ids = try PretrainCommand.run(["tokenize", "--tokenizer", model], stdin: text)
         let crlf = try PretrainCommand.run(["decode", "--tokenizer", model], stdin: ids.stdout.replacingOccurrences(of: "\n", with: "\r\n"))
         #expect(crlf.status == 0 && crlf.stdout == text, "\(crlf.stderr)")
+        // A byte-order mark before the first id (Notepad's "UTF-8") is not part of it; one later on is refused.
+        let marked = try PretrainCommand.run(["decode", "--tokenizer", model], stdin: "\u{FEFF}" + ids.stdout)
+        #expect(marked.status == 0 && marked.stdout == text, "\(marked.stderr)")
+        let later = try PretrainCommand.run(["decode", "--tokenizer", model], stdin: ids.stdout + "\u{FEFF}5\n")
+        #expect(later.status == 1 && later.stderr.contains("line 2:"), "\(later.stderr)")
         let pieces = try PretrainCommand.run(["tokenize", "--tokenizer", model, "--format", "pieces"], stdin: text)
         #expect(pieces.stdout.contains("\t"))
         let back = try PretrainCommand.run(["decode", "--tokenizer", model, "--format", "pieces"], stdin: pieces.stdout)
