@@ -54,7 +54,12 @@ public final class ClassificationTask: TrainingTask {
     public var dataPosition: Int { position }
     public var examplesInLastStep: Int? { options.batchSize * options.gradAccum }
 
-    public func runStep() throws -> Trainer.StepResult {
+    public func runStep() throws -> Trainer.StepResult { try runStep(shouldStop: { false }) }
+
+    /// `runStep`, asking `shouldStop` between micro-batches as `Trainer.runStep(shouldStop:)` does: when it says so,
+    /// the step is dropped before its update (the data position put back) and `StepInterrupted` is thrown.
+    public func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult {
+        let positionBefore = position
         classifier.zeroGradients()
         var micro: [(batch: PaddedBatch, labels: [Int])] = []
         for _ in 0..<options.gradAccum {
@@ -73,6 +78,10 @@ public final class ClassificationTask: TrainingTask {
                                                    lengths: micro.flatMap(\.batch.lengths), classWeights: classWeights)
         var loss = 0.0
         for (index, (batch, labels)) in micro.enumerated() {
+            if index > 0 && shouldStop() {
+                position = positionBefore
+                throw StepInterrupted()
+            }
             let losses = try batch.tokens.withUnsafeBufferPointer {
                 try classifier.forwardBackward(tokens: $0.baseAddress!, lengths: batch.lengths, labels: labels,
                                                batch: labels.count, time: batch.time, classWeights: classWeights,

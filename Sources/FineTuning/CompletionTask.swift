@@ -68,7 +68,12 @@ public final class CompletionTask: TrainingTask {
         return batch
     }
 
-    public func runStep() throws -> Trainer.StepResult {
+    public func runStep() throws -> Trainer.StepResult { try runStep(shouldStop: { false }) }
+
+    /// `runStep`, asking `shouldStop` between micro-batches as `Trainer.runStep(shouldStop:)` does: when it says so,
+    /// the step is dropped before its update (the data position put back) and `StepInterrupted` is thrown.
+    public func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult {
+        let positionBefore = position
         model.zeroGradients()
         var micro: [Batch] = []
         for _ in 0..<options.gradAccum {
@@ -84,6 +89,10 @@ public final class CompletionTask: TrainingTask {
         let scale = counted > 0 ? Float(1.0 / Double(counted)) : 0
         var lossSum = 0.0
         for (index, batch) in micro.enumerated() {
+            if index > 0 && shouldStop() {
+                position = positionBefore
+                throw StepInterrupted()
+            }
             let mean = try model.forwardBackward(tokens: batch.inputs, targets: batch.targets, weights: batch.weights,
                                                  batch: options.batchSize, time: batch.time, gradientScale: scale,
                                                  dropoutKey: Trainer.dropoutKey(seed: options.seed, step: step,

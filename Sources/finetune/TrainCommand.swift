@@ -107,7 +107,7 @@ struct TrainCommand: ParsableCommand {
             return
         }
         let isClassifier = setup.settings.task == .classify
-        Interrupt.install(notice: "stopping after this step and saving \(run.directory.latest)")
+        Interrupt.install(notice: "stopping after this step (or this micro-batch of it) and saving \(run.directory.latest)")
         let outcome = try run.run(shouldStop: { Interrupt.isRequested }) { event in
             switch event {
             case let .step(result, tokensPerSecond, _):
