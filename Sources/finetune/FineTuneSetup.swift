@@ -131,6 +131,7 @@ struct FineTuneSetup {
                               settings: settings, hf: hf)
         started = true
         var summary = summary(settings, data, options, origin: origin, dropout: model.config.dropout)
+        if let note = ThreadPool.oversubscriptionNote(threads: ThreadPool.shared.threadCount) { summary += "\n" + note }
         if let valFile = settings.valFile, recorded.valHash == recorded.dataHash {
             summary += "\nnote: --val-file \(valFile) holds the same text as --data \(settings.dataFile): the validation "
                 + "figures measure what the model has learnt by heart, not how it does on text it has not seen"
@@ -278,7 +279,9 @@ struct FineTuneSetup {
                               tokenizer: tokenizer, settings: settings, hf: hf)
         let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"
         return FineTuneSetup(run: run, settings: settings,
-                             summary: ([resuming, scheduleNote, threadsNote].compactMap { $0 } + data.notes).joined(separator: "\n"))
+                             summary: ([resuming, scheduleNote, threadsNote,
+                                        ThreadPool.oversubscriptionNote(threads: ThreadPool.shared.threadCount)].compactMap { $0 }
+                                       + data.notes).joined(separator: "\n"))
     }
 
     /// The data file a resumed run reads: the recorded one, or `given` (where it is now). Either must hold what

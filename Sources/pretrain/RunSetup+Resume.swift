@@ -116,6 +116,7 @@ extension RunSetup {
         // (A run that stays stopped early trains no step the new schedule would apply to.)
         if let scheduleNote, !run.stoppedEarly { summary += "\n" + scheduleNote }
         if let threadsNote { summary += "\n" + threadsNote }
+        if let note = ThreadPool.oversubscriptionNote(threads: ThreadPool.shared.threadCount) { summary += "\n" + note }
         if let estimateNote, !run.stoppedEarly { summary += "\n" + estimateNote }
         // An --init-from run stopped before its start was evaluated evaluates it now, as the run would have.
         return RunSetup(run: run, summary: summary, model: loaded.model, tokenizer: tokenizer,

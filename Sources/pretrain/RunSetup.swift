@@ -140,10 +140,7 @@ struct RunSetup {
             + String(format: "(%.2fM parameters)", Double(params) / 1e6)
             + "; \(train.count) training tokens; batch \(options.batchSize) x \(options.gradAccum) x \(options.context); "
             + counted(options.steps, "step") + "; seed \(options.seed); " + counted(ThreadPool.shared.threadCount, "thread")
-        if ThreadPool.shared.threadCount > ThreadPool.availableCores {   // they take turns on the cores: slower
-            summary += "\nnote: --threads \(ThreadPool.shared.threadCount) is more than the \(ThreadPool.availableCores) cores "
-                + "here; the threads take turns on them, which is slower than one a core"
-        }
+        if let note = ThreadPool.oversubscriptionNote(threads: ThreadPool.shared.threadCount) { summary += "\n" + note }
         if let note = options.warmupNote { summary += "\n" + note }
         if let note = options.patienceNote(patience: command.patience ?? 0, hasValidation: val != nil) { summary += "\n" + note }
         if let origin {

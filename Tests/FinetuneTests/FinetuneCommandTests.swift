@@ -289,6 +289,23 @@ import Training
         #expect(a.score.values == b.score.values && a.model.parameters.values == b.model.parameters.values)
     }
 
+    /// More --threads than cores is allowed but slower, and the summary says so (as pretrain's does), in a new run
+    /// and in a resumed one; a count of cores or fewer gets no note.
+    @Test func moreThreadsThanCoresAreNoted() throws {
+        let scratch = Scratch()
+        let data = try scratch.head(of: Fixture.shippedTrain, 24, as: "train.jsonl")
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let note = "note: --threads \(cores + 1) is more than the \(cores) cores here"
+        let out = scratch.path + "/run"
+        let many = try FinetuneCommand.run(["--task", "classify", "--checkpoint", Fixture.languageModel, "--data", data,
+                                            "--steps", "1", "--batch-size", "4", "--threads", "\(cores + 1)", "--out", out])
+        #expect(many.status == 0 && many.stderr.contains(note), "\(many.stderr)")
+        let resumed = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "2", "--threads", "\(cores + 1)"])
+        #expect(resumed.status == 0 && resumed.stderr.contains(note), "\(resumed.stderr)")
+        let one = try FinetuneCommand.run(["--resume", "--out", out, "--steps", "3", "--threads", "1"])
+        #expect(one.status == 0 && !one.stderr.contains("more than the"), "\(one.stderr)")
+    }
+
     /// --patience: the run stops after that many evaluations without a new best (a learning rate too small to
     /// change any prediction keeps macro F1 flat after the first evaluation).
     @Test func patienceStopsEarly() throws {
