@@ -44,7 +44,9 @@ public final class ClassificationTask: TrainingTask {
             ?? MajorityBaseline(labelID: 0)
         classWeights = settings.classWeights == "balanced"
             ? ClassWeights.balanced(labelIDs: train.map(\.label), labelCount: classifier.labelCount) : nil
-        let longest = train.map(\.tokens.count).max() ?? 1
+        // The validation texts too: the evaluations run in the training plan (a model keeps one), which a longer
+        // text would grow at the first evaluation, past the memory checked here, after steps that were then lost.
+        let longest = (train + validation).map(\.tokens.count).max() ?? 1
         // The LM head's logits only for the auxiliary LM loss: the classifier reads the final hidden states.
         try classifier.model.reserve(batch: options.batchSize, time: longest, logits: settings.lmLossWeight > 0)
     }

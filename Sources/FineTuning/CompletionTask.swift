@@ -32,7 +32,9 @@ public final class CompletionTask: TrainingTask {
         self.step = step
         self.position = position
         order = EpochOrder(count: train.count, seed: options.seed)
-        let longest = max(1, (train.map(\.sequence.count).max() ?? 2) - 1)
+        // The validation pairs too: the evaluations run in the training plan (a model keeps one), which a longer
+        // pair would grow at the first evaluation, past the memory checked here, after steps that were then lost.
+        let longest = max(1, ((train + validation).map(\.sequence.count).max() ?? 2) - 1)
         try model.reserve(batch: options.batchSize, time: longest)
     }
 
