@@ -56,9 +56,7 @@ public final class ClassificationTask: TrainingTask {
     public var dataPosition: Int { position }
     public var examplesInLastStep: Int? { options.batchSize * options.gradAccum }
 
-    public func runStep() throws -> Trainer.StepResult { try runStep(shouldStop: { false }) }
-
-    /// `runStep`, asking `shouldStop` between micro-batches as `Trainer.runStep(shouldStop:)` does: when it says so,
+    /// One optimizer step, asking `shouldStop` between micro-batches as `Trainer.runStep(shouldStop:)` does: when it says so,
     /// the step is dropped before its update (the data position put back) and `StepInterrupted` is thrown.
     public func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult {
         let positionBefore = position

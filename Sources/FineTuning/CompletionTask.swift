@@ -70,9 +70,7 @@ public final class CompletionTask: TrainingTask {
         return batch
     }
 
-    public func runStep() throws -> Trainer.StepResult { try runStep(shouldStop: { false }) }
-
-    /// `runStep`, asking `shouldStop` between micro-batches as `Trainer.runStep(shouldStop:)` does: when it says so,
+    /// One optimizer step, asking `shouldStop` between micro-batches as `Trainer.runStep(shouldStop:)` does: when it says so,
     /// the step is dropped before its update (the data position put back) and `StepInterrupted` is thrown.
     public func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult {
         let positionBefore = position

@@ -84,9 +84,7 @@ public final class Trainer {
     }
 
     /// Runs one optimizer step. A non-finite loss or gradient leaves the parameters untouched and throws.
-    public func runStep() throws -> StepResult { try runStep(shouldStop: { false }) }
-
-    /// `runStep`, asking `shouldStop` between micro-batches (`--grad-accum`): when it says so, the step is
+    /// `shouldStop` is asked between micro-batches (`--grad-accum`): when it says so, the step is
     /// abandoned before its update and `StepInterrupted` is thrown, the trainer as it was before the step (its batch
     /// generator put back), so a checkpoint saved then resumes with this very step. A stop request need not wait
     /// for every micro-batch of a long step (a `gpt2` one of 4 x 1024 tokens takes about 13 s here).

@@ -17,9 +17,8 @@ public protocol TrainingTask: AnyObject {
     /// Examples the last step consumed, for examples/s in metrics.jsonl (nil: not reported, as in pretraining,
     /// where a window is not an example).
     var examplesInLastStep: Int? { get }
-    func runStep() throws -> Trainer.StepResult
-    /// `runStep`, which may ask `shouldStop` between its micro-batches and then throw `StepInterrupted`, leaving the
-    /// task as it was before the step (the default asks nothing).
+    /// One optimizer step, which asks `shouldStop` between its micro-batches and, when it says so, throws
+    /// `StepInterrupted`, leaving the task as it was before the step (its data position put back).
     func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult
     /// An evaluation on the validation data, or nil without any. Throws `EvaluationStopped` when `shouldStop`
     /// (asked between batches) says so: a stop request does not wait for a long evaluation.
@@ -30,7 +29,8 @@ public protocol TrainingTask: AnyObject {
 }
 
 extension TrainingTask {
-    public func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult { try runStep() }
+    /// A whole step, whatever is asked meanwhile.
+    public func runStep() throws -> Trainer.StepResult { try runStep(shouldStop: { false }) }
 }
 
 /// A step abandoned between its micro-batches because the run was asked to stop; the task is as it was before it.
