@@ -82,6 +82,15 @@ public final class ProgressBar {
         return ("[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text(), width)
     }
 
+    /// On a terminal, replaces the bar with `text` until the next update or log line (what a run does between
+    /// steps: "step 500/2000: evaluating on the validation data"); nothing elsewhere.
+    public func status(_ text: String) {
+        guard isTerminal else { return }
+        Terminal.writeError("\r\u{1B}[2K" + Terminal.fit(text))
+        drawn = true
+        lastDraw = .distantPast   // the next update redraws the bar at once
+    }
+
     /// Ends the bar's line so that later output starts on a fresh one.
     public func finish() {
         if isTerminal && drawn { Terminal.writeError("\n"); drawn = false }

@@ -124,6 +124,8 @@ struct TrainCommand: ParsableCommand {
                              metrics["accuracy"] ?? 0, metrics["macro_f1"] ?? 0, loss)
                     : String(format: "step %d: validation loss %.4f (perplexity ", step, loss) + perplexityText(exp(loss)) + ")"
                 progress.log(line + (isBest ? " best so far" : ""))
+            case let .evaluating(step):
+                progress.status("step \(step)/\(options.steps): evaluating on the validation data")
             case .checkpoint:
                 break
             }

@@ -115,7 +115,11 @@ struct Train: ParsableCommand {
             if usable { samples = candidate }
         }
         Interrupt.install(notice: "stopping after this step (or this micro-batch of it) and saving \(out)/latest")
-        if setup.startsFromCheckpoint, let loss = try run.evaluateStart(shouldStop: { Interrupt.isRequested }) {
+        let showEvaluating = { (event: TrainingRun.Event) in
+            if case .evaluating = event { progress.status("step 0: evaluating the starting weights on the validation data") }
+        }
+        if setup.startsFromCheckpoint,
+           let loss = try run.evaluateStart(shouldStop: { Interrupt.isRequested }, observe: showEvaluating) {
             progress.log(String(format: "step 0: validation loss %.4f (perplexity ", loss) + perplexityText(exp(loss))
                          + "), the starting weights: best/ until an evaluation beats it")
         }
@@ -133,6 +137,8 @@ struct Train: ParsableCommand {
             case let .evaluation(step, loss, isBest):
                 progress.log(String(format: "step %d: validation loss %.4f (perplexity ", step, loss) + perplexityText(exp(loss))
                              + ")" + (isBest ? " best so far" : ""))
+            case let .evaluating(step):
+                progress.status("step \(step)/\(options.steps): evaluating on the validation data")
             case .checkpoint:
                 break
             }

@@ -265,10 +265,12 @@ private struct TinySetup {
         let outcome = try run.run(observe: { event in
             if case let .checkpoint(path, step) = event, path == run.directory.latest { checkpoints.append(step) }
             if case let .evaluation(step, _, _) = event { evaluations.append(step) }
+            // Each evaluation is announced before it runs (the progress bar's "evaluating" status).
+            if case let .evaluating(step) = event { evaluations.append(-step) }
         })
         #expect(outcome == .finished(step: 9))
         #expect(checkpoints == [4, 8, 9])
-        #expect(evaluations == [3, 6, 9])
+        #expect(evaluations == [-3, 3, -6, 6, -9, 9])
         let best = try Checkpoint.load(from: run.directory.best)
         let record = try RunRecord.decode(try #require(best.trainingState).configuration, path: "best")
         #expect(record.bestStep == best.trainingState?.step)
