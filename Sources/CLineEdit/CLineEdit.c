@@ -36,6 +36,22 @@ static unsigned char interrupt_function(EditLine *el, int ch) {
     return CC_NEWLINE;
 }
 
+// Bound to ^Z (the terminal's suspend key is off while editing, with -isig below, and the key would otherwise be
+// typed into the line): stop the job as the terminal would, by SIGTSTP to its foreground process group, with the
+// terminal in its normal mode meanwhile; when continued (fg), editing mode comes back and the line is redrawn.
+static unsigned char suspend_function(EditLine *el, int ch) {
+    (void)ch;
+    struct swiftlet_line_editor *editor = NULL;
+    el_get(el, EL_CLIENTDATA, &editor);
+    el_set(el, EL_PREP_TERM, 0);
+    fputc('\n', editor->output);
+    fflush(editor->output);
+    pid_t group = tcgetpgrp(fileno(editor->input));
+    if (group > 0) kill(-group, SIGTSTP); else raise(SIGTSTP);
+    el_set(el, EL_PREP_TERM, 1);
+    return CC_REDISPLAY;
+}
+
 swiftlet_line_editor *swiftlet_le_open(const char *program, int input_fd, int output_fd, int history_size) {
     struct swiftlet_line_editor *editor = calloc(1, sizeof *editor);
     if (!editor) return NULL;
@@ -60,10 +76,12 @@ swiftlet_line_editor *swiftlet_le_open(const char *program, int input_fd, int ou
     el_set(editor->el, EL_PROMPT, prompt_function);
     el_set(editor->el, EL_HIST, history, editor->history);
     el_set(editor->el, EL_ADDFN, "swiftlet-interrupt", "Cancel the current line", interrupt_function);
-    // While editing, ^C is a key (bound above) rather than SIGINT.
+    // While editing, ^C and ^Z are keys (bound below) rather than SIGINT and SIGTSTP.
     const char *setty[] = {"setty", "-d", "-isig", NULL};
     el_parse(editor->el, 3, setty);
     el_set(editor->el, EL_BIND, "^C", "swiftlet-interrupt", NULL);
+    el_set(editor->el, EL_ADDFN, "swiftlet-suspend", "Suspend (job control)", suspend_function);
+    el_set(editor->el, EL_BIND, "^Z", "swiftlet-suspend", NULL);
     return editor;
 fail:
     swiftlet_le_close(editor);

@@ -13,9 +13,10 @@ final class TerminalSession {
     private let master: Int32
     private(set) var transcript = ""
 
-    /// `stdout`: where sample's standard output goes instead of the terminal (a log of the session).
-    init(arguments: [String], stdout: FileHandle? = nil) throws {
-        let binary = try #require(SampleCommand.path)
+    /// `stdout`: where sample's standard output goes instead of the terminal (a log of the session). `program`:
+    /// another program to run on the terminal in sample's place (a shell, to start sample as a job).
+    init(program: String? = nil, arguments: [String], stdout: FileHandle? = nil) throws {
+        let binary = try program ?? #require(SampleCommand.path)
         var masterFD: Int32 = -1, slaveFD: Int32 = -1
         #expect(openpty(&masterFD, &slaveFD, nil, nil, nil) == 0)
         master = masterFD
@@ -26,6 +27,12 @@ final class TerminalSession {
         process.standardInput = slave
         process.standardOutput = stdout ?? slave
         process.standardError = slave
+        // The child starts with no signal blocked, as from a user's shell: it inherits this thread's mask, in which
+        // the test runner blocks some (SIGTSTP among them, so a job never stopped).
+        var none = sigset_t(), saved = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
         try process.run()
         close(slaveFD)
     }

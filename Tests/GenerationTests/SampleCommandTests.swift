@@ -11,6 +11,35 @@ import Testing
 
     /// Every line is typed only once the prompt "> " is shown (libedit may flush input typed earlier,
     /// when it puts the terminal in its editing mode).
+    /// Ctrl-Z at the prompt suspends sample as job control expects, and `fg` brings the line back as it was. (The
+    /// line editor's mode turns the terminal's suspend key off: ^Z was typed into the prompt instead.) sample runs
+    /// as a job of an interactive shell here: a process group without a shell to continue it ignores ^Z.
+    @Test func ctrlZSuspendsTheSessionAndFgResumesIt() throws {
+        let binary = try #require(SampleCommand.path)
+        let shell = try TerminalSession(program: "/bin/bash", arguments: ["--norc", "--noprofile", "-i"])
+        shell.send("PS1='SH$ '\r")
+        #expect(shell.waitFor("SH$ "), "\(shell.transcript)")
+        shell.send("'\(binary)' --checkpoint '\(Self.checkpoint)' --max-tokens 4 --seed 1\r")
+        #expect(shell.waitFor("/help for commands"), "\(shell.transcript)")
+        Thread.sleep(forTimeInterval: 0.3)   // (the editing mode after the prompt, as in interactiveSessionOnATerminal)
+        shell.send("And G")
+        Thread.sleep(forTimeInterval: 0.2)
+        shell.send("\u{1A}")
+        #expect(shell.waitFor("Stopped"), "\(shell.transcript)")
+        var mark = shell.transcript.endIndex
+        shell.send("fg\r")
+        #expect(shell.waitFor("> And G", after: mark), "the line is not redrawn: \(shell.transcript)")
+        Thread.sleep(forTimeInterval: 0.2)
+        mark = shell.transcript.endIndex
+        shell.send("od said\r")
+        #expect(shell.waitFor("[4 tokens, ", after: mark), "\(shell.transcript)")
+        mark = shell.transcript.endIndex
+        shell.send("/quit\r")
+        #expect(shell.waitFor("SH$ ", after: mark), "\(shell.transcript)")
+        shell.send("exit\r")
+        #expect(shell.waitForExit(timeout: 10) == 0, "\(shell.transcript)")
+    }
+
     @Test func interactiveSessionOnATerminal() throws {
         let session = try TerminalSession(arguments: ["--checkpoint", Self.checkpoint, "--max-tokens", "12", "--seed", "4"])
         var mark = session.transcript.startIndex
