@@ -14,15 +14,6 @@ import Training
     static let long = [String(repeating: "and the king said unto them ", count: 3),
                        "In the beginning God created the heaven and the earth."]
 
-    static func options(context: Int) -> TrainingOptions {
-        var options = TrainingOptions()
-        options.context = context
-        options.batchSize = 2
-        options.steps = 1
-        options.warmupSteps = 0
-        return options
-    }
-
     @Test func aClassifierPlansForItsLongerValidationTexts() throws {
         let model = try Checkpoint.load(from: Fixture.languageModel, includeTrainingState: false).model
         let classifier = try SequenceClassifier(model: model, labels: ["a", "b"], padTokenId: 0)
@@ -35,7 +26,7 @@ import Training
         var settings = TaskSettings(task: .classify)
         settings.labels = classifier.labels
         let task = try ClassificationTask(classifier: classifier, train: train, validation: validation,
-                                          options: Self.options(context: model.config.context), settings: settings)
+                                          options: .forTaskTest(context: model.config.context, batchSize: 2), settings: settings)
         let planned = model.memory.activationBytes
         _ = try task.runStep()
         _ = try task.evaluateTask(shouldStop: { false })
@@ -55,7 +46,7 @@ import Training
         let train = try encode(Self.short), validation = try encode(Self.long)
         try #require(validation.map(\.sequence.count).min()! > train.map(\.sequence.count).max()!)
         let task = try CompletionTask(model: model, train: train, validation: validation, padTokenId: 0,
-                                      options: Self.options(context: model.config.context),
+                                      options: .forTaskTest(context: model.config.context, batchSize: 2),
                                       settings: TaskSettings(task: .complete))
         let planned = model.memory.activationBytes
         _ = try task.runStep()

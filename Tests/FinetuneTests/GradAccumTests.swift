@@ -29,12 +29,7 @@ import Training
         let classifier = try SequenceClassifier(model: model, labels: ["a", "b", "c"], padTokenId: 0)
         var generator = SeededGenerator(seed: 3)
         for i in 0..<classifier.score.count { classifier.score.pointer[i] = Float(generator.nextNormal() * 0.5) }
-        var options = TrainingOptions()
-        options.context = model.config.context
-        options.batchSize = batchSize
-        options.gradAccum = gradAccum
-        options.steps = 1
-        options.warmupSteps = 0
+        let options = TrainingOptions.forTaskTest(context: model.config.context, batchSize: batchSize, gradAccum: gradAccum)
         var settings = TaskSettings(task: .classify)
         settings.labels = classifier.labels
         settings.classWeights = classWeights

@@ -9,16 +9,6 @@ import Training
 /// as it was before it (step and data position), so the step taken again gives the uninterrupted run's loss,
 /// gradient norm and weights.
 @Suite struct StepInterruptTests {
-    static func options(context: Int) -> TrainingOptions {
-        var options = TrainingOptions()
-        options.context = context
-        options.batchSize = 2
-        options.gradAccum = 3
-        options.steps = 3
-        options.warmupSteps = 0
-        return options
-    }
-
     /// Runs one step on both tasks, then a step of `interrupted` stopped after its second micro-batch, then the
     /// next step on both; `parameters` reads a task's weights.
     static func check<Task: TrainingTask>(_ interrupted: Task, _ straight: Task, position: (Task) -> Int,
@@ -44,7 +34,7 @@ import Training
             settings.labels = classifier.labels
             settings.lmLossWeight = 0.5
             return try ClassificationTask(classifier: classifier, train: texts, validation: [],
-                                          options: Self.options(context: model.config.context), settings: settings)
+                                          options: .forTaskTest(context: model.config.context, batchSize: 2, gradAccum: 3, steps: 3), settings: settings)
         }
         try Self.check(try task(), try task(), position: \.position,
                        parameters: { $0.classifier.model.parameters.values + $0.classifier.score.values })
@@ -62,7 +52,7 @@ import Training
         func task() throws -> CompletionTask {
             let model = try Checkpoint.load(from: Fixture.languageModel, includeTrainingState: false).model
             return try CompletionTask(model: model, train: pairs, validation: [], padTokenId: 0,
-                                      options: Self.options(context: model.config.context),
+                                      options: .forTaskTest(context: model.config.context, batchSize: 2, gradAccum: 3, steps: 3),
                                       settings: TaskSettings(task: .complete))
         }
         try Self.check(try task(), try task(), position: \.position, parameters: { $0.model.parameters.values })
