@@ -55,6 +55,7 @@ public final class ClassificationTask: TrainingTask {
     public var generatorState: [UInt64] { SeededGenerator(seed: options.seed).state }
     public var dataPosition: Int { position }
     public var examplesInLastStep: Int? { options.batchSize * options.gradAccum }
+    public var hasValidation: Bool { !validation.isEmpty }
 
     /// One optimizer step, asking `shouldStop` between micro-batches as `Trainer.runStep(shouldStop:)` does: when it says so,
     /// the step is dropped before its update (the data position put back) and `StepInterrupted` is thrown.
@@ -100,7 +101,7 @@ public final class ClassificationTask: TrainingTask {
     }
 
     public func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation? {
-        guard !validation.isEmpty else { return nil }
+        guard hasValidation else { return nil }
         let result = try ClassifierInference.evaluate(classifier, texts: validation, batchSize: options.batchSize,
                                                       shouldStop: shouldStop)
         let m = result.metrics

@@ -42,6 +42,7 @@ public final class CompletionTask: TrainingTask {
     public var generatorState: [UInt64] { SeededGenerator(seed: options.seed).state }
     public var dataPosition: Int { position }
     public var examplesInLastStep: Int? { options.batchSize * options.gradAccum }
+    public var hasValidation: Bool { !validation.isEmpty }
 
     /// Inputs, targets and loss weights [batch, time] for a list of examples (right-padded with the pad id;
     /// weight 1 exactly on completion targets), the number of counted targets and of real input tokens.
@@ -108,7 +109,7 @@ public final class CompletionTask: TrainingTask {
     }
 
     public func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation? {
-        guard !validation.isEmpty else { return nil }
+        guard hasValidation else { return nil }
         let (sum, count) = try Self.lossSum(model, examples: validation, batchSize: options.batchSize, pad: padTokenId,
                                             shouldStop: shouldStop)
         let mean = count > 0 ? sum / Double(count) : 0

@@ -9,7 +9,7 @@ import GPT
 public final class TrainingRun {
     public enum Event {
         case step(Trainer.StepResult, tokensPerSecond: Double, elapsedSeconds: Double)
-        /// An evaluation of the model after `step` begins (a large model's takes a while).
+        /// An evaluation of the model after `step` begins (a large model's takes a while); none without validation data.
         case evaluating(step: Int)
         case evaluation(step: Int, validationLoss: Double, isBest: Bool)
         case checkpoint(path: String, step: Int)
@@ -103,7 +103,7 @@ public final class TrainingRun {
     public func evaluateStart(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Double? {
         precondition(task.step == 0, "the start is evaluated before the first step")
         let evaluation: TaskEvaluation?
-        observe(.evaluating(step: 0))
+        if task.hasValidation { observe(.evaluating(step: 0)) }
         do { evaluation = try task.evaluateTask(shouldStop: shouldStop) } catch is EvaluationStopped { return nil }
         guard let evaluation else { return nil }
         if !evaluation.validationLoss.isFinite {
@@ -173,7 +173,7 @@ public final class TrainingRun {
         var metrics = step
         var evaluation: TaskEvaluation?
         if (options.evalEvery > 0 && step.step % options.evalEvery == 0) || task.isFinished {
-            observe(.evaluating(step: step.step))
+            if task.hasValidation { observe(.evaluating(step: step.step)) }
             do { evaluation = try task.evaluateTask(shouldStop: shouldStop) } catch is EvaluationStopped {
                 record.pendingStep = step
                 try saveLatest(elapsed: elapsed(), observe: observe)

@@ -20,6 +20,8 @@ public protocol TrainingTask: AnyObject {
     /// One optimizer step, which asks `shouldStop` between its micro-batches and, when it says so, throws
     /// `StepInterrupted`, leaving the task as it was before the step (its data position put back).
     func runStep(shouldStop: () -> Bool) throws -> Trainer.StepResult
+    /// Whether there is validation data: without it `evaluateTask` evaluates nothing (and returns nil).
+    var hasValidation: Bool { get }
     /// An evaluation on the validation data, or nil without any. Throws `EvaluationStopped` when `shouldStop`
     /// (asked between batches) says so: a stop request does not wait for a long evaluation.
     func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation?
@@ -65,6 +67,7 @@ extension Trainer: TrainingTask {
     public var dataPosition: Int { step * options.gradAccum }
     public var tokensInLastStep: Int { options.tokensPerStep }
     public var examplesInLastStep: Int? { nil }
+    public var hasValidation: Bool { validation != nil }
 
     public func evaluateTask(shouldStop: () -> Bool) throws -> TaskEvaluation? {
         try evaluate(shouldStop: shouldStop).map { TaskEvaluation(validationLoss: $0) }

@@ -251,6 +251,25 @@ private struct TinySetup {
         #expect(logged.last?.step == 6 && logged.last?.valLoss != nil)
     }
 
+    /// Without validation data nothing is evaluated, so no evaluation is announced: the progress bar's "evaluating on
+    /// the validation data" status stood in place of the bar at every --eval-every step, and after the last step
+    /// stayed on the terminal as the run's last line.
+    @Test func aRunWithoutValidationDataAnnouncesNoEvaluation() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let options = setup.options(steps: 6)
+        let trainer = try Trainer(model: try GPT(config: setup.config, seed: 5), train: setup.train, validation: nil,
+                                  options: options)
+        let run = try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent("run").path),
+                                  trainer: trainer, record: RunRecord(options: options, dataDirectory: setup.directory.path),
+                                  details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        var announced: [Int] = []
+        let observe = { (event: TrainingRun.Event) in if case let .evaluating(step) = event { announced.append(step) } }
+        #expect(try run.evaluateStart(observe: observe) == nil)
+        #expect(try run.run(observe: observe) == .finished(step: 6))
+        #expect(announced.isEmpty, "\(announced)")
+    }
+
     @Test func aRunWritesBestLatestMetricsAndACurve() throws {
         let setup = try TinySetup()
         defer { setup.remove() }
