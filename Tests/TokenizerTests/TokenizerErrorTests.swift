@@ -171,6 +171,20 @@ import Testing
         for chunk in [2, 3, 5, 1 << 20] { #expect(try InputFile.scanCorpus(path, chunkBytes: chunk).spaceMarks == 4) }
     }
 
+    /// The scan counts a "\r" not followed by "\n" (classic Mac OS line breaks) and lines too long to train on, also
+    /// when reads cut a "\r\n" in two, and a "\r" that ends the file.
+    @Test func theScanCountsLoneCarriageReturnsAndLongLinesAcrossReads() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/breaks.txt"
+        let long = String(repeating: "x", count: InputFile.maxTrainingLineBytes + 1)
+        try "a\r\nb\rc\r\r\n\(long)\r\n\(long)d\r".write(toFile: path, atomically: true, encoding: .utf8)
+        for chunk in [1, 2, 3, 5, 1 << 20] {
+            let summary = try InputFile.scanCorpus(path, chunkBytes: chunk)
+            #expect(summary.loneCarriageReturns == 3 && summary.longLines == 2 && summary.lines == 3, "chunk \(chunk)")
+        }
+    }
+
     @Test func utf8Validator() {
         func firstBad(_ bytes: [UInt8]) -> Int? { bytes.withUnsafeBytes { InputFile.firstInvalidUTF8($0) } }
         #expect(firstBad(Array("plain ascii, é, 日本, 🙂".utf8)) == nil)
