@@ -9,8 +9,6 @@ import Testing
 @Suite(.serialized) struct SampleCommandTests {
     static let checkpoint = TinyCheckpoint.directory
 
-    /// Every line is typed only once the prompt "> " is shown (libedit may flush input typed earlier,
-    /// when it puts the terminal in its editing mode).
     /// Ctrl-Z at the prompt suspends sample as job control expects, and `fg` brings the line back as it was. (The
     /// line editor's mode turns the terminal's suspend key off: ^Z was typed into the prompt instead.) sample runs
     /// as a job of an interactive shell here: a process group without a shell to continue it ignores ^Z.
@@ -40,6 +38,8 @@ import Testing
         #expect(shell.waitForExit(timeout: 10) == 0, "\(shell.transcript)")
     }
 
+    /// Every line is typed only once the prompt "> " is shown (libedit may flush input typed earlier,
+    /// when it puts the terminal in its editing mode).
     @Test func interactiveSessionOnATerminal() throws {
         let session = try TerminalSession(arguments: ["--checkpoint", Self.checkpoint, "--max-tokens", "12", "--seed", "4"])
         var mark = session.transcript.startIndex
