@@ -44,12 +44,12 @@ struct TrainCommand: ParsableCommand {
     var dropout: Float?
 
     @Option(help: "Passes over the training data (default 3; or give --steps instead).") var epochs: Double?
-    @Option(help: "Optimizer steps, 1 to 1000000000 (instead of --epochs).") var steps: Int?
+    @Option(help: "Optimizer steps, 1 to \(RunSizeLimits.maximumSteps) (instead of --epochs).") var steps: Int?
     @Option(help: "Peak learning rate (default 3e-4).") var lr: Double?
     @Option(help: "Learning rate at the end of the cosine decay (default lr / 10).") var minLr: Double?
     @Option(help: "Linear warm-up steps (default: 5% of the steps).") var warmupSteps: Int?
     @Option(help: "Examples per micro-batch (default 16).") var batchSize: Int?
-    @Option(help: "Micro-batches accumulated per optimizer step, 1 to 1048576 (default 1).") var gradAccum: Int?
+    @Option(help: "Micro-batches accumulated per optimizer step, 1 to \(TrainingOptions.maximumGradAccum) (default 1).") var gradAccum: Int?
     @Option(help: "AdamW weight decay on 2-D weights (default 0.01).") var weightDecay: Double?
     @Option(help: "Global gradient-norm clip, 0 for none (default 1).") var gradClip: Double?
     @Option(help: "Evaluate every N steps, 0 for only at the end (default: twice an epoch).") var evalEvery: Int?
