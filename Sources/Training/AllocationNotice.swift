@@ -20,7 +20,8 @@ public enum AllocationNotice {
                           bytes / 1e9, free / 1e9)
         }
         guard bytes >= thresholdBytes else { return nil }
-        return String(format: "allocating about %.1f GB (weights, gradients, AdamW moments, the activations of a "
-                      + "%d x %d batch) before the first step", bytes / 1e9, batch, time)
+        // (The sizes interpolated, not %d: String(format:) takes %d as 32 bits.)
+        return String(format: "allocating about %.1f GB ", bytes / 1e9) + "(weights, gradients, AdamW moments, the "
+            + "activations of a \(batch) x \(time) batch) before the first step"
     }
 }
