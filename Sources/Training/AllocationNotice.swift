@@ -11,17 +11,21 @@ public enum AllocationNotice {
     static let thresholdBytes = 1e9
 
     /// The line for a run of `config` over batches of `batch` x `time` with `free` bytes free now (nil: unknown).
-    public static func text(config: GPTConfig, batch: Int, time: Int,
+    /// `held`: bytes the run's model holds already (a loaded checkpoint's weights, and a resumed run's moments),
+    /// which the memory free now no longer counts, so they are not counted against it twice.
+    public static func text(config: GPTConfig, batch: Int, time: Int, held: Double = 0,
                             free: Double? = GPT.freeMemoryBytes()) -> String? {
         let bytes = GPT.trainingBytes(config: config, batch: batch, time: time)
-        if let free, bytes > free {
-            return String(format: "note: this run takes about %.1f GB and %.1f GB of memory is free now (MemAvailable "
-                          + "in /proc/meminfo): it may swap or be killed; a smaller --batch-size or --context takes less",
-                          bytes / 1e9, free / 1e9)
+        let toAllocate = max(0, bytes - held)
+        if let free, toAllocate > free {
+            return String(format: "note: this run takes about %.1f GB", bytes / 1e9)
+                + (held > 0 ? String(format: " (%.1f GB of it not allocated yet)", toAllocate / 1e9) : "")
+                + String(format: " and %.1f GB of memory is free now (MemAvailable in /proc/meminfo): it may swap or be "
+                         + "killed; a smaller --batch-size or --context takes less", free / 1e9)
         }
-        guard bytes >= thresholdBytes else { return nil }
+        guard toAllocate >= thresholdBytes else { return nil }
         // (The sizes interpolated, not %d: String(format:) takes %d as 32 bits.)
-        return String(format: "allocating about %.1f GB ", bytes / 1e9) + "(weights, gradients, AdamW moments, the "
-            + "activations of a \(batch) x \(time) batch) before the first step"
+        return String(format: "allocating about %.1f GB ", toAllocate / 1e9) + "(" + (held > 0 ? "what it does not hold yet of " : "")
+            + "weights, gradients, AdamW moments, the activations of a \(batch) x \(time) batch) before the first step"
     }
 }

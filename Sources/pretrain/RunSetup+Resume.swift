@@ -102,7 +102,9 @@ extension RunSetup {
         }
         // A run of an older version recorded none: from here on, the data it resumes on is the reference.
         if record.tokenFingerprints == nil { record.tokenFingerprints = fingerprints }
-        if let notice = AllocationNotice.text(config: loaded.model.config, batch: options.batchSize, time: options.context) {
+        let held = Double(loaded.model.parameters.bytes + loaded.model.trainingBufferBytes)
+        if let notice = AllocationNotice.text(config: loaded.model.config, batch: options.batchSize, time: options.context,
+                                              held: held) {
             Terminal.writeError(notice + "\n")
         }
         let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,

@@ -98,7 +98,9 @@ struct RunSetup {
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
         let (train, val) = try openTokens(prepared.path)
-        if let notice = AllocationNotice.text(config: config, batch: options.batchSize, time: options.context) {
+        // An --init-from checkpoint's weights are loaded already.
+        let held = origin.map { Double($0.model.parameters.bytes + $0.model.trainingBufferBytes) } ?? 0
+        if let notice = AllocationNotice.text(config: config, batch: options.batchSize, time: options.context, held: held) {
             Terminal.writeError(notice + "\n")
         }
         let model: GPT

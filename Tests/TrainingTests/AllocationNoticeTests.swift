@@ -26,4 +26,18 @@ import Testing
         #expect(text.contains("--batch-size"))
         #expect(AllocationNotice.text(config: .tiny(vocabSize: 65), batch: 12, time: 64, free: bytes) == nil)
     }
+
+    /// A run that holds part of its memory already (a resumed run's loaded weights and moments, which MemAvailable
+    /// no longer counts as free) is warned only when the rest is more than what is free: they were counted twice.
+    @Test func memoryTheRunHoldsAlreadyIsNotCountedTwice() throws {
+        let config = GPTConfig.gpt2(vocabSize: 4096)
+        let bytes = GPT.trainingBytes(config: config, batch: 4, time: 1024)
+        let weightsAndMoments = 12 * Double(ParameterLayout.parameterCount(of: config))
+        let free = bytes - weightsAndMoments / 2
+        let text = try #require(AllocationNotice.text(config: config, batch: 4, time: 1024, held: weightsAndMoments, free: free))
+        #expect(text.hasPrefix(String(format: "allocating about %.1f GB (what it does not hold yet of weights", (bytes - weightsAndMoments) / 1e9)), "\(text)")
+        let short = try #require(AllocationNotice.text(config: config, batch: 4, time: 1024, held: weightsAndMoments,
+                                                       free: (bytes - weightsAndMoments) / 2))
+        #expect(short.hasPrefix("note: this run takes about 6.6 GB ("), "\(short)")
+    }
 }
