@@ -25,7 +25,8 @@ public enum AllocationNotice {
         }
         guard toAllocate >= thresholdBytes else { return nil }
         // (The sizes interpolated, not %d: String(format:) takes %d as 32 bits.)
-        return String(format: "allocating about %.1f GB ", toAllocate / 1e9) + "(" + (held > 0 ? "what it does not hold yet of " : "")
-            + "weights, gradients, AdamW moments, the activations of a \(batch) x \(time) batch) before the first step"
+        let what = held > 0 ? String(format: "more, beside the %.1f GB the loaded model holds,", held / 1e9)
+            : "(weights, gradients, AdamW moments, the activations of a \(batch) x \(time) batch)"
+        return String(format: "allocating about %.1f GB ", toAllocate / 1e9) + what + " before the first step"
     }
 }
