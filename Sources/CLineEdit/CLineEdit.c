@@ -43,6 +43,7 @@ static unsigned char suspend_function(EditLine *el, int ch) {
     (void)ch;
     struct swiftlet_line_editor *editor = NULL;
     el_get(el, EL_CLIENTDATA, &editor);
+    if (!editor) return CC_NORM;
     el_set(el, EL_PREP_TERM, 0);
     fputc('\n', editor->output);
     fflush(editor->output);

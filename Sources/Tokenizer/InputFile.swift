@@ -57,6 +57,21 @@ public enum InputFile {
         return stat(path, &kind) == 0 && !kinds.contains(kind.st_mode & S_IFMT)
     }
 
+    /// The encoding a file's first bytes name by their byte-order mark, when it is UTF-16 or UTF-32 (whose marks are
+    /// no UTF-8): "UTF-32" for FF FE 00 00 and 00 00 FE FF (the first also starts as UTF-16LE's), "UTF-16" for FF FE
+    /// and FE FF.
+    static func byteOrderMarkEncoding(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let start = Array(bytes.prefix(4))
+        if start == [0xFF, 0xFE, 0, 0] || start == [0, 0, 0xFE, 0xFF] { return "UTF-32" }
+        if start.starts(with: [0xFF, 0xFE]) || start.starts(with: [0xFE, 0xFF]) { return "UTF-16" }
+        return nil
+    }
+
+    /// A file's modification time, in seconds since 1970 (what a corpus's summary records).
+    public static func modificationTime(_ info: stat) -> Double {
+        Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+    }
+
     /// Reads a corpus once, in bounded chunks: checks it is a readable, non-empty, valid UTF-8 file and
     /// fingerprints its contents. Throws `invalidUTF8` with the line of the first bad byte.
     public static func scanCorpus(_ path: String, chunkBytes: Int = 1 << 20) throws -> Summary {
@@ -68,7 +83,7 @@ public enum InputFile {
         defer { close(fd) }
         var info = stat()
         fstat(fd, &info)
-        let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+        let modified = modificationTime(info)
 
         // Keep up to 3 bytes of an unfinished UTF-8 sequence from one read to the next.
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes + 4, alignment: 16)
@@ -102,8 +117,8 @@ public enum InputFile {
             let checkedLength = got == 0 ? available : completeUTF8Prefix(bytes)
             let bad = spm_first_invalid_utf8(buffer.assumingMemoryBound(to: CChar.self), checkedLength)
             if bad != checkedLength {
-                if total == 0 && bad == 0 && available >= 2 && [[0xFF, 0xFE], [0xFE, 0xFF]].contains(Array(bytes[..<2])) {
-                    throw TokenizerError.utf16(path: path)
+                if total == 0, let encoding = byteOrderMarkEncoding(bytes) {
+                    throw TokenizerError.notUTF8(path: path, encoding: encoding)
                 }
                 // Carried bytes belong to a multi-byte sequence, so they hold no line break.
                 let line = linesBefore + bytes[..<bad].lazy.filter { $0 == 0x0A }.count + 1

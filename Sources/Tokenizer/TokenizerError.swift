@@ -11,8 +11,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
     case emptyFile(path: String)
     case invalidUTF8(path: String, line: Int, byteOffset: Int)
-    /// A file that starts with a UTF-16 byte-order mark (FF FE or FE FF): text, but not UTF-8.
-    case utf16(path: String)
+    /// A file that starts with a UTF-16 or UTF-32 byte-order mark (`encoding` names which): text, but not UTF-8.
+    case notUTF8(path: String, encoding: String)
     case corruptModel(path: String, reason: String)
     /// The corpus cannot support this many pieces; `maximum` is the largest size SentencePiece said it can.
     case vocabularyTooLarge(corpus: String, requested: Int, maximum: Int)
@@ -47,9 +47,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .emptyFile(let path): return "\(path): the file is empty"
         case .invalidUTF8(let path, let line, let offset):
             return "\(path): line \(line) is not valid UTF-8 (bad byte at offset \(offset)); the text must be UTF-8"
-        case .utf16(let path):
-            return "\(path): UTF-16 text (it starts with a UTF-16 byte-order mark), and the text must be UTF-8; convert it "
-                + "first: iconv -f UTF-16 -t UTF-8 \(path) > converted.txt"
+        case let .notUTF8(path, encoding):
+            return "\(path): \(encoding) text (it starts with a \(encoding) byte-order mark), and the text must be UTF-8; "
+                + "convert it first: iconv -f \(encoding) -t UTF-8 \(path) > converted.txt"
         case .corruptModel(let path, let reason):
             return "\(path): not a valid SentencePiece model (\(reason))"
         case .vocabularyTooLarge(let corpus, let requested, let maximum):

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 extension PreparationManifest.Corpus {
     /// Whether the file is still the one its scan found, after the encoding read `encodedBytes` of it: as many bytes
@@ -8,7 +9,6 @@ extension PreparationManifest.Corpus {
     func isUnchanged(encodedBytes: Int) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0 else { return false }
-        let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-        return encodedBytes == bytes && modified == self.modified
+        return encodedBytes == bytes && InputFile.modificationTime(info) == modified
     }
 }

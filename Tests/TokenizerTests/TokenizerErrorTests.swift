@@ -111,12 +111,16 @@ import Testing
         #expect(throws: TokenizerError.invalidUTF8(path: directory + "/latin1.txt", line: 3, byteOffset: 10)) {
             try train(directory + "/latin1.txt")
         }
-        // UTF-16 (as Windows tools save "Unicode" text) is named as such, in either byte order; a file of one byte
-        // 0xFF is plain invalid UTF-8.
-        for (name, bom) in [("le.txt", [UInt8(0xFF), 0xFE]), ("be.txt", [0xFE, 0xFF])] {
-            let text = "one\n".data(using: name == "le.txt" ? .utf16LittleEndian : .utf16BigEndian)!
-            _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bom) + text)
-            #expect(throws: TokenizerError.utf16(path: directory + "/" + name)) { try train(directory + "/" + name) }
+        // UTF-16 (as Windows tools save "Unicode" text) and UTF-32 are named as such, in either byte order; a file of
+        // one byte 0xFF is plain invalid UTF-8.
+        for (name, bom, encoding, wide) in [("le.txt", [UInt8(0xFF), 0xFE], "UTF-16", String.Encoding.utf16LittleEndian),
+                                            ("be.txt", [0xFE, 0xFF], "UTF-16", .utf16BigEndian),
+                                            ("le32.txt", [0xFF, 0xFE, 0, 0], "UTF-32", .utf32LittleEndian),
+                                            ("be32.txt", [0, 0, 0xFE, 0xFF], "UTF-32", .utf32BigEndian)] {
+            _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bom) + "one\n".data(using: wide)!)
+            #expect(throws: TokenizerError.notUTF8(path: directory + "/" + name, encoding: encoding)) {
+                try train(directory + "/" + name)
+            }
         }
         _ = FileManager.default.createFile(atPath: directory + "/ff.txt", contents: Data([0xFF]))
         #expect(throws: TokenizerError.invalidUTF8(path: directory + "/ff.txt", line: 1, byteOffset: 0)) { try train(directory + "/ff.txt") }
