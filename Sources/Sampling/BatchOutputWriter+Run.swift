@@ -33,11 +33,8 @@ extension BatchOutputWriter {
         let object = JSONValue.object(run.fields + [JSONField(key: "settings", value: (try? JSONLineParser.parse(
             ArraySlice(BatchRunSettings.settingsJSON(run.sampling).utf8))) ?? .null)] + (matchedPrompts.map { [$0.field] } ?? []))
         let file = (directory as NSString).appendingPathComponent(Self.runFileName)
-        do {
-            try Data((object.serialized + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
-        } catch {
-            throw BatchOutputError(message: "\(file): cannot write the run's settings (\(systemReason(error)))")
-        }
+        // Through settings.json.partial, as the samples: a kill meanwhile leaves a name the next open removes.
+        try replaceFile(file, with: object.serialized + "\n")
     }
 
     /// Resume of a directory: the run its settings.json records (none in directories written before it existed).

@@ -138,19 +138,26 @@ public final class BatchOutputWriter {
             try writeAll(BatchOutputWriter.jsonLine(for: sample, run: run) + "\n", to: descriptor, path: path)
         case .directory(let directory):
             let final = (directory as NSString).appendingPathComponent(BatchOutputWriter.fileName(for: sample.key))
-            let partial = final + ".partial"
-            let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw systemError("cannot create", partial) }
-            do {
-                try writeAll((sample.laidOutPrompt ?? sample.prompt) + sample.completion, to: fd, path: partial)
-            } catch {
-                close(fd)
-                throw error
-            }
-            close(fd)
-            guard rename(partial, final) == 0 else { throw systemError("cannot rename to \(final)", partial) }
+            try replaceFile(final, with: (sample.laidOutPrompt ?? sample.prompt) + sample.completion)
         }
         completed.insert(sample.key)
+    }
+
+    /// Writes `text` to `final + ".partial"` and renames it to `final`, so a file of the directory that exists is
+    /// complete; a run killed meanwhile leaves the `.partial`, which the next open removes (`isLeftover`).
+    func replaceFile(_ final: String, with text: String) throws {
+        let partial = final + ".partial"
+        let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw systemError("cannot create", partial) }
+        do {
+            try writeAll(text, to: fd, path: partial)
+        } catch {
+            close(fd)
+            unlink(partial)   // (a full disk: nothing half-written stays)
+            throw error
+        }
+        close(fd)
+        guard rename(partial, final) == 0 else { throw systemError("cannot rename to \(final)", partial) }
     }
 
     /// The JSONL line of a sample (without the newline), recording `run` when given.
@@ -284,7 +291,7 @@ public final class BatchOutputWriter {
         var samples: [(String, SampleKey)] = []
         var others: [String] = []
         for name in names {
-            if name.hasSuffix(".txt.partial"), BatchOutputWriter.parseFileName(String(name.dropLast(8))) != nil {
+            if BatchOutputWriter.isLeftover(name) {
                 try? FileManager.default.removeItem(atPath: (path as NSString).appendingPathComponent(name))
             } else if let key = BatchOutputWriter.parseFileName(name) {
                 samples.append((name, key))
@@ -311,6 +318,15 @@ public final class BatchOutputWriter {
             completed = Set(samples.map { $0.1 })
             try readRunFile(directory: path)
         }
+    }
+
+    /// Whether `name` is what a run killed while writing a file of the directory left: a sample's or settings.json's
+    /// `.partial`, or the temporary of Foundation's atomic write (`.dat.nosync...`), which earlier versions wrote
+    /// settings.json with.
+    static func isLeftover(_ name: String) -> Bool {
+        guard name.hasSuffix(".partial") else { return name.hasPrefix(".dat.nosync") }
+        let final = String(name.dropLast(8))
+        return final == runFileName || parseFileName(final) != nil
     }
 
     /// The key of a `prompt-IIII-sample-S.txt` name, nil for any other name.

@@ -208,6 +208,29 @@ import Glibc
         #expect(resume(first) == "\(settings): cannot be read as the run's settings; refusing to resume into \(directory)")
     }
 
+    /// A run killed while it wrote settings.json leaves that write's temporary in the directory: `settings.json.partial`,
+    /// or Foundation's `.dat.nosync...` of earlier versions (an atomic `Data.write`). Either is removed when the directory
+    /// is opened again, as a sample's `.partial` is: every later run (--resume, --overwrite, or none) had refused the
+    /// directory for holding "other files", naming a hidden file the user never made.
+    @Test func aKilledSettingsWriteLeavesNothingThatBlocksTheDirectory() throws {
+        let prompts = [PromptRecord(index: 0, line: 1, prompt: "And God said")]
+        for leftover in ["settings.json.partial", ".dat.nosync58E.4va3Tr"] {
+            for policy in [ExistingOutputPolicy.resume, .overwrite, .refuse] {
+                let directory = scratch.make() + "/out"
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try "{\"base_seed\": 7, \"sett".write(toFile: directory + "/" + leftover, atomically: false, encoding: .utf8)
+                #expect(failure {
+                    let writer = try BatchOutputWriter(destination: .directory(path: directory), existing: policy)
+                    try writer.checkMatches(prompts)
+                    try writer.begin(run)
+                    try writer.write(sample(0, 0, prompt: "And God said", completion: " unto"))
+                } == nil, "\(leftover) \(policy)")
+                let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+                #expect(names == ["prompt-0000-sample-0.txt", "settings.json"], "\(leftover) \(policy)")
+            }
+        }
+    }
+
     /// The prompts file is never the output, whatever the policy: not by its own name, a symlink or a hard link to
     /// it, nor as a file of --out-dir (--overwrite would have replaced it with the samples).
     @Test func thePromptsFileIsNeverTheOutput() throws {
