@@ -4,7 +4,7 @@ import Glibc
 /// Crash-safe writes: a file is written to a temporary name in the same directory, flushed to disk (fsync) and
 /// renamed over the destination; a directory is written complete under a temporary name and then swapped in,
 /// so a reader sees either the old checkpoint or the new one, never a mixture or a half-written file.
-enum AtomicFiles {
+public enum AtomicFiles {
     /// Writes `byteCount` bytes produced by `produce` (which calls `write` as often as it likes).
     static func writeFile(at path: String, _ produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         // Not NSString's deletingLastPathComponent: on Linux it traps on a bare name ("x", ".").
@@ -39,7 +39,9 @@ enum AtomicFiles {
         syncDirectory(directory)
     }
 
-    static func writeFile(at path: String, data: Data) throws {
+    /// Writes `data` (a temporary `.<name>.tmp-<pid>-<tag>` beside `path`, which a killed writer leaves: see
+    /// `AbandonedTemporaries`).
+    public static func writeFile(at path: String, data: Data) throws {
         try writeFile(at: path) { write in try data.withUnsafeBytes { try write($0) } }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GPT
 
 /// One line of `metrics.jsonl`.
 public struct MetricsRecord: Codable, Equatable, Sendable {
@@ -108,9 +109,9 @@ public final class MetricsLog {
             e.outputFormatting = [.sortedKeys]
             var data = Data()
             for record in kept { data += try e.encode(record); data += Data([0x0A]) }
-            try data.write(to: url, options: .atomic)
+            try AtomicFiles.writeFile(at: url.path, data: data)   // (a temporary that RunDirectory recognises)
         } else if keepThrough == nil || !fm.fileExists(atPath: url.path) {
-            try Data().write(to: url, options: .atomic)
+            try AtomicFiles.writeFile(at: url.path, data: Data())
         }
         handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()

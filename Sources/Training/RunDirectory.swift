@@ -124,6 +124,17 @@ public struct RunDirectory: Sendable {
     /// Whether there is a directory entry at `path`, a link that leads nowhere included (`fileExists` follows links).
     static func entryExists(_ path: String) -> Bool { (try? FileManager.default.attributesOfItem(atPath: path)) != nil }
 
+    /// Removes what writers killed in this directory left (the temporary copies of latest/ and best/, of metrics.jsonl
+    /// and loss.svg) and no writer holds: a finished run's last save has no next save of its checkpoint to do it, and
+    /// a checkpoint's copy is as large as the checkpoint. Called with the directory locked (`lock`).
+    public func removeAbandonedTemporaries() {
+        for name in ["latest", "best"] {
+            AbandonedTemporaries.remove(in: path, prefix: ".\(name).tmp-")
+            AbandonedTemporaries.remove(in: path, prefix: ".\(name).old-")
+        }
+        for name in ["metrics.jsonl", "loss.svg"] { AbandonedTemporaries.remove(in: path, prefix: ".\(name).tmp-") }
+    }
+
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`
     /// allowed it), right before the new run writes its first file.
     public func removePreviousRun() throws {

@@ -64,6 +64,7 @@ public final class TrainingRun {
             try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
         }
         try directory.lock()   // (the tools took it already) before the metrics are cut back to the checkpoint
+        directory.removeAbandonedTemporaries()
         // A resumed run drops metrics written after its checkpoint, so the log reads as one uninterrupted run.
         log = try writing(directory.metrics) {
             try MetricsLog(url: URL(fileURLWithPath: directory.metrics), keepThrough: task.step > 0 ? task.step : nil)
@@ -249,7 +250,7 @@ public final class TrainingRun {
         let records = try MetricsLog.read(URL(fileURLWithPath: directory.metrics))
         guard !records.isEmpty else { return }
         let svg = LossCurveSVG.render(records: records, title: "Swiftlet: \(URL(fileURLWithPath: directory.path).lastPathComponent)")
-        try writing(directory.lossCurve) { try Data(svg.utf8).write(to: URL(fileURLWithPath: directory.lossCurve), options: .atomic) }
+        try AtomicFiles.writeFile(at: directory.lossCurve, data: Data(svg.utf8))
         lossCurveDrawn = true
     }
 }

@@ -304,6 +304,39 @@ private struct TinySetup {
         }
     }
 
+    /// SIGKILL during a save leaves its temporary copy beside latest/ or best/ (after the swap, the copy holds the old
+    /// checkpoint while it is removed). A save of the same checkpoint removes it, but the final save of a finished run
+    /// has no next one: the copy stayed for good, a whole checkpoint large. A run opened again (`--resume`, even of a
+    /// finished run) removes the copies no writer holds, and metrics.jsonl and loss.svg are written through
+    /// temporaries it recognises too (Foundation's atomic write left `.dat.nosync...` files in the run directory).
+    @Test func aRunOpenedAgainRemovesWhatKilledSavesLeft() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let options = setup.options(steps: 4)
+        let path = setup.directory.appendingPathComponent("run").path
+        _ = try TrainingRun(directory: RunDirectory(path: path), trainer: try setup.trainer(options),
+                            record: RunRecord(options: options, dataDirectory: setup.directory.path),
+                            details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil).run()
+        let killed = [".latest.tmp-4194305-77", ".latest.old-1-78", ".best.tmp-\(getpid())-80"]
+        for name in killed + [".best.tmp-1-79"] {
+            try FileManager.default.createDirectory(atPath: path + "/" + name, withIntermediateDirectories: false)
+            try Data(count: 1000).write(to: URL(fileURLWithPath: path + "/" + name + "/model.safetensors"))
+        }
+        try Data(count: 10).write(to: URL(fileURLWithPath: path + "/.metrics.jsonl.tmp-4194305-81"))
+        let writer = AbandonedTemporaries.hold(path + "/.best.tmp-1-79")   // a save in progress
+        defer { AbandonedTemporaries.release(writer) }
+        let loaded = try Checkpoint.load(from: path + "/latest")
+        let state = try #require(loaded.trainingState)
+        let record = try RunRecord.decode(state.configuration, path: "training state")
+        let trainer = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
+                                  step: state.step, generator: SeededGenerator(state: state.generatorState))
+        let resumed = try TrainingRun(directory: RunDirectory(path: path), trainer: trainer, record: record,
+                                      details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        #expect(resumed.nothingToTrain(improved: "validation loss") != nil)
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix(".") }
+        #expect(hidden == [".best.tmp-1-79"])
+    }
+
     /// A NaN in the weights makes the loss NaN: the step is refused, named, and the parameters stay as they were.
     @Test func nonFiniteLossStopsTheRunAndNamesTheStep() throws {
         let setup = try TinySetup()
