@@ -26,6 +26,19 @@ public struct RunDirectory: Sendable {
         URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
+    /// The checkpoint a resume continues from: latest/, or best/ when it holds a later step; nil when neither holds
+    /// a training state to resume. best/ is saved with the whole training state at an evaluation that improved, as
+    /// latest/ at that step would be, while latest/ waits for --checkpoint-every or the end: a run killed before
+    /// then (no periodic checkpoints is `finetune`'s default) lost every step since its last latest/. A latest/
+    /// whose state cannot be read is still the one chosen, so that loading it names the damage.
+    public func resumeCheckpoint() -> String? {
+        let latestStep = Checkpoint.isCheckpoint(latest)
+            ? ((try? Checkpoint.readTrainingState(directory: latest))??.step ?? Int.max) : nil
+        let bestStep = Checkpoint.isCheckpoint(best) ? (try? Checkpoint.readTrainingState(directory: best))??.step : nil
+        guard let bestStep, bestStep > 0, bestStep > latestStep ?? 0 else { return latestStep == nil ? nil : latest }
+        return best
+    }
+
     /// Before a new run starts here: refuses (naming what is there) when the directory already holds a run,
     /// unless `overwrite`. Nothing is removed yet: the setup calls `removePreviousRun()` only once the new
     /// run has passed every check, so a refused option or a bad file never costs the old run.
@@ -35,7 +48,7 @@ public struct RunDirectory: Sendable {
         guard !previous.isEmpty && !overwrite else { return }
         let items = previous.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
         // A run stopped before its first checkpoint (killed, or a second Ctrl-C) has nothing to resume from.
-        guard Checkpoint.isCheckpoint(latest) else {
+        guard resumeCheckpoint() != nil else {
             throw TrainingError.invalidOption(option: "--out", message: "\(path) already holds a run that saved no "
                 + "checkpoint to resume (\(items)); replace it with --overwrite")
         }

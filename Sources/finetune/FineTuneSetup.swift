@@ -191,31 +191,32 @@ struct FineTuneSetup {
         try directory.requireRunDirectory()
         try directory.requireCheckpointPlaces()
         try directory.lock()   // before anything reads the run: a live one is refused
-        let latest = directory.latest
-        guard Checkpoint.isCheckpoint(latest) else {
+        // latest/, or best/ when a kill came after an improved evaluation and before the next latest/ (by default a
+        // fine-tuning run saves latest/ only when it stops).
+        guard let checkpoint = directory.resumeCheckpoint() else {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) holds no run to resume (no latest/config.json)")
         }
         var classifier: SequenceClassifier?
         let model: GPT
         let hf: HFConfig
         let state: TrainingState?
-        if try ClassifierCheckpoint.readClassifierConfig(directory: latest) != nil {
-            let loaded = try ClassifierCheckpoint.load(from: latest)
+        if try ClassifierCheckpoint.readClassifierConfig(directory: checkpoint) != nil {
+            let loaded = try ClassifierCheckpoint.load(from: checkpoint)
             classifier = loaded.classifier
             model = loaded.classifier.model
             hf = loaded.hfConfig
             state = loaded.trainingState
         } else {
-            let loaded = try Checkpoint.load(from: latest)
+            let loaded = try Checkpoint.load(from: checkpoint)
             model = loaded.model
             hf = loaded.hfConfig
             state = loaded.trainingState
         }
-        let tokenizer = try CheckpointTokenizer.open(checkpoint: latest, modelVocabularySize: model.config.vocabSize)
+        let tokenizer = try CheckpointTokenizer.open(checkpoint: checkpoint, modelVocabularySize: model.config.vocabSize)
         guard let state else {
-            throw FineTuneError.invalidOption(option: "--resume", message: "\(latest) has no training state to resume from")
+            throw FineTuneError.invalidOption(option: "--resume", message: "\(checkpoint) has no training state to resume from")
         }
-        let statePath = latest + "/" + Checkpoint.trainingStateFileName
+        let statePath = checkpoint + "/" + Checkpoint.trainingStateFileName
         var record = try RunRecord.decode(state.configuration, path: statePath)
         guard let json = record.task else {
             throw FineTuneError.invalidOption(option: "--resume", message: "\(directory.path) holds a pretraining run, not "
@@ -233,10 +234,10 @@ struct FineTuneSetup {
         let checkpointTask: FineTuneTask = classifier == nil ? .complete : .classify
         if settings.task != checkpointTask {
             throw RunRecord.damaged(path: statePath, "its task '\(settings.task.rawValue)' is not that of the "
-                + "\(checkpointTask == .classify ? "classifier" : "language model") checkpoint in \(latest)")
+                + "\(checkpointTask == .classify ? "classifier" : "language model") checkpoint in \(checkpoint)")
         }
         if let classifier, settings.labels != classifier.labels {
-            throw RunRecord.damaged(path: statePath, "its labels are not those of \(latest)/config.json")
+            throw RunRecord.damaged(path: statePath, "its labels are not those of \(checkpoint)/config.json")
         }
         if settings.dataFile.isEmpty { throw RunRecord.damaged(path: statePath, "it names no data file") }
         if settings.valFile?.isEmpty == true { throw RunRecord.damaged(path: statePath, "its validation file has no name") }
@@ -278,6 +279,7 @@ struct FineTuneSetup {
                               details: noting(settings, in: hf.swiftlet ?? SwiftletDetails()),
                               tokenizer: tokenizer, settings: settings, hf: hf)
         let resuming = "resuming \(directory.path) at step \(state.step) of \(options.steps)"
+            + (checkpoint == directory.best ? " (from best/: latest/ was saved at an earlier step, or not at all)" : "")
         return FineTuneSetup(run: run, settings: settings,
                              summary: ([resuming, scheduleNote, threadsNote,
                                         ThreadPool.oversubscriptionNote(threads: ThreadPool.shared.threadCount)].compactMap { $0 }

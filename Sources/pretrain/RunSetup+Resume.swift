@@ -6,7 +6,7 @@ import TerminalUI
 import Tokenizer
 import Training
 
-/// `pretrain --resume`: the run in --out, continued from its latest checkpoint.
+/// `pretrain --resume`: the run in --out, continued from its latest checkpoint (`RunDirectory.resumeCheckpoint`).
 extension RunSetup {
     static func resumed(_ command: Train) throws -> RunSetup {
         let directory = RunDirectory(path: command.out)
@@ -15,10 +15,12 @@ extension RunSetup {
         }
         try directory.requireRunDirectory()   // a file, or a checkpoint, is named as such
         try directory.requireCheckpointPlaces()
-        guard Checkpoint.isCheckpoint(directory.latest) else {
+        guard directory.resumeCheckpoint() != nil else {
             throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
         }
         try directory.lock()   // before anything reads the run: a live one is refused
+        // latest/, or best/ when a kill came after an improved evaluation and before the next latest/.
+        guard let checkpoint = directory.resumeCheckpoint() else { throw CheckpointError.noCheckpoint(path: directory.latest) }
         let m = command.model
         let shape = [(m.preset != nil, "--preset"), (m.layers != nil, "--layers"), (m.heads != nil, "--heads"),
                      (m.width != nil, "--width"), (m.context != nil, "--context")].filter(\.0).map(\.1)
@@ -32,12 +34,12 @@ extension RunSetup {
         if !preparation.isEmpty {
             throw TrainingError.invalidOption(option: "--resume", message: "a resumed run keeps its data; leave out \(preparation.joined(separator: ", ")) (--data may say where it is now)")
         }
-        if try ClassifierCheckpoint.readClassifierConfig(directory: directory.latest) != nil {
+        if try ClassifierCheckpoint.readClassifierConfig(directory: checkpoint) != nil {
             throw TrainingError.invalidOption(option: "--resume", message: "\(command.out) holds a fine-tuned classifier; "
                 + "continue it with finetune --resume --out \(command.out)")
         }
-        let loaded = try Checkpoint.load(from: directory.latest)
-        let statePath = directory.latest + "/" + Checkpoint.trainingStateFileName
+        let loaded = try Checkpoint.load(from: checkpoint)
+        let statePath = checkpoint + "/" + Checkpoint.trainingStateFileName
         guard let state = loaded.trainingState, let generator = SeededGenerator(state: state.generatorState) else {
             throw CheckpointError.missingFile(path: statePath)
         }
@@ -89,9 +91,9 @@ extension RunSetup {
                 message: "\(dataDirectory)/tokenizer.model has \(tokenizer.vocabularySize) pieces, but the run's model has a "
                     + "vocabulary of \(loaded.model.config.vocabSize); a resumed run keeps its data")
         }
-        // The run's own tokenizer, latest/'s, must be the one it saved there (config.json's fingerprint).
-        _ = try CheckpointTokenizer.open(checkpoint: directory.latest, modelVocabularySize: loaded.model.config.vocabSize)
-        try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: directory.latest + "/tokenizer.model",
+        // The run's own tokenizer, the checkpoint's, must be the one it saved there (config.json's fingerprint).
+        _ = try CheckpointTokenizer.open(checkpoint: checkpoint, modelVocabularySize: loaded.model.config.vocabSize)
+        try checkSameTokenizer(dataDirectory + "/tokenizer.model", as: checkpoint + "/tokenizer.model",
                                option: command.data.data == nil ? "--resume" : "--data")
         let (train, val) = try openTokens(dataDirectory)
         let fingerprints = [train.fingerprint, val?.fingerprint ?? ""]
@@ -114,6 +116,7 @@ extension RunSetup {
         let run = try makeRun(directory, trainer: trainer, record: record, tokenizer: tokenizer,
                               dataDirectory: dataDirectory, preset: preset, notes: origin.map { [initializedFromNote: $0] } ?? [:])
         var summary = "resuming \(command.out) at step \(state.step) of \(options.steps)"
+        if checkpoint == directory.best { summary += " (from best/: latest/ was saved at an earlier step, or not at all)" }
         if !given.isEmpty { summary += "; overriding \(given.joined(separator: ", "))" }
         // (A run that stays stopped early trains no step the new schedule would apply to.)
         if let scheduleNote, !run.stoppedEarly { summary += "\n" + scheduleNote }

@@ -221,6 +221,55 @@ private struct TinySetup {
         #expect(best == (try Checkpoint.load(from: straight.directory.best).trainingState?.step))
     }
 
+    /// A run killed after an evaluation saved best/ and before any latest/ (no --checkpoint-every: finetune's default)
+    /// resumes from best/, which holds the whole training state of its step, and ends as the uninterrupted run does:
+    /// the same metrics and weights. (It could not be resumed at all: "holds no run to resume".)
+    @Test func aRunKilledBeforeItsFirstLatestResumesFromBest() throws {
+        let setup = try TinySetup()
+        defer { setup.remove() }
+        let options = setup.options(steps: 9)   // evaluations at 3, 6 and 9; latest/ only at the end
+        func newRun(_ name: String, _ trainer: Trainer, _ record: RunRecord) throws -> TrainingRun {
+            try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent(name).path), trainer: trainer,
+                            record: record, details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+        }
+        let straight = try newRun("straight", try setup.trainer(options),
+                                  RunRecord(options: options, dataDirectory: setup.directory.path))
+        // The run's directory as a SIGKILL would leave it right after the last best/ before the end: copied then.
+        let killed = setup.directory.appendingPathComponent("killed").path
+        var killedAt = 0
+        #expect(try straight.run(observe: { event in
+            guard case let .checkpoint(path, step) = event, path == straight.directory.best, step < 9 else { return }
+            try? FileManager.default.removeItem(atPath: killed)
+            try? FileManager.default.copyItem(atPath: straight.directory.path, toPath: killed)
+            killedAt = step
+        }) == .finished(step: 9))
+        try #require(killedAt > 0)
+        let directory = RunDirectory(path: killed)
+        #expect(!Checkpoint.isCheckpoint(directory.latest))
+        let checkpoint = try #require(directory.resumeCheckpoint())
+        #expect(checkpoint == directory.best)
+        // A new run there is told to --resume it (it was "a run that saved no checkpoint to resume").
+        let refusal = #expect(throws: TrainingError.self) { try directory.checkPreviousRun(overwrite: false) }
+        #expect("\(refusal.map { $0 as Any } ?? "")".contains("continue it with --resume"), "\(String(describing: refusal))")
+
+        let loaded = try Checkpoint.load(from: checkpoint)
+        let state = try #require(loaded.trainingState)
+        #expect(state.step == killedAt)
+        let resumedTrainer = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
+                                         step: state.step, generator: SeededGenerator(state: state.generatorState))
+        let resumed = try newRun("killed", resumedTrainer, try RunRecord.decode(state.configuration, path: "training state"))
+        #expect(try resumed.run() == .finished(step: 9))
+        let want = try MetricsLog.read(URL(fileURLWithPath: straight.directory.metrics))
+        let got = try MetricsLog.read(URL(fileURLWithPath: resumed.directory.metrics))
+        #expect(got.map(\.step) == want.map(\.step))
+        #expect(got.map(\.trainLoss) == want.map(\.trainLoss))
+        #expect(got.map(\.valLoss) == want.map(\.valLoss))
+        #expect(try Checkpoint.load(from: resumed.directory.latest).model.parameters.values
+                == Checkpoint.load(from: straight.directory.latest).model.parameters.values)
+        // latest/ at a later step than best/ is the one a resume takes.
+        #expect(RunDirectory(path: straight.directory.path).resumeCheckpoint() == straight.directory.latest)
+    }
+
     /// A run stopped during an evaluation and resumed with a patience its count of evaluations without a new best
     /// already reaches is not "stopped early" before that evaluation has run: the resumed run evaluates the pending
     /// step, logs it, and then stops on the patience.
