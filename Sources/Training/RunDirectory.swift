@@ -151,7 +151,8 @@ public struct RunDirectory: Sendable {
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`
     /// allowed it), right before the new run writes its first file.
     public func removePreviousRun() throws {
-        for item in previousRunItems { try FileManager.default.removeItem(atPath: item) }
+        // (A directory that cannot be written gives "OUT/latest: cannot write: Permission denied", not NSError's dump.)
+        for item in previousRunItems { try writing(item) { try FileManager.default.removeItem(atPath: item) } }
     }
 
     private var previousRunItems: [String] {
