@@ -43,7 +43,28 @@ private struct TinySetup {
         try Trainer(model: try GPT(config: config, seed: 5), train: train, validation: val, options: options)
     }
 
+    /// A trainer that resumes `model` at a checkpoint's `state`.
+    func trainer(resuming model: GPT, state: TrainingState, options: TrainingOptions) throws -> Trainer {
+        try Trainer(model: model, train: train, validation: val, options: options, step: state.step,
+                    generator: SeededGenerator(state: state.generatorState))
+    }
+
+    /// A training run in the subdirectory `name`.
+    func run(_ name: String, _ trainer: Trainer, _ record: RunRecord) throws -> TrainingRun {
+        try TrainingRun(directory: RunDirectory(path: directory.appendingPathComponent(name).path), trainer: trainer,
+                        record: record, details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
+    }
+
     func remove() { try? FileManager.default.removeItem(at: directory) }
+}
+
+/// `run`'s metrics.jsonl has the steps, training losses and validation losses of `reference`'s.
+private func expectSameLosses(_ run: TrainingRun, _ reference: TrainingRun) throws {
+    let want = try MetricsLog.read(URL(fileURLWithPath: reference.directory.metrics))
+    let got = try MetricsLog.read(URL(fileURLWithPath: run.directory.metrics))
+    #expect(got.map(\.step) == want.map(\.step))
+    #expect(got.map(\.trainLoss) == want.map(\.trainLoss))
+    #expect(got.map(\.valLoss) == want.map(\.valLoss))
 }
 
 @Suite struct TrainerTests {
@@ -190,10 +211,7 @@ private struct TinySetup {
         let setup = try TinySetup()
         defer { setup.remove() }
         let options = setup.options(steps: 9)
-        func newRun(_ name: String, _ trainer: Trainer, _ record: RunRecord) throws -> TrainingRun {
-            try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent(name).path), trainer: trainer,
-                            record: record, details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
-        }
+        let newRun = setup.run
         let straight = try newRun("straight", try setup.trainer(options),
                                   RunRecord(options: options, dataDirectory: setup.directory.path))
         #expect(try straight.run() == .finished(step: 9))
@@ -206,17 +224,12 @@ private struct TinySetup {
         let loaded = try Checkpoint.load(from: first.directory.latest)
         let state = try #require(loaded.trainingState)
         let record = try RunRecord.decode(state.configuration, path: "training state")
-        let resumedTrainer = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
-                                         step: state.step, generator: SeededGenerator(state: state.generatorState))
+        let resumedTrainer = try setup.trainer(resuming: loaded.model, state: state, options: options)
         let resumed = try newRun("stopped", resumedTrainer, record)
         #expect(resumed.hasPendingStep)
         #expect(try resumed.run() == .finished(step: 9))
 
-        let want = try MetricsLog.read(URL(fileURLWithPath: straight.directory.metrics))
-        let got = try MetricsLog.read(URL(fileURLWithPath: resumed.directory.metrics))
-        #expect(got.map(\.step) == want.map(\.step))
-        #expect(got.map(\.trainLoss) == want.map(\.trainLoss))
-        #expect(got.map(\.valLoss) == want.map(\.valLoss))
+        try expectSameLosses(resumed, straight)
         let best = try #require(try Checkpoint.load(from: resumed.directory.best).trainingState?.step)
         #expect(best == (try Checkpoint.load(from: straight.directory.best).trainingState?.step))
     }
@@ -228,10 +241,7 @@ private struct TinySetup {
         let setup = try TinySetup()
         defer { setup.remove() }
         let options = setup.options(steps: 9)   // evaluations at 3, 6 and 9; latest/ only at the end
-        func newRun(_ name: String, _ trainer: Trainer, _ record: RunRecord) throws -> TrainingRun {
-            try TrainingRun(directory: RunDirectory(path: setup.directory.appendingPathComponent(name).path), trainer: trainer,
-                            record: record, details: SwiftletDetails(), extraFiles: [], bosTokenId: nil, eosTokenId: nil)
-        }
+        let newRun = setup.run
         let straight = try newRun("straight", try setup.trainer(options),
                                   RunRecord(options: options, dataDirectory: setup.directory.path))
         // The run's directory as a SIGKILL would leave it right after the last best/ before the end: copied then.
@@ -255,15 +265,10 @@ private struct TinySetup {
         let loaded = try Checkpoint.load(from: checkpoint)
         let state = try #require(loaded.trainingState)
         #expect(state.step == killedAt)
-        let resumedTrainer = try Trainer(model: loaded.model, train: setup.train, validation: setup.val, options: options,
-                                         step: state.step, generator: SeededGenerator(state: state.generatorState))
+        let resumedTrainer = try setup.trainer(resuming: loaded.model, state: state, options: options)
         let resumed = try newRun("killed", resumedTrainer, try RunRecord.decode(state.configuration, path: "training state"))
         #expect(try resumed.run() == .finished(step: 9))
-        let want = try MetricsLog.read(URL(fileURLWithPath: straight.directory.metrics))
-        let got = try MetricsLog.read(URL(fileURLWithPath: resumed.directory.metrics))
-        #expect(got.map(\.step) == want.map(\.step))
-        #expect(got.map(\.trainLoss) == want.map(\.trainLoss))
-        #expect(got.map(\.valLoss) == want.map(\.valLoss))
+        try expectSameLosses(resumed, straight)
         #expect(try Checkpoint.load(from: resumed.directory.latest).model.parameters.values
                 == Checkpoint.load(from: straight.directory.latest).model.parameters.values)
         // latest/ at a later step than best/ is the one a resume takes.
