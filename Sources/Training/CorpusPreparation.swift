@@ -158,7 +158,7 @@ public struct CorpusPreparation {
         if let existingTokenizer {
             let loaded = try SentencePieceTokenizer(contentsOf: existingTokenizer)
             do { try fileManager.copyItem(atPath: existingTokenizer, toPath: modelPath) } catch {
-                throw PreparationError.writeFailed(path: modelPath, reason: "cannot copy the tokenizer")
+                throw PreparationError.writeFailed(path: outputDirectory + "/tokenizer.model", reason: "cannot copy the tokenizer")
             }
             tokenizer = loaded
             log("using tokenizer \(existingTokenizer) (\(tokenizer.vocabularySize) pieces)")
@@ -184,8 +184,8 @@ public struct CorpusPreparation {
         // 2. Encode every corpus into train.npy, EOS between files; then move the tail into val.npy, or encode the
         //    validation files into it.
         let dtype = TokenDType.fitting(vocabularySize: tokenizer.vocabularySize)
-        let train = try TokenFileWriter(path: temporary + "/train.npy", dtype: dtype)
-        let val = try TokenFileWriter(path: temporary + "/val.npy", dtype: dtype)
+        let train = try TokenFileWriter(path: temporary + "/train.npy", dtype: dtype, shownAs: outputDirectory + "/train.npy")
+        let val = try TokenFileWriter(path: temporary + "/val.npy", dtype: dtype, shownAs: outputDirectory + "/val.npy")
         let encoder = CorpusEncoder(tokenizer: tokenizer, threads: threads)
         let unknownId = tokenizer.unknownId
         var unknown = 0
@@ -259,7 +259,7 @@ public struct CorpusPreparation {
         do {
             try manifest.encoded().write(to: URL(fileURLWithPath: temporary + "/" + PreparationManifest.fileName))
         } catch {
-            throw PreparationError.writeFailed(path: temporary, reason: "cannot write the manifest")
+            throw PreparationError.writeFailed(path: outputDirectory + "/" + PreparationManifest.fileName, reason: "cannot write the manifest")
         }
 
         // 3. Move into place: the whole directory when it is new, else file by file with the manifest last

@@ -100,6 +100,20 @@ import GPT
         }
     }
 
+    /// A writer's errors name the file as it will be shown (a preparation's DIR/train.npy, not its hidden temporary):
+    /// a full disk, say, or here a directory that cannot hold it and an id that does not fit.
+    @Test func errorsNameTheFileAsShown() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(throws: TokenFileError.writeFailed(path: "data/train.npy", reason: "No such file or directory")) {
+            _ = try TokenFileWriter(path: directory + "/missing/train.npy", dtype: .uint16, shownAs: "data/train.npy")
+        }
+        let writer = try TokenFileWriter(path: directory + "/t.npy", dtype: .uint16, shownAs: "data/val.npy")
+        #expect(throws: TokenFileError.idTooLarge(path: "data/val.npy", id: 70000, dtype: "uint16")) {
+            try [Int32(70000)].withUnsafeBufferPointer { try writer.append($0) }
+        }
+    }
+
     @Test func badFilesAreClearErrors() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
