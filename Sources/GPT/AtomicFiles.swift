@@ -45,6 +45,15 @@ public enum AtomicFiles {
         try writeFile(at: path) { write in try data.withUnsafeBytes { try write($0) } }
     }
 
+    /// Removes the temporary copies of `destination` (a file's or a directory's: `.<name>.tmp-...`, and a directory's
+    /// old contents moved aside, `.<name>.old-...`) that writers killed meanwhile left and no writer holds.
+    public static func removeAbandonedTemporaries(of destination: String) {
+        let url = URL(fileURLWithPath: destination)
+        let parent = url.deletingLastPathComponent().path, name = url.lastPathComponent
+        AbandonedTemporaries.remove(in: parent, prefix: ".\(name).tmp-")
+        AbandonedTemporaries.remove(in: parent, prefix: ".\(name).old-")
+    }
+
     /// Creates a fresh temporary directory next to `destination`, lets `fill` write into it, then swaps it in
     /// place of `destination` (atomically with renameat2(RENAME_EXCHANGE) when the kernel offers it; else by
     /// moving the old one aside first) and removes the old contents. Temporary copies that killed processes left
@@ -57,8 +66,7 @@ public enum AtomicFiles {
         do { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
             throw CheckpointError.writeFailed(path: parent, reason: error.localizedDescription)
         }
-        AbandonedTemporaries.remove(in: parent, prefix: ".\(name).tmp-")
-        AbandonedTemporaries.remove(in: parent, prefix: ".\(name).old-")
+        removeAbandonedTemporaries(of: url.path)
         let tag = AbandonedTemporaries.newSuffix()
         let temporary = parent + "/.\(name).tmp-\(tag)"
         if mkdir(temporary, 0o755) != 0 {

@@ -141,11 +141,7 @@ public struct RunDirectory: Sendable {
     /// and loss.svg) and no writer holds: a finished run's last save has no next save of its checkpoint to do it, and
     /// a checkpoint's copy is as large as the checkpoint. Called with the directory locked (`lock`).
     public func removeAbandonedTemporaries() {
-        for name in ["latest", "best"] {
-            AbandonedTemporaries.remove(in: path, prefix: ".\(name).tmp-")
-            AbandonedTemporaries.remove(in: path, prefix: ".\(name).old-")
-        }
-        for name in ["metrics.jsonl", "loss.svg"] { AbandonedTemporaries.remove(in: path, prefix: ".\(name).tmp-") }
+        for item in [latest, best, metrics, lossCurve] { AtomicFiles.removeAbandonedTemporaries(of: item) }
     }
 
     /// Removes the previous run's checkpoints, metrics and loss curve (after `checkPreviousRun(overwrite:)`
