@@ -15,12 +15,11 @@ extension RunSetup {
         }
         try directory.requireRunDirectory()   // a file, or a checkpoint, is named as such
         try directory.requireCheckpointPlaces()
-        guard directory.resumeCheckpoint() != nil else {
-            throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
-        }
         try directory.lock()   // before anything reads the run: a live one is refused
         // latest/, or best/ when a kill came after an improved evaluation and before the next latest/.
-        guard let checkpoint = directory.resumeCheckpoint() else { throw CheckpointError.noCheckpoint(path: directory.latest) }
+        guard let checkpoint = directory.resumeCheckpoint() else {
+            throw TrainingError.invalidOption(option: "--resume", message: "\(directory.latest) holds no checkpoint to resume")
+        }
         let m = command.model
         let shape = [(m.preset != nil, "--preset"), (m.layers != nil, "--layers"), (m.heads != nil, "--heads"),
                      (m.width != nil, "--width"), (m.context != nil, "--context")].filter(\.0).map(\.1)
@@ -104,11 +103,7 @@ extension RunSetup {
         }
         // A run of an older version recorded none: from here on, the data it resumes on is the reference.
         if record.tokenFingerprints == nil { record.tokenFingerprints = fingerprints }
-        let held = Double(loaded.model.parameters.bytes + loaded.model.trainingBufferBytes)
-        if let notice = AllocationNotice.text(config: loaded.model.config, batch: options.batchSize, time: options.context,
-                                              held: held) {
-            Terminal.writeError(notice + "\n")
-        }
+        announceAllocation(config: loaded.model.config, options: options, loaded: loaded.model)
         let trainer = try Trainer(model: loaded.model, train: train, validation: val, options: options,
                                   step: state.step, generator: generator)
         let preset = loaded.hfConfig.swiftlet?.preset ?? "custom"

@@ -98,11 +98,7 @@ struct RunSetup {
         if command.hyper.seed == nil { options.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
 
         let (train, val) = try openTokens(prepared.path)
-        // An --init-from checkpoint's weights are loaded already.
-        let held = origin.map { Double($0.model.parameters.bytes + $0.model.trainingBufferBytes) } ?? 0
-        if let notice = AllocationNotice.text(config: config, batch: options.batchSize, time: options.context, held: held) {
-            Terminal.writeError(notice + "\n")
-        }
+        announceAllocation(config: config, options: options, loaded: origin?.model)
         let model: GPT
         if let origin {
             model = origin.model
@@ -273,6 +269,15 @@ struct RunSetup {
             if file.count > 0 { val = file }
         }
         return (train, val)
+    }
+
+    /// `AllocationNotice`'s line on stderr, before the run allocates: what a `loaded` model (--init-from's, a resumed
+    /// run's) holds already is not allocated again.
+    static func announceAllocation(config: GPTConfig, options: TrainingOptions, loaded: GPT?) {
+        let held = loaded.map { Double($0.parameters.bytes + $0.trainingBufferBytes) } ?? 0
+        if let notice = AllocationNotice.text(config: config, batch: options.batchSize, time: options.context, held: held) {
+            Terminal.writeError(notice + "\n")
+        }
     }
 
     static func makeRun(_ directory: RunDirectory, trainer: Trainer, record: RunRecord, tokenizer: SentencePieceTokenizer,
