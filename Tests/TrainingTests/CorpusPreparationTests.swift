@@ -222,16 +222,22 @@ import Tokenizer
         #expect(!FileManager.default.fileExists(atPath: directory + "/data"))
     }
 
+    /// s.txt in `directory`: 20 KB of Shakespeare, then `line`.
+    private func shakespeare(endingWith line: String, in directory: String) throws -> String {
+        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "s.txt")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: corpus))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line.utf8))
+        try handle.close()
+        return corpus
+    }
+
     /// A NUL byte in the text is read as an unknown character: the warning names the file that holds it and
     /// that removing it is the remedy (the count alone left the cause to guess).
     @Test func nulBytesAreNamedAsTheUnknownCharacters() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "s.txt")
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: corpus))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data("a\u{0}b\n".utf8))
-        try handle.close()
+        let corpus = try shakespeare(endingWith: "a\u{0}b\n", in: directory)
         var preparation = CorpusPreparation(corpora: [corpus], outputDirectory: directory + "/data")
         preparation.tokenizerOptions.modelType = .char
         preparation.tokenizerOptions.vocabularySize = 100
@@ -248,11 +254,7 @@ import Tokenizer
     @Test func spaceMarksInTheTextAreNamed() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let corpus = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 20_000, to: directory, name: "s.txt")
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: corpus))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data("SentencePiece writes \u{2581}a for \" a\" and\u{2581}\u{2581}so on.\n".utf8))
-        try handle.close()
+        let corpus = try shakespeare(endingWith: "SentencePiece writes \u{2581}a for \" a\" and\u{2581}\u{2581}so on.\n", in: directory)
         let clean = try Fixtures.slice(of: Fixtures.shakespeare, bytes: 5_000, to: directory, name: "clean.txt")
         var run = preparation([clean, corpus], directory + "/data")
         run.tokenizerOptions.modelType = .char
